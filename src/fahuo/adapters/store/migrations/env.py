@@ -1,0 +1,28 @@
+"""Alembic environment: fahuo passes its own connection in (see fahuo.adapters.store.migrate)."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from fahuo.adapters.store.models import metadata
+
+config = context.config
+
+
+def run() -> None:
+    conn = config.attributes.get("connection")
+    if conn is None:
+        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        with engine.begin() as conn:
+            _migrate(conn)
+    else:
+        _migrate(conn)
+
+
+def _migrate(conn) -> None:
+    context.configure(connection=conn, target_metadata=metadata,
+                      render_as_batch=conn.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run()

@@ -1,0 +1,53 @@
+"""One transaction per use case. The scope commits on a clean exit; services never commit."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine
+
+from fahuo.adapters.crypto import SecretBox
+
+from .repositories import (
+    AuditRepository, CursorRepository, InboxRepository, OrderRepository, ShopRepository,
+)
+
+
+class UnitOfWork:
+    shops: ShopRepository
+    orders: OrderRepository
+    cursors: CursorRepository
+    inbox: InboxRepository
+    audit: AuditRepository
+    conn: Connection
+
+    def __init__(self, engine: Engine, box: SecretBox) -> None:
+        self.engine, self.box = engine, box
+        self._tx = None
+
+    def __enter__(self) -> "UnitOfWork":
+        self.conn = self.engine.connect()
+        self._tx = self.conn.begin()
+        self.shops = ShopRepository(self.conn, self.box)
+        self.orders = OrderRepository(self.conn, self.box)
+        self.cursors = CursorRepository(self.conn)
+        self.inbox = InboxRepository(self.conn)
+        self.audit = AuditRepository(self.conn)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self._tx.commit()
+            else:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+
+
+class UnitOfWorkFactory:
+    """What services are given: call it to open a unit of work."""
+
+    def __init__(self, engine: Engine, box: SecretBox) -> None:
+        self.engine, self.box = engine, box
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.box)

@@ -1,0 +1,127 @@
+"""The one place where fahuo's parts are wired together (settings → engine → services)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import httpx
+import structlog
+
+from fahuo.adapters.crypto import SecretBox, box_for
+from fahuo.adapters.platforms.doudian.api import DoudianShopApi
+from fahuo.adapters.platforms.doudian.client import AppCredentials, DoudianClient, RetryPolicy
+from fahuo.adapters.platforms.doudian.ratelimit import RateBudget
+from fahuo.adapters.platforms.doudian.tokens import ShopSession, TokenSet
+from fahuo.adapters.store.db import make_engine
+from fahuo.adapters.store.migrate import upgrade
+from fahuo.adapters.store.repositories import ShopRecord
+from fahuo.adapters.store.unit_of_work import UnitOfWorkFactory
+from fahuo.config import Settings, get_settings
+from fahuo.services.sync import OrderSync, SyncPolicy
+
+log = structlog.get_logger(__name__)
+
+
+class DbTokenStore:
+    """Tokens live encrypted on the shop row; every new pair is persisted at once."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self.uow = uow
+
+    def load(self, shop_ref: str) -> TokenSet | None:
+        with self.uow() as u:
+            t = u.shops.load_tokens(int(shop_ref))
+        if not t:
+            return None
+        return TokenSet(access_token=t["access_token"], refresh_token=t["refresh_token"],
+                        expires_at=int(t["expires_at"] or 0),
+                        refresh_expires_at=int(t["refresh_expires_at"] or 0),
+                        shop_id=t["shop_id"], shop_name=t["shop_name"], scope=t["scope"] or "")
+
+    def save(self, shop_ref: str, tokens: TokenSet) -> None:
+        with self.uow() as u:
+            u.shops.save_tokens(int(shop_ref), access_token=tokens.access_token,
+                                refresh_token=tokens.refresh_token, expires_at=tokens.expires_at,
+                                refresh_expires_at=tokens.refresh_expires_at,
+                                shop_name=tokens.shop_name, scope=tokens.scope)
+
+
+@dataclass
+class Fahuo:
+    settings: Settings
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    _apis: dict = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @cached_property
+    def engine(self):  # noqa: ANN201
+        return make_engine(self.settings.db_url)
+
+    @cached_property
+    def box(self) -> SecretBox:
+        return box_for(self.settings)
+
+    @cached_property
+    def uow(self) -> UnitOfWorkFactory:
+        return UnitOfWorkFactory(self.engine, self.box)
+
+    @cached_property
+    def http(self) -> httpx.Client:
+        return httpx.Client(timeout=12.0, limits=httpx.Limits(max_connections=20))
+
+    @cached_property
+    def rate_budget(self) -> RateBudget:
+        qps = max(1, int(self.settings.rate_qps))
+        return RateBudget(qps, 1.0, redis_url=self.settings.redis_url)
+
+    @cached_property
+    def order_sync(self) -> OrderSync:
+        return OrderSync(self.uow, SyncPolicy.from_settings(self.settings))
+
+    def migrate(self) -> None:
+        upgrade(self.engine)
+
+    def client_for(self, shop: ShopRecord) -> DoudianClient:
+        return DoudianClient(
+            AppCredentials(app_key=shop.app_key, app_secret=shop.app_secret,
+                           gateway_url=shop.gateway_url, sign_method=shop.sign_method),
+            http=self.http, rate_budget=self.rate_budget, retry=self.retry)
+
+    def platform_for(self, shop: ShopRecord) -> DoudianShopApi:
+        """One cached API facade per shop (its token session holds the refresh lock)."""
+        with self._lock:
+            key = (shop.id, shop.app_key, shop.gateway_url)
+            api = self._apis.get(key)
+            if api is None:
+                session = ShopSession(
+                    self.client_for(shop), DbTokenStore(self.uow), str(shop.id),
+                    self_built_shop_id=shop.shop_id if shop.auth_type == "self" else None)
+                api = self._apis[key] = DoudianShopApi(session)
+            return api
+
+    def close(self) -> None:
+        if "http" in self.__dict__:
+            self.http.close()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+_app: Fahuo | None = None
+_app_lock = threading.Lock()
+
+
+def get_app() -> Fahuo:
+    """The process-wide container (CLI, server and worker tasks share it)."""
+    global _app
+    with _app_lock:
+        if _app is None:
+            _app = Fahuo(get_settings())
+        return _app
+
+
+def set_app(app: Fahuo | None) -> None:
+    global _app
+    with _app_lock:
+        _app = app

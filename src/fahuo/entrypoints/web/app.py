@@ -1,0 +1,339 @@
+"""The fahuo web app: REST API (OpenAPI at /docs), push webhooks, and the console."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from pydantic import BaseModel, Field
+
+from fahuo.bootstrap import Fahuo, get_app
+from fahuo.domain.orders import PLATFORM_STATUS_NAMES, OrderState
+from fahuo.services.push import PushRejected, accept_push
+from fahuo.services.shops import NewShop, ShopInputError, add_shop
+
+log = structlog.get_logger(__name__)
+HERE = Path(__file__).parent
+
+PUSHES = Counter("fahuo_push_messages_total", "push messages received", ["result"])
+
+STATE_LABELS = {
+    "unpaid": "待支付", "synced": "待审核", "held": "已挂起", "approved": "已审核",
+    "waybill_taken": "已取号", "printed": "已打印", "partly_shipped": "部分发货",
+    "shipped": "已发货", "in_transit": "运输中", "delivered": "已签收", "cancelled": "已取消",
+    "refunded": "已退款", "intercepted": "已拦截", "returned": "已退回",
+}
+
+
+def _fmt_time(ts: int | None) -> str:
+    if not ts:
+        return "—"
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def _fen(v: int | None) -> str:
+    return f"¥{(v or 0) / 100:.2f}"
+
+
+def _countdown(ts: int | None) -> str:
+    if not ts:
+        return "—"
+    left = ts - int(time.time())
+    sign = "" if left >= 0 else "超时 "
+    left = abs(left)
+    return f"{sign}{left // 3600}小时{(left % 3600) // 60}分"
+
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.filters.update(t=_fmt_time, fen=_fen, countdown=_countdown)
+templates.env.globals.update(STATE_LABELS=STATE_LABELS, PLATFORM_STATUS=PLATFORM_STATUS_NAMES)
+
+
+class ShopIn(BaseModel):
+    shop_id: str = Field(description="numeric Douyin shop id (店铺ID)")
+    app_key: str = Field(description="19-digit app key")
+    app_secret: str
+    gateway_url: str = "https://openapi-fxg.jinritemai.com"
+    shop_name: str = ""
+    sign_method: str = "hmac-sha256"
+    auth_type: str = "self"
+    rate_qps: float | None = None
+
+
+class ShopOut(BaseModel):
+    id: int
+    shop_id: str
+    shop_name: str
+    app_key: str
+    gateway_url: str
+    enabled: bool
+    cursor_time: int | None = None
+    last_run_at: int | None = None
+    last_error: str | None = None
+
+
+class OrderSummary(BaseModel):
+    order_id: str
+    shop_ref: int
+    state: str
+    order_status: int
+    create_time: int
+    pay_time: int | None
+    update_time: int
+    exp_ship_time: int | None
+    pay_amount: int
+    buyer_words: str
+    seller_words: str
+    receiver_name_mask: str
+    receiver_phone_mask: str
+    province: str
+    city: str
+    district: str
+
+
+class OrderList(BaseModel):
+    total: int
+    items: list[OrderSummary]
+
+
+def _shops_with_cursors(app: Fahuo) -> list[ShopOut]:
+    with app.uow() as uow:
+        shops = uow.shops.list()
+        cursors = {c["shop_ref"]: c for c in uow.cursors.get_all() if c["kind"] == "orders"}
+    out = []
+    for s in shops:
+        c = cursors.get(s.id, {})
+        out.append(ShopOut(id=s.id, shop_id=s.shop_id, shop_name=s.shop_name, app_key=s.app_key,
+                           gateway_url=s.gateway_url, enabled=s.enabled,
+                           cursor_time=c.get("cursor_time"), last_run_at=c.get("last_run_at"),
+                           last_error=c.get("last_error")))
+    return out
+
+
+def _enqueue(task_name: str, *args: Any) -> bool:
+    """Hand work to the worker; a dead queue must never lose an accepted push."""
+    try:
+        from fahuo.entrypoints import worker
+        getattr(worker, task_name)(*args)
+        return True
+    except Exception as exc:  # noqa: BLE001 - the periodic poll retries pending messages
+        log.warning("enqueue_failed", task=task_name, error=str(exc))
+        return False
+
+
+def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None) -> FastAPI:
+    container = app
+
+    def c() -> Fahuo:
+        return container or get_app()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI):  # noqa: ANN202
+        consumer = None
+        run_worker = (c().settings.embedded_worker if embedded_worker is None
+                      else embedded_worker)
+        if run_worker:
+            from fahuo.entrypoints.worker import start_embedded
+            consumer = start_embedded()
+        try:
+            yield
+        finally:
+            if consumer is not None:
+                consumer.stop(graceful=True)
+
+    web = FastAPI(title="fahuo 发货", version="0.1.0", lifespan=lifespan,
+                  description="Shipping automation for Douyin shops: API, push webhooks, console.")
+    static = HERE / "static"
+    static.mkdir(exist_ok=True)
+    web.mount("/static", StaticFiles(directory=str(static)), name="static")
+    api = APIRouter(prefix="/api", tags=["api"])
+
+    # ---- webhooks -------------------------------------------------------------------------
+    @web.post("/webhooks/doudian", tags=["webhooks"])
+    async def doudian_push(request: Request) -> JSONResponse:
+        fh = c()
+        limit = fh.settings.webhook_max_body
+        declared = request.headers.get("content-length")
+        try:
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise PushRejected(413, f"push body of {declared} bytes exceeds {limit}")
+            chunks, size = [], 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PushRejected(413, f"push body exceeds {limit} bytes")
+                chunks.append(chunk)
+            raw = b"".join(chunks)
+            with fh.uow() as uow:
+                accepted = accept_push(uow, raw, request.headers.get("app-id"),
+                                       request.headers.get("event-sign"),
+                                       uow.shops.app_secrets())
+        except PushRejected as exc:
+            PUSHES.labels("rejected").inc()
+            log.warning("push_rejected", status=exc.status, reason=exc.reason,
+                        app_id=request.headers.get("app-id"),
+                        client=request.client.host if request.client else None)
+            return JSONResponse({"code": exc.status, "msg": exc.reason}, status_code=exc.status)
+        PUSHES.labels("stored").inc(accepted.stored)
+        PUSHES.labels("duplicate").inc(accepted.duplicates)
+        if accepted.stored:
+            _enqueue("process_inbox_task")
+        return JSONResponse({"code": 0, "msg": "success"})
+
+    # ---- API ------------------------------------------------------------------------------
+    @api.get("/orders", response_model=OrderList)
+    def list_orders(shop: int | None = None, state: OrderState | None = None,
+                    order_status: int | None = None,
+                    sort: str = Query("deadline", pattern="^(deadline|updated|created)$"),
+                    limit: int = Query(50, ge=1, le=500),
+                    offset: int = Query(0, ge=0)) -> OrderList:
+        with c().uow() as uow:
+            total, rows = uow.orders.search(shop_ref=shop, state=state.value if state else None,
+                                            order_status=order_status, limit=limit,
+                                            offset=offset, sort=sort)
+        return OrderList(total=total, items=[OrderSummary(**r) for r in rows])
+
+    @api.get("/orders/{order_id}")
+    def get_order(order_id: str) -> dict[str, Any]:
+        if not order_id.isdigit():
+            raise HTTPException(422, "order_id must be the numeric Douyin order id")
+        with c().uow() as uow:
+            order = uow.orders.get(order_id)
+        if order is None:
+            raise HTTPException(404, f"order {order_id} is not in fahuo")
+        for k in ("raw", "receiver_plain_enc", "receiver_name_cipher", "receiver_phone_cipher",
+                  "receiver_detail_cipher"):
+            order.pop(k, None)
+        return order
+
+    @api.get("/orders-summary")
+    def orders_summary(shop: int | None = None) -> dict[str, int]:
+        with c().uow() as uow:
+            return uow.orders.count_by_state(shop)
+
+    @api.get("/shops", response_model=list[ShopOut])
+    def list_shops() -> list[ShopOut]:
+        return _shops_with_cursors(c())
+
+    @api.post("/shops", status_code=201, response_model=ShopOut)
+    def create_shop(body: ShopIn) -> ShopOut:
+        fh = c()
+        try:
+            with fh.uow() as uow:
+                ref = add_shop(uow, NewShop(**body.model_dump()), actor="api")
+        except ShopInputError as exc:
+            raise HTTPException(422, {"message": "shop not added", "problems": exc.problems})
+        return next(s for s in _shops_with_cursors(fh) if s.id == ref)
+
+    @api.post("/shops/{shop_ref}/sync", status_code=202)
+    def trigger_sync(shop_ref: int) -> dict[str, Any]:
+        with c().uow() as uow:
+            if uow.shops.get(shop_ref) is None:
+                raise HTTPException(404, f"no shop {shop_ref}")
+        return {"queued": _enqueue("sync_shop_task", shop_ref)}
+
+    @api.get("/push-inbox")
+    def inbox(limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+        with c().uow() as uow:
+            return {"counts": uow.inbox.counts(), "recent": uow.inbox.recent(limit)}
+
+    web.include_router(api)
+
+    @web.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        with c().uow() as uow:
+            uow.orders.count_by_state()
+        return {"status": "ok"}
+
+    @web.get("/metrics", tags=["ops"])
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    # ---- console --------------------------------------------------------------------------
+    @web.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def dashboard(request: Request) -> HTMLResponse:
+        fh = c()
+        with fh.uow() as uow:
+            counts = uow.orders.count_by_state()
+            inbox_counts = uow.inbox.counts()
+            _, urgent = uow.orders.search(state="synced", limit=10, sort="deadline")
+        return templates.TemplateResponse(request, "dashboard.html", {
+            "counts": counts, "total": sum(counts.values()), "shops": _shops_with_cursors(fh),
+            "inbox": inbox_counts, "urgent": urgent,
+            "chart_labels": [STATE_LABELS.get(k, k) for k in counts],
+            "chart_values": list(counts.values())})
+
+    @web.get("/orders", response_class=HTMLResponse, include_in_schema=False)
+    def orders_page(request: Request, state: str = "", shop: str = "", page: int = 1,
+                    sort: str = "deadline") -> HTMLResponse:
+        fh = c()
+        page = max(1, page)
+        state_v = state if state in STATE_LABELS else None
+        shop_v = int(shop) if shop.isdigit() else None
+        sort = sort if sort in ("deadline", "updated", "created") else "deadline"
+        with fh.uow() as uow:
+            total, rows = uow.orders.search(shop_ref=shop_v, state=state_v, limit=50,
+                                            offset=(page - 1) * 50, sort=sort)
+        ctx = {"rows": rows, "total": total, "page": page, "pages": max(1, -(-total // 50)),
+               "state": state_v or "", "shop": shop_v or "", "sort": sort,
+               "shops": _shops_with_cursors(fh)}
+        name = "orders_table.html" if request.headers.get("hx-request") else "orders.html"
+        return templates.TemplateResponse(request, name, ctx)
+
+    @web.get("/orders/{order_id}", response_class=HTMLResponse, include_in_schema=False)
+    def order_page(request: Request, order_id: str) -> HTMLResponse:
+        with c().uow() as uow:
+            order = uow.orders.get(order_id) if order_id.isdigit() else None
+            history = uow.audit.for_subject("order", order_id) if order else []
+        if order is None:
+            return templates.TemplateResponse(request, "error.html",
+                                              {"message": f"订单 {order_id} 不存在"},
+                                              status_code=404)
+        return templates.TemplateResponse(request, "order.html",
+                                          {"o": order, "history": history})
+
+    @web.get("/shops", response_class=HTMLResponse, include_in_schema=False)
+    def shops_page(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "shops.html",
+                                          {"shops": _shops_with_cursors(c()), "problems": {},
+                                           "form": {}})
+
+    @web.post("/shops", response_class=HTMLResponse, include_in_schema=False)
+    def shops_add(request: Request, shop_id: str = Form(""), app_key: str = Form(""),
+                  app_secret: str = Form(""), gateway_url: str = Form(""),
+                  shop_name: str = Form("")) -> Response:
+        fh = c()
+        new = NewShop(shop_id=shop_id.strip(), app_key=app_key.strip(), app_secret=app_secret,
+                      gateway_url=gateway_url.strip() or "https://openapi-fxg.jinritemai.com",
+                      shop_name=shop_name.strip())
+        try:
+            with fh.uow() as uow:
+                add_shop(uow, new, actor="console")
+        except ShopInputError as exc:
+            return templates.TemplateResponse(
+                request, "shops.html",
+                {"shops": _shops_with_cursors(fh), "problems": exc.problems,
+                 "form": {"shop_id": shop_id, "app_key": app_key, "gateway_url": gateway_url,
+                          "shop_name": shop_name}}, status_code=422)
+        return RedirectResponse("/shops", status_code=303)
+
+    @web.post("/shops/{shop_ref}/sync", include_in_schema=False)
+    def shops_sync(shop_ref: int) -> Response:
+        _enqueue("sync_shop_task", shop_ref)
+        return RedirectResponse("/shops", status_code=303)
+
+    @web.get("/inbox", response_class=HTMLResponse, include_in_schema=False)
+    def inbox_page(request: Request) -> HTMLResponse:
+        with c().uow() as uow:
+            ctx = {"counts": uow.inbox.counts(), "recent": uow.inbox.recent(100)}
+        return templates.TemplateResponse(request, "inbox.html", ctx)
+
+    return web

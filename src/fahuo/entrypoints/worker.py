@@ -1,0 +1,97 @@
+"""Background work on Huey: SQLite queue by default, Redis when FAHUO_REDIS_URL is set.
+
+Embedded default: `fahuo serve` runs the consumer on threads in its own process. At scale:
+`fahuo worker` on as many machines as needed, all pointed at one Redis and one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import structlog
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.consumer import Consumer
+
+from fahuo.bootstrap import get_app
+from fahuo.config import Settings, get_settings
+from fahuo.services.push import process_inbox
+
+log = structlog.get_logger(__name__)
+
+
+def make_huey(settings: Settings):  # noqa: ANN201
+    if settings.redis_url:
+        return RedisHuey("fahuo", url=settings.redis_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("fahuo", filename=str(settings.data_dir / "queue.db"))
+
+
+huey = make_huey(get_settings())
+
+
+@huey.task(retries=2, retry_delay=5)
+def sync_shop_task(shop_ref: int) -> dict:
+    # One sync per shop at a time, whichever worker machine picks it up.
+    with huey.lock_task(f"sync-shop-{shop_ref}"):
+        return sync_shop(shop_ref)
+
+
+def sync_shop(shop_ref: int) -> dict:
+    app = get_app()
+    with app.uow() as uow:
+        shop = uow.shops.get(shop_ref)
+    if shop is None or not shop.enabled:
+        return {"skipped": True}
+    try:
+        report = app.order_sync.run(shop_ref, app.platform_for(shop))
+    except Exception as exc:
+        with app.uow() as uow:
+            uow.cursors.record_error(shop_ref, f"{type(exc).__name__}: {exc}")
+        raise
+    return {"orders": report.orders_seen, "inserted": report.inserted,
+            "updated": report.updated}
+
+
+@huey.task()
+def process_inbox_task() -> dict:
+    try:
+        with huey.lock_task("process-inbox"):
+            return drain_inbox()
+    except Exception as exc:  # lock taken: the running drain will pick new messages up
+        if type(exc).__name__ == "TaskLockedException":
+            return {"skipped": True}
+        raise
+
+
+def drain_inbox(max_rounds: int = 20) -> dict:
+    app = get_app()
+    total = 0
+    for _ in range(max_rounds):
+        report = process_inbox(app.uow, app.platform_for)
+        total += report.processed
+        if report.processed == 0 and report.retried == 0:
+            break
+        if report.processed == 0:
+            break
+    return {"processed": total}
+
+
+@huey.periodic_task(crontab(minute=f"*/{max(1, get_settings().sync_every_minutes)}"))
+def poll_shops() -> None:
+    app = get_app()
+    with app.uow() as uow:
+        shops = uow.shops.list(enabled_only=True)
+    for shop in shops:
+        sync_shop_task(shop.id)
+    process_inbox_task()  # retries messages whose order fetch failed earlier
+
+
+class EmbeddedConsumer(Consumer):
+    """The consumer on threads inside the web server; the server owns the signals."""
+
+    def _set_signal_handlers(self) -> None:  # noqa: D401
+        return None
+
+
+def start_embedded(workers: int = 2) -> EmbeddedConsumer:
+    consumer = EmbeddedConsumer(huey, workers=workers, worker_type="thread", periodic=True)
+    consumer.start()
+    return consumer
