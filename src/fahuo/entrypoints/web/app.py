@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -23,6 +24,7 @@ from fahuo.services.shops import NewShop, ShopInputError, add_shop
 log = structlog.get_logger(__name__)
 HERE = Path(__file__).parent
 
+MAX_ID = 2**31 - 1
 PUSHES = Counter("fahuo_push_messages_total", "push messages received", ["result"])
 
 STATE_LABELS = {
@@ -58,14 +60,14 @@ templates.env.globals.update(STATE_LABELS=STATE_LABELS, PLATFORM_STATUS=PLATFORM
 
 
 class ShopIn(BaseModel):
-    shop_id: str = Field(description="numeric Douyin shop id (店铺ID)")
-    app_key: str = Field(description="19-digit app key")
-    app_secret: str
-    gateway_url: str = "https://openapi-fxg.jinritemai.com"
-    shop_name: str = ""
-    sign_method: str = "hmac-sha256"
-    auth_type: str = "self"
-    rate_qps: float | None = None
+    shop_id: str = Field(pattern=r"^\d{1,20}$", description="numeric Douyin shop id (店铺ID)")
+    app_key: str = Field(pattern=r"^\d{19}$", description="19-digit app key")
+    app_secret: str = Field(min_length=1, pattern=r"\S")
+    gateway_url: str = Field("https://openapi-fxg.jinritemai.com", pattern=r"^https?://\S+$")
+    shop_name: str = Field("", max_length=128)
+    sign_method: Literal["hmac-sha256", "md5"] = "hmac-sha256"
+    auth_type: Literal["self", "oauth"] = "self"
+    rate_qps: float | None = Field(None, gt=0, le=10000)
 
 
 class ShopOut(BaseModel):
@@ -78,6 +80,11 @@ class ShopOut(BaseModel):
     cursor_time: int | None = None
     last_run_at: int | None = None
     last_error: str | None = None
+
+
+class ShopProblems(BaseModel):
+    message: str = "shop not added"
+    problems: dict[str, str] = Field(description="field name → what is wrong with it")
 
 
 class OrderSummary(BaseModel):
@@ -190,21 +197,22 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
 
     # ---- API ------------------------------------------------------------------------------
     @api.get("/orders", response_model=OrderList)
-    def list_orders(shop: int | None = None, state: OrderState | None = None,
-                    order_status: int | None = None,
+    def list_orders(shop: int | None = Query(None, ge=1, le=MAX_ID),
+                    state: OrderState | None = None,
+                    order_status: int | None = Query(None, ge=0, le=1000),
                     sort: str = Query("deadline", pattern="^(deadline|updated|created)$"),
                     limit: int = Query(50, ge=1, le=500),
-                    offset: int = Query(0, ge=0)) -> OrderList:
+                    offset: int = Query(0, ge=0, le=10_000_000)) -> OrderList:
         with c().uow() as uow:
             total, rows = uow.orders.search(shop_ref=shop, state=state.value if state else None,
                                             order_status=order_status, limit=limit,
                                             offset=offset, sort=sort)
         return OrderList(total=total, items=[OrderSummary(**r) for r in rows])
 
-    @api.get("/orders/{order_id}")
-    def get_order(order_id: str) -> dict[str, Any]:
-        if not order_id.isdigit():
-            raise HTTPException(422, "order_id must be the numeric Douyin order id")
+    @api.get("/orders/{order_id}", responses={404: {"description": "no such order"}})
+    def get_order(order_id: str = PathParam(pattern=r"^\d{1,32}$",
+                                            description="numeric Douyin order id")
+                  ) -> dict[str, Any]:
         with c().uow() as uow:
             order = uow.orders.get(order_id)
         if order is None:
@@ -215,7 +223,7 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         return order
 
     @api.get("/orders-summary")
-    def orders_summary(shop: int | None = None) -> dict[str, int]:
+    def orders_summary(shop: int | None = Query(None, ge=1, le=MAX_ID)) -> dict[str, int]:
         with c().uow() as uow:
             return uow.orders.count_by_state(shop)
 
@@ -223,18 +231,21 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
     def list_shops() -> list[ShopOut]:
         return _shops_with_cursors(c())
 
-    @api.post("/shops", status_code=201, response_model=ShopOut)
-    def create_shop(body: ShopIn) -> ShopOut:
+    @api.post("/shops", status_code=201, response_model=ShopOut,
+              responses={409: {"model": ShopProblems, "description": "already connected"},
+                         400: {"description": "body is not JSON"}})
+    def create_shop(body: ShopIn) -> Any:
         fh = c()
         try:
             with fh.uow() as uow:
                 ref = add_shop(uow, NewShop(**body.model_dump()), actor="api")
         except ShopInputError as exc:
-            raise HTTPException(422, {"message": "shop not added", "problems": exc.problems})
+            return JSONResponse(ShopProblems(problems=exc.problems).model_dump(), 409)
         return next(s for s in _shops_with_cursors(fh) if s.id == ref)
 
-    @api.post("/shops/{shop_ref}/sync", status_code=202)
-    def trigger_sync(shop_ref: int) -> dict[str, Any]:
+    @api.post("/shops/{shop_ref}/sync", status_code=202,
+              responses={404: {"description": "no such shop"}})
+    def trigger_sync(shop_ref: int = PathParam(ge=1, le=MAX_ID)) -> dict[str, Any]:
         with c().uow() as uow:
             if uow.shops.get(shop_ref) is None:
                 raise HTTPException(404, f"no shop {shop_ref}")
@@ -253,7 +264,8 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
             uow.orders.count_by_state()
         return {"status": "ok"}
 
-    @web.get("/metrics", tags=["ops"])
+    @web.get("/metrics", tags=["ops"], response_class=Response, responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus metrics"}})
     def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
