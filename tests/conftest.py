@@ -56,6 +56,16 @@ def pg_url() -> str:
     eng.dispose()
 
 
+@pytest.fixture
+def redis_url() -> str:
+    try:
+        import redis
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        need_service("Redis", str(exc))
+    return REDIS_URL
+
+
 def make_fahuo(tmp_path: Path, db_url: str | None = None, **overrides):
     from fahuo.adapters.platforms.doudian.client import RetryPolicy
     from fahuo.bootstrap import Fahuo

@@ -1,0 +1,81 @@
+"""Client-side call budget per app (docs/doudian-open-platform.md §13.2).
+
+The platform's QPS limits are per API and unpublished; exceeding them yields code 60000.
+``RateBudget`` keeps one app's calls under a configurable rate. With a Redis URL (or
+client) the budget lives in Redis, so several worker machines share one app budget
+(pyrate-limiter's ``RedisBucket``: an atomic Lua sliding-window log; machines' clocks must
+be NTP-synced because the bucket uses local time).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate, RedisBucket
+
+__all__ = ["RateBudget"]
+
+
+class RateBudget:
+    """At most ``calls`` calls per ``per_seconds`` seconds for each app key.
+
+    ``acquire(app_key)`` blocks until the call is allowed.
+    """
+
+    def __init__(
+        self,
+        calls: int = 5,
+        per_seconds: float = 1.0,
+        *,
+        redis_url: str | None = None,
+        redis_client: Any = None,
+        key_prefix: str = "fahuo:doudian:budget",
+    ) -> None:
+        if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1:
+            raise ValueError(f"calls must be a positive int, got {calls!r}")
+        if per_seconds <= 0:
+            raise ValueError(f"per_seconds must be > 0, got {per_seconds!r}")
+        interval_ms = int(round(per_seconds * Duration.SECOND))
+        if interval_ms < 1:
+            raise ValueError("per_seconds must be at least 1 ms")
+        self.calls = calls
+        self.per_seconds = per_seconds
+        self._rate = Rate(calls, interval_ms)
+        self._key_prefix = key_prefix
+        if redis_client is None and redis_url is not None:
+            import redis  # local import: only needed for the shared budget
+
+            redis_client = redis.Redis.from_url(redis_url)
+        self._redis = redis_client
+        self._limiters: dict[str, Limiter] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def shared(self) -> bool:
+        """True when the budget lives in Redis."""
+        return self._redis is not None
+
+    def _limiter(self, app_key: str) -> Limiter:
+        with self._lock:
+            limiter = self._limiters.get(app_key)
+            if limiter is None:
+                if self._redis is not None:
+                    bucket = RedisBucket.init([self._rate], self._redis, f"{self._key_prefix}:{app_key}")
+                else:
+                    bucket = InMemoryBucket([self._rate])
+                limiter = Limiter(bucket)
+                self._limiters[app_key] = limiter
+            return limiter
+
+    def acquire(self, app_key: str) -> None:
+        """Block until one more call for ``app_key`` fits the budget."""
+        ok = self._limiter(str(app_key)).try_acquire(str(app_key), weight=1, blocking=True, timeout=-1)
+        if not ok:  # only possible if the weight can never fit; defensive
+            raise RuntimeError(f"rate budget refused a call for app {app_key}")
+
+    def close(self) -> None:
+        with self._lock:
+            limiters, self._limiters = list(self._limiters.values()), {}
+        for limiter in limiters:
+            limiter.close()
