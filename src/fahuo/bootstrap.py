@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,6 +23,11 @@ from fahuo.config import Settings, get_settings
 from fahuo.services.sync import OrderSync, SyncPolicy
 
 log = structlog.get_logger(__name__)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(
+        logging.getLevelName(level.upper())))
 
 
 class DbTokenStore:
@@ -53,7 +59,8 @@ class Fahuo:
     settings: Settings
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     _apis: dict = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _budgets: dict = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @cached_property
     def engine(self):  # noqa: ANN201
@@ -71,10 +78,17 @@ class Fahuo:
     def http(self) -> httpx.Client:
         return httpx.Client(timeout=12.0, limits=httpx.Limits(max_connections=20))
 
-    @cached_property
-    def rate_budget(self) -> RateBudget:
-        qps = max(1, int(self.settings.rate_qps))
-        return RateBudget(qps, 1.0, redis_url=self.settings.redis_url)
+    def rate_budget(self, qps: float | None = None) -> RateBudget:
+        """One budget per call rate; each keeps a separate bucket per app key."""
+        qps = qps or self.settings.rate_qps
+        # pyrate-limiter counts whole calls: express fractional rates over a longer period.
+        calls, per = (int(qps), 1.0) if qps >= 1 else (1, 1.0 / qps)
+        with self._lock:
+            budget = self._budgets.get((calls, per))
+            if budget is None:
+                budget = self._budgets[(calls, per)] = RateBudget(
+                    calls, per, redis_url=self.settings.redis_url)
+            return budget
 
     @cached_property
     def order_sync(self) -> OrderSync:
@@ -87,7 +101,7 @@ class Fahuo:
         return DoudianClient(
             AppCredentials(app_key=shop.app_key, app_secret=shop.app_secret,
                            gateway_url=shop.gateway_url, sign_method=shop.sign_method),
-            http=self.http, rate_budget=self.rate_budget, retry=self.retry)
+            http=self.http, rate_budget=self.rate_budget(shop.rate_qps), retry=self.retry)
 
     def platform_for(self, shop: ShopRecord) -> DoudianShopApi:
         """One cached API facade per shop (its token session holds the refresh lock)."""
@@ -117,7 +131,9 @@ def get_app() -> Fahuo:
     global _app
     with _app_lock:
         if _app is None:
-            _app = Fahuo(get_settings())
+            settings = get_settings()
+            configure_logging(settings.log_level)
+            _app = Fahuo(settings)
         return _app
 
 

@@ -1,0 +1,244 @@
+"""Unsigned admin API under ``/sandbox/…`` (JSON in, JSON out)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .core import ProfileRunner, Sandbox
+
+
+def jres(obj: Any, status: int = 200) -> Response:
+    return Response(json.dumps(obj, ensure_ascii=False, separators=(",", ":")), status_code=status,
+                    media_type="application/json; charset=utf-8")
+
+
+class BadRequest(Exception):
+    pass
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        raise BadRequest("body is not JSON") from None
+    if not isinstance(obj, dict):
+        raise BadRequest("body must be a JSON object")
+    return obj
+
+
+def _sb(request: Request) -> Sandbox:
+    return request.app.state.sandbox
+
+
+def _need(body: dict[str, Any], *names: str) -> None:
+    for n in names:
+        if body.get(n) in (None, ""):
+            raise BadRequest(f"missing {n}")
+
+
+def _app(sb: Sandbox, key: Any) -> dict[str, Any]:
+    if key not in sb.apps:
+        raise BadRequest(f"unknown app_key {key}")
+    return sb.apps[key]
+
+
+def handle_errors(fn):
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except (BadRequest, ValueError, TypeError) as exc:
+            return jres({"error": str(exc)}, 400)
+
+    return wrapper
+
+
+@handle_errors
+async def apps_create(request: Request) -> Response:
+    b = await _body(request)
+    sb = _sb(request)
+    return jres(sb.create_app(app_key=b.get("app_key"), app_secret=b.get("app_secret"), shop_id=b.get("shop_id"),
+                              shop_name=b.get("shop_name"), qps=b.get("qps")))
+
+
+@handle_errors
+async def apps_qps(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "app_key", "qps")
+    sb = _sb(request)
+    _app(sb, b["app_key"])
+    sb.set_qps(b["app_key"], float(b["qps"]))
+    return jres({"app_key": b["app_key"], "qps": float(b["qps"])})
+
+
+@handle_errors
+async def oauth_code(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "app_key", "shop_id")
+    sb = _sb(request)
+    _app(sb, b["app_key"])
+    return jres(sb.issue_code(b["app_key"], int(b["shop_id"]), b.get("shop_name")))
+
+
+@handle_errors
+async def orders_generate(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "shop_id", "count")
+    profile = b.get("profile") or "steady"
+    if profile not in ("steady", "spike"):
+        raise BadRequest("profile must be steady or spike")
+    sb = _sb(request)
+    res = await run_in_threadpool(sb.generate, int(b["shop_id"]), int(b["count"]), b.get("seed"),
+                                  float(b.get("spread_seconds", 3 * 86400)), profile)
+    return jres(res)
+
+
+@handle_errors
+async def orders_mutate(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "shop_id", "count")
+    sb = _sb(request)
+    return jres(await run_in_threadpool(sb.mutate, int(b["shop_id"]), int(b["count"]), b.get("seed")))
+
+
+@handle_errors
+async def orders_index(request: Request) -> Response:
+    shop_id = request.query_params.get("shop_id")
+    if not shop_id:
+        raise BadRequest("missing shop_id")
+    sb = _sb(request)
+    return jres(await run_in_threadpool(sb.order_index, int(shop_id)))
+
+
+@handle_errors
+async def profiles_start(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "shop_id", "profile")
+    if b["profile"] not in ("steady", "spike"):
+        raise BadRequest("profile must be steady or spike")
+    sb = _sb(request)
+    shop_id = int(b["shop_id"])
+    sb.ensure_shop(shop_id)
+    old = sb.profiles.pop(shop_id, None)
+    if old:
+        await run_in_threadpool(old.stop)
+    runner = ProfileRunner(sb, shop_id, b["profile"], b.get("rate_per_s"), b.get("duration_s"))
+    sb.profiles[shop_id] = runner
+    runner.start()
+    return jres(runner.status())
+
+
+@handle_errors
+async def profiles_stop(request: Request) -> Response:
+    b = await _body(request)
+    sb = _sb(request)
+    shops = [int(b["shop_id"])] if b.get("shop_id") not in (None, "") else list(sb.profiles)
+    out = []
+    for s in shops:
+        runner = sb.profiles.pop(s, None)
+        if runner:
+            await run_in_threadpool(runner.stop)
+            out.append(runner.status())
+    return jres({"stopped": out})
+
+
+async def profiles_list(request: Request) -> Response:
+    return jres([r.status() for r in _sb(request).profiles.values()])
+
+
+@handle_errors
+async def push_config(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "app_key", "url")
+    sb = _sb(request)
+    _app(sb, b["app_key"])
+    cfg = {k: v for k, v in b.items() if k != "app_key"}
+    return jres({"app_key": b["app_key"], **sb.push.configure(b["app_key"], **cfg)})
+
+
+@handle_errors
+async def push_ping(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "app_key")
+    sb = _sb(request)
+    _app(sb, b["app_key"])
+    if not (sb.push.configs.get(b["app_key"]) or {}).get("url"):
+        raise BadRequest("no push url configured for this app")
+    return jres(sb.push.ping(b["app_key"]))
+
+
+@handle_errors
+async def faults_set(request: Request) -> Response:
+    b = await _body(request)
+    sb = _sb(request)
+    allowed = {"error_rate", "latency_ms", "throttle_burst", "app_key"}
+    unknown = set(b) - allowed
+    if unknown:
+        raise BadRequest(f"unknown fault keys {sorted(unknown)}")
+    sb.faults = dict(b)
+    return jres(sb.faults)
+
+
+async def faults_clear(request: Request) -> Response:
+    _sb(request).faults = {}
+    return jres({})
+
+
+@handle_errors
+async def clock_set(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "offset_seconds")
+    sb = _sb(request)
+    sb.clock_offset = float(b["offset_seconds"])
+    return jres({"offset_seconds": sb.clock_offset, "now": sb.now()})
+
+
+async def clock_get(request: Request) -> Response:
+    sb = _sb(request)
+    return jres({"offset_seconds": sb.clock_offset, "now": sb.now()})
+
+
+async def stats(request: Request) -> Response:
+    sb = _sb(request)
+    with sb.stats_lock:
+        out = {"calls_by_method": dict(sb.calls_by_method), "calls_by_code": dict(sb.calls_by_code),
+               "calls_by_method_code": dict(sb.calls_by_method_code)}
+    out["push"] = dict(sb.push.stats, pending=sb.push.pending_count())
+    return jres(out)
+
+
+async def stats_reset(request: Request) -> Response:
+    sb = _sb(request)
+    with sb.stats_lock:
+        sb.calls_by_method.clear()
+        sb.calls_by_code.clear()
+        sb.calls_by_method_code.clear()
+    return jres({})
+
+
+ROUTES = [
+    Route("/sandbox/apps", apps_create, methods=["POST"]),
+    Route("/sandbox/apps/qps", apps_qps, methods=["POST"]),
+    Route("/sandbox/oauth/code", oauth_code, methods=["POST"]),
+    Route("/sandbox/orders/generate", orders_generate, methods=["POST"]),
+    Route("/sandbox/orders/mutate", orders_mutate, methods=["POST"]),
+    Route("/sandbox/orders/index", orders_index, methods=["GET"]),
+    Route("/sandbox/profiles/start", profiles_start, methods=["POST"]),
+    Route("/sandbox/profiles/stop", profiles_stop, methods=["POST"]),
+    Route("/sandbox/profiles", profiles_list, methods=["GET"]),
+    Route("/sandbox/push/config", push_config, methods=["POST"]),
+    Route("/sandbox/push/ping", push_ping, methods=["POST"]),
+    Route("/sandbox/faults", faults_set, methods=["POST"]),
+    Route("/sandbox/faults", faults_clear, methods=["DELETE"]),
+    Route("/sandbox/clock", clock_set, methods=["POST"]),
+    Route("/sandbox/clock", clock_get, methods=["GET"]),
+    Route("/sandbox/stats", stats, methods=["GET"]),
+    Route("/sandbox/stats", stats_reset, methods=["DELETE"]),
+]
