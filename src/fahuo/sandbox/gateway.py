@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from .core import WINDOW_90D, ApiError, Sandbox
@@ -124,7 +124,10 @@ def _check_common(sb: Sandbox, path_method: str, q: Any, param_json: str) -> tup
 async def gateway(request: Request) -> Response:
     sb: Sandbox = request.app.state.sandbox
     path_method = request.path_params["path"].strip("/").replace("/", ".")
-    body = await request.body()
+    try:
+        body = await request.body()
+    except ClientDisconnect:  # the caller went away (killed, timed out): nothing to answer
+        return Response(status_code=499)
     q = request.query_params
     if body.strip():
         try:
