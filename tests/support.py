@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 from pathlib import Path
+
+from fahuo.sandbox.testing import serve_in_thread  # noqa: F401 - re-exported for tests
 
 def order_payload(order_id: str, update_time: int, *, status: int = 2, shop_id: str = "1001",
                   buyer_words: str = "", post_receiver: str = "", lines: int = 1,
@@ -40,34 +41,6 @@ def order_payload(order_id: str, update_time: int, *, status: int = 2, shop_id: 
                       "detail": "文***号", "encrypt_detail": "##E3ZGV0YWls#1##"},
         "doudian_open_id": "1@#buyer", "sku_order_list": subs, "logistics_info": [],
     }
-
-
-@contextlib.contextmanager
-def serve_in_thread(asgi_app):
-    """Run an ASGI app with uvicorn on a free loopback port; yield its base URL."""
-    import socket
-    import threading
-    import time as _time
-
-    import uvicorn
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(512)
-    server = uvicorn.Server(uvicorn.Config(asgi_app, log_level="warning", lifespan="on"))
-    t = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    t.start()
-    deadline = _time.monotonic() + 15
-    while not server.started:
-        if not t.is_alive() or _time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        _time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        t.join(timeout=15)
-        sock.close()
 
 
 class SandboxAdmin:

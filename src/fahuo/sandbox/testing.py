@@ -16,7 +16,13 @@ from .app import create_app
 def run_sandbox(db_path: str, host: str = "127.0.0.1", port: int = 0, *,
                 clock_offset: float = 0.0) -> Iterator[str]:
     """Serve the sandbox with uvicorn on a (free, by default) loopback port; yield the base URL."""
-    app = create_app(db_path, clock_offset=clock_offset)
+    with serve_in_thread(create_app(db_path, clock_offset=clock_offset), host, port) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve any ASGI app with uvicorn on a background thread; yield its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
@@ -30,7 +36,7 @@ def run_sandbox(db_path: str, host: str = "127.0.0.1", port: int = 0, *,
     deadline = time.monotonic() + 15
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("sandbox server failed to start")
+            raise RuntimeError("server failed to start")
         time.sleep(0.01)
     try:
         yield f"http://{host}:{real_port}"
