@@ -102,3 +102,16 @@ def test_duplicated_out_of_order_pushes_converge_with_polling(fahuo, sandbox):
     # Polling afterwards agrees and adds only what no push named.
     _sync(fahuo, ref)
     assert _stored(fahuo, ref) == index
+
+
+def test_couriers_and_addresses_come_live_from_the_platform(fahuo, sandbox):
+    from fastapi.testclient import TestClient
+    ref, _ = connect_sandbox_shop(fahuo, sandbox, qps=1000)
+    with TestClient(create_app(fahuo, embedded_worker=False)) as client:
+        couriers = client.get(f"/api/shops/{ref}/platform/couriers").json()
+        assert {"zhongtong", "shunfeng"} <= {c["code"] for c in couriers}
+        addresses = client.get(f"/api/shops/{ref}/platform/addresses").json()
+        assert addresses and any(a["is_default_send"] for a in addresses)
+        assert client.get("/api/shops/999/platform/couriers").status_code == 404
+        page = client.get(f"/shops/{ref}")
+        assert "中通" in page.text and "默认发货" in page.text

@@ -94,6 +94,28 @@ def shop_list() -> None:
     out.print(t)
 
 
+@shop_cli.command("platform")
+def shop_platform(what: str = typer.Argument(..., help="couriers or addresses"),
+                  shop: int = typer.Option(..., help="shop #")) -> None:
+    """Live lists from the open platform: logistics companies, or the shop's addresses."""
+    from fahuo.services.shops import UnknownShop, platform_reference
+    app = get_app()
+    app.migrate()
+    try:
+        rows = platform_reference(app.uow, app.platform_for, shop, what)
+    except (UnknownShop, ValueError) as exc:
+        _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - the platform's words, shown as they are
+        _fail(f"the platform call failed: {exc}")
+    if not rows:
+        out.print("(none)")
+        return
+    t = Table(*rows[0].keys())
+    for r in rows:
+        t.add_row(*(str(v) for v in r.values()))
+    out.print(t)
+
+
 @cli.command()
 def sync(shop: Optional[int] = typer.Option(None, help="shop # (default: all shops)"),
          quiet: bool = typer.Option(False, help="no progress bar")) -> None:

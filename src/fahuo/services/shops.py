@@ -78,3 +78,23 @@ def connect_shop(platform, uow_factory: Callable[[], UnitOfWork], shop_ref: int,
                       subject_id=str(shop_ref), detail={"shop_name": tokens.shop_name if tokens
                                                         else ""})
     return tokens.shop_name if tokens else ""
+
+
+class UnknownShop(LookupError):
+    pass
+
+
+def platform_reference(uow_factory: Callable[[], UnitOfWork], platform_for, shop_ref: int,
+                       what: str) -> list[dict]:
+    """Live platform lists a merchant checks while setting up: couriers or ship-from addresses."""
+    from dataclasses import asdict
+    with uow_factory() as uow:
+        shop = uow.shops.get(shop_ref)
+    if shop is None:
+        raise UnknownShop(f"no shop {shop_ref}")
+    api = platform_for(shop)
+    if what == "couriers":
+        return [asdict(c) for c in api.logistics_companies()]
+    if what == "addresses":
+        return [asdict(a) for a in api.all_addresses()]
+    raise ValueError(f"unknown list {what!r}: couriers or addresses")

@@ -16,10 +16,13 @@ from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from pydantic import BaseModel, Field
 
+from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.bootstrap import Fahuo, get_app
 from fahuo.domain.orders import PLATFORM_STATUS_NAMES, OrderState
 from fahuo.services.push import PushRejected, accept_push
-from fahuo.services.shops import NewShop, ShopInputError, add_shop
+from fahuo.services.shops import (
+    NewShop, ShopInputError, UnknownShop, add_shop, platform_reference,
+)
 
 log = structlog.get_logger(__name__)
 HERE = Path(__file__).parent
@@ -251,6 +254,20 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                 raise HTTPException(404, f"no shop {shop_ref}")
         return {"queued": _enqueue("sync_shop_task", shop_ref)}
 
+    @api.get("/shops/{shop_ref}/platform/{what}",
+             responses={404: {"description": "no such shop"},
+                        502: {"description": "the platform refused or failed"}})
+    def shop_platform_list(what: Literal["couriers", "addresses"],
+                           shop_ref: int = PathParam(ge=1, le=MAX_ID)) -> list[dict[str, Any]]:
+        """Live from the open platform: logistics companies or the shop's address book."""
+        fh = c()
+        try:
+            return platform_reference(fh.uow, fh.platform_for, shop_ref, what)
+        except UnknownShop as exc:
+            raise HTTPException(404, str(exc))
+        except DoudianError as exc:
+            raise HTTPException(502, str(exc))
+
     @api.get("/push-inbox")
     def inbox(limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
         with c().uow() as uow:
@@ -336,6 +353,22 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                  "form": {"shop_id": shop_id, "app_key": app_key, "gateway_url": gateway_url,
                           "shop_name": shop_name}}, status_code=422)
         return RedirectResponse("/shops", status_code=303)
+
+    @web.get("/shops/{shop_ref}", response_class=HTMLResponse, include_in_schema=False)
+    def shop_page(request: Request, shop_ref: int) -> HTMLResponse:
+        fh = c()
+        shop = next((s for s in _shops_with_cursors(fh) if s.id == shop_ref), None)
+        if shop is None:
+            return templates.TemplateResponse(request, "error.html",
+                                              {"message": f"店铺 {shop_ref} 不存在"}, 404)
+        lists, error = {}, None
+        try:
+            for what in ("couriers", "addresses"):
+                lists[what] = platform_reference(fh.uow, fh.platform_for, shop_ref, what)
+        except DoudianError as exc:
+            error = str(exc)
+        return templates.TemplateResponse(request, "shop.html", {"s": shop, "error": error,
+                                                                 **lists})
 
     @web.post("/shops/{shop_ref}/sync", include_in_schema=False)
     def shops_sync(shop_ref: int) -> Response:
