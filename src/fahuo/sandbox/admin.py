@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import logistics as lg
 from .core import ProfileRunner, Sandbox
 
 
@@ -223,7 +224,63 @@ async def stats_reset(request: Request) -> Response:
     return jres({})
 
 
+@handle_errors
+async def netsites_balance(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "shop_id", "logistics_code")
+    if b.get("amount") is None:
+        raise BadRequest("missing amount")
+    return jres(await run_in_threadpool(lg.admin_set_balance, _sb(request), int(b["shop_id"]), str(b["logistics_code"]),
+                                        b.get("netsite_code") or None, int(b["amount"])))
+
+
+@handle_errors
+async def orders_refund(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "order_id")
+    sku = b.get("sku_order_id")
+    return jres(await run_in_threadpool(lg.admin_refund, _sb(request), int(b["order_id"]),
+                                        str(sku) if sku not in (None, "") else None))
+
+
+@handle_errors
+async def orders_status(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "order_id", "order_status")
+    return jres(await run_in_threadpool(lg.admin_set_status, _sb(request), int(b["order_id"]), int(b["order_status"])))
+
+
+@handle_errors
+async def shipments_pickup(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "tracking_no")
+    return jres(await run_in_threadpool(lg.admin_pickup, _sb(request), str(b["tracking_no"])))
+
+
+def _shop_q(request: Request) -> int:
+    shop_id = request.query_params.get("shop_id")
+    if not shop_id:
+        raise BadRequest("missing shop_id")
+    return int(shop_id)
+
+
+@handle_errors
+async def shipments_list(request: Request) -> Response:
+    return jres(await run_in_threadpool(lg.admin_shipments, _sb(request), _shop_q(request)))
+
+
+@handle_errors
+async def waybills_list(request: Request) -> Response:
+    return jres(await run_in_threadpool(lg.admin_waybills, _sb(request), _shop_q(request)))
+
+
 ROUTES = [
+    Route("/sandbox/netsites/balance", netsites_balance, methods=["POST"]),
+    Route("/sandbox/orders/refund", orders_refund, methods=["POST"]),
+    Route("/sandbox/orders/status", orders_status, methods=["POST"]),
+    Route("/sandbox/shipments/pickup", shipments_pickup, methods=["POST"]),
+    Route("/sandbox/shipments", shipments_list, methods=["GET"]),
+    Route("/sandbox/waybills", waybills_list, methods=["GET"]),
     Route("/sandbox/apps", apps_create, methods=["POST"]),
     Route("/sandbox/apps/qps", apps_qps, methods=["POST"]),
     Route("/sandbox/oauth/code", oauth_code, methods=["POST"]),

@@ -50,6 +50,60 @@ CREATE TABLE IF NOT EXISTS orders (
 );
 CREATE INDEX IF NOT EXISTS ix_orders_shop_ct ON orders (shop_id, create_time, order_status, update_time);
 CREATE INDEX IF NOT EXISTS ix_orders_shop_ut ON orders (shop_id, update_time, order_status, create_time);
+CREATE TABLE IF NOT EXISTS netsites (
+    shop_id INTEGER NOT NULL,
+    logistics_code TEXT NOT NULL,
+    netsite_code TEXT NOT NULL,
+    netsite_name TEXT NOT NULL,
+    company_type INTEGER NOT NULL,
+    amount INTEGER NOT NULL,
+    allocated_quantity INTEGER NOT NULL DEFAULT 0,
+    cancelled_quantity INTEGER NOT NULL DEFAULT 0,
+    recycled_quantity INTEGER NOT NULL DEFAULT 0,
+    sender_address TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (shop_id, logistics_code, netsite_code)
+);
+CREATE TABLE IF NOT EXISTS waybills (
+    track_no TEXT PRIMARY KEY,
+    shop_id INTEGER NOT NULL,
+    logistics_code TEXT NOT NULL,
+    netsite_code TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    pack_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    picked_up INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    info TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_waybills_key ON waybills (shop_id, order_id, pack_id, logistics_code);
+CREATE TABLE IF NOT EXISTS waybill_seq (
+    logistics_code TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS shipments (
+    id INTEGER PRIMARY KEY,
+    shop_id INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    pack_id TEXT NOT NULL,
+    order_ids TEXT NOT NULL,
+    tracking_no TEXT NOT NULL,
+    company_code TEXT NOT NULL,
+    request_id TEXT,
+    items TEXT NOT NULL,
+    ship_time INTEGER NOT NULL,
+    previous_tracking_no TEXT,
+    picked_up INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS ix_shipments_shop ON shipments (shop_id, id);
+CREATE INDEX IF NOT EXISTS ix_shipments_track ON shipments (tracking_no);
+CREATE TABLE IF NOT EXISTS ship_requests (
+    shop_id INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (shop_id, method, request_id)
+);
 """
 
 
