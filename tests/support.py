@@ -102,3 +102,13 @@ def make_fahuo(tmp_path: Path, db_url: str | None = None, **overrides):
     app = Fahuo(settings, retry=RetryPolicy(max_attempts=8, initial_wait=0.01, max_wait=0.2))
     app.migrate()
     return app
+
+
+def ready_to_ship(app, sandbox: SandboxAdmin, **app_kw) -> tuple[int, dict]:
+    """A sandbox shop with its address book, e-waybill accounts and sender set in fahuo."""
+    from fahuo.services.settings import refresh_from_platform, update_settings
+    ref, creds = connect_sandbox_shop(app, sandbox, **app_kw)
+    refresh_from_platform(app.uow, app.platform_for, ref)
+    update_settings(app.uow, ref, {"sender_name": "王仓管", "sender_phone": "13800000000",
+                                   "default_courier": "zhongtong"}, actor="test")
+    return ref, creds

@@ -37,7 +37,7 @@ def test_sync_killed_at_random_points_ends_with_exactly_the_platform_orders(tmp_
     kills = 0
     for round_no in range(12):
         # The platform moves on meanwhile: new orders and changes to old ones.
-        sandbox.generate(shop_id, 1000, seed=100 + round_no, spread_seconds=600)
+        sandbox.generate(shop_id, 1000, seed=100 + round_no, spread_seconds=20)
         sandbox.mutate(shop_id, 100, seed=round_no)
         code, _ = _run_sync(env, kill_after=rnd.uniform(0.7, 2.5))
         kills += code == -signal.SIGKILL

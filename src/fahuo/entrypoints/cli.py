@@ -21,6 +21,10 @@ shop_cli = typer.Typer(help="Connected shops.", no_args_is_help=True)
 orders_cli = typer.Typer(help="Orders in the store.", no_args_is_help=True)
 cli.add_typer(shop_cli, name="shop")
 cli.add_typer(orders_cli, name="orders")
+pipeline_cli = typer.Typer(help="The auto-ship pipeline.", no_args_is_help=True)
+waybills_cli = typer.Typer(help="E-waybill accounts.", no_args_is_help=True)
+cli.add_typer(pipeline_cli, name="pipeline")
+cli.add_typer(waybills_cli, name="waybills")
 out = Console()
 err = Console(stderr=True)
 
@@ -170,6 +174,207 @@ def orders_list(state: Optional[str] = typer.Option(None), limit: int = 20,
                   f"{r['province']}{r['city']}")
     out.print(t)
     out.print(f"{total} orders")
+
+
+def _order_ids(values: list[str]) -> list[str]:
+    ids = [x.strip() for v in values for x in v.split(",") if x.strip()]
+    bad = [x for x in ids if not x.isdigit()]
+    if bad:
+        _fail(f"not Douyin order ids: {', '.join(bad)}")
+    if not ids:
+        _fail("name at least one order id")
+    return ids
+
+
+@orders_cli.command("hold")
+def orders_hold(order_ids: list[str] = typer.Argument(..., help="order ids (space or comma)"),
+                note: str = typer.Option(..., help="why (shown to whoever releases it)")) -> None:
+    """Hold orders: the pipeline leaves them alone until released."""
+    from fahuo.services.holds import hold_orders
+    app = get_app()
+    app.migrate()
+    try:
+        res = hold_orders(app.uow, _order_ids(order_ids), note, actor="cli")
+    except ValueError as exc:
+        _fail(str(exc))
+    out.print(f"held {len(res.changed)}")
+    for oid, why in res.refused.items():
+        err.print(f"[yellow]{oid}[/yellow]: {why}")
+    if res.refused:
+        raise typer.Exit(1)
+
+
+@orders_cli.command("release")
+def orders_release(order_ids: list[str] = typer.Argument(...),
+                   note: str = typer.Option("", help="optional note for the log")) -> None:
+    """Release held orders back into the pipeline."""
+    from fahuo.services.holds import release_orders
+    app = get_app()
+    app.migrate()
+    res = release_orders(app.uow, _order_ids(order_ids), actor="cli", note=note)
+    out.print(f"released {len(res.changed)}")
+    for oid, why in res.refused.items():
+        err.print(f"[yellow]{oid}[/yellow]: {why}")
+    if res.refused:
+        raise typer.Exit(1)
+
+
+@orders_cli.command("holds")
+def orders_holds(limit: int = 50) -> None:
+    """Held orders with their reasons, deadline first."""
+    app = get_app()
+    app.migrate()
+    with app.uow() as uow:
+        rows = uow.pipeline.held_orders(limit=limit)
+    t = Table("order", "deadline", "reasons")
+    for r in rows:
+        t.add_row(r["order_id"], time.strftime("%m-%d %H:%M", time.localtime(r["exp_ship_time"]))
+                  if r["exp_ship_time"] else "—",
+                  "; ".join(f"{h['reason']}: {h['detail']}" for h in r["holds"]))
+    out.print(t)
+
+
+@pipeline_cli.command("run")
+def pipeline_run(loop: bool = typer.Option(False, help="keep running until nothing moves")
+                 ) -> None:
+    """Audit → packs and courier → e-waybills → confirm shipment, deadline first."""
+    from fahuo.services.pipeline import Pipeline
+    app = get_app()
+    app.migrate()
+    pipe = Pipeline(app.uow, app.platform_for)
+    while True:
+        rep = pipe.run()
+        t = Table("step", "seen", "done", "held", "failed", "API calls")
+        for step, v in rep.summary().items():
+            t.add_row(step, *(str(v[k]) for k in ("seen", "done", "held", "failed", "calls")))
+        out.print(t)
+        if not loop or not any(v["done"] for v in rep.summary().values()):
+            break
+
+
+@waybills_cli.command("balance")
+def waybills_balance(shop: Optional[int] = typer.Option(None, help="shop #"),
+                     refresh: bool = typer.Option(True, help="ask the platform first")) -> None:
+    """E-waybill balance per courier branch (网点)."""
+    from fahuo.services.settings import balances, refresh_from_platform
+    app = get_app()
+    app.migrate()
+    if refresh:
+        with app.uow() as uow:
+            refs = [s.id for s in uow.shops.list(enabled_only=True) if shop in (None, s.id)]
+        for ref in refs:
+            try:
+                refresh_from_platform(app.uow, app.platform_for, ref)
+            except Exception as exc:  # noqa: BLE001 - shown as the platform said it
+                err.print(f"[red]shop #{ref}: {exc}[/red]")
+    t = Table("shop", "courier", "branch", "balance", "")
+    for r in balances(app.uow, shop):
+        t.add_row(str(r["shop_ref"]), r["courier_code"], r["netsite_name"] or r["netsite_code"],
+                  "?" if r["balance"] is None else str(r["balance"]),
+                  "[red]LOW[/red]" if r["low"] else "")
+    out.print(t)
+
+
+@shop_cli.command("settings")
+def shop_settings(shop: int = typer.Option(..., help="shop #"),
+                  set_: list[str] = typer.Option([], "--set", help="key=value (JSON values ok)"),
+                  file: Optional[Path] = typer.Option(None, help="a JSON file of settings")
+                  ) -> None:
+    """Show or change a shop's settings (courier rules, audit rules, confirm mode…)."""
+    from fahuo.services.settings import SettingsError, update_settings
+    app = get_app()
+    app.migrate()
+    changes: dict = {}
+    if file:
+        try:
+            changes.update(json.loads(file.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            _fail(f"{file}: {exc}")
+    for item in set_:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            _fail(f"--set needs key=value, got {item!r}")
+        try:
+            changes[key.strip()] = json.loads(raw)
+        except ValueError:
+            changes[key.strip()] = raw
+    if changes:
+        try:
+            cfg = update_settings(app.uow, shop, changes, actor="cli")
+        except SettingsError as exc:
+            for k, v in exc.problems.items():
+                err.print(f"[red]{k}[/red]: {v}")
+            raise typer.Exit(2)
+    else:
+        with app.uow() as uow:
+            cfg = uow.settings.get(shop)
+    cfg.pop("sender_phone", None)
+    print(json.dumps(cfg, ensure_ascii=False, indent=2, default=str))
+
+
+@shop_cli.command("refresh")
+def shop_refresh(shop: int = typer.Option(..., help="shop #")) -> None:
+    """Pull the address book and e-waybill accounts from the platform."""
+    from fahuo.services.settings import refresh_from_platform
+    app = get_app()
+    app.migrate()
+    try:
+        got = refresh_from_platform(app.uow, app.platform_for, shop)
+    except Exception as exc:  # noqa: BLE001
+        _fail(str(exc))
+    out.print(f"{got['addresses']} addresses, {got['netsites']} e-waybill branches")
+
+
+@cli.command()
+def ship(orders: list[str] = typer.Option([], "--orders", help="order ids to ship now"),
+         import_file: Optional[Path] = typer.Option(None, "--import",
+                                                    help=".xlsx/.csv with 订单号/快递公司/快递单号"),
+         dry_run: bool = typer.Option(False, "--dry-run", help="check the file, change nothing")
+         ) -> None:
+    """Batch ship orders that have numbers, or import tracking numbers from a file."""
+    from fahuo.services.manual_ship import (
+        ImportFileError, apply_import, preview_import, ship_selected,
+    )
+    app = get_app()
+    app.migrate()
+    if bool(orders) == bool(import_file):
+        _fail("give either --orders or --import FILE")
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=out, transient=True) as bar:
+        task = bar.add_task("shipping", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            if import_file:
+                data = import_file.read_bytes()
+                if dry_run:
+                    prev = preview_import(app.uow, import_file.name, data)
+                    rows = [{"line_no": r.line_no, "order_id": r.order_id, "status": r.status,
+                             "courier_code": r.courier_code, "track_no": r.track_no,
+                             "message": r.message} for r in prev.rows]
+                    job = {"id": None, "status": "preview", "items": rows}
+                else:
+                    job = apply_import(app.uow, app.platform_for, import_file.name, data,
+                                       actor="cli", progress=progress)
+            else:
+                job = ship_selected(app.uow, app.platform_for, _order_ids(orders), actor="cli",
+                                    progress=progress)
+        except (ImportFileError, OSError) as exc:
+            _fail(str(exc))
+    t = Table("line", "order", "courier", "number", "result", "why")
+    for it in job["items"]:
+        t.add_row(str(it["line_no"]), it["order_id"], it.get("courier_code", ""),
+                  it.get("track_no", ""), it["status"], it.get("message", ""))
+    out.print(t)
+    counts: dict[str, int] = {}
+    for it in job["items"]:
+        counts[it["status"]] = counts.get(it["status"], 0) + 1
+    out.print(("preview — nothing applied: " if job["status"] == "preview" else
+               f"job #{job['id']}: ") + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if any(it["status"] in ("invalid", "failed") for it in job["items"]):
+        raise typer.Exit(1)
 
 
 @cli.command()

@@ -46,8 +46,43 @@ def sync_shop(shop_ref: int) -> dict:
         with app.uow() as uow:
             uow.cursors.record_error(shop_ref, f"{type(exc).__name__}: {exc}")
         raise
+    if report.inserted or report.updated:
+        _enqueue_pipeline()
     return {"orders": report.orders_seen, "inserted": report.inserted,
             "updated": report.updated}
+
+
+def _enqueue_pipeline() -> None:
+    try:
+        pipeline_task()
+    except Exception as exc:  # noqa: BLE001 - the periodic pass runs it anyway
+        log.warning("pipeline_enqueue_failed", error=str(exc))
+
+
+@huey.task()
+def pipeline_task() -> dict:
+    """One pass of audit → packs → waybills → confirmation, deadline first."""
+    try:
+        with huey.lock_task("pipeline"):
+            return run_pipeline()
+    except Exception as exc:
+        if type(exc).__name__ == "TaskLockedException":
+            return {"skipped": True}
+        raise
+
+
+def run_pipeline() -> dict:
+    from fahuo.services.pipeline import Pipeline
+    app = get_app()
+    return Pipeline(app.uow, app.platform_for).run().summary()
+
+
+@huey.task(retries=2, retry_delay=30)
+def refresh_shop_task(shop_ref: int) -> dict:
+    """Address book and e-waybill balances from the platform."""
+    from fahuo.services.settings import refresh_from_platform
+    app = get_app()
+    return refresh_from_platform(app.uow, app.platform_for, shop_ref)
 
 
 @huey.task()
@@ -67,10 +102,10 @@ def drain_inbox(max_rounds: int = 20) -> dict:
     for _ in range(max_rounds):
         report = process_inbox(app.uow, app.platform_for)
         total += report.processed
-        if report.processed == 0 and report.retried == 0:
-            break
         if report.processed == 0:
             break
+    if total:
+        _enqueue_pipeline()
     return {"processed": total}
 
 
@@ -82,6 +117,16 @@ def poll_shops() -> None:
     for shop in shops:
         sync_shop_task(shop.id)
     process_inbox_task()  # retries messages whose order fetch failed earlier
+    pipeline_task()
+
+
+@huey.periodic_task(crontab(minute="7"))
+def refresh_shops() -> None:
+    app = get_app()
+    with app.uow() as uow:
+        shops = uow.shops.list(enabled_only=True)
+    for shop in shops:
+        refresh_shop_task(shop.id)
 
 
 class EmbeddedConsumer(Consumer):

@@ -1,4 +1,4 @@
-"""Local, strict simulation of the Douyin shop open platform (抖店开放平台).
+r"""Local, strict simulation of the Douyin shop open platform (抖店开放平台).
 
 Self-contained: nothing in here imports from ``fahuo`` outside ``fahuo.sandbox``.
 

@@ -338,6 +338,30 @@ class Sandbox:
                 pool.shutdown(wait=True, cancel_futures=True)
         return {"shop_id": shop_id, "inserted": inserted, "elapsed_s": round(time.perf_counter() - t0, 3)}
 
+    def repeat_buyer(self, order_id: int, count: int, seed: Any = None) -> dict[str, Any]:
+        """The same buyer orders again to the same address (live-stream habit: 合单 material)."""
+        row = self.store.one("SELECT shop_id, payload FROM orders WHERE order_id=?", (int(order_id),))
+        if row is None:
+            raise ValueError(f"unknown order {order_id}")
+        shop_id, src = row[0], json.loads(row[1])
+        rng = random.Random(f"{seed if seed is not None else secrets.token_hex(8)}:{order_id}")
+        now = int(self.now())
+        rows, ids = [], []
+        for _ in range(int(count)):
+            oid = gen.new_order_id(rng)
+            o = gen.make_order(rng, shop_id, oid, now - 5, status=2)
+            for k in ("doudian_open_id", "encrypt_post_receiver", "encrypt_post_tel", "mask_post_receiver",
+                      "mask_post_tel", "mask_post_addr", "post_addr", "post_receiver", "post_tel"):
+                o[k] = src[k]
+            o.update(buyer_words="", seller_words="", seller_remark_stars=0,
+                     update_time=min(o["update_time"], now))
+            for sku in o["sku_order_list"]:
+                sku["pre_sale_type"] = 0
+            rows.append((oid, shop_id, o["create_time"], o["update_time"], o["order_status"], gen.dumps(o)))
+            ids.append(str(oid))
+        self._insert_rows(rows, self.push.apps_for_shop(shop_id))
+        return {"shop_id": shop_id, "order_ids": ids}
+
     def _insert_rows(self, rows: list[tuple], push_apps: list[str]) -> int:
         with self.store.write_lock:
             conn = self.store.conn

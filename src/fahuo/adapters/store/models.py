@@ -134,3 +134,143 @@ audit_log = Table(
     Column("detail", Text, nullable=False, default="{}"),
     Index("ix_audit_log_subject", "subject_type", "subject_id"),
 )
+
+
+# ---- issue 3: the auto-ship pipeline -----------------------------------------------------
+
+shop_settings = Table(
+    "shop_settings", metadata,
+    Column("shop_ref", Integer, ForeignKey("shops.id"), primary_key=True),
+    Column("default_courier", String(32)),
+    Column("confirm_mode", String(16), nullable=False, default="on_waybill"),  # on_waybill |
+    # on_print | on_scan
+    Column("refund_policy", String(16), nullable=False, default="block"),  # block | reject
+    Column("merge_window_s", Integer, nullable=False, default=0),  # 0 = never merge
+    Column("ship_from_address_id", String(32)),
+    Column("sender_name_enc", Text),
+    Column("sender_phone_enc", Text),
+    Column("audit_rules", Text, nullable=False, default="{}"),
+    Column("courier_rules", Text, nullable=False, default="[]"),
+    Column("cost_table", Text, nullable=False, default="{}"),
+    Column("split_rules", Text, nullable=False, default="{}"),
+    Column("sku_facts", Text, nullable=False, default="{}"),  # merchant code → weight, bin…
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+ship_from_addresses = Table(
+    "ship_from_addresses", metadata,
+    Column("shop_ref", Integer, ForeignKey("shops.id"), primary_key=True),
+    Column("address_id", String(32), primary_key=True),
+    Column("name", String(64), nullable=False, default=""),
+    Column("phone_enc", Text),
+    Column("province", String(32), nullable=False, default=""),
+    Column("city", String(32), nullable=False, default=""),
+    Column("district", String(32), nullable=False, default=""),
+    Column("street", String(64), nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+    Column("is_default_send", Boolean, nullable=False, default=False),
+    Column("is_default_return", Boolean, nullable=False, default=False),
+    Column("source", String(16), nullable=False, default="platform"),  # platform | manual
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+netsites = Table(
+    "netsites", metadata,
+    Column("shop_ref", Integer, ForeignKey("shops.id"), primary_key=True),
+    Column("courier_code", String(32), primary_key=True),
+    Column("netsite_code", String(64), primary_key=True),
+    Column("netsite_name", String(128), nullable=False, default=""),
+    Column("balance", BigInteger),  # None: the platform did not say
+    Column("low_balance_alert", BigInteger, nullable=False, default=200),
+    Column("company_type", Integer),
+    Column("sender_address", Text, nullable=False, default="[]"),
+    Column("checked_at", BigInteger, nullable=False),
+)
+
+order_holds = Table(
+    "order_holds", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(32), ForeignKey("orders.order_id"), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("source", String(16), nullable=False),  # rule | human | pipeline
+    Column("created_at", BigInteger, nullable=False),
+    Column("released_at", BigInteger),
+    Column("released_by", String(64)),
+    Index("ix_order_holds_open", "order_id", "released_at"),
+)
+
+packs = Table(
+    "packs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("shop_ref", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("kind", String(8), nullable=False),  # whole | merged | split
+    Column("state", String(20), nullable=False),  # planned | waybill_pending | waybill_taken
+    # | printed | confirmed | cancelled | failed
+    Column("main_order_id", String(32), nullable=False),  # the order_id given to the platform
+    Column("platform_pack_id", String(32), nullable=False, default=""),  # newCreateOrder pack_id
+    Column("seq", Integer, nullable=False, default=1),  # 1..n within a split order
+    Column("of", Integer, nullable=False, default=1),
+    Column("courier_code", String(32)),
+    Column("courier_rule", String(64), nullable=False, default=""),
+    Column("courier_reason", Text, nullable=False, default=""),
+    Column("netsite_code", String(64)),
+    Column("track_no", String(64)),
+    Column("sort_code", String(64), nullable=False, default=""),
+    Column("short_address", String(64), nullable=False, default=""),
+    Column("package_center", String(64), nullable=False, default=""),
+    Column("request_id", String(64), nullable=False),  # idempotency key for pack APIs
+    Column("platform_pack", String(64)),  # pack_id the shipping API returned
+    Column("exp_ship_time", BigInteger),
+    Column("last_error", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("main_order_id", "platform_pack_id"),
+    Index("ix_packs_state_deadline", "state", "exp_ship_time"),
+)
+
+pack_lines = Table(
+    "pack_lines", metadata,
+    Column("pack_id", Integer, ForeignKey("packs.id"), primary_key=True),
+    Column("sku_order_id", String(32), primary_key=True),
+    Column("order_id", String(32), ForeignKey("orders.order_id"), nullable=False, index=True),
+    Column("quantity", Integer, nullable=False),
+)
+
+waybills = Table(
+    "waybills", metadata,
+    Column("courier_code", String(32), primary_key=True),
+    Column("track_no", String(64), primary_key=True),
+    Column("shop_ref", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("pack_id", Integer, ForeignKey("packs.id"), nullable=False, index=True),
+    Column("status", String(12), nullable=False),  # live | used | recycled
+    Column("source", String(12), nullable=False, default="ewaybill"),  # ewaybill | manual
+    Column("taken_at", BigInteger, nullable=False),
+    Column("recycled_at", BigInteger),
+)
+
+ship_jobs = Table(
+    "ship_jobs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(12), nullable=False),  # batch | import
+    Column("status", String(12), nullable=False),  # preview | running | done | failed
+    Column("source", Text, nullable=False, default=""),  # file name, or "api"
+    Column("fingerprint", String(64)),  # sha256 of an imported file
+    Column("total", Integer, nullable=False, default=0),
+    Column("ok", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("created_by", String(64), nullable=False, default="system"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger),
+)
+
+ship_job_items = Table(
+    "ship_job_items", metadata,
+    Column("job_id", Integer, ForeignKey("ship_jobs.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("order_id", String(32), nullable=False, default=""),
+    Column("courier_code", String(32), nullable=False, default=""),
+    Column("track_no", String(64), nullable=False, default=""),
+    Column("status", String(12), nullable=False),  # invalid | pending | shipped | skipped | failed
+    Column("message", Text, nullable=False, default=""),
+)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fahuo.adapters.crypto import SecretBox
@@ -109,6 +109,56 @@ class ShopRepository:
 
 _ORDER_UPDATE_COLS = [c.name for c in m.orders.columns if c.name not in ("order_id", "shop_ref")]
 _SUB_UPDATE_COLS = [c.name for c in m.sub_orders.columns if c.name != "sku_order_id"]
+_CURRENT = select(m.orders.c.order_id, m.orders.c.state, m.orders.c.update_time).where(
+    m.orders.c.order_id.in_(bindparam("ids", expanding=True)))
+
+
+class _Upserts:
+    """The two batch upserts, built once per dialect (statements are immutable).
+
+    On SQLite they are also compiled once to plain SQL and run with the driver's
+    ``executemany`` over tuples: per row SQLAlchemy's parameter processing costs more than
+    SQLite's insert itself (bench/sync.py). PostgreSQL keeps the Core path.
+    """
+
+    _cache: dict[str, "_Upserts"] = {}
+
+    def __init__(self, conn: Connection) -> None:
+        ins = _insert(conn, m.orders)
+        # The WHERE guard repeats the newer-wins rule in SQL, in case another writer won.
+        self.orders = ins.on_conflict_do_update(
+            index_elements=["order_id"],
+            set_={c: ins.excluded[c] for c in _ORDER_UPDATE_COLS},
+            where=m.orders.c.update_time <= ins.excluded.update_time)
+        ins = _insert(conn, m.sub_orders)
+        self.subs = ins.on_conflict_do_update(
+            index_elements=["sku_order_id"],
+            set_={c: ins.excluded[c] for c in _SUB_UPDATE_COLS})
+        self.raw = None
+        if conn.dialect.name == "sqlite":
+            self.raw = tuple(self._plain(stmt, conn) for stmt in (self.orders, self.subs))
+
+    @staticmethod
+    def _plain(stmt, conn: Connection) -> tuple[str, tuple[str, ...]]:
+        c = stmt.compile(dialect=conn.dialect)
+        assert c.positiontup is not None and not c.binds.keys() - set(c.positiontup)
+        return c.string, tuple(c.positiontup)
+
+    @classmethod
+    def get(cls, conn: Connection) -> "_Upserts":
+        u = cls._cache.get(conn.dialect.name)
+        if u is None:
+            u = cls._cache[conn.dialect.name] = cls(conn)
+        return u
+
+    def run(self, conn: Connection, which: int, rows: list[dict[str, Any]]) -> None:
+        if self.raw is None:
+            conn.execute((self.orders, self.subs)[which], rows)
+            return
+        sql, keys = self.raw[which]
+        conn.exec_driver_sql(sql, [tuple([r[k] for k in keys]) for r in rows])
+
+
 _PLAIN_KEYS = ("post_receiver", "post_tel")
 
 
@@ -139,11 +189,10 @@ class OrderRepository:
         """order_id → (state, update_time) for the ones we hold; locks them on PostgreSQL."""
         if not order_ids:
             return {}
-        q = select(m.orders.c.order_id, m.orders.c.state, m.orders.c.update_time).where(
-            m.orders.c.order_id.in_(list(order_ids)))
+        q = _CURRENT
         if self.conn.dialect.name == "postgresql":
             q = q.order_by(m.orders.c.order_id).with_for_update()
-        return {r.order_id: (r.state, r.update_time) for r in self.conn.execute(q)}
+        return {r[0]: (r[1], r[2]) for r in self.conn.execute(q, {"ids": list(order_ids)})}
 
     def upsert(self, shop_ref: int, items: Iterable[tuple[Order, OrderState]],
                *, existing: dict[str, tuple[str, int]]) -> UpsertResult:
@@ -190,18 +239,11 @@ class OrderRepository:
                     after_sale_status=s.after_sale_status, after_sale_type=s.after_sale_type,
                     refund_status=s.refund_status, presale_type=s.presale_type,
                     exp_ship_time=s.exp_ship_time))
+        upserts = _Upserts.get(self.conn)
         if order_rows:
-            ins = _insert(self.conn, m.orders)
-            # The WHERE guard repeats the newer-wins rule in SQL, in case another writer won.
-            self.conn.execute(ins.on_conflict_do_update(
-                index_elements=["order_id"],
-                set_={c: ins.excluded[c] for c in _ORDER_UPDATE_COLS},
-                where=m.orders.c.update_time <= ins.excluded.update_time), order_rows)
+            upserts.run(self.conn, 0, order_rows)
         if sub_rows:
-            ins = _insert(self.conn, m.sub_orders)
-            self.conn.execute(ins.on_conflict_do_update(
-                index_elements=["sku_order_id"],
-                set_={c: ins.excluded[c] for c in _SUB_UPDATE_COLS}), sub_rows)
+            upserts.run(self.conn, 1, sub_rows)
         return UpsertResult(inserted, updated, stale)
 
     def get(self, order_id: str) -> dict[str, Any] | None:

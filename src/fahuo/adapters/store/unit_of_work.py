@@ -6,6 +6,7 @@ from sqlalchemy import Connection, Engine
 
 from fahuo.adapters.crypto import SecretBox
 
+from .shipping_repositories import PipelineRepository, SettingsRepository
 from .repositories import (
     AuditRepository, CursorRepository, InboxRepository, OrderRepository, ShopRepository,
 )
@@ -17,6 +18,8 @@ class UnitOfWork:
     cursors: CursorRepository
     inbox: InboxRepository
     audit: AuditRepository
+    settings: SettingsRepository
+    pipeline: PipelineRepository
     conn: Connection
 
     def __init__(self, engine: Engine, box: SecretBox) -> None:
@@ -31,6 +34,8 @@ class UnitOfWork:
         self.cursors = CursorRepository(self.conn)
         self.inbox = InboxRepository(self.conn)
         self.audit = AuditRepository(self.conn)
+        self.settings = SettingsRepository(self.conn, self.box)
+        self.pipeline = PipelineRepository(self.conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

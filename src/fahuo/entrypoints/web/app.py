@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
+from urllib.parse import quote
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, FastAPI, Form, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -18,8 +20,18 @@ from pydantic import BaseModel, Field
 
 from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.bootstrap import Fahuo, get_app
+from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import PLATFORM_STATUS_NAMES, OrderState
+from fahuo.domain.pii import mask_phone
+from fahuo.services.holds import hold_orders, release_orders
+from fahuo.services.manual_ship import (
+    ImportFileError, apply_import, preview_import, ship_selected,
+)
+from fahuo.services.pipeline import Pipeline
 from fahuo.services.push import PushRejected, accept_push
+from fahuo.services.settings import (
+    SettingsError, balances, refresh_from_platform, update_settings,
+)
 from fahuo.services.shops import (
     NewShop, ShopInputError, UnknownShop, add_shop, platform_reference,
 )
@@ -28,6 +40,7 @@ log = structlog.get_logger(__name__)
 HERE = Path(__file__).parent
 
 MAX_ID = 2**31 - 1
+HOLD_LABELS = {r.value: r.label for r in HoldReason}
 PUSHES = Counter("fahuo_push_messages_total", "push messages received", ["result"])
 
 STATE_LABELS = {
@@ -83,6 +96,22 @@ class ShopOut(BaseModel):
     cursor_time: int | None = None
     last_run_at: int | None = None
     last_error: str | None = None
+
+
+class SettingsProblems(BaseModel):
+    message: str = "settings not saved"
+    problems: dict[str, str] = Field(description="setting → what is wrong with it")
+
+
+class OrdersAct(BaseModel):
+    order_ids: list[Annotated[str, Field(pattern=r"^\d{1,32}$")]] = Field(min_length=1,
+                                                                            max_length=5000)
+    note: str = Field("", max_length=500)
+
+
+class OrdersHold(OrdersAct):
+    note: str = Field(min_length=1, max_length=500, pattern=r"\S",
+                      description="why: shown to whoever releases it")
 
 
 class ShopProblems(BaseModel):
@@ -164,7 +193,8 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
     static = HERE / "static"
     static.mkdir(exist_ok=True)
     web.mount("/static", StaticFiles(directory=str(static)), name="static")
-    api = APIRouter(prefix="/api", tags=["api"])
+    api = APIRouter(prefix="/api", tags=["api"],
+                    responses={400: {"description": "the request body is not valid JSON"}})
 
     # ---- webhooks -------------------------------------------------------------------------
     @web.post("/webhooks/doudian", tags=["webhooks"])
@@ -273,6 +303,103 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         with c().uow() as uow:
             return {"counts": uow.inbox.counts(), "recent": uow.inbox.recent(limit)}
 
+    # ---- pipeline ---------------------------------------------------------------------
+    @api.get("/shops/{shop_ref}/settings", responses={404: {"description": "no such shop"}})
+    def get_settings_(shop_ref: int = PathParam(ge=1, le=MAX_ID)) -> dict[str, Any]:
+        with c().uow() as uow:
+            if uow.shops.get(shop_ref) is None:
+                raise HTTPException(404, f"no shop {shop_ref}")
+            cfg = uow.settings.get(shop_ref)
+        cfg["sender_phone"] = mask_phone(cfg["sender_phone"]) if cfg["sender_phone"] else ""
+        return cfg
+
+    @api.put("/shops/{shop_ref}/settings",
+             responses={404: {"description": "no such shop"},
+                        400: {"description": "nothing saved: `problems` names each wrong "
+                                             "setting (or the body is not JSON)"}})
+    def put_settings(changes: dict[str, Any],
+                     shop_ref: int = PathParam(ge=1, le=MAX_ID)) -> Any:
+        fh = c()
+        with fh.uow() as uow:
+            if uow.shops.get(shop_ref) is None:
+                raise HTTPException(404, f"no shop {shop_ref}")
+        try:
+            cfg = update_settings(fh.uow, shop_ref, changes, actor="api")
+        except SettingsError as exc:
+            return JSONResponse(SettingsProblems(problems=exc.problems).model_dump(), 400)
+        cfg["sender_phone"] = mask_phone(cfg["sender_phone"]) if cfg["sender_phone"] else ""
+        return cfg
+
+    @api.post("/shops/{shop_ref}/refresh", responses={404: {"description": "no such shop"},
+                                                      502: {"description": "platform failed"}})
+    def refresh_shop(shop_ref: int = PathParam(ge=1, le=MAX_ID)) -> dict[str, int]:
+        fh = c()
+        with fh.uow() as uow:
+            if uow.shops.get(shop_ref) is None:
+                raise HTTPException(404, f"no shop {shop_ref}")
+        try:
+            return refresh_from_platform(fh.uow, fh.platform_for, shop_ref)
+        except DoudianError as exc:
+            raise HTTPException(502, str(exc))
+
+    @api.get("/waybills/balance")
+    def waybill_balance(shop: int | None = Query(None, ge=1, le=MAX_ID)) -> list[dict[str, Any]]:
+        return balances(c().uow, shop)
+
+    @api.get("/holds")
+    def list_holds(shop: int | None = Query(None, ge=1, le=MAX_ID),
+                   limit: int = Query(200, ge=1, le=1000)) -> list[dict[str, Any]]:
+        with c().uow() as uow:
+            return uow.pipeline.held_orders(shop, limit)
+
+    @api.post("/orders/hold")
+    def api_hold(body: OrdersHold) -> dict[str, Any]:
+        res = hold_orders(c().uow, body.order_ids, body.note, actor="api")
+        return {"changed": res.changed, "refused": res.refused}
+
+    @api.post("/orders/release")
+    def api_release(body: OrdersAct) -> dict[str, Any]:
+        res = release_orders(c().uow, body.order_ids, actor="api", note=body.note)
+        return {"changed": res.changed, "refused": res.refused}
+
+    @api.post("/pipeline/run")
+    def api_pipeline_run() -> dict[str, Any]:
+        fh = c()
+        return Pipeline(fh.uow, fh.platform_for).run().summary()
+
+    @api.get("/packs")
+    def list_packs(state: str = Query("waybill_taken", pattern="^[a-z_]{1,20}$"),
+                   limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
+        with c().uow() as uow:
+            return uow.pipeline.packs_in_state([state], limit=limit)
+
+    @api.post("/ship")
+    def api_ship(body: OrdersAct) -> dict[str, Any]:
+        fh = c()
+        return ship_selected(fh.uow, fh.platform_for, body.order_ids, actor="api")
+
+    @api.post("/ship/import", responses={400: {"description": "file cannot be read"}})
+    async def api_ship_import(file: UploadFile, dry_run: bool = Query(True)) -> dict[str, Any]:
+        fh = c()
+        data = await file.read()
+        try:
+            if dry_run:
+                prev = preview_import(fh.uow, file.filename or "upload.csv", data)
+                return {"status": "preview", "counts": prev.counts(),
+                        "items": [r.__dict__ for r in prev.rows]}
+            return apply_import(fh.uow, fh.platform_for, file.filename or "upload.csv", data,
+                                actor="api")
+        except ImportFileError as exc:
+            raise HTTPException(400, str(exc))
+
+    @api.get("/ship/jobs/{job_id}", responses={404: {"description": "no such job"}})
+    def api_job(job_id: int = PathParam(ge=1, le=MAX_ID)) -> dict[str, Any]:
+        with c().uow() as uow:
+            job = uow.pipeline.job(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id}")
+        return job
+
     web.include_router(api)
 
     @web.get("/healthz", tags=["ops"])
@@ -293,10 +420,12 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         with fh.uow() as uow:
             counts = uow.orders.count_by_state()
             inbox_counts = uow.inbox.counts()
+            pack_counts = uow.pipeline.pack_counts()
             _, urgent = uow.orders.search(state="synced", limit=10, sort="deadline")
         return templates.TemplateResponse(request, "dashboard.html", {
             "counts": counts, "total": sum(counts.values()), "shops": _shops_with_cursors(fh),
-            "inbox": inbox_counts, "urgent": urgent,
+            "inbox": inbox_counts, "urgent": urgent, "packs": pack_counts,
+            "low_balances": [b for b in balances(fh.uow) if b["low"]],
             "chart_labels": [STATE_LABELS.get(k, k) for k in counts],
             "chart_values": list(counts.values())})
 
@@ -355,7 +484,7 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         return RedirectResponse("/shops", status_code=303)
 
     @web.get("/shops/{shop_ref}", response_class=HTMLResponse, include_in_schema=False)
-    def shop_page(request: Request, shop_ref: int) -> HTMLResponse:
+    def shop_page(request: Request, shop_ref: int, msg: str = "") -> HTMLResponse:
         fh = c()
         shop = next((s for s in _shops_with_cursors(fh) if s.id == shop_ref), None)
         if shop is None:
@@ -367,13 +496,123 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                 lists[what] = platform_reference(fh.uow, fh.platform_for, shop_ref, what)
         except DoudianError as exc:
             error = str(exc)
-        return templates.TemplateResponse(request, "shop.html", {"s": shop, "error": error,
-                                                                 **lists})
+        with fh.uow() as uow:
+            cfg = uow.settings.get(shop_ref)
+        cfg["sender_phone"] = mask_phone(cfg["sender_phone"]) if cfg["sender_phone"] else ""
+        return templates.TemplateResponse(request, "shop.html", {
+            "s": shop, "error": error, "msg": msg, "cfg": cfg,
+            "balances": balances(fh.uow, shop_ref), "json": json.dumps, **lists})
 
     @web.post("/shops/{shop_ref}/sync", include_in_schema=False)
     def shops_sync(shop_ref: int) -> Response:
         _enqueue("sync_shop_task", shop_ref)
         return RedirectResponse("/shops", status_code=303)
+
+    @web.get("/holds", response_class=HTMLResponse, include_in_schema=False)
+    def holds_page(request: Request, msg: str = "") -> HTMLResponse:
+        with c().uow() as uow:
+            rows = uow.pipeline.held_orders(limit=500)
+        return templates.TemplateResponse(request, "holds.html", {"rows": rows, "msg": msg,
+                                                                  "REASONS": HOLD_LABELS})
+
+    @web.post("/holds", include_in_schema=False)
+    async def holds_act(request: Request) -> Response:
+        form = await request.form()
+        ids = [str(v) for v in form.getlist("order_id") if str(v).isdigit()]
+        action, note = str(form.get("action", "")), str(form.get("note", ""))
+        if not ids:
+            return RedirectResponse("/holds?msg=" + quote("没有选择订单"), status_code=303)
+        if action == "release":
+            res = release_orders(c().uow, ids, actor="console", note=note)
+            msg = f"已放行 {len(res.changed)} 单"
+        else:
+            try:
+                res = hold_orders(c().uow, ids, note, actor="console")
+                msg = f"已挂起 {len(res.changed)} 单"
+            except ValueError as exc:
+                msg = str(exc)
+                res = None
+        if res and res.refused:
+            msg += "；未处理: " + "，".join(f"{k}({v})" for k, v in res.refused.items())
+        return RedirectResponse("/holds?msg=" + quote(msg), status_code=303)
+
+    @web.get("/ship", response_class=HTMLResponse, include_in_schema=False)
+    def ship_page(request: Request) -> HTMLResponse:
+        with c().uow() as uow:
+            jobs = uow.pipeline.jobs(20)
+            packs = uow.pipeline.pack_counts()
+        return templates.TemplateResponse(request, "ship.html", {"jobs": jobs, "packs": packs,
+                                                                 "preview": None})
+
+    @web.post("/ship/import", response_class=HTMLResponse, include_in_schema=False)
+    async def ship_import_page(request: Request) -> Response:
+        fh = c()
+        form = await request.form()
+        upload = form.get("file")
+        apply = form.get("apply") == "1"
+        if upload is None or not hasattr(upload, "read"):
+            return templates.TemplateResponse(request, "error.html",
+                                              {"message": "请选择 .xlsx 或 .csv 文件"}, 400)
+        data = await upload.read()
+        try:
+            if apply:
+                job = apply_import(fh.uow, fh.platform_for, upload.filename, data,
+                                   actor="console")
+                return RedirectResponse(f"/ship/jobs/{job['id']}", status_code=303)
+            prev = preview_import(fh.uow, upload.filename, data)
+        except ImportFileError as exc:
+            return templates.TemplateResponse(request, "error.html", {"message": str(exc)}, 400)
+        with fh.uow() as uow:
+            jobs = uow.pipeline.jobs(20)
+            packs = uow.pipeline.pack_counts()
+        return templates.TemplateResponse(request, "ship.html", {
+            "jobs": jobs, "packs": packs, "preview": prev, "filename": upload.filename})
+
+    @web.get("/ship/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
+    def job_page(request: Request, job_id: int) -> HTMLResponse:
+        with c().uow() as uow:
+            job = uow.pipeline.job(job_id)
+        if job is None:
+            return templates.TemplateResponse(request, "error.html",
+                                              {"message": f"任务 {job_id} 不存在"}, 404)
+        return templates.TemplateResponse(request, "job.html", {"job": job})
+
+    @web.post("/shops/{shop_ref}/settings", include_in_schema=False)
+    async def shop_settings_form(request: Request, shop_ref: int) -> Response:
+        form = await request.form()
+        changes: dict[str, Any] = {}
+        for key in ("default_courier", "confirm_mode", "refund_policy", "sender_name",
+                    "sender_phone", "ship_from_address_id"):
+            if key in form and (key != "sender_phone" or str(form[key]).strip()):
+                changes[key] = str(form[key])
+        if str(form.get("merge_window_s", "")).strip():
+            try:
+                changes["merge_window_s"] = int(str(form["merge_window_s"]))
+            except ValueError:
+                changes["merge_window_s"] = str(form["merge_window_s"])
+        for key in ("audit_rules", "courier_rules", "split_rules", "sku_facts", "cost_table"):
+            raw = str(form.get(key, "")).strip()
+            if raw:
+                try:
+                    changes[key] = json.loads(raw)
+                except ValueError as exc:
+                    changes[key] = f"<invalid JSON: {exc}>"
+        try:
+            update_settings(c().uow, shop_ref, changes, actor="console")
+            msg = "设置已保存"
+        except SettingsError as exc:
+            msg = "未保存：" + "；".join(f"{k}: {v}" for k, v in exc.problems.items())
+        return RedirectResponse(f"/shops/{shop_ref}?msg=" + quote(msg), status_code=303)
+
+    @web.post("/shops/{shop_ref}/refresh", include_in_schema=False)
+    def shop_refresh_form(shop_ref: int) -> Response:
+        fh = c()
+        try:
+            got = refresh_from_platform(fh.uow, fh.platform_for, shop_ref)
+            msg = f"已同步 {got['addresses']} 个地址，{got['netsites']} 个面单网点"
+        except (DoudianError, SettingsError) as exc:
+            msg = f"同步失败：{exc}"
+        return RedirectResponse(f"/shops/{shop_ref}?msg=" + quote(msg), status_code=303)
 
     @web.get("/inbox", response_class=HTMLResponse, include_in_schema=False)
     def inbox_page(request: Request) -> HTMLResponse:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .shipping import ShippingCalls
 from .errors import UnexpectedResponse
 from .tokens import ShopSession
 
@@ -138,7 +139,7 @@ def _address(entry: Any) -> Address:
     )
 
 
-class DoudianShopApi:
+class DoudianShopApi(ShippingCalls):
     """Order and address-book calls for one shop, over a :class:`ShopSession`."""
 
     def __init__(self, session: ShopSession) -> None:

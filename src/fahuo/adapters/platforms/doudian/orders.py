@@ -33,6 +33,15 @@ def _plain(value: Any) -> str:
     return "" if not text or "*" in text else text
 
 
+def _mask_addr(mask: Any, detail: str) -> str:
+    """mask_post_addr is an address object in real payloads (a string in some samples)."""
+    if isinstance(mask, dict):
+        return str(mask.get("detail") or "")
+    if mask:
+        return str(mask)
+    return detail if "*" in detail else ""
+
+
 class OrderPayloadError(ValueError):
     pass
 
@@ -49,7 +58,7 @@ def parse_order(p: dict[str, Any]) -> Order:
         detail_cipher=str(addr.get("encrypt_detail") or ""),
         name_mask=str(p.get("mask_post_receiver") or ""),
         phone_mask=str(p.get("mask_post_tel") or ""),
-        address_mask=str(p.get("mask_post_addr") or (detail if "*" in detail else "")),
+        address_mask=_mask_addr(p.get("mask_post_addr"), detail),
         province=_name(addr.get("province")), city=_name(addr.get("city")),
         district=_name(addr.get("town")), street=_name(addr.get("street")),
         name_plain=_plain(p.get("post_receiver")), phone_plain=_plain(p.get("post_tel")),

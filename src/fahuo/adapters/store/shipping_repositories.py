@@ -1,0 +1,327 @@
+"""Queries of the auto-ship pipeline: settings, holds, packs, waybills, ship jobs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from fahuo.adapters.crypto import SecretBox
+from fahuo.domain.orders import Order, Receiver, SubOrder
+
+from . import models as m
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _insert(conn: Connection, table):
+    return sqlite.insert(table) if conn.dialect.name == "sqlite" else postgresql.insert(table)
+
+
+def _lock(conn: Connection, q):
+    """Row locks on PostgreSQL, in primary-key order (no deadlocks); SQLite has one writer."""
+    return q.with_for_update() if conn.dialect.name == "postgresql" else q
+
+
+SETTINGS_JSON = ("audit_rules", "courier_rules", "cost_table", "split_rules", "sku_facts")
+
+
+class SettingsRepository:
+    def __init__(self, conn: Connection, box: SecretBox) -> None:
+        self.conn, self.box = conn, box
+
+    def get(self, shop_ref: int) -> dict[str, Any]:
+        row = self.conn.execute(select(m.shop_settings).where(
+            m.shop_settings.c.shop_ref == shop_ref)).first()
+        if row is None:
+            return {"shop_ref": shop_ref, "default_courier": None, "confirm_mode": "on_waybill",
+                    "refund_policy": "block", "merge_window_s": 0, "ship_from_address_id": None,
+                    "sender_name": "", "sender_phone": "", "audit_rules": {},
+                    "courier_rules": [], "cost_table": {}, "split_rules": {}, "sku_facts": {}}
+        d = dict(row._mapping)
+        for k in SETTINGS_JSON:
+            d[k] = json.loads(d[k] or ("[]" if k == "courier_rules" else "{}"))
+        d["sender_name"] = self.box.decrypt(d.pop("sender_name_enc")) or ""
+        d["sender_phone"] = self.box.decrypt(d.pop("sender_phone_enc")) or ""
+        return d
+
+    def save(self, shop_ref: int, values: dict[str, Any]) -> None:
+        row: dict[str, Any] = {"shop_ref": shop_ref, "updated_at": _now()}
+        for k, v in values.items():
+            if k in SETTINGS_JSON:
+                row[k] = json.dumps(v, ensure_ascii=False)
+            elif k == "sender_name":
+                row["sender_name_enc"] = self.box.encrypt(v)
+            elif k == "sender_phone":
+                row["sender_phone_enc"] = self.box.encrypt(v)
+            else:
+                row[k] = v
+        ins = _insert(self.conn, m.shop_settings)
+        self.conn.execute(ins.values(**row).on_conflict_do_update(
+            index_elements=["shop_ref"], set_={k: ins.excluded[k] for k in row if k != "shop_ref"}))
+
+    def replace_addresses(self, shop_ref: int, addresses: list[dict[str, Any]]) -> None:
+        """Platform addresses replace the platform ones; manual ones stay."""
+        self.conn.execute(delete(m.ship_from_addresses).where(
+            m.ship_from_addresses.c.shop_ref == shop_ref,
+            m.ship_from_addresses.c.source == "platform"))
+        now = _now()
+        rows = [{**a, "phone_enc": self.box.encrypt(a.pop("phone", "") or ""), "shop_ref": shop_ref,
+                 "source": "platform", "updated_at": now} for a in addresses]
+        if rows:
+            self.conn.execute(m.ship_from_addresses.insert(), rows)
+
+    def addresses(self, shop_ref: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(select(m.ship_from_addresses).where(
+            m.ship_from_addresses.c.shop_ref == shop_ref).order_by(
+            m.ship_from_addresses.c.is_default_send.desc(), m.ship_from_addresses.c.address_id))
+        out = []
+        for r in rows:
+            d = dict(r._mapping)
+            d["phone"] = self.box.decrypt(d.pop("phone_enc")) or ""
+            out.append(d)
+        return out
+
+    def replace_netsites(self, shop_ref: int, sites: list[dict[str, Any]]) -> None:
+        now = _now()
+        ins = _insert(self.conn, m.netsites)
+        for s in sites:
+            row = {**s, "shop_ref": shop_ref, "checked_at": now,
+                   "sender_address": json.dumps(s.get("sender_address") or [],
+                                                ensure_ascii=False)}
+            self.conn.execute(ins.values(**row).on_conflict_do_update(
+                index_elements=["shop_ref", "courier_code", "netsite_code"],
+                set_={k: ins.excluded[k] for k in ("netsite_name", "balance", "company_type",
+                                                   "sender_address", "checked_at")}))
+
+    def netsites(self, shop_ref: int | None = None) -> list[dict[str, Any]]:
+        q = select(m.netsites).order_by(m.netsites.c.shop_ref, m.netsites.c.courier_code,
+                                        m.netsites.c.netsite_code)
+        if shop_ref is not None:
+            q = q.where(m.netsites.c.shop_ref == shop_ref)
+        out = []
+        for r in self.conn.execute(q):
+            d = dict(r._mapping)
+            d["sender_address"] = json.loads(d["sender_address"] or "[]")
+            out.append(d)
+        return out
+
+    def spend_balance(self, shop_ref: int, courier: str, netsite: str, n: int) -> None:
+        """Our own running count between platform checks (the platform stays the truth)."""
+        self.conn.execute(update(m.netsites).where(
+            m.netsites.c.shop_ref == shop_ref, m.netsites.c.courier_code == courier,
+            m.netsites.c.netsite_code == netsite, m.netsites.c.balance.is_not(None)).values(
+            balance=m.netsites.c.balance - n))
+
+
+def order_from_rows(row: Any, subs: Sequence[Any]) -> Order:
+    r = row
+    return Order(
+        order_id=r.order_id, shop_id="", order_status=r.order_status, main_status=r.main_status,
+        create_time=r.create_time, pay_time=r.pay_time, update_time=r.update_time,
+        exp_ship_time=r.exp_ship_time, order_amount=r.order_amount, pay_amount=r.pay_amount,
+        post_amount=r.post_amount, buyer_words=r.buyer_words, seller_words=r.seller_words,
+        seller_remark_stars=r.seller_remark_stars, presale_type=r.presale_type,
+        receiver=Receiver(
+            name_cipher=r.receiver_name_cipher, phone_cipher=r.receiver_phone_cipher,
+            detail_cipher=r.receiver_detail_cipher, name_mask=r.receiver_name_mask,
+            phone_mask=r.receiver_phone_mask, address_mask=r.receiver_address_mask,
+            province=r.province, city=r.city, district=r.district, street=r.street),
+        sub_orders=[SubOrder(
+            sku_order_id=s.sku_order_id, product_id=s.product_id, sku_id=s.sku_id,
+            merchant_code=s.merchant_code, product_name=s.product_name, quantity=s.quantity,
+            pay_amount=s.pay_amount, order_status=s.order_status,
+            after_sale_status=s.after_sale_status, after_sale_type=s.after_sale_type,
+            refund_status=s.refund_status, presale_type=s.presale_type,
+            exp_ship_time=s.exp_ship_time, spec=s.spec) for s in subs],
+        buyer_id=r.buyer_id)
+
+
+class PipelineRepository:
+    """Orders as the pipeline needs them, holds, packs and waybills."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # ---- orders ----------------------------------------------------------------------------
+    def order_ids_in_state(self, state: str, *, shop_ref: int | None = None,
+                           limit: int = 1000) -> list[str]:
+        q = select(m.orders.c.order_id).where(m.orders.c.state == state)
+        if shop_ref is not None:
+            q = q.where(m.orders.c.shop_ref == shop_ref)
+        q = q.order_by(m.orders.c.exp_ship_time.asc().nulls_last(), m.orders.c.order_id)
+        return list(self.conn.execute(q.limit(limit)).scalars())
+
+    def load_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[int, str, Order]]:
+        """order_id → (shop_ref, state, Order), in two queries, locked on PostgreSQL."""
+        if not order_ids:
+            return {}
+        rows = self.conn.execute(_lock(self.conn, select(m.orders).where(
+            m.orders.c.order_id.in_(list(order_ids))).order_by(m.orders.c.order_id))).all()
+        subs: dict[str, list] = defaultdict(list)
+        for s in self.conn.execute(select(m.sub_orders).where(
+                m.sub_orders.c.order_id.in_(list(order_ids))).order_by(
+                m.sub_orders.c.sku_order_id)):
+            subs[s.order_id].append(s)
+        return {r.order_id: (r.shop_ref, r.state, order_from_rows(r, subs[r.order_id]))
+                for r in rows}
+
+    def set_states(self, states: dict[str, str]) -> None:
+        by_state: dict[str, list[str]] = defaultdict(list)
+        for oid, st in states.items():
+            by_state[st].append(oid)
+        for st, ids in by_state.items():
+            self.conn.execute(update(m.orders).where(m.orders.c.order_id.in_(ids)).values(
+                state=st))
+
+    # ---- holds ----------------------------------------------------------------------------
+    def add_holds(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            now = _now()
+            self.conn.execute(m.order_holds.insert(), [{**r, "created_at": now} for r in rows])
+
+    def open_holds(self, order_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        if not order_ids:
+            return out
+        for r in self.conn.execute(select(m.order_holds).where(
+                m.order_holds.c.order_id.in_(list(order_ids)),
+                m.order_holds.c.released_at.is_(None)).order_by(m.order_holds.c.id)):
+            out[r.order_id].append(dict(r._mapping))
+        return out
+
+    def release_holds(self, order_ids: Sequence[str], by: str,
+                      reasons: Sequence[str] | None = None) -> int:
+        q = update(m.order_holds).where(m.order_holds.c.order_id.in_(list(order_ids)),
+                                        m.order_holds.c.released_at.is_(None))
+        if reasons:
+            q = q.where(m.order_holds.c.reason.in_(list(reasons)))
+        return self.conn.execute(q.values(released_at=_now(), released_by=by)).rowcount
+
+    def held_orders(self, shop_ref: int | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        q = (select(m.orders.c.order_id, m.orders.c.shop_ref, m.orders.c.exp_ship_time,
+                    m.orders.c.receiver_name_mask, m.orders.c.province, m.orders.c.city,
+                    m.orders.c.buyer_words, m.orders.c.seller_words)
+             .where(m.orders.c.state == "held")
+             .order_by(m.orders.c.exp_ship_time.asc().nulls_last(), m.orders.c.order_id)
+             .limit(limit))
+        if shop_ref is not None:
+            q = q.where(m.orders.c.shop_ref == shop_ref)
+        rows = [dict(r._mapping) for r in self.conn.execute(q)]
+        holds = self.open_holds([r["order_id"] for r in rows])
+        for r in rows:
+            r["holds"] = holds.get(r["order_id"], [])
+        return rows
+
+    # ---- packs ----------------------------------------------------------------------------
+    def add_pack(self, pack: dict[str, Any], lines: list[dict[str, Any]]) -> int:
+        now = _now()
+        res = self.conn.execute(m.packs.insert().values(**pack, created_at=now, updated_at=now))
+        pid = int(res.inserted_primary_key[0])
+        self.conn.execute(m.pack_lines.insert(), [{**ln, "pack_id": pid} for ln in lines])
+        return pid
+
+    def packs_in_state(self, states: Sequence[str], *, shop_ref: int | None = None,
+                       limit: int = 1000) -> list[dict[str, Any]]:
+        q = select(m.packs).where(m.packs.c.state.in_(list(states)))
+        if shop_ref is not None:
+            q = q.where(m.packs.c.shop_ref == shop_ref)
+        q = q.order_by(m.packs.c.exp_ship_time.asc().nulls_last(), m.packs.c.id).limit(limit)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def packs_of_orders(self, order_ids: Sequence[str]) -> list[dict[str, Any]]:
+        if not order_ids:
+            return []
+        ids = select(m.pack_lines.c.pack_id).where(m.pack_lines.c.order_id.in_(list(order_ids)))
+        q = select(m.packs).where(m.packs.c.id.in_(ids)).order_by(m.packs.c.id)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def lines(self, pack_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+        out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        if not pack_ids:
+            return out
+        for r in self.conn.execute(select(m.pack_lines).where(
+                m.pack_lines.c.pack_id.in_(list(pack_ids))).order_by(
+                m.pack_lines.c.pack_id, m.pack_lines.c.sku_order_id)):
+            out[r.pack_id].append(dict(r._mapping))
+        return out
+
+    def update_pack(self, pack_id: int, **values: Any) -> None:
+        self.conn.execute(update(m.packs).where(m.packs.c.id == pack_id).values(
+            **values, updated_at=_now()))
+
+    def update_packs(self, pack_ids: Sequence[int], **values: Any) -> None:
+        if pack_ids:
+            self.conn.execute(update(m.packs).where(m.packs.c.id.in_(list(pack_ids))).values(
+                **values, updated_at=_now()))
+
+    def pack_counts(self) -> dict[str, int]:
+        q = select(m.packs.c.state, func.count()).group_by(m.packs.c.state)
+        return {s: n for s, n in self.conn.execute(q)}
+
+    # ---- waybills -------------------------------------------------------------------------
+    def add_waybills(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            ins = _insert(self.conn, m.waybills)
+            self.conn.execute(ins.on_conflict_do_nothing(
+                index_elements=["courier_code", "track_no"]), [{**r, "taken_at": _now()}
+                                                               for r in rows])
+
+    def set_waybill_status(self, keys: Sequence[tuple[str, str]], status: str) -> None:
+        for courier, no in keys:
+            values: dict[str, Any] = {"status": status}
+            if status == "recycled":
+                values["recycled_at"] = _now()
+            self.conn.execute(update(m.waybills).where(and_(
+                m.waybills.c.courier_code == courier, m.waybills.c.track_no == no)).values(
+                **values))
+
+    def waybill_counts(self, shop_ref: int | None = None) -> dict[str, int]:
+        q = select(m.waybills.c.status, func.count()).group_by(m.waybills.c.status)
+        if shop_ref is not None:
+            q = q.where(m.waybills.c.shop_ref == shop_ref)
+        return {s: n for s, n in self.conn.execute(q)}
+
+    # ---- ship jobs ------------------------------------------------------------------------
+    def add_job(self, **values: Any) -> int:
+        res = self.conn.execute(m.ship_jobs.insert().values(**values, created_at=_now()))
+        return int(res.inserted_primary_key[0])
+
+    def add_job_items(self, job_id: int, items: list[dict[str, Any]]) -> None:
+        if items:
+            self.conn.execute(m.ship_job_items.insert(), [{**i, "job_id": job_id}
+                                                          for i in items])
+
+    def update_job(self, job_id: int, **values: Any) -> None:
+        self.conn.execute(update(m.ship_jobs).where(m.ship_jobs.c.id == job_id).values(**values))
+
+    def update_job_item(self, job_id: int, line_no: int, **values: Any) -> None:
+        self.conn.execute(update(m.ship_job_items).where(
+            m.ship_job_items.c.job_id == job_id, m.ship_job_items.c.line_no == line_no).values(
+            **values))
+
+    def job(self, job_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute(select(m.ship_jobs).where(m.ship_jobs.c.id == job_id)).first()
+        if row is None:
+            return None
+        d = dict(row._mapping)
+        d["items"] = [dict(r._mapping) for r in self.conn.execute(
+            select(m.ship_job_items).where(m.ship_job_items.c.job_id == job_id).order_by(
+                m.ship_job_items.c.line_no))]
+        return d
+
+    def jobs(self, limit: int = 50) -> list[dict[str, Any]]:
+        q = select(m.ship_jobs).order_by(m.ship_jobs.c.id.desc()).limit(limit)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def job_by_fingerprint(self, fingerprint: str) -> dict[str, Any] | None:
+        row = self.conn.execute(select(m.ship_jobs.c.id).where(
+            m.ship_jobs.c.fingerprint == fingerprint, m.ship_jobs.c.status == "done")).first()
+        return self.job(row.id) if row else None

@@ -1,0 +1,327 @@
+"""Packs: which orders travel together (合单) and how one order splits into parcels (拆单).
+
+A pack is one parcel with one waybill. Merging puts several orders of one buyer into one pack
+(shipped with ``order.logisticsAddSinglePack``); splitting spreads one order over several packs
+(``order.logisticsAddMultiPack``), doudian-open-platform §8.2–§8.3.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fahuo.domain.orders import Order, OrderState, SubOrder
+
+# ---------------------------------------------------------------- merging (合单)
+
+# Orders still waiting for a waybill; later states already have their own parcel.
+MERGEABLE_STATES = frozenset({OrderState.SYNCED, OrderState.APPROVED})
+
+
+@dataclass(frozen=True, slots=True)
+class MergeCandidate:
+    order_id: str
+    shop_id: str
+    buyer_id: str
+    receiver_key: str
+    pay_time: int | None
+    held: bool
+    state: OrderState
+
+
+def receiver_key(order: Order) -> str:
+    """Same key ⇔ same person at the same address, as far as the platform lets us see.
+
+    Per field the strongest form wins: ciphertext, else plain, else mask. Equal ciphertexts
+    mean equal plaintexts only if the platform encrypts deterministically; if it does not,
+    orders simply never merge (safe). Masks alone ("张*", "138****1234") could collide, so
+    they need every part present. The key is a hash: no receiver data is stored twice.
+    Empty string: not enough to go on, never merge.
+    """
+    r = order.receiver
+    parts = []
+    for cipher, plain, mask in ((r.name_cipher, r.name_plain, r.name_mask),
+                                (r.phone_cipher, r.phone_plain, r.phone_mask),
+                                (r.detail_cipher, r.detail_plain, r.address_mask)):
+        if cipher:
+            parts.append("c:" + cipher)
+        elif plain:
+            parts.append("p:" + plain)
+        elif mask:
+            parts.append("m:" + mask)
+        else:
+            return ""
+    if not (r.province and r.city):
+        return ""
+    parts += [r.province, r.city, r.district, r.street]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def merge_candidate(order: Order, state: OrderState, held: bool) -> MergeCandidate:
+    return MergeCandidate(order.order_id, order.shop_id, order.buyer_id, receiver_key(order),
+                          order.pay_time, held, state)
+
+
+def can_merge(c: MergeCandidate) -> bool:
+    return (not c.held and c.state in MERGEABLE_STATES and bool(c.shop_id) and bool(c.buyer_id)
+            and bool(c.receiver_key) and c.pay_time is not None)
+
+
+def plan_merges(candidates: Iterable[MergeCandidate], window_s: int) -> list[list[str]]:
+    """Groups of ≥ 2 order ids to ship as one pack.
+
+    Same shop, same buyer, same receiver key, none held, each paid within ``window_s`` of the
+    group's first payment (a window anchored at the first order, so a group cannot creep on
+    forever). Orders are taken in pay-time order; an order outside the window starts the next
+    group. Each order is in at most one group. Output is deterministic: groups sorted by their
+    first payment, ids inside by pay time then id.
+    """
+    if window_s < 0:
+        raise ValueError(f"merge window must be ≥ 0 seconds, got {window_s}")
+    seen: set[str] = set()
+    by_key: dict[tuple[str, str, str], list[MergeCandidate]] = {}
+    for c in candidates:
+        if c.order_id in seen:
+            raise ValueError(f"order {c.order_id} appears twice among merge candidates")
+        seen.add(c.order_id)
+        if can_merge(c):
+            by_key.setdefault((c.shop_id, c.buyer_id, c.receiver_key), []).append(c)
+    groups: list[list[MergeCandidate]] = []
+    for members in by_key.values():
+        members.sort(key=lambda c: (c.pay_time, c.order_id))
+        current: list[MergeCandidate] = []
+        for c in members:
+            if current and c.pay_time - current[0].pay_time > window_s:  # type: ignore[operator]
+                groups.append(current)
+                current = []
+            current.append(c)
+        groups.append(current)
+    groups = [g for g in groups if len(g) >= 2]
+    groups.sort(key=lambda g: (g[0].pay_time, g[0].order_id))
+    return [[c.order_id for c in g] for g in groups]
+
+
+# ---------------------------------------------------------------- splitting (拆单)
+
+@dataclass(frozen=True, slots=True)
+class SkuFacts:
+    """What the merchant knows about a SKU (keyed by merchant code, 商家编码)."""
+
+    warehouse: str = ""
+    weight_g: int = 0
+    large: bool = False  # 独立大件: every unit travels alone
+    tags: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SkuFacts:
+        _check_keys("sku facts", data, ("warehouse", "weight_g", "large", "tags"))
+        warehouse = data.get("warehouse", "")
+        if not isinstance(warehouse, str):
+            raise ValueError(f"sku facts: warehouse must be a text, got {warehouse!r}")
+        tags = data.get("tags", ())
+        if isinstance(tags, str) or not isinstance(tags, Iterable) or not all(
+                isinstance(t, str) and t.strip() for t in tags):
+            raise ValueError(f"sku facts: tags must be a list of non-empty texts, got {tags!r}")
+        return cls(warehouse.strip(), _int("sku facts", "weight_g", data.get("weight_g", 0), 0),
+                   _flag("sku facts", "large", data.get("large", False)),
+                   frozenset(t.strip() for t in tags))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"warehouse": self.warehouse, "weight_g": self.weight_g, "large": self.large,
+                "tags": sorted(self.tags)}
+
+
+@dataclass(frozen=True, slots=True)
+class SplitRules:
+    per_warehouse: bool = True
+    large_item_alone: bool = True
+    max_pack_weight_g: int | None = None  # e.g. 30000 for couriers' per-parcel limit
+
+    def __post_init__(self) -> None:
+        if self.max_pack_weight_g is not None and self.max_pack_weight_g <= 0:
+            raise ValueError(f"split rules: max_pack_weight_g must be > 0 or empty, got "
+                             f"{self.max_pack_weight_g}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SplitRules:
+        _check_keys("split rules", data, ("per_warehouse", "large_item_alone",
+                                          "max_pack_weight_g"))
+        limit = data.get("max_pack_weight_g")
+        return cls(_flag("split rules", "per_warehouse", data.get("per_warehouse", True)),
+                   _flag("split rules", "large_item_alone", data.get("large_item_alone", True)),
+                   None if limit is None else _int("split rules", "max_pack_weight_g", limit, 1))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"per_warehouse": self.per_warehouse, "large_item_alone": self.large_item_alone,
+                "max_pack_weight_g": self.max_pack_weight_g}
+
+
+def _check_keys(what: str, data: Any, known: tuple[str, ...]) -> None:
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{what} must be a mapping, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(f"{what}: unknown field(s) {', '.join(map(str, unknown))}")
+
+
+def _flag(what: str, key: str, v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError(f"{what}: {key} must be true or false, got {v!r}")
+    return v
+
+
+def _int(what: str, key: str, v: Any, minimum: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+        raise ValueError(f"{what}: {key} must be a whole number ≥ {minimum}, got {v!r}")
+    return v
+
+
+@dataclass(frozen=True, slots=True)
+class PackLine:
+    sku_order_id: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class PackPlan:
+    lines: tuple[PackLine, ...]
+    warehouse: str
+    # True: stock is short for these lines; the caller ships the other packs now and
+    # re-plans these when stock arrives (they are not split further until then).
+    later: bool = False
+    why: str = ""
+    weight_g: int | None = None  # None when some SKU's weight is unknown
+
+
+_UNKNOWN = SkuFacts()
+# Sub-order order_status 4 = closed; a refunded line (after_sale 12 + refund 3) is not sent.
+_CLOSED_LINE_STATUS = 4
+
+
+def is_line_shippable(sub: SubOrder) -> bool:
+    """Lines that still go to the buyer: not closed, not refunded, at least one unit."""
+    if sub.order_status == _CLOSED_LINE_STATUS or sub.quantity <= 0:
+        return False
+    return not (sub.after_sale_status == 12 and sub.refund_status == 3)
+
+
+def plan_split(order: Order, facts: Mapping[str, SkuFacts], rules: SplitRules = SplitRules(),
+               *, short_sku_orders: Collection[str] = frozenset()) -> list[PackPlan]:
+    """The packs one order ships in; one pack when nothing forces a split.
+
+    Splits, in this order: lines short of stock go to "later" packs (one per warehouse);
+    per warehouse; each unit of a large item alone; the rest filled up to
+    ``max_pack_weight_g`` (a unit heavier than the limit goes alone). ``facts`` is keyed by
+    merchant code; a SKU without facts counts as warehouse "", weight unknown, not large.
+    Only shippable lines (see ``is_line_shippable``) are planned.
+    """
+    lines = [s for s in order.sub_orders if is_line_shippable(s)]
+    buckets: dict[tuple[bool, str], list[SubOrder]] = {}
+    for s in lines:
+        wh = facts.get(s.merchant_code, _UNKNOWN).warehouse
+        later = s.sku_order_id in short_sku_orders
+        buckets.setdefault((later, wh if rules.per_warehouse else ""), []).append(s)
+    several_warehouses = len({facts.get(s.merchant_code, _UNKNOWN).warehouse for s in lines}) > 1
+
+    packs: list[PackPlan] = []
+    for (later, _), subs in sorted(buckets.items(), key=lambda kv: kv[0][0]):  # stable: now first
+        warehouse = _common_warehouse(subs, facts)
+        by_wh = f"（{warehouse or '默认仓'}）" if rules.per_warehouse and several_warehouses else ""
+        if later:
+            packs.append(_pack([(s, s.quantity) for s in subs], warehouse, facts, True,
+                               f"库存不足，待补货后发{by_wh}"))
+            continue
+        normal: list[SubOrder] = []
+        large_units: list[SubOrder] = []
+        for s in subs:
+            if rules.large_item_alone and facts.get(s.merchant_code, _UNKNOWN).large:
+                large_units.append(s)
+            else:
+                normal.append(s)
+        split_wh = "按仓库拆分" + by_wh if by_wh else ""
+        groups = _fill_by_weight(normal, facts, rules.max_pack_weight_g)
+        by_weight = "超过单包重量上限，分包" if len(groups) > 1 else ""
+        for group in groups:
+            packs.append(_pack(group, warehouse, facts, False, _join(split_wh, by_weight)))
+        for s in large_units:
+            for _ in range(s.quantity):
+                packs.append(_pack([(s, 1)], warehouse, facts, False, _join(
+                    split_wh, f"大件单独成包：{s.product_name or s.merchant_code}")))
+    if len(packs) == 1 and not packs[0].later:
+        packs[0] = PackPlan(packs[0].lines, packs[0].warehouse, False, "整单一包", packs[0].weight_g)
+    return packs
+
+
+def _join(*parts: str) -> str:
+    return "；".join(p for p in parts if p)
+
+
+def _common_warehouse(subs: list[SubOrder], facts: Mapping[str, SkuFacts]) -> str:
+    whs = {facts.get(s.merchant_code, _UNKNOWN).warehouse for s in subs}
+    return whs.pop() if len(whs) == 1 else ""
+
+
+def _fill_by_weight(subs: list[SubOrder], facts: Mapping[str, SkuFacts],
+                    limit: int | None) -> list[list[tuple[SubOrder, int]]]:
+    """Units in line order, poured into packs up to ``limit`` grams (next-fit: predictable,
+    and a line's units stay together as far as the limit allows)."""
+    if not subs:
+        return []
+    if limit is None:
+        return [[(s, s.quantity) for s in subs]]
+    packs: list[list[tuple[SubOrder, int]]] = []
+    current: list[tuple[SubOrder, int]] = []
+    load = 0
+    for s in subs:
+        w = facts.get(s.merchant_code, _UNKNOWN).weight_g
+        for _ in range(s.quantity):
+            if current and load + w > limit:
+                packs.append(current)
+                current, load = [], 0
+            if current and current[-1][0] is s:
+                current[-1] = (s, current[-1][1] + 1)
+            else:
+                current.append((s, 1))
+            load += w
+    packs.append(current)
+    return packs
+
+
+def _pack(units: list[tuple[SubOrder, int]], warehouse: str, facts: Mapping[str, SkuFacts],
+          later: bool, why: str) -> PackPlan:
+    weight: int | None = 0
+    for s, q in units:
+        f = facts.get(s.merchant_code)
+        weight = None if f is None or weight is None else weight + f.weight_g * q
+    return PackPlan(tuple(PackLine(s.sku_order_id, q) for s, q in units), warehouse, later,
+                    why, weight)
+
+
+# ---------------------------------------------------------------- pack ids
+
+_ORDER_ID = re.compile(r"\d+A?")
+
+
+def waybill_order_id(order_id: str) -> str:
+    """The id ``newCreateOrder`` takes: historic ids lose their trailing "A" (§9.2)."""
+    return order_id[:-1] if order_id.endswith("A") else order_id
+
+
+def pack_ids(order_id: str, n: int, *, attempt: int = 1) -> list[str]:
+    """Pack ids for ``newCreateOrder``: "p1", "p2", … (letters, digits, "_").
+
+    Every pack gets an explicit id, the first one too: (order_id, pack_id) is the platform's
+    idempotency key (§9.2), so a retried call returns the same number instead of a second one,
+    and a plan that grows from one pack to two cannot reuse the first pack's number by
+    accident. A new number for the same pack (the old one cancelled) needs a new id:
+    ``attempt`` 2 gives "p1_r2", …
+    """
+    if not _ORDER_ID.fullmatch(order_id or ""):
+        raise ValueError(f"pack ids: order id must be digits, got {order_id!r}")
+    if n < 0 or attempt < 1:
+        raise ValueError(f"pack ids: need n ≥ 0 and attempt ≥ 1, got n={n}, attempt={attempt}")
+    suffix = "" if attempt == 1 else f"_r{attempt}"
+    return [f"p{i}{suffix}" for i in range(1, n + 1)]

@@ -1,0 +1,79 @@
+"""What a person does with held orders: hold, release; every act in the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.domain.holds import HoldReason
+from fahuo.domain.orders import OrderState, can_move
+
+
+@dataclass
+class HoldResult:
+    changed: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # order_id → why not
+
+
+def hold_orders(uow_factory: Callable[[], UnitOfWork], order_ids: Sequence[str], note: str,
+                actor: str) -> HoldResult:
+    res = HoldResult()
+    if not note.strip():
+        raise ValueError("a hold needs a note saying why (给挂起写个原因)")
+    with uow_factory() as u:
+        loaded = u.pipeline.load_orders(list(order_ids))
+        states = {}
+        for oid in order_ids:
+            if oid not in loaded:
+                res.refused[oid] = "not in fahuo"
+                continue
+            st = OrderState(loaded[oid][1])
+            if st != OrderState.HELD and not can_move(st, OrderState.HELD):
+                res.refused[oid] = f"cannot hold an order that is {st.value}"
+                continue
+            states[oid] = OrderState.HELD.value
+            res.changed.append(oid)
+        u.pipeline.add_holds([{"order_id": oid, "reason": HoldReason.MANUAL.value,
+                               "detail": note.strip(), "source": "human"}
+                              for oid in res.changed])
+        u.pipeline.set_states(states)
+        for oid in res.changed:
+            u.audit.add(actor=actor, action="order.hold", subject_type="order", subject_id=oid,
+                        detail={"note": note.strip()})
+    return res
+
+
+def release_orders(uow_factory: Callable[[], UnitOfWork], order_ids: Sequence[str],
+                   actor: str, note: str = "") -> HoldResult:
+    """Clear every open hold; the order goes back into the pipeline (approved).
+
+    A pack that failed only at shipment confirmation keeps its number and is retried;
+    one that never got a number is dropped so the order is planned afresh.
+    """
+    res = HoldResult()
+    with uow_factory() as u:
+        loaded = u.pipeline.load_orders(list(order_ids))
+        holds = u.pipeline.open_holds(list(order_ids))
+        states = {}
+        for oid in order_ids:
+            if oid not in loaded:
+                res.refused[oid] = "not in fahuo"
+                continue
+            if OrderState(loaded[oid][1]) != OrderState.HELD:
+                res.refused[oid] = f"not held (it is {loaded[oid][1]})"
+                continue
+            states[oid] = OrderState.APPROVED.value
+            res.changed.append(oid)
+        if res.changed:
+            u.pipeline.release_holds(res.changed, actor)
+            for p in u.pipeline.packs_of_orders(res.changed):
+                if p["state"] == "failed":
+                    u.pipeline.update_pack(p["id"], state="waybill_taken" if p["track_no"]
+                                           else "cancelled")
+            u.pipeline.set_states(states)
+        for oid in res.changed:
+            u.audit.add(actor=actor, action="order.release", subject_type="order",
+                        subject_id=oid, detail={"note": note, "released": [
+                            h["reason"] for h in holds.get(oid, [])]})
+    return res

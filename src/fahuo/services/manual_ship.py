@@ -1,0 +1,250 @@
+"""Shipping by hand: import tracking numbers from a file, or ship selected orders in a batch.
+
+Preview first (nothing changes), then apply. Invalid rows are reported one by one and never
+applied; valid rows apply idempotently, so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.domain.imports import parse_import
+from fahuo.domain.orders import PRE_SHIPMENT, OrderState
+from fahuo.services.pipeline import Pipeline
+from fahuo.services.ports import PlatformFactory
+
+UowFactory = Callable[[], UnitOfWork]
+Progress = Callable[[int, int], None]
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read (format, encoding, missing column)."""
+
+
+def read_rows(name: str, data: bytes) -> list[dict[str, str]]:
+    """Rows of an .xlsx or .csv file as header → text (UTF-8, UTF-8 with BOM, or GBK)."""
+    suffix = Path(name).suffix.lower()
+    if suffix == ".xlsx":
+        from openpyxl import load_workbook
+        try:
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
+            raise ImportFileError(f"{name}: not a readable .xlsx file ({exc})") from exc
+        ws = wb.worksheets[0]
+        it = ws.iter_rows(values_only=True)
+        header = next(it, None)
+        if header is None:
+            raise ImportFileError(f"{name}: the first sheet is empty")
+        keys = ["" if h is None else str(h).strip() for h in header]
+        rows = []
+        for values in it:
+            if values is None or all(v in (None, "") for v in values):
+                continue
+            rows.append({k: _cell(v) for k, v in zip(keys, values) if k})
+        return rows
+    if suffix == ".csv":
+        for enc in ("utf-8-sig", "gb18030"):
+            try:
+                text = data.decode(enc)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise ImportFileError(f"{name}: not UTF-8 or GBK text")
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames:
+            raise ImportFileError(f"{name}: no header row")
+        return [{(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
+                for row in reader if any((v or "").strip() for v in row.values())]
+    raise ImportFileError(f"{name}: only .xlsx and .csv files can be imported")
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))  # Excel numbers: 6919…0.0 → the digits, not scientific notation
+    return str(v).strip()
+
+
+@dataclass
+class RowOutcome:
+    line_no: int
+    order_id: str
+    courier_code: str
+    track_no: str
+    status: str  # ready | invalid | already_shipped | shipped | failed
+    message: str = ""
+
+
+@dataclass
+class ImportPreview:
+    rows: list[RowOutcome] = field(default_factory=list)
+    fingerprint: str = ""
+
+    @property
+    def ready(self) -> list[RowOutcome]:
+        return [r for r in self.rows if r.status == "ready"]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.rows:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+
+def preview_import(uow_factory: UowFactory, name: str, data: bytes) -> ImportPreview:
+    """Check every row against the file rules and the store. Changes nothing."""
+    try:
+        plan = parse_import(read_rows(name, data))
+    except ImportFileError:
+        raise
+    except ValueError as exc:  # a missing column: the domain names it
+        raise ImportFileError(f"{name}: {exc}") from exc
+    out = ImportPreview(fingerprint=hashlib.sha256(data).hexdigest())
+    for p in plan.invalid:
+        out.rows.append(RowOutcome(p.line_no, p.order_id or "", "", "", "invalid", p.reason_zh))
+    ids = [r.order_id for r in plan.valid]
+    with uow_factory() as u:
+        loaded = u.pipeline.load_orders(ids)
+        packs = u.pipeline.packs_of_orders(ids)
+    shipped_with = {(p["main_order_id"], p["track_no"]) for p in packs
+                    if p["state"] == "confirmed"}
+    for row in plan.valid:
+        base = RowOutcome(row.line_no, row.order_id, row.courier_code, row.tracking_no, "ready")
+        got = loaded.get(row.order_id)
+        if got is None:
+            base.status, base.message = "invalid", "订单不在fahuo中 (order not synced into fahuo)"
+        elif (row.order_id, row.tracking_no) in shipped_with:
+            base.status, base.message = "already_shipped", "已用此单号发货 (already shipped)"
+        elif OrderState(got[1]) not in PRE_SHIPMENT or got[2].order_status != 2:
+            base.status = "invalid"
+            base.message = (f"订单状态不可发货: {got[1]} / 平台 {got[2].order_status} "
+                            f"(order is not waiting to ship)")
+        out.rows.append(base)
+    out.rows.sort(key=lambda r: r.line_no)
+    return out
+
+
+def apply_import(uow_factory: UowFactory, platform_for: PlatformFactory, name: str,
+                 data: bytes, actor: str, progress: Progress | None = None) -> dict[str, Any]:
+    preview = preview_import(uow_factory, name, data)
+    with uow_factory() as u:
+        job_id = u.pipeline.add_job(kind="import", status="running", source=name,
+                                    fingerprint=preview.fingerprint, total=len(preview.rows),
+                                    created_by=actor)
+        u.pipeline.add_job_items(job_id, [
+            {"line_no": r.line_no, "order_id": r.order_id, "courier_code": r.courier_code,
+             "track_no": r.track_no, "status": "pending" if r.status == "ready" else
+             ("skipped" if r.status == "already_shipped" else "invalid"),
+             "message": r.message} for r in preview.rows])
+        u.audit.add(actor=actor, action="ship.import", subject_type="ship_job",
+                    subject_id=str(job_id), detail={"file": name, **preview.counts()})
+    _ship_rows(uow_factory, platform_for, job_id, preview.ready, progress)
+    with uow_factory() as u:
+        return u.pipeline.job(job_id)
+
+
+def _ship_rows(uow_factory: UowFactory, platform_for: PlatformFactory, job_id: int,
+               rows: Sequence[RowOutcome], progress: Progress | None) -> None:
+    """Record each row as a manual pack with its number, then confirm it on the platform."""
+    pipe = Pipeline(uow_factory, platform_for)
+    ok = failed = 0
+    for i, row in enumerate(rows, start=1):
+        with uow_factory() as u:
+            loaded = u.pipeline.load_orders([row.order_id])
+            shop_ref, state, order = loaded[row.order_id]
+            pack_id = u.pipeline.add_pack({
+                "shop_ref": shop_ref, "kind": "whole", "state": "scanned",
+                "main_order_id": row.order_id, "platform_pack_id": f"m{uuid.uuid4().hex[:8]}",
+                "courier_code": row.courier_code, "courier_rule": "import",
+                "courier_reason": "导入单号", "track_no": row.track_no,
+                "request_id": uuid.uuid4().hex, "exp_ship_time": order.exp_ship_time},
+                [{"order_id": row.order_id, "sku_order_id": s.sku_order_id,
+                  "quantity": s.quantity} for s in order.sub_orders])
+            u.pipeline.add_waybills([{"courier_code": row.courier_code,
+                                      "track_no": row.track_no, "shop_ref": shop_ref,
+                                      "pack_id": pack_id, "status": "live",
+                                      "source": "manual"}])
+        rep = pipe.confirm(pack_ids_only=[pack_id])
+        with uow_factory() as u:
+            pack = next(p for p in u.pipeline.packs_of_orders([row.order_id])
+                        if p["id"] == pack_id)
+            good = pack["state"] == "confirmed"
+            ok += good
+            failed += not good
+            u.pipeline.update_job_item(job_id, row.line_no,
+                                       status="shipped" if good else "failed",
+                                       message="" if good else (pack["last_error"] or
+                                                                "; ".join(rep.notes)))
+        if progress:
+            progress(i, len(rows))
+    with uow_factory() as u:
+        u.pipeline.update_job(job_id, status="done", ok=ok, failed=failed,
+                              finished_at=int(time.time()))
+
+
+def ship_selected(uow_factory: UowFactory, platform_for: PlatformFactory,
+                  order_ids: Sequence[str], actor: str,
+                  progress: Progress | None = None) -> dict[str, Any]:
+    """Batch ship: confirm the given orders' packs that already carry a number, now."""
+    with uow_factory() as u:
+        loaded = u.pipeline.load_orders(list(order_ids))
+        packs = u.pipeline.packs_of_orders(list(order_ids))
+        pack_lines = u.pipeline.lines([p["id"] for p in packs])
+        orders_of = {p["id"]: {ln["order_id"] for ln in pack_lines[p["id"]]} for p in packs}
+        job_id = u.pipeline.add_job(kind="batch", status="running", source="selection",
+                                    total=len(order_ids), created_by=actor)
+        items = []
+        ready: dict[str, list[int]] = {}
+        for n, oid in enumerate(order_ids, start=1):
+            mine = [p for p in packs if oid in orders_of[p["id"]]]
+            live = [p for p in mine if p["track_no"] and p["state"] in
+                    ("waybill_taken", "printed", "scanned")]
+            if oid not in loaded:
+                items.append({"line_no": n, "order_id": oid, "status": "invalid",
+                              "message": "订单不在fahuo中 (order not in fahuo)"})
+            elif any(p["state"] == "confirmed" for p in mine):
+                items.append({"line_no": n, "order_id": oid, "status": "skipped",
+                              "message": "已发货 (already shipped)"})
+            elif not live:
+                items.append({"line_no": n, "order_id": oid, "status": "invalid",
+                              "message": "没有运单号：先取号或导入单号 (no tracking number yet)"})
+            else:
+                ready[oid] = [p["id"] for p in live]
+                items.append({"line_no": n, "order_id": oid, "status": "pending",
+                              "courier_code": live[0]["courier_code"],
+                              "track_no": live[0]["track_no"], "message": ""})
+        u.pipeline.add_job_items(job_id, items)
+        u.audit.add(actor=actor, action="ship.batch", subject_type="ship_job",
+                    subject_id=str(job_id), detail={"orders": len(order_ids)})
+    pipe = Pipeline(uow_factory, platform_for)
+    ok = failed = 0
+    for i, (oid, ids) in enumerate(ready.items(), start=1):
+        pipe.confirm(pack_ids_only=ids)
+        with uow_factory() as u:
+            states = [p["state"] for p in u.pipeline.packs_of_orders([oid]) if p["id"] in ids]
+            good = bool(states) and all(s == "confirmed" for s in states)
+            err = next((p["last_error"] for p in u.pipeline.packs_of_orders([oid])
+                        if p["id"] in ids and p["last_error"]), "")
+            line = next(it["line_no"] for it in items if it["order_id"] == oid)
+            u.pipeline.update_job_item(job_id, line, status="shipped" if good else "failed",
+                                       message="" if good else err)
+        ok += good
+        failed += not good
+        if progress:
+            progress(i, len(ready))
+    with uow_factory() as u:
+        u.pipeline.update_job(job_id, status="done", ok=ok, failed=failed,
+                              finished_at=int(time.time()))
+        return u.pipeline.job(job_id)
+

@@ -1,0 +1,556 @@
+"""The auto-ship pipeline: audit → packs and courier → e-waybills → shipment confirmed.
+
+Every step works on a batch, deadline first (`exp_ship_time` ascending), and is safe to run
+again after a crash at any point:
+- a pack's platform key (order_id, pack_id) is stored before newCreateOrder is called, so a
+  retry gets the same number back and a pack never has two live numbers;
+- pack-shaped confirmations carry a stored `request_id`; a whole-order confirmation that fails
+  is checked against the order's packages on the platform, so "already shipped with this
+  number" counts as success;
+- platform calls happen outside transactions; what they return is saved in the next one.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from fahuo.adapters.platforms.doudian.errors import (
+    DoudianError, ServiceUnavailable, Throttled, TransportError,
+)
+from fahuo.adapters.platforms.doudian.shipping import (
+    WAYBILL_BATCH, PostalAddress, ShippedLine, WaybillRequest,
+)
+from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.domain.holds import AuditRules, HoldReason, audit, open_after_sale
+from fahuo.domain.orders import Order, OrderState, can_move
+from fahuo.domain.packs import (
+    MergeCandidate, SkuFacts, SplitRules, is_line_shippable, pack_ids, plan_merges, plan_split,
+    receiver_key,
+)
+from fahuo.domain.routing import CostTable, CourierRule, ParcelFacts, choose_courier
+from fahuo.services.ports import PlatformFactory
+
+log = structlog.get_logger(__name__)
+
+UowFactory = Callable[[], UnitOfWork]
+TRANSIENT = (Throttled, ServiceUnavailable, TransportError)
+BALANCE_EXHAUSTED = "10701"
+
+
+@dataclass
+class StepReport:
+    seen: int = 0
+    done: int = 0
+    held: int = 0
+    failed: int = 0
+    calls: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PipelineReport:
+    audit: StepReport = field(default_factory=StepReport)
+    plan: StepReport = field(default_factory=StepReport)
+    waybills: StepReport = field(default_factory=StepReport)
+    confirm: StepReport = field(default_factory=StepReport)
+    recycle: StepReport = field(default_factory=StepReport)
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        return {k: {"seen": v.seen, "done": v.done, "held": v.held, "failed": v.failed,
+                    "calls": v.calls}
+                for k, v in self.__dict__.items()}
+
+
+def _move(states: dict[str, str], oid: str, current: str, target: OrderState) -> None:
+    cur = OrderState(states.get(oid, current))
+    if cur != target and can_move(cur, target):
+        states[oid] = target.value
+
+
+def _open_after_sale(order: Order) -> bool:
+    return any(open_after_sale(s) for s in order.sub_orders)
+
+
+class Pipeline:
+    def __init__(self, uow: UowFactory, platform_for: PlatformFactory,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.uow, self.platform_for, self.clock = uow, platform_for, clock
+
+    # ---- 1. audit ---------------------------------------------------------------------
+    def audit_new(self, limit: int = 2000) -> StepReport:
+        r = StepReport()
+        now = int(self.clock())
+        with self.uow() as u:
+            ids = u.pipeline.order_ids_in_state(OrderState.SYNCED.value, limit=limit)
+            loaded = u.pipeline.load_orders(ids)
+            rules: dict[int, AuditRules] = {}
+            states: dict[str, str] = {}
+            holds = []
+            for oid, (shop_ref, state, order) in loaded.items():
+                if shop_ref not in rules:
+                    rules[shop_ref] = AuditRules.from_dict(u.settings.get(shop_ref)["audit_rules"])
+                found = audit(order, rules[shop_ref], now)
+                r.seen += 1
+                if order.order_status != 2 and not found:
+                    continue  # unpaid or risk-checked orders wait for the platform
+                if found:
+                    r.held += 1
+                    _move(states, oid, state, OrderState.HELD)
+                    holds += [{"order_id": oid, "reason": str(h.reason), "detail": h.detail,
+                               "source": "rule"} for h in found]
+                else:
+                    r.done += 1
+                    _move(states, oid, state, OrderState.APPROVED)
+            u.pipeline.add_holds(holds)
+            u.pipeline.set_states(states)
+        return r
+
+    # ---- 2. packs and courier ------------------------------------------------------------
+    def plan(self, limit: int = 2000) -> StepReport:
+        r = StepReport()
+        with self.uow() as u:
+            ids = u.pipeline.order_ids_in_state(OrderState.APPROVED.value, limit=limit)
+            live = [p["id"] for p in u.pipeline.packs_of_orders(ids) if p["state"] != "cancelled"]
+            busy = {ln["order_id"] for ls in u.pipeline.lines(live).values() for ln in ls}
+            ids = [i for i in ids if i not in busy]
+            loaded = u.pipeline.load_orders(ids)
+            # (order_id, pack_id) keys already used: a re-planned pack needs a fresh key, or
+            # the platform would hand back the number we recycled.
+            used = {(p["main_order_id"], p["platform_pack_id"])
+                    for p in u.pipeline.packs_of_orders(ids)}
+            by_shop: dict[int, list[tuple[str, Order]]] = defaultdict(list)
+            for oid, (shop_ref, _state, order) in loaded.items():
+                if order.order_status == 2:
+                    by_shop[shop_ref].append((oid, order))
+            states: dict[str, str] = {}
+            holds = []
+            for shop_ref, orders in by_shop.items():
+                cfg = u.settings.get(shop_ref)
+                sites = u.settings.netsites(shop_ref)
+                reachable_couriers = {s["courier_code"] for s in sites
+                                      if s["balance"] is None or s["balance"] > 0}
+                rules = [CourierRule.from_dict(x) for x in cfg["courier_rules"]]
+                costs = CostTable.from_dict(cfg["cost_table"]) if cfg["cost_table"] else None
+                facts = {k: SkuFacts.from_dict(v) for k, v in cfg["sku_facts"].items()}
+                split_rules = SplitRules.from_dict(cfg["split_rules"])
+                groups = self._groups(orders, cfg["merge_window_s"], loaded)
+                for group in groups:
+                    for pack, lines, chosen_for in self._packs_for(group, facts, split_rules):
+                        r.seen += 1
+                        decision = choose_courier(
+                            self._parcel(group, lines, facts), rules, cfg["default_courier"],
+                            reachable=lambda c: c in reachable_couriers, costs=costs)
+                        if decision.courier_code is None:
+                            for o in group:
+                                r.held += 1
+                                _move(states, o.order_id, "approved", OrderState.HELD)
+                                holds.append({"order_id": o.order_id,
+                                              "reason": HoldReason.OUT_OF_RANGE.value,
+                                              "detail": decision.reason_zh, "source": "rule"})
+                            break
+                        key, n = pack["platform_pack_id"], 1
+                        while (pack["main_order_id"], key) in used:
+                            n += 1
+                            key = f"{pack['platform_pack_id'] or 'r'}{n}"
+                        used.add((pack["main_order_id"], key))
+                        pack.update(shop_ref=shop_ref, courier_code=decision.courier_code,
+                                    platform_pack_id=key,
+                                    courier_rule=decision.rule_name or "",
+                                    courier_reason=decision.reason_zh,
+                                    netsite_code=self._netsite(sites, decision.courier_code))
+                        u.pipeline.add_pack(pack, lines)
+                        r.done += 1
+            u.pipeline.add_holds(holds)
+            u.pipeline.set_states(states)
+        return r
+
+    @staticmethod
+    def _groups(orders: list[tuple[str, Order]], window_s: int,
+                loaded: dict[str, tuple[int, str, Order]]) -> list[list[Order]]:
+        if window_s <= 0:
+            return [[o] for _, o in orders]
+        cands = [MergeCandidate(order_id=oid, shop_id=str(loaded[oid][0]), buyer_id=o.buyer_id,
+                                receiver_key=receiver_key(o), pay_time=o.pay_time or 0,
+                                held=False, state="approved") for oid, o in orders]
+        merged = plan_merges(cands, window_s)
+        in_group = {oid for g in merged for oid in g}
+        by_id = dict(orders)
+        return [[by_id[i] for i in g] for g in merged] + [[o] for oid, o in orders
+                                                          if oid not in in_group]
+
+    @staticmethod
+    def _packs_for(group: list[Order], facts: dict[str, SkuFacts], rules: SplitRules):
+        """(pack row, line rows) for one order or one merged group."""
+        deadline = min((o.exp_ship_time for o in group if o.exp_ship_time), default=None)
+        main = group[0].order_id
+        if len(group) > 1:
+            lines = [{"order_id": o.order_id, "sku_order_id": s.sku_order_id,
+                      "quantity": s.quantity} for o in group for s in o.sub_orders
+                     if is_line_shippable(s)]
+            yield ({"kind": "merged", "state": "planned", "main_order_id": main,
+                    "platform_pack_id": "", "seq": 1, "of": 1, "exp_ship_time": deadline,
+                    "request_id": uuid.uuid4().hex}, lines, group)
+            return
+        order = group[0]
+        plans = plan_split(order, facts, rules) if facts else []
+        if len(plans) <= 1:
+            lines = [{"order_id": order.order_id, "sku_order_id": s.sku_order_id,
+                      "quantity": s.quantity} for s in order.sub_orders if is_line_shippable(s)]
+            yield ({"kind": "whole", "state": "planned", "main_order_id": main,
+                    "platform_pack_id": "", "seq": 1, "of": 1, "exp_ship_time": deadline,
+                    "request_id": uuid.uuid4().hex}, lines, group)
+            return
+        keys = pack_ids(order.order_id, len(plans))
+        request_id = uuid.uuid4().hex  # one MultiPack call ships every pack of the order
+        for n, (plan, key) in enumerate(zip(plans, keys), start=1):
+            lines = [{"order_id": order.order_id, "sku_order_id": ln.sku_order_id,
+                      "quantity": ln.quantity} for ln in plan.lines]
+            yield ({"kind": "split", "state": "planned", "main_order_id": main,
+                    "platform_pack_id": key, "seq": n, "of": len(plans),
+                    "exp_ship_time": deadline, "request_id": request_id}, lines, group)
+
+    @staticmethod
+    def _parcel(group: list[Order], lines: list[dict[str, Any]],
+                facts: dict[str, SkuFacts]) -> ParcelFacts:
+        subs = {s.sku_order_id: s for o in group for s in o.sub_orders}
+        codes, tags, weight = set(), set(), 0
+        for ln in lines:
+            s = subs[ln["sku_order_id"]]
+            codes.add(s.merchant_code)
+            f = facts.get(s.merchant_code)
+            if f and f.weight_g and weight is not None:
+                weight += f.weight_g * ln["quantity"]
+            else:
+                weight = None  # one SKU without a weight: weight rules cannot judge
+            if f:
+                tags |= set(f.tags)
+        first = group[0].receiver
+        return ParcelFacts(province=first.province, city=first.city, weight_g=weight,
+                           sku_codes=frozenset(codes), product_tags=frozenset(tags),
+                           amount_fen=sum(o.pay_amount for o in group))
+
+    @staticmethod
+    def _netsite(sites: list[dict[str, Any]], courier: str) -> str | None:
+        best = [s for s in sites if s["courier_code"] == courier]
+        best.sort(key=lambda s: -(s["balance"] if s["balance"] is not None else 1 << 40))
+        return best[0]["netsite_code"] if best else None
+
+    # ---- 3. e-waybills ---------------------------------------------------------------
+    def take_waybills(self, limit: int = 2000) -> StepReport:
+        r = StepReport()
+        with self.uow() as u:
+            packs = u.pipeline.packs_in_state(["planned", "waybill_pending"], limit=limit)
+            lines = u.pipeline.lines([p["id"] for p in packs])
+            order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
+            loaded = u.pipeline.load_orders(order_ids)
+            shops = {s.id: s for s in u.shops.list()}
+            cfgs = {ref: u.settings.get(ref) for ref in {p["shop_ref"] for p in packs}}
+            sites = {(s["shop_ref"], s["courier_code"], s["netsite_code"]): s
+                     for ref in cfgs for s in u.settings.netsites(ref)}
+            addresses = {ref: u.settings.addresses(ref) for ref in cfgs}
+            # Intent first: every pack we are about to ask a number for is marked pending.
+            u.pipeline.update_packs([p["id"] for p in packs if p["state"] == "planned"],
+                                    state="waybill_pending")
+        batches: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+        for p in packs:
+            batches[(p["shop_ref"], p["courier_code"], p["netsite_code"])].append(p)
+        for (shop_ref, courier, netsite), group in batches.items():
+            site = sites.get((shop_ref, courier, netsite))
+            sender = self._sender(cfgs[shop_ref], addresses[shop_ref], site)
+            if isinstance(sender, str):
+                self._fail_packs(group, lines, HoldReason.WAYBILL_FAILED, sender, r)
+                continue
+            if site and site["balance"] is not None and site["balance"] < len(group):
+                log.warning("waybill_balance_low", shop_ref=shop_ref, courier=courier,
+                            netsite=netsite, balance=site["balance"], needed=len(group))
+            api = self.platform_for(shops[shop_ref])
+            for i in range(0, len(group), WAYBILL_BATCH):
+                chunk = group[i:i + WAYBILL_BATCH]
+                reqs = [self._request(p, lines[p["id"]], loaded) for p in chunk]
+                r.seen += len(chunk)
+                try:
+                    r.calls += 1
+                    bills, errs = api.take_waybills(courier, sender[0], sender[1], sender[2],
+                                                    reqs, netsite)
+                except TRANSIENT as exc:
+                    r.notes.append(f"{courier}: {exc}")  # still pending: same keys next run
+                    continue
+                except DoudianError as exc:
+                    self._fail_packs(chunk, lines, HoldReason.WAYBILL_FAILED, str(exc), r)
+                    continue
+                self._save_waybills(chunk, lines, bills, errs, r)
+        return r
+
+    @staticmethod
+    def _sender(cfg: dict[str, Any], addresses: list[dict[str, Any]],
+                site: dict[str, Any] | None):
+        if site is None:
+            return "没有该快递的电子面单账户 (no e-waybill account for this courier)"
+        addr_list = site["sender_address"]
+        if not addr_list:
+            return "电子面单账户没有发货地址 (the e-waybill account has no sender address)"
+        a = addr_list[0]
+        book = next((x for x in addresses if x["address_id"] == cfg["ship_from_address_id"]),
+                    None) or next((x for x in addresses if x["is_default_send"]), None)
+        name = cfg["sender_name"] or (book or {}).get("name", "")
+        phone = cfg["sender_phone"] or (book or {}).get("phone", "")
+        if not name or not phone:
+            return "发件人姓名或电话未设置 (set the sender name and phone in shop settings)"
+        return (PostalAddress(a.get("province_name", ""), a.get("city_name", ""),
+                              a.get("district_name", ""), a.get("street_name", ""),
+                              a.get("detail_address", "")), name, phone)
+
+    @staticmethod
+    def _request(pack: dict[str, Any], lines: list[dict[str, Any]],
+                 loaded: dict[str, tuple[int, str, Order]]) -> WaybillRequest:
+        order = loaded[pack["main_order_id"]][2]
+        subs = {s.sku_order_id: s for oid in {ln["order_id"] for ln in lines}
+                for s in loaded[oid][2].sub_orders}
+        rc = order.receiver
+        return WaybillRequest(
+            order_id=pack["main_order_id"], pack_id=pack["platform_pack_id"],
+            receiver=PostalAddress(rc.province, rc.city, rc.district, rc.street,
+                                   rc.detail_cipher or rc.address_mask),
+            receiver_name=rc.name_cipher or rc.name_mask,
+            receiver_phone=rc.phone_cipher or rc.phone_mask,
+            items=[(subs[ln["sku_order_id"]].product_name, ln["quantity"]) for ln in lines])
+
+    def _save_waybills(self, chunk, lines, bills, errs, r: StepReport) -> None:
+        by_key = {(p["main_order_id"], p["platform_pack_id"]): p for p in chunk}
+        with self.uow() as u:
+            states: dict[str, str] = {}
+            waybill_rows = []
+            for b in bills:
+                p = by_key.get((b.order_id, b.pack_id)) or by_key.get((b.order_id, ""))
+                if p is None:
+                    continue
+                u.pipeline.update_pack(p["id"], state="waybill_taken", track_no=b.track_no,
+                                       sort_code=b.sort_code, short_address=b.short_address,
+                                       package_center=b.package_center, last_error=None)
+                waybill_rows.append({"courier_code": p["courier_code"], "track_no": b.track_no,
+                                     "shop_ref": p["shop_ref"], "pack_id": p["id"],
+                                     "status": "live", "source": "ewaybill"})
+                for ln in lines[p["id"]]:
+                    states[ln["order_id"]] = OrderState.WAYBILL_TAKEN.value
+                r.done += 1
+            u.pipeline.add_waybills(waybill_rows)
+            current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(list(states)).items()}
+            u.pipeline.set_states({oid: st for oid, st in states.items()
+                                   if can_move(OrderState(current[oid]), OrderState(st))})
+            if waybill_rows:
+                p0 = chunk[0]
+                u.settings.spend_balance(p0["shop_ref"], p0["courier_code"],
+                                         p0["netsite_code"] or "", len(waybill_rows))
+        failed = []
+        for e in errs:
+            p = by_key.get((e.order_id, e.pack_id)) or by_key.get((e.order_id, ""))
+            if p is not None:
+                words = f"{e.code} {e.message}".strip()
+                if e.code == BALANCE_EXHAUSTED:
+                    words = f"电子面单余额不足 ({e.code} {e.message})"
+                    log.warning("waybill_balance_exhausted", courier=p["courier_code"],
+                                netsite=p["netsite_code"])
+                failed.append((p, words))
+        for p, words in failed:
+            self._fail_packs([p], lines, HoldReason.WAYBILL_FAILED, words, r)
+
+    def _fail_packs(self, packs, lines, reason: HoldReason, words: str,
+                    r: StepReport) -> None:
+        with self.uow() as u:
+            ids = sorted({ln["order_id"] for p in packs for ln in lines[p["id"]]})
+            current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(ids).items()}
+            states: dict[str, str] = {}
+            for oid in ids:
+                _move(states, oid, current[oid], OrderState.HELD)
+            u.pipeline.update_packs([p["id"] for p in packs], state="failed", last_error=words)
+            u.pipeline.add_holds([{"order_id": oid, "reason": reason.value, "detail": words,
+                                   "source": "pipeline"} for oid in ids])
+            u.pipeline.set_states(states)
+        r.failed += len(packs)
+
+    # ---- 4. shipment confirmation ------------------------------------------------------
+    def confirm(self, limit: int = 2000, *, pack_ids_only: list[int] | None = None
+                ) -> StepReport:
+        r = StepReport()
+        with self.uow() as u:
+            ready_states = {"on_waybill": "waybill_taken", "on_print": "printed",
+                            "on_scan": "scanned"}
+            shops = {s.id: s for s in u.shops.list()}
+            cfgs = {ref: u.settings.get(ref) for ref in shops}
+            candidates = u.pipeline.packs_in_state(["waybill_taken", "printed", "scanned"],
+                                                   limit=limit)
+            if pack_ids_only is not None:
+                chosen = set(pack_ids_only)
+                packs = [p for p in candidates if p["id"] in chosen]
+            else:
+                packs = [p for p in candidates
+                         if p["state"] == ready_states[cfgs[p["shop_ref"]]["confirm_mode"]]
+                         or (p["state"] == "scanned")]
+            # A split order ships in one call, so all of its packs must be ready.
+            siblings = u.pipeline.packs_of_orders(sorted({p["main_order_id"] for p in packs
+                                                          if p["kind"] == "split"}))
+            lines = u.pipeline.lines([p["id"] for p in packs] + [p["id"] for p in siblings])
+            order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
+            loaded = u.pipeline.load_orders(order_ids)
+        units: list[list[dict[str, Any]]] = []
+        split_groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for p in siblings:
+            if p["state"] != "cancelled":
+                split_groups[p["main_order_id"]].append(p)
+        done_split = set()
+        for p in packs:
+            if p["kind"] != "split":
+                units.append([p])
+            elif p["main_order_id"] not in done_split:
+                group = split_groups[p["main_order_id"]]
+                if all(x["track_no"] and x["state"] in ("waybill_taken", "printed", "scanned")
+                       for x in group):
+                    units.append(sorted(group, key=lambda x: x["seq"]))
+                done_split.add(p["main_order_id"])
+        for unit in units:
+            r.seen += len(unit)
+            self._confirm_unit(unit, lines, loaded, shops, cfgs, r)
+        return r
+
+    def _confirm_unit(self, unit, lines, loaded, shops, cfgs, r: StepReport) -> None:
+        first = unit[0]
+        order_ids = sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]})
+        orders = [loaded[oid][2] for oid in order_ids]
+        states = {oid: loaded[oid][1] for oid in order_ids}
+        cfg = cfgs[first["shop_ref"]]
+        if any(OrderState(states[oid]) in (OrderState.CANCELLED, OrderState.REFUNDED)
+               for oid in order_ids):
+            return  # recycle() takes the number back
+        refund_open = [o.order_id for o in orders if _open_after_sale(o)]
+        reject_refund = False
+        if refund_open:
+            if cfg["refund_policy"] != "reject":
+                self._stop_for_refund(unit, lines, refund_open, r)
+                return
+            reject_refund = True
+        api = self.platform_for(shops[first["shop_ref"]])
+        try:
+            r.calls += 1
+            if first["kind"] == "whole":
+                api.ship_order(first["main_order_id"], first["courier_code"], first["track_no"],
+                               reject_refund=reject_refund,
+                               address_id=cfg["ship_from_address_id"])
+            elif first["kind"] == "merged":
+                api.ship_single_pack(order_ids, [ShippedLine(ln["sku_order_id"], ln["quantity"])
+                                                 for ln in lines[first["id"]]],
+                                     first["courier_code"], first["track_no"],
+                                     first["request_id"], reject_refund=reject_refund,
+                                     address_id=cfg["ship_from_address_id"])
+            else:
+                api.ship_multi_pack(first["main_order_id"], [
+                    (p["courier_code"], p["track_no"],
+                     [ShippedLine(ln["sku_order_id"], ln["quantity"]) for ln in lines[p["id"]]])
+                    for p in unit], first["request_id"], reject_refund=reject_refund,
+                    address_id=cfg["ship_from_address_id"])
+        except TRANSIENT as exc:
+            r.notes.append(str(exc))
+            return  # try again next pass; nothing changed
+        except DoudianError as exc:
+            if first["kind"] == "whole" and self._already_shipped(api, first, r):
+                pass  # the platform has this very number: that is success
+            else:
+                self._fail_packs(unit, lines, HoldReason.SHIP_FAILED, str(exc), r)
+                return
+        with self.uow() as u:
+            u.pipeline.update_packs([p["id"] for p in unit], state="confirmed", last_error=None)
+            u.pipeline.set_waybill_status([(p["courier_code"], p["track_no"]) for p in unit],
+                                          "used")
+            current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(order_ids).items()}
+            new: dict[str, str] = {}
+            for oid in order_ids:
+                _move(new, oid, current[oid], OrderState.SHIPPED)
+            u.pipeline.set_states(new)
+        r.done += len(unit)
+
+    @staticmethod
+    def _already_shipped(api, pack: dict[str, Any], r: StepReport) -> bool:
+        try:
+            r.calls += 1
+            detail = api.order_detail(pack["main_order_id"])
+        except DoudianError:
+            return False
+        return any(str(x.get("tracking_no")) == pack["track_no"]
+                   for x in detail.get("logistics_info") or [])
+
+    def _stop_for_refund(self, unit, lines, refund_open, r: StepReport) -> None:
+        """截停: the buyer asked for money back before the parcel left."""
+        api = None
+        with self.uow() as u:
+            shop = u.shops.get(unit[0]["shop_ref"])
+        api = self.platform_for(shop)
+        recycled = []
+        for p in unit:
+            try:
+                r.calls += 1
+                if api.cancel_waybill(p["courier_code"], p["track_no"]):
+                    recycled.append((p["courier_code"], p["track_no"]))
+            except DoudianError as exc:
+                log.warning("waybill_recycle_failed", track_no=p["track_no"], error=str(exc))
+        with self.uow() as u:
+            ids = sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]})
+            current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(ids).items()}
+            states: dict[str, str] = {}
+            for oid in ids:
+                _move(states, oid, current[oid], OrderState.HELD)
+            u.pipeline.update_packs([p["id"] for p in unit], state="cancelled",
+                                    last_error="买家申请退款，已截停 (refund requested: stopped)")
+            u.pipeline.set_waybill_status(recycled, "recycled")
+            u.pipeline.add_holds([{"order_id": oid, "reason": HoldReason.AFTER_SALE_OPEN.value,
+                                   "detail": "发货前买家申请售后，已截停并回收面单",
+                                   "source": "pipeline"} for oid in refund_open])
+            u.pipeline.set_states(states)
+        r.held += len(refund_open)
+
+    # ---- 5. recycle numbers of orders that will not ship -----------------------------------
+    def recycle(self, limit: int = 2000) -> StepReport:
+        r = StepReport()
+        with self.uow() as u:
+            packs = u.pipeline.packs_in_state(["waybill_taken", "printed", "scanned", "failed"],
+                                              limit=limit)
+            packs = [p for p in packs if p["track_no"]]
+            lines = u.pipeline.lines([p["id"] for p in packs])
+            loaded = u.pipeline.load_orders(sorted({ln["order_id"] for ls in lines.values()
+                                                    for ln in ls}))
+            shops = {s.id: s for s in u.shops.list()}
+        dead = {oid for oid, (_, st, _) in loaded.items()
+                if st in (OrderState.CANCELLED.value, OrderState.REFUNDED.value)}
+        for p in packs:
+            if not {ln["order_id"] for ln in lines[p["id"]]} <= dead:
+                continue
+            r.seen += 1
+            try:
+                r.calls += 1
+                ok = self.platform_for(shops[p["shop_ref"]]).cancel_waybill(p["courier_code"],
+                                                                           p["track_no"])
+            except DoudianError as exc:
+                r.notes.append(str(exc))
+                continue
+            with self.uow() as u:
+                u.pipeline.update_pack(p["id"], state="cancelled",
+                                       last_error="订单取消/退款，面单已回收")
+                if ok:
+                    u.pipeline.set_waybill_status([(p["courier_code"], p["track_no"])],
+                                                  "recycled")
+            r.done += 1
+        return r
+
+    def run(self) -> PipelineReport:
+        rep = PipelineReport()
+        rep.recycle = self.recycle()
+        rep.audit = self.audit_new()
+        rep.plan = self.plan()
+        rep.waybills = self.take_waybills()
+        rep.confirm = self.confirm()
+        return rep

@@ -1,0 +1,126 @@
+"""Shop settings: ship-from addresses, default courier, e-waybill accounts, pipeline rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.domain.couriers import courier_code
+from fahuo.domain.holds import AuditRules
+from fahuo.domain.packs import SkuFacts, SplitRules
+from fahuo.domain.routing import CostTable, CourierRule
+from fahuo.services.ports import PlatformFactory
+
+UowFactory = Callable[[], UnitOfWork]
+CONFIRM_MODES = ("on_waybill", "on_print", "on_scan")
+REFUND_POLICIES = ("block", "reject")
+EDITABLE = ("default_courier", "confirm_mode", "refund_policy", "merge_window_s",
+            "ship_from_address_id", "sender_name", "sender_phone", "audit_rules",
+            "courier_rules", "cost_table", "split_rules", "sku_facts")
+
+
+class SettingsError(ValueError):
+    """Names every setting that is wrong; nothing was saved."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+        self.problems = problems
+
+
+def validate(changes: dict[str, Any]) -> dict[str, Any]:
+    problems: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for key, value in changes.items():
+        try:
+            if key not in EDITABLE:
+                raise ValueError(f"unknown setting; editable: {', '.join(EDITABLE)}")
+            if key == "default_courier":
+                code = courier_code(str(value)) if value else None
+                if value and code is None:
+                    raise ValueError(f"unknown courier {value!r}")
+                clean[key] = code
+            elif key == "confirm_mode":
+                if value not in CONFIRM_MODES:
+                    raise ValueError(f"must be one of {', '.join(CONFIRM_MODES)}")
+                clean[key] = value
+            elif key == "refund_policy":
+                if value not in REFUND_POLICIES:
+                    raise ValueError(f"must be one of {', '.join(REFUND_POLICIES)}")
+                clean[key] = value
+            elif key == "merge_window_s":
+                if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 7 * 86400:
+                    raise ValueError("must be whole seconds between 0 (never merge) and 604800")
+                clean[key] = value
+            elif key == "ship_from_address_id":
+                clean[key] = str(value or "").strip() or None
+            elif key in ("sender_name", "sender_phone"):
+                clean[key] = str(value or "").strip()
+            elif key == "audit_rules":
+                clean[key] = AuditRules.from_dict(value).to_dict()
+            elif key == "courier_rules":
+                if not isinstance(value, list):
+                    raise ValueError("must be a list of rules, first match wins")
+                clean[key] = [CourierRule.from_dict(r).to_dict() for r in value]
+            elif key == "cost_table":
+                clean[key] = CostTable.from_dict(value).to_dict() if value else {}
+            elif key == "split_rules":
+                clean[key] = SplitRules.from_dict(value).to_dict()
+            elif key == "sku_facts":
+                if not isinstance(value, dict):
+                    raise ValueError("must map merchant SKU codes to {weight_g, warehouse, large}")
+                clean[key] = {str(k): SkuFacts.from_dict(v).to_dict() for k, v in value.items()}
+        except (ValueError, TypeError) as exc:
+            problems[key] = str(exc)
+    if problems:
+        raise SettingsError(problems)
+    return clean
+
+
+def update_settings(uow_factory: UowFactory, shop_ref: int, changes: dict[str, Any],
+                    actor: str) -> dict[str, Any]:
+    clean = validate(changes)
+    with uow_factory() as u:
+        if u.shops.get(shop_ref) is None:
+            raise SettingsError({"shop": f"no shop {shop_ref}"})
+        u.settings.save(shop_ref, clean)
+        u.audit.add(actor=actor, action="settings.update", subject_type="shop",
+                    subject_id=str(shop_ref), detail={k: ("***" if k.startswith("sender_")
+                                                          else v) for k, v in clean.items()})
+        return u.settings.get(shop_ref)
+
+
+def refresh_from_platform(uow_factory: UowFactory, platform_for: PlatformFactory,
+                          shop_ref: int) -> dict[str, int]:
+    """Pull the address book and e-waybill accounts (with balances) from the platform."""
+    with uow_factory() as u:
+        shop = u.shops.get(shop_ref)
+    if shop is None:
+        raise SettingsError({"shop": f"no shop {shop_ref}"})
+    api = platform_for(shop)
+    addresses = [{"address_id": a.address_id, "name": a.name, "province": a.province,
+                  "city": a.city, "district": a.district, "street": a.street,
+                  "detail": a.detail, "is_default_send": a.is_default_send,
+                  "is_default_return": a.is_default_return}
+                 for a in api.all_addresses()]
+    sites = [{"courier_code": n.courier_code, "netsite_code": n.netsite_code,
+              "netsite_name": n.netsite_name, "balance": n.balance,
+              "company_type": n.company_type, "sender_address": n.sender_addresses}
+             for n in api.netsites("")]
+    with uow_factory() as u:
+        u.settings.replace_addresses(shop_ref, addresses)
+        u.settings.replace_netsites(shop_ref, sites)
+        cfg = u.settings.get(shop_ref)
+        if not cfg["default_courier"] and sites:
+            u.settings.save(shop_ref, {"default_courier": sites[0]["courier_code"]})
+    return {"addresses": len(addresses), "netsites": len(sites)}
+
+
+def balances(uow_factory: UowFactory, shop_ref: int | None = None) -> list[dict[str, Any]]:
+    with uow_factory() as u:
+        rows = u.settings.netsites(shop_ref)
+    for r in rows:
+        r["low"] = r["balance"] is not None and r["balance"] < r["low_balance_alert"]
+        r.pop("sender_address", None)
+    return rows
+

@@ -1,0 +1,247 @@
+"""Paid orders go, untouched by a human, from synced to shipped and confirmed on the shop."""
+
+import io
+import time
+
+import pytest
+
+from support import make_fahuo, ready_to_ship
+
+from fahuo.adapters.platforms.doudian.errors import DoudianError
+from fahuo.services.manual_ship import apply_import, preview_import
+from fahuo.services.pipeline import Pipeline
+from fahuo.services.push import process_inbox
+from fahuo.services.settings import update_settings
+
+
+@pytest.fixture
+def fahuo(tmp_path):
+    app = make_fahuo(tmp_path, sync_lag_s=1)
+    yield app
+    app.close()
+
+
+def _sync(app, ref):
+    time.sleep(1.05)
+    with app.uow() as uow:
+        shop = uow.shops.get(ref)
+    return app.order_sync.run(ref, app.platform_for(shop))
+
+
+def _orders(app, ref):
+    with app.uow() as uow:
+        _, rows = uow.orders.search(shop_ref=ref, limit=100000)
+    return {r["order_id"]: r for r in rows}
+
+
+def _shipments(sandbox, shop_id):
+    r = sandbox.http.get("/sandbox/shipments", params={"shop_id": shop_id})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _waybills(sandbox, shop_id):
+    r = sandbox.http.get("/sandbox/waybills", params={"shop_id": shop_id})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_paid_orders_ship_by_themselves_and_held_ones_say_why(fahuo, sandbox):
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    sandbox.generate(creds["shop_id"], 400, seed=31, spread_seconds=86400)
+    _sync(fahuo, ref)
+    rep = Pipeline(fahuo.uow, fahuo.platform_for).run()
+    orders = _orders(fahuo, ref)
+    shipped = {k for k, o in orders.items() if o["state"] == "shipped"}
+    waiting = {k for k, o in orders.items() if o["order_status"] == 2}
+    assert len(shipped) > 200
+    # Exactly the shipped ones were confirmed on the platform, each once, whole-order calls.
+    calls = [s for s in _shipments(sandbox, creds["shop_id"])]
+    assert sorted(o for s in calls for o in s["order_ids"]) == sorted(shipped)
+    assert {s["method"] for s in calls} == {"order.logisticsAdd"}
+    # Every waiting order that did not ship is held with a reason a merchant can read.
+    with fahuo.uow() as uow:
+        held = {h["order_id"]: h for h in uow.pipeline.held_orders(limit=1000)}
+    assert waiting - shipped == {k for k in held if orders[k]["order_status"] == 2}
+    # The rest of the held ones are in the platform's risk review (105), and say so.
+    assert all(x["reason"] == "risk_control" for k in set(held) - waiting
+               for x in held[k]["holds"][:1]) and all(orders[k]["order_status"] == 105
+                                                      for k in set(held) - waiting)
+    assert all(h["holds"] and all(x["detail"] for x in h["holds"]) for h in held.values())
+    assert any(x["reason"] == "buyer_remark" for h in held.values() for x in h["holds"])
+    # ≤ 100 per waybill call, and about one shipping call per order.
+    assert rep.waybills.calls <= -(-len(shipped) // 100) + 2
+    assert rep.confirm.calls == len(shipped)
+
+
+def test_a_crash_between_the_waybill_call_and_the_save_gets_the_same_number(fahuo, sandbox):
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    sandbox.generate(creds["shop_id"], 60, seed=32, spread_seconds=3600)
+    _sync(fahuo, ref)
+
+    class Crash(Exception):
+        pass
+
+    real = fahuo.platform_for
+
+    class CrashingApi:
+        def __init__(self, api):
+            self.api = api
+
+        def __getattr__(self, name):
+            return getattr(self.api, name)
+
+        def take_waybills(self, *a, **kw):
+            self.api.take_waybills(*a, **kw)  # the platform issued numbers…
+            raise Crash("process died before saving")  # …and we never heard
+
+    pipe = Pipeline(fahuo.uow, lambda shop: CrashingApi(real(shop)))
+    pipe.audit_new()
+    pipe.plan()
+    with pytest.raises(Crash):
+        pipe.take_waybills()
+    issued_first = {w["track_no"] for w in _waybills(sandbox, creds["shop_id"])}
+    assert issued_first
+    Pipeline(fahuo.uow, real).run()
+    bills = _waybills(sandbox, creds["shop_id"])
+    assert {w["track_no"] for w in bills} == issued_first  # no second number for any pack
+    with fahuo.uow() as uow:
+        packs = uow.pipeline.packs_in_state(["confirmed"], limit=1000)
+    assert {p["track_no"] for p in packs} == issued_first
+
+
+def test_refund_between_waybill_and_confirmation_stops_the_parcel(fahuo, sandbox):
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"confirm_mode": "on_scan"}, actor="test")
+    sandbox.generate(creds["shop_id"], 40, seed=33, spread_seconds=3600)
+    _sync(fahuo, ref)
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    pipe.run()
+    with fahuo.uow() as uow:
+        packs = uow.pipeline.packs_in_state(["waybill_taken"], limit=1000)
+    assert packs and not _shipments(sandbox, creds["shop_id"])
+    victim = packs[0]
+    r = sandbox.http.post("/sandbox/orders/refund", json={"order_id": victim["main_order_id"]})
+    assert r.status_code == 200, r.text
+    _sync(fahuo, ref)  # the refund arrives (by push or poll: same path)
+    pipe.confirm(pack_ids_only=[p["id"] for p in packs])  # the packer scans everything
+    shipped = {o for s in _shipments(sandbox, creds["shop_id"]) for o in s["order_ids"]}
+    assert victim["main_order_id"] not in shipped
+    assert len(shipped) == len(packs) - 1
+    status = {w["track_no"]: w["status"] for w in _waybills(sandbox, creds["shop_id"])}
+    assert status[victim["track_no"]] == "cancelled"  # the number went back
+    with fahuo.uow() as uow:
+        held = {h["order_id"]: h for h in uow.pipeline.held_orders(limit=100)}
+    assert [x["reason"] for x in held[victim["main_order_id"]]["holds"]] == ["after_sale_open"]
+
+
+def test_throttling_bursts_still_ship_everything(fahuo, sandbox):
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"audit_rules": {"hold_on_buyer_remark": False,
+                                                     "hold_on_seller_remark": False}},
+                    actor="test")
+    sandbox.generate(creds["shop_id"], 150, seed=34, spread_seconds=3600)
+    _sync(fahuo, ref)
+    sandbox.faults(throttle_burst={"every_n": 5, "length": 2}, error_rate=0.05)
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    for _ in range(5):
+        pipe.run()
+    sandbox.http.delete("/sandbox/faults")
+    orders = _orders(fahuo, ref)
+    ready = {k for k, o in orders.items() if o["state"] not in ("held", "cancelled", "unpaid")
+             and o["order_status"] == 2}
+    assert not ready - {k for k, o in orders.items() if o["state"] == "shipped"}
+    shipped = [o for s in _shipments(sandbox, creds["shop_id"]) for o in s["order_ids"]]
+    assert len(shipped) == len(set(shipped))  # nothing shipped twice
+
+
+def test_merge_and_split_make_the_documented_pack_calls(fahuo, sandbox):
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    sandbox.generate(creds["shop_id"], 1, seed=35, spread_seconds=60)
+    first = next(iter(sandbox.index(creds["shop_id"])))
+    again = sandbox.http.post("/sandbox/orders/repeat_buyer",
+                              json={"order_id": first, "count": 2, "seed": 1}).json()["order_ids"]
+    update_settings(fahuo.uow, ref, {"merge_window_s": 7 * 86400, "audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
+        actor="test")
+    _sync(fahuo, ref)
+    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    calls = _shipments(sandbox, creds["shop_id"])
+    merged = [s for s in calls if s["method"] == "order.logisticsAddSinglePack"]
+    assert len(merged) == 1 and set(merged[0]["order_ids"]) >= set(again)
+    assert merged[0]["request_id"]
+    # Split: every unit of a large item travels alone → logisticsAddMultiPack, one call.
+    sandbox.generate(creds["shop_id"], 30, seed=36, spread_seconds=60)
+    with fahuo.uow() as uow:
+        codes = {s["merchant_code"] for oid in sandbox.index(creds["shop_id"])
+                 for s in (uow.orders.get(oid) or {"sub_orders": []})["sub_orders"]}
+    _sync(fahuo, ref)
+    with fahuo.uow() as uow:
+        codes |= {s["merchant_code"] for oid in sandbox.index(creds["shop_id"])
+                  for s in (uow.orders.get(oid) or {"sub_orders": []})["sub_orders"]}
+    update_settings(fahuo.uow, ref, {"merge_window_s": 0, "split_rules": {
+        "large_item_alone": True}, "sku_facts": {c: {"weight_g": 500, "large": True}
+                                                 for c in codes}}, actor="test")
+    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    multi = [s for s in _shipments(sandbox, creds["shop_id"])
+             if s["method"] == "order.logisticsAddMultiPack"]
+    assert multi
+    with fahuo.uow() as uow:
+        for call in multi:
+            oid = call["order_ids"][0]
+            units = sum(s["quantity"] for s in uow.orders.get(oid)["sub_orders"])
+            packs = [s for s in _shipments(sandbox, creds["shop_id"])
+                     if s["request_id"] == call["request_id"]]
+            assert len({p["tracking_no"] for p in packs}) == units
+
+
+def _csv(rows):
+    buf = io.StringIO()
+    buf.write("订单号,快递公司,快递单号\n")
+    for r in rows:
+        buf.write(",".join(r) + "\n")
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def test_import_applies_good_rows_explains_bad_ones_and_is_idempotent(fahuo, sandbox):
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    sandbox.generate(creds["shop_id"], 12, seed=37, spread_seconds=600)
+    _sync(fahuo, ref)
+    waiting = sorted(k for k, o in _orders(fahuo, ref).items() if o["order_status"] == 2)[:3]
+    data = _csv([
+        (waiting[0], "中通快递", "78" + "1" * 12),
+        (waiting[1], "圆通", "YT" + "2" * 13),
+        (waiting[2], "中通", "not-a-number"),           # bad number
+        ("6.91E+18", "中通", "78" + "3" * 12),           # Excel damage
+        ("6999999999999999999", "中通", "78" + "4" * 12),  # unknown order
+        (waiting[1], "韵达", "YD123"),                  # odd courier, bad number
+    ])
+    preview = preview_import(fahuo.uow, "单号.csv", data)
+    assert not _shipments(sandbox, creds["shop_id"])  # a preview changes nothing
+    assert [r.status for r in preview.rows].count("ready") == 1
+    job = apply_import(fahuo.uow, fahuo.platform_for, "单号.csv", data, actor="test")
+    by_line = {i["line_no"]: i for i in job["items"]}
+    assert by_line[2]["status"] == "shipped"
+    assert all(by_line[n]["status"] == "invalid" and by_line[n]["message"]
+               for n in (3, 4, 5, 6, 7))
+    shipped = _shipments(sandbox, creds["shop_id"])
+    assert [s["tracking_no"] for s in shipped] == ["78" + "1" * 12]
+    again = apply_import(fahuo.uow, fahuo.platform_for, "单号.csv", data, actor="test")
+    assert {i["status"] for i in again["items"] if i["line_no"] == 2} == {"skipped"}
+    assert len(_shipments(sandbox, creds["shop_id"])) == 1
+
+
+def test_out_of_range_and_missing_sender_hold_with_clear_words(fahuo, sandbox):
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"sender_name": "", "sender_phone": ""}, actor="test")
+    with fahuo.uow() as uow:
+        uow.settings.save(ref, {"sender_name": "", "sender_phone": ""})
+    sandbox.generate(creds["shop_id"], 20, seed=38, spread_seconds=600)
+    _sync(fahuo, ref)
+    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    with fahuo.uow() as uow:
+        held = uow.pipeline.held_orders(limit=100)
+    words = [x["detail"] for h in held for x in h["holds"] if x["reason"] == "waybill_failed"]
+    assert words and all("发件人" in w for w in words)
+    assert not _shipments(sandbox, creds["shop_id"])
+    assert isinstance(DoudianError, type)
