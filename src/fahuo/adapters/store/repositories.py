@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+
+import orjson
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -227,8 +231,7 @@ class OrderRepository:
                 receiver_phone_mask=r.phone_mask, receiver_address_mask=r.address_mask,
                 province=r.province, city=r.city, district=r.district, street=r.street,
                 receiver_plain_enc=plain,
-                raw=json.dumps(_strip_plain_pii(order.raw), ensure_ascii=False,
-                               separators=(",", ":")),
+                raw=orjson.dumps(_strip_plain_pii(order.raw)).decode(),
                 synced_at=now))
             for s in order.sub_orders:
                 sub_rows.append(dict(
