@@ -245,3 +245,64 @@ def test_out_of_range_and_missing_sender_hold_with_clear_words(fahuo, sandbox):
     assert words and all("发件人" in w for w in words)
     assert not _shipments(sandbox, creds["shop_id"])
     assert isinstance(DoudianError, type)
+
+
+def test_scan_to_ship_confirms_good_parcels_and_stops_refunded_ones(fahuo, sandbox):
+    from fastapi.testclient import TestClient
+
+    from fahuo.entrypoints.web.app import create_app
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"confirm_mode": "on_scan"}, actor="test")
+    sandbox.generate(creds["shop_id"], 20, seed=39, spread_seconds=600)
+    _sync(fahuo, ref)
+    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    with fahuo.uow() as uow:
+        packs = uow.pipeline.packs_in_state(["waybill_taken"], limit=100)
+    assert len(packs) >= 2 and not _shipments(sandbox, creds["shop_id"])
+    good, bad = packs[0], packs[1]
+    sandbox.http.post("/sandbox/orders/refund", json={"order_id": bad["main_order_id"]})
+    _sync(fahuo, ref)
+    with TestClient(create_app(fahuo, embedded_worker=False)) as client:
+        ok = client.post("/api/scan", json={"code": good["track_no"].lower()}).json()
+        assert ok["ok"] and ok["verdict"] == "shipped"
+        again = client.post("/api/scan", json={"code": good["track_no"]}).json()
+        assert again["verdict"] == "already_shipped"
+        stop = client.post("/scan", data={"code": bad["track_no"]})
+        assert "不要发货" in stop.text and 'data-verdict="intercepted"' in stop.text
+        unknown = client.post("/api/scan", json={"code": "ZZ0000000000"}).json()
+        assert not unknown["ok"] and unknown["verdict"] == "unknown"
+    shipped = [o for s in _shipments(sandbox, creds["shop_id"]) for o in s["order_ids"]]
+    assert shipped == [good["main_order_id"]]
+
+
+def test_courier_rules_route_by_region_and_skip_couriers_that_cannot_deliver(fahuo, sandbox):
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {
+        "audit_rules": {"hold_on_buyer_remark": False, "hold_on_seller_remark": False,
+                        "hold_presale": False},
+        # Far west: yunda first (it does not reach Tibet), then jtexpress; the rest: default.
+        "courier_rules": [
+            {"name": "西部", "courier_code": "yunda", "provinces": ["西藏自治区", "新疆维吾尔自治区",
+                                                                   "青海省"]},
+            {"name": "西部备选", "courier_code": "jtexpress",
+             "provinces": ["西藏自治区", "新疆维吾尔自治区", "青海省"]},
+        ]}, actor="test")
+    sandbox.generate(creds["shop_id"], 300, seed=40, spread_seconds=3600)
+    _sync(fahuo, ref)
+    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    with fahuo.uow() as uow:
+        packs = uow.pipeline.packs_in_state(["confirmed"], limit=1000)
+        loaded = uow.pipeline.load_orders([p["main_order_id"] for p in packs])
+    seen = {}
+    for p in packs:
+        prov = loaded[p["main_order_id"]][2].receiver.province
+        seen.setdefault((prov, p["courier_code"]), p["courier_reason"])
+    for (prov, courier), why in seen.items():
+        if prov == "西藏自治区":
+            assert courier == "jtexpress", why  # yunda is out of range there
+        elif prov in ("新疆维吾尔自治区", "青海省"):
+            assert courier in ("yunda", "jtexpress")
+        else:
+            assert courier == "zhongtong"
+        assert why
+    assert any(p == "西藏自治区" for p, _ in seen) or any(p == "青海省" for p, _ in seen)

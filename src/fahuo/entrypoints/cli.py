@@ -377,6 +377,22 @@ def ship(orders: list[str] = typer.Option([], "--orders", help="order ids to shi
         raise typer.Exit(1)
 
 
+@cli.command("scan")
+def scan_cmd(codes: list[str] = typer.Argument(..., help="scanned tracking numbers")) -> None:
+    """Scan-to-ship: confirm each parcel, or stop it if the buyer asked for a refund."""
+    from fahuo.services.scan import scan
+    app = get_app()
+    app.migrate()
+    stopped = False
+    for code in codes:
+        r = scan(app.uow, app.platform_for, code, actor="cli")
+        colour = "green" if r.ok else "bold red"
+        out.print(f"[{colour}]{code}: {r.message}[/{colour}]")
+        stopped |= not r.ok
+    if stopped:
+        raise typer.Exit(1)
+
+
 @cli.command()
 def serve(host: Optional[str] = None, port: Optional[int] = None,
           worker: bool = typer.Option(True, help="run the task consumer in this process")) -> None:

@@ -42,6 +42,12 @@ log = structlog.get_logger(__name__)
 UowFactory = Callable[[], UnitOfWork]
 TRANSIENT = (Throttled, ServiceUnavailable, TransportError)
 BALANCE_EXHAUSTED = "10701"
+# Confirmed shipments are saved this many units per transaction. A crash before a save only
+# means the next pass repeats those calls: a whole order answers "already shipped" and is
+# checked against its packages (`_already_shipped`), pack calls replay by `request_id`.
+CONFIRM_SAVE_BATCH = 200
+OUT_OF_RANGE_TTL_S = 6 * 3600
+_OUT_OF_RANGE: dict[tuple, tuple[bool, float]] = {}  # (shop, courier, region) → (out, until)
 
 
 @dataclass
@@ -114,12 +120,12 @@ class Pipeline:
 
     # ---- 2. packs and courier ------------------------------------------------------------
     def plan(self, limit: int = 2000) -> StepReport:
+        """Packs (whole, merged, split) with a courier each. Couriers are checked against the
+        platform between two short transactions, never inside one."""
         r = StepReport()
         with self.uow() as u:
-            ids = u.pipeline.order_ids_in_state(OrderState.APPROVED.value, limit=limit)
-            live = [p["id"] for p in u.pipeline.packs_of_orders(ids) if p["state"] != "cancelled"]
-            busy = {ln["order_id"] for ls in u.pipeline.lines(live).values() for ln in ls}
-            ids = [i for i in ids if i not in busy]
+            ids = self._unpacked(u, u.pipeline.order_ids_in_state(OrderState.APPROVED.value,
+                                                                  limit=limit))
             loaded = u.pipeline.load_orders(ids)
             # (order_id, pack_id) keys already used: a re-planned pack needs a fresh key, or
             # the platform would hand back the number we recycled.
@@ -129,47 +135,104 @@ class Pipeline:
             for oid, (shop_ref, _state, order) in loaded.items():
                 if order.order_status == 2:
                     by_shop[shop_ref].append((oid, order))
+            shops = {ref: (u.shops.get(ref), u.settings.get(ref), u.settings.netsites(ref))
+                     for ref in by_shop}
+        planned: list[tuple[list[str], list[tuple[dict, list]]]] = []
+        refused: list[tuple[list[str], str]] = []
+        for shop_ref, orders in by_shop.items():
+            shop, cfg, sites = shops[shop_ref]
+            reachable_couriers = {x["courier_code"] for x in sites
+                                  if x["balance"] is None or x["balance"] > 0}
+            rules = [CourierRule.from_dict(x) for x in cfg["courier_rules"]]
+            costs = CostTable.from_dict(cfg["cost_table"]) if cfg["cost_table"] else None
+            facts = {k: SkuFacts.from_dict(v) for k, v in cfg["sku_facts"].items()}
+            split_rules = SplitRules.from_dict(cfg["split_rules"])
+            api = self.platform_for(shop)
+            for group in self._groups(orders, cfg["merge_window_s"], loaded):
+                packs, why_not = [], None
+                for pack, lines, _ in self._packs_for(group, facts, split_rules):
+                    r.seen += 1
+                    decision = choose_courier(
+                        self._parcel(group, lines, facts), rules, cfg["default_courier"],
+                        reachable=self._reachability(shop_ref, api, sites, reachable_couriers,
+                                                     group[0].receiver, r), costs=costs)
+                    if decision.courier_code is None:
+                        why_not = decision.reason_zh
+                        break
+                    key, n = pack["platform_pack_id"], 1
+                    while (pack["main_order_id"], key) in used:
+                        n += 1
+                        key = f"{pack['platform_pack_id'] or 'r'}{n}"
+                    used.add((pack["main_order_id"], key))
+                    pack.update(shop_ref=shop_ref, courier_code=decision.courier_code,
+                                platform_pack_id=key, courier_rule=decision.rule_name or "",
+                                courier_reason=decision.reason_zh,
+                                netsite_code=self._netsite(sites, decision.courier_code))
+                    packs.append((pack, lines))
+                group_ids = [o.order_id for o in group]
+                if why_not is None:
+                    planned.append((group_ids, packs))
+                else:
+                    refused.append((group_ids, why_not))
+        with self.uow() as u:
+            involved = [oid for g, _ in planned + refused for oid in g]
+            still = set(self._unpacked(u, involved))
+            current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(involved).items()}
+            ok = {oid for oid in still if current.get(oid) == OrderState.APPROVED.value}
             states: dict[str, str] = {}
             holds = []
-            for shop_ref, orders in by_shop.items():
-                cfg = u.settings.get(shop_ref)
-                sites = u.settings.netsites(shop_ref)
-                reachable_couriers = {s["courier_code"] for s in sites
-                                      if s["balance"] is None or s["balance"] > 0}
-                rules = [CourierRule.from_dict(x) for x in cfg["courier_rules"]]
-                costs = CostTable.from_dict(cfg["cost_table"]) if cfg["cost_table"] else None
-                facts = {k: SkuFacts.from_dict(v) for k, v in cfg["sku_facts"].items()}
-                split_rules = SplitRules.from_dict(cfg["split_rules"])
-                groups = self._groups(orders, cfg["merge_window_s"], loaded)
-                for group in groups:
-                    for pack, lines, chosen_for in self._packs_for(group, facts, split_rules):
-                        r.seen += 1
-                        decision = choose_courier(
-                            self._parcel(group, lines, facts), rules, cfg["default_courier"],
-                            reachable=lambda c: c in reachable_couriers, costs=costs)
-                        if decision.courier_code is None:
-                            for o in group:
-                                r.held += 1
-                                _move(states, o.order_id, "approved", OrderState.HELD)
-                                holds.append({"order_id": o.order_id,
-                                              "reason": HoldReason.OUT_OF_RANGE.value,
-                                              "detail": decision.reason_zh, "source": "rule"})
-                            break
-                        key, n = pack["platform_pack_id"], 1
-                        while (pack["main_order_id"], key) in used:
-                            n += 1
-                            key = f"{pack['platform_pack_id'] or 'r'}{n}"
-                        used.add((pack["main_order_id"], key))
-                        pack.update(shop_ref=shop_ref, courier_code=decision.courier_code,
-                                    platform_pack_id=key,
-                                    courier_rule=decision.rule_name or "",
-                                    courier_reason=decision.reason_zh,
-                                    netsite_code=self._netsite(sites, decision.courier_code))
+            for group_ids, packs in planned:
+                if set(group_ids) <= ok:  # nobody planned or held them meanwhile
+                    for pack, lines in packs:
                         u.pipeline.add_pack(pack, lines)
                         r.done += 1
+            for group_ids, why_not in refused:
+                if set(group_ids) <= ok:
+                    for oid in group_ids:
+                        r.held += 1
+                        _move(states, oid, current[oid], OrderState.HELD)
+                        holds.append({"order_id": oid, "reason": HoldReason.OUT_OF_RANGE.value,
+                                      "detail": why_not, "source": "rule"})
             u.pipeline.add_holds(holds)
             u.pipeline.set_states(states)
         return r
+
+    @staticmethod
+    def _unpacked(u: UnitOfWork, ids: list[str]) -> list[str]:
+        """The orders among ids that no live pack carries yet."""
+        live = [p["id"] for p in u.pipeline.packs_of_orders(ids) if p["state"] != "cancelled"]
+        busy = {ln["order_id"] for ls in u.pipeline.lines(live).values() for ln in ls}
+        return [i for i in ids if i not in busy]
+
+    def _reachability(self, shop_ref, api, sites, couriers, receiver, r: StepReport):
+        """Courier has an e-waybill account here and delivers to this district (getOutRange,
+        remembered per district for hours: cheap, and ranges change rarely)."""
+        def reach(courier: str) -> bool:
+            if courier not in couriers:
+                return False
+            key = (shop_ref, courier, receiver.province, receiver.city, receiver.district)
+            hit = _OUT_OF_RANGE.get(key)
+            now = self.clock()
+            if hit is None or hit[1] < now:
+                site = next((s for s in sites if s["courier_code"] == courier
+                             and s["sender_address"]), None)
+                if site is None:
+                    return True
+                a = site["sender_address"][0]
+                sender = PostalAddress(a.get("province_name", ""), a.get("city_name", ""),
+                                       a.get("district_name", ""), a.get("street_name", ""),
+                                       a.get("detail_address", ""))
+                try:
+                    r.calls += 1
+                    out = api.is_out_of_range(courier, sender, PostalAddress(
+                        receiver.province, receiver.city, receiver.district, receiver.street,
+                        receiver.detail_cipher or receiver.address_mask))
+                except DoudianError as exc:
+                    log.warning("out_of_range_check_failed", courier=courier, error=str(exc))
+                    return True  # the waybill call will say so if it really is
+                hit = _OUT_OF_RANGE[key] = (out, now + OUT_OF_RANGE_TTL_S)
+            return not hit[0]
+        return reach
 
     @staticmethod
     def _groups(orders: list[tuple[str, Order]], window_s: int,
@@ -327,21 +390,23 @@ class Pipeline:
         with self.uow() as u:
             states: dict[str, str] = {}
             waybill_rows = []
+            taken = []
             for b in bills:
                 p = by_key.get((b.order_id, b.pack_id)) or by_key.get((b.order_id, ""))
                 if p is None:
                     continue
-                u.pipeline.update_pack(p["id"], state="waybill_taken", track_no=b.track_no,
-                                       sort_code=b.sort_code, short_address=b.short_address,
-                                       package_center=b.package_center, last_error=None)
+                taken.append({"id": p["id"], "track_no": b.track_no, "sort_code": b.sort_code,
+                              "short_address": b.short_address,
+                              "package_center": b.package_center})
                 waybill_rows.append({"courier_code": p["courier_code"], "track_no": b.track_no,
                                      "shop_ref": p["shop_ref"], "pack_id": p["id"],
                                      "status": "live", "source": "ewaybill"})
                 for ln in lines[p["id"]]:
                     states[ln["order_id"]] = OrderState.WAYBILL_TAKEN.value
                 r.done += 1
+            u.pipeline.set_packs_taken(taken)
             u.pipeline.add_waybills(waybill_rows)
-            current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(list(states)).items()}
+            current = u.pipeline.order_states(list(states))
             u.pipeline.set_states({oid: st for oid, st in states.items()
                                    if can_move(OrderState(current[oid]), OrderState(st))})
             if waybill_rows:
@@ -414,12 +479,41 @@ class Pipeline:
                        for x in group):
                     units.append(sorted(group, key=lambda x: x["seq"]))
                 done_split.add(p["main_order_id"])
-        for unit in units:
-            r.seen += len(unit)
-            self._confirm_unit(unit, lines, loaded, shops, cfgs, r)
+        shipped: list[tuple[list[dict[str, Any]], list[str]]] = []
+        try:
+            for unit in units:
+                r.seen += len(unit)
+                ok = self._confirm_unit(unit, lines, loaded, shops, cfgs, r)
+                if ok is not None:
+                    shipped.append(ok)
+                    if len(shipped) >= CONFIRM_SAVE_BATCH:
+                        self._save_confirmed(shipped, r)
+        finally:
+            self._save_confirmed(shipped, r)
         return r
 
-    def _confirm_unit(self, unit, lines, loaded, shops, cfgs, r: StepReport) -> None:
+    def _save_confirmed(self, shipped: list[tuple[list[dict[str, Any]], list[str]]],
+                        r: StepReport) -> None:
+        """Save units the platform accepted, in one transaction; empties `shipped`."""
+        if not shipped:
+            return
+        packs = [p for unit, _ in shipped for p in unit]
+        order_ids = sorted({oid for _, ids in shipped for oid in ids})
+        with self.uow() as u:
+            u.pipeline.update_packs([p["id"] for p in packs], state="confirmed", last_error=None)
+            u.pipeline.set_waybill_status([(p["courier_code"], p["track_no"]) for p in packs],
+                                          "used")
+            current = u.pipeline.order_states(order_ids)
+            new: dict[str, str] = {}
+            for oid in order_ids:
+                _move(new, oid, current[oid], OrderState.SHIPPED)
+            u.pipeline.set_states(new)
+        r.done += len(packs)
+        shipped.clear()
+
+    def _confirm_unit(self, unit, lines, loaded, shops, cfgs, r: StepReport
+                      ) -> tuple[list[dict[str, Any]], list[str]] | None:
+        """Ship one unit on the platform; (unit, order ids) to save if it shipped."""
         first = unit[0]
         order_ids = sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]})
         orders = [loaded[oid][2] for oid in order_ids]
@@ -462,17 +556,8 @@ class Pipeline:
                 pass  # the platform has this very number: that is success
             else:
                 self._fail_packs(unit, lines, HoldReason.SHIP_FAILED, str(exc), r)
-                return
-        with self.uow() as u:
-            u.pipeline.update_packs([p["id"] for p in unit], state="confirmed", last_error=None)
-            u.pipeline.set_waybill_status([(p["courier_code"], p["track_no"]) for p in unit],
-                                          "used")
-            current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(order_ids).items()}
-            new: dict[str, str] = {}
-            for oid in order_ids:
-                _move(new, oid, current[oid], OrderState.SHIPPED)
-            u.pipeline.set_states(new)
-        r.done += len(unit)
+                return None
+        return unit, order_ids
 
     @staticmethod
     def _already_shipped(api, pack: dict[str, Any], r: StepReport) -> bool:

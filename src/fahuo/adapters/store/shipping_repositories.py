@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fahuo.adapters.crypto import SecretBox
@@ -173,6 +173,14 @@ class PipelineRepository:
         return {r.order_id: (r.shop_ref, r.state, order_from_rows(r, subs[r.order_id]))
                 for r in rows}
 
+    def order_states(self, order_ids: Sequence[str]) -> dict[str, str]:
+        """order_id → fahuo state, without loading the orders."""
+        if not order_ids:
+            return {}
+        return dict(self.conn.execute(_lock(self.conn, select(
+            m.orders.c.order_id, m.orders.c.state).where(
+            m.orders.c.order_id.in_(list(order_ids))).order_by(m.orders.c.order_id))).all())
+
     def set_states(self, states: dict[str, str]) -> None:
         by_state: dict[str, list[str]] = defaultdict(list)
         for oid, st in states.items():
@@ -223,7 +231,7 @@ class PipelineRepository:
     # ---- packs ----------------------------------------------------------------------------
     def add_pack(self, pack: dict[str, Any], lines: list[dict[str, Any]]) -> int:
         now = _now()
-        res = self.conn.execute(m.packs.insert().values(**pack, created_at=now, updated_at=now))
+        res = self.conn.execute(m.packs.insert(), {**pack, "created_at": now, "updated_at": now})
         pid = int(res.inserted_primary_key[0])
         self.conn.execute(m.pack_lines.insert(), [{**ln, "pack_id": pid} for ln in lines])
         return pid
@@ -235,6 +243,11 @@ class PipelineRepository:
             q = q.where(m.packs.c.shop_ref == shop_ref)
         q = q.order_by(m.packs.c.exp_ship_time.asc().nulls_last(), m.packs.c.id).limit(limit)
         return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def pack_by_track_no(self, track_no: str) -> dict[str, Any] | None:
+        row = self.conn.execute(select(m.packs).where(m.packs.c.track_no == track_no).order_by(
+            m.packs.c.id.desc())).first()
+        return dict(row._mapping) if row else None
 
     def packs_of_orders(self, order_ids: Sequence[str]) -> list[dict[str, Any]]:
         if not order_ids:
@@ -257,6 +270,18 @@ class PipelineRepository:
         self.conn.execute(update(m.packs).where(m.packs.c.id == pack_id).values(
             **values, updated_at=_now()))
 
+    def set_packs_taken(self, rows: list[dict[str, Any]]) -> None:
+        """Packs got their e-waybill numbers: rows of id, track_no, sort_code, short_address,
+        package_center; state waybill_taken, last_error cleared. One executemany."""
+        if not rows:
+            return
+        cols = ("track_no", "sort_code", "short_address", "package_center")
+        stmt = update(m.packs).where(m.packs.c.id == bindparam("k_id")).values(
+            state="waybill_taken", last_error=None, updated_at=_now(),
+            **{c: bindparam(f"k_{c}") for c in cols})
+        self.conn.execute(stmt, [{"k_id": r["id"], **{f"k_{c}": r[c] for c in cols}}
+                                 for r in rows])
+
     def update_packs(self, pack_ids: Sequence[int], **values: Any) -> None:
         if pack_ids:
             self.conn.execute(update(m.packs).where(m.packs.c.id.in_(list(pack_ids))).values(
@@ -275,13 +300,15 @@ class PipelineRepository:
                                                                for r in rows])
 
     def set_waybill_status(self, keys: Sequence[tuple[str, str]], status: str) -> None:
-        for courier, no in keys:
-            values: dict[str, Any] = {"status": status}
-            if status == "recycled":
-                values["recycled_at"] = _now()
-            self.conn.execute(update(m.waybills).where(and_(
-                m.waybills.c.courier_code == courier, m.waybills.c.track_no == no)).values(
-                **values))
+        if not keys:
+            return
+        values: dict[str, Any] = {"status": status}
+        if status == "recycled":
+            values["recycled_at"] = _now()
+        stmt = update(m.waybills).where(and_(
+            m.waybills.c.courier_code == bindparam("k_courier"),
+            m.waybills.c.track_no == bindparam("k_track_no"))).values(**values)
+        self.conn.execute(stmt, [{"k_courier": c, "k_track_no": no} for c, no in keys])
 
     def waybill_counts(self, shop_ref: int | None = None) -> dict[str, int]:
         q = select(m.waybills.c.status, func.count()).group_by(m.waybills.c.status)

@@ -29,6 +29,7 @@ from fahuo.services.manual_ship import (
 )
 from fahuo.services.pipeline import Pipeline
 from fahuo.services.push import PushRejected, accept_push
+from fahuo.services.scan import scan
 from fahuo.services.settings import (
     SettingsError, balances, refresh_from_platform, update_settings,
 )
@@ -112,6 +113,10 @@ class OrdersAct(BaseModel):
 class OrdersHold(OrdersAct):
     note: str = Field(min_length=1, max_length=500, pattern=r"\S",
                       description="why: shown to whoever releases it")
+
+
+class ScanIn(BaseModel):
+    code: str = Field(min_length=1, max_length=64, description="the scanned tracking number")
 
 
 class ShopProblems(BaseModel):
@@ -392,6 +397,12 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         except ImportFileError as exc:
             raise HTTPException(400, str(exc))
 
+    @api.post("/scan")
+    def api_scan(body: ScanIn) -> dict[str, Any]:
+        """Scan-to-ship: confirm the parcel, or say loudly that it must not leave."""
+        fh = c()
+        return scan(fh.uow, fh.platform_for, body.code, actor="api").__dict__
+
     @api.get("/ship/jobs/{job_id}", responses={404: {"description": "no such job"}})
     def api_job(job_id: int = PathParam(ge=1, le=MAX_ID)) -> dict[str, Any]:
         with c().uow() as uow:
@@ -567,6 +578,17 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
             packs = uow.pipeline.pack_counts()
         return templates.TemplateResponse(request, "ship.html", {
             "jobs": jobs, "packs": packs, "preview": prev, "filename": upload.filename})
+
+    @web.get("/scan", response_class=HTMLResponse, include_in_schema=False)
+    def scan_page(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "scan.html", {"result": None})
+
+    @web.post("/scan", response_class=HTMLResponse, include_in_schema=False)
+    def scan_post(request: Request, code: str = Form("")) -> HTMLResponse:
+        fh = c()
+        result = scan(fh.uow, fh.platform_for, code, actor="console")
+        name = "scan_result.html" if request.headers.get("hx-request") else "scan.html"
+        return templates.TemplateResponse(request, name, {"result": result, "code": code})
 
     @web.get("/ship/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
     def job_page(request: Request, job_id: int) -> HTMLResponse:
