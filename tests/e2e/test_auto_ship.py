@@ -306,3 +306,30 @@ def test_courier_rules_route_by_region_and_skip_couriers_that_cannot_deliver(fah
             assert courier == "zhongtong"
         assert why
     assert any(p == "西藏自治区" for p, _ in seen) or any(p == "青海省" for p, _ in seen)
+
+
+def test_the_order_page_shows_why_a_courier_was_chosen_and_why_an_order_waits(fahuo, sandbox):
+    from fastapi.testclient import TestClient
+
+    from fahuo.entrypoints.web.app import create_app
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    sandbox.generate(creds["shop_id"], 60, seed=41, spread_seconds=600)
+    _sync(fahuo, ref)
+    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    with fahuo.uow() as uow:
+        shipped = uow.pipeline.packs_in_state(["confirmed"], limit=5)[0]
+        held = uow.pipeline.held_orders(limit=5)[0]
+    with TestClient(create_app(fahuo, embedded_worker=False)) as client:
+        page = client.get(f"/orders/{shipped['main_order_id']}").text
+        assert shipped["track_no"] in page and shipped["courier_reason"] in page
+        api = client.get(f"/api/orders/{held['order_id']}").json()
+        assert api["state"] == "held" and api["holds"][0]["detail"]
+        page = client.get(f"/orders/{held['order_id']}").text
+        assert "挂起原因" in page and held["holds"][0]["detail"] in page
+        r = client.post("/holds", data={"order_id": held["order_id"], "action": "release"},
+                        follow_redirects=False)
+        assert r.status_code == 303
+    with fahuo.uow() as uow:
+        assert uow.orders.get(held["order_id"])["state"] == "approved"
+        log = uow.audit.for_subject("order", held["order_id"])
+    assert [e["action"] for e in log] == ["order.release"] and log[0]["actor"] == "console"

@@ -253,6 +253,9 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                   ) -> dict[str, Any]:
         with c().uow() as uow:
             order = uow.orders.get(order_id)
+            if order is not None:
+                order["holds"] = uow.pipeline.open_holds([order_id]).get(order_id, [])
+                order["packs"] = uow.pipeline.packs_of_orders([order_id])
         if order is None:
             raise HTTPException(404, f"order {order_id} is not in fahuo")
         for k in ("raw", "receiver_plain_enc", "receiver_name_cipher", "receiver_phone_cipher",
@@ -462,12 +465,15 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         with c().uow() as uow:
             order = uow.orders.get(order_id) if order_id.isdigit() else None
             history = uow.audit.for_subject("order", order_id) if order else []
+            holds = uow.pipeline.open_holds([order_id]).get(order_id, []) if order else []
+            packs = uow.pipeline.packs_of_orders([order_id]) if order else []
         if order is None:
             return templates.TemplateResponse(request, "error.html",
                                               {"message": f"订单 {order_id} 不存在"},
                                               status_code=404)
-        return templates.TemplateResponse(request, "order.html",
-                                          {"o": order, "history": history})
+        return templates.TemplateResponse(request, "order.html", {
+            "o": order, "history": history, "holds": holds, "packs": packs,
+            "REASONS": HOLD_LABELS})
 
     @web.get("/shops", response_class=HTMLResponse, include_in_schema=False)
     def shops_page(request: Request) -> HTMLResponse:
