@@ -76,6 +76,10 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
         with app.uow() as uow:
             shop = uow.shops.get(ref)
         connect_shop(app.platform_for(shop), app.uow, ref)
+        from fahuo.services.settings import refresh_from_platform, update_settings
+        refresh_from_platform(app.uow, app.platform_for, ref)
+        update_settings(app.uow, ref, {"sender_name": "演示仓", "sender_phone": "13800000000",
+                                       "default_courier": "zhongtong"}, actor="demo")
         _post(admin, "/sandbox/push/config", {"app_key": creds["app_key"],
                                                "url": f"{console_url}/webhooks/doudian"})
 
@@ -98,7 +102,8 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
                     counts = uow.orders.count_by_state(ref)
                     inbox = uow.inbox.counts()
                 print(f"  {time.strftime('%H:%M:%S')}  orders in fahuo: {sum(counts.values())}"
-                      f"  (待审核 {counts.get('synced', 0)}, 已取消 {counts.get('cancelled', 0)})"
+                      f"  (已发货 {counts.get('shipped', 0)}, 挂起 {counts.get('held', 0)},"
+                      f" 已取消 {counts.get('cancelled', 0)})"
                       f"  pushes: {inbox.get('done', 0)} done, {inbox.get('pending', 0)} pending",
                       flush=True)
 

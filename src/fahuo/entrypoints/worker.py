@@ -9,6 +9,7 @@ from __future__ import annotations
 import structlog
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
+from huey.exceptions import TaskLockedException
 
 from fahuo.bootstrap import get_app
 from fahuo.config import Settings, get_settings
@@ -29,9 +30,13 @@ huey = make_huey(get_settings())
 
 @huey.task(retries=2, retry_delay=5)
 def sync_shop_task(shop_ref: int) -> dict:
-    # One sync per shop at a time, whichever worker machine picks it up.
-    with huey.lock_task(f"sync-shop-{shop_ref}"):
-        return sync_shop(shop_ref)
+    # One sync per shop at a time, whichever worker machine picks it up; a second request
+    # while one runs is covered by the running one.
+    try:
+        with huey.lock_task(f"sync-shop-{shop_ref}"):
+            return sync_shop(shop_ref)
+    except TaskLockedException:
+        return {"skipped": True}
 
 
 def sync_shop(shop_ref: int) -> dict:
@@ -65,10 +70,8 @@ def pipeline_task() -> dict:
     try:
         with huey.lock_task("pipeline"):
             return run_pipeline()
-    except Exception as exc:
-        if type(exc).__name__ == "TaskLockedException":
-            return {"skipped": True}
-        raise
+    except TaskLockedException:
+        return {"skipped": True}
 
 
 def run_pipeline() -> dict:
@@ -90,10 +93,8 @@ def process_inbox_task() -> dict:
     try:
         with huey.lock_task("process-inbox"):
             return drain_inbox()
-    except Exception as exc:  # lock taken: the running drain will pick new messages up
-        if type(exc).__name__ == "TaskLockedException":
-            return {"skipped": True}
-        raise
+    except TaskLockedException:  # the running drain picks new messages up
+        return {"skipped": True}
 
 
 def drain_inbox(max_rounds: int = 20) -> dict:
