@@ -11,8 +11,9 @@ ceiling, measured in the same run afterwards, is the same number of bare signed 
 (``order.logisticsCompanyList``) made one after another through fahuo's own
 ``DoudianClient.call`` on the same HTTP connection pool: what the wire and the sandbox cost
 with nothing of fahuo around them. ``ratio = ceiling seconds / pipeline seconds``.
-Exits non-zero unless every shippable order (``order_status`` 2 after the sync) was confirmed
-on the platform exactly once and nothing else was.
+Exits non-zero unless every shippable order (``order_status`` 2 after the sync, less those
+held because no courier of the shop delivers there) was confirmed on the platform exactly
+once and nothing else was.
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ def make_fahuo(tmp: Path):
     app = Fahuo(settings, retry=RetryPolicy(max_attempts=8, initial_wait=0.01, max_wait=0.2))
     app.migrate()
     return app
+
+
+def cpu_s(proc) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    import psutil
+    t = psutil.Process(proc.pid).cpu_times()
+    return t.user + t.system
 
 
 def calls(http: httpx.Client) -> Counter:
@@ -91,11 +99,17 @@ def run_pipeline(app, profile: str | None):
     return seconds, passes, totals, step_s
 
 
-def verify(app, ref: int, http: httpx.Client, shop_id: int) -> tuple[set[str], list[str]]:
-    """(shippable ids, problems): every shippable order shipped once on the platform, no other."""
+def verify(app, ref: int, http: httpx.Client, shop_id: int) -> tuple[set[str], int, list[str]]:
+    """(shippable ids, out of range, problems): every shippable order shipped once on the
+    platform, nothing else. Shippable: order_status 2, less the orders no courier of the shop
+    delivers to (getOutRange says so; they are held as out_of_range, which is checked)."""
     with app.uow() as uow:
         _, rows = uow.orders.search(shop_ref=ref, limit=10_000_000)
-    shippable = {r["order_id"] for r in rows if r["order_status"] == 2}
+        paid = {r["order_id"] for r in rows if r["order_status"] == 2}
+        held = {r["order_id"] for r in rows if r["order_id"] in paid and r["state"] == "held"}
+        holds = uow.pipeline.open_holds(sorted(held))
+    out_of_range = {o for o in held if [h["reason"] for h in holds.get(o, [])] == ["out_of_range"]}
+    shippable = paid - out_of_range
     state = Counter(r["state"] for r in rows if r["order_id"] in shippable)
     shipped = Counter(o for s in admin(http, "GET", "/sandbox/shipments",
                                        params={"shop_id": shop_id}) for o in s["order_ids"])
@@ -115,7 +129,7 @@ def verify(app, ref: int, http: httpx.Client, shop_id: int) -> tuple[set[str], l
         packs = uow.pipeline.pack_counts()
     if set(packs) - {"confirmed"}:
         problems.append(f"packs not confirmed: {packs}")
-    return shippable, problems
+    return shippable, len(out_of_range), problems
 
 
 def bare_calls(app, shop, n: int) -> float:
@@ -177,14 +191,15 @@ def main(argv: list[str] | None = None) -> int:
         n_ship = sum(1 for r in rows if r["order_status"] == 2)
         del rows
         print(f"sync: {sync.inserted} orders in {sync_s:.1f}s (not in the pipeline figure); "
-              f"{n_ship} shippable (order_status 2)", flush=True)
+              f"{n_ship} paid (order_status 2)", flush=True)
 
-        before = calls(http)
+        before, sb_cpu0 = calls(http), cpu_s(proc)
         seconds, passes, totals, step_s = run_pipeline(app, a.profile)
+        sb_cpu = cpu_s(proc) - sb_cpu0
         used = calls(http) - before
         for m in NOT_PIPELINE:
             used.pop(m, None)
-        shippable, problems = verify(app, ref, http, shop_id)
+        shippable, n_out, problems = verify(app, ref, http, shop_id)
         steps = ", ".join(f"{k} {v['done']}/{v['calls']} calls" for k, v in totals.items()
                           if v["seen"] or v["calls"])
         print(f"fahuo: {passes} passes ({steps}); held {sum(v['held'] for v in totals.values())}, "
@@ -193,10 +208,14 @@ def main(argv: list[str] | None = None) -> int:
         if problems:
             raise SystemExit("PIPELINE BENCHMARK FAILED: " + "; ".join(problems))
         print(f"platform: all {len(shippable)} shippable orders confirmed exactly once, nothing "
-              f"else shipped", flush=True)
+              f"else shipped ({n_out} paid orders held: out of the courier's range)", flush=True)
 
         total_calls = sum(used.values())
+        sb_cpu0 = cpu_s(proc)
         bare_s = bare_calls(app, shop, total_calls)
+        sb_bare_cpu = cpu_s(proc) - sb_cpu0
+        print(f"sandbox busy (CPU s / wall s): {sb_cpu / seconds:.0%} during the pipeline, "
+              f"{sb_bare_cpu / bare_s:.0%} during the bare calls", flush=True)
         shipped = len(shippable)
         rate = shipped / seconds
         per = total_calls / shipped

@@ -109,6 +109,10 @@ def ready_to_ship(app, sandbox: SandboxAdmin, **app_kw) -> tuple[int, dict]:
     from fahuo.services.settings import refresh_from_platform, update_settings
     ref, creds = connect_sandbox_shop(app, sandbox, **app_kw)
     refresh_from_platform(app.uow, app.platform_for, ref)
+    # Only SF reaches every part of Tibet in the sandbox: without this rule a test whose
+    # random buyer lives in 阿里 would see an (honest) out-of-range hold.
     update_settings(app.uow, ref, {"sender_name": "王仓管", "sender_phone": "13800000000",
-                                   "default_courier": "zhongtong"}, actor="test")
+                                   "default_courier": "zhongtong", "courier_rules": [
+                                       {"name": "西藏走顺丰", "courier_code": "shunfeng",
+                                        "provinces": ["西藏自治区"]}]}, actor="test")
     return ref, creds

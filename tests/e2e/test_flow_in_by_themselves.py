@@ -14,6 +14,8 @@ from fahuo.entrypoints.web.app import create_app
 @pytest.fixture
 def fahuo(tmp_path):
     app = make_fahuo(tmp_path, sync_lag_s=1)
+    worker.huey.flush()  # no task or lock left over from another test's shop #1
+    worker.huey.flush_locks()
     set_app(app)  # worker tasks use the process-wide container
     yield app
     set_app(None)

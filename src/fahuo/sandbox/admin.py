@@ -118,6 +118,14 @@ async def orders_repeat_buyer(request: Request) -> Response:
 
 
 @handle_errors
+async def orders_change(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "order_id", "kind")
+    return jres(await run_in_threadpool(_sb(request).change_order, int(b["order_id"]), str(b["kind"]),
+                                        b.get("seed")))
+
+
+@handle_errors
 async def orders_index(request: Request) -> Response:
     shop_id = request.query_params.get("shop_id")
     if not shop_id:
@@ -296,6 +304,7 @@ ROUTES = [
     Route("/sandbox/orders/mutate", orders_mutate, methods=["POST"]),
     Route("/sandbox/orders/index", orders_index, methods=["GET"]),
     Route("/sandbox/orders/repeat_buyer", orders_repeat_buyer, methods=["POST"]),
+    Route("/sandbox/orders/change", orders_change, methods=["POST"]),
     Route("/sandbox/profiles/start", profiles_start, methods=["POST"]),
     Route("/sandbox/profiles/stop", profiles_stop, methods=["POST"]),
     Route("/sandbox/profiles", profiles_list, methods=["GET"]),

@@ -416,7 +416,29 @@ class Sandbox:
             self.version += 1
         return {"shop_id": shop_id, "mutated": out}
 
-    def _mutate_one(self, rng: random.Random, order: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    def change_order(self, order_id: int, kind: str, seed: Any = None) -> dict[str, Any]:
+        """One named change to one order (address, cancel, remark), pushed like the real thing."""
+        if kind not in ("address", "cancel", "remark"):
+            raise ValueError("kind must be address, cancel or remark")
+        row = self.store.one("SELECT shop_id, payload FROM orders WHERE order_id=?", (int(order_id),))
+        if row is None:
+            raise ValueError(f"unknown order {order_id}")
+        shop_id, order = row[0], json.loads(row[1])
+        if order["order_status"] not in (1, 2, 105):
+            raise ValueError(f"order {order_id} is in status {order['order_status']}")
+        rng = random.Random(f"change:{seed}:{order_id}")
+        # The r thresholds of _mutate_one: cancel < 0.2 ≤ remark < 0.5 ≤ address < 0.75.
+        pick = {"cancel": 0.1, "remark": 0.3, "address": 0.6}[kind]
+        with self.store.write_lock:
+            kind_done, msgs = self._mutate_one(rng, order, force=pick)
+            self._save(order)
+            self.version += 1
+        for app_key in self.push.apps_for_shop(shop_id):
+            self.push.enqueue(app_key, msgs)
+        return {"order_id": str(order_id), "kind": kind_done, "update_time": order["update_time"]}
+
+    def _mutate_one(self, rng: random.Random, order: dict[str, Any],
+                    force: float | None = None) -> tuple[str, list[dict[str, Any]]]:
         now = int(self.now())
         now = max(now, order["update_time"] + 1)
         order["update_time"] = now
@@ -424,6 +446,8 @@ class Sandbox:
             s["update_time"] = now
         status = order["order_status"]
         P = self.push
+        if force is not None:
+            status = 2  # a named change on a paid order
         if status == 105:
             gen.set_status(order, 2)
             return "release", [P.msg(101, order)]
@@ -440,7 +464,7 @@ class Sandbox:
             gen.set_status(order, 4)
             order["cancel_reason"] = "超时未支付"
             return "cancel", [P.msg(106, order)]
-        r = rng.random()
+        r = rng.random() if force is None else force
         if r < 0.2:
             gen.set_status(order, 4)
             order["cancel_reason"] = "买家取消：不想要了"

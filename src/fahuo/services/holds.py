@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from fahuo.adapters.store.unit_of_work import UnitOfWork
-from fahuo.domain.holds import HoldReason
+from fahuo.domain.holds import AuditRules, HoldReason, audit, unwaivable
 from fahuo.domain.orders import OrderState, can_move
 
 
@@ -46,22 +47,33 @@ def hold_orders(uow_factory: Callable[[], UnitOfWork], order_ids: Sequence[str],
 
 def release_orders(uow_factory: Callable[[], UnitOfWork], order_ids: Sequence[str],
                    actor: str, note: str = "") -> HoldResult:
-    """Clear every open hold; the order goes back into the pipeline (approved).
+    """Clear the open holds a person may waive; the order goes back into the pipeline.
 
-    A pack that failed only at shipment confirmation keeps its number and is retried;
-    one that never got a number is dropped so the order is planned afresh.
+    The audit runs again first: what a person cannot waive (risk control, an unusable
+    address) refuses the release until the platform's facts change. A pack that failed only
+    at shipment confirmation keeps its number and is retried; one that never got a number is
+    planned again (a split pack keeps its key so its siblings still ship together).
     """
     res = HoldResult()
     with uow_factory() as u:
         loaded = u.pipeline.load_orders(list(order_ids))
         holds = u.pipeline.open_holds(list(order_ids))
         states = {}
+        rules: dict[int, AuditRules] = {}
         for oid in order_ids:
             if oid not in loaded:
                 res.refused[oid] = "not in fahuo"
                 continue
             if OrderState(loaded[oid][1]) != OrderState.HELD:
                 res.refused[oid] = f"not held (it is {loaded[oid][1]})"
+                continue
+            shop_ref, _, order = loaded[oid]
+            if shop_ref not in rules:
+                rules[shop_ref] = AuditRules.from_dict(u.settings.get(shop_ref)["audit_rules"])
+            # The person waives what they looked at; facts they cannot waive are checked anew.
+            blocking = unwaivable(audit(order, rules[shop_ref], int(time.time())))
+            if blocking:
+                res.refused[oid] = "不能放行：" + "；".join(h.text for h in blocking)
                 continue
             states[oid] = OrderState.APPROVED.value
             res.changed.append(oid)
@@ -70,6 +82,7 @@ def release_orders(uow_factory: Callable[[], UnitOfWork], order_ids: Sequence[st
             for p in u.pipeline.packs_of_orders(res.changed):
                 if p["state"] == "failed":
                     u.pipeline.update_pack(p["id"], state="waybill_taken" if p["track_no"]
+                                           else "planned" if p["kind"] == "split"
                                            else "cancelled")
             u.pipeline.set_states(states)
         for oid in res.changed:

@@ -163,8 +163,9 @@ def _ship_rows(uow_factory: UowFactory, platform_for: PlatformFactory, job_id: i
         with uow_factory() as u:
             loaded = u.pipeline.load_orders([row.order_id])
             shop_ref, state, order = loaded[row.order_id]
+            # "manual": only this call confirms it; the automatic pass never picks it up.
             pack_id = u.pipeline.add_pack({
-                "shop_ref": shop_ref, "kind": "whole", "state": "scanned",
+                "shop_ref": shop_ref, "kind": "whole", "state": "manual",
                 "main_order_id": row.order_id, "platform_pack_id": f"m{uuid.uuid4().hex[:8]}",
                 "courier_code": row.courier_code, "courier_rule": "import",
                 "courier_reason": "导入单号", "track_no": row.track_no,
@@ -182,6 +183,10 @@ def _ship_rows(uow_factory: UowFactory, platform_for: PlatformFactory, job_id: i
             good = pack["state"] == "confirmed"
             ok += good
             failed += not good
+            if not good:  # a failed row leaves nothing live behind to ship later
+                u.pipeline.update_pack(pack_id, state="cancelled",
+                                       last_error=pack["last_error"] or "; ".join(rep.notes))
+                u.pipeline.set_waybill_status([(row.courier_code, row.track_no)], "unused")
             u.pipeline.update_job_item(job_id, row.line_no,
                                        status="shipped" if good else "failed",
                                        message="" if good else (pack["last_error"] or

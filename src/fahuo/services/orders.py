@@ -10,6 +10,7 @@ import structlog
 from fahuo.adapters.platforms.doudian.orders import OrderPayloadError, parse_order
 from fahuo.adapters.store.repositories import UpsertResult
 from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import OrderState, apply_platform_status
 
 log = structlog.get_logger(__name__)
@@ -32,9 +33,46 @@ def store_platform_orders(uow: UnitOfWork, shop_ref: int,
         if prev is None or o.update_time >= prev.update_time:
             latest[o.order_id] = o
     existing = uow.orders.current(list(latest))
+    # Orders whose label may already carry the receiver: an address change must stop them.
+    watch = [oid for oid, (st, _) in existing.items() if st in _LABELLED]
+    before = uow.orders.receivers(watch)
     items = []
     for o in latest.values():
         held = existing.get(o.order_id)
         current = OrderState(held[0]) if held else None
         items.append((o, apply_platform_status(current, o.order_status, o.main_status)))
-    return uow.orders.upsert(shop_ref, items, existing=existing)
+    result = uow.orders.upsert(shop_ref, items, existing=existing)
+    moved = [oid for oid in watch
+             if latest[oid].update_time >= existing[oid][1]
+             and _receiver(latest[oid]) != before.get(oid)
+             and latest[oid].order_status == 2]
+    if moved:
+        stop_for_address_change(uow, moved)
+    return result
+
+
+_LABELLED = frozenset({OrderState.APPROVED.value, OrderState.WAYBILL_TAKEN.value,
+                       OrderState.PRINTED.value, OrderState.HELD.value})
+
+
+def _receiver(o) -> tuple[str, str, str]:  # noqa: ANN001
+    r = o.receiver
+    return (r.name_cipher, r.phone_cipher, r.detail_cipher)
+
+
+def stop_for_address_change(uow: UnitOfWork, order_ids: list[str]) -> None:
+    """The buyer changed the address (push 105): a label for the old one must not ship.
+    Its pack goes stale (the pipeline recycles the number) and the order waits for a look."""
+    labelled = ("waybill_pending", "waybill_taken", "printed", "scanned", "failed")
+    live = [p for p in uow.pipeline.packs_of_orders(order_ids) if p["state"] in labelled]
+    lines = uow.pipeline.lines([p["id"] for p in live])
+    order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls} & set(order_ids))
+    if not order_ids:
+        return  # no label printed yet: the waybill will be taken for the new address
+    for p in live:
+        uow.pipeline.update_pack(p["id"], state="stale", last_error="收件地址已变更")
+    uow.pipeline.add_holds([{"order_id": oid, "reason": HoldReason.ADDRESS_CHANGED.value,
+                             "detail": "买家修改了收货地址，请核对后放行（旧面单将回收）",
+                             "source": "platform"} for oid in order_ids])
+    uow.pipeline.set_states({oid: OrderState.HELD.value for oid in order_ids})
+    log.info("address_changed", orders=len(order_ids), packs=len(live))

@@ -318,6 +318,8 @@ class Pipeline:
             sites = {(s["shop_ref"], s["courier_code"], s["netsite_code"]): s
                      for ref in cfgs for s in u.settings.netsites(ref)}
             addresses = {ref: u.settings.addresses(ref) for ref in cfgs}
+            held = {oid for oid, (_, st, _) in loaded.items() if st == OrderState.HELD.value}
+            packs = [p for p in packs if not {ln["order_id"] for ln in lines[p["id"]]} & held]
             # Intent first: every pack we are about to ask a number for is marked pending.
             u.pipeline.update_packs([p["id"] for p in packs if p["state"] == "planned"],
                                     state="waybill_pending")
@@ -336,6 +338,13 @@ class Pipeline:
             api = self.platform_for(shops[shop_ref])
             for i in range(0, len(group), WAYBILL_BATCH):
                 chunk = group[i:i + WAYBILL_BATCH]
+                bad = [p for p in chunk if not self._request(p, lines[p["id"]], loaded).complete]
+                if bad:  # one incomplete receiver must not fail the other 99
+                    self._fail_packs(bad, lines, HoldReason.WAYBILL_FAILED,
+                                     "收件人姓名、电话或详细地址为空 (receiver incomplete)", r)
+                    chunk = [p for p in chunk if p not in bad]
+                    if not chunk:
+                        continue
                 reqs = [self._request(p, lines[p["id"]], loaded) for p in chunk]
                 r.seen += len(chunk)
                 try:
@@ -449,15 +458,14 @@ class Pipeline:
                             "on_scan": "scanned"}
             shops = {s.id: s for s in u.shops.list()}
             cfgs = {ref: u.settings.get(ref) for ref in shops}
-            candidates = u.pipeline.packs_in_state(["waybill_taken", "printed", "scanned"],
-                                                   limit=limit)
-            if pack_ids_only is not None:
-                chosen = set(pack_ids_only)
-                packs = [p for p in candidates if p["id"] in chosen]
+            if pack_ids_only is not None:  # a scan, an import row, a batch: exactly these
+                packs = [p for p in u.pipeline.packs_by_ids(pack_ids_only)
+                         if p["state"] in ("waybill_taken", "printed", "scanned", "manual")]
             else:
-                packs = [p for p in candidates
+                packs = [p for p in u.pipeline.packs_in_state(
+                             ["waybill_taken", "printed", "scanned"], limit=limit)
                          if p["state"] == ready_states[cfgs[p["shop_ref"]]["confirm_mode"]]
-                         or (p["state"] == "scanned")]
+                         or p["state"] == "scanned"]
             # A split order ships in one call, so all of its packs must be ready.
             siblings = u.pipeline.packs_of_orders(sorted({p["main_order_id"] for p in packs
                                                           if p["kind"] == "split"}))
@@ -475,8 +483,8 @@ class Pipeline:
                 units.append([p])
             elif p["main_order_id"] not in done_split:
                 group = split_groups[p["main_order_id"]]
-                if all(x["track_no"] and x["state"] in ("waybill_taken", "printed", "scanned")
-                       for x in group):
+                if all(x["track_no"] and x["state"] in ("waybill_taken", "printed", "scanned",
+                                                          "manual") for x in group):
                     units.append(sorted(group, key=lambda x: x["seq"]))
                 done_split.add(p["main_order_id"])
         shipped: list[tuple[list[dict[str, Any]], list[str]]] = []
@@ -522,6 +530,8 @@ class Pipeline:
         if any(OrderState(states[oid]) in (OrderState.CANCELLED, OrderState.REFUNDED)
                for oid in order_ids):
             return  # recycle() takes the number back
+        if any(states[oid] == OrderState.HELD.value for oid in order_ids):
+            return  # a person is looking at it: nothing leaves until it is released
         refund_open = [o.order_id for o in orders if _open_after_sale(o)]
         reject_refund = False
         if refund_open:
@@ -571,26 +581,21 @@ class Pipeline:
 
     def _stop_for_refund(self, unit, lines, refund_open, r: StepReport) -> None:
         """截停: the buyer asked for money back before the parcel left."""
-        api = None
         with self.uow() as u:
             shop = u.shops.get(unit[0]["shop_ref"])
         api = self.platform_for(shop)
-        recycled = []
-        for p in unit:
-            try:
-                r.calls += 1
-                if api.cancel_waybill(p["courier_code"], p["track_no"]):
-                    recycled.append((p["courier_code"], p["track_no"]))
-            except DoudianError as exc:
-                log.warning("waybill_recycle_failed", track_no=p["track_no"], error=str(exc))
+        recycled, kept = self._cancel_numbers(api, unit, r)
         with self.uow() as u:
             ids = sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]})
             current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(ids).items()}
             states: dict[str, str] = {}
-            for oid in ids:
-                _move(states, oid, current[oid], OrderState.HELD)
-            u.pipeline.update_packs([p["id"] for p in unit], state="cancelled",
-                                    last_error="买家申请退款，已截停 (refund requested: stopped)")
+            for oid in ids:  # the refunding order waits; a merged partner is planned again
+                _move(states, oid, current[oid],
+                      OrderState.HELD if oid in refund_open else OrderState.APPROVED)
+            note = "买家申请退款，已截停 (refund requested: stopped)"
+            u.pipeline.update_packs([p["id"] for p in unit if p["id"] not in kept],
+                                    state="cancelled", last_error=note)
+            u.pipeline.update_packs(list(kept), state="stale", last_error=note)
             u.pipeline.set_waybill_status(recycled, "recycled")
             u.pipeline.add_holds([{"order_id": oid, "reason": HoldReason.AFTER_SALE_OPEN.value,
                                    "detail": "发货前买家申请售后，已截停并回收面单",
@@ -598,36 +603,65 @@ class Pipeline:
             u.pipeline.set_states(states)
         r.held += len(refund_open)
 
+    @staticmethod
+    def _cancel_numbers(api, packs, r: StepReport) -> tuple[list[tuple[str, str]], set[int]]:
+        """Give numbers back. Returns (recycled keys, ids of packs to try again later)."""
+        recycled, kept = [], set()
+        for p in packs:
+            if not p["track_no"] or p["courier_rule"] == "import":
+                continue  # nothing taken, or the merchant's own number: nothing to give back
+            try:
+                r.calls += 1
+                api.cancel_waybill(p["courier_code"], p["track_no"])
+                recycled.append((p["courier_code"], p["track_no"]))
+            except DoudianError as exc:
+                if "已取消" in str(exc) or "already cancel" in str(exc).lower():
+                    recycled.append((p["courier_code"], p["track_no"]))  # a retry after a crash
+                elif isinstance(exc, TRANSIENT):
+                    kept.add(p["id"])
+                else:
+                    log.warning("waybill_recycle_refused", track_no=p["track_no"],
+                                error=str(exc))  # e.g. picked up: nothing more to do
+        return recycled, kept
+
     # ---- 5. recycle numbers of orders that will not ship -----------------------------------
     def recycle(self, limit: int = 2000) -> StepReport:
+        """Take back numbers that will not ship: a cancelled or refunded order in the pack, an
+        address changed after the label (stale), or an order already shipped another way.
+        Orders of the pack that still want their parcel are planned again."""
         r = StepReport()
         with self.uow() as u:
-            packs = u.pipeline.packs_in_state(["waybill_taken", "printed", "scanned", "failed"],
-                                              limit=limit)
-            packs = [p for p in packs if p["track_no"]]
+            packs = u.pipeline.packs_in_state(
+                ["stale", "waybill_taken", "printed", "scanned", "failed"], limit=limit)
             lines = u.pipeline.lines([p["id"] for p in packs])
             loaded = u.pipeline.load_orders(sorted({ln["order_id"] for ls in lines.values()
                                                     for ln in ls}))
             shops = {s.id: s for s in u.shops.list()}
-        dead = {oid for oid, (_, st, _) in loaded.items()
-                if st in (OrderState.CANCELLED.value, OrderState.REFUNDED.value)}
+        gone = (OrderState.CANCELLED.value, OrderState.REFUNDED.value)
+        shipped = (OrderState.SHIPPED.value, OrderState.PARTLY_SHIPPED.value,
+                   OrderState.IN_TRANSIT.value, OrderState.DELIVERED.value)
         for p in packs:
-            if not {ln["order_id"] for ln in lines[p["id"]]} <= dead:
+            ids = {ln["order_id"] for ln in lines[p["id"]]}
+            states = {oid: loaded[oid][1] for oid in ids if oid in loaded}
+            dead = p["state"] == "stale" or any(st in gone + shipped for st in states.values())
+            if not dead:
                 continue
             r.seen += 1
-            try:
-                r.calls += 1
-                ok = self.platform_for(shops[p["shop_ref"]]).cancel_waybill(p["courier_code"],
-                                                                           p["track_no"])
-            except DoudianError as exc:
-                r.notes.append(str(exc))
-                continue
+            recycled, kept = self._cancel_numbers(self.platform_for(shops[p["shop_ref"]]),
+                                                  [p], r)
+            if kept:
+                continue  # the platform was busy: next pass
             with self.uow() as u:
+                current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(
+                    list(ids)).items()}
                 u.pipeline.update_pack(p["id"], state="cancelled",
-                                       last_error="订单取消/退款，面单已回收")
-                if ok:
-                    u.pipeline.set_waybill_status([(p["courier_code"], p["track_no"])],
-                                                  "recycled")
+                                       last_error="面单已回收 (number recycled)")
+                u.pipeline.set_waybill_status(recycled, "recycled")
+                again: dict[str, str] = {}
+                for oid, st in current.items():
+                    if st in (OrderState.WAYBILL_TAKEN.value, OrderState.PRINTED.value):
+                        _move(again, oid, st, OrderState.APPROVED)  # label voided: plan again
+                u.pipeline.set_states(again)
             r.done += 1
         return r
 

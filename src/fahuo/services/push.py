@@ -7,6 +7,8 @@ polling converge whatever order they arrive in.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +37,22 @@ class PushRejected(Exception):
         self.status, self.reason = status, reason
 
 
+_RECEIVER_KEYS = ("receiver_msg", "post_receiver_msg", "post_addr", "post_receiver",
+                  "post_tel")
+
+
+def _without_receiver(msg):  # noqa: ANN001, ANN202
+    """Address-change pushes carry the receiver; the order is re-read anyway, so it is never
+    stored from the push (PII is kept only encrypted, on the order)."""
+    data = msg.data or {}
+    if not any(k in data for k in _RECEIVER_KEYS):
+        return msg
+    clean = {k: ("[removed]" if k in _RECEIVER_KEYS else v) for k, v in data.items()}
+    return dataclasses.replace(msg, data=clean,
+                               raw_data=json.dumps(clean, ensure_ascii=False,
+                                                   separators=(",", ":")))
+
+
 @dataclass(slots=True)
 class PushAccepted:
     stored: int
@@ -59,6 +77,7 @@ def accept_push(uow: UnitOfWork, raw: bytes, app_id: str | None, event_sign: str
     now = int(time.time())
     rows, ping = [], False
     for msg in messages:
+        msg = _without_receiver(msg)
         if msg.tag == "0":
             ping = True
         known = msg.tag in ORDER_TAGS or msg.tag in REFUND_TAGS

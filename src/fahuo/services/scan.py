@@ -15,7 +15,7 @@ from fahuo.services.ports import PlatformFactory
 @dataclass(frozen=True)
 class ScanResult:
     ok: bool  # True: put the parcel on the outbound pile
-    verdict: str  # shipped | intercepted | already_shipped | unknown | not_ready | failed
+    verdict: str  # shipped | intercepted | held | already_shipped | unknown | not_ready | failed
     message: str  # what the packer reads (Chinese first)
     order_ids: tuple[str, ...] = ()
 
@@ -41,6 +41,10 @@ def scan(uow_factory: Callable[[], UnitOfWork], platform_for: PlatformFactory,
     if dead or pack["state"] == "cancelled":
         return ScanResult(False, "intercepted",
                           "拦截！买家已退款/取消，不要发货 (intercepted — do not ship)", ids)
+    waiting = [oid for oid, (_, st, _) in loaded.items() if st == "held"]
+    if waiting:
+        return ScanResult(False, "held", "挂起中，不要发货：请先在异常挂起里处理 (order on hold)",
+                          ids)
     if pack["state"] not in ("waybill_taken", "printed", "scanned"):
         return ScanResult(False, "not_ready", f"包裹状态 {pack['state']}，不能发货", ids)
     with uow_factory() as u:

@@ -24,8 +24,10 @@ def test_every_state_has_a_row_and_terminals_are_final():
 def test_no_transition_goes_backwards_in_progress_except_hold():
     for s, targets in TRANSITIONS.items():
         for t in targets:
-            # Holding an approved/taken/printed order is the only step down (a human looks).
-            assert RANK[t] >= RANK[s] or t == OrderState.HELD, (s, t)
+            # Steps down: holding (a human looks), or a voided label sending the order back
+            # to planning. Never from shipped on.
+            assert RANK[t] >= RANK[s] or t in (OrderState.HELD, OrderState.APPROVED), (s, t)
+            assert RANK[t] >= RANK[s] or RANK[s] < RANK[OrderState.PARTLY_SHIPPED]
 
 
 def test_illegal_move_is_refused_with_the_order_named():

@@ -198,6 +198,15 @@ class OrderRepository:
             q = q.order_by(m.orders.c.order_id).with_for_update()
         return {r[0]: (r[1], r[2]) for r in self.conn.execute(q, {"ids": list(order_ids)})}
 
+    def receivers(self, order_ids: Sequence[str]) -> dict[str, tuple[str, str, str]]:
+        """order_id → receiver ciphertexts (name, phone, address detail)."""
+        if not order_ids:
+            return {}
+        q = select(m.orders.c.order_id, m.orders.c.receiver_name_cipher,
+                   m.orders.c.receiver_phone_cipher, m.orders.c.receiver_detail_cipher).where(
+            m.orders.c.order_id.in_(list(order_ids)))
+        return {r[0]: (r[1], r[2], r[3]) for r in self.conn.execute(q)}
+
     def upsert(self, shop_ref: int, items: Iterable[tuple[Order, OrderState]],
                *, existing: dict[str, tuple[str, int]]) -> UpsertResult:
         """Write orders whose update is at least as new as ours; sub-orders with them."""

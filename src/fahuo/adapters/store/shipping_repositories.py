@@ -244,6 +244,12 @@ class PipelineRepository:
         q = q.order_by(m.packs.c.exp_ship_time.asc().nulls_last(), m.packs.c.id).limit(limit)
         return [dict(r._mapping) for r in self.conn.execute(q)]
 
+    def packs_by_ids(self, pack_ids: Sequence[int]) -> list[dict[str, Any]]:
+        if not pack_ids:
+            return []
+        q = select(m.packs).where(m.packs.c.id.in_(list(pack_ids))).order_by(m.packs.c.id)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
     def pack_by_track_no(self, track_no: str) -> dict[str, Any] | None:
         row = self.conn.execute(select(m.packs).where(m.packs.c.track_no == track_no).order_by(
             m.packs.c.id.desc())).first()

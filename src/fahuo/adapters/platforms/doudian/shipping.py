@@ -45,6 +45,13 @@ class WaybillRequest:
     receiver_phone: str  # ciphertext accepted
     items: list[tuple[str, int]]  # (name, count)
 
+    @property
+    def complete(self) -> bool:
+        """What newCreateOrder refuses the whole batch for when missing."""
+        a = self.receiver
+        return bool(self.receiver_name and self.receiver_phone and a.province and a.city
+                    and a.detail and self.items)
+
 
 @dataclass(frozen=True)
 class Waybill:
