@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-
-import orjson
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-
 from sqlalchemy import Connection, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 

@@ -15,7 +15,6 @@ returns the envelope's ``data``:
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import random
 import re
 import time
