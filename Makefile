@@ -28,6 +28,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .fahuo

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -31,22 +32,37 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 class DbTokenStore:
-    """Tokens live encrypted on the shop row; every new pair is persisted at once."""
+    """Tokens live encrypted on the shop row; every new pair is persisted at once.
+
+    Reads are cached for a few seconds while the token has more than an hour to live (every
+    platform call asks for it); near expiry every read goes to the database, so workers on
+    other machines see each other's refreshes before anyone refreshes again.
+    """
+
+    CACHE_S = 5.0
 
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self.uow = uow
+        self._cache: dict[str, tuple[float, TokenSet]] = {}
 
     def load(self, shop_ref: str) -> TokenSet | None:
-        with self.uow() as u:
+        now = time.time()
+        hit = self._cache.get(shop_ref)
+        if hit and hit[0] > now and hit[1].expires_at - now > 3600:
+            return hit[1]
+        with self.uow(readonly=True) as u:
             t = u.shops.load_tokens(int(shop_ref))
         if not t:
             return None
-        return TokenSet(access_token=t["access_token"], refresh_token=t["refresh_token"],
-                        expires_at=int(t["expires_at"] or 0),
-                        refresh_expires_at=int(t["refresh_expires_at"] or 0),
-                        shop_id=t["shop_id"], shop_name=t["shop_name"], scope=t["scope"] or "")
+        tokens = TokenSet(access_token=t["access_token"], refresh_token=t["refresh_token"],
+                          expires_at=int(t["expires_at"] or 0),
+                          refresh_expires_at=int(t["refresh_expires_at"] or 0),
+                          shop_id=t["shop_id"], shop_name=t["shop_name"], scope=t["scope"] or "")
+        self._cache[shop_ref] = (now + self.CACHE_S, tokens)
+        return tokens
 
     def save(self, shop_ref: str, tokens: TokenSet) -> None:
+        self._cache.pop(shop_ref, None)
         with self.uow() as u:
             u.shops.save_tokens(int(shop_ref), access_token=tokens.access_token,
                                 refresh_token=tokens.refresh_token, expires_at=tokens.expires_at,

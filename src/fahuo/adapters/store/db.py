@@ -30,8 +30,12 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn):  # noqa: ANN001
             # IMMEDIATE: take the write lock at the start, so read-then-write is consistent
-            # and two writers never deadlock upgrading a read lock.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # and two writers never deadlock upgrading a read lock. Pure reads say so and
+            # take no lock (WAL readers never wait for the writer).
+            if conn.get_execution_options().get("fahuo_readonly"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":

@@ -22,12 +22,14 @@ class UnitOfWork:
     pipeline: PipelineRepository
     conn: Connection
 
-    def __init__(self, engine: Engine, box: SecretBox) -> None:
-        self.engine, self.box = engine, box
+    def __init__(self, engine: Engine, box: SecretBox, *, readonly: bool = False) -> None:
+        self.engine, self.box, self.readonly = engine, box, readonly
         self._tx = None
 
     def __enter__(self) -> "UnitOfWork":
         self.conn = self.engine.connect()
+        if self.readonly:
+            self.conn = self.conn.execution_options(fahuo_readonly=True)
         self._tx = self.conn.begin()
         self.shops = ShopRepository(self.conn, self.box)
         self.orders = OrderRepository(self.conn, self.box)
@@ -54,5 +56,5 @@ class UnitOfWorkFactory:
     def __init__(self, engine: Engine, box: SecretBox) -> None:
         self.engine, self.box = engine, box
 
-    def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.box)
+    def __call__(self, *, readonly: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.box, readonly=readonly)
