@@ -115,3 +115,29 @@ def test_couriers_and_addresses_come_live_from_the_platform(fahuo, sandbox):
         assert client.get("/api/shops/999/platform/couriers").status_code == 404
         page = client.get(f"/shops/{ref}")
         assert "中通" in page.text and "默认发货" in page.text
+
+
+def test_a_tool_app_shop_is_authorised_by_the_oauth_redirect(fahuo, sandbox):
+    from fastapi.testclient import TestClient
+
+    from fahuo.services.shops import NewShop, add_shop
+    creds = sandbox.new_app(qps=1000)
+    with fahuo.uow() as uow:
+        ref = add_shop(uow, NewShop(shop_id=str(creds["shop_id"]), app_key=creds["app_key"],
+                                    app_secret=creds["app_secret"], gateway_url=sandbox.url,
+                                    auth_type="oauth"))
+    code = sandbox.http.post("/sandbox/oauth/code", json={"app_key": creds["app_key"],
+                                                          "shop_id": creds["shop_id"]}).json()
+    with TestClient(create_app(fahuo, embedded_worker=False)) as client:
+        r = client.get("/oauth/doudian/callback", params={"code": code["code"], "state": ref},
+                       follow_redirects=False)
+        assert r.status_code == 303 and "msg=" in r.headers["location"]
+        again = client.get("/oauth/doudian/callback", params={"code": code["code"],
+                                                              "state": ref},
+                           follow_redirects=False)  # a code works once
+        assert "%E5%A4%B1%E8%B4%A5" in again.headers["location"]  # 失败
+    with fahuo.uow() as uow:
+        assert uow.shops.load_tokens(ref)["access_token"]
+    sandbox.generate(creds["shop_id"], 50, seed=9, spread_seconds=3600)
+    _sync(fahuo, ref)
+    assert len(_stored(fahuo, ref)) == 50

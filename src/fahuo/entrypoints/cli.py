@@ -55,6 +55,7 @@ def shop_add(
     auth: str = typer.Option("self", help="self (自用型) or oauth (工具型)"),
     qps: Optional[float] = typer.Option(None, help="API calls per second for this app"),
     connect: bool = typer.Option(True, help="get a token now to check key and secret"),
+    code: Optional[str] = typer.Option(None, help="OAuth code (工具型应用: from the redirect)"),
 ) -> None:
     """Connect a Douyin shop."""
     from fahuo.services.shops import NewShop, ShopInputError, add_shop, connect_shop
@@ -71,14 +72,36 @@ def shop_add(
             err.print(f"[red]{field}[/red]: {problem}")
         raise typer.Exit(2)
     out.print(f"shop {shop_id} added as #{ref}")
-    if connect and auth == "self":
+    if auth == "oauth" and not code:
+        out.print("tool app: authorise it at the Douyin service market, then run "
+                  f"`fahuo shop authorize --shop {ref} --code …` or let the redirect reach "
+                  "/oauth/doudian/callback")
+    if connect and (auth == "self" or code):
         with app.uow() as uow:
             shop = uow.shops.get(ref)
         try:
-            shop_name = connect_shop(app.platform_for(shop), app.uow, ref)
+            shop_name = connect_shop(app.platform_for(shop), app.uow, ref, code=code)
         except Exception as exc:  # noqa: BLE001 - shown to the merchant as is
             _fail(f"shop saved, but getting a token failed: {exc}")
         out.print(f"token ok: {shop_name or shop_id}")
+
+
+@shop_cli.command("authorize")
+def shop_authorize(shop: int = typer.Option(..., help="shop #"),
+                   code: str = typer.Option(..., help="the OAuth code (valid 10 minutes)")) -> None:
+    """Exchange an OAuth code for the shop's token (工具型应用)."""
+    from fahuo.services.shops import connect_shop
+    app = get_app()
+    app.migrate()
+    with app.uow() as uow:
+        record = uow.shops.get(shop)
+    if record is None:
+        _fail(f"no shop #{shop}")
+    try:
+        name = connect_shop(app.platform_for(record), app.uow, shop, code=code)
+    except Exception as exc:  # noqa: BLE001 - the platform's words
+        _fail(f"authorisation failed: {exc}")
+    out.print(f"token ok: {name or record.shop_id}")
 
 
 @shop_cli.command("list")

@@ -34,7 +34,7 @@ from fahuo.services.settings import (
     SettingsError, balances, refresh_from_platform, update_settings,
 )
 from fahuo.services.shops import (
-    NewShop, ShopInputError, UnknownShop, add_shop, platform_reference,
+    NewShop, ShopInputError, UnknownShop, add_shop, connect_shop, platform_reference,
 )
 
 log = structlog.get_logger(__name__)
@@ -415,6 +415,23 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         return job
 
     web.include_router(api)
+
+    @web.get("/oauth/doudian/callback", include_in_schema=False)
+    def oauth_callback(code: str = "", state: str = "") -> Response:
+        """Where the Douyin service market sends the merchant back (state = shop #)."""
+        fh = c()
+        if not code or not state.isdigit():
+            return RedirectResponse("/shops?msg=" + quote("授权回调缺少 code 或 state"), 303)
+        with fh.uow() as uow:
+            shop = uow.shops.get(int(state))
+        if shop is None:
+            return RedirectResponse("/shops?msg=" + quote(f"店铺 {state} 不存在"), 303)
+        try:
+            connect_shop(fh.platform_for(shop), fh.uow, shop.id, code=code)
+            msg = "授权成功"
+        except DoudianError as exc:
+            msg = f"授权失败：{exc}"
+        return RedirectResponse(f"/shops/{shop.id}?msg=" + quote(msg), 303)
 
     @web.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
