@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync import admin, start_sandbox, stop_sandbox  # noqa: E402 - same sandbox handling
+from sync import admin, sandbox_with_orders, stop_sandbox  # noqa: E402 - same sandbox handling
 
 GOALS = {"seconds_100k": 60.0, "calls_per_order": 1.05, "ratio": 0.5}
 CEILING_METHOD = "order.logisticsCompanyList"
@@ -161,20 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     proc = app = None
     http = httpx.Client(timeout=600)
     try:
-        proc, url = start_sandbox(tmp)
-        http.base_url = url
-        creds = admin(http, "POST", "/sandbox/apps", json={"qps": 100000})
+        proc, creds = sandbox_with_orders(tmp, http, n, seed=3, spread_seconds=86400)
         shop_id = creds["shop_id"]
-        gen = admin(http, "POST", "/sandbox/orders/generate",
-                    json={"shop_id": shop_id, "count": n, "seed": 3, "spread_seconds": 86400})
-        if gen["inserted"] != n:
-            raise SystemExit(f"sandbox generated {gen['inserted']} of {n} orders")
-        print(f"sandbox: generated {n} orders in {gen['elapsed_s']:.1f}s (not timed)", flush=True)
 
         app = make_fahuo(tmp)
         with app.uow() as uow:
             ref = add_shop(uow, NewShop(shop_id=str(shop_id), app_key=creds["app_key"],
-                                        app_secret=creds["app_secret"], gateway_url=url))
+                                        app_secret=creds["app_secret"],
+                                        gateway_url=str(http.base_url).rstrip("/")))
         refresh_from_platform(app.uow, app.platform_for, ref)
         update_settings(app.uow, ref, {
             "sender_name": "王仓管", "sender_phone": "13800000000", "default_courier": "zhongtong",

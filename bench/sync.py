@@ -77,6 +77,25 @@ def admin(http: httpx.Client, method: str, path: str, **kw):
     return r.json()
 
 
+def sandbox_with_orders(tmp: Path, http: httpx.Client, n: int, *, seed: int,
+                        spread_seconds: float) -> tuple[subprocess.Popen, dict]:
+    """A sandbox process with one app (limits off) and n generated orders (not timed)."""
+    proc, url = start_sandbox(tmp)
+    try:
+        http.base_url = url
+        creds = admin(http, "POST", "/sandbox/apps", json={"qps": 100000})
+        gen = admin(http, "POST", "/sandbox/orders/generate",
+                    json={"shop_id": creds["shop_id"], "count": n, "seed": seed,
+                          "spread_seconds": spread_seconds})
+        if gen["inserted"] != n:
+            raise SystemExit(f"sandbox generated {gen['inserted']} of {n} orders")
+        print(f"sandbox: generated {n} orders in {gen['elapsed_s']:.1f}s (not timed)", flush=True)
+        return proc, creds
+    except BaseException:
+        stop_sandbox(proc)
+        raise
+
+
 def make_fahuo(tmp: Path):
     from fahuo.adapters.platforms.doudian.client import RetryPolicy
     from fahuo.bootstrap import Fahuo
@@ -186,20 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     proc = app = None
     http = httpx.Client(timeout=600)
     try:
-        proc, url = start_sandbox(tmp)
-        http.base_url = url
-        creds = admin(http, "POST", "/sandbox/apps", json={"qps": 100000})
-        gen = admin(http, "POST", "/sandbox/orders/generate",
-                    json={"shop_id": creds["shop_id"], "count": n, "seed": 2,
-                          "spread_seconds": a.spread_days * 86400})
-        if gen["inserted"] != n:
-            raise SystemExit(f"sandbox generated {gen['inserted']} of {n} orders")
-        print(f"sandbox: generated {n} orders in {gen['elapsed_s']:.1f}s (not timed)", flush=True)
+        proc, creds = sandbox_with_orders(tmp, http, n, seed=2,
+                                          spread_seconds=a.spread_days * 86400)
 
         app = make_fahuo(tmp)
         with app.uow() as uow:
             ref = add_shop(uow, NewShop(shop_id=str(creds["shop_id"]), app_key=creds["app_key"],
-                                        app_secret=creds["app_secret"], gateway_url=url))
+                                        app_secret=creds["app_secret"],
+                                        gateway_url=str(http.base_url).rstrip("/")))
         with app.uow() as uow:
             shop = uow.shops.get(ref)
         api = app.platform_for(shop)
