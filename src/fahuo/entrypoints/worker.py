@@ -137,7 +137,7 @@ class EmbeddedConsumer(Consumer):
         return None
 
 
-def start_embedded(workers: int = 2) -> EmbeddedConsumer:
-    consumer = EmbeddedConsumer(huey, workers=workers, worker_type="thread", periodic=True)
+def start_embedded(workers: int = 2, periodic: bool = True) -> EmbeddedConsumer:
+    consumer = EmbeddedConsumer(huey, workers=workers, worker_type="thread", periodic=periodic)
     consumer.start()
     return consumer
