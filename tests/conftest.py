@@ -8,25 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from support import SandboxAdmin, make_fahuo, order_payload
+from support import SandboxAdmin, make_fahuo, need_service, order_payload
 
 from fahuo.bootstrap import configure_logging  # noqa: E402
 
 configure_logging("INFO")
-REQUIRE_ALL = os.environ.get("FAHUO_REQUIRE_ALL") == "1"
 PG_URL = os.environ.get("FAHUO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("FAHUO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 # The worker module reads settings at import: keep it off the developer's real data folder.
 os.environ.setdefault("FAHUO_DATA_DIR", str(Path(os.environ.get("TMPDIR", "/tmp"))
                                            / f"fahuo-test-{os.getpid()}"))
-
-
-def need_service(name: str, reason: str) -> None:
-    """Skip when a real service is missing, except in CI (FAHUO_REQUIRE_ALL=1): fail there."""
-    if REQUIRE_ALL:
-        pytest.fail(f"{name} is required in this run but unavailable: {reason}")
-    pytest.skip(f"{name} unavailable: {reason}")
 
 
 def _pg_ready() -> str | None:

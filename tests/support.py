@@ -6,7 +6,11 @@ import base64
 import os
 from pathlib import Path
 
+import pytest
+
 from fahuo.sandbox.testing import serve_in_thread  # noqa: F401 - re-exported for tests
+
+REQUIRE_ALL = os.environ.get("FAHUO_REQUIRE_ALL") == "1"
 
 def order_payload(order_id: str, update_time: int, *, status: int = 2, shop_id: str = "1001",
                   buyer_words: str = "", post_receiver: str = "", lines: int = 1,
@@ -116,3 +120,12 @@ def ready_to_ship(app, sandbox: SandboxAdmin, **app_kw) -> tuple[int, dict]:
                                        {"name": "西藏走顺丰", "courier_code": "shunfeng",
                                         "provinces": ["西藏自治区"]}]}, actor="test")
     return ref, creds
+
+
+def need_service(name: str, reason: str) -> None:
+    """Skip when a real service is missing, except in CI (FAHUO_REQUIRE_ALL=1): fail there."""
+    if REQUIRE_ALL:
+        pytest.fail(f"{name} is required in this run but unavailable: {reason}")
+    pytest.skip(f"{name} unavailable: {reason}")
+
+

@@ -1,0 +1,386 @@
+"""Labels as one PDF per batch (reportlab), one label per page.
+
+- Page size exactly the label stock (mm → pt), no margins, ``PrintScaling=None`` so print
+  dialogs default to "actual size".
+- Code 128 is drawn as vector bars at an integer module width: a whole number of printer
+  dots (203 dpi by default, ``printer_dpi=300`` for 300 dpi printers), the symbol placed on
+  the dot grid, with 10-module quiet zones on both sides, sized to the largest module that
+  fits the field. reportlab's ``code128`` does the encoding (code-set switching, checksum);
+  the bars go out as one path per symbol, which keeps 10,000-label files small.
+- CJK text uses one TrueType font registered once per process and embedded once per
+  document (reportlab embeds 256-glyph subsets of TTF/TTC fonts, each subset once, with a
+  ToUnicode map, so text stays extractable). Font search: ``font_path`` argument, then
+  ``$FAHUO_LABEL_FONT``, then the usual Noto CJK / WenQuanYi / Droid / AR PL paths, then
+  fontconfig (``fc-list :lang=zh``). Without any, the built-in CID font ``STSong-Light``
+  (not embedded: the viewer/printer supplies it) with a logged warning.
+- Deterministic: ``invariant=1`` (fixed dates and document id), so printing the same batch
+  twice yields byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import structlog
+from reportlab.graphics.barcode.code128 import Code128
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from .model import (
+    Field,
+    LabelData,
+    LabelError,
+    Template,
+    field_text,
+    fit_text,
+    labels_list,
+    template_for,
+)
+
+log = structlog.get_logger(__name__)
+
+FONT_ENV = "FAHUO_LABEL_FONT"
+CID_FALLBACK = "STSong-Light"
+# TrueType-outline CJK fonts reportlab can embed (CFF-flavoured .otf/.ttc such as Debian's
+# fonts-noto-cjk are tried too but reportlab rejects PostScript outlines; they are skipped).
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/noto/NotoSansSC-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+    "/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf",
+    "/System/Library/Fonts/PingFang.ttc",
+    "/System/Library/Fonts/STHeiti Medium.ttc",
+    "C:/Windows/Fonts/simhei.ttf",
+    "C:/Windows/Fonts/msyh.ttc",
+    "C:/Windows/Fonts/simsun.ttc",
+)
+DEFAULT_PRINTER_DPI = 203
+QUIET_MODULES = 10
+MAX_MODULE_MM = 0.5  # wider bars only waste label; scanners read 0.25–0.5 mm comfortably
+
+
+@dataclass(slots=True)
+class LabelFont:
+    name: str  # registered reportlab font name
+    path: str | None  # None for the CID fallback
+    embedded: bool
+    ascent: float  # em units (size 1)
+    descent: float  # negative, em units
+    _widths: dict[str, float]
+    _width_of: Callable[[str], float]
+
+    def em(self, ch: str) -> float:
+        w = self._widths.get(ch)
+        if w is None:
+            w = self._widths[ch] = self._width_of(ch)
+        return w
+
+    def width(self, text: str, size: float) -> float:
+        em = self.em
+        return sum(em(ch) for ch in text) * size
+
+    @property
+    def line_em(self) -> float:
+        return max(1.15, (self.ascent - self.descent) * 1.05)
+
+
+_fonts: dict[str, LabelFont] = {}
+_fonts_lock = threading.Lock()
+
+
+def _load_ttf(path: str) -> LabelFont:
+    name = "FahuoCJK-" + hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:8]
+    font = TTFont(name, path, subfontIndex=0)
+    pdfmetrics.registerFont(font)
+    face = font.face
+    widths = face.charWidths
+    default = face.defaultWidth
+
+    def width_of(ch: str) -> float:
+        return widths.get(ord(ch), default) / 1000.0
+
+    return LabelFont(name, path, True, face.ascent / 1000.0, face.descent / 1000.0, {},
+                     width_of)
+
+
+def _load_cid() -> LabelFont:
+    if CID_FALLBACK not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(CID_FALLBACK))
+
+    def width_of(ch: str) -> float:
+        return pdfmetrics.stringWidth(ch, CID_FALLBACK, 1.0)
+
+    return LabelFont(CID_FALLBACK, None, False, 0.88, -0.12, {}, width_of)
+
+
+def _fontconfig_paths() -> list[str]:
+    exe = shutil.which("fc-list")
+    if not exe:
+        return []
+    try:
+        out = subprocess.run([exe, ":lang=zh", "file"], capture_output=True, text=True,
+                             timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    paths = sorted({line.split(":")[0].strip() for line in out.splitlines() if line.strip()})
+    return [p for p in paths if p.lower().endswith((".ttf", ".ttc", ".otf"))]
+
+
+def find_font(font_path: str | None = None) -> LabelFont:
+    """The CJK font for labels (cached per process; see the module docstring for the order).
+
+    An explicit ``font_path`` or ``$FAHUO_LABEL_FONT`` that cannot be loaded is an error
+    (LabelError), not a silent fallback."""
+    explicit = font_path or os.environ.get(FONT_ENV) or None
+    key = explicit or ""
+    with _fonts_lock:
+        if key in _fonts:
+            return _fonts[key]
+        if explicit:
+            if not os.path.isfile(explicit):
+                raise LabelError(f"label font {explicit!r} (from "
+                                 f"{'font_path' if font_path else FONT_ENV}) does not exist")
+            try:
+                font = _load_ttf(explicit)
+            except (TTFError, OSError, ValueError) as e:
+                raise LabelError(f"label font {explicit!r} cannot be embedded: {e} (a TrueType "
+                                 "outline .ttf/.ttc is needed, e.g. WenQuanYi Zen Hei)") from e
+        else:
+            font = None
+            tried: list[str] = []
+            for path in (*FONT_CANDIDATES, *_fontconfig_paths()):
+                if path in tried or not os.path.isfile(path):
+                    continue
+                tried.append(path)
+                try:
+                    font = _load_ttf(path)
+                    break
+                except (TTFError, OSError, ValueError) as e:
+                    log.debug("label font skipped", path=path, error=str(e))
+            if font is None:
+                log.warning("no embeddable CJK TrueType font found; labels use the built-in "
+                            f"CID font {CID_FALLBACK}, which is NOT embedded and may print "
+                            "differently (install fonts-wqy-zenhei or set "
+                            f"{FONT_ENV}=/path/to/font.ttf)", tried=tried)
+                font = _load_cid()
+        _fonts[key] = font
+        return font
+
+
+# --------------------------------------------------------------------------- barcodes
+
+
+@lru_cache(maxsize=4096)
+def code128_pattern(value: str) -> tuple[tuple[int, int], ...]:
+    """Bars of the Code 128 symbol for ``value`` as (start module, width in modules), and
+    the symbol's total module count last as (modules, 0). No quiet zones included."""
+    bc = Code128(value, barWidth=1, quiet=0, humanReadable=0)
+    bc.validate()
+    if bc.validated != value:
+        raise LabelError(f"tracking number {value!r} has characters Code 128 cannot carry")
+    bc.encode()
+    pattern = bc.decompose()
+    bars = []
+    pos = 0
+    for ch in pattern:
+        if "A" <= ch <= "Z":
+            w = ord(ch) - 64
+            bars.append((pos, w))
+            pos += w
+        else:
+            pos += ord(ch) - 96
+    bars.append((pos, 0))
+    return tuple(bars)
+
+
+def module_dots(modules: int, field_w_mm: float, dpi: int, what: str) -> int:
+    """Largest whole number of printer dots per module so that the symbol plus its two
+    10-module quiet zones fits ``field_w_mm`` (capped at MAX_MODULE_MM)."""
+    dot_mm = 25.4 / dpi
+    k = int(field_w_mm / ((modules + 2 * QUIET_MODULES) * dot_mm) + 1e-9)
+    k = min(k, max(1, int(MAX_MODULE_MM / dot_mm + 1e-9)))
+    if k < 1:
+        raise LabelError(f"{what}: the Code 128 symbol needs {modules + 2 * QUIET_MODULES} "
+                         f"modules with quiet zones, more than {field_w_mm:.1f} mm holds at "
+                         f"one {dot_mm:.3f} mm dot per module (tracking number too long)")
+    return k
+
+
+@lru_cache(maxsize=256)
+def qr_matrix(text: str) -> tuple[tuple[bool, ...], ...]:
+    from reportlab.graphics.barcode import qrencoder
+    qr = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    qr.addData(text)
+    qr.make()
+    return tuple(tuple(bool(v) for v in row) for row in qr.modules)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+class _Renderer:
+    def __init__(self, template: Template, font: LabelFont, dpi: int) -> None:
+        self.t = template
+        self.font = font
+        self.dpi = dpi
+        self.dot = 72.0 / dpi  # pt
+        self.W = template.size.width_mm * mm
+        self.H = template.size.height_mm * mm
+        self._logo_ok: dict[str, bool] = {}
+
+    def page(self, c: Canvas, label: LabelData, idx: int) -> None:
+        for f in self.t.fields:
+            kind = f.kind
+            if kind == "text":
+                self._text(c, f, label, idx)
+            elif kind == "barcode":
+                self._barcode(c, f, label, idx)
+            elif kind == "line":
+                self._line(c, f)
+            elif kind == "box":
+                c.setLineWidth(f.line_width * mm)
+                c.rect(f.x * mm, self.H - (f.y + f.h) * mm, f.w * mm, f.h * mm, stroke=1, fill=0)
+            elif kind == "qr":
+                self._qr(c, f, label)
+            elif kind == "image":
+                self._image(c, f, label)
+
+    def _what(self, f: Field, idx: int, label: LabelData) -> str:
+        return f"label {idx + 1} ({label.track_no}): {f.source or 'text'}"
+
+    def _text(self, c: Canvas, f: Field, label: LabelData, idx: int) -> None:
+        text = field_text(label, f)
+        if not text:
+            if f.required:
+                raise LabelError(f"{self._what(f, idx, label)} is empty")
+            return
+        font = self.font
+        bw, bh = f.w * mm, f.h * mm
+        fit = fit_text(text, bw, bh, f.font_size, f.min_font_size, font.em, font.line_em,
+                       overflow=f.overflow, what=self._what(f, idx, label))
+        size, lh = fit.size, fit.line_height
+        total = lh * len(fit.lines)
+        top = self.H - f.y * mm
+        if f.valign == "middle":
+            top -= (bh - total) / 2
+        # baseline inside each line box: glyph box (ascent..descent) centred in the line
+        base_off = (lh - (font.ascent - font.descent) * size) / 2 + font.ascent * size
+        c.setFont(font.name, size)
+        x0 = f.x * mm
+        for i, line in enumerate(fit.lines):
+            if not line:
+                continue
+            y = top - i * lh - base_off
+            if f.align == "left":
+                c.drawString(x0, y, line)
+            else:
+                w = font.width(line, size)
+                c.drawString(x0 + (bw - w) / (2 if f.align == "center" else 1), y, line)
+
+    def _barcode(self, c: Canvas, f: Field, label: LabelData, idx: int) -> None:
+        value = field_text(label, f)
+        bars = code128_pattern(value)
+        modules = bars[-1][0]
+        k = module_dots(modules, f.w, self.dpi, self._what(f, idx, label))
+        mod = k * self.dot
+        sym_w = (modules + 2 * QUIET_MODULES) * mod
+        dot = self.dot
+        x = f.x * mm + (f.w * mm - sym_w) / 2
+        x = round(x / dot) * dot + QUIET_MODULES * mod  # first bar on the printer's dot grid
+        y = self.H - (f.y + f.h) * mm
+        h = f.h * mm
+        p = c.beginPath()
+        for start, width in bars[:-1]:
+            p.rect(x + start * mod, y, width * mod, h)
+        c.drawPath(p, stroke=0, fill=1)
+
+    def _line(self, c: Canvas, f: Field) -> None:
+        c.setLineWidth(f.line_width * mm)
+        if f.dashed:
+            c.setDash(3 * mm, 2 * mm)
+        c.line(f.x * mm, self.H - f.y * mm, (f.x + f.w) * mm, self.H - (f.y + f.h) * mm)
+        if f.dashed:
+            c.setDash()
+
+    def _qr(self, c: Canvas, f: Field, label: LabelData) -> None:
+        text = field_text(label, f)
+        if not text:
+            return
+        rows = qr_matrix(text)
+        n = len(rows)
+        side = min(f.w, f.h) * mm
+        border = 4
+        mod = side / (n + 2 * border)
+        if mod >= self.dot:
+            mod = int(mod / self.dot) * self.dot
+        x0 = f.x * mm + (f.w * mm - mod * n) / 2
+        top = self.H - f.y * mm - (f.h * mm - mod * n) / 2
+        p = c.beginPath()
+        for r, row in enumerate(rows):
+            cnum = 0
+            while cnum < n:
+                if row[cnum]:
+                    start = cnum
+                    while cnum < n and row[cnum]:
+                        cnum += 1
+                    p.rect(x0 + start * mod, top - (r + 1) * mod, (cnum - start) * mod, mod)
+                else:
+                    cnum += 1
+        c.drawPath(p, stroke=0, fill=1)
+
+    def _image(self, c: Canvas, f: Field, label: LabelData) -> None:
+        path = field_text(label, f)
+        if not path:
+            return
+        ok = self._logo_ok.get(path)
+        if ok is None:
+            ok = self._logo_ok[path] = os.path.isfile(path)
+        if not ok:
+            raise LabelError(f"logo file {path!r} does not exist")
+        try:
+            c.drawImage(path, f.x * mm, self.H - (f.y + f.h) * mm, f.w * mm, f.h * mm,
+                        preserveAspectRatio=True, anchor="c", mask="auto")
+        except Exception as e:  # reportlab/Pillow raise many kinds for a bad image
+            self._logo_ok[path] = False
+            raise LabelError(f"logo file {path!r} cannot be read as an image: {e}") from e
+
+
+def render_pdf(labels: Sequence[LabelData], size: str, *, font_path: str | None = None,
+               printer_dpi: int = DEFAULT_PRINTER_DPI, template: Template | None = None,
+               title: str = "fahuo labels") -> bytes:
+    """One PDF for the whole batch, one label per page in the given order.
+
+    Raises LabelError for an unknown size, a tracking number Code 128 cannot carry, a
+    receiver that does not fit its box even shrunk and wrapped, a missing logo, etc."""
+    tpl = template or template_for(size)
+    items = labels_list(labels)
+    if printer_dpi not in (203, 300, 600):
+        raise LabelError(f"printer_dpi must be 203, 300 or 600, not {printer_dpi!r}")
+    font = find_font(font_path)
+    r = _Renderer(tpl, font, printer_dpi)
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=(r.W, r.H), invariant=1, pageCompression=1, initialFontName=None)
+    c.setTitle(title)
+    c.setCreator("fahuo")
+    c.setProducer("fahuo")
+    c.setViewerPreference("PrintScaling", "None")
+    for i, label in enumerate(items):
+        r.page(c, label, i)
+        c.showPage()
+    c.save()
+    return buf.getvalue()

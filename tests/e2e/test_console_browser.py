@@ -1,0 +1,99 @@
+"""The console in a real browser (Debian's chromium): what a merchant and a packer click."""
+
+import os
+import shutil
+import time
+
+import pytest
+
+from support import make_fahuo, need_service, ready_to_ship, serve_in_thread
+
+from fahuo.entrypoints.web.app import create_app
+from fahuo.services.pipeline import Pipeline
+from fahuo.services.settings import update_settings
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser():
+    if not os.path.exists(CHROMIUM):
+        need_service("chromium", "Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def fahuo(tmp_path):
+    app = make_fahuo(tmp_path, sync_lag_s=1)
+    yield app
+    app.close()
+
+
+def _sync(app, ref):
+    time.sleep(1.05)
+    with app.uow() as uow:
+        shop = uow.shops.get(ref)
+    app.order_sync.run(ref, app.platform_for(shop))
+
+
+def test_merchant_filters_orders_and_releases_a_held_one(fahuo, sandbox, browser):
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"confirm_mode": "on_scan"}, actor="test")
+    sandbox.generate(creds["shop_id"], 80, seed=51, spread_seconds=3600)
+    _sync(fahuo, ref)
+    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    with fahuo.uow() as uow:
+        held = next(h for h in uow.pipeline.held_orders(limit=80)
+                    if {x["reason"] for x in h["holds"]} == {"buyer_remark"})
+    with serve_in_thread(create_app(fahuo, embedded_worker=False)) as url:
+        page = browser.new_page()
+        page.goto(f"{url}/")
+        assert page.locator("#total-orders").inner_text() == "80"
+        assert page.locator("#state-chart canvas").count() == 1  # ECharts drew the chart
+        page.goto(f"{url}/orders")
+        page.select_option("select[name=state]", "held")  # htmx swaps the table in place
+        page.wait_for_function("document.querySelector('#orders-table').innerText"
+                               ".includes('已挂起')")
+        assert "state=held" in page.url
+        assert held["order_id"] in page.locator("#orders-table").inner_text()
+        page.goto(f"{url}/holds")
+        page.check(f"input[name=order_id][value='{held['order_id']}']")
+        page.click("button[value=release]")
+        assert "已放行 1 单" in page.locator("[role=status]").inner_text()
+    with fahuo.uow() as uow:
+        assert uow.orders.get(held["order_id"])["state"] == "approved"
+
+
+def test_packer_scans_and_a_refunded_parcel_turns_the_screen_red(fahuo, sandbox, browser):
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"confirm_mode": "on_scan", "audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
+        actor="test")
+    sandbox.generate(creds["shop_id"], 12, seed=52, spread_seconds=600)
+    _sync(fahuo, ref)
+    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    with fahuo.uow() as uow:
+        good, bad = uow.pipeline.packs_in_state(["waybill_taken"], limit=10)[:2]
+    sandbox.http.post("/sandbox/orders/refund", json={"order_id": bad["main_order_id"]})
+    _sync(fahuo, ref)
+    with serve_in_thread(create_app(fahuo, embedded_worker=False)) as url:
+        page = browser.new_page()
+        page.goto(f"{url}/scan")
+        page.fill("input[name=code]", good["track_no"])
+        page.press("input[name=code]", "Enter")
+        page.wait_for_selector("[data-verdict=shipped]")
+        assert page.locator(".scan-ok").count() == 1
+        page.fill("input[name=code]", bad["track_no"])  # the box is ready for the next scan
+        page.press("input[name=code]", "Enter")
+        page.wait_for_selector("[data-verdict=intercepted]")
+        assert "不要发货" in page.locator(".scan-stop").inner_text()
+        page.screenshot(path=str(fahuo.settings.data_dir / "scan.png"))
+    shipped = [o for s in sandbox.http.get("/sandbox/shipments", params={
+        "shop_id": creds["shop_id"]}).json() for o in s["order_ids"]]
+    assert shipped == [good["main_order_id"]]
