@@ -421,3 +421,18 @@ def test_a_refund_in_a_merged_pack_stops_it_and_the_partner_still_ships(fahuo, s
     pipe.confirm(pack_ids_only=[again[0]["id"]])
     shipped = [o for s in _shipments(sandbox, creds["shop_id"]) for o in s["order_ids"]]
     assert b in shipped and a not in shipped
+
+
+def test_print_data_comes_in_batches_for_live_platform_waybills(fahuo, sandbox):
+    from fahuo.services.print_data import print_data
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    packs = _taken(fahuo, ref, sandbox, creds, 150, 45)
+    assert len(packs) > 100
+    before = sandbox.stats()["calls_by_method"].get("logistics.waybillApply", 0)
+    batch = print_data(fahuo.uow, fahuo.platform_for, [p["id"] for p in packs] + [999999])
+    calls = sandbox.stats()["calls_by_method"]["logistics.waybillApply"] - before
+    assert calls == batch.calls
+    assert calls <= len({p["courier_code"] for p in packs}) + len(packs) // 100 + 1
+    assert [d["pack_id"] for d in batch.documents] == [p["id"] for p in packs]
+    assert all(d["encrypted_data"] and d["signature"] for d in batch.documents)
+    assert batch.problems == {999999: "没有这个包裹 (no such pack)"}

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import structlog
+from reportlab import rl_config
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -242,9 +243,26 @@ class _Renderer:
         self.W = template.size.width_mm * mm
         self.H = template.size.height_mm * mm
         self._logo_ok: dict[str, bool] = {}
+        self._static = [f for f in template.fields
+                        if f.kind in ("line", "box") or (f.kind == "text" and not f.source)]
+        self._dynamic = [f for f in template.fields if f not in self._static]
+        self._static_done = False
+        self._forms: set[str] = set()
 
     def page(self, c: Canvas, label: LabelData, idx: int) -> None:
-        for f in self.t.fields:
+        if self._static:
+            if not self._static_done:  # the template's fixed lines/boxes/tags: one XObject
+                c.beginForm("fahuo_tpl")
+                for f in self._static:
+                    self._field(c, f, label, idx)
+                c.endForm()
+                self._static_done = True
+            c.doForm("fahuo_tpl")
+        for f in self._dynamic:
+            self._field(c, f, label, idx)
+
+    def _field(self, c: Canvas, f: Field, label: LabelData, idx: int) -> None:
+        if True:
             kind = f.kind
             if kind == "text":
                 self._text(c, f, label, idx)
@@ -321,6 +339,16 @@ class _Renderer:
         text = field_text(label, f)
         if not text:
             return
+        # The same QR (a shop link) on every label of a batch: drawn once as an XObject.
+        name = "fahuo_qr_" + hashlib.sha1(f"{f.x},{f.y},{f.w},{f.h}|{text}".encode()).hexdigest()[:16]
+        if name not in self._forms:
+            c.beginForm(name)
+            self._qr_draw(c, f, text)
+            c.endForm()
+            self._forms.add(name)
+        c.doForm(name)
+
+    def _qr_draw(self, c: Canvas, f: Field, text: str) -> None:
         rows = qr_matrix(text)
         n = len(rows)
         side = min(f.w, f.h) * mm
@@ -382,5 +410,21 @@ def render_pdf(labels: Sequence[LabelData], size: str, *, font_path: str | None 
     for i, label in enumerate(items):
         r.page(c, label, i)
         c.showPage()
-    c.save()
+    save_canvas(c)
     return buf.getvalue()
+
+
+_save_lock = threading.Lock()
+
+
+def save_canvas(c: Canvas) -> None:
+    """``c.save()`` with plain Flate streams: reportlab's default ASCII85 layer on top of
+    the compression costs 25 % in size and much time; it is read at save time from a
+    process-wide setting, so it is switched off just for the save."""
+    with _save_lock:
+        old = rl_config.useA85
+        rl_config.useA85 = 0
+        try:
+            c.save()
+        finally:
+            rl_config.useA85 = old

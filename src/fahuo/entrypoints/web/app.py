@@ -29,6 +29,7 @@ from fahuo.services.manual_ship import (
 )
 from fahuo.services.pipeline import Pipeline
 from fahuo.services.push import PushRejected, accept_push
+from fahuo.services.print_data import print_data
 from fahuo.services.scan import scan
 from fahuo.services.settings import (
     SettingsError, balances, refresh_from_platform, update_settings,
@@ -113,6 +114,10 @@ class OrdersAct(BaseModel):
 class OrdersHold(OrdersAct):
     note: str = Field(min_length=1, max_length=500, pattern=r"\S",
                       description="why: shown to whoever releases it")
+
+
+class PackIds(BaseModel):
+    pack_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=2000)
 
 
 class ScanIn(BaseModel):
@@ -399,6 +404,14 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                                 actor="api")
         except ImportFileError as exc:
             raise HTTPException(400, str(exc))
+
+    @api.post("/packs/print-data")
+    def api_print_data(body: PackIds) -> dict[str, Any]:
+        """Encrypted print data and signatures for the platform print component."""
+        fh = c()
+        batch = print_data(fh.uow, fh.platform_for, body.pack_ids)
+        return {"documents": batch.documents,
+                "problems": {str(k): v for k, v in batch.problems.items()}}
 
     @api.post("/scan")
     def api_scan(body: ScanIn) -> dict[str, Any]:

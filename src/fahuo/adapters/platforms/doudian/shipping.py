@@ -72,6 +72,13 @@ class ItemError:
 
 
 @dataclass(frozen=True)
+class PrintData:
+    track_no: str
+    print_data: str  # encrypted, for the platform print component only
+    sign: str
+
+
+@dataclass(frozen=True)
 class ShippedLine:
     sku_order_id: str
     quantity: int
@@ -148,6 +155,21 @@ class ShippingCalls:
                           code=_s(e.get("err_code")), message=_s(e.get("err_msg")))
                 for e in data.get("err_infos") or []]
         return bills, errs
+
+    def print_data(self, numbers: list[tuple[str, str]]
+                   ) -> tuple[dict[str, PrintData], dict[str, str]]:
+        """logistics.waybillApply for ≤ 100 (courier, number): encrypted print data for the
+        print component. Results are matched by number (order_id comes back decorated)."""
+        if not 1 <= len(numbers) <= WAYBILL_BATCH:
+            raise ValueError(f"waybillApply takes 1..{WAYBILL_BATCH} numbers, got {len(numbers)}")
+        data = self.session.call("logistics.waybillApply", {"waybill_applies": [
+            {"logistics_code": c, "track_no": n} for c, n in numbers]}) or {}
+        got = {_s(w.get("track_no")): PrintData(_s(w.get("track_no")), _s(w.get("print_data")),
+                                               _s(w.get("sign")))
+               for w in data.get("waybill_infos") or [] if w.get("print_data")}
+        errs = {_s(e.get("track_no")): f"{_s(e.get('err_code'))} {_s(e.get('err_msg'))}".strip()
+                for e in data.get("err_infos") or []}
+        return got, errs
 
     def cancel_waybill(self, courier_code: str, track_no: str) -> bool:
         data = self.session.call("logistics.cancelOrder",
