@@ -29,6 +29,7 @@ test: install
 bench: install
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/labels.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .fahuo

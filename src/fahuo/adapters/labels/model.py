@@ -168,6 +168,8 @@ def get_size(size: str) -> SizeProfile:
 
 def _clean(text: str) -> str:
     """Control characters (other than newlines) out, runs of spaces kept as they are."""
+    if text.isprintable():
+        return text
     return "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C")
 
 
@@ -257,7 +259,7 @@ def wrap(text: str, max_w: float, width_of: Callable[[str], float]) -> list[str]
     return lines
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fitted:
     size: float  # font size (pt for PDF; the caller's unit)
     lines: tuple[str, ...]
@@ -267,7 +269,8 @@ class Fitted:
 
 def fit_text(text: str, box_w: float, box_h: float, max_size: float, min_size: float,
              em_width: Callable[[str], float], line_em: float, *, overflow: str,
-             what: str, step: float = 0.5) -> Fitted:
+             what: str | Callable[[], str], step: float = 0.5,
+             text_em: Callable[[str], float] | None = None) -> Fitted:
     """Largest font size in [min_size, max_size] at which ``text`` fits the box.
 
     Box and sizes in points (ZPL converts to dots afterwards). First shrink keeping the text's own lines; if
@@ -275,11 +278,18 @@ def fit_text(text: str, box_w: float, box_h: float, max_size: float, min_size: f
     wrapped text still fits. If even wrapped at ``min_size`` it does not fit: raise
     LabelError (``overflow="error"``) or cut with "…" (``"truncate"``).
     ``em_width(ch)`` is a character's advance at size 1; ``line_em`` the line height at
-    size 1."""
+    size 1; ``text_em(s)``, if given, a faster sum of ``em_width`` over a string."""
     if not text:
         return Fitted(max_size, (), max_size * line_em)
+    if "\n" not in text and max_size * line_em <= box_h:  # the usual case: one line fits
+        w = text_em(text) if text_em is not None else sum(em_width(c) for c in text)
+        if w * max_size <= box_w:
+            return Fitted(max_size, (text,), max_size * line_em)
     paras = text.split("\n")
-    para_em = [sum(em_width(c) for c in p) for p in paras]
+    if text_em is not None:
+        para_em = [text_em(p) for p in paras]
+    else:
+        para_em = [sum(em_width(c) for c in p) for p in paras]
     widest = max(para_em)
     n = len(paras)
     # 1. shrink only: the size at which the widest paragraph fits on one line.
@@ -303,6 +313,8 @@ def fit_text(text: str, box_w: float, box_h: float, max_size: float, min_size: f
     size = min_size
     max_lines = int(box_h // (size * line_em) + 1e-9)
     if overflow != "truncate" or max_lines < 1:
+        if callable(what):
+            what = what()
         raise LabelError(f"{what} is too long for its box ({box_w / 72 * 25.4:.1f} × "
                          f"{box_h / 72 * 25.4:.1f} mm) even at {min_size:g} pt, wrapped: "
                          f"{text[:40]!r}{'…' if len(text) > 40 else ''}")
@@ -454,7 +466,7 @@ def _stub(W: float, top: float, bottom: float) -> list[Field]:
     r.fields.append(Field("text", m, y + 0.3, tag_w, h - 0.6, text="寄", font_size=9,
                           min_font_size=6, valign="middle"))
     r.fields.append(Field("text", m + tag_w, y + 0.3, inner - tag_w, h - 0.6, source="sender_line",
-                          font_size=_font(7, r), min_font_size=5))
+                          font_size=_font(7, r), min_font_size=5, valign="middle"))
     r.rule()
     _custom(r, 16)
     return r.fields

@@ -84,6 +84,7 @@ class LabelFont:
     descent: float  # negative, em units
     _widths: dict[str, float]
     _width_of: Callable[[str], float]
+    _str_width: Callable[[str, float], float] | None = None  # reportlab's (C) string width
 
     def em(self, ch: str) -> float:
         w = self._widths.get(ch)
@@ -92,8 +93,13 @@ class LabelFont:
         return w
 
     def width(self, text: str, size: float) -> float:
+        return self.text_em(text) * size
+
+    def text_em(self, text: str) -> float:
+        if self._str_width is not None:
+            return self._str_width(text, 1.0)
         em = self.em
-        return sum(em(ch) for ch in text) * size
+        return sum(em(ch) for ch in text)
 
     @property
     def line_em(self) -> float:
@@ -116,7 +122,7 @@ def _load_ttf(path: str) -> LabelFont:
         return widths.get(ord(ch), default) / 1000.0
 
     return LabelFont(name, path, True, face.ascent / 1000.0, face.descent / 1000.0, {},
-                     width_of)
+                     width_of, font.stringWidth)
 
 
 def _load_cid() -> LabelFont:
@@ -126,7 +132,8 @@ def _load_cid() -> LabelFont:
     def width_of(ch: str) -> float:
         return pdfmetrics.stringWidth(ch, CID_FALLBACK, 1.0)
 
-    return LabelFont(CID_FALLBACK, None, False, 0.88, -0.12, {}, width_of)
+    return LabelFont(CID_FALLBACK, None, False, 0.88, -0.12, {}, width_of,
+                     lambda text, size: pdfmetrics.stringWidth(text, CID_FALLBACK, size))
 
 
 def _fontconfig_paths() -> list[str]:
@@ -262,21 +269,20 @@ class _Renderer:
             self._field(c, f, label, idx)
 
     def _field(self, c: Canvas, f: Field, label: LabelData, idx: int) -> None:
-        if True:
-            kind = f.kind
-            if kind == "text":
-                self._text(c, f, label, idx)
-            elif kind == "barcode":
-                self._barcode(c, f, label, idx)
-            elif kind == "line":
-                self._line(c, f)
-            elif kind == "box":
-                c.setLineWidth(f.line_width * mm)
-                c.rect(f.x * mm, self.H - (f.y + f.h) * mm, f.w * mm, f.h * mm, stroke=1, fill=0)
-            elif kind == "qr":
-                self._qr(c, f, label)
-            elif kind == "image":
-                self._image(c, f, label)
+        kind = f.kind
+        if kind == "text":
+            self._text(c, f, label, idx)
+        elif kind == "barcode":
+            self._barcode(c, f, label, idx)
+        elif kind == "line":
+            self._line(c, f)
+        elif kind == "box":
+            c.setLineWidth(f.line_width * mm)
+            c.rect(f.x * mm, self.H - (f.y + f.h) * mm, f.w * mm, f.h * mm, stroke=1, fill=0)
+        elif kind == "qr":
+            self._qr(c, f, label)
+        elif kind == "image":
+            self._image(c, f, label)
 
     def _what(self, f: Field, idx: int, label: LabelData) -> str:
         return f"label {idx + 1} ({label.track_no}): {f.source or 'text'}"
@@ -290,7 +296,8 @@ class _Renderer:
         font = self.font
         bw, bh = f.w * mm, f.h * mm
         fit = fit_text(text, bw, bh, f.font_size, f.min_font_size, font.em, font.line_em,
-                       overflow=f.overflow, what=self._what(f, idx, label))
+                       overflow=f.overflow, what=lambda: self._what(f, idx, label),
+                       text_em=font.text_em)
         size, lh = fit.size, fit.line_height
         total = lh * len(fit.lines)
         top = self.H - f.y * mm
@@ -321,11 +328,15 @@ class _Renderer:
         x = f.x * mm + (f.w * mm - sym_w) / 2
         x = round(x / dot) * dot + QUIET_MODULES * mod  # first bar on the printer's dot grid
         y = self.H - (f.y + f.h) * mm
-        h = f.h * mm
+        # Bars in module units under one scaling transform: "12 0 2 1 re" instead of four
+        # long decimals per bar (a third of the page stream); geometry is identical.
+        c.saveState()
+        c.transform(mod, 0, 0, f.h * mm, x, y)
         p = c.beginPath()
         for start, width in bars[:-1]:
-            p.rect(x + start * mod, y, width * mod, h)
+            p.rect(start, 0, width, 1)
         c.drawPath(p, stroke=0, fill=1)
+        c.restoreState()
 
     def _line(self, c: Canvas, f: Field) -> None:
         c.setLineWidth(f.line_width * mm)

@@ -49,12 +49,14 @@ PT_MM = 25.4 / 72
 
 
 def _em(ch: str) -> float:
-    o = ord(ch)
-    if o < 0x1100:
-        return 0.6
-    if 0xFF61 <= o <= 0xFFDC:  # half-width forms
-        return 0.6
-    return 1.0
+    """Advance at size 1: Latin-1 0.6 em, everything else (CJK, full-width) 1 em. Wider than
+    most fonts draw, so text measured here fits on the printer too."""
+    return 0.6 if ord(ch) < 0x100 else 1.0
+
+
+def _text_em(s: str) -> float:
+    n = len(s)
+    return 0.6 * n + 0.4 * (n - len(s.encode("latin-1", "ignore")))
 
 
 def escape_fd(text: str, *, in_fb: bool = False) -> str:
@@ -96,8 +98,8 @@ class _Zpl:
             if k == "text":
                 text = field_text(lb, f)
                 if text:
-                    parts.append(self._text(f, text, f"label {idx + 1} ({lb.track_no}): "
-                                                      f"{f.source}"))
+                    parts.append(self._text(f, text, lambda f=f: f"label {idx + 1} "
+                                                                 f"({lb.track_no}): {f.source}"))
                 elif f.required:
                     raise LabelError(f"label {idx + 1} ({lb.track_no}): {f.source} is empty")
             elif k == "barcode":
@@ -115,9 +117,9 @@ class _Zpl:
 
     # -- elements
 
-    def _text(self, f: Field, text: str, what: str) -> str:
+    def _text(self, f: Field, text: str, what) -> str:
         fit = fit_text(text, f.w / PT_MM, f.h / PT_MM, f.font_size, f.min_font_size, _em,
-                       LINE_EM, overflow=f.overflow, what=what)
+                       LINE_EM, overflow=f.overflow, what=what, text_em=_text_em)
         h = max(10, int(round(fit.size * PT_MM * self.dpmm)))  # char height in dots
         lines = fit.lines
         y = f.y
