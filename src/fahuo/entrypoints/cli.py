@@ -416,6 +416,39 @@ def scan_cmd(codes: list[str] = typer.Argument(..., help="scanned tracking numbe
         raise typer.Exit(1)
 
 
+print_cli = typer.Typer(help="Labels and documents, in batches, with print records.",
+                        no_args_is_help=True)
+cli.add_typer(print_cli, name="print")
+
+
+@print_cli.command("labels")
+def print_labels_cmd(
+    packs: list[int] = typer.Option([], "--pack", help="pack #s (default: all waiting)"),
+    fmt: str = typer.Option("pdf", "--format", help="pdf or zpl"),
+    size: str = typer.Option("76x130", help="76x130, 100x150, 100x180 or 4x6"),
+    order_by: str = typer.Option("deadline", help="deadline or route (pick order)"),
+    dpi: int = typer.Option(203, help="ZPL printer resolution: 203 or 300"),
+    printer: str = typer.Option("", help="printer name, for the print record"),
+    reason: str = typer.Option("", help="why, when reprinting"),
+    out: Optional[Path] = typer.Option(None, help="copy the file here"),
+) -> None:
+    """Print waybill labels for a batch of packs."""
+    from fahuo.services.printing import PrintError, print_labels
+    app = get_app()
+    app.migrate()
+    try:
+        r = print_labels(app.uow, packs or None, fmt=fmt, size=size, order_by=order_by,
+                         actor="cli", printer=printer, reason=reason, dpi=dpi,
+                         out_dir=app.settings.data_dir / "prints")
+    except PrintError as exc:
+        _fail(str(exc))
+    if out:
+        out.write_bytes(r.path.read_bytes())
+    flag = (" — already printed: the same file again, nothing recorded" if r.already_printed
+            else " (reprint)" if r.reprint else "")
+    out.print(f"batch #{r.batch_id}: {r.packs} labels → {out or r.path}{flag}")
+
+
 @cli.command()
 def serve(host: Optional[str] = None, port: Optional[int] = None,
           worker: bool = typer.Option(True, help="run the task consumer in this process")) -> None:

@@ -274,3 +274,35 @@ ship_job_items = Table(
     Column("status", String(12), nullable=False),  # invalid | pending | shipped | skipped | failed
     Column("message", Text, nullable=False, default=""),
 )
+
+
+# ---- issue 4: printing ---------------------------------------------------------------------
+
+print_batches = Table(
+    "print_batches", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(12), nullable=False),  # labels | picklist | slips
+    Column("format", String(8), nullable=False),  # pdf | zpl | xlsx
+    Column("size", String(12), nullable=False, default=""),
+    Column("order_by", String(12), nullable=False, default="deadline"),  # deadline | route
+    Column("pack_ids", Text, nullable=False),  # JSON list, in print order
+    Column("selection_key", String(64), nullable=False, index=True),  # what was asked for
+    Column("fingerprint", String(64), nullable=False),  # sha256 of the file
+    Column("file_name", String(255), nullable=False),
+    Column("printer", String(128), nullable=False, default=""),
+    Column("reprint_of", Integer, ForeignKey("print_batches.id")),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+print_records = Table(
+    "print_records", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("batch_id", Integer, ForeignKey("print_batches.id"), nullable=False, index=True),
+    Column("pack_id", Integer, ForeignKey("packs.id"), nullable=False, index=True),
+    Column("kind", String(12), nullable=False),
+    Column("reprint", Boolean, nullable=False, default=False),
+    Column("printed_by", String(64), nullable=False),
+    Column("printed_at", BigInteger, nullable=False),
+)

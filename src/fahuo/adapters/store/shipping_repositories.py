@@ -358,3 +358,54 @@ class PipelineRepository:
         row = self.conn.execute(select(m.ship_jobs.c.id).where(
             m.ship_jobs.c.fingerprint == fingerprint, m.ship_jobs.c.status == "done")).first()
         return self.job(row.id) if row else None
+
+
+class PrintRepository:
+    """Print batches and who printed which pack when."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def batch_for_selection(self, selection_key: str) -> dict[str, Any] | None:
+        row = self.conn.execute(select(m.print_batches).where(
+            m.print_batches.c.selection_key == selection_key,
+            m.print_batches.c.reprint_of.is_(None)).order_by(m.print_batches.c.id)).first()
+        return self._batch(row)
+
+    def batch(self, batch_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute(select(m.print_batches).where(
+            m.print_batches.c.id == batch_id)).first()
+        return self._batch(row)
+
+    @staticmethod
+    def _batch(row) -> dict[str, Any] | None:  # noqa: ANN001
+        if row is None:
+            return None
+        d = dict(row._mapping)
+        d["pack_ids"] = json.loads(d["pack_ids"])
+        return d
+
+    def printed_before(self, pack_ids: Sequence[int], kind: str) -> dict[int, int]:
+        """pack id → the batch that first printed it (for this kind of document)."""
+        if not pack_ids:
+            return {}
+        q = (select(m.print_records.c.pack_id, func.min(m.print_records.c.batch_id))
+             .where(m.print_records.c.pack_id.in_(list(pack_ids)),
+                    m.print_records.c.kind == kind)
+             .group_by(m.print_records.c.pack_id))
+        return {p: b for p, b in self.conn.execute(q)}
+
+    def add_batch(self, *, pack_ids: Sequence[int], records_reprint: bool, **values: Any) -> int:
+        now = _now()
+        res = self.conn.execute(m.print_batches.insert().values(
+            pack_ids=json.dumps(list(pack_ids)), created_at=now, **values))
+        bid = int(res.inserted_primary_key[0])
+        self.conn.execute(m.print_records.insert(), [
+            {"batch_id": bid, "pack_id": p, "kind": values["kind"], "reprint": records_reprint,
+             "printed_by": values["created_by"], "printed_at": now} for p in pack_ids])
+        return bid
+
+    def batches(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self.conn.execute(select(m.print_batches).order_by(
+            m.print_batches.c.id.desc()).limit(limit))
+        return [self._batch(r) for r in rows]

@@ -6,7 +6,7 @@ from sqlalchemy import Connection, Engine
 
 from fahuo.adapters.crypto import SecretBox
 
-from .shipping_repositories import PipelineRepository, SettingsRepository
+from .shipping_repositories import PipelineRepository, PrintRepository, SettingsRepository
 from .repositories import (
     AuditRepository, CursorRepository, InboxRepository, OrderRepository, ShopRepository,
 )
@@ -20,6 +20,7 @@ class UnitOfWork:
     audit: AuditRepository
     settings: SettingsRepository
     pipeline: PipelineRepository
+    prints: PrintRepository
     conn: Connection
 
     def __init__(self, engine: Engine, box: SecretBox, *, readonly: bool = False) -> None:
@@ -38,6 +39,7 @@ class UnitOfWork:
         self.audit = AuditRepository(self.conn)
         self.settings = SettingsRepository(self.conn, self.box)
         self.pipeline = PipelineRepository(self.conn)
+        self.prints = PrintRepository(self.conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

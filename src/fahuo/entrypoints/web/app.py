@@ -30,6 +30,7 @@ from fahuo.services.manual_ship import (
 from fahuo.services.pipeline import Pipeline
 from fahuo.services.push import PushRejected, accept_push
 from fahuo.services.print_data import print_data
+from fahuo.services.printing import PrintError, print_labels
 from fahuo.services.scan import scan
 from fahuo.services.settings import (
     SettingsError, balances, refresh_from_platform, update_settings,
@@ -118,6 +119,17 @@ class OrdersHold(OrdersAct):
 
 class PackIds(BaseModel):
     pack_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=2000)
+
+
+class PrintLabelsIn(BaseModel):
+    pack_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        None, max_length=5000, description="default: every pack waiting to print")
+    format: Literal["pdf", "zpl"] = "pdf"
+    size: Literal["76x130", "100x150", "100x180", "4x6"] = "76x130"
+    order_by: Literal["deadline", "route"] = "deadline"
+    dpi: Literal[203, 300] = 203
+    printer: str = Field("", max_length=128)
+    reason: str = Field("", max_length=500)
 
 
 class ScanIn(BaseModel):
@@ -412,6 +424,26 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         batch = print_data(fh.uow, fh.platform_for, body.pack_ids)
         return {"documents": batch.documents,
                 "problems": {str(k): v for k, v in batch.problems.items()}}
+
+    @api.post("/print/labels", responses={
+        200: {"content": {"application/pdf": {}, "text/plain": {}},
+              "description": "the label file; X-Fahuo-Batch names its print batch"},
+        409: {"description": "cannot print (no number, reprint without a reason, …)"}})
+    def api_print_labels(body: PrintLabelsIn) -> Response:
+        fh = c()
+        try:
+            r = print_labels(fh.uow, body.pack_ids, fmt=body.format, size=body.size,
+                             order_by=body.order_by, actor="api", printer=body.printer,
+                             reason=body.reason, dpi=body.dpi,
+                             out_dir=fh.settings.data_dir / "prints")
+        except PrintError as exc:
+            return JSONResponse({"message": str(exc)}, 409)
+        return Response(r.path.read_bytes(),
+                        media_type="application/pdf" if body.format == "pdf" else "text/plain",
+                        headers={"X-Fahuo-Batch": str(r.batch_id),
+                                 "X-Fahuo-Already-Printed": str(r.already_printed).lower(),
+                                 "X-Fahuo-Reprint": str(r.reprint).lower(),
+                                 "Content-Disposition": f'attachment; filename="{r.path.name}"'})
 
     @api.post("/scan")
     def api_scan(body: ScanIn) -> dict[str, Any]:

@@ -1,0 +1,79 @@
+"""Labels in batches: every print recorded, the same batch twice is the same file, reprints
+need a reason, and printing moves the parcel on (confirm mode 'when printed')."""
+
+import time
+
+import fitz
+import pytest
+
+from support import make_fahuo, ready_to_ship
+
+from fahuo.services.pipeline import Pipeline
+from fahuo.services.printing import PrintError, print_labels
+from fahuo.services.settings import update_settings
+
+
+@pytest.fixture
+def fahuo(tmp_path):
+    app = make_fahuo(tmp_path, sync_lag_s=1)
+    yield app
+    app.close()
+
+
+def _ready(fahuo, sandbox, n=12):
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"confirm_mode": "on_print", "audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
+        actor="test")
+    sandbox.generate(creds["shop_id"], n, seed=61, spread_seconds=600)
+    time.sleep(1.05)
+    with fahuo.uow() as uow:
+        shop = uow.shops.get(ref)
+    fahuo.order_sync.run(ref, fahuo.platform_for(shop))
+    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    with fahuo.uow() as uow:
+        return ref, creds, uow.pipeline.packs_in_state(["waybill_taken"], limit=100)
+
+
+def test_print_a_batch_then_confirm_on_print(fahuo, sandbox, tmp_path):
+    ref, creds, packs = _ready(fahuo, sandbox)
+    assert packs and not sandbox.http.get("/sandbox/shipments", params={
+        "shop_id": creds["shop_id"]}).json()  # on_print: nothing ships before the labels
+    out = tmp_path / "prints"
+    r = print_labels(fahuo.uow, None, fmt="pdf", size="100x150", actor="packer", out_dir=out)
+    doc = fitz.open(r.path)
+    assert r.packs == len(packs) == doc.page_count
+    text = "".join(page.get_text() for page in doc)
+    assert all(p["track_no"] in text for p in packs)
+    # The same batch again: the same file, flagged, nothing new recorded.
+    again = print_labels(fahuo.uow, [p["id"] for p in packs], fmt="pdf", size="100x150",
+                         actor="packer", out_dir=out)
+    assert again.already_printed and again.path.read_bytes() == r.path.read_bytes()
+    # One of them again, alone: refused without a reason, a recorded reprint with one.
+    with pytest.raises(PrintError, match="reason"):
+        print_labels(fahuo.uow, [packs[0]["id"]], actor="packer", out_dir=out)
+    rp = print_labels(fahuo.uow, [packs[0]["id"]], actor="packer", out_dir=out,
+                      reason="面单被撕坏")
+    assert rp.reprint and not rp.already_printed
+    with fahuo.uow() as uow:
+        batches = uow.prints.batches()
+    assert [b["reason"] for b in batches][:1] == ["面单被撕坏"]
+    assert batches[0]["reprint_of"] == r.batch_id
+    # Printed → the pipeline confirms them on the shop.
+    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    shipped = {o for s in sandbox.http.get("/sandbox/shipments", params={
+        "shop_id": creds["shop_id"]}).json() for o in s["order_ids"]}
+    assert {p["main_order_id"] for p in packs} <= shipped
+
+
+def test_bad_print_requests_say_what_is_wrong(fahuo, sandbox, tmp_path):
+    _, _, packs = _ready(fahuo, sandbox, n=4)
+    with pytest.raises(PrintError, match="known sizes"):
+        print_labels(fahuo.uow, None, size="80x80", actor="x", out_dir=tmp_path)
+    with pytest.raises(PrintError, match="pdf or zpl"):
+        print_labels(fahuo.uow, None, fmt="png", actor="x", out_dir=tmp_path)
+    with pytest.raises(PrintError, match="no such packs"):
+        print_labels(fahuo.uow, [999999], actor="x", out_dir=tmp_path)
+    zpl = print_labels(fahuo.uow, None, fmt="zpl", dpi=300, actor="x", out_dir=tmp_path)
+    body = zpl.path.read_text()
+    assert body.count("^XA") == len(packs) and "^CI28" in body
