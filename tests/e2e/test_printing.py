@@ -77,3 +77,24 @@ def test_bad_print_requests_say_what_is_wrong(fahuo, sandbox, tmp_path):
     zpl = print_labels(fahuo.uow, None, fmt="zpl", dpi=300, actor="x", out_dir=tmp_path)
     body = zpl.path.read_text()
     assert body.count("^XA") == len(packs) and "^CI28" in body
+
+
+def test_console_print_page_prints_and_reprints_with_a_reason(fahuo, sandbox):
+    from fastapi.testclient import TestClient
+
+    from fahuo.entrypoints.web.app import create_app
+    _, _, packs = _ready(fahuo, sandbox, n=6)
+    with TestClient(create_app(fahuo, embedded_worker=False)) as client:
+        page = client.get("/print").text
+        assert f'id="waiting">{len(packs)}<' in page
+        pdf = client.post("/print", data={"size": "76x130", "format": "pdf"})
+        assert pdf.headers["content-type"] == "application/pdf" and pdf.content[:4] == b"%PDF"
+        listing = client.get("/print").text
+        assert 'id="waiting">0<' in listing
+        refused = client.post("/print", data={"batch": "1", "format": "pdf", "size": "100x150"},
+                              follow_redirects=False)
+        assert refused.status_code == 303 and "reason" in refused.headers["location"]
+        again = client.post("/print", data={"batch": "1", "format": "pdf", "size": "100x150",
+                                            "reason": "打印机卡纸"})
+        assert again.status_code == 200 and again.content[:4] == b"%PDF"
+        assert "补打 #1：打印机卡纸" in client.get("/print").text

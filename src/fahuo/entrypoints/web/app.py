@@ -647,6 +647,40 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         return templates.TemplateResponse(request, "ship.html", {
             "jobs": jobs, "packs": packs, "preview": prev, "filename": upload.filename})
 
+    @web.get("/print", response_class=HTMLResponse, include_in_schema=False)
+    def print_page(request: Request, msg: str = "") -> HTMLResponse:
+        with c().uow() as uow:
+            waiting = uow.pipeline.packs_in_state(["waybill_taken"], limit=5000)
+            done = uow.prints.printed_before([p["id"] for p in waiting], "labels")
+            batches = uow.prints.batches(30)
+        return templates.TemplateResponse(request, "print.html", {
+            "waiting": len([p for p in waiting if p["id"] not in done]), "batches": batches,
+            "msg": msg})
+
+    @web.post("/print", include_in_schema=False)
+    async def print_post(request: Request) -> Response:
+        fh = c()
+        form = await request.form()
+        batch = str(form.get("batch", ""))
+        pack_ids = None
+        if batch.isdigit():
+            with fh.uow() as uow:
+                old = uow.prints.batch(int(batch))
+            pack_ids = old["pack_ids"] if old else [0]
+        try:
+            r = print_labels(fh.uow, pack_ids, fmt=str(form.get("format", "pdf")),
+                             size=str(form.get("size", "76x130")),
+                             order_by=str(form.get("order_by", "deadline")), actor="console",
+                             printer=str(form.get("printer", "")),
+                             reason=str(form.get("reason", "")),
+                             out_dir=fh.settings.data_dir / "prints")
+        except PrintError as exc:
+            return RedirectResponse("/print?msg=" + quote(f"未打印：{exc}"), 303)
+        return Response(r.path.read_bytes(), media_type="application/pdf"
+                        if r.path.suffix == ".pdf" else "text/plain",
+                        headers={"Content-Disposition": f'attachment; filename="{r.path.name}"',
+                                 "X-Fahuo-Already-Printed": str(r.already_printed).lower()})
+
     @web.get("/scan", response_class=HTMLResponse, include_in_schema=False)
     def scan_page(request: Request) -> HTMLResponse:
         return templates.TemplateResponse(request, "scan.html", {"result": None})
