@@ -114,10 +114,11 @@ class SkuFacts:
     weight_g: int = 0
     large: bool = False  # 独立大件: every unit travels alone
     tags: frozenset[str] = frozenset()
+    bin: str = ""  # 库位: where the picker finds it (pick-route order)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SkuFacts:
-        _check_keys("sku facts", data, ("warehouse", "weight_g", "large", "tags"))
+        _check_keys("sku facts", data, ("warehouse", "weight_g", "large", "tags", "bin"))
         warehouse = data.get("warehouse", "")
         if not isinstance(warehouse, str):
             raise ValueError(f"sku facts: warehouse must be a text, got {warehouse!r}")
@@ -125,13 +126,16 @@ class SkuFacts:
         if isinstance(tags, str) or not isinstance(tags, Iterable) or not all(
                 isinstance(t, str) and t.strip() for t in tags):
             raise ValueError(f"sku facts: tags must be a list of non-empty texts, got {tags!r}")
+        bin_ = data.get("bin", "")
+        if not isinstance(bin_, str):
+            raise ValueError(f"sku facts: bin must be a text, got {bin_!r}")
         return cls(warehouse.strip(), _int("sku facts", "weight_g", data.get("weight_g", 0), 0),
                    _flag("sku facts", "large", data.get("large", False)),
-                   frozenset(t.strip() for t in tags))
+                   frozenset(t.strip() for t in tags), bin_.strip())
 
     def to_dict(self) -> dict[str, Any]:
         return {"warehouse": self.warehouse, "weight_g": self.weight_g, "large": self.large,
-                "tags": sorted(self.tags)}
+                "tags": sorted(self.tags), "bin": self.bin}
 
 
 @dataclass(frozen=True, slots=True)
