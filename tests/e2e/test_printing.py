@@ -98,3 +98,29 @@ def test_console_print_page_prints_and_reprints_with_a_reason(fahuo, sandbox):
                                             "reason": "打印机卡纸"})
         assert again.status_code == 200 and again.content[:4] == b"%PDF"
         assert "补打 #1：打印机卡纸" in client.get("/print").text
+
+
+def test_pick_list_and_slips_for_the_batch(fahuo, sandbox, tmp_path):
+    import io
+
+    from openpyxl import load_workbook
+
+    from fahuo.services.printing import print_documents
+    _, _, packs = _ready(fahuo, sandbox, n=10)
+    pdf = print_documents(fahuo.uow, "picklist", None, actor="x", out_dir=tmp_path)
+    text = "".join(p.get_text() for p in fitz.open(pdf.path))
+    assert "合计" in text
+    xlsx = print_documents(fahuo.uow, "picklist", None, fmt="xlsx", actor="x", out_dir=tmp_path)
+    ws = load_workbook(io.BytesIO(xlsx.path.read_bytes())).worksheets[0]
+    rows = list(ws.iter_rows(values_only=True))[1:]
+    with fahuo.uow() as uow:
+        lines = uow.pipeline.lines([p["id"] for p in packs])
+    units = sum(ln["quantity"] for ls in lines.values() for ln in ls)
+    qty_col = [c.value for c in ws[1]].index("数量")
+    assert sum(int(r[qty_col]) for r in rows if r[qty_col] and str(r[0]).isdigit()) == units
+    slips = print_documents(fahuo.uow, "slips", None, actor="x", out_dir=tmp_path)
+    doc = fitz.open(slips.path)
+    assert doc.page_count >= len(packs)
+    assert all(p["main_order_id"] in "".join(pg.get_text() for pg in doc) for p in packs)
+    with pytest.raises(PrintError, match="reason"):
+        print_documents(fahuo.uow, "slips", [packs[0]["id"]], actor="x", out_dir=tmp_path)

@@ -449,6 +449,41 @@ def print_labels_cmd(
     out.print(f"batch #{r.batch_id}: {r.packs} labels → {out or r.path}{flag}")
 
 
+def _print_docs(kind: str, packs: list[int], fmt: str, printer: str, reason: str,
+                out: Optional[Path]) -> None:
+    from fahuo.services.printing import PrintError, print_documents
+    app = get_app()
+    app.migrate()
+    try:
+        r = print_documents(app.uow, kind, packs or None, fmt=fmt, actor="cli", printer=printer,
+                            reason=reason, out_dir=app.settings.data_dir / "prints")
+    except PrintError as exc:
+        _fail(str(exc))
+    if out:
+        out.write_bytes(r.path.read_bytes())
+    flag = " — already printed: the same file again" if r.already_printed else \
+        (" (reprint)" if r.reprint else "")
+    globals()["out"].print(f"batch #{r.batch_id}: {kind} for {r.packs} packs → "
+                           f"{out or r.path}{flag}")
+
+
+@print_cli.command("picklist")
+def print_picklist(packs: list[int] = typer.Option([], "--pack", help="pack #s"),
+                   fmt: str = typer.Option("pdf", "--format", help="pdf or xlsx"),
+                   printer: str = "", reason: str = "",
+                   out: Optional[Path] = typer.Option(None, "--out")) -> None:
+    """Pick list (拣货单): SKUs summed, in pick-route order, with their orders."""
+    _print_docs("picklist", packs, fmt, printer, reason, out)
+
+
+@print_cli.command("slips")
+def print_slips(packs: list[int] = typer.Option([], "--pack", help="pack #s"),
+                printer: str = "", reason: str = "",
+                out: Optional[Path] = typer.Option(None, "--out")) -> None:
+    """Packing slips (发货单), one per pack."""
+    _print_docs("slips", packs, "pdf", printer, reason, out)
+
+
 @cli.command()
 def serve(host: Optional[str] = None, port: Optional[int] = None,
           worker: bool = typer.Option(True, help="run the task consumer in this process")) -> None:

@@ -158,3 +158,89 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
                     detail={"packs": len(packs), "format": fmt, "size": size,
                             "printer": printer, "reason": reason.strip()})
     return PrintResult(bid, out_dir / file_name, len(packs), False, reprint)
+
+
+def print_documents(uow_factory: UowFactory, kind: str, pack_ids: Sequence[int] | None, *,
+                    fmt: str = "pdf", actor: str, printer: str = "", reason: str = "",
+                    out_dir: Path) -> PrintResult:
+    """A pick list (拣货单, pdf or xlsx) or packing slips (发货单, pdf) for a batch of packs."""
+    from fahuo.adapters.labels.documents import (
+        Slip, SlipLine, aggregate_pick_lines, render_picklist_pdf, render_picklist_xlsx,
+        render_slips_pdf,
+    )
+    allowed = {"picklist": ("pdf", "xlsx"), "slips": ("pdf",)}
+    if kind not in allowed:
+        raise PrintError(f"document {kind!r}: picklist or slips")
+    if fmt not in allowed[kind]:
+        raise PrintError(f"format {fmt!r}: {kind} prints as {' or '.join(allowed[kind])}")
+    record = kind if fmt == "pdf" else f"{kind}-{fmt}"  # the Excel copy is its own record
+    with uow_factory(readonly=True) as u:
+        if pack_ids is None:
+            waiting = u.pipeline.packs_in_state(["waybill_taken", "printed"], limit=5000)
+            done = u.prints.printed_before([p["id"] for p in waiting], record)
+            packs = [p for p in waiting if p["id"] not in done]
+        else:
+            packs = u.pipeline.packs_by_ids(list(pack_ids))
+            missing = sorted(set(pack_ids) - {p["id"] for p in packs})
+            if missing:
+                raise PrintError(f"no such packs: {missing}")
+        if not packs:
+            raise PrintError("nothing to print: no pack is waiting")
+        packs.sort(key=lambda p: (p["exp_ship_time"] or 0, p["id"]))
+        lines = u.pipeline.lines([p["id"] for p in packs])
+        loaded = u.pipeline.load_orders(sorted({ln["order_id"] for ls in lines.values()
+                                                for ln in ls}))
+        shops = {s.id: s for s in u.shops.list()}
+        facts = {}
+        for ref in {p["shop_ref"] for p in packs}:
+            facts.update(u.settings.get(ref)["sku_facts"])
+        ids = [p["id"] for p in packs]
+        key = _selection_key(kind, fmt, "", "route", ids)
+        same = u.prints.batch_for_selection(key)
+        before = u.prints.printed_before(ids, record)
+    if same is not None and not reason.strip() and (out_dir / same["file_name"]).exists():
+        return PrintResult(same["id"], out_dir / same["file_name"], len(ids), True, False)
+    if before and not reason.strip():
+        raise PrintError(f"{kind} already printed for {len(before)} packs: a reprint needs a "
+                         "reason (补打原因)")
+    printed_at = datetime.fromtimestamp(same["created_at"] if same else time.time(), GMT8)
+    subs = {s.sku_order_id: s for _, _, o in loaded.values() for s in o.sub_orders}
+    if kind == "picklist":
+        items = [(ln["order_id"], subs[ln["sku_order_id"]].merchant_code,
+                  subs[ln["sku_order_id"]].product_name, subs[ln["sku_order_id"]].spec,
+                  ln["quantity"]) for p in packs for ln in lines[p["id"]]]
+        picks = aggregate_pick_lines(items, {k: v.get("bin", "") for k, v in facts.items()})
+        name = f"拣货单 {printed_at:%m%d-%H%M}"
+        data = (render_picklist_pdf(picks, batch_name=name, printed_at=printed_at)
+                if fmt == "pdf" else render_picklist_xlsx(picks, batch_name=name))
+    else:
+        slips = []
+        for p in packs:
+            o = loaded[p["main_order_id"]][2]
+            rc = o.receiver
+            slips.append(Slip(
+                order_id=p["main_order_id"], pack_no=p["seq"], pack_count=p["of"],
+                receiver_masked=f"{rc.name_mask} {rc.phone_mask}",
+                address_masked=" ".join(filter(None, (rc.province, rc.city, rc.district,
+                                                      rc.address_mask))),
+                buyer_words=o.buyer_words, seller_words=o.seller_words,
+                lines=[SlipLine(subs[ln["sku_order_id"]].product_name,
+                                subs[ln["sku_order_id"]].spec,
+                                subs[ln["sku_order_id"]].merchant_code, ln["quantity"])
+                       for ln in lines[p["id"]]],
+                printed_at=printed_at, shop_name=shops[p["shop_ref"]].shop_name))
+        data = render_slips_pdf(slips)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fingerprint = hashlib.sha256(data).hexdigest()
+    file_name = f"{kind}-{fingerprint[:16]}.{fmt}"
+    (out_dir / file_name).write_bytes(data)
+    reprint = bool(before) or same is not None
+    with uow_factory() as u:
+        bid = u.prints.add_batch(
+            pack_ids=ids, records_reprint=reprint, kind=record, format=fmt, size="",
+            order_by="route", selection_key=key, fingerprint=fingerprint, file_name=file_name,
+            printer=printer, reprint_of=(same["id"] if same else min(before.values()))
+            if reprint else None, reason=reason.strip(), created_by=actor)
+        u.audit.add(actor=actor, action=f"print.{kind}", subject_type="print_batch",
+                    subject_id=str(bid), detail={"packs": len(ids), "format": fmt})
+    return PrintResult(bid, out_dir / file_name, len(ids), False, reprint)

@@ -30,7 +30,7 @@ from fahuo.services.manual_ship import (
 from fahuo.services.pipeline import Pipeline
 from fahuo.services.push import PushRejected, accept_push
 from fahuo.services.print_data import print_data
-from fahuo.services.printing import PrintError, print_labels
+from fahuo.services.printing import PrintError, print_documents, print_labels
 from fahuo.services.scan import scan
 from fahuo.services.settings import (
     SettingsError, balances, refresh_from_platform, update_settings,
@@ -128,6 +128,13 @@ class PrintLabelsIn(BaseModel):
     size: Literal["76x130", "100x150", "100x180", "4x6"] = "76x130"
     order_by: Literal["deadline", "route"] = "deadline"
     dpi: Literal[203, 300] = 203
+    printer: str = Field("", max_length=128)
+    reason: str = Field("", max_length=500)
+
+
+class PrintDocsIn(BaseModel):
+    pack_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(None, max_length=5000)
+    format: Literal["pdf", "xlsx"] = "pdf"
     printer: str = Field("", max_length=128)
     reason: str = Field("", max_length=500)
 
@@ -443,6 +450,25 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                         headers={"X-Fahuo-Batch": str(r.batch_id),
                                  "X-Fahuo-Already-Printed": str(r.already_printed).lower(),
                                  "X-Fahuo-Reprint": str(r.reprint).lower(),
+                                 "Content-Disposition": f'attachment; filename="{r.path.name}"'})
+
+    @api.post("/print/{kind}", responses={
+        200: {"content": {"application/pdf": {}, "application/octet-stream": {}},
+              "description": "the document; X-Fahuo-Batch names its print batch"},
+        409: {"description": "cannot print (reprint without a reason, …)"}})
+    def api_print_documents(body: PrintDocsIn,
+                            kind: Literal["picklist", "slips"]) -> Response:
+        fh = c()
+        try:
+            r = print_documents(fh.uow, kind, body.pack_ids, fmt=body.format, actor="api",
+                                printer=body.printer, reason=body.reason,
+                                out_dir=fh.settings.data_dir / "prints")
+        except PrintError as exc:
+            return JSONResponse({"message": str(exc)}, 409)
+        return Response(r.path.read_bytes(), media_type="application/pdf"
+                        if body.format == "pdf" else "application/octet-stream",
+                        headers={"X-Fahuo-Batch": str(r.batch_id),
+                                 "X-Fahuo-Already-Printed": str(r.already_printed).lower(),
                                  "Content-Disposition": f'attachment; filename="{r.path.name}"'})
 
     @api.post("/scan")
