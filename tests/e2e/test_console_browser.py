@@ -97,3 +97,75 @@ def test_packer_scans_and_a_refunded_parcel_turns_the_screen_red(fahuo, sandbox,
     shipped = [o for s in sandbox.http.get("/sandbox/shipments", params={
         "shop_id": creds["shop_id"]}).json() for o in s["order_ids"]]
     assert shipped == [good["main_order_id"]]
+
+
+class FakePrintComponent:
+    """The Douyin print component as the packer's computer runs it: checks each task, acks,
+    then reports every document printed."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from websockets.sync.server import serve
+        self.tasks: list[dict] = []
+        self.server = serve(self._handle, "127.0.0.1", 0)
+        self.port = self.server.socket.getsockname()[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _handle(self, ws) -> None:  # noqa: ANN001
+        import json
+        for raw in ws:
+            msg = json.loads(raw)
+            if msg.get("cmd") != "print":
+                continue
+            task = msg["task"]
+            docs = task["documents"]
+            ok = all(d["contents"][0].get(k) for d in docs
+                     for k in ("params", "encryptedData", "signature", "templateURL"))
+            ok = ok and all("method=logistics.getShopKey" in d["contents"][0]["params"]
+                            for d in docs)
+            self.tasks.append(msg)
+            ws.send(json.dumps({"cmd": "print", "requestID": msg["requestID"],
+                                "taskID": task["taskID"],
+                                "status": "success" if ok else "failed", "msg": ""}))
+            if ok:
+                ws.send(json.dumps({"cmd": "notifyPrintResult", "printer": "ZTO-76",
+                                    "taskID": task["taskID"], "taskStatus": "printed",
+                                    "printStatus": [{"documentID": d["documentID"],
+                                                     "status": "success", "msg": "",
+                                                     "trackNo": d.get("docNo", "")}
+                                                    for d in docs]}))
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_platform_waybills_print_through_the_print_component(fahuo, sandbox, browser):
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"confirm_mode": "on_print", "audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
+        actor="test")
+    sandbox.generate(creds["shop_id"], 25, seed=53, spread_seconds=600)
+    _sync(fahuo, ref)
+    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    with fahuo.uow() as uow:
+        packs = uow.pipeline.packs_in_state(["waybill_taken"], limit=100)
+    component = FakePrintComponent()
+    try:
+        with serve_in_thread(create_app(fahuo, embedded_worker=False)) as url:
+            page = browser.new_page()
+            page.goto(f"{url}/print/component?ws=ws://127.0.0.1:{component.port}")
+            page.click("#go")
+            page.wait_for_selector("#log[data-state=done]", timeout=20000)
+            assert f"已打印 {len(packs)} 张" in page.locator("#log").inner_text()
+    finally:
+        component.close()
+    assert sum(len(t["task"]["documents"]) for t in component.tasks) == len(packs)
+    with fahuo.uow() as uow:
+        assert not uow.pipeline.packs_in_state(["waybill_taken"], limit=100)
+        assert len(uow.pipeline.packs_in_state(["printed"], limit=100)) == len(packs)
+    Pipeline(fahuo.uow, fahuo.platform_for).run()  # on_print: printed parcels ship
+    shipped = {o for s in sandbox.http.get("/sandbox/shipments", params={
+        "shop_id": creds["shop_id"]}).json() for o in s["order_ids"]}
+    assert {p["main_order_id"] for p in packs} <= shipped

@@ -29,6 +29,7 @@ from fahuo.services.manual_ship import (
 )
 from fahuo.services.pipeline import Pipeline
 from fahuo.services.push import PushRejected, accept_push
+from fahuo.services.print_component import component_tasks, record_component_result
 from fahuo.services.print_data import print_data
 from fahuo.services.printing import PrintError, print_documents, print_labels
 from fahuo.services.scan import scan
@@ -137,6 +138,12 @@ class PrintDocsIn(BaseModel):
     format: Literal["pdf", "xlsx"] = "pdf"
     printer: str = Field("", max_length=128)
     reason: str = Field("", max_length=500)
+
+
+class ComponentTasksIn(BaseModel):
+    pack_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(None, max_length=2000)
+    printer: str = Field("", max_length=128)
+    per_task: int = Field(10, ge=1, le=100)
 
 
 class ScanIn(BaseModel):
@@ -471,6 +478,31 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                                  "X-Fahuo-Already-Printed": str(r.already_printed).lower(),
                                  "Content-Disposition": f'attachment; filename="{r.path.name}"'})
 
+    @api.post("/print/component/tasks")
+    def api_component_tasks(body: ComponentTasksIn) -> dict[str, Any]:
+        """Print tasks for the Douyin print component (platform waybills)."""
+        fh = c()
+        with fh.uow(readonly=True) as uow:
+            if body.pack_ids is None:
+                waiting = uow.pipeline.packs_in_state(["waybill_taken"], limit=2000)
+                done = uow.prints.printed_before([p["id"] for p in waiting], "labels")
+                ids = [p["id"] for p in waiting if p["id"] not in done]
+            else:
+                ids = body.pack_ids
+        if not ids:
+            return {"tasks": [], "problems": {}}
+        return component_tasks(fh.uow, fh.platform_for, ids, printer=body.printer,
+                               per_task=body.per_task)
+
+    @api.post("/print/component/result")
+    async def api_component_result(request: Request) -> Any:
+        """What the component reported (notifyPrintResult), relayed by the console page."""
+        raw = await request.body()
+        try:
+            return record_component_result(c().uow, raw, actor="console")
+        except ValueError as exc:
+            return JSONResponse({"message": str(exc)}, 400)
+
     @api.post("/scan")
     def api_scan(body: ScanIn) -> dict[str, Any]:
         """Scan-to-ship: confirm the parcel, or say loudly that it must not leave."""
@@ -706,6 +738,14 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                         if r.path.suffix == ".pdf" else "text/plain",
                         headers={"Content-Disposition": f'attachment; filename="{r.path.name}"',
                                  "X-Fahuo-Already-Printed": str(r.already_printed).lower()})
+
+    @web.get("/print/component", response_class=HTMLResponse, include_in_schema=False)
+    def component_page(request: Request,
+                       ws: str = "ws://localhost:13888") -> HTMLResponse:
+        if not ws.startswith(("ws://localhost:", "ws://127.0.0.1:", "wss://localhost:",
+                              "wss://127.0.0.1:")):
+            ws = "ws://localhost:13888"  # the component only ever listens on this computer
+        return templates.TemplateResponse(request, "print_component.html", {"ws": ws})
 
     @web.get("/scan", response_class=HTMLResponse, include_in_schema=False)
     def scan_page(request: Request) -> HTMLResponse:

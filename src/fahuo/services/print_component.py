@@ -1,0 +1,111 @@
+"""Platform waybills printed by the Douyin print component on the packer's computer.
+
+fahuo never draws the standard area of a platform waybill: it builds the component's `print`
+tasks (encrypted print data, signature, template URL, the pre-signed getShopKey params) and the
+console page hands them to the component over its local WebSocket. What the component reports
+back (`notifyPrintResult`) is recorded here and moves the packs to printed.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fahuo.adapters.platforms.doudian.print_component import (
+    Document, fetch_template_urls, parse_component_message, shop_key_params_for, split_tasks,
+)
+from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.domain.orders import OrderState, can_move
+from fahuo.services.ports import PlatformFactory
+from fahuo.services.print_data import print_data
+
+UowFactory = Callable[[], UnitOfWork]
+DOC_PREFIX = "fahuo-pack-"
+_TEMPLATES: dict[tuple[int, str], tuple[float, str]] = {}  # (shop, courier) → (until, url)
+TEMPLATE_CACHE_S = 3600
+
+
+def component_tasks(uow_factory: UowFactory, platform_for: PlatformFactory,
+                    pack_ids: Sequence[int], *, printer: str, per_task: int = 10,
+                    two_part: bool = True) -> dict[str, Any]:
+    """The component's print tasks for these packs; packs that cannot print say why."""
+    batch = print_data(uow_factory, platform_for, pack_ids)
+    problems = {str(k): v for k, v in batch.problems.items()}
+    with uow_factory(readonly=True) as u:
+        packs = {p["id"]: p for p in u.pipeline.packs_by_ids([d["pack_id"]
+                                                              for d in batch.documents])}
+        shops = {s.id: s for s in u.shops.list()}
+    by_shop: dict[int, list[dict]] = {}
+    for d in batch.documents:
+        by_shop.setdefault(packs[d["pack_id"]]["shop_ref"], []).append(d)
+    tasks: list[dict] = []
+    for shop_ref, docs in by_shop.items():
+        session = platform_for(shops[shop_ref]).session
+        params = shop_key_params_for(session)  # a live token: made per batch, never stored
+        documents = []
+        for d in docs:
+            url = _template_url(session, shop_ref, d["courier_code"], two_part)
+            if url is None:
+                problems[str(d["pack_id"])] = f"{d['courier_code']} 没有电子面单模板 (no template)"
+                continue
+            documents.append(Document(
+                document_id=f"{DOC_PREFIX}{d['pack_id']}", track_no=d["track_no"],
+                encrypted_data=d["encrypted_data"], signature=d["signature"],
+                template_url=url, package_number=d["pack_no"] if d["pack_no"] != "1/1"
+                else None))
+        if documents:
+            tasks += split_tasks(documents, per_task, printer=printer, params=params,
+                                 task_id=f"fahuo-{uuid.uuid4().hex[:12]}")
+    return {"tasks": tasks, "problems": problems}
+
+
+def _template_url(session: Any, shop_ref: int, courier: str, two_part: bool) -> str | None:
+    now = time.time()
+    hit = _TEMPLATES.get((shop_ref, courier))
+    if hit and hit[0] > now:
+        return hit[1]
+    templates = fetch_template_urls(session)
+    for code, infos in templates.items():
+        want = [t for t in infos if (t.template_type == 2) == two_part] or infos
+        if want:
+            _TEMPLATES[(shop_ref, code)] = (now + TEMPLATE_CACHE_S, want[0].template_url)
+    got = _TEMPLATES.get((shop_ref, courier))
+    return got[1] if got else None
+
+
+def record_component_result(uow_factory: UowFactory, raw: str | bytes, *, actor: str,
+                            printer: str = "") -> dict[str, Any]:
+    """A `notifyPrintResult` from the component: printed documents are recorded."""
+    event = parse_component_message(raw)
+    if event.kind != "result":
+        return {"printed": [], "failed": {}, "ignored": event.kind}
+    printed, failed = [], {}
+    for doc in event.documents:
+        if not doc.document_id.startswith(DOC_PREFIX):
+            continue
+        pid = int(doc.document_id[len(DOC_PREFIX):])
+        if doc.ok and event.status in ("printed", "rendered"):
+            printed.append(pid)
+        else:
+            failed[str(pid)] = doc.msg or doc.status
+    if printed:
+        with uow_factory() as u:
+            packs = u.pipeline.packs_by_ids(printed)
+            before = u.prints.printed_before(printed, "labels")
+            u.prints.add_batch(
+                pack_ids=printed, records_reprint=bool(before), kind="labels",
+                format="component", size="", order_by="deadline",
+                selection_key=f"component:{event.task_id}", fingerprint=event.task_id or "",
+                file_name="", printer=event.printer or printer,
+                reprint_of=min(before.values()) if before else None,
+                reason="打印组件补打" if before else "", created_by=actor)
+            u.pipeline.update_packs([p["id"] for p in packs if p["state"] == "waybill_taken"],
+                                    state="printed")
+            lines = u.pipeline.lines(printed)
+            ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
+            current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(ids).items()}
+            u.pipeline.set_states({oid: OrderState.PRINTED.value for oid, st in current.items()
+                                   if can_move(OrderState(st), OrderState.PRINTED)})
+    return {"printed": printed, "failed": failed, "ignored": None}
