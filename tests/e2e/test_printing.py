@@ -124,3 +124,30 @@ def test_pick_list_and_slips_for_the_batch(fahuo, sandbox, tmp_path):
     assert all(p["main_order_id"] in "".join(pg.get_text() for pg in doc) for p in packs)
     with pytest.raises(PrintError, match="reason"):
         print_documents(fahuo.uow, "slips", [packs[0]["id"]], actor="x", out_dir=tmp_path)
+
+
+def test_cli_prints_labels_and_a_batch_again(fahuo, sandbox, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from fahuo.bootstrap import set_app
+    from fahuo.entrypoints.cli import cli
+    _ready(fahuo, sandbox, n=5)
+    set_app(fahuo)
+    try:
+        runner = CliRunner()
+        first = runner.invoke(cli, ["print", "labels", "--format", "zpl", "--size", "100x150",
+                                    "--out", str(tmp_path / "a.zpl")])
+        assert first.exit_code == 0, first.output
+        assert "batch #1" in first.output
+        again = runner.invoke(cli, ["print", "labels", "--batch", "1", "--format", "zpl",
+                                    "--size", "100x150", "--out", str(tmp_path / "b.zpl")])
+        assert again.exit_code == 0 and "already printed" in " ".join(again.output.split())
+        assert (tmp_path / "a.zpl").read_bytes() == (tmp_path / "b.zpl").read_bytes()
+        bad = runner.invoke(cli, ["print", "labels", "--size", "80x80"])
+        assert bad.exit_code == 2 and "known sizes" in " ".join(bad.output.split())
+        pick = runner.invoke(cli, ["print", "picklist", "--batch", "1", "--format", "xlsx",
+                                   "--out", str(tmp_path / "p.xlsx")])
+        assert pick.exit_code == 0, pick.output
+        assert (tmp_path / "p.xlsx").read_bytes()[:2] == b"PK"
+    finally:
+        set_app(None)

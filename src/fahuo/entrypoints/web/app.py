@@ -739,6 +739,21 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                         headers={"Content-Disposition": f'attachment; filename="{r.path.name}"',
                                  "X-Fahuo-Already-Printed": str(r.already_printed).lower()})
 
+    @web.post("/print/documents", include_in_schema=False)
+    async def print_docs_post(request: Request) -> Response:
+        fh = c()
+        form = await request.form()
+        kind, fmt = str(form.get("kind", "")), str(form.get("format", "pdf"))
+        try:
+            r = print_documents(fh.uow, kind, None, fmt=fmt, actor="console",
+                                reason=str(form.get("reason", "")),
+                                out_dir=fh.settings.data_dir / "prints")
+        except PrintError as exc:
+            return RedirectResponse("/print?msg=" + quote(f"未打印：{exc}"), 303)
+        return Response(r.path.read_bytes(), media_type="application/pdf" if fmt == "pdf"
+                        else "application/octet-stream",
+                        headers={"Content-Disposition": f'attachment; filename="{r.path.name}"'})
+
     @web.get("/print/component", response_class=HTMLResponse, include_in_schema=False)
     def component_page(request: Request,
                        ws: str = "ws://localhost:13888") -> HTMLResponse:
