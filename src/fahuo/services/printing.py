@@ -8,6 +8,7 @@ before needs a reason and is recorded as a reprint. Never a silent duplicate.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,16 @@ def _summary(lines, subs) -> str:  # noqa: ANN001
     return "；".join(parts)
 
 
+def _receiver_party(rc, plain: dict | None) -> Party:  # noqa: ANN001
+    region = " ".join(filter(None, (rc.province, rc.city, rc.district)))
+    if plain:
+        return Party(plain.get("name") or rc.name_mask, plain.get("phone") or rc.phone_mask,
+                     tuple(x for x in (region, " ".join(filter(None, (
+                         rc.street, plain.get("detail") or rc.address_mask)))) if x))
+    return Party(rc.name_mask, rc.phone_mask, tuple(x for x in (
+        region, " ".join(filter(None, (rc.street, rc.address_mask)))) if x))
+
+
 def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt: str = "pdf",
                  size: str = "76x130", order_by: str = "deadline", actor: str,
                  printer: str = "", reason: str = "", dpi: int = 203,
@@ -85,6 +96,9 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
         sites = {(s["shop_ref"], s["courier_code"], s["netsite_code"]): s
                  for ref in cfgs for s in u.settings.netsites(ref)}
         ids = [p["id"] for p in packs]
+        plain_enc = u.pipeline.plain_receivers(
+            [p["main_order_id"] for p in packs if cfgs[p["shop_ref"]]["label_receiver"] == "plain"])
+        plain = {oid: json.loads(u.box.decrypt(v)) for oid, v in plain_enc.items()}
         key = _selection_key("labels", fmt, size, order_by, ids)
         same = u.prints.batch_for_selection(key)
         before = u.prints.printed_before(ids, "labels")
@@ -118,10 +132,9 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
                 " ".join(filter(None, (a.get("province_name"), a.get("city_name"),
                                        a.get("district_name")))),
                 " ".join(filter(None, (a.get("street_name"), a.get("detail_address"))))) if x)),
-            # Masked: fahuo never holds the plain receiver of a platform order.
-            receiver=Party(rc.name_mask, rc.phone_mask, tuple(x for x in (
-                " ".join(filter(None, (rc.province, rc.city, rc.district))),
-                " ".join(filter(None, (rc.street, rc.address_mask)))) if x)),
+            # Masked unless the shop's policy says plain and the platform gave fahuo plain text
+            # (it normally sends only ciphertexts, which the print component decrypts itself).
+            receiver=_receiver_party(rc, plain.get(p["main_order_id"])),
             sort_code=p["sort_code"], short_address=p["short_address"],
             package_center=p["package_center"],
             items_summary=_summary(lines[p["id"]], subs),

@@ -17,7 +17,7 @@ CONFIRM_MODES = ("on_waybill", "on_print", "on_scan")
 REFUND_POLICIES = ("block", "reject")
 EDITABLE = ("default_courier", "confirm_mode", "refund_policy", "merge_window_s",
             "ship_from_address_id", "sender_name", "sender_phone", "audit_rules",
-            "courier_rules", "cost_table", "split_rules", "sku_facts")
+            "courier_rules", "cost_table", "split_rules", "sku_facts", "label_receiver")
 
 
 class SettingsError(ValueError):
@@ -47,6 +47,10 @@ def validate(changes: dict[str, Any]) -> dict[str, Any]:
             elif key == "refund_policy":
                 if value not in REFUND_POLICIES:
                     raise ValueError(f"must be one of {', '.join(REFUND_POLICIES)}")
+                clean[key] = value
+            elif key == "label_receiver":
+                if value not in ("masked", "plain"):
+                    raise ValueError("must be masked or plain")
                 clean[key] = value
             elif key == "merge_window_s":
                 if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 7 * 86400:

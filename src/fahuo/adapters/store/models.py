@@ -154,6 +154,7 @@ shop_settings = Table(
     Column("cost_table", Text, nullable=False, default="{}"),
     Column("split_rules", Text, nullable=False, default="{}"),
     Column("sku_facts", Text, nullable=False, default="{}"),  # merchant code → weight, bin…
+    Column("label_receiver", String(8), nullable=False, default="masked"),  # masked | plain
     Column("updated_at", BigInteger, nullable=False),
 )
 

@@ -42,6 +42,7 @@ class SettingsRepository:
             m.shop_settings.c.shop_ref == shop_ref)).first()
         if row is None:
             return {"shop_ref": shop_ref, "default_courier": None, "confirm_mode": "on_waybill",
+                    "label_receiver": "masked",
                     "refund_policy": "block", "merge_window_s": 0, "ship_from_address_id": None,
                     "sender_name": "", "sender_phone": "", "audit_rules": {},
                     "courier_rules": [], "cost_table": {}, "split_rules": {}, "sku_facts": {}}
@@ -172,6 +173,14 @@ class PipelineRepository:
             subs[s.order_id].append(s)
         return {r.order_id: (r.shop_ref, r.state, order_from_rows(r, subs[r.order_id]))
                 for r in rows}
+
+    def plain_receivers(self, order_ids: Sequence[str]) -> dict[str, str]:
+        """order_id → encrypted plain receiver, for the orders the platform sent it for."""
+        if not order_ids:
+            return {}
+        q = select(m.orders.c.order_id, m.orders.c.receiver_plain_enc).where(
+            m.orders.c.order_id.in_(list(order_ids)), m.orders.c.receiver_plain_enc.is_not(None))
+        return {r[0]: r[1] for r in self.conn.execute(q)}
 
     def order_states(self, order_ids: Sequence[str]) -> dict[str, str]:
         """order_id → fahuo state, without loading the orders."""

@@ -1,0 +1,44 @@
+"""The receiver on a self-rendered label is masked unless the shop's policy says plain."""
+
+import os
+
+import fitz
+import pytest
+
+from fahuo.adapters.labels.pdf import find_font
+
+from fahuo.services.orders import store_platform_orders
+from fahuo.services.printing import print_labels
+from fahuo.services.settings import update_settings
+from fahuo.services.shops import NewShop, add_shop
+
+
+def _pack(app, make_order, oid):
+    with app.uow() as uow:
+        ref = add_shop(uow, NewShop(shop_id="1001", app_key="3409409348479354011",
+                                    app_secret="s", gateway_url="http://127.0.0.1:1"))
+        store_platform_orders(uow, ref, [make_order(oid, 1_700_000_000, post_receiver="王小明")])
+        order = uow.pipeline.load_orders([oid])[oid][2]
+        pid = uow.pipeline.add_pack({
+            "shop_ref": ref, "kind": "whole", "state": "waybill_taken", "main_order_id": oid,
+            "platform_pack_id": "", "courier_code": "zhongtong", "track_no": "78" + "5" * 12,
+            "request_id": "r1", "exp_ship_time": order.exp_ship_time},
+            [{"order_id": oid, "sku_order_id": s.sku_order_id, "quantity": s.quantity}
+             for s in order.sub_orders])
+    return ref, pid
+
+
+def _text(path):
+    return "".join(p.get_text() for p in fitz.open(path))
+
+
+# Text extraction needs an embedded CJK font (CI installs one; elsewhere it may be missing).
+@pytest.mark.skipif(not find_font().embedded and not os.environ.get("CI"),
+                    reason="no embeddable CJK font on this machine")
+def test_masked_by_default_plain_only_by_policy(fahuo, make_order, tmp_path):
+    ref, pid = _pack(fahuo, make_order, "6900000000000000077")
+    masked = print_labels(fahuo.uow, [pid], actor="t", out_dir=tmp_path)
+    assert "王小明" not in _text(masked.path) and "张*" in _text(masked.path)
+    update_settings(fahuo.uow, ref, {"label_receiver": "plain"}, actor="t")
+    plain = print_labels(fahuo.uow, [pid], actor="t", out_dir=tmp_path, reason="改用明文")
+    assert "王小明" in _text(plain.path)
