@@ -787,7 +787,7 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         form = await request.form()
         changes: dict[str, Any] = {}
         for key in ("default_courier", "confirm_mode", "refund_policy", "sender_name",
-                    "sender_phone", "ship_from_address_id"):
+                    "sender_phone", "ship_from_address_id", "label_receiver"):
             if key in form and (key != "sender_phone" or str(form[key]).strip()):
                 changes[key] = str(form[key])
         if str(form.get("merge_window_s", "")).strip():
