@@ -112,9 +112,14 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
                          + "): a reprint needs a reason (补打原因)")
     subs = {s.sku_order_id: s for _, _, o in loaded.values() for s in o.sub_orders}
 
+    bins = {code: f.get("bin", "") for cfg in cfgs.values()
+            for code, f in cfg["sku_facts"].items()}
+
     def route_key(p):  # noqa: ANN001, ANN202
-        codes = sorted(subs[ln["sku_order_id"]].merchant_code for ln in lines[p["id"]])
-        return (codes[0] if codes else "", p["exp_ship_time"] or 0, p["id"])
+        # Pick route: the first bin location (库位) the pack needs, then its merchant code.
+        spots = sorted((bins.get(subs[ln["sku_order_id"]].merchant_code) or "\uffff",
+                        subs[ln["sku_order_id"]].merchant_code) for ln in lines[p["id"]])
+        return (spots[0] if spots else ("\uffff", ""), p["exp_ship_time"] or 0, p["id"])
 
     packs.sort(key=route_key if order_by == "route" else
                (lambda p: (p["exp_ship_time"] or 0, p["id"])))

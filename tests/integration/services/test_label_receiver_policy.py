@@ -42,3 +42,34 @@ def test_masked_by_default_plain_only_by_policy(fahuo, make_order, tmp_path):
     update_settings(fahuo.uow, ref, {"label_receiver": "plain"}, actor="t")
     plain = print_labels(fahuo.uow, [pid], actor="t", out_dir=tmp_path, reason="改用明文")
     assert "王小明" in _text(plain.path)
+
+
+def test_route_order_follows_bin_locations(fahuo, make_order, tmp_path):
+    ref, first = _pack(fahuo, make_order, "6900000000000000088")
+    with fahuo.uow() as uow:
+        order = uow.pipeline.load_orders(["6900000000000000088"])["6900000000000000088"][2]
+        code = order.sub_orders[0].merchant_code
+    # A second pack whose SKU sits earlier on the route prints first.
+    with fahuo.uow() as uow:
+        store_platform_orders(uow, ref, [make_order("6900000000000000099", 1_700_000_000)])
+        other = uow.pipeline.load_orders(["6900000000000000099"])["6900000000000000099"][2]
+        for s in other.sub_orders:
+            uow.conn.exec_driver_sql("update sub_orders set merchant_code='CUP-A' "
+                                     "where sku_order_id=?", (s.sku_order_id,))
+        second = uow.pipeline.add_pack({
+            "shop_ref": ref, "kind": "whole", "state": "waybill_taken",
+            "main_order_id": "6900000000000000099", "platform_pack_id": "",
+            "courier_code": "zhongtong", "track_no": "78" + "6" * 12, "request_id": "r2",
+            "exp_ship_time": 1}, [{"order_id": "6900000000000000099",
+                                   "sku_order_id": s.sku_order_id, "quantity": 1}
+                                  for s in other.sub_orders])
+    update_settings(fahuo.uow, ref, {"sku_facts": {code: {"bin": "A-01-01"},
+                                                   "CUP-A": {"bin": "Z-09-09"}}}, actor="t")
+    r = print_labels(fahuo.uow, [first, second], fmt="zpl", order_by="route", actor="t",
+                     out_dir=tmp_path)
+    body = r.path.read_text()
+    assert body.index("78" + "5" * 12) < body.index("78" + "6" * 12)  # A-01 before Z-09
+    r2 = print_labels(fahuo.uow, [first, second], fmt="zpl", order_by="deadline", actor="t",
+                      out_dir=tmp_path, reason="按截止时间重排")
+    body2 = r2.path.read_text()
+    assert body2.index("78" + "6" * 12) < body2.index("78" + "5" * 12)  # earlier deadline
