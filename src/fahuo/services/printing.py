@@ -53,6 +53,15 @@ def _summary(lines, subs) -> str:  # noqa: ANN001
     return "；".join(parts)
 
 
+def _store_file(out_dir: Path, prefix: str, fmt: str, data: bytes) -> tuple[str, str]:
+    """Files are named by their content, so the same batch is the same file."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fingerprint = hashlib.sha256(data).hexdigest()
+    file_name = f"{prefix}-{fingerprint[:16]}.{fmt}"
+    (out_dir / file_name).write_bytes(data)
+    return fingerprint, file_name
+
+
 def _receiver_party(rc, plain: dict | None) -> Party:  # noqa: ANN001
     region = " ".join(filter(None, (rc.province, rc.city, rc.district)))
     if plain:
@@ -154,10 +163,7 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
             data = render_zpl(labels, size, dpi=dpi).encode("utf-8")
     except LabelError as exc:
         raise PrintError(str(exc)) from exc
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fingerprint = hashlib.sha256(data).hexdigest()
-    file_name = f"labels-{fingerprint[:16]}.{fmt}"
-    (out_dir / file_name).write_bytes(data)
+    fingerprint, file_name = _store_file(out_dir, "labels", fmt, data)
     reprint = bool(before) or same is not None
     with uow_factory() as u:
         bid = u.prints.add_batch(
@@ -248,10 +254,7 @@ def print_documents(uow_factory: UowFactory, kind: str, pack_ids: Sequence[int] 
                        for ln in lines[p["id"]]],
                 printed_at=printed_at, shop_name=shops[p["shop_ref"]].shop_name))
         data = render_slips_pdf(slips)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fingerprint = hashlib.sha256(data).hexdigest()
-    file_name = f"{kind}-{fingerprint[:16]}.{fmt}"
-    (out_dir / file_name).write_bytes(data)
+    fingerprint, file_name = _store_file(out_dir, kind, fmt, data)
     reprint = bool(before) or same is not None
     with uow_factory() as u:
         bid = u.prints.add_batch(
