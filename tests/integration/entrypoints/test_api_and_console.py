@@ -80,3 +80,22 @@ def test_console_shop_form_shows_problems(client):
 def test_metrics_and_health(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     assert "fahuo_push_messages_total" in client.get("/metrics").text
+
+
+def test_manual_ship_from_address_survives_a_platform_refresh(client, fahuo):
+    r = client.put("/api/shops/1/addresses/wh-east", json={
+        "name": "王仓管", "phone": "13800001234", "province": "浙江省", "city": "杭州市",
+        "district": "余杭区", "detail": "仓前街道 8 号 3 号库", "is_default_send": True})
+    assert r.status_code == 200
+    bad = client.put("/api/shops/1/addresses/wh-east", json={"name": "", "phone": "x"})
+    assert bad.status_code == 422
+    with fahuo.uow() as uow:
+        uow.settings.replace_addresses(1, [{"address_id": "p1", "name": "平台地址",
+                                            "province": "广东省", "city": "广州市",
+                                            "district": "白云区", "street": "",
+                                            "detail": "1号", "is_default_send": False,
+                                            "is_default_return": True}])
+    rows = client.get("/api/shops/1/addresses").json()
+    assert {r["address_id"] for r in rows} == {"wh-east", "p1"}
+    mine = next(r for r in rows if r["address_id"] == "wh-east")
+    assert mine["source"] == "manual" and mine["phone"] == "138****1234"

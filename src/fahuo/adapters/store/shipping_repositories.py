@@ -74,10 +74,24 @@ class SettingsRepository:
             m.ship_from_addresses.c.shop_ref == shop_ref,
             m.ship_from_addresses.c.source == "platform"))
         now = _now()
-        rows = [{**a, "phone_enc": self.box.encrypt(a.pop("phone", "") or ""), "shop_ref": shop_ref,
+        rows = [{**{k: v for k, v in a.items() if k != "phone"},
+                 "phone_enc": self.box.encrypt(a.get("phone") or ""), "shop_ref": shop_ref,
                  "source": "platform", "updated_at": now} for a in addresses]
         if rows:
             self.conn.execute(m.ship_from_addresses.insert(), rows)
+
+    def save_manual_address(self, shop_ref: int, a: dict[str, Any]) -> None:
+        """A ship-from address typed by the merchant; platform refreshes leave it alone."""
+        row = {k: v for k, v in a.items() if k != "phone"}
+        row.update(phone_enc=self.box.encrypt(a.get("phone") or ""), shop_ref=shop_ref,
+                   source="manual", updated_at=_now())
+        if row.get("is_default_send"):
+            self.conn.execute(update(m.ship_from_addresses).where(
+                m.ship_from_addresses.c.shop_ref == shop_ref).values(is_default_send=False))
+        ins = _insert(self.conn, m.ship_from_addresses)
+        self.conn.execute(ins.values(**row).on_conflict_do_update(
+            index_elements=["shop_ref", "address_id"],
+            set_={k: ins.excluded[k] for k in row if k not in ("shop_ref", "address_id")}))
 
     def addresses(self, shop_ref: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(select(m.ship_from_addresses).where(

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.bootstrap import Fahuo, get_app
@@ -144,6 +144,18 @@ class ComponentTasksIn(BaseModel):
     pack_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(None, max_length=2000)
     printer: str = Field("", max_length=128)
     per_task: int = Field(10, ge=1, le=100)
+
+
+class AddressIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    phone: str = Field(pattern=r"^[0-9+\- ]{5,20}$")
+    province: str = Field(min_length=2, max_length=32)
+    city: str = Field(min_length=1, max_length=32)
+    district: str = Field("", max_length=32)
+    street: str = Field("", max_length=64)
+    detail: str = Field(min_length=1, max_length=200)
+    is_default_send: StrictBool = False
+    is_default_return: StrictBool = False
 
 
 class ScanIn(BaseModel):
@@ -380,6 +392,31 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
             return refresh_from_platform(fh.uow, fh.platform_for, shop_ref)
         except DoudianError as exc:
             raise HTTPException(502, str(exc))
+
+    @api.get("/shops/{shop_ref}/addresses", responses={404: {"description": "no such shop"}})
+    def list_addresses(shop_ref: int = PathParam(ge=1, le=MAX_ID)) -> list[dict[str, Any]]:
+        with c().uow() as uow:
+            if uow.shops.get(shop_ref) is None:
+                raise HTTPException(404, f"no shop {shop_ref}")
+            rows = uow.settings.addresses(shop_ref)
+        for r in rows:
+            r["phone"] = mask_phone(r["phone"]) if r["phone"] else ""
+        return rows
+
+    @api.put("/shops/{shop_ref}/addresses/{address_id}",
+             responses={404: {"description": "no such shop"}})
+    def put_address(body: AddressIn, shop_ref: int = PathParam(ge=1, le=MAX_ID),
+                    address_id: str = PathParam(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+                    ) -> dict[str, str]:
+        """Add or edit a ship-from address by hand (platform refreshes keep it)."""
+        with c().uow() as uow:
+            if uow.shops.get(shop_ref) is None:
+                raise HTTPException(404, f"no shop {shop_ref}")
+            uow.settings.save_manual_address(shop_ref, {"address_id": address_id,
+                                                        **body.model_dump()})
+            uow.audit.add(actor="api", action="address.save", subject_type="shop",
+                          subject_id=str(shop_ref), detail={"address_id": address_id})
+        return {"address_id": address_id}
 
     @api.get("/waybills/balance")
     def waybill_balance(shop: int | None = Query(None, ge=1, le=MAX_ID)) -> list[dict[str, Any]]:

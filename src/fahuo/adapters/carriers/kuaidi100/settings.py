@@ -1,0 +1,30 @@
+"""Kuaidi100 credentials and endpoints (§1.1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+DEFAULT_BASE_URL = "https://poll.kuaidi100.com"
+
+
+@dataclass(frozen=True)
+class Kuaidi100Settings:
+    customer: str  # 授权码 / 公司编号 - query signing
+    key: str = field(repr=False)  # 授权key - query signing, subscription
+    secret: str | None = field(default=None, repr=False)  # e-waybill only; unused here
+    base_url: str = DEFAULT_BASE_URL  # ``/poll`` and ``/poll/query.do`` are appended
+    #: ``resultv2`` sent on query and subscribe: "4" gives per-trace ``statusCode`` (advanced
+    #: sub-state) that fahuo's mapper uses; "" turns it off (§1.2).
+    resultv2: str = "4"
+    #: minimum seconds between two queries of the same number (§1.2: 30 min, else 锁单)
+    min_query_interval: float = 30 * 60
+    timeout: float = 15.0
+    courier_overrides: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.customer or not self.key:
+            raise ValueError("Kuaidi100 customer and key are required")
+        if not self.base_url.startswith(("https://", "http://")):
+            raise ValueError(f"base_url must be an http(s) URL, got {self.base_url!r}")
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
