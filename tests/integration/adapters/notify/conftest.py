@@ -20,6 +20,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,12 @@ HOOK_SECRET = "whsec_8d7c6b5a"
 
 @dataclass
 class Receivers:
+    DING_TOKEN: ClassVar[str] = DING_TOKEN
+    DING_SECRET: ClassVar[str] = DING_SECRET
+    FEISHU_HOOK: ClassVar[str] = FEISHU_HOOK
+    FEISHU_SECRET: ClassVar[str] = FEISHU_SECRET
+    WECOM_KEY: ClassVar[str] = WECOM_KEY
+    HOOK_SECRET: ClassVar[str] = HOOK_SECRET
     ding: list[dict] = field(default_factory=list)
     feishu: list[dict] = field(default_factory=list)
     wecom: list[dict] = field(default_factory=list)
