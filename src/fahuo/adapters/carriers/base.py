@@ -251,3 +251,17 @@ class CodeMap:
 
     def as_dict(self) -> dict[str, str]:
         return dict(self._forward)
+
+
+def json_body(provider: str, resp: Any) -> dict[str, Any]:
+    """A provider's JSON object reply, or a ProviderError saying what came back instead."""
+    if resp.status_code != 200:
+        raise ProviderError(provider, f"http-{resp.status_code}", resp.text[:300],
+                            retryable=resp.status_code >= 500)
+    try:
+        body = resp.json()
+    except ValueError as exc:
+        raise ProviderError(provider, "bad-response", f"not JSON: {resp.text[:200]!r}") from exc
+    if not isinstance(body, dict):
+        raise ProviderError(provider, "bad-response", f"unexpected JSON: {resp.text[:200]!r}")
+    return body

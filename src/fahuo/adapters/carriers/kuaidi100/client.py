@@ -42,8 +42,7 @@ from ..base import (
     TrackingResult,
     as_bool,
     as_str,
-    phone_tail as _phone_tail,
-)
+    phone_tail as _phone_tail, json_body)
 from .codes import PHONE_REQUIRED, kuaidi100_codes
 from .push import parse_result
 from .settings import Kuaidi100Settings
@@ -220,14 +219,4 @@ class Kuaidi100Client:
         except httpx.HTTPError as exc:
             raise ProviderError(PROVIDER, "transport", str(exc) or type(exc).__name__,
                                 retryable=True) from exc
-        if resp.status_code != 200:
-            # 400 "找不到对应公司": incomplete data, no quota, wrong customer, not form-encoded (§1.1)
-            raise ProviderError(PROVIDER, f"http-{resp.status_code}", resp.text[:300],
-                                retryable=resp.status_code >= 500)
-        try:
-            body = resp.json()
-        except ValueError as exc:
-            raise ProviderError(PROVIDER, "bad-response", f"not JSON: {resp.text[:200]!r}") from exc
-        if not isinstance(body, dict):
-            raise ProviderError(PROVIDER, "bad-response", f"unexpected JSON: {resp.text[:200]!r}")
-        return body
+        return json_body(PROVIDER, resp)
