@@ -99,3 +99,13 @@ def test_manual_ship_from_address_survives_a_platform_refresh(client, fahuo):
     assert {r["address_id"] for r in rows} == {"wh-east", "p1"}
     mine = next(r for r in rows if r["address_id"] == "wh-east")
     assert mine["source"] == "manual" and mine["phone"] == "138****1234"
+
+
+def test_dashboard_lists_every_unshipped_order_by_deadline(client, fahuo):
+    from fahuo.services.holds import hold_orders
+    hold_orders(fahuo.uow, ["6900000000000000001"], "核对地址", actor="test")
+    page = client.get("/").text
+    urgent = page.split("最紧急的待发货订单")[1].split("店铺同步")[0]
+    assert "6900000000000000001" in urgent and "已挂起" in urgent  # held still counts
+    assert "6900000000000000003" in urgent
+    assert "6900000000000000002" not in urgent  # cancelled: nothing to ship

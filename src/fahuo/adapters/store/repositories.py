@@ -265,14 +265,16 @@ class OrderRepository:
         out["sub_orders"] = [dict(s._mapping) for s in subs]
         return out
 
-    def search(self, *, shop_ref: int | None = None, state: str | None = None,
+    def search(self, *, shop_ref: int | None = None, state: str | Sequence[str] | None = None,
                order_status: int | None = None, limit: int = 50, offset: int = 0,
                sort: str = "deadline") -> tuple[int, list[dict[str, Any]]]:
         conds = []
         if shop_ref is not None:
             conds.append(m.orders.c.shop_ref == shop_ref)
-        if state:
+        if isinstance(state, str) and state:
             conds.append(m.orders.c.state == state)
+        elif state:
+            conds.append(m.orders.c.state.in_(list(state)))
         if order_status is not None:
             conds.append(m.orders.c.order_status == order_status)
         where = and_(*conds) if conds else None

@@ -592,7 +592,9 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
             counts = uow.orders.count_by_state()
             inbox_counts = uow.inbox.counts()
             pack_counts = uow.pipeline.pack_counts()
-            _, urgent = uow.orders.search(state="synced", limit=10, sort="deadline")
+            _, urgent = uow.orders.search(  # everything not yet handed to the courier
+                state=("synced", "held", "approved", "waybill_taken", "printed"), limit=10,
+                sort="deadline")
         return templates.TemplateResponse(request, "dashboard.html", {
             "counts": counts, "total": sum(counts.values()), "shops": _shops_with_cursors(fh),
             "inbox": inbox_counts, "urgent": urgent, "packs": pack_counts,
