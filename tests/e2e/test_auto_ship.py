@@ -8,6 +8,7 @@ import pytest
 from support import make_fahuo, ready_to_ship
 
 from fahuo.services.manual_ship import apply_import, preview_import
+from fahuo.services.orders import store_platform_orders
 from fahuo.services.pipeline import Pipeline
 from fahuo.services.settings import update_settings
 
@@ -436,3 +437,40 @@ def test_print_data_comes_in_batches_for_live_platform_waybills(fahuo, sandbox):
     assert [d["pack_id"] for d in batch.documents] == [p["id"] for p in packs]
     assert all(d["encrypted_data"] and d["signature"] for d in batch.documents)
     assert batch.problems == {999999: "没有这个包裹 (no such pack)"}
+
+
+def test_rule_holds_clear_themselves_when_the_facts_change(fahuo, sandbox):
+    """A presale order comes due; an order the platform held for risk review is released."""
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"audit_rules": {"hold_on_buyer_remark": False,
+                                                     "hold_on_seller_remark": False}},
+                    actor="test")
+    sandbox.generate(creds["shop_id"], 300, seed=46, spread_seconds=3600)
+    _sync(fahuo, ref)
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    pipe.audit_new()
+    with fahuo.uow() as uow:
+        held = {h["order_id"]: {x["reason"] for x in h["holds"]}
+                for h in uow.pipeline.held_orders(limit=300)}
+    presale = [o for o, why in held.items() if why == {"presale_not_due"}]
+    risky = [o for o, why in held.items() if why == {"risk_control"}]
+    assert presale and risky
+    # The platform ends one risk review (105 → 2); fahuo re-reads the order (as a push would
+    # make it do). The sandbox's status switch keeps update_time, so the re-read is stored
+    # as at least as new as what we hold.
+    sandbox.http.post("/sandbox/orders/status", json={"order_id": risky[0], "order_status": 2})
+    with fahuo.uow() as uow:
+        before = uow.orders.get(risky[0])["update_time"]
+        shop = uow.shops.get(ref)
+    detail = fahuo.platform_for(shop).order_detail(risky[0])
+    with fahuo.uow() as uow:
+        store_platform_orders(uow, ref, [dict(detail, update_time=max(detail["update_time"],
+                                                                     before))])
+    # Two weeks later every presale is due.
+    later = Pipeline(fahuo.uow, fahuo.platform_for, clock=lambda: time.time() + 14 * 86400)
+    later.audit_new()
+    with fahuo.uow() as uow:
+        states = {o: uow.orders.get(o)["state"] for o in presale + risky}
+    assert all(states[o] == "approved" for o in presale)
+    assert states[risky[0]] == "approved"
+    assert all(states[o] == "held" for o in risky[1:])  # still in review: still held

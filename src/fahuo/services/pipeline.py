@@ -116,7 +116,33 @@ class Pipeline:
                     _move(states, oid, state, OrderState.APPROVED)
             u.pipeline.add_holds(holds)
             u.pipeline.set_states(states)
+            self._reaudit_held(u, rules, now, limit, r)
         return r
+
+    @staticmethod
+    def _reaudit_held(u: UnitOfWork, rules: dict[int, AuditRules], now: int, limit: int,
+                      r: StepReport) -> None:
+        """Holds the rules set clear themselves when their facts change: the platform ends its
+        risk review, a presale comes due, the buyer fixes the address or drops the refund.
+        Holds set by a person or an event stay until a person releases them."""
+        ids = u.pipeline.order_ids_in_state(OrderState.HELD.value, limit=limit)
+        open_holds = u.pipeline.open_holds(ids)
+        ids = [oid for oid in ids if open_holds.get(oid) and all(
+            h["source"] == "rule" and HoldReason(h["reason"]).from_audit
+            for h in open_holds[oid])]
+        if not ids:
+            return
+        loaded = u.pipeline.load_orders(ids)
+        cleared: list[str] = []
+        for oid, (shop_ref, state, order) in loaded.items():
+            if shop_ref not in rules:
+                rules[shop_ref] = AuditRules.from_dict(u.settings.get(shop_ref)["audit_rules"])
+            if order.order_status == 2 and not audit(order, rules[shop_ref], now):
+                cleared.append(oid)
+        if cleared:
+            u.pipeline.release_holds(cleared, "system: re-audit")
+            u.pipeline.set_states({oid: OrderState.APPROVED.value for oid in cleared})
+            r.done += len(cleared)
 
     # ---- 2. packs and courier ------------------------------------------------------------
     def plan(self, limit: int = 2000) -> StepReport:
