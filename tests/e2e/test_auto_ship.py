@@ -474,3 +474,20 @@ def test_rule_holds_clear_themselves_when_the_facts_change(fahuo, sandbox):
     assert all(states[o] == "approved" for o in presale)
     assert states[risky[0]] == "approved"
     assert all(states[o] == "held" for o in risky[1:])  # still in review: still held
+
+
+def test_an_out_of_range_hold_is_not_churned_by_every_pass(fahuo, sandbox):
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"courier_rules": [], "audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
+        actor="test")  # zhongtong only: Ali in Tibet is out of its range
+    sandbox.generate(creds["shop_id"], 300, seed=47, spread_seconds=3600)
+    _sync(fahuo, ref)
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    pipe.run()
+    second = pipe.run()
+    assert second.plan.seen == 0 and second.audit.done == 0  # nothing planned again
+    with fahuo.uow() as uow:
+        held = [h for h in uow.pipeline.held_orders(limit=300)
+                if {x["reason"] for x in h["holds"]} == {"out_of_range"}]
+    assert held and all(len(h["holds"]) == 1 for h in held)  # one hold each, not one per pass

@@ -127,9 +127,10 @@ class Pipeline:
         Holds set by a person or an event stay until a person releases them."""
         ids = u.pipeline.order_ids_in_state(OrderState.HELD.value, limit=limit)
         open_holds = u.pipeline.open_holds(ids)
+        judged = {HoldReason.OUT_OF_RANGE, HoldReason.STOCK_SHORT}  # not the audit's to clear
         ids = [oid for oid in ids if open_holds.get(oid) and all(
             h["source"] == "rule" and HoldReason(h["reason"]).from_audit
-            for h in open_holds[oid])]
+            and HoldReason(h["reason"]) not in judged for h in open_holds[oid])]
         if not ids:
             return
         loaded = u.pipeline.load_orders(ids)
@@ -217,8 +218,10 @@ class Pipeline:
                     for oid in group_ids:
                         r.held += 1
                         _move(states, oid, current[oid], OrderState.HELD)
+                        # "pipeline", not "rule": the audit does not judge reach, so a
+                        # re-audit must not clear it (planning would hold it again, forever).
                         holds.append({"order_id": oid, "reason": HoldReason.OUT_OF_RANGE.value,
-                                      "detail": why_not, "source": "rule"})
+                                      "detail": why_not, "source": "pipeline"})
             u.pipeline.add_holds(holds)
             u.pipeline.set_states(states)
         return r
