@@ -312,32 +312,30 @@ def test_the_order_page_shows_why_a_courier_was_chosen_and_why_an_order_waits(fa
     from fastapi.testclient import TestClient
 
     from fahuo.entrypoints.web.app import create_app
+    from fahuo.services.holds import hold_orders, release_orders
     ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
-    sandbox.generate(creds["shop_id"], 60, seed=41, spread_seconds=600)
-    _sync(fahuo, ref)
-    Pipeline(fahuo.uow, fahuo.platform_for).run()
-    with fahuo.uow() as uow:
-        shipped = uow.pipeline.packs_in_state(["confirmed"], limit=5)[0]
-        held = next(h for h in uow.pipeline.held_orders(limit=50)
-                    if {x["reason"] for x in h["holds"]} == {"buyer_remark"})
-        risky = next((h for h in uow.pipeline.held_orders(limit=50)
-                      if h["holds"][0]["reason"] == "risk_control"), None)
+    packs = _taken(fahuo, ref, sandbox, creds, 30, 41)  # labels taken, nothing shipped yet
+    shown, victim = packs[0], packs[1]["main_order_id"]
+    hold_orders(fahuo.uow, [victim], "买家来电要改颜色", actor="test")
     with TestClient(create_app(fahuo, embedded_worker=False)) as client:
-        page = client.get(f"/orders/{shipped['main_order_id']}").text
-        assert shipped["track_no"] in page and shipped["courier_reason"] in page
-        api = client.get(f"/api/orders/{held['order_id']}").json()
-        assert api["state"] == "held" and api["holds"][0]["detail"]
-        page = client.get(f"/orders/{held['order_id']}").text
-        assert "挂起原因" in page and held["holds"][0]["detail"] in page
-        r = client.post("/holds", data={"order_id": held["order_id"], "action": "release"},
+        page = client.get(f"/orders/{shown['main_order_id']}").text
+        assert shown["track_no"] in page and shown["courier_reason"] in page
+        api = client.get(f"/api/orders/{victim}").json()
+        assert api["state"] == "held" and api["holds"][0]["detail"] == "买家来电要改颜色"
+        page = client.get(f"/orders/{victim}").text
+        assert "挂起原因" in page and "买家来电要改颜色" in page
+        r = client.post("/holds", data={"order_id": victim, "action": "release"},
                         follow_redirects=False)
         assert r.status_code == 303
     with fahuo.uow() as uow:
-        assert uow.orders.get(held["order_id"])["state"] == "approved"
-        log = uow.audit.for_subject("order", held["order_id"])
-    assert [e["action"] for e in log] == ["order.release"] and log[0]["actor"] == "console"
-    if risky:  # the platform's risk review cannot be waived by a person
-        from fahuo.services.holds import release_orders
+        assert uow.orders.get(victim)["state"] == "approved"
+        log = uow.audit.for_subject("order", victim)
+    assert [e["action"] for e in log] == ["order.hold", "order.release"]
+    assert log[1]["actor"] == "console"
+    with fahuo.uow() as uow:  # the platform's risk review cannot be waived by a person
+        risky = next((h for h in uow.pipeline.held_orders(limit=50)
+                      if h["holds"][0]["reason"] == "risk_control"), None)
+    if risky:
         res = release_orders(fahuo.uow, [risky["order_id"]], actor="test")
         assert risky["order_id"] in res.refused and "风控" in res.refused[risky["order_id"]]
 
