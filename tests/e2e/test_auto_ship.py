@@ -443,13 +443,13 @@ def test_rule_holds_clear_themselves_when_the_facts_change(fahuo, sandbox):
     update_settings(fahuo.uow, ref, {"audit_rules": {"hold_on_buyer_remark": False,
                                                      "hold_on_seller_remark": False}},
                     actor="test")
-    sandbox.generate(creds["shop_id"], 300, seed=46, spread_seconds=3600)
+    sandbox.generate(creds["shop_id"], 600, seed=46, spread_seconds=3600)
     _sync(fahuo, ref)
     pipe = Pipeline(fahuo.uow, fahuo.platform_for)
     pipe.audit_new()
     with fahuo.uow() as uow:
         held = {h["order_id"]: {x["reason"] for x in h["holds"]}
-                for h in uow.pipeline.held_orders(limit=300)}
+                for h in uow.pipeline.held_orders(limit=600)}
     presale = [o for o, why in held.items() if why == {"presale_not_due"}]
     risky = [o for o, why in held.items() if why == {"risk_control"}]
     assert presale and risky
