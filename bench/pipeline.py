@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync import admin, sandbox_with_orders, stop_sandbox  # noqa: E402 - same sandbox handling
+from sync import admin, cleanup, sandbox_with_orders  # noqa: E402 - same sandbox handling
 
 GOALS = {"seconds_100k": 60.0, "calls_per_order": 1.05, "ratio": 0.5}
 CEILING_METHOD = "order.logisticsCompanyList"
@@ -228,16 +228,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{'met' if ok else 'NOT met'}")
         return 0
     finally:
-        http.close()
-        if app is not None:
-            app.close()
-        if proc is not None:
-            stop_sandbox(proc)
-        if a.keep:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            import shutil
-            shutil.rmtree(tmp, ignore_errors=True)
+        cleanup(http, app, proc, tmp, keep=a.keep)
 
 
 if __name__ == "__main__":

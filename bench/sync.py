@@ -96,6 +96,20 @@ def sandbox_with_orders(tmp: Path, http: httpx.Client, n: int, *, seed: int,
         raise
 
 
+def cleanup(http: httpx.Client, app, proc, tmp: Path, *, keep: bool) -> None:  # noqa: ANN001
+    """Close what a benchmark opened and remove its temp dir (unless asked to keep it)."""
+    http.close()
+    if app is not None:
+        app.close()
+    if proc is not None:
+        stop_sandbox(proc)
+    if keep:
+        print(f"kept {tmp}", file=sys.stderr)
+    else:
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def make_fahuo(tmp: Path):
     from fahuo.adapters.platforms.doudian.client import RetryPolicy
     from fahuo.bootstrap import Fahuo
@@ -247,16 +261,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{GOALS['ratio']}, RSS < {GOALS['rss_mb']} MB: {'met' if ok else 'NOT met'}")
         return 0
     finally:
-        http.close()
-        if app is not None:
-            app.close()
-        if proc is not None:
-            stop_sandbox(proc)
-        if a.keep:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            import shutil
-            shutil.rmtree(tmp, ignore_errors=True)
+        cleanup(http, app, proc, tmp, keep=a.keep)
 
 
 if __name__ == "__main__":

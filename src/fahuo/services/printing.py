@@ -53,6 +53,20 @@ def _summary(lines, subs) -> str:  # noqa: ANN001
     return "；".join(parts)
 
 
+def select_packs(u: UnitOfWork, pack_ids: Sequence[int] | None, record: str,
+                 waiting_states: Sequence[str] = ("waybill_taken",)) -> list[dict]:
+    """The packs named, or (None) every pack in waiting_states not yet printed as record."""
+    if pack_ids is None:
+        waiting = u.pipeline.packs_in_state(list(waiting_states), limit=5000)
+        done = u.prints.printed_before([p["id"] for p in waiting], record)
+        return [p for p in waiting if p["id"] not in done]
+    packs = u.pipeline.packs_by_ids(list(pack_ids))
+    missing = sorted(set(pack_ids) - {p["id"] for p in packs})
+    if missing:
+        raise PrintError(f"no such packs: {missing}")
+    return packs
+
+
 def _store_file(out_dir: Path, prefix: str, fmt: str, data: bytes) -> tuple[str, str]:
     """Files are named by their content, so the same batch is the same file."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -84,15 +98,7 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
     if order_by not in ("deadline", "route"):
         raise PrintError(f"order {order_by!r}: deadline or route")
     with uow_factory(readonly=True) as u:
-        if pack_ids is None:
-            waiting = u.pipeline.packs_in_state(["waybill_taken"], limit=5000)
-            done = u.prints.printed_before([p["id"] for p in waiting], "labels")
-            packs = [p for p in waiting if p["id"] not in done]
-        else:
-            packs = u.pipeline.packs_by_ids(list(pack_ids))
-            missing = sorted(set(pack_ids) - {p["id"] for p in packs})
-            if missing:
-                raise PrintError(f"no such packs: {missing}")
+        packs = select_packs(u, pack_ids, "labels", ("waybill_taken",))
         bad = [p["id"] for p in packs if not p["track_no"] or p["state"] not in PRINTABLE]
         if bad:
             raise PrintError(f"packs without a live waybill number cannot print: {bad}")
@@ -199,15 +205,7 @@ def print_documents(uow_factory: UowFactory, kind: str, pack_ids: Sequence[int] 
         raise PrintError(f"format {fmt!r}: {kind} prints as {' or '.join(allowed[kind])}")
     record = kind if fmt == "pdf" else f"{kind}-{fmt}"  # the Excel copy is its own record
     with uow_factory(readonly=True) as u:
-        if pack_ids is None:
-            waiting = u.pipeline.packs_in_state(["waybill_taken", "printed"], limit=5000)
-            done = u.prints.printed_before([p["id"] for p in waiting], record)
-            packs = [p for p in waiting if p["id"] not in done]
-        else:
-            packs = u.pipeline.packs_by_ids(list(pack_ids))
-            missing = sorted(set(pack_ids) - {p["id"] for p in packs})
-            if missing:
-                raise PrintError(f"no such packs: {missing}")
+        packs = select_packs(u, pack_ids, record, ("waybill_taken", "printed"))
         if not packs:
             raise PrintError("nothing to print: no pack is waiting")
         packs.sort(key=lambda p: (p["exp_ship_time"] or 0, p["id"]))

@@ -31,7 +31,9 @@ from fahuo.services.pipeline import Pipeline
 from fahuo.services.push import PushRejected, accept_push
 from fahuo.services.print_component import component_tasks, record_component_result
 from fahuo.services.print_data import print_data
-from fahuo.services.printing import PrintError, print_documents, print_labels
+from fahuo.services.printing import (
+    PrintError, print_documents, print_labels, select_packs,
+)
 from fahuo.services.scan import scan
 from fahuo.services.settings import (
     SettingsError, balances, refresh_from_platform, update_settings,
@@ -520,12 +522,7 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         """Print tasks for the Douyin print component (platform waybills)."""
         fh = c()
         with fh.uow(readonly=True) as uow:
-            if body.pack_ids is None:
-                waiting = uow.pipeline.packs_in_state(["waybill_taken"], limit=2000)
-                done = uow.prints.printed_before([p["id"] for p in waiting], "labels")
-                ids = [p["id"] for p in waiting if p["id"] not in done]
-            else:
-                ids = body.pack_ids
+            ids = body.pack_ids or [p["id"] for p in select_packs(uow, None, "labels")]
         if not ids:
             return {"tasks": [], "problems": {}}
         return component_tasks(fh.uow, fh.platform_for, ids, printer=body.printer,
@@ -747,11 +744,10 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
     @web.get("/print", response_class=HTMLResponse, include_in_schema=False)
     def print_page(request: Request, msg: str = "") -> HTMLResponse:
         with c().uow() as uow:
-            waiting = uow.pipeline.packs_in_state(["waybill_taken"], limit=5000)
-            done = uow.prints.printed_before([p["id"] for p in waiting], "labels")
+            waiting = select_packs(uow, None, "labels")
             batches = uow.prints.batches(30)
         return templates.TemplateResponse(request, "print.html", {
-            "waiting": len([p for p in waiting if p["id"] not in done]), "batches": batches,
+            "waiting": len(waiting), "batches": batches,
             "msg": msg})
 
     @web.post("/print", include_in_schema=False)
