@@ -301,7 +301,7 @@ def test_courier_rules_route_by_region_and_skip_couriers_that_cannot_deliver(fah
         if prov == "西藏自治区":
             assert courier == "jtexpress", why  # yunda is out of range there
         elif prov in ("新疆维吾尔自治区", "青海省"):
-            assert courier in ("yunda", "jtexpress")
+            assert courier in ("yunda", "jtexpress"), why
         else:
             assert courier == "zhongtong"
         assert why

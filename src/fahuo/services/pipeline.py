@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import weakref
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,7 +48,10 @@ BALANCE_EXHAUSTED = "10701"
 # checked against its packages (`_already_shipped`), pack calls replay by `request_id`.
 CONFIRM_SAVE_BATCH = 200
 OUT_OF_RANGE_TTL_S = 6 * 3600
-_OUT_OF_RANGE: dict[tuple, tuple[bool, float]] = {}  # (shop, courier, region) → (out, until)
+# Per shop API session (so two installs or databases in one process never share answers):
+# (courier, sender, region) → (out, until).
+_OUT_OF_RANGE: "weakref.WeakKeyDictionary[Any, dict[tuple, tuple[bool, float]]]" = (
+    weakref.WeakKeyDictionary())
 
 
 @dataclass
@@ -239,18 +243,24 @@ class Pipeline:
         def reach(courier: str) -> bool:
             if courier not in couriers:
                 return False
-            key = (shop_ref, courier, receiver.province, receiver.city, receiver.district)
-            hit = _OUT_OF_RANGE.get(key)
+            site = next((s for s in sites if s["courier_code"] == courier
+                         and s["sender_address"]), None)
+            if site is None:
+                return True
+            a = site["sender_address"][0]
+            sender = PostalAddress(a.get("province_name", ""), a.get("city_name", ""),
+                                   a.get("district_name", ""), a.get("street_name", ""),
+                                   a.get("detail_address", ""))
+            # The check covers sender and receiver, so both belong in the key.
+            key = (courier, sender.province, sender.city, sender.district,
+                   receiver.province, receiver.city, receiver.district)
+            try:
+                cache = _OUT_OF_RANGE.setdefault(api, {})
+            except TypeError:  # an api object that cannot be weakly referenced: no caching
+                cache = {}
+            hit = cache.get(key)
             now = self.clock()
             if hit is None or hit[1] < now:
-                site = next((s for s in sites if s["courier_code"] == courier
-                             and s["sender_address"]), None)
-                if site is None:
-                    return True
-                a = site["sender_address"][0]
-                sender = PostalAddress(a.get("province_name", ""), a.get("city_name", ""),
-                                       a.get("district_name", ""), a.get("street_name", ""),
-                                       a.get("detail_address", ""))
                 try:
                     r.calls += 1
                     out = api.is_out_of_range(courier, sender, PostalAddress(
@@ -259,7 +269,7 @@ class Pipeline:
                 except DoudianError as exc:
                     log.warning("out_of_range_check_failed", courier=courier, error=str(exc))
                     return True  # the waybill call will say so if it really is
-                hit = _OUT_OF_RANGE[key] = (out, now + OUT_OF_RANGE_TTL_S)
+                hit = cache[key] = (out, now + OUT_OF_RANGE_TTL_S)
             return not hit[0]
         return reach
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,7 +24,9 @@ from fahuo.services.print_data import print_data
 
 UowFactory = Callable[[], UnitOfWork]
 DOC_PREFIX = "fahuo-pack-"
-_TEMPLATES: dict[tuple[int, str], tuple[float, str]] = {}  # (shop, courier) → (until, url)
+# Per shop session (two installs in one process never share): (courier, two_part) → (until, url).
+_TEMPLATES: "weakref.WeakKeyDictionary[Any, dict[tuple[str, bool], tuple[float, str]]]" = (
+    weakref.WeakKeyDictionary())
 TEMPLATE_CACHE_S = 3600
 
 
@@ -63,15 +66,15 @@ def component_tasks(uow_factory: UowFactory, platform_for: PlatformFactory,
 
 def _template_url(session: Any, shop_ref: int, courier: str, two_part: bool) -> str | None:
     now = time.time()
-    hit = _TEMPLATES.get((shop_ref, courier))
+    cache = _TEMPLATES.setdefault(session, {})
+    hit = cache.get((courier, two_part))
     if hit and hit[0] > now:
         return hit[1]
-    templates = fetch_template_urls(session)
-    for code, infos in templates.items():
+    for code, infos in fetch_template_urls(session).items():
         want = [t for t in infos if (t.template_type == 2) == two_part] or infos
         if want:
-            _TEMPLATES[(shop_ref, code)] = (now + TEMPLATE_CACHE_S, want[0].template_url)
-    got = _TEMPLATES.get((shop_ref, courier))
+            cache[(code, two_part)] = (now + TEMPLATE_CACHE_S, want[0].template_url)
+    got = cache.get((courier, two_part))
     return got[1] if got else None
 
 
