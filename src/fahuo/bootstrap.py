@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import httpx
 import structlog
@@ -22,6 +23,9 @@ from fahuo.adapters.store.repositories import ShopRecord
 from fahuo.adapters.store.unit_of_work import UnitOfWorkFactory
 from fahuo.config import Settings, get_settings
 from fahuo.services.sync import OrderSync, SyncPolicy
+
+if TYPE_CHECKING:
+    from fahuo.services.pipeline import Pipeline
 
 log = structlog.get_logger(__name__)
 
@@ -118,6 +122,12 @@ class Fahuo:
             AppCredentials(app_key=shop.app_key, app_secret=shop.app_secret,
                            gateway_url=shop.gateway_url, sign_method=shop.sign_method),
             http=self.http, rate_budget=self.rate_budget(shop.rate_qps), retry=self.retry)
+
+    def pipeline(self) -> "Pipeline":
+        """The auto-ship pipeline wired to this install's store, platform and settings."""
+        from fahuo.services.pipeline import Pipeline
+        return Pipeline(self.uow, self.platform_for,
+                        concurrency=self.settings.platform_concurrency)
 
     def platform_for(self, shop: ShopRecord) -> DoudianShopApi:
         """One cached API facade per shop (its token session holds the refresh lock)."""

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
         5000, description="a window holding more orders than this is split (keeps offsets small)")
     sync_window_max_span_s: int = Field(86400, description="longest time window of one query")
     rate_qps: float = Field(50.0, description="default API call budget per app, calls/second")
+    platform_concurrency: int = Field(
+        8, ge=1, le=64, description="shipment confirmations in flight at once (within rate_qps)")
 
     webhook_max_body: int = Field(1 << 20, description="largest accepted push body, bytes")
     embedded_worker: bool = Field(True, description="run the task consumer inside `fahuo serve`")

@@ -261,10 +261,9 @@ def orders_holds(limit: int = 50) -> None:
 def pipeline_run(loop: bool = typer.Option(False, help="keep running until nothing moves")
                  ) -> None:
     """Audit → packs and courier → e-waybills → confirm shipment, deadline first."""
-    from fahuo.services.pipeline import Pipeline
     app = get_app()
     app.migrate()
-    pipe = Pipeline(app.uow, app.platform_for)
+    pipe = app.pipeline()
     while True:
         rep = pipe.run()
         t = Table("step", "seen", "done", "held", "failed", "API calls")

@@ -75,9 +75,8 @@ def pipeline_task() -> dict:
 
 
 def run_pipeline() -> dict:
-    from fahuo.services.pipeline import Pipeline
     app = get_app()
-    return Pipeline(app.uow, app.platform_for).run().summary()
+    return app.pipeline().run().summary()
 
 
 @huey.task(retries=2, retry_delay=30)

@@ -17,6 +17,7 @@ import uuid
 import weakref
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,14 +85,24 @@ def _move(states: dict[str, str], oid: str, current: str, target: OrderState) ->
         states[oid] = target.value
 
 
+def _order_ids(unit: list[dict[str, Any]], lines: dict[int, list[dict[str, Any]]]) -> list[str]:
+    return sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]})
+
+
 def _open_after_sale(order: Order) -> bool:
     return any(open_after_sale(s) for s in order.sub_orders)
 
 
 class Pipeline:
     def __init__(self, uow: UowFactory, platform_for: PlatformFactory,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, *, concurrency: int = 8) -> None:
+        """``concurrency``: shipment confirmations in flight at once. The platform answers in
+        tens of milliseconds and wants one call per order, so one at a time would cap a shop
+        at a few dozen orders a second; the app's rate budget still bounds the calls."""
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency!r}")
         self.uow, self.platform_for, self.clock = uow, platform_for, clock
+        self.concurrency = concurrency
 
     # ---- 1. audit ---------------------------------------------------------------------
     def audit_new(self, limit: int = 2000) -> StepReport:
@@ -527,16 +538,35 @@ class Pipeline:
                     units.append(sorted(group, key=lambda x: x["seq"]))
                 done_split.add(p["main_order_id"])
         shipped: list[tuple[list[dict[str, Any]], list[str]]] = []
-        try:
-            for unit in units:
-                r.seen += len(unit)
-                ok = self._confirm_unit(unit, lines, loaded, shops, cfgs, r)
-                if ok is not None:
-                    shipped.append(ok)
-                    if len(shipped) >= CONFIRM_SAVE_BATCH:
-                        self._save_confirmed(shipped, r)
-        finally:
-            self._save_confirmed(shipped, r)
+        calls = []
+        for unit in units:  # checks and refund stops touch the store: this thread only
+            r.seen += len(unit)
+            call = self._prepare_unit(unit, lines, loaded, shops, cfgs, r)
+            if call is not None:
+                calls.append((unit, call))
+        # Only the platform calls run in the pool; their outcomes are saved here, in batches.
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, max(1, len(calls))),
+                                thread_name_prefix="fahuo-confirm") as pool:
+            futures = {pool.submit(self._ship_on_platform, *call): unit for unit, call in calls}
+            try:
+                for fut in as_completed(futures):
+                    unit = futures[fut]
+                    outcome, text, n_calls = fut.result()
+                    r.calls += n_calls
+                    if outcome == "ok":
+                        shipped.append((unit, _order_ids(unit, lines)))
+                        if len(shipped) >= CONFIRM_SAVE_BATCH:
+                            self._save_confirmed(shipped, r)
+                    elif outcome == "transient":
+                        r.notes.append(text)  # try again next pass; nothing changed
+                    else:
+                        self._fail_packs(unit, lines, HoldReason.SHIP_FAILED, text, r)
+            finally:
+                # Accepted so far is saved even if something above raised; a call that
+                # finishes unsaved is found shipped (same number / request_id) next pass.
+                for fut in futures:
+                    fut.cancel()
+                self._save_confirmed(shipped, r)
         return r
 
     def _save_confirmed(self, shipped: list[tuple[list[dict[str, Any]], list[str]]],
@@ -558,29 +588,34 @@ class Pipeline:
         r.done += len(packs)
         shipped.clear()
 
-    def _confirm_unit(self, unit, lines, loaded, shops, cfgs, r: StepReport
-                      ) -> tuple[list[dict[str, Any]], list[str]] | None:
-        """Ship one unit on the platform; (unit, order ids) to save if it shipped."""
+    def _prepare_unit(self, unit, lines, loaded, shops, cfgs, r: StepReport):
+        """Checks before shipping one unit; the platform call to make, or None to skip."""
         first = unit[0]
-        order_ids = sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]})
+        order_ids = _order_ids(unit, lines)
         orders = [loaded[oid][2] for oid in order_ids]
         states = {oid: loaded[oid][1] for oid in order_ids}
         cfg = cfgs[first["shop_ref"]]
         if any(OrderState(states[oid]) in (OrderState.CANCELLED, OrderState.REFUNDED)
                for oid in order_ids):
-            return  # recycle() takes the number back
+            return None  # recycle() takes the number back
         if any(states[oid] == OrderState.HELD.value for oid in order_ids):
-            return  # a person is looking at it: nothing leaves until it is released
+            return None  # a person is looking at it: nothing leaves until it is released
         refund_open = [o.order_id for o in orders if _open_after_sale(o)]
         reject_refund = False
         if refund_open:
             if cfg["refund_policy"] != "reject":
                 self._stop_for_refund(unit, lines, refund_open, r)
-                return
+                return None
             reject_refund = True
         api = self.platform_for(shops[first["shop_ref"]])
+        return api, unit, lines, order_ids, cfg, reject_refund
+
+    def _ship_on_platform(self, api, unit, lines, order_ids, cfg, reject_refund
+                          ) -> tuple[str, str, int]:
+        """One confirmation call, in a pool thread (no store access here):
+        ("ok" | "transient" | "failed", the platform's words, calls made)."""
+        first = unit[0]
         try:
-            r.calls += 1
             if first["kind"] == "whole":
                 api.ship_order(first["main_order_id"], first["courier_code"], first["track_no"],
                                reject_refund=reject_refund,
@@ -598,20 +633,16 @@ class Pipeline:
                     for p in unit], first["request_id"], reject_refund=reject_refund,
                     address_id=cfg["ship_from_address_id"])
         except TRANSIENT as exc:
-            r.notes.append(str(exc))
-            return  # try again next pass; nothing changed
+            return "transient", str(exc), 1
         except DoudianError as exc:
-            if first["kind"] == "whole" and self._already_shipped(api, first, r):
-                pass  # the platform has this very number: that is success
-            else:
-                self._fail_packs(unit, lines, HoldReason.SHIP_FAILED, str(exc), r)
-                return None
-        return unit, order_ids
+            if first["kind"] == "whole" and self._already_shipped(api, first):
+                return "ok", "", 2  # the platform has this very number: that is success
+            return "failed", str(exc), 1 + (first["kind"] == "whole")
+        return "ok", "", 1
 
     @staticmethod
-    def _already_shipped(api, pack: dict[str, Any], r: StepReport) -> bool:
+    def _already_shipped(api, pack: dict[str, Any]) -> bool:
         try:
-            r.calls += 1
             detail = api.order_detail(pack["main_order_id"])
         except DoudianError:
             return False

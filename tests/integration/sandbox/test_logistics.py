@@ -262,7 +262,7 @@ def test_logistics_add_ships_pushes_and_repeat_error(client, receiver):
 def test_logistics_add_refund_rule_and_status_refusals(client, receiver):
     rec = receiver()
     client.admin("/sandbox/push/config", {"app_key": client.key, "url": rec.url})
-    orders = prepare(client, 6)
+    orders = prepare(client, 16)  # enough that some order has 2+ units
     o = orders[0]
     sku = o["sku_order_list"][0]["order_id"]
     res = client.admin("/sandbox/orders/refund", {"order_id": o["order_id"], "sku_order_id": sku})

@@ -27,7 +27,6 @@ from fahuo.services.holds import hold_orders, release_orders
 from fahuo.services.manual_ship import (
     ImportFileError, apply_import, preview_import, ship_selected,
 )
-from fahuo.services.pipeline import Pipeline
 from fahuo.services.push import PushRejected, accept_push
 from fahuo.services.print_component import component_tasks, record_component_result
 from fahuo.services.print_data import print_data
@@ -443,7 +442,7 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
     @api.post("/pipeline/run")
     def api_pipeline_run() -> dict[str, Any]:
         fh = c()
-        return Pipeline(fh.uow, fh.platform_for).run().summary()
+        return fh.pipeline().run().summary()
 
     @api.get("/packs")
     def list_packs(state: str = Query("waybill_taken", pattern="^[a-z_]{1,20}$"),
