@@ -489,3 +489,25 @@ def test_an_out_of_range_hold_is_not_churned_by_every_pass(fahuo, sandbox):
         held = [h for h in uow.pipeline.held_orders(limit=300)
                 if {x["reason"] for x in h["holds"]} == {"out_of_range"}]
     assert held and all(len(h["holds"]) == 1 for h in held)  # one hold each, not one per pass
+
+
+def test_concurrent_confirmation_stays_inside_the_platform_rate_limit(fahuo, sandbox):
+    # The platform allows 20 calls/s for this app; fahuo's budget says the same. Eight
+    # confirmations in flight must still never earn a 60000 (throttled) answer.
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=20, fahuo_qps=20)
+    update_settings(fahuo.uow, ref, {"audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
+        actor="test")
+    sandbox.generate(creds["shop_id"], 60, seed=77, spread_seconds=600)
+    _sync(fahuo, ref)
+    before = sandbox.stats()["calls_by_method_code"]
+    rep = Pipeline(fahuo.uow, fahuo.platform_for, concurrency=8).run()
+    after = sandbox.stats()["calls_by_method_code"]
+    throttled = {k: after.get(k, 0) - before.get(k, 0) for k in after if k.endswith(":60000")}
+    assert not any(throttled.values()), throttled
+    assert rep.confirm.done > 30 and rep.confirm.failed == 0
+    shipped = {o for s in _shipments(sandbox, creds["shop_id"]) for o in s["order_ids"]}
+    with fahuo.uow() as uow:
+        confirmed = uow.pipeline.packs_in_state(["confirmed"], limit=1000)
+    assert {p["main_order_id"] for p in confirmed} <= shipped
+    assert len(confirmed) == rep.confirm.done
