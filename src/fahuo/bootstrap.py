@@ -26,6 +26,8 @@ from fahuo.services.sync import OrderSync, SyncPolicy
 
 if TYPE_CHECKING:
     from fahuo.services.pipeline import Pipeline
+    from fahuo.services.tracking import Tracking
+    from fahuo.services.watch import Watch
 
 log = structlog.get_logger(__name__)
 
@@ -122,6 +124,19 @@ class Fahuo:
             AppCredentials(app_key=shop.app_key, app_secret=shop.app_secret,
                            gateway_url=shop.gateway_url, sign_method=shop.sign_method),
             http=self.http, rate_budget=self.rate_budget(shop.rate_qps), retry=self.retry)
+
+    @cached_property
+    def tracking(self) -> "Tracking":
+        """Parcel tracking (keeps provider clients and their 30-minute query guards)."""
+        from fahuo.services.tracking import Tracking
+        return Tracking(self.uow, self.platform_for, http=self.http,
+                        concurrency=self.settings.platform_concurrency)
+
+    @cached_property
+    def watch(self) -> "Watch":
+        """Exceptions (findings) and alerts."""
+        from fahuo.services.watch import Watch
+        return Watch(self.uow)
 
     def pipeline(self) -> "Pipeline":
         """The auto-ship pipeline wired to this install's store, platform and settings."""

@@ -540,6 +540,11 @@ def demo(port: int = 8600, sandbox_port: int = 8700,
     sys.exit(run_demo(port=port, sandbox_port=sandbox_port, orders=orders, rate=rate))
 
 
+from fahuo.entrypoints import cli_tracking  # noqa: E402 - its commands join this CLI
+
+cli_tracking.register(cli)
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     cli()

@@ -99,14 +99,49 @@ def process_inbox_task() -> dict:
 def drain_inbox(max_rounds: int = 20) -> dict:
     app = get_app()
     total = 0
+    touched: set[str] = set()
     for _ in range(max_rounds):
         report = process_inbox(app.uow, app.platform_for)
         total += report.processed
+        touched.update(report.order_ids)
         if report.processed == 0:
             break
+    if touched:  # a deadline moved by push 112/126 moves its warnings now, not next sweep
+        app.watch.detect_orders(touched)
     if total:
         _enqueue_pipeline()
     return {"processed": total}
+
+
+@huey.task()
+def tracking_task() -> dict:
+    """Start trackers for new shipments, subscribe, merge pushes, poll what is due; then
+    find exceptions and tell people."""
+    try:
+        with huey.lock_task("tracking"):
+            return run_tracking()
+    except TaskLockedException:
+        return {"skipped": True}
+
+
+def run_tracking() -> dict:
+    app = get_app()
+    track = app.tracking.run().as_dict()
+    found = app.watch.detect().as_dict()
+    alerts = app.watch.send_alerts(app.settings.public_url)
+    return {"tracking": track, "exceptions": found, "alerts": len(alerts)}
+
+
+@huey.task()
+def tracking_pushes_task() -> dict:
+    """Merge stored courier pushes soon after they arrive (the webhook only stores them)."""
+    try:
+        with huey.lock_task("tracking-pushes"):
+            app = get_app()
+            rep = app.tracking.process_pushes()
+            return rep.as_dict()
+    except TaskLockedException:
+        return {"skipped": True}
 
 
 @huey.periodic_task(crontab(minute=f"*/{max(1, get_settings().sync_every_minutes)}"))
@@ -118,6 +153,7 @@ def poll_shops() -> None:
         sync_shop_task(shop.id)
     process_inbox_task()  # retries messages whose order fetch failed earlier
     pipeline_task()
+    tracking_task()
 
 
 @huey.periodic_task(crontab(minute="7"))

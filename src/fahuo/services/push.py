@@ -11,7 +11,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -100,6 +100,7 @@ class InboxReport:
     orders_fetched: int = 0
     failed: int = 0
     retried: int = 0
+    order_ids: list[str] = field(default_factory=list)  # re-read: deadlines may have moved
 
 
 def process_inbox(uow_factory: Callable[[], UnitOfWork], platform_for: PlatformFactory,
@@ -138,6 +139,7 @@ def process_inbox(uow_factory: Callable[[], UnitOfWork], platform_for: PlatformF
             continue
         fetched.setdefault(shop.id, []).append(detail)
         report.orders_fetched += 1
+        report.order_ids.append(order_id)
         done.extend(ids)
     attempts = {m["msg_id"]: m["attempts"] for m in pending}
     with uow_factory() as uow:

@@ -10,6 +10,7 @@ from fahuo.domain.couriers import courier_code
 from fahuo.domain.holds import AuditRules
 from fahuo.domain.packs import SkuFacts, SplitRules
 from fahuo.domain.routing import CostTable, CourierRule
+from fahuo.domain.watch import WatchRules
 from fahuo.services.ports import PlatformFactory
 
 UowFactory = Callable[[], UnitOfWork]
@@ -17,7 +18,8 @@ CONFIRM_MODES = ("on_waybill", "on_print", "on_scan")
 REFUND_POLICIES = ("block", "reject")
 EDITABLE = ("default_courier", "confirm_mode", "refund_policy", "merge_window_s",
             "ship_from_address_id", "sender_name", "sender_phone", "audit_rules",
-            "courier_rules", "cost_table", "split_rules", "sku_facts", "label_receiver")
+            "courier_rules", "cost_table", "split_rules", "sku_facts", "label_receiver",
+            "watch_rules")
 
 
 class SettingsError(ValueError):
@@ -62,6 +64,10 @@ def validate(changes: dict[str, Any]) -> dict[str, Any]:
                 clean[key] = str(value or "").strip()
             elif key == "audit_rules":
                 clean[key] = AuditRules.from_dict(value).to_dict()
+            elif key == "watch_rules":
+                if not isinstance(value, dict):
+                    raise ValueError("must be an object of thresholds in seconds")
+                clean[key] = WatchRules.from_dict(value).to_dict()
             elif key == "courier_rules":
                 if not isinstance(value, list):
                     raise ValueError("must be a list of rules, first match wins")

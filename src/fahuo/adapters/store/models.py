@@ -155,6 +155,7 @@ shop_settings = Table(
     Column("split_rules", Text, nullable=False, default="{}"),
     Column("sku_facts", Text, nullable=False, default="{}"),  # merchant code → weight, bin…
     Column("label_receiver", String(8), nullable=False, default="masked"),  # masked | plain
+    Column("watch_rules", Text, nullable=False, default="{}"),  # domain.watch.WatchRules
     Column("updated_at", BigInteger, nullable=False),
 )
 
@@ -306,4 +307,108 @@ print_records = Table(
     Column("reprint", Boolean, nullable=False, default=False),
     Column("printed_by", String(64), nullable=False),
     Column("printed_at", BigInteger, nullable=False),
+)
+
+
+# ---- issue 5: tracking, exceptions, alerts ---------------------------------------------------
+
+tracking_accounts = Table(
+    "tracking_accounts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(16), nullable=False),  # kuaidi100 | kdniao
+    Column("name", String(64), nullable=False, unique=True),
+    Column("credentials_enc", Text, nullable=False),  # JSON: customer/key/salt or ids/api key
+    Column("base_url", String(255), nullable=False),
+    Column("callback_url", String(255), nullable=False, default=""),  # fahuo's public receiver
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+trackers = Table(
+    "trackers", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("shop_ref", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("pack_id", Integer, ForeignKey("packs.id"), unique=True),
+    Column("order_id", String(32), nullable=False, index=True),  # the pack's main order
+    Column("courier_code", String(32), nullable=False),
+    Column("track_no", String(64), nullable=False),
+    Column("source", String(16), nullable=False),  # kuaidi100 | kdniao | douyin (who we ask)
+    Column("account_id", Integer, ForeignKey("tracking_accounts.id")),
+    Column("phone_tail", String(8), nullable=False, default=""),  # SF/ZTO want it
+    Column("state", String(20), nullable=False, default="info_received"),
+    Column("incident", String(32)),
+    Column("state_since", BigInteger),
+    Column("last_event_at", BigInteger),
+    Column("picked_up_at", BigInteger),
+    Column("last_event", Text),  # JSON of the newest event (for screens and findings)
+    Column("events", Text, nullable=False, default="[]"),  # JSON, oldest first
+    Column("shipped_at", BigInteger, nullable=False),
+    Column("subscribed", Boolean, nullable=False, default=False),
+    Column("subscribe_error", Text),
+    Column("poll_attempts", Integer, nullable=False, default=0),
+    Column("next_poll_at", BigInteger),  # NULL = retired: never polled again
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("courier_code", "track_no"),
+    Index("ix_trackers_track_no", "track_no"),
+    Index("ix_trackers_next_poll_at", "next_poll_at"),
+)
+
+tracking_pushes = Table(
+    "tracking_pushes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("tracking_accounts.id"), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),  # sha256 of the payload
+    Column("body", Text, nullable=False),  # the verified payload text
+    Column("received_at", BigInteger, nullable=False),
+    Column("processed_at", BigInteger),
+    Column("error", Text),
+    Index("ix_tracking_pushes_pending", "processed_at", "id"),
+)
+
+findings = Table(
+    "findings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("kind", String(24), nullable=False),
+    Column("shop_ref", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("order_id", String(32), nullable=False, index=True),
+    Column("track_no", String(64), nullable=False, default=""),
+    Column("courier_code", String(32), nullable=False, default=""),
+    Column("since", BigInteger, nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("last_event", Text),  # JSON
+    Column("opened_at", BigInteger, nullable=False),
+    Column("closed_at", BigInteger),
+    Column("close_reason", Text, nullable=False, default=""),
+    Column("dismissed", Boolean, nullable=False, default=False),  # closed by a person
+    Column("assignee", String(64), nullable=False, default=""),
+    Column("notes", Text, nullable=False, default="[]"),  # JSON [{at, by, text}]
+    Column("alerted_at", BigInteger),
+    Index("ix_findings_open", "closed_at", "kind"),
+)
+
+alert_channels = Table(
+    "alert_channels", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # dingtalk | feishu | wecom | webhook | email
+    Column("config_enc", Text, nullable=False),  # JSON: URL, secret, SMTP… (encrypted)
+    Column("kinds", Text, nullable=False, default='["*"]'),  # finding kinds it receives
+    Column("interval_s", Integer, nullable=False, default=1800),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+alert_log = Table(
+    "alert_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(64), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("error", Text),
+    Column("sent_at", BigInteger, nullable=False),
+    Index("ix_alert_log_channel_kind", "channel", "kind", "sent_at"),
 )

@@ -30,7 +30,7 @@ def _lock(conn: Connection, q):
     return q.with_for_update() if conn.dialect.name == "postgresql" else q
 
 
-SETTINGS_JSON = ("audit_rules", "courier_rules", "cost_table", "split_rules", "sku_facts")
+SETTINGS_JSON = ("audit_rules", "courier_rules", "cost_table", "split_rules", "sku_facts", "watch_rules")
 
 
 class SettingsRepository:
@@ -45,7 +45,8 @@ class SettingsRepository:
                     "label_receiver": "masked",
                     "refund_policy": "block", "merge_window_s": 0, "ship_from_address_id": None,
                     "sender_name": "", "sender_phone": "", "audit_rules": {},
-                    "courier_rules": [], "cost_table": {}, "split_rules": {}, "sku_facts": {}}
+                    "courier_rules": [], "cost_table": {}, "split_rules": {}, "sku_facts": {},
+                    "watch_rules": {}}
         d = dict(row._mapping)
         for k in SETTINGS_JSON:
             d[k] = json.loads(d[k] or ("[]" if k == "courier_rules" else "{}"))

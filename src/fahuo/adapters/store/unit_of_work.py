@@ -7,6 +7,7 @@ from sqlalchemy import Connection, Engine
 from fahuo.adapters.crypto import SecretBox
 
 from .shipping_repositories import PipelineRepository, PrintRepository, SettingsRepository
+from .tracking_repositories import TrackingRepository
 from .repositories import (
     AuditRepository, CursorRepository, InboxRepository, OrderRepository, ShopRepository,
 )
@@ -21,6 +22,7 @@ class UnitOfWork:
     settings: SettingsRepository
     pipeline: PipelineRepository
     prints: PrintRepository
+    tracking: TrackingRepository
     conn: Connection
 
     def __init__(self, engine: Engine, box: SecretBox, *, readonly: bool = False) -> None:
@@ -40,6 +42,7 @@ class UnitOfWork:
         self.settings = SettingsRepository(self.conn, self.box)
         self.pipeline = PipelineRepository(self.conn)
         self.prints = PrintRepository(self.conn)
+        self.tracking = TrackingRepository(self.conn, self.box)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -76,7 +76,7 @@ def _countdown(ts: int | None) -> str:
 
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.filters.update(t=_fmt_time, fen=_fen, countdown=_countdown)
+templates.env.filters.update(t=_fmt_time, fen=_fen, countdown=_countdown, fromjson=json.loads)
 templates.env.globals.update(STATE_LABELS=STATE_LABELS, PLATFORM_STATUS=PLATFORM_STATUS_NAMES)
 
 
@@ -550,6 +550,8 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
             raise HTTPException(404, f"no job {job_id}")
         return job
 
+    from fahuo.entrypoints.web import tracking_routes
+    tracking_routes.register(web, api, c, templates, _enqueue)
     web.include_router(api)
 
     @web.get("/oauth/doudian/callback", include_in_schema=False)

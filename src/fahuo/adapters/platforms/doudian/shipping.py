@@ -183,6 +183,27 @@ class ShippingCalls:
             "receiver_address": receiver.wire(), "type": 0}) or {}
         return bool(data.get("is_out_range"))
 
+    def track_route(self, courier_code: str, track_no: str) -> list[dict[str, Any]]:
+        """logistics.trackNoRouteDetail: the route nodes, oldest first, as
+        ``{at, state, description, location}`` (the node-list key has two spellings, §9.8)."""
+        data = self.session.call("logistics.trackNoRouteDetail", {
+            "logistics_code": courier_code, "track_no": track_no}) or {}
+        nodes = data.get("route_node_list")
+        if nodes is None:
+            nodes = data.get("route__node_list") or []
+        out = []
+        for n in nodes:
+            try:
+                at = int(str(n.get("timestamp") or "").strip())
+            except ValueError:
+                continue  # a node without a usable time cannot be ordered; skip it
+            out.append({"at": at, "state": str(n.get("state") or ""),
+                        "state_description": str(n.get("state_description") or ""),
+                        "description": str(n.get("content") or ""),
+                        "location": str(n.get("site_name") or "")})
+        out.sort(key=lambda x: x["at"])
+        return out
+
     def ship_order(self, order_id: str, courier_code: str, track_no: str, *,
                    reject_refund: bool = False, address_id: str | None = None) -> None:
         """order.logisticsAdd: the whole order in one parcel."""

@@ -1,0 +1,226 @@
+"""`fahuo track`, `fahuo exceptions`, `fahuo deadlines`, `fahuo alerts`."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fahuo.bootstrap import get_app
+
+track_cli = typer.Typer(help="Parcel tracking after shipping.", no_args_is_help=True)
+exceptions_cli = typer.Typer(help="Logistics exceptions and deadline warnings.",
+                             no_args_is_help=True)
+alerts_cli = typer.Typer(help="Where exception alerts go.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+def _app():
+    app = get_app()
+    app.migrate()
+    return app
+
+
+def _t(ts: int | None) -> str:
+    return time.strftime("%m-%d %H:%M", time.localtime(ts)) if ts else "—"
+
+
+def _report(rep: dict) -> None:
+    out.print(" ".join(f"{k}={v}" for k, v in rep.items()))
+
+
+@track_cli.command("account-add")
+def track_account_add(provider: str = typer.Argument(..., help="kuaidi100 or kdniao"),
+                      name: str = typer.Option(..., help="a name for this account"),
+                      customer: str = typer.Option("", help="Kuaidi100 customer (授权码)"),
+                      key: str = typer.Option("", help="Kuaidi100 key"),
+                      salt: str = typer.Option("", help="Kuaidi100 push salt (you choose it)"),
+                      ebusiness_id: str = typer.Option("", help="Kdniao EBusinessID"),
+                      api_key: str = typer.Option("", help="Kdniao ApiKey"),
+                      base_url: str = typer.Option("https://poll.kuaidi100.com",
+                                                   help="provider endpoint"),
+                      callback_url: str = typer.Option(..., help="fahuo's public address")) -> None:
+    """Track new parcels with a Kuaidi100 / Kdniao account (pushes, polling as fallback)."""
+    from fahuo.services.tracking import TrackingError, add_account
+    cred = ({"customer": customer, "key": key, "salt": salt} if provider == "kuaidi100"
+            else {"ebusiness_id": ebusiness_id, "api_key": api_key})
+    try:
+        acc = add_account(_app().uow, provider, name, cred, base_url, callback_url)
+    except TrackingError as exc:
+        _fail(str(exc))
+    out.print(f"account #{acc}: pushes go to {callback_url.rstrip('/')}/webhooks/{provider}/{acc}")
+
+
+@track_cli.command("subscribe")
+def track_subscribe(limit: int = typer.Option(500, help="at most this many")) -> None:
+    """Start trackers for newly shipped packs and subscribe them for pushes."""
+    app = _app()
+    _report(app.tracking.start().as_dict() | app.tracking.subscribe(limit).as_dict())
+
+
+@track_cli.command("poll")
+def track_poll(track_nos: list[str] = typer.Argument(None, help="numbers (default: all due)"),
+               limit: int = typer.Option(500)) -> None:
+    """Merge pushes and ask providers about due parcels (or exactly these numbers)."""
+    app = _app()
+    app.tracking.process_pushes()
+    _report(app.tracking.poll(limit, track_nos=list(track_nos) if track_nos else None).as_dict())
+
+
+@track_cli.command("list")
+def track_list(state: Optional[str] = None, order_id: Optional[str] = None,
+               limit: int = 30) -> None:
+    """Tracked parcels, newest first."""
+    with _app().uow(readonly=True) as u:
+        total, rows = u.tracking.list_trackers(state=state, order_id=order_id, limit=limit)
+    t = Table("order", "courier", "number", "state", "shipped", "picked up", "last event")
+    for r in rows:
+        ev = json.loads(r["last_event"]) if r["last_event"] else {}
+        t.add_row(r["order_id"], r["courier_code"], r["track_no"], r["state"],
+                  _t(r["shipped_at"]), _t(r["picked_up_at"]),
+                  f"{_t(ev.get('at'))} {ev.get('description', '')}" if ev else "")
+    out.print(t)
+    out.print(f"{len(rows)} of {total}")
+
+
+@exceptions_cli.command("detect")
+def exceptions_detect() -> None:
+    """Run the detection sweep now and send alerts that are due."""
+    app = _app()
+    _report(app.watch.detect().as_dict())
+    for s in app.watch.send_alerts(app.settings.public_url):
+        out.print(f"alert {s['channel']} {s['kind']} ×{s['count']}: "
+                  f"{'sent' if s['ok'] else s['error']}")
+
+
+@exceptions_cli.command("list")
+def exceptions_list(kind: Optional[str] = None,
+                    status: str = typer.Option("open", help="open, closed or all"),
+                    assignee: Optional[str] = None, limit: int = 50) -> None:
+    """Exception records, oldest first."""
+    from fahuo.services.watch import KIND_LABELS
+    if kind and kind not in KIND_LABELS:
+        _fail(f"unknown kind {kind!r}; known: {', '.join(KIND_LABELS)}")
+    if status not in ("open", "closed", "all"):
+        _fail("status must be open, closed or all")
+    with _app().uow(readonly=True) as u:
+        total, rows = u.tracking.list_findings(status=status, kind=kind, assignee=assignee,
+                                               limit=limit)
+    t = Table("#", "kind", "order", "parcel", "since", "detail", "assignee", "closed")
+    for r in rows:
+        t.add_row(str(r["id"]), KIND_LABELS.get(r["kind"], r["kind"]), r["order_id"],
+                  f"{r['courier_code']} {r['track_no']}".strip(), _t(r["since"]), r["detail"],
+                  r["assignee"], _t(r["closed_at"]) if r["closed_at"] else "")
+    out.print(t)
+    out.print(f"{len(rows)} of {total}")
+
+
+@exceptions_cli.command("assign")
+def exceptions_assign(finding_id: int, assignee: str) -> None:
+    from fahuo.services.watch import WatchError
+    try:
+        _app().watch.assign(finding_id, assignee, actor="cli")
+    except WatchError as exc:
+        _fail(str(exc))
+    out.print(f"#{finding_id} → {assignee}")
+
+
+@exceptions_cli.command("note")
+def exceptions_note(finding_id: int, text: str) -> None:
+    from fahuo.services.watch import WatchError
+    try:
+        _app().watch.note(finding_id, text, actor="cli")
+    except WatchError as exc:
+        _fail(str(exc))
+    out.print(f"#{finding_id}: note added")
+
+
+@exceptions_cli.command("close")
+def exceptions_close(finding_id: int,
+                     reason: str = typer.Option(..., help="why (e.g. 已联系买家改派)")) -> None:
+    from fahuo.services.watch import WatchError
+    try:
+        _app().watch.close(finding_id, reason, actor="cli")
+    except WatchError as exc:
+        _fail(str(exc))
+    out.print(f"#{finding_id} closed")
+
+
+def deadlines(within_h: int = typer.Option(24, help="due within this many hours"),
+              shop: Optional[int] = typer.Option(None, help="shop #")) -> None:
+    """Unshipped orders by ship deadline, overdue first, with the time left."""
+    now = int(time.time())
+    with _app().uow(readonly=True) as u:
+        rows = u.tracking.unshipped_due(now + within_h * 3600, shop_ref=shop)
+    t = Table("order", "shop", "state", "deadline", "left")
+    for oid, ref, exp, st in rows:
+        left = exp - now
+        txt = (f"[red]overdue {(-left) // 3600}h{(-left) % 3600 // 60:02d}m[/red]" if left <= 0
+               else f"{left // 3600}h{left % 3600 // 60:02d}m")
+        t.add_row(oid, str(ref), st, _t(exp), txt)
+    out.print(t)
+    out.print(f"{len(rows)} unshipped orders due within {within_h} h")
+
+
+@alerts_cli.command("add")
+def alerts_add(name: str = typer.Argument(...),
+               kind: str = typer.Option(..., help="dingtalk, feishu, wecom, webhook or email"),
+               url: str = typer.Option("", help="robot / webhook URL"),
+               secret: str = typer.Option("", help="signing secret"),
+               hook_id: str = typer.Option("", help="Feishu hook id"),
+               key: str = typer.Option("", help="WeCom robot key"),
+               host: str = typer.Option("", help="SMTP host"), port: int = 587,
+               sender: str = "", to: list[str] = typer.Option([], help="e-mail recipients"),
+               user: str = "", password: str = "",
+               kinds: list[str] = typer.Option(["*"], help="exception kinds, * = all"),
+               interval_s: int = typer.Option(1800, help="at most one message per kind per …")
+               ) -> None:
+    """Add an alert channel (tested by building it; nothing is sent)."""
+    from fahuo.services.watch import WatchError, add_channel
+    config = {k: v for k, v in dict(url=url, secret=secret, hook_id=hook_id, key=key, host=host,
+                                    port=port, sender=sender, to=list(to), user=user,
+                                    password=password).items() if v}
+    try:
+        cid = add_channel(_app().uow, name, kind, config, list(kinds), interval_s)
+    except WatchError as exc:
+        _fail(str(exc))
+    out.print(f"channel #{cid} {name} ({kind})")
+
+
+@alerts_cli.command("list")
+def alerts_list() -> None:
+    with _app().uow(readonly=True) as u:
+        chans, hist = u.tracking.channels(), u.tracking.alert_history(10)
+    t = Table("name", "kind", "kinds", "interval")
+    for ch in chans:
+        t.add_row(ch["name"], ch["kind"], ",".join(ch["kinds"]), f"{ch['interval_s']} s")
+    out.print(t)
+    for h in hist:
+        out.print(f"{_t(h['sent_at'])} {h['channel']} {h['title']} "
+                  f"{'ok' if h['ok'] else h['error']}")
+
+
+@alerts_cli.command("send")
+def alerts_send() -> None:
+    """Send what is due now."""
+    app = _app()
+    for s in app.watch.send_alerts(app.settings.public_url):
+        out.print(f"{s['channel']} {s['kind']} ×{s['count']}: "
+                  f"{'sent' if s['ok'] else s['error']}")
+
+
+def register(cli: typer.Typer) -> None:
+    cli.add_typer(track_cli, name="track")
+    cli.add_typer(exceptions_cli, name="exceptions")
+    cli.add_typer(alerts_cli, name="alerts")
+    cli.command("deadlines")(deadlines)

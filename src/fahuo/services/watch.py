@@ -1,0 +1,335 @@
+"""Exceptions a person should see: parcels in trouble and ship deadlines, and who is told.
+
+``detect`` sweeps every parcel that can still be in trouble and every unshipped order near
+its deadline, opens an exception record (finding) for each new problem and closes those that
+resolved themselves (pickup happened, parcel moved, order shipped, deadline moved by push
+112/126). ``detect_orders`` / ``detect_parcels`` do the same for a few subjects at once, right
+after a push. People assign, annotate and close findings; a closed-by-hand finding is never
+reopened for the same episode. ``send_alerts`` groups what nobody was told about yet into one
+message per kind per channel, no more often than each channel's interval.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+import structlog
+
+from fahuo.adapters.notify.base import Alert, NotifyError
+from fahuo.adapters.notify.dingtalk import DingTalkChannel
+from fahuo.adapters.notify.email import EmailChannel
+from fahuo.adapters.notify.feishu import FeishuChannel
+from fahuo.adapters.notify.webhook import WebhookChannel
+from fahuo.adapters.notify.wecom import WeComChannel
+from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.domain.tracking import Incident, Tracker, TrackingState
+from fahuo.domain.watch import (
+    Finding, FindingKind, WatchRules, detect_deadline, detect_parcel, reconcile,
+)
+
+log = structlog.get_logger(__name__)
+UowFactory = Callable[..., UnitOfWork]
+
+PARCEL_KINDS = (FindingKind.PICKUP_TIMEOUT, FindingKind.STALLED, FindingKind.FAILED_DELIVERY,
+                FindingKind.REFUSED, FindingKind.RETURNED, FindingKind.LOST)
+DEADLINE_KINDS = (FindingKind.DEADLINE_SOON_6H, FindingKind.DEADLINE_SOON_2H,
+                  FindingKind.OVERDUE)
+KIND_LABELS = {
+    "pickup_timeout": "揽收超时（虚假发货风险）", "stalled": "物流停滞", "failed_delivery": "派送失败/疑难",
+    "refused": "拒收", "returned": "退回", "lost": "丢件", "deadline_soon_6h": "即将超时发货（6小时内）",
+    "deadline_soon_2h": "即将超时发货（2小时内）", "overdue": "已超时未发货",
+}
+CHANNEL_KINDS = ("dingtalk", "feishu", "wecom", "webhook", "email")
+PAGE = 50_000
+
+
+class WatchError(ValueError):
+    """Bad input for exceptions or alert channels; names what is wrong."""
+
+
+@dataclass
+class WatchReport:
+    parcels: int = 0
+    orders: int = 0
+    opened: int = 0
+    closed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _slim_tracker(row) -> Tracker:
+    return Tracker(track_no=row.track_no, courier=row.courier_code,
+                   state=TrackingState(row.state), last_event_at=row.last_event_at,
+                   picked_up_at=row.picked_up_at,
+                   incident=Incident(row.incident) if row.incident else None,
+                   state_since=row.state_since, created_at=row.shipped_at)
+
+
+def _row(f: Finding, shop_ref: int, last_event: str | None) -> dict[str, Any]:
+    return {"key": f.key, "kind": f.kind.value, "shop_ref": shop_ref, "order_id": f.order_id,
+            "track_no": f.track_no, "courier_code": f.courier, "since": f.since,
+            "detail": f.detail, "last_event": last_event}
+
+
+class Watch:
+    def __init__(self, uow: UowFactory, *, clock: Callable[[], float] = time.time,
+                 channel_factory: Callable[[dict[str, Any]], Any] | None = None) -> None:
+        self.uow, self.clock = uow, clock
+        self.channel_factory = channel_factory or build_channel
+
+    def _rules(self, u: UnitOfWork) -> dict[int, WatchRules]:
+        return {s.id: WatchRules.from_dict(u.settings.get(s.id).get("watch_rules") or {})
+                for s in u.shops.list()}
+
+    # -- detection -------------------------------------------------------------------
+    def detect(self) -> WatchReport:
+        """The full sweep: every parcel not delivered, every unshipped order near its deadline."""
+        now = int(self.clock())
+        r = WatchReport()
+        with self.uow(readonly=True) as u:
+            rules = self._rules(u)
+            current, shop_of, last_events = self._parcel_findings(u, rules, now, r)
+            open_parcels = u.tracking.open_findings(kinds=[k.value for k in PARCEL_KINDS])
+            deadline_now, dl_shop = self._deadline_findings(u, rules, now, r)
+            open_deadlines = u.tracking.open_findings(kinds=[k.value for k in DEADLINE_KINDS])
+            dismissed = u.tracking.dismissed_keys([f.key for f in current + deadline_now])
+        self._save(reconcile(self._as_findings(open_parcels), current, now, dismissed),
+                   shop_of, last_events, now, r)
+        self._save(reconcile(self._as_findings(open_deadlines), deadline_now, now, dismissed),
+                   dl_shop, {}, now, r)
+        return r
+
+    def detect_orders(self, order_ids: Iterable[str]) -> WatchReport:
+        """Deadline findings of these orders only (after a push moved or met a deadline)."""
+        ids = sorted(set(order_ids))
+        now = int(self.clock())
+        r = WatchReport()
+        if not ids:
+            return r
+        with self.uow(readonly=True) as u:
+            rules = self._rules(u)
+            facts = u.tracking.deadline_facts(ids)
+            current, shop_of = [], {}
+            for oid, shop_ref, exp, state, status in facts:
+                shipped = state not in ("synced", "held", "approved", "waybill_taken",
+                                        "printed") or status not in (2, 101)
+                for f in detect_deadline(oid, exp, shipped, rules.get(shop_ref, WatchRules()),
+                                         now):
+                    current.append(f)
+                    shop_of[f.key] = shop_ref
+            r.orders = len(facts)
+            open_ = u.tracking.open_findings(kinds=[k.value for k in DEADLINE_KINDS],
+                                             order_ids=ids)
+            dismissed = u.tracking.dismissed_keys([f.key for f in current])
+        self._save(reconcile(self._as_findings(open_), current, now, dismissed), shop_of, {},
+                   now, r)
+        return r
+
+    def _parcel_findings(self, u: UnitOfWork, rules: dict[int, WatchRules], now: int,
+                         r: WatchReport):
+        current: list[Finding] = []
+        shop_of: dict[str, int] = {}
+        last_events: dict[str, str | None] = {}
+        default = WatchRules()
+        after = 0
+        while True:
+            page = u.tracking.watch_page(after, PAGE)
+            if not page:
+                break
+            for row in page:
+                found = detect_parcel(_slim_tracker(row), row.shipped_at,
+                                      rules.get(row.shop_ref, default), now, row.order_id)
+                for f in found:
+                    current.append(f)
+                    shop_of[f.key] = row.shop_ref
+                    last_events[f.key] = row.last_event
+            r.parcels += len(page)
+            after = page[-1].id
+        return current, shop_of, last_events
+
+    def _deadline_findings(self, u: UnitOfWork, rules: dict[int, WatchRules], now: int,
+                           r: WatchReport):
+        horizon = max([x.deadline_warnings_s[0] for x in rules.values()] or
+                      [WatchRules().deadline_warnings_s[0]])
+        rows = u.tracking.unshipped_due(now + horizon)
+        current, shop_of = [], {}
+        default = WatchRules()
+        for oid, shop_ref, exp, _state in rows:
+            for f in detect_deadline(oid, exp, False, rules.get(shop_ref, default), now):
+                current.append(f)
+                shop_of[f.key] = shop_ref
+        r.orders = len(rows)
+        return current, shop_of
+
+    @staticmethod
+    def _as_findings(open_rows: dict[str, dict[str, Any]]) -> dict[str, Finding]:
+        return {k: Finding(FindingKind(v["kind"]), k, v["order_id"], v["track_no"],
+                           v["courier_code"], v["since"], None, v["detail"])
+                for k, v in open_rows.items()}
+
+    def _save(self, rec, shop_of: dict[str, int], last_events: dict[str, str | None], now: int,
+              r: WatchReport) -> None:
+        if not rec.to_open and not rec.to_close:
+            return
+        with self.uow() as u:
+            u.tracking.open_new([_row(f, shop_of[f.key], last_events.get(f.key))
+                                 for f in rec.to_open], now)
+            u.tracking.close([c.finding.key for c in rec.to_close], now, "已自动解除 (resolved)")
+        r.opened += len(rec.to_open)
+        r.closed += len(rec.to_close)
+
+    # -- people ------------------------------------------------------------------------
+    def assign(self, finding_id: int, assignee: str, *, actor: str) -> dict[str, Any]:
+        with self.uow() as u:
+            f = self._get(u, finding_id)
+            u.tracking.update_finding(finding_id, assignee=assignee.strip())
+            u.audit.add(actor=actor, action="exception.assign", subject_type="finding",
+                        subject_id=str(finding_id), detail={"assignee": assignee})
+            return {**f, "assignee": assignee.strip()}
+
+    def note(self, finding_id: int, text: str, *, actor: str) -> dict[str, Any]:
+        if not text.strip():
+            raise WatchError("a note needs some text")
+        with self.uow() as u:
+            f = self._get(u, finding_id)
+            notes = orjson.loads(f["notes"]) + [{"at": int(self.clock()), "by": actor,
+                                                 "text": text.strip()}]
+            u.tracking.update_finding(finding_id, notes=orjson.dumps(notes).decode())
+            return {**f, "notes": orjson.dumps(notes).decode()}
+
+    def close(self, finding_id: int, reason: str, *, actor: str) -> dict[str, Any]:
+        """Closed by a person: stays closed for this episode (a new episode opens anew)."""
+        if not reason.strip():
+            raise WatchError("say why the exception is closed (e.g. 已联系买家改派)")
+        now = int(self.clock())
+        with self.uow() as u:
+            f = self._get(u, finding_id)
+            if f["closed_at"] is not None and f["dismissed"]:
+                raise WatchError(f"exception {finding_id} is already closed")
+            u.tracking.update_finding(finding_id, closed_at=now, dismissed=True,
+                                      close_reason=f"{actor}: {reason.strip()}")
+            u.audit.add(actor=actor, action="exception.close", subject_type="finding",
+                        subject_id=str(finding_id), detail={"reason": reason})
+            return {**f, "closed_at": now, "dismissed": True}
+
+    @staticmethod
+    def _get(u: UnitOfWork, finding_id: int) -> dict[str, Any]:
+        f = u.tracking.finding(finding_id)
+        if f is None:
+            raise WatchError(f"no exception {finding_id}")
+        return f
+
+    # -- alerts ------------------------------------------------------------------------
+    def send_alerts(self, link_base: str = "") -> list[dict[str, Any]]:
+        """One grouped message per kind per channel for findings nobody was told about."""
+        now = int(self.clock())
+        with self.uow(readonly=True) as u:
+            channels = u.tracking.channels(enabled_only=True)
+            pending = u.tracking.unalerted()
+            last = u.tracking.last_sent()
+        if not channels or not pending:
+            return []
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        for f in pending:
+            by_kind.setdefault(f["kind"], []).append(f)
+        sent: list[dict[str, Any]] = []
+        told: set[int] = set()
+        log_rows = []
+        for ch in channels:
+            wants = set(ch["kinds"])
+            for kind, items in by_kind.items():
+                if "*" not in wants and kind not in wants:
+                    continue
+                if now - last.get((ch["name"], kind), -10**12) < ch["interval_s"]:
+                    continue  # told recently: these wait for the next message
+                alert = Alert(kind=kind, title=f"【fahuo】{len(items)} 个{KIND_LABELS.get(kind, kind)}",
+                              lines=[_line(f) for f in items[:30]], count=len(items),
+                              link=f"{link_base.rstrip('/')}/exceptions?kind={kind}"
+                              if link_base else None)
+                try:
+                    self.channel_factory(ch).send(alert)
+                    ok, err = True, None
+                    told.update(f["id"] for f in items)
+                except (NotifyError, ValueError) as exc:
+                    ok, err = False, str(exc)
+                    log.warning("alert.failed", channel=ch["name"], kind=kind, error=err)
+                log_rows.append((ch["name"], kind, alert.title, len(items), ok, err))
+                sent.append({"channel": ch["name"], "kind": kind, "count": len(items),
+                             "ok": ok, "error": err})
+        with self.uow() as u:
+            for row in log_rows:
+                u.tracking.log_alert(*row, now)
+            u.tracking.mark_alerted(sorted(told), now)
+        return sent
+
+
+def _line(f: dict[str, Any]) -> str:
+    who = f"{f['courier_code']} {f['track_no']} " if f["track_no"] else ""
+    return f"{who}订单 {f['order_id']}：{f['detail']}"
+
+
+def build_channel(ch: dict[str, Any]):
+    """A notify channel from a stored configuration."""
+    c, kind = ch["config"], ch["kind"]
+    if kind == "dingtalk":
+        return DingTalkChannel.from_webhook_url(c["url"], c.get("secret"), **_base(c))
+    if kind == "feishu":
+        return FeishuChannel(c["hook_id"], c.get("secret"), **_base(c))
+    if kind == "wecom":
+        return WeComChannel(c["key"], **_base(c))
+    if kind == "webhook":
+        return WebhookChannel(c["url"], c["secret"])
+    if kind == "email":
+        return EmailChannel(c["host"], int(c.get("port", 587)), sender=c["sender"], to=c["to"],
+                            starttls=bool(c.get("starttls", True)), user=c.get("user"),
+                            password=c.get("password"))
+    raise WatchError(f"unknown channel kind {kind!r}")
+
+
+def _base(c: dict[str, Any]) -> dict[str, Any]:
+    return {"base_url": c["base_url"]} if c.get("base_url") else {}
+
+
+CHANNEL_FIELDS = {"dingtalk": ("url",), "feishu": ("hook_id",), "wecom": ("key",),
+                  "webhook": ("url", "secret"), "email": ("host", "sender", "to")}
+
+
+def add_channel(uow: UowFactory, name: str, kind: str, config: dict[str, Any],
+                kinds: list[str], interval_s: int = 1800) -> int:
+    """Validate (by building the channel once) and save an alert channel."""
+    problems = []
+    if kind not in CHANNEL_FIELDS:
+        raise WatchError(f"kind must be one of {', '.join(CHANNEL_FIELDS)}, got {kind!r}")
+    for k in CHANNEL_FIELDS[kind]:
+        if not config.get(k):
+            problems.append(f"{k} is required for a {kind} channel")
+    bad = [k for k in kinds if k != "*" and k not in KIND_LABELS]
+    if bad:
+        problems.append(f"unknown exception kinds {', '.join(bad)}; known: "
+                        f"{', '.join(KIND_LABELS)} or *")
+    if not kinds:
+        problems.append("kinds: name at least one exception kind, or *")
+    if not isinstance(interval_s, int) or isinstance(interval_s, bool) or interval_s < 0:
+        problems.append(f"interval_s must be whole seconds >= 0, got {interval_s!r}")
+    if not name.strip():
+        problems.append("name is required")
+    if not problems:
+        try:
+            build_channel({"kind": kind, "config": config})
+        except (ValueError, KeyError, TypeError) as exc:
+            problems.append(str(exc))
+    if problems:
+        raise WatchError("; ".join(problems))
+    with uow() as u:
+        if any(c["name"] == name for c in u.tracking.channels()):
+            raise WatchError(f"an alert channel named {name!r} exists")
+        return u.tracking.add_channel(name.strip(), kind, config, kinds, interval_s)
+
+
+__all__ = ["CHANNEL_KINDS", "KIND_LABELS", "Watch", "WatchError", "WatchReport", "add_channel",
+           "build_channel"]
