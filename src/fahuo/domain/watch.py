@@ -156,6 +156,18 @@ def detect_parcel(tracker: Tracker, shipped_at: int | None, rules: WatchRules, n
     return out
 
 
+_MOVING = frozenset({_S.PICKED_UP.value, _S.IN_TRANSIT.value, _S.OUT_FOR_DELIVERY.value})
+
+
+def quiet(state: str, last_event_at: int | None, rules: WatchRules, now: int) -> bool:
+    """True when ``detect_parcel`` would find nothing, judged on plain column values: the
+    parcel is delivered, or moving and scanned within ``stalled_s``. Most parcels are, so a
+    sweep over millions skips building a ``Tracker`` for them."""
+    if state == "delivered":
+        return True
+    return state in _MOVING and (last_event_at is None or now - last_event_at < rules.stalled_s)
+
+
 def _parcel(kind: FindingKind, t: Tracker, order_id: str, since: int, detail: str,
             episode: int | None = None) -> Finding:
     key = f"{kind}:{t.courier}:{t.track_no}"
@@ -243,5 +255,5 @@ def next_poll_at(tracker: Tracker, subscribed: bool, attempts: int, rules: Watch
 
 __all__ = [
     "BadRules", "Closed", "Finding", "FindingKind", "Reconciled", "WatchRules",
-    "detect_deadline", "detect_parcel", "next_poll_at", "reconcile",
+    "detect_deadline", "detect_parcel", "next_poll_at", "quiet", "reconcile",
 ]

@@ -28,7 +28,7 @@ from fahuo.adapters.notify.wecom import WeComChannel
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.tracking import Incident, Tracker, TrackingState
 from fahuo.domain.watch import (
-    Finding, FindingKind, WatchRules, detect_deadline, detect_parcel, reconcile,
+    Finding, FindingKind, WatchRules, detect_deadline, detect_parcel, quiet, reconcile,
 )
 
 log = structlog.get_logger(__name__)
@@ -142,8 +142,11 @@ class Watch:
             if not page:
                 break
             for row in page:
-                found = detect_parcel(_slim_tracker(row), row.shipped_at,
-                                      rules.get(row.shop_ref, default), now, row.order_id)
+                rule = rules.get(row.shop_ref, default)
+                if quiet(row.state, row.last_event_at, rule, now):
+                    continue
+                found = detect_parcel(_slim_tracker(row), row.shipped_at, rule, now,
+                                      row.order_id)
                 for f in found:
                     current.append(f)
                     shop_of[f.key] = row.shop_ref

@@ -1,9 +1,12 @@
 from fahuo.domain.tracking import Incident, Tracker, TrackingEvent, TrackingState, apply_events
 from fahuo.domain.watch import (
-    BadRules, FindingKind, WatchRules, detect_deadline, detect_parcel, next_poll_at, reconcile,
+    BadRules, FindingKind, WatchRules, detect_deadline, detect_parcel, next_poll_at, quiet,
+    reconcile,
 )
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 S, K = TrackingState, FindingKind
 H = 3600
@@ -255,3 +258,14 @@ def test_no_tracker_is_polled_forever():
         now, polls = nxt, polls + 1
         assert polls < 1000
     assert now == SHIPPED + RULES.tracker_max_age_s
+
+
+@given(st.sampled_from(list(TrackingState)), st.one_of(st.none(), st.integers(0, 10**6)),
+       st.one_of(st.none(), st.integers(0, 10**6)), st.integers(0, 10**6))
+def test_quiet_never_hides_a_finding(state, last, picked, shipped):
+    # The sweep's shortcut must agree with the full check: quiet → nothing to report.
+    now = 2 * 10**6
+    t = Tracker("78000000000001", "zhongtong", state=state, last_event_at=last,
+                picked_up_at=picked, state_since=last)
+    if quiet(state.value, last, WatchRules(), now):
+        assert detect_parcel(t, shipped, WatchRules(), now) == []

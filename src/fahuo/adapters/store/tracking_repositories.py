@@ -167,7 +167,7 @@ class TrackingRepository:
                     t.c.state, t.c.incident, t.c.state_since, t.c.last_event_at,
                     t.c.picked_up_at, t.c.shipped_at, t.c.created_at, t.c.last_event)
              .where(t.c.id > after_id, t.c.state != "delivered").order_by(t.c.id).limit(limit))
-        return list(self.conn.execute(q))
+        return self.conn.execute(q).fetchall()
 
     def tracked_order_ids(self, order_ids: Iterable[str]) -> set[str]:
         ids = sorted(set(order_ids))

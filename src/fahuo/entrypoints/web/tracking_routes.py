@@ -89,6 +89,15 @@ def _form(raw: bytes) -> dict[str, str]:
 def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Jinja2Templates,
              enqueue: Callable[..., bool]) -> None:
     templates.env.globals.update(TRACK_STATES=TRACK_STATE_LABELS, EXC_KINDS=KIND_LABELS)
+    last_enqueue = [0.0]
+
+    def merge_soon() -> None:
+        # One merge task per second covers every push stored meanwhile (a queue write per
+        # push would cost more than storing the push).
+        now = time.monotonic()
+        if now - last_enqueue[0] >= 1.0:
+            last_enqueue[0] = now
+            enqueue("tracking_pushes_task")
 
     # ---- webhooks -------------------------------------------------------------------------
     @web.post("/webhooks/kuaidi100/{account_id}", tags=["webhooks"])
@@ -99,7 +108,7 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
                                                           _form(await request.body()))
         TRACK_PUSHES.labels("kuaidi100", "stored" if status == 200 else "rejected").inc()
         if status == 200:
-            enqueue("tracking_pushes_task")
+            merge_soon()
         return Response(body, status, media_type="application/json;charset=utf-8")
 
     @web.post("/webhooks/kdniao/{account_id}", tags=["webhooks"])
@@ -109,7 +118,7 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
         status, body = c().tracking.accept_kdniao_push(account_id, _form(await request.body()))
         TRACK_PUSHES.labels("kdniao", "stored" if status == 200 else "rejected").inc()
         if status == 200:
-            enqueue("tracking_pushes_task")
+            merge_soon()
         return Response(body, status, media_type="application/json;charset=utf-8")
 
     # ---- API ------------------------------------------------------------------------------
