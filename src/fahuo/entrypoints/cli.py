@@ -431,6 +431,9 @@ def print_labels_cmd(
     printer: str = typer.Option("", help="printer name, for the print record"),
     reason: str = typer.Option("", help="why, when reprinting"),
     out_file: Optional[Path] = typer.Option(None, "--out", help="copy the file here"),
+    plain_receiver: bool = typer.Option(
+        False, help="print the receiver in plain text where the shop's policy allows it "
+                    "(the server's operator holds the keys; default masked)"),
 ) -> None:
     """Print waybill labels for a batch of packs."""
     from fahuo.services.printing import PrintError, print_labels
@@ -440,7 +443,8 @@ def print_labels_cmd(
     try:
         r = print_labels(app.uow, packs or None, fmt=fmt, size=size, order_by=order_by,
                          actor="cli", printer=printer, reason=reason, dpi=dpi,
-                         out_dir=app.settings.data_dir / "prints")
+                         out_dir=app.settings.data_dir / "prints",
+                         may_see_receiver=plain_receiver)
     except PrintError as exc:
         _fail(str(exc))
     if out_file:
@@ -540,9 +544,10 @@ def demo(port: int = 8600, sandbox_port: int = 8700,
     sys.exit(run_demo(port=port, sandbox_port=sandbox_port, orders=orders, rate=rate))
 
 
-from fahuo.entrypoints import cli_tracking  # noqa: E402 - its commands join this CLI
+from fahuo.entrypoints import cli_tracking, cli_users  # noqa: E402 - their commands join
 
 cli_tracking.register(cli)
+cli_users.register(cli)
 
 
 def main() -> None:

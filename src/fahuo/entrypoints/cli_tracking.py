@@ -224,3 +224,4 @@ def register(cli: typer.Typer) -> None:
     cli.add_typer(exceptions_cli, name="exceptions")
     cli.add_typer(alerts_cli, name="alerts")
     cli.command("deadlines")(deadlines)
+

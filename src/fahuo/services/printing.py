@@ -89,8 +89,11 @@ def _receiver_party(rc, plain: dict | None) -> Party:  # noqa: ANN001
 def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt: str = "pdf",
                  size: str = "76x130", order_by: str = "deadline", actor: str,
                  printer: str = "", reason: str = "", dpi: int = 203,
-                 out_dir: Path) -> PrintResult:
-    """Labels for the given packs (None: every pack with a number not printed yet)."""
+                 out_dir: Path, may_see_receiver: bool = False) -> PrintResult:
+    """Labels for the given packs (None: every pack with a number not printed yet).
+
+    The receiver prints in plain text only where the shop's policy allows it *and* the person
+    printing may see it (``may_see_receiver``); everyone else gets the masked receiver."""
     if fmt not in FORMATS["labels"]:
         raise PrintError(f"format {fmt!r}: labels print as pdf or zpl")
     if size not in SIZES:
@@ -112,9 +115,11 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
                  for ref in cfgs for s in u.settings.netsites(ref)}
         ids = [p["id"] for p in packs]
         plain_enc = u.pipeline.plain_receivers(
-            [p["main_order_id"] for p in packs if cfgs[p["shop_ref"]]["label_receiver"] == "plain"])
+            [p["main_order_id"] for p in packs if may_see_receiver
+             and cfgs[p["shop_ref"]]["label_receiver"] == "plain"])
         plain = {oid: json.loads(u.box.decrypt(v)) for oid, v in plain_enc.items()}
-        key = _selection_key("labels", fmt, size, order_by, ids)
+        # A plain and a masked rendering are different files: never hand one for the other.
+        key = _selection_key("labels" + ("+plain" if plain else ""), fmt, size, order_by, ids)
         same = u.prints.batch_for_selection(key)
         before = u.prints.printed_before(ids, "labels")
     if same is not None and not reason.strip():

@@ -1,4 +1,5 @@
-"""The receiver on a self-rendered label is masked unless the shop's policy says plain."""
+"""The receiver on a self-rendered label is masked unless the shop's policy says plain and
+the person printing may see it."""
 
 import os
 
@@ -35,13 +36,17 @@ def _text(path):
 # Text extraction needs an embedded CJK font (CI installs one; elsewhere it may be missing).
 @pytest.mark.skipif(not find_font().embedded and not os.environ.get("CI"),
                     reason="no embeddable CJK font on this machine")
-def test_masked_by_default_plain_only_by_policy(fahuo, make_order, tmp_path):
+def test_masked_by_default_plain_only_by_policy_and_permission(fahuo, make_order, tmp_path):
     ref, pid = _pack(fahuo, make_order, "6900000000000000077")
-    masked = print_labels(fahuo.uow, [pid], actor="t", out_dir=tmp_path)
+    masked = print_labels(fahuo.uow, [pid], actor="t", out_dir=tmp_path, may_see_receiver=True)
     assert "王小明" not in _text(masked.path) and "张*" in _text(masked.path)
     update_settings(fahuo.uow, ref, {"label_receiver": "plain"}, actor="t")
-    plain = print_labels(fahuo.uow, [pid], actor="t", out_dir=tmp_path, reason="改用明文")
-    assert "王小明" in _text(plain.path)
+    # the shop allows plain, but this packer may not see receivers: still masked
+    other = print_labels(fahuo.uow, [pid], actor="packer", out_dir=tmp_path, reason="补打")
+    assert "王小明" not in _text(other.path)
+    plain = print_labels(fahuo.uow, [pid], actor="t", out_dir=tmp_path, reason="改用明文",
+                         may_see_receiver=True)
+    assert "王小明" in _text(plain.path) and plain.path != other.path
 
 
 def test_route_order_follows_bin_locations(fahuo, make_order, tmp_path):

@@ -412,3 +412,19 @@ alert_log = Table(
     Column("sent_at", BigInteger, nullable=False),
     Index("ix_alert_log_channel_kind", "channel", "kind", "sent_at"),
 )
+
+
+# ---- console users ---------------------------------------------------------------------------
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),  # argon2id
+    Column("role", String(16), nullable=False, default="operator"),  # admin | operator
+    Column("may_see_receiver", Boolean, nullable=False, default=False),  # plain PII on labels
+    Column("api_token_hash", String(64), unique=True),  # sha256 of the bearer token
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_login_at", BigInteger),
+)

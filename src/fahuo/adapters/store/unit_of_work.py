@@ -8,6 +8,7 @@ from fahuo.adapters.crypto import SecretBox
 
 from .shipping_repositories import PipelineRepository, PrintRepository, SettingsRepository
 from .tracking_repositories import TrackingRepository
+from .user_repositories import UserRepository
 from .repositories import (
     AuditRepository, CursorRepository, InboxRepository, OrderRepository, ShopRepository,
 )
@@ -23,6 +24,7 @@ class UnitOfWork:
     pipeline: PipelineRepository
     prints: PrintRepository
     tracking: TrackingRepository
+    users: UserRepository
     conn: Connection
 
     def __init__(self, engine: Engine, box: SecretBox, *, readonly: bool = False) -> None:
@@ -43,6 +45,7 @@ class UnitOfWork:
         self.pipeline = PipelineRepository(self.conn)
         self.prints = PrintRepository(self.conn)
         self.tracking = TrackingRepository(self.conn, self.box)
+        self.users = UserRepository(self.conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

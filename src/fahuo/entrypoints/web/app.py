@@ -23,6 +23,7 @@ from fahuo.bootstrap import Fahuo, get_app
 from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import PLATFORM_STATUS_NAMES, OrderState
 from fahuo.domain.pii import mask_phone
+from fahuo.entrypoints.web.auth import SignInRequired, current_user, may_see_receiver
 from fahuo.services.holds import hold_orders, release_orders
 from fahuo.services.manual_ship import (
     ImportFileError, apply_import, preview_import, ship_selected,
@@ -481,13 +482,15 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         200: {"content": {"application/pdf": {}, "text/plain": {}},
               "description": "the label file; X-Fahuo-Batch names its print batch"},
         409: {"description": "cannot print (no number, reprint without a reason, …)"}})
-    def api_print_labels(body: PrintLabelsIn) -> Response:
+    def api_print_labels(request: Request, body: PrintLabelsIn) -> Response:
         fh = c()
+        user = current_user(request)
         try:
             r = print_labels(fh.uow, body.pack_ids, fmt=body.format, size=body.size,
-                             order_by=body.order_by, actor="api", printer=body.printer,
-                             reason=body.reason, dpi=body.dpi,
-                             out_dir=fh.settings.data_dir / "prints")
+                             order_by=body.order_by, actor=user.username if user else "api",
+                             printer=body.printer, reason=body.reason, dpi=body.dpi,
+                             out_dir=fh.settings.data_dir / "prints",
+                             may_see_receiver=may_see_receiver(request))
         except PrintError as exc:
             return JSONResponse({"message": str(exc)}, 409)
         return Response(r.path.read_bytes(),
@@ -550,9 +553,11 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
             raise HTTPException(404, f"no job {job_id}")
         return job
 
-    from fahuo.entrypoints.web import tracking_routes
+    from fahuo.entrypoints.web import tracking_routes, user_routes
     tracking_routes.register(web, api, c, templates, _enqueue)
+    user_routes.register(web, api, c, templates)
     web.include_router(api)
+    web.add_middleware(SignInRequired, container=c)
 
     @web.get("/oauth/doudian/callback", include_in_schema=False)
     def oauth_callback(code: str = "", state: str = "") -> Response:
@@ -762,12 +767,15 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                 old = uow.prints.batch(int(batch))
             pack_ids = old["pack_ids"] if old else [0]
         try:
+            user = current_user(request)
             r = print_labels(fh.uow, pack_ids, fmt=str(form.get("format", "pdf")),
                              size=str(form.get("size", "76x130")),
-                             order_by=str(form.get("order_by", "deadline")), actor="console",
+                             order_by=str(form.get("order_by", "deadline")),
+                             actor=user.username if user else "console",
                              printer=str(form.get("printer", "")),
                              reason=str(form.get("reason", "")),
-                             out_dir=fh.settings.data_dir / "prints")
+                             out_dir=fh.settings.data_dir / "prints",
+                             may_see_receiver=may_see_receiver(request))
         except PrintError as exc:
             return RedirectResponse("/print?msg=" + quote(f"未打印：{exc}"), 303)
         return Response(r.path.read_bytes(), media_type="application/pdf"

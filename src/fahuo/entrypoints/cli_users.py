@@ -1,0 +1,82 @@
+"""`fahuo user`: console users and API tokens."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from fahuo.entrypoints.cli_tracking import _app, _fail, _t, out
+
+
+user_cli = typer.Typer(help="Console users (the first one turns sign-in on).",
+                       no_args_is_help=True)
+
+
+@user_cli.command("add")
+def user_add(username: str,
+             role: str = typer.Option("operator", help="admin or operator (the first is admin)"),
+             see_receiver: bool = typer.Option(False, help="may see plain receivers on labels"),
+             password: str = typer.Option(..., prompt=True, hide_input=True,
+                                          confirmation_prompt=True)) -> None:
+    """Add a console user."""
+    from fahuo.services.users import UserError, add_user
+    try:
+        u = add_user(_app().uow, username, password, role=role, may_see_receiver=see_receiver,
+                     actor="cli")
+    except UserError as exc:
+        _fail(str(exc))
+    out.print(f"user {u.username} ({u.role}); sign-in is required from now on")
+
+
+@user_cli.command("list")
+def user_list() -> None:
+    from fahuo.services.users import list_users
+    t = Table("user", "role", "plain receiver", "token", "disabled", "last login")
+    for u in list_users(_app().uow):
+        t.add_row(u["username"], u["role"], "yes" if u["may_see_receiver"] else "no",
+                  "yes" if u["has_token"] else "", "yes" if u["disabled"] else "",
+                  _t(u["last_login_at"]))
+    out.print(t)
+
+
+@user_cli.command("set")
+def user_set(username: str,
+             role: Optional[str] = typer.Option(None, help="admin or operator"),
+             see_receiver: Optional[bool] = typer.Option(None, "--see-receiver/--no-see-receiver"),
+             disabled: Optional[bool] = typer.Option(None, "--disable/--enable")) -> None:
+    """Change a user's role, plain-receiver permission or status."""
+    from fahuo.services.users import UserError, change_user
+    try:
+        u = change_user(_app().uow, username, actor="cli", role=role,
+                        may_see_receiver=see_receiver, disabled=disabled)
+    except UserError as exc:
+        _fail(str(exc))
+    out.print(f"{u.username}: {u.role}, plain receiver {'yes' if u.may_see_receiver else 'no'}")
+
+
+@user_cli.command("passwd")
+def user_passwd(username: str,
+                password: str = typer.Option(..., prompt=True, hide_input=True,
+                                             confirmation_prompt=True)) -> None:
+    from fahuo.services.users import UserError, change_user
+    try:
+        change_user(_app().uow, username, actor="cli", password=password)
+    except UserError as exc:
+        _fail(str(exc))
+    out.print(f"{username}: password changed")
+
+
+@user_cli.command("token")
+def user_token(username: str) -> None:
+    """A new API token (Authorization: Bearer …); shown once, the old one stops working."""
+    from fahuo.services.users import UserError, issue_token
+    try:
+        out.print(issue_token(_app().uow, username, actor="cli"))
+    except UserError as exc:
+        _fail(str(exc))
+
+
+def register(cli: typer.Typer) -> None:
+    cli.add_typer(user_cli, name="user")

@@ -1,0 +1,158 @@
+"""Sign-in pages and user management (admins only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from fahuo.bootstrap import Fahuo
+from fahuo.entrypoints.web.auth import COOKIE, SESSION_S, current_user, make_session
+from fahuo.services.users import (
+    UserError, add_user, authenticate, change_user, issue_token, list_users,
+)
+
+NAME = r"^[\w.\-@\u4e00-\u9fff]{2,64}$"
+
+
+class UserIn(BaseModel):
+    username: str = Field(pattern=NAME)
+    password: str = Field(min_length=8, max_length=256)
+    role: Literal["admin", "operator"] = "operator"
+    may_see_receiver: bool = False
+
+
+class UserChange(BaseModel):
+    password: str | None = Field(None, min_length=8, max_length=256)
+    role: Literal["admin", "operator"] | None = None
+    may_see_receiver: bool | None = None
+    disabled: bool | None = None
+
+
+def _safe_next(target: str) -> str:
+    # Only paths on this site: never bounce a signed-in user to another host.
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo],
+             templates: Jinja2Templates) -> None:
+
+    def admin_only(request: Request) -> Any:
+        user = current_user(request)
+        if user is None or not user.is_admin:
+            return JSONResponse({"message": "只有管理员可以管理用户 (admins only; the first "
+                                            "admin is created with `fahuo user add`)"}, 403)
+        return None
+
+    # ---- API --------------------------------------------------------------------------
+    @api.get("/me")
+    def api_me(request: Request) -> dict[str, Any]:
+        """Who is signed in (null when the install has no users yet)."""
+        user = current_user(request)
+        return {"user": None if user is None else user.__dict__}
+
+    @api.get("/users", responses={403: {"description": "admins only"}})
+    def api_users(request: Request) -> Any:
+        return admin_only(request) or list_users(c().uow)
+
+    @api.post("/users", status_code=201, responses={
+        403: {"description": "admins only"}, 422: {"description": "what is wrong"}})
+    def api_add_user(request: Request, body: UserIn) -> Any:
+        if (refused := admin_only(request)) is not None:
+            return refused
+        try:
+            return add_user(c().uow, body.username, body.password, role=body.role,
+                            may_see_receiver=body.may_see_receiver,
+                            actor=current_user(request).username).__dict__
+        except UserError as exc:
+            return JSONResponse({"message": str(exc)}, 422)
+
+    @api.post("/users/{username}", responses={
+        403: {"description": "admins only"}, 422: {"description": "what is wrong"}})
+    def api_change_user(request: Request, body: UserChange,
+                        username: str = PathParam(pattern=NAME)) -> Any:
+        if (refused := admin_only(request)) is not None:
+            return refused
+        try:
+            return change_user(c().uow, username, actor=current_user(request).username,
+                               **body.model_dump()).__dict__
+        except UserError as exc:
+            return JSONResponse({"message": str(exc)}, 422)
+
+    @api.post("/users/{username}/token", responses={
+        403: {"description": "admins only"}, 422: {"description": "no such user"}})
+    def api_token(request: Request, username: str = PathParam(pattern=NAME)) -> Any:
+        """A new API token for the user (shown once; the old one stops working)."""
+        if (refused := admin_only(request)) is not None:
+            return refused
+        try:
+            return {"token": issue_token(c().uow, username, actor=current_user(request).username)}
+        except UserError as exc:
+            return JSONResponse({"message": str(exc)}, 422)
+
+    # ---- console ----------------------------------------------------------------------
+    @web.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_page(request: Request, next: str = "/", msg: str = "") -> HTMLResponse:
+        return templates.TemplateResponse(request, "login.html",
+                                          {"next": _safe_next(next), "msg": msg})
+
+    @web.post("/login", include_in_schema=False)
+    async def login_post(request: Request) -> Response:
+        fh = c()
+        form = await request.form()
+        target = _safe_next(str(form.get("next", "/")))
+        user = authenticate(fh.uow, str(form.get("username", "")),
+                            str(form.get("password", "")))
+        if user is None:
+            return RedirectResponse(f"/login?next={quote(target)}&msg="
+                                    + quote("用户名或密码错误"), 303)
+        resp = RedirectResponse(target, 303)
+        resp.set_cookie(COOKIE, make_session(fh, user), max_age=SESSION_S, httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https")
+        return resp
+
+    @web.post("/logout", include_in_schema=False)
+    def logout() -> Response:
+        resp = RedirectResponse("/login", 303)
+        resp.delete_cookie(COOKIE)
+        return resp
+
+    @web.get("/users", response_class=HTMLResponse, include_in_schema=False)
+    def users_page(request: Request, msg: str = "") -> HTMLResponse:
+        user = current_user(request)
+        rows = list_users(c().uow) if user and user.is_admin else []
+        return templates.TemplateResponse(request, "users.html", {
+            "rows": rows, "msg": msg, "is_admin": bool(user and user.is_admin)})
+
+    @web.post("/users", include_in_schema=False)
+    async def users_post(request: Request) -> Response:
+        user = current_user(request)
+        if user is None or not user.is_admin:
+            raise HTTPException(403, "admins only")
+        form = await request.form()
+        action, name = str(form.get("action", "")), str(form.get("username", "")).strip()
+        try:
+            if action == "add":
+                add_user(c().uow, name, str(form.get("password", "")),
+                         role=str(form.get("role", "operator")),
+                         may_see_receiver=form.get("may_see_receiver") == "1",
+                         actor=user.username)
+                msg = f"已添加用户 {name}"
+            elif action in ("grant", "revoke"):
+                change_user(c().uow, name, actor=user.username,
+                            may_see_receiver=action == "grant")
+                msg = f"已更新 {name} 的明文收件人权限"
+            elif action in ("disable", "enable"):
+                change_user(c().uow, name, actor=user.username, disabled=action == "disable")
+                msg = f"已{'停用' if action == 'disable' else '启用'} {name}"
+            else:
+                msg = f"未知操作 {action}"
+        except UserError as exc:
+            msg = f"失败：{exc}"
+        return RedirectResponse("/users?msg=" + quote(msg), 303)

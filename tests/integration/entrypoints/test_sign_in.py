@@ -1,0 +1,117 @@
+"""Once the install has users, strangers see only the sign-in page, the API wants a token,
+webhooks still work, and plain receivers print only for people allowed to see them."""
+
+from __future__ import annotations
+
+import os
+
+import fitz
+import pytest
+from fastapi.testclient import TestClient
+
+from fahuo.adapters.labels.pdf import find_font
+from fahuo.entrypoints.web.app import create_app
+from fahuo.services.orders import store_platform_orders
+from fahuo.services.settings import update_settings
+from fahuo.services.shops import NewShop, add_shop
+from fahuo.services.users import UserError, add_user, change_user, issue_token
+
+
+def _client(fahuo) -> TestClient:
+    return TestClient(create_app(fahuo, embedded_worker=False), follow_redirects=False)
+
+
+def _login(client, name, password):
+    return client.post("/login", data={"username": name, "password": password, "next": "/ship"})
+
+
+def test_without_users_the_console_is_open_and_nobody_is_signed_in(fahuo):
+    c = _client(fahuo)
+    assert c.get("/").status_code == 200
+    assert c.get("/api/me").json() == {"user": None}
+    # and nobody can make themselves admin through the open API
+    r = c.post("/api/users", json={"username": "mallory", "password": "12345678"})
+    assert r.status_code == 403
+
+
+def test_with_users_strangers_are_sent_to_sign_in(fahuo):
+    add_user(fahuo.uow, "boss", "correct horse", actor="t")
+    c = _client(fahuo)
+    r = c.get("/orders?state=held")
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/orders%3Fstate%3Dheld"
+    assert c.get("/api/orders").status_code == 401
+    assert c.get("/healthz").status_code == 200
+    assert c.get("/login").status_code == 200
+    # the platform's pushes are not asked to sign in (they are checked by signature instead)
+    assert c.post("/webhooks/doudian", content=b"{}").status_code in (401, 403)
+    bad = _login(c, "boss", "wrong horse")
+    assert bad.status_code == 303 and "/login" in bad.headers["location"]
+    assert c.get("/").status_code == 303
+    good = _login(c, "boss", "correct horse")
+    assert good.status_code == 303 and good.headers["location"] == "/ship"
+    page = c.get("/")
+    assert page.status_code == 200 and "boss" in page.text
+    assert c.get("/api/me").json()["user"]["username"] == "boss"
+    # a forged session (someone else's id, same shape) is refused
+    value = c.cookies.get("fahuo_session")
+    uid, issued, sig = value.split(".")
+    forged = TestClient(create_app(fahuo, embedded_worker=False), follow_redirects=False)
+    forged.cookies.set("fahuo_session", f"{int(uid) + 1}.{issued}.{sig}")
+    assert forged.get("/").status_code == 303
+
+
+def test_api_tokens_and_admin_only_user_management(fahuo):
+    add_user(fahuo.uow, "boss", "correct horse", actor="t")
+    add_user(fahuo.uow, "packer", "packer pass", actor="t")  # operator
+    c = _client(fahuo)
+    boss, packer = issue_token(fahuo.uow, "boss", actor="t"), issue_token(fahuo.uow, "packer",
+                                                                          actor="t")
+    assert c.get("/api/orders", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert c.get("/api/orders", headers={"Authorization": f"Bearer {packer}"}).status_code == 200
+    r = c.post("/api/users", json={"username": "new1", "password": "12345678"},
+               headers={"Authorization": f"Bearer {packer}"})
+    assert r.status_code == 403
+    r = c.post("/api/users", json={"username": "new1", "password": "12345678"},
+               headers={"Authorization": f"Bearer {boss}"})
+    assert r.status_code == 201 and r.json()["role"] == "operator"
+    # a new token replaces the old one
+    issue_token(fahuo.uow, "packer", actor="t")
+    assert c.get("/api/orders", headers={"Authorization": f"Bearer {packer}"}).status_code == 401
+    with pytest.raises(UserError, match="last admin"):
+        change_user(fahuo.uow, "boss", actor="t", role="operator")
+    change_user(fahuo.uow, "new1", actor="t", disabled=True)
+    assert _login(c, "new1", "12345678").headers["location"].startswith("/login")
+
+
+def _text(pdf: bytes) -> str:
+    return "".join(p.get_text() for p in fitz.open(stream=pdf, filetype="pdf"))
+
+
+@pytest.mark.skipif(not find_font().embedded and not os.environ.get("CI"),
+                    reason="no embeddable CJK font on this machine")
+def test_plain_receiver_prints_only_for_someone_allowed_to_see_it(fahuo, make_order):
+    oid = "6900000000000000123"
+    with fahuo.uow() as uow:
+        ref = add_shop(uow, NewShop(shop_id="1001", app_key="3409409348479354011",
+                                    app_secret="s", gateway_url="http://127.0.0.1:1"))
+        store_platform_orders(uow, ref, [make_order(oid, 1_700_000_000, post_receiver="王小明")])
+        order = uow.pipeline.load_orders([oid])[oid][2]
+        pid = uow.pipeline.add_pack({
+            "shop_ref": ref, "kind": "whole", "state": "waybill_taken", "main_order_id": oid,
+            "platform_pack_id": "", "courier_code": "zhongtong", "track_no": "78" + "6" * 12,
+            "request_id": "r1", "exp_ship_time": order.exp_ship_time},
+            [{"order_id": oid, "sku_order_id": s.sku_order_id, "quantity": s.quantity}
+             for s in order.sub_orders])
+    update_settings(fahuo.uow, ref, {"label_receiver": "plain"}, actor="t")
+    add_user(fahuo.uow, "boss", "correct horse", actor="t")
+    add_user(fahuo.uow, "packer", "packer pass", actor="t")
+    c = _client(fahuo)
+    _login(c, "packer", "packer pass")
+    r = c.post("/api/print/labels", json={"pack_ids": [pid]})
+    assert r.status_code == 200 and "王小明" not in _text(r.content)
+    change_user(fahuo.uow, "packer", actor="boss", may_see_receiver=True)
+    r = c.post("/api/print/labels", json={"pack_ids": [pid], "reason": "换明文"})
+    assert r.status_code == 200 and "王小明" in _text(r.content)
+    with fahuo.uow() as uow:
+        who = {b["created_by"] for b in uow.prints.batches(limit=10)}
+    assert who == {"packer"}
