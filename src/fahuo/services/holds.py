@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.services.stock import reserve_in
 from fahuo.domain.holds import AuditRules, HoldReason, audit, unwaivable
 from fahuo.domain.orders import OrderState, can_move
 
@@ -75,6 +76,12 @@ def release_orders(uow_factory: Callable[[], UnitOfWork], order_ids: Sequence[st
             if blocking:
                 res.refused[oid] = "不能放行：" + "；".join(h.text for h in blocking)
                 continue
+            if any(h["reason"] == HoldReason.STOCK_SHORT.value for h in holds.get(oid, [])):
+                # Releasing past missing stock would oversell: it needs stock, not a click.
+                got = reserve_in(u, [oid], actor=actor)
+                if oid in got.short:
+                    res.refused[oid] = f"不能放行：库存不足（{got.short[oid]}），请先入库或盘点"
+                    continue
             states[oid] = OrderState.APPROVED.value
             res.changed.append(oid)
         if res.changed:

@@ -38,6 +38,7 @@ from fahuo.domain.packs import (
 )
 from fahuo.domain.routing import CostTable, CourierRule, ParcelFacts, choose_courier
 from fahuo.services.ports import PlatformFactory
+from fahuo.services.stock import STOCK_HOLD_SOURCE, reserve_in, settle_in, ship_in
 
 log = structlog.get_logger(__name__)
 
@@ -223,8 +224,16 @@ class Pipeline:
             ok = {oid for oid in still if current.get(oid) == OrderState.APPROVED.value}
             states: dict[str, str] = {}
             holds = []
+            # Stock is reserved as the pack is made (every way to "approved" passes here);
+            # an order stock cannot cover waits, held, and its group is planned again.
+            stock = reserve_in(u, [oid for g, _ in planned if set(g) <= ok for oid in g])
+            for oid, missing in stock.short.items():
+                r.held += 1
+                _move(states, oid, current[oid], OrderState.HELD)
+                holds.append({"order_id": oid, "reason": HoldReason.STOCK_SHORT.value,
+                              "detail": missing, "source": STOCK_HOLD_SOURCE})
             for group_ids, packs in planned:
-                if set(group_ids) <= ok:  # nobody planned or held them meanwhile
+                if set(group_ids) <= ok and not set(group_ids) & stock.short.keys():
                     for pack, lines in packs:
                         u.pipeline.add_pack(pack, lines)
                         r.done += 1
@@ -585,6 +594,7 @@ class Pipeline:
             for oid in order_ids:
                 _move(new, oid, current[oid], OrderState.SHIPPED)
             u.pipeline.set_states(new)
+            ship_in(u, order_ids)  # reserved units leave the shelf with the parcel
         r.done += len(packs)
         shipped.clear()
 
@@ -738,6 +748,8 @@ class Pipeline:
     def run(self) -> PipelineReport:
         rep = PipelineReport()
         rep.recycle = self.recycle()
+        with self.uow() as u:  # reservations of orders shipped or called off elsewhere
+            settle_in(u)
         rep.audit = self.audit_new()
         rep.plan = self.plan()
         rep.waybills = self.take_waybills()

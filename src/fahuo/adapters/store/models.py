@@ -428,3 +428,64 @@ users = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("last_login_at", BigInteger),
 )
+
+
+# ---- issue 6: stock -------------------------------------------------------------------------
+
+stock_items = Table(
+    "stock_items", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # lock order: by id
+    Column("sku_code", String(64), nullable=False),  # the merchant's SKU code (商家编码)
+    Column("warehouse", String(32), nullable=False, default="main"),
+    Column("name", String(128), nullable=False, default=""),
+    Column("on_hand", Integer, nullable=False, default=0),
+    Column("reserved", Integer, nullable=False, default=0),
+    Column("damaged", Integer, nullable=False, default=0),
+    Column("safety", Integer, nullable=False, default=0),
+    Column("sync_rule", Text, nullable=False, default="{}"),  # domain.stock.SyncRule
+    Column("dirty_at", BigInteger),  # changed since the last push to the shops
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("sku_code", "warehouse"),
+)
+
+stock_journal = Table(
+    "stock_journal", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("stock_items.id"), nullable=False, index=True),
+    Column("move", String(16), nullable=False),
+    Column("on_hand", Integer, nullable=False, default=0),  # deltas
+    Column("reserved", Integer, nullable=False, default=0),
+    Column("damaged", Integer, nullable=False, default=0),
+    Column("ref_type", String(16), nullable=False, default=""),  # order | import | adjust | return
+    Column("ref_id", String(64), nullable=False, default=""),
+    Column("reason", Text, nullable=False, default=""),
+    Column("actor", String(64), nullable=False, default=""),
+    Column("at", BigInteger, nullable=False),
+)
+
+stock_reservations = Table(
+    "stock_reservations", metadata,
+    Column("order_id", String(32), primary_key=True),
+    Column("item_id", Integer, ForeignKey("stock_items.id"), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+    Column("state", String(12), nullable=False),  # reserved | released | shipped
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_stock_reservations_item_state", "item_id", "state"),
+)
+
+bundles = Table(
+    "bundles", metadata,
+    Column("bundle_code", String(64), primary_key=True),
+    Column("component_code", String(64), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+)
+
+shop_skus = Table(  # which platform SKU sells which stock item, per shop
+    "shop_skus", metadata,
+    Column("shop_ref", Integer, ForeignKey("shops.id"), primary_key=True),
+    Column("sku_id", String(32), primary_key=True),
+    Column("product_id", String(32), nullable=False),
+    Column("sku_code", String(64), nullable=False, index=True),
+    Column("last_pushed", Integer),
+    Column("pushed_at", BigInteger),
+)

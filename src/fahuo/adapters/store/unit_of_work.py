@@ -9,6 +9,7 @@ from fahuo.adapters.crypto import SecretBox
 from .shipping_repositories import PipelineRepository, PrintRepository, SettingsRepository
 from .tracking_repositories import TrackingRepository
 from .user_repositories import UserRepository
+from .stock_repositories import StockRepository
 from .repositories import (
     AuditRepository, CursorRepository, InboxRepository, OrderRepository, ShopRepository,
 )
@@ -25,6 +26,7 @@ class UnitOfWork:
     prints: PrintRepository
     tracking: TrackingRepository
     users: UserRepository
+    stock: StockRepository
     conn: Connection
 
     def __init__(self, engine: Engine, box: SecretBox, *, readonly: bool = False) -> None:
@@ -46,6 +48,7 @@ class UnitOfWork:
         self.prints = PrintRepository(self.conn)
         self.tracking = TrackingRepository(self.conn, self.box)
         self.users = UserRepository(self.conn)
+        self.stock = StockRepository(self.conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

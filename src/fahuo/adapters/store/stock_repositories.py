@@ -1,0 +1,210 @@
+"""Stock ledger queries. Rows of ``stock_items`` are locked in id order (Saleor's rule) so two
+workers reserving overlapping SKUs never deadlock; on SQLite the single writer does it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, bindparam, func, select, update
+
+from . import models as m
+from .repositories import _insert
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+class StockRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # ---- items -----------------------------------------------------------------------
+    def items(self, codes: Iterable[str] | None = None, warehouse: str | None = None,
+              *, lock: bool = False) -> dict[tuple[str, str], dict[str, Any]]:
+        """(sku_code, warehouse) → row. ``lock``: FOR UPDATE in id order (PostgreSQL)."""
+        s = m.stock_items
+        q = select(s).order_by(s.c.id)
+        if codes is not None:
+            q = q.where(s.c.sku_code.in_(sorted(set(codes))))
+        if warehouse is not None:
+            q = q.where(s.c.warehouse == warehouse)
+        if lock and self.conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        return {(r.sku_code, r.warehouse): dict(r._mapping) for r in self.conn.execute(q)}
+
+    def item_ids(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        keys = set(keys)
+        codes = {k[0] for k in keys}
+        return {k: r["id"] for k, r in self.items(codes).items() if k in keys}
+
+    def lock_ids(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Rows by id, locked in id order on PostgreSQL."""
+        ids = sorted(set(ids))
+        if not ids:
+            return {}
+        s = m.stock_items
+        q = select(s).where(s.c.id.in_(ids)).order_by(s.c.id)
+        if self.conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        return {r.id: dict(r._mapping) for r in self.conn.execute(q)}
+
+    def ensure_items(self, rows: list[dict[str, Any]]) -> None:
+        """Create missing items (sku_code, warehouse, name); existing ones are left alone."""
+        if not rows:
+            return
+        now = _now()
+        stmt = _insert(self.conn, m.stock_items).on_conflict_do_nothing()
+        self.conn.execute(stmt, [{"on_hand": 0, "reserved": 0, "damaged": 0, "safety": 0,
+                                  "sync_rule": "{}", "name": "", **r, "updated_at": now}
+                                 for r in rows])
+
+    def set_item(self, item_id: int, **values: Any) -> None:
+        self.conn.execute(update(m.stock_items).where(m.stock_items.c.id == item_id)
+                          .values(**values, updated_at=_now()))
+
+    def apply(self, moves: list[dict[str, Any]]) -> None:
+        """moves: {item_id, move, on_hand, reserved, damaged, ref_type, ref_id, reason, actor}
+        (deltas). Balances and journal in two executemany calls; the caller has checked the
+        invariants on locked rows."""
+        if not moves:
+            return
+        now = _now()
+        s = m.stock_items
+        totals: dict[int, list[int]] = {}
+        for mv in moves:
+            t = totals.setdefault(mv["item_id"], [0, 0, 0])
+            t[0] += mv["on_hand"]
+            t[1] += mv["reserved"]
+            t[2] += mv["damaged"]
+        self.conn.execute(
+            update(s).where(s.c.id == bindparam("_id")).values(
+                on_hand=s.c.on_hand + bindparam("_oh"), reserved=s.c.reserved + bindparam("_rs"),
+                damaged=s.c.damaged + bindparam("_dm"), dirty_at=now, updated_at=now),
+            [{"_id": i, "_oh": t[0], "_rs": t[1], "_dm": t[2]} for i, t in sorted(totals.items())])
+        self.conn.execute(m.stock_journal.insert(), [
+            {"item_id": mv["item_id"], "move": mv["move"], "on_hand": mv["on_hand"],
+             "reserved": mv["reserved"], "damaged": mv["damaged"],
+             "ref_type": mv.get("ref_type", ""), "ref_id": mv.get("ref_id", ""),
+             "reason": mv.get("reason", ""), "actor": mv.get("actor", ""), "at": now}
+            for mv in moves])
+
+    def levels(self, *, code_like: str | None = None, limit: int = 500, offset: int = 0
+               ) -> tuple[int, list[dict[str, Any]]]:
+        s = m.stock_items
+        q, cq = select(s).order_by(s.c.sku_code, s.c.warehouse), select(func.count()).select_from(s)
+        if code_like:
+            q, cq = q.where(s.c.sku_code.contains(code_like)), cq.where(
+                s.c.sku_code.contains(code_like))
+        total = self.conn.execute(cq).scalar_one()
+        rows = [dict(r._mapping) for r in self.conn.execute(q.limit(limit).offset(offset))]
+        for r in rows:
+            r["available"] = r["on_hand"] - r["reserved"]
+            r["sync_rule"] = orjson.loads(r["sync_rule"] or "{}")
+        return total, rows
+
+    def journal(self, item_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+        j = m.stock_journal
+        q = select(j).where(j.c.item_id == item_id).order_by(j.c.id)
+        if limit:
+            q = q.limit(limit)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def journal_sums(self) -> dict[int, tuple[int, int, int]]:
+        j = m.stock_journal
+        return {i: (a, b, c) for i, a, b, c in self.conn.execute(
+            select(j.c.item_id, func.sum(j.c.on_hand), func.sum(j.c.reserved),
+                   func.sum(j.c.damaged)).group_by(j.c.item_id))}
+
+    # ---- reservations ----------------------------------------------------------------
+    def reservations(self, order_ids: Iterable[str], states: Iterable[str] | None = None
+                     ) -> list[dict[str, Any]]:
+        ids = sorted(set(order_ids))
+        r = m.stock_reservations
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(ids), 500):
+            q = select(r).where(r.c.order_id.in_(ids[i:i + 500]))
+            if states is not None:
+                q = q.where(r.c.state.in_(list(states)))
+            out += [dict(x._mapping) for x in self.conn.execute(q)]
+        return out
+
+    def add_reservations(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            now = _now()
+            self.conn.execute(m.stock_reservations.insert(),
+                              [{**x, "state": "reserved", "updated_at": now} for x in rows])
+
+    def set_reservations(self, keys: list[tuple[str, int]], state: str) -> None:
+        if keys:
+            r = m.stock_reservations
+            self.conn.execute(update(r).where(r.c.order_id == bindparam("_o"),
+                                              r.c.item_id == bindparam("_i"))
+                              .values(state=state, updated_at=_now()),
+                              [{"_o": o, "_i": i} for o, i in keys])
+
+    def reserved_orders_in_states(self, order_states: Iterable[str], limit: int = 5000
+                                  ) -> list[str]:
+        """Orders holding a live reservation whose fahuo state is one of these."""
+        r, o = m.stock_reservations, m.orders
+        q = (select(r.c.order_id).distinct().select_from(r.join(o, o.c.order_id == r.c.order_id))
+             .where(r.c.state == "reserved", o.c.state.in_(list(order_states))).limit(limit))
+        return list(self.conn.execute(q).scalars())
+
+    # ---- bundles ---------------------------------------------------------------------
+    def bundles(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for b, c, q in self.conn.execute(select(m.bundles.c.bundle_code,
+                                                m.bundles.c.component_code,
+                                                m.bundles.c.quantity)):
+            out.setdefault(b, {})[c] = q
+        return out
+
+    def set_bundle(self, bundle_code: str, parts: dict[str, int]) -> None:
+        self.conn.execute(m.bundles.delete().where(m.bundles.c.bundle_code == bundle_code))
+        if parts:
+            self.conn.execute(m.bundles.insert(), [
+                {"bundle_code": bundle_code, "component_code": c, "quantity": q}
+                for c, q in parts.items()])
+
+    # ---- shop SKUs and sync ----------------------------------------------------------
+    def dirty(self, limit: int = 5000) -> list[dict[str, Any]]:
+        s = m.stock_items
+        return [dict(r._mapping) for r in self.conn.execute(
+            select(s).where(s.c.dirty_at.is_not(None)).order_by(s.c.id).limit(limit))]
+
+    def clear_dirty(self, ids: list[int], before: int) -> None:
+        s = m.stock_items
+        for i in range(0, len(ids), 500):
+            self.conn.execute(update(s).where(s.c.id.in_(ids[i:i + 500]),
+                                              s.c.dirty_at <= before).values(dirty_at=None))
+
+    def upsert_shop_skus(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        stmt = _insert(self.conn, m.shop_skus)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["shop_ref", "sku_id"],
+            set_={"product_id": stmt.excluded.product_id, "sku_code": stmt.excluded.sku_code})
+        self.conn.execute(stmt, rows)
+
+    def shop_skus(self, codes: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        k = m.shop_skus
+        q = select(k).order_by(k.c.shop_ref, k.c.product_id, k.c.sku_id)
+        if codes is not None:
+            q = q.where(k.c.sku_code.in_(sorted(set(codes))))
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def mark_pushed(self, rows: list[tuple[int, str, int]], now: int) -> None:
+        if rows:
+            k = m.shop_skus
+            self.conn.execute(update(k).where(k.c.shop_ref == bindparam("_s"),
+                                              k.c.sku_id == bindparam("_k"))
+                              .values(last_pushed=bindparam("_q"), pushed_at=now),
+                              [{"_s": s, "_k": sku, "_q": q} for s, sku, q in rows])
+
+
+__all__ = ["StockRepository"]

@@ -1,0 +1,324 @@
+"""Stock use cases: reserve, release and deduct for orders; receive, count and adjust by hand
+or by file; retry orders held for stock when stock arrives.
+
+Reservation happens just before an order is packed (every way an order becomes ready passes
+there), inside the pipeline's transaction: ``reserve_in`` / ``release_in`` / ``ship_in`` take
+the caller's unit of work. Only SKU codes the merchant manages (that have a stock item) are
+reserved; an order of unmanaged SKUs needs nothing. Rows are locked in id order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.domain.holds import HoldReason
+from fahuo.domain.orders import OrderState
+from fahuo.domain.packs import is_line_shippable
+from fahuo.domain.stock import (
+    Demand, Level, Move, StockError, SyncRule, apply, entry_for, expand, plan_reservations,
+)
+
+log = structlog.get_logger(__name__)
+UowFactory = Callable[..., UnitOfWork]
+WAREHOUSE = "main"
+STOCK_HOLD_SOURCE = "stock"
+
+
+@dataclass
+class Reserved:
+    reserved: list[str] = field(default_factory=list)
+    short: dict[str, str] = field(default_factory=dict)  # order → what is missing (Chinese)
+
+
+def _level(row: dict[str, Any]) -> Level:
+    return Level(row["on_hand"], row["reserved"], row["damaged"], row["safety"])
+
+
+def _demands(u: UnitOfWork, order_ids: list[str]) -> tuple[list[Demand], dict[str, int]]:
+    """Demands deadline-first, and the stock item id per code they touch."""
+    loaded = u.pipeline.load_orders(order_ids)
+    bundles = u.stock.bundles()
+    raw: list[tuple[int, str, dict[str, int]]] = []
+    codes: set[str] = set()
+    for oid, (_, _, order) in loaded.items():
+        need = expand(((s.merchant_code, s.quantity) for s in order.sub_orders
+                       if is_line_shippable(s) and s.merchant_code), bundles)
+        raw.append((order.exp_ship_time or 2**62, oid, need))
+        codes.update(need)
+    items = u.stock.items(codes, WAREHOUSE)
+    ids = {code: items[(code, WAREHOUSE)]["id"] for code in codes if (code, WAREHOUSE) in items}
+    demands = [Demand(oid, {c: q for c, q in need.items() if c in ids})
+               for _, oid, need in sorted(raw)]
+    return demands, ids
+
+
+def reserve_in(u: UnitOfWork, order_ids: Iterable[str], *, actor: str = "pipeline"
+               ) -> Reserved:
+    """Reserve stock for these orders (all lines of an order or none), deadline first.
+    Orders already holding a reservation are left as they are."""
+    ids = sorted(set(order_ids))
+    out = Reserved()
+    if not ids:
+        return out
+    done = {r["order_id"] for r in u.stock.reservations(ids, ("reserved", "shipped"))}
+    todo = [i for i in ids if i not in done]
+    out.reserved += [i for i in ids if i in done]
+    if not todo:
+        return out
+    demands, item_of = _demands(u, todo)
+    locked = u.stock.lock_ids(item_of.values())
+    available = {code: locked[i]["on_hand"] - locked[i]["reserved"] for code, i in item_of.items()}
+    plan = plan_reservations(demands, available)
+    rows, moves = [], []
+    for d in plan.reserved:
+        out.reserved.append(d.order_id)
+        for code, q in d.need.items():
+            rows.append({"order_id": d.order_id, "item_id": item_of[code], "quantity": q})
+            moves.append({"item_id": item_of[code], "move": Move.RESERVE.value, "on_hand": 0,
+                          "reserved": q, "damaged": 0, "ref_type": "order",
+                          "ref_id": d.order_id, "actor": actor})
+    for oid, missing in plan.short.items():
+        out.short[oid] = "、".join(f"{code} 需要{need}件，可用{max(0, have)}件"
+                                  for code, (need, have) in sorted(missing.items()))
+    u.stock.add_reservations(rows)
+    u.stock.apply(moves)
+    return out
+
+
+def _settle(u: UnitOfWork, order_ids: Iterable[str], move: Move, to_state: str,
+            reason: str, actor: str) -> int:
+    live = u.stock.reservations(order_ids, ("reserved",))
+    if not live:
+        return 0
+    u.stock.lock_ids(r["item_id"] for r in live)
+    moves = [{"item_id": r["item_id"], "move": move.value,
+              "on_hand": -r["quantity"] if move is Move.SHIP else 0,
+              "reserved": -r["quantity"], "damaged": 0, "ref_type": "order",
+              "ref_id": r["order_id"], "reason": reason, "actor": actor} for r in live]
+    u.stock.apply(moves)
+    u.stock.set_reservations([(r["order_id"], r["item_id"]) for r in live], to_state)
+    return len({r["order_id"] for r in live})
+
+
+def release_in(u: UnitOfWork, order_ids: Iterable[str], reason: str,
+               actor: str = "pipeline") -> int:
+    """Give reserved stock back (cancelled, refunded). Returns orders released."""
+    return _settle(u, order_ids, Move.RELEASE, "released", reason, actor)
+
+
+def ship_in(u: UnitOfWork, order_ids: Iterable[str], actor: str = "pipeline") -> int:
+    """The parcel left: reserved units leave on hand too."""
+    return _settle(u, order_ids, Move.SHIP, "shipped", "shipped", actor)
+
+
+def settle_in(u: UnitOfWork, limit: int = 5000) -> dict[str, int]:
+    """Reservations of orders that left or were called off some other way (shipped on the
+    platform, cancelled, refunded) are deducted or released."""
+    gone = u.stock.reserved_orders_in_states(
+        [OrderState.CANCELLED.value, OrderState.REFUNDED.value], limit)
+    left = u.stock.reserved_orders_in_states(
+        [OrderState.SHIPPED.value, OrderState.IN_TRANSIT.value, OrderState.DELIVERED.value,
+         "partly_shipped"], limit)
+    return {"released": release_in(u, gone, "order cancelled or refunded"),
+            "shipped": ship_in(u, left)}
+
+
+# ---- people and files move stock ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StockLine:
+    sku_code: str
+    quantity: int
+    warehouse: str = WAREHOUSE
+    name: str = ""
+
+
+class StockInputError(ValueError):
+    """Names every bad line; nothing was applied."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+MOVES_BY_HAND = {m.value for m in (Move.RECEIVE, Move.COUNT, Move.ADJUST, Move.DAMAGE,
+                                   Move.RETURN_GOOD, Move.RETURN_DAMAGED)}
+
+
+def move_stock(uow: UowFactory, move: str, lines: list[StockLine], *, actor: str,
+               reason: str = "", ref_type: str = "adjust", ref_id: str = "") -> list[dict]:
+    """Apply one kind of move to many SKUs, all or nothing. New SKU codes are created by
+    receipts and counts; other moves need an existing item."""
+    if move not in MOVES_BY_HAND:
+        raise StockInputError([f"move must be one of {', '.join(sorted(MOVES_BY_HAND))}"])
+    mv = Move(move)
+    problems = []
+    for i, ln in enumerate(lines, 1):
+        if not ln.sku_code.strip():
+            problems.append(f"line {i}: SKU code is empty")
+        if isinstance(ln.quantity, bool) or not isinstance(ln.quantity, int):
+            problems.append(f"line {i} ({ln.sku_code}): quantity must be a whole number")
+    if not lines:
+        problems.append("no lines")
+    if problems:
+        raise StockInputError(problems)
+    with uow() as u:
+        if mv in (Move.RECEIVE, Move.COUNT):
+            u.stock.ensure_items([{"sku_code": ln.sku_code.strip(), "warehouse": ln.warehouse,
+                                   "name": ln.name} for ln in lines])
+        items = u.stock.items({ln.sku_code.strip() for ln in lines})
+        missing = [ln.sku_code for ln in lines if (ln.sku_code.strip(), ln.warehouse) not in items]
+        if missing:
+            raise StockInputError([f"unknown SKU code {c} (receive or count it first)"
+                                   for c in missing])
+        locked = u.stock.lock_ids(items[(ln.sku_code.strip(), ln.warehouse)]["id"]
+                                  for ln in lines)
+        levels = {i: _level(r) for i, r in locked.items()}
+        moves = []
+        for n, ln in enumerate(lines, 1):
+            iid = items[(ln.sku_code.strip(), ln.warehouse)]["id"]
+            try:
+                e = entry_for(mv, ln.quantity, levels[iid])
+                levels[iid] = apply(levels[iid], e)
+            except StockError as exc:
+                problems.append(f"line {n} ({ln.sku_code}): {exc}")
+                continue
+            moves.append({"item_id": iid, "move": mv.value, "on_hand": e.on_hand,
+                          "reserved": e.reserved, "damaged": e.damaged, "ref_type": ref_type,
+                          "ref_id": ref_id, "reason": reason, "actor": actor})
+        if problems:
+            raise StockInputError(problems)  # the transaction rolls back: nothing applied
+        u.stock.apply(moves)
+        u.audit.add(actor=actor, action=f"stock.{mv.value}", subject_type="stock",
+                    subject_id=ref_id or "-", detail={"lines": len(lines), "reason": reason})
+        return [{"sku_code": ln.sku_code, "warehouse": ln.warehouse,
+                 **_level_dict(levels[items[(ln.sku_code.strip(), ln.warehouse)]["id"]])}
+                for ln in lines]
+
+
+def _level_dict(lv: Level) -> dict[str, int]:
+    return {"on_hand": lv.on_hand, "reserved": lv.reserved, "available": lv.available,
+            "damaged": lv.damaged}
+
+
+def retry_short(uow: UowFactory, limit: int = 2000) -> Reserved:
+    """Orders held only for stock get it when it arrives, deadline first."""
+    with uow() as u:
+        held = u.pipeline.order_ids_in_state(OrderState.HELD.value, limit=limit)
+        holds = u.pipeline.open_holds(held)
+        waiting = [oid for oid in held if holds.get(oid) and any(
+            h["reason"] == HoldReason.STOCK_SHORT.value for h in holds[oid])]
+        res = reserve_in(u, waiting, actor="stock")
+        if res.reserved:
+            u.pipeline.release_holds(res.reserved, "system: stock arrived",
+                                     [HoldReason.STOCK_SHORT.value])
+            free = [oid for oid in res.reserved
+                    if all(h["reason"] == HoldReason.STOCK_SHORT.value for h in holds[oid])]
+            u.pipeline.set_states({oid: OrderState.APPROVED.value for oid in free})
+        return res
+
+
+def set_item(uow: UowFactory, sku_code: str, *, warehouse: str = WAREHOUSE, actor: str,
+             safety: int | None = None, sync_rule: dict | None = None,
+             name: str | None = None) -> dict:
+    values: dict[str, Any] = {}
+    if safety is not None:
+        if isinstance(safety, bool) or not isinstance(safety, int) or safety < 0:
+            raise StockInputError([f"safety stock must be a whole number ≥ 0, got {safety!r}"])
+        values["safety"] = safety
+    if sync_rule is not None:
+        try:
+            import orjson
+            values["sync_rule"] = orjson.dumps(SyncRule.from_dict(sync_rule).to_dict()).decode()
+        except StockError as exc:
+            raise StockInputError([f"sync rule: {exc}"]) from exc
+    if name is not None:
+        values["name"] = name
+    with uow() as u:
+        items = u.stock.items([sku_code], warehouse)
+        if (sku_code, warehouse) not in items:
+            raise StockInputError([f"unknown SKU code {sku_code}"])
+        iid = items[(sku_code, warehouse)]["id"]
+        u.stock.set_item(iid, **values, dirty_at=int(time.time()))
+        u.audit.add(actor=actor, action="stock.item", subject_type="stock", subject_id=sku_code,
+                    detail={k: v for k, v in values.items()})
+        return u.stock.items([sku_code], warehouse)[(sku_code, warehouse)]
+
+
+# ---- count / receipt files (盘点, 入库) -----------------------------------------------------------
+
+HEADERS = {"sku_code": ("商家编码", "sku_code", "编码", "sku"),
+           "quantity": ("数量", "quantity", "qty", "盘点数量", "入库数量"),
+           "warehouse": ("仓库", "warehouse"), "name": ("名称", "商品名称", "name")}
+
+
+def parse_stock_file(name: str, data: bytes) -> list[StockLine]:
+    """Rows of an .xlsx or .csv with a header row; every bad row is named."""
+    rows = _rows(name, data)
+    if not rows:
+        raise StockInputError(["the file is empty"])
+    head = [str(h or "").strip().lower() for h in rows[0]]
+    col: dict[str, int] = {}
+    for key, names in HEADERS.items():
+        for i, h in enumerate(head):
+            if h in {n.lower() for n in names}:
+                col[key] = i
+                break
+    missing = [HEADERS[k][0] for k in ("sku_code", "quantity") if k not in col]
+    if missing:
+        raise StockInputError([f"missing column {m} (header row: {', '.join(head)})"
+                               for m in missing])
+    out, problems, seen = [], [], set()
+    for n, row in enumerate(rows[1:], 2):
+        def cell(k: str) -> str:
+            i = col.get(k)
+            return "" if i is None or i >= len(row) or row[i] is None else str(row[i]).strip()
+        if not any(str(c or "").strip() for c in row):
+            continue
+        code, qty_s = cell("sku_code"), cell("quantity")
+        wh = cell("warehouse") or WAREHOUSE
+        if not code:
+            problems.append(f"row {n}: SKU code is empty")
+            continue
+        try:
+            qty = int(float(qty_s)) if qty_s and float(qty_s) == int(float(qty_s)) else None
+        except ValueError:
+            qty = None
+        if qty is None:
+            problems.append(f"row {n} ({code}): quantity {qty_s!r} is not a whole number")
+            continue
+        if (code, wh) in seen:
+            problems.append(f"row {n} ({code}): listed twice")
+            continue
+        seen.add((code, wh))
+        out.append(StockLine(code, qty, wh, cell("name")))
+    if problems:
+        raise StockInputError(problems)
+    return out
+
+
+def _rows(name: str, data: bytes) -> list[list[Any]]:
+    if name.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+        try:
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
+            raise StockInputError([f"not a readable .xlsx file: {exc}"]) from exc
+        return [list(r) for r in wb.active.iter_rows(values_only=True)]
+    if name.lower().endswith(".csv"):
+        text = data.decode("utf-8-sig", errors="strict")
+        return [r for r in csv.reader(io.StringIO(text))]
+    raise StockInputError([f"{name}: upload an .xlsx or .csv file"])
+
+
+__all__ = ["MOVES_BY_HAND", "Reserved", "StockInputError", "StockLine", "WAREHOUSE",
+           "move_stock", "parse_stock_file", "release_in", "reserve_in", "retry_short",
+           "set_item", "settle_in", "ship_in"]
