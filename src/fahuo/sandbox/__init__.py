@@ -12,7 +12,8 @@ Entry points
 Modules: ``signing`` (sign / push sign / timestamps / canonical JSON), ``generator`` (orders),
 ``store`` (SQLite), ``core`` (state, tokens, orders, faults, profiles), ``push`` (webhook worker),
 ``gateway`` (common checks + method registry, ``@api_method``), ``methods`` (handlers), ``logistics``
-(e-waybill §9 + shipping §8 handlers and their admin helpers), ``admin``.
+(e-waybill §9 + shipping §8 handlers and their admin helpers), ``couriers`` (tracking timelines,
+Kuaidi100 subscribe / push / query, ``trackNoRouteDetail`` data), ``admin``.
 
 Choices where the platform doc is UNCONFIRMED or silent
 -------------------------------------------------------
@@ -91,4 +92,79 @@ E-waybill and shipping (``logistics.py``; UNCONFIRMED choices)
   after, push 200 per line), ``POST /sandbox/orders/status {order_id, order_status}`` (no push),
   ``POST /sandbox/shipments/pickup {tracking_no}``, ``GET /sandbox/shipments?shop_id=``,
   ``GET /sandbox/waybills?shop_id=`` (status live / used / cancelled, picked_up).
+
+Couriers and tracking (``couriers.py``; facts: tracking-and-couriers.md §1, doudian-open-platform.md §9.8)
+---------------------------------------------------------------------------------------------------------
+* Kuaidi100 is served by the same app: ``POST /poll`` (subscribe) and ``POST /poll/query.do`` (query), so
+  ``Kuaidi100Settings(base_url=<sandbox>)`` works. Accounts: ``POST /sandbox/kuaidi100/accounts
+  {customer?, key?}`` → ``{customer (32 upper hex), key (16 chars), salt_hint (a random 32-char salt to use)}``.
+  Bodies must be ``application/x-www-form-urlencoded`` UTF-8. Replies are HTTP 200 JSON.
+* Timelines: a number is known once shipped (``shipments``, earliest row; base time = its ``ship_time`` on
+  the sandbox clock) or when subscribed with a supported ``company`` the sandbox never shipped (base =
+  subscription time; places from ``from``/``to`` text, else seeded). Built lazily on first use (subscribe,
+  query, route detail, admin), with the anomaly rates in force then. Sender = the e-waybill's netsite
+  address, else the shop's default send address; receiver = the first order's ``post_addr``. Steps:
+  揽收 (2–6 h after shipping) → 2–4 hub scans (sender city, up to two hubs with the least detour, receiver
+  city; 4–9 h + distance at 80 km/h apart) → 派件 (next 08:00–11:00 GMT+8 round) → [驿站, 30 % of
+  parcels] → 签收. Everything is seeded by the number: same number + places + anomaly → same events.
+* Codes per event (Kuaidi100 ``state`` / ``statusCode`` (resultv2=4) / Douyin node ``state``): 揽收 1/103/揽收;
+  hub scans 0/1002/在途, last hub (receiver city) 0/1001/在途; 派件 5/5/派件; 驿站 5/501/待取件; 签收 3/301
+  (3/304 after 驿站, 3/302 after any failure, refusal or loss)/签收; failed attempt 2/206 then 2/204
+  (驿站超时未取 2/205)/疑难; 拒签 14/14/拒签; 退回 and every return-trip scan 6/6/退回; returned to sender
+  4/4/退签; lost 2/2/丢失 — §1.5 has no 丢件 code, so Kuaidi100 shows a plain 疑难 (base code as
+  statusCode) with a 遗失 trace text, while Douyin says 丢失. Douyin ``state`` values are the keys of
+  fahuo's (UNCONFIRMED) ``DOUYIN`` table; ``state_description`` is a synonym from the same table
+  (已揽收, 运输中, 派送中, 待取件, 已签收, 异常, 拒收, 退回中, 退签, 丢失), so either field maps the same way.
+* Anomalies (``POST /sandbox/tracking/anomaly {track_no, kind}``, kind ``none`` resets; ``POST
+  /sandbox/tracking/rates {kind: rate}`` replaces the rates, sum ≤ 1, one seeded draw per number):
+  ``never_collected`` no event; ``stalled`` stops after a seeded hub scan; ``failed_delivery`` 派件 → 206 →
+  next-day 派件 → 204, then nothing; ``refused`` 派件 → 拒签, then nothing (the trip back is ``returned``);
+  ``returned`` 派件 → 退回 → the hubs in reverse → 派送给寄件人 → 退签; ``lost`` 遗失 one-two days after a
+  seeded hub scan, then nothing. A change keeps every event already due or pushed and rebuilds the
+  rest from where the parcel is (a trigger point already passed applies at once; e.g. ``none`` after a
+  stall resumes, ``returned`` after 拒签 sends it back); if that continuation would start in the past
+  it starts from now. A finished timeline (签收 / 退签), ``never_collected`` after 揽收, or anything but
+  ``returned`` on the way back → 400.
+* Subscribe (§1.3) checks, in order: form, ``schema=json`` and ``param`` JSON object (else 700), ``key``
+  known (else 600), ``parameters`` object, ``number`` 1–32 of ``[A-Za-z0-9-]``, ``company`` (empty with
+  ``autoCom=1`` → the known courier of the number, else 702; unsupported → 700), ``callbackurl`` http(s)
+  (else 700), ``salt`` string, ``resultv2`` in ''/0/1/2/4/6/8 (2 → 1, 6 → 4), ``phone`` required only for
+  shunfeng / shunfengkuaiyun (700; not compared at subscribe). 501 ``重复订阅`` while the same
+  (customer, company, number) is still polling; after ``shutdown`` / ``abort`` it may be subscribed again
+  (no 30-minute wait is enforced). A wrong company for a known number finds nothing: after 3 days an
+  ``abort`` push "3天查询无记录" with ``comOld`` = subscribed, ``comNew`` = the real courier.
+* Pushes (§1.4): form ``param`` + ``sign`` = upper MD5(param + salt) (no ``sign`` when the subscription had
+  no salt). One push per event that happens after subscribing; events that happened before come in one
+  first push. ``lastResult`` holds every event so far, newest first, ``state`` = the newest event's base
+  state, ``ischeck`` "1" only for 3 (签收); ``status`` ``polling``, ``shutdown`` with the 签收 / 退签 push
+  (then polling ends), ``abort`` with message "3天查询无记录" (nothing for 3 days after subscribing;
+  ``lastResult.data`` empty, its ``state``/``status`` "") or "60天无变化" (no new event for 60 days). Pushes
+  are made and sent by a background thread every 0.5 s and by ``POST /sandbox/tracking/tick``. Delivered
+  only on HTTP 200 with JSON ``result`` true, ``returnCode`` "200" (string) and ``message`` 成功 or 提交成功;
+  otherwise retried ``max_retries`` (3) times ``retry_interval_s`` (2100 = 35 min, sandbox clock) apart,
+  then dropped. ``POST /sandbox/tracking/faults {duplicate_rate, reorder, retry_interval_s, max_retries,
+  timeout_s}`` (replaces; ``DELETE`` resets): duplicates and shuffling apply to first attempts of one tick.
+* Query (§1.2; error codes other than 400 UNCONFIRMED): not a form / missing field / unknown customer /
+  bad ``com`` or ``num`` (6–32) → 400; ``signType`` MD5 (default) or SHA256 only (SM3 → 400); ``sign`` must be
+  the upper-case hex exactly, else 503 验证签名失败; shunfeng / shunfengkuaiyun / zhongtong without a phone,
+  or with a last-4 matching neither the receiver's (``mask_post_tel``) nor the sender's phone (when the
+  sandbox knows them; a subscription's ``phone`` counts as the receiver's) → 408; the same
+  number (any account) accepted less than 30 min ago (sandbox clock) → 502 锁单 (refusals do not count);
+  unknown number, wrong company or nothing happened yet → 500 查询无结果 (counts as a query). Success =
+  the ``lastResult`` shape (+ ``routeInfo{from,cur,to}``, ``isLoop`` for resultv2 4/8; 8 is served as 4),
+  ``order`` asc/desc honoured, ``show`` ignored (always JSON).
+* ``logistics.trackNoRouteDetail`` (§9.8): params ``logistics_code`` (40002/40003), ``track_no`` (40002),
+  optional ``receiver_phone`` (accepted, not checked). ``data = {track_info{track_no, express =
+  logistics_code}, route__node_list[]}`` — the Go SDK spelling (generated from the official fields), so
+  clients must read both; nodes are the due events, oldest first: ``{content, timestamp (string
+  seconds), state, state_description, site_name}``; none yet → ``[]``. Unknown or another shop's number →
+  50002 ``isv.business-failed:10`` ``运单号不存在或不属于当前店铺``; courier differs from the shipment's → same
+  code ``运单号与物流公司不匹配``.
+* Admin: ``GET /sandbox/tracking/{track_no}`` (404 unknown) → ``{track_no, courier, shop_id, source,
+  base_time, anomaly, now, origin, dest, hubs[], events[{index, step, at, time, due, pushed, delivered,
+  state, status_code, douyin_state, context, location, site}], subscriptions[], pushes[]}``;
+  ``POST /sandbox/tracking/tick`` → ``{now, created, aborts, sent, delivered, failed, dropped}``;
+  ``GET /sandbox/tracking/stats`` → ``{subscriptions{total, polling, accepted, duplicate, rejected},
+  pushes{created, sent, delivered, failed, dropped, duplicates_sent, aborts, pending}, queries{ok,
+  no_result, rejected, too_soon}, route_detail_calls, rates, faults}``.
 """

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import couriers as cr
 from . import logistics as lg
 from .core import ProfileRunner, Sandbox
 
@@ -290,7 +291,64 @@ async def waybills_list(request: Request) -> Response:
     return jres(await run_in_threadpool(lg.admin_waybills, _sb(request), _shop_q(request)))
 
 
+# ---------------------------------------------------------------------------- couriers / tracking
+
+@handle_errors
+async def k100_accounts(request: Request) -> Response:
+    b = await _body(request)
+    return jres(_sb(request).couriers.create_account(b.get("customer") or None, b.get("key") or None))
+
+
+@handle_errors
+async def tracking_anomaly(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "track_no", "kind")
+    try:
+        return jres(await run_in_threadpool(_sb(request).couriers.set_anomaly, str(b["track_no"]), str(b["kind"])))
+    except LookupError as exc:
+        return jres({"error": str(exc)}, 404)
+
+
+@handle_errors
+async def tracking_rates(request: Request) -> Response:
+    return jres(_sb(request).couriers.set_rates(await _body(request)))
+
+
+@handle_errors
+async def tracking_faults(request: Request) -> Response:
+    return jres(_sb(request).couriers.set_faults(await _body(request)))
+
+
+async def tracking_faults_clear(request: Request) -> Response:
+    return jres(_sb(request).couriers.set_faults({}))
+
+
+async def tracking_tick(request: Request) -> Response:
+    return jres(await run_in_threadpool(_sb(request).couriers.tick))
+
+
+async def tracking_stats(request: Request) -> Response:
+    return jres(await run_in_threadpool(_sb(request).couriers.stats_view))
+
+
+async def tracking_view(request: Request) -> Response:
+    try:
+        return jres(await run_in_threadpool(_sb(request).couriers.view, request.path_params["track_no"]))
+    except LookupError as exc:
+        return jres({"error": str(exc)}, 404)
+
+
 ROUTES = [
+    Route("/poll", cr.k100_subscribe, methods=["POST"]),
+    Route("/poll/query.do", cr.k100_query, methods=["POST"]),
+    Route("/sandbox/kuaidi100/accounts", k100_accounts, methods=["POST"]),
+    Route("/sandbox/tracking/anomaly", tracking_anomaly, methods=["POST"]),
+    Route("/sandbox/tracking/rates", tracking_rates, methods=["POST"]),
+    Route("/sandbox/tracking/faults", tracking_faults, methods=["POST"]),
+    Route("/sandbox/tracking/faults", tracking_faults_clear, methods=["DELETE"]),
+    Route("/sandbox/tracking/tick", tracking_tick, methods=["POST"]),
+    Route("/sandbox/tracking/stats", tracking_stats, methods=["GET"]),
+    Route("/sandbox/tracking/{track_no}", tracking_view, methods=["GET"]),
     Route("/sandbox/netsites/balance", netsites_balance, methods=["POST"]),
     Route("/sandbox/orders/refund", orders_refund, methods=["POST"]),
     Route("/sandbox/orders/status", orders_status, methods=["POST"]),

@@ -89,15 +89,19 @@ class Sandbox:
             self.apps[key] = {"app_key": key, "app_secret": secret, "shop_id": shop_id, "qps": qps}
         self.push = PushManager(self)
         self.profiles: dict[int, "ProfileRunner"] = {}
+        from .couriers import Couriers  # late: couriers imports the gateway, which imports this module
+        self.couriers = Couriers(self)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self.push.start()
+        self.couriers.start()
 
     def stop(self) -> None:
         for runner in list(self.profiles.values()):
             runner.stop()
         self.profiles.clear()
+        self.couriers.stop()
         self.push.stop()
         self.store.close()
 

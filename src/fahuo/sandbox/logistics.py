@@ -21,6 +21,8 @@ Error shapes (all HTTP 200 envelopes; the numbering is the sandbox's own, UNCONF
   7     item / quantity / tracking-number checks (sub-order not in order, over-ship, cancelled number…)
   8     e-waybill account checks (courier not opened, sender address not a netsite address, unknown number)
   9     ``运单已揽收，无法取消`` / ``运单号已取消，请勿重复取消``
+  10    ``trackNoRouteDetail``: ``运单号不存在或不属于当前店铺`` / ``运单号与物流公司不匹配`` /
+        ``暂不支持该物流公司的轨迹查询``
   ====  ==========================================================================================
 """
 from __future__ import annotations
@@ -826,6 +828,18 @@ def logistics_edit(ctx: Ctx, params: dict[str, Any]) -> Any:
     _push(sb, ctx.shop_id, [sb.push.msg(104, o, update_time=ut, receiver_msg=rmsg, logistics_msg={
         "express_company_id": company["id"], "logistics_code": tn})])
     return {}
+
+
+# ---------------------------------------------------------------------------- tracking (§9.8)
+
+@api_method("logistics.trackNoRouteDetail")
+def track_no_route_detail(ctx: Ctx, params: dict[str, Any]) -> Any:
+    code = _courier_param(params)
+    tn = _req_str(params, "track_no")
+    phone = params.get("receiver_phone")
+    if phone is not None and not isinstance(phone, (str, int)):
+        raise bad("receiver_phone", "receiver_phone应为字符串")
+    return ctx.sb.couriers.route_detail(ctx.shop_id, code, tn)
 
 
 # ---------------------------------------------------------------------------- admin helpers
