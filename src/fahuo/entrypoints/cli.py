@@ -544,10 +544,11 @@ def demo(port: int = 8600, sandbox_port: int = 8700,
     sys.exit(run_demo(port=port, sandbox_port=sandbox_port, orders=orders, rate=rate))
 
 
-from fahuo.entrypoints import cli_tracking, cli_users  # noqa: E402 - their commands join
+from fahuo.entrypoints import cli_stock, cli_tracking, cli_users  # noqa: E402 - they join
 
 cli_tracking.register(cli)
 cli_users.register(cli)
+cli_stock.register(cli)
 
 
 def main() -> None:

@@ -144,6 +144,36 @@ def tracking_pushes_task() -> dict:
         return {"skipped": True}
 
 
+@huey.task()
+def stock_sync_task(full: bool = False) -> dict:
+    """Tell the shops what they can sell (changed SKUs; everything when ``full``)."""
+    from fahuo.services.stock_sync import sync_stock
+    try:
+        with huey.lock_task("stock-sync"):
+            app = get_app()
+            return sync_stock(app.uow, app.platform_for, full=full).as_dict()
+    except TaskLockedException:
+        return {"skipped": True}
+
+
+@huey.task(retries=2, retry_delay=30)
+def aftersales_task(shop_ref: int) -> dict:
+    """After-sale cases changed on the platform; interceptions offered."""
+    from fahuo.services.aftersales import sync_after_sales
+    try:
+        with huey.lock_task(f"aftersales-{shop_ref}"):
+            app = get_app()
+            r = sync_after_sales(app.uow, app.platform_for, shop_ref)
+            return {"cases": r.cases, "offered": r.offered}
+    except TaskLockedException:
+        return {"skipped": True}
+
+
+@huey.periodic_task(crontab(minute="23"))
+def stock_full_sync() -> None:
+    stock_sync_task(full=True)
+
+
 @huey.periodic_task(crontab(minute=f"*/{max(1, get_settings().sync_every_minutes)}"))
 def poll_shops() -> None:
     app = get_app()
@@ -151,6 +181,8 @@ def poll_shops() -> None:
         shops = uow.shops.list(enabled_only=True)
     for shop in shops:
         sync_shop_task(shop.id)
+        aftersales_task(shop.id)
+    stock_sync_task()
     process_inbox_task()  # retries messages whose order fetch failed earlier
     pipeline_task()
     tracking_task()

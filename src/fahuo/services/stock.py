@@ -155,8 +155,16 @@ MOVES_BY_HAND = {m.value for m in (Move.RECEIVE, Move.COUNT, Move.ADJUST, Move.D
 
 def move_stock(uow: UowFactory, move: str, lines: list[StockLine], *, actor: str,
                reason: str = "", ref_type: str = "adjust", ref_id: str = "") -> list[dict]:
-    """Apply one kind of move to many SKUs, all or nothing. New SKU codes are created by
-    receipts and counts; other moves need an existing item."""
+    """Apply one kind of move to many SKUs, all or nothing, in its own transaction."""
+    with uow() as u:
+        return move_stock_in(u, move, lines, actor=actor, reason=reason, ref_type=ref_type,
+                             ref_id=ref_id)
+
+
+def move_stock_in(u: UnitOfWork, move: str, lines: list[StockLine], *, actor: str,
+                  reason: str = "", ref_type: str = "adjust", ref_id: str = "") -> list[dict]:
+    """``move_stock`` inside the caller's unit of work. New SKU codes are created by receipts
+    and counts; other moves need an existing item. Raises before writing anything."""
     if move not in MOVES_BY_HAND:
         raise StockInputError([f"move must be one of {', '.join(sorted(MOVES_BY_HAND))}"])
     mv = Move(move)
@@ -170,38 +178,50 @@ def move_stock(uow: UowFactory, move: str, lines: list[StockLine], *, actor: str
         problems.append("no lines")
     if problems:
         raise StockInputError(problems)
-    with uow() as u:
-        if mv in (Move.RECEIVE, Move.COUNT):
-            u.stock.ensure_items([{"sku_code": ln.sku_code.strip(), "warehouse": ln.warehouse,
-                                   "name": ln.name} for ln in lines])
+    items = u.stock.items({ln.sku_code.strip() for ln in lines})
+    missing = [ln.sku_code for ln in lines if (ln.sku_code.strip(), ln.warehouse) not in items]
+    if missing and mv not in (Move.RECEIVE, Move.COUNT, Move.RETURN_GOOD, Move.RETURN_DAMAGED):
+        raise StockInputError([f"unknown SKU code {c} (receive or count it first)"
+                               for c in missing])
+    levels: dict[int, Level] = {}
+    pending: list[tuple[int, StockLine, object]] = []
+    for n, ln in enumerate(lines, 1):
+        key = (ln.sku_code.strip(), ln.warehouse)
+        iid = items[key]["id"] if key in items else -n  # new item: checked on an empty level
+        lv = levels.get(iid) or (_level(items[key]) if key in items else Level())
+        try:
+            e = entry_for(mv, ln.quantity, lv)
+            levels[iid] = apply(lv, e)
+        except StockError as exc:
+            problems.append(f"line {n} ({ln.sku_code}): {exc}")
+            continue
+        pending.append((iid, ln, e))
+    if problems:
+        raise StockInputError(problems)  # nothing written yet
+    if missing:
+        u.stock.ensure_items([{"sku_code": ln.sku_code.strip(), "warehouse": ln.warehouse,
+                               "name": ln.name} for ln in lines
+                              if (ln.sku_code.strip(), ln.warehouse) not in items])
         items = u.stock.items({ln.sku_code.strip() for ln in lines})
-        missing = [ln.sku_code for ln in lines if (ln.sku_code.strip(), ln.warehouse) not in items]
-        if missing:
-            raise StockInputError([f"unknown SKU code {c} (receive or count it first)"
-                                   for c in missing])
-        locked = u.stock.lock_ids(items[(ln.sku_code.strip(), ln.warehouse)]["id"]
-                                  for ln in lines)
-        levels = {i: _level(r) for i, r in locked.items()}
-        moves = []
-        for n, ln in enumerate(lines, 1):
-            iid = items[(ln.sku_code.strip(), ln.warehouse)]["id"]
-            try:
-                e = entry_for(mv, ln.quantity, levels[iid])
-                levels[iid] = apply(levels[iid], e)
-            except StockError as exc:
-                problems.append(f"line {n} ({ln.sku_code}): {exc}")
-                continue
-            moves.append({"item_id": iid, "move": mv.value, "on_hand": e.on_hand,
-                          "reserved": e.reserved, "damaged": e.damaged, "ref_type": ref_type,
-                          "ref_id": ref_id, "reason": reason, "actor": actor})
-        if problems:
-            raise StockInputError(problems)  # the transaction rolls back: nothing applied
-        u.stock.apply(moves)
-        u.audit.add(actor=actor, action=f"stock.{mv.value}", subject_type="stock",
-                    subject_id=ref_id or "-", detail={"lines": len(lines), "reason": reason})
-        return [{"sku_code": ln.sku_code, "warehouse": ln.warehouse,
-                 **_level_dict(levels[items[(ln.sku_code.strip(), ln.warehouse)]["id"]])}
-                for ln in lines]
+    locked = u.stock.lock_ids(r["id"] for r in items.values())
+    final: dict[int, Level] = {i: _level(r) for i, r in locked.items()}
+    moves = []
+    for n, (_, ln, _e) in enumerate(pending, 1):
+        iid = items[(ln.sku_code.strip(), ln.warehouse)]["id"]
+        try:  # again on the locked rows: another worker may have moved them meanwhile
+            e = entry_for(mv, ln.quantity, final[iid])
+            final[iid] = apply(final[iid], e)
+        except StockError as exc:
+            raise StockInputError([f"line {n} ({ln.sku_code}): {exc}"]) from exc
+        moves.append({"item_id": iid, "move": mv.value, "on_hand": e.on_hand,
+                      "reserved": e.reserved, "damaged": e.damaged, "ref_type": ref_type,
+                      "ref_id": ref_id, "reason": reason, "actor": actor})
+    u.stock.apply(moves)
+    u.audit.add(actor=actor, action=f"stock.{mv.value}", subject_type="stock",
+                subject_id=ref_id or "-", detail={"lines": len(lines), "reason": reason})
+    return [{"sku_code": ln.sku_code, "warehouse": ln.warehouse,
+             **_level_dict(final[items[(ln.sku_code.strip(), ln.warehouse)]["id"]])}
+            for _, ln, _ in pending]
 
 
 def _level_dict(lv: Level) -> dict[str, int]:
@@ -320,5 +340,5 @@ def _rows(name: str, data: bytes) -> list[list[Any]]:
 
 
 __all__ = ["MOVES_BY_HAND", "Reserved", "StockInputError", "StockLine", "WAREHOUSE",
-           "move_stock", "parse_stock_file", "release_in", "reserve_in", "retry_short",
+           "move_stock", "move_stock_in", "parse_stock_file", "release_in", "reserve_in", "retry_short",
            "set_item", "settle_in", "ship_in"]

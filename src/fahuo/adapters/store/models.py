@@ -489,3 +489,28 @@ shop_skus = Table(  # which platform SKU sells which stock item, per shop
     Column("last_pushed", Integer),
     Column("pushed_at", BigInteger),
 )
+
+after_sales = Table(
+    "after_sales", metadata,
+    Column("aftersale_id", String(32), primary_key=True),
+    Column("shop_ref", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("order_id", String(32), nullable=False, index=True),
+    Column("sku_order_ids", Text, nullable=False, default="[]"),  # JSON
+    Column("aftersale_type", Integer, nullable=False),  # 0 退货退款, 1 已发货仅退款, 2 未发货仅退款…
+    Column("aftersale_status", Integer, nullable=False),
+    Column("refund_status", Integer),
+    Column("refund_amount", BigInteger, nullable=False, default=0),
+    Column("stage", String(12), nullable=False),  # before_ship | after_ship
+    Column("return_company", String(32), nullable=False, default=""),
+    Column("return_tracking_no", String(64), nullable=False, default=""),
+    Column("intercept_state", String(12), nullable=False, default=""),  # offered | requested |
+    # succeeded | failed | unavailable
+    Column("intercept_detail", Text, nullable=False, default=""),
+    Column("received_at", BigInteger),
+    Column("good_qty", Integer, nullable=False, default=0),
+    Column("damaged_qty", Integer, nullable=False, default=0),
+    Column("apply_time", BigInteger),
+    Column("update_time", BigInteger, nullable=False),
+    Column("closed_at", BigInteger),
+    Index("ix_after_sales_open", "closed_at", "stage"),
+)

@@ -553,8 +553,9 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
             raise HTTPException(404, f"no job {job_id}")
         return job
 
-    from fahuo.entrypoints.web import tracking_routes, user_routes
+    from fahuo.entrypoints.web import stock_routes, tracking_routes, user_routes
     tracking_routes.register(web, api, c, templates, _enqueue)
+    stock_routes.register(web, api, c, templates, _enqueue)
     user_routes.register(web, api, c, templates)
     web.include_router(api)
     web.add_middleware(SignInRequired, container=c)

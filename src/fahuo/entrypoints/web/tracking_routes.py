@@ -12,7 +12,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from prometheus_client import Counter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from fahuo.bootstrap import Fahuo
 from fahuo.services.tracking import TrackingError, add_account
@@ -50,7 +50,7 @@ class ChannelIn(BaseModel):
                                                "wecom: key; webhook: url, secret; email: host, "
                                                "port, sender, to[], user, password")
     kinds: list[str] = Field(default_factory=lambda: ["*"])
-    interval_s: int = Field(1800, ge=0, le=7 * 86400)
+    interval_s: StrictInt = Field(1800, ge=0, le=7 * 86400)
 
 
 class AssignIn(BaseModel):

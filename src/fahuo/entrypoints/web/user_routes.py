@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from fahuo.bootstrap import Fahuo
 from fahuo.entrypoints.web.auth import COOKIE, SESSION_S, current_user, make_session
@@ -25,14 +25,14 @@ class UserIn(BaseModel):
     username: str = Field(pattern=NAME)
     password: str = Field(min_length=8, max_length=256)
     role: Literal["admin", "operator"] = "operator"
-    may_see_receiver: bool = False
+    may_see_receiver: StrictBool = False
 
 
 class UserChange(BaseModel):
     password: str | None = Field(None, min_length=8, max_length=256)
     role: Literal["admin", "operator"] | None = None
-    may_see_receiver: bool | None = None
-    disabled: bool | None = None
+    may_see_receiver: StrictBool | None = None
+    disabled: StrictBool | None = None
 
 
 def _safe_next(target: str) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from .shipping import ShippingCalls
+from .stock import StockCalls
 from .errors import UnexpectedResponse
 from .tokens import ShopSession
 
@@ -139,7 +140,7 @@ def _address(entry: Any) -> Address:
     )
 
 
-class DoudianShopApi(ShippingCalls):
+class DoudianShopApi(ShippingCalls, StockCalls):
     """Order and address-book calls for one shop, over a :class:`ShopSession`."""
 
     def __init__(self, session: ShopSession) -> None:

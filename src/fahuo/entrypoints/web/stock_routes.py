@@ -1,0 +1,206 @@
+"""Stock and after-sales: API and console pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, FastAPI, Query, Request, UploadFile
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field, StrictInt
+
+from fahuo.bootstrap import Fahuo
+from fahuo.entrypoints.web.auth import current_user
+from fahuo.services.aftersales import AfterSaleError, intercept, list_cases, receive_return
+from fahuo.services.stock import (
+    MOVES_BY_HAND, StockInputError, StockLine, move_stock, parse_stock_file, retry_short,
+    set_item,
+)
+from fahuo.services.stock_sync import sync_stock
+
+CODE = r"^[\w.\-/#+]{1,64}$"
+
+
+class LineIn(BaseModel):
+    sku_code: str = Field(pattern=CODE)
+    quantity: StrictInt = Field(ge=-10**7, le=10**7)
+    warehouse: str = Field("main", pattern=r"^[\w\-]{1,32}$")
+    name: str = Field("", max_length=128)
+
+
+class MoveIn(BaseModel):
+    move: Literal["receive", "count", "adjust", "damage", "return_good", "return_damaged"]
+    lines: list[LineIn] = Field(min_length=1, max_length=10_000)
+    reason: str = Field("", max_length=500)
+
+
+class ItemIn(BaseModel):
+    safety: StrictInt | None = Field(None, ge=0, le=10**7)
+    sync_rule: dict[str, Any] | None = Field(
+        None, description="percent (0–100), add, minimum, maximum (null = none)")
+    name: str | None = Field(None, max_length=128)
+
+
+class ReceiveIn(BaseModel):
+    good: dict[str, StrictInt] = Field(default_factory=dict, description="SKU code → units good")
+    damaged: dict[str, StrictInt] = Field(default_factory=dict,
+                                          description="SKU code → units damaged")
+
+
+def _actor(request: Request, default: str) -> str:
+    user = current_user(request)
+    return user.username if user else default
+
+
+def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Jinja2Templates,
+             enqueue: Callable[..., bool]) -> None:
+
+    # ---- API --------------------------------------------------------------------------
+    @api.get("/stock")
+    def api_stock(code: str | None = Query(None, max_length=64),
+                  limit: int = Query(200, ge=1, le=5000),
+                  offset: int = Query(0, ge=0, le=10_000_000)) -> dict[str, Any]:
+        """On hand, reserved, available, damaged and safety stock per SKU code."""
+        with c().uow(readonly=True) as u:
+            total, rows = u.stock.levels(code_like=code, limit=limit, offset=offset)
+        return {"total": total, "items": rows}
+
+    @api.post("/stock/moves", responses={422: {"description": "every bad line, named"}})
+    def api_move(request: Request, body: MoveIn) -> Any:
+        """Receive, count, adjust… many SKUs at once, all or nothing."""
+        fh = c()
+        try:
+            out = move_stock(fh.uow, body.move, [StockLine(**ln.model_dump())
+                                                 for ln in body.lines],
+                             actor=_actor(request, "api"), reason=body.reason)
+        except StockInputError as exc:
+            return JSONResponse({"message": str(exc), "problems": exc.problems}, 422)
+        if body.move in ("receive", "count", "adjust", "return_good"):
+            retry_short(fh.uow)
+        return {"levels": out}
+
+    @api.post("/stock/import", responses={422: {"description": "every bad row, named"}})
+    async def api_import(request: Request, file: UploadFile,
+                         move: Literal["count", "receive"] = "count") -> Any:
+        """A stock count (盘点) or inbound receipt file: .xlsx or .csv with 商家编码 and 数量."""
+        fh = c()
+        try:
+            lines = parse_stock_file(file.filename or "", await file.read())
+            out = move_stock(fh.uow, move, lines, actor=_actor(request, "api"),
+                             ref_type="import", ref_id=file.filename or "")
+        except StockInputError as exc:
+            return JSONResponse({"message": str(exc), "problems": exc.problems}, 422)
+        retry_short(fh.uow)
+        return {"lines": len(out)}
+
+    @api.post("/stock/items/{sku_code}", responses={422: {"description": "what is wrong"}})
+    def api_item(request: Request, body: ItemIn,
+                 sku_code: str = PathParam(pattern=CODE)) -> Any:
+        """Safety stock and the shop sync rule of one SKU code."""
+        try:
+            row = set_item(c().uow, sku_code, actor=_actor(request, "api"), **body.model_dump())
+        except StockInputError as exc:
+            return JSONResponse({"message": str(exc)}, 422)
+        return {k: v for k, v in row.items()}
+
+    @api.post("/stock/sync")
+    def api_sync(full: bool = False) -> dict[str, Any]:
+        """Push sellable quantities to the shops now (changed SKUs, or all with full=true)."""
+        fh = c()
+        return sync_stock(fh.uow, fh.platform_for, full=full).as_dict()
+
+    @api.get("/aftersales")
+    def api_aftersales(status: Literal["open", "closed", "intercept", "all"] = "open",
+                       stage: Literal["before_ship", "after_ship"] | None = None,
+                       limit: int = Query(200, ge=1, le=2000)) -> list[dict[str, Any]]:
+        return list_cases(c().uow, status=status, stage=stage, limit=limit)
+
+    @api.post("/aftersales/{aftersale_id}/intercept",
+              responses={422: {"description": "why it cannot be intercepted"}})
+    def api_intercept(request: Request,
+                      aftersale_id: str = PathParam(pattern=r"^\d{1,32}$")) -> Any:
+        fh = c()
+        try:
+            return intercept(fh.uow, fh.platform_for, aftersale_id,
+                             actor=_actor(request, "api"))
+        except AfterSaleError as exc:
+            return JSONResponse({"message": str(exc)}, 422)
+
+    @api.post("/aftersales/{aftersale_id}/receive",
+              responses={422: {"description": "what is wrong"}})
+    def api_receive(request: Request, body: ReceiveIn,
+                    aftersale_id: str = PathParam(pattern=r"^\d{1,32}$")) -> Any:
+        """The return arrived: units good back on hand, damaged ones to damaged."""
+        fh = c()
+        try:
+            out = receive_return(fh.uow, aftersale_id, good=body.good, damaged=body.damaged,
+                                 actor=_actor(request, "api"))
+        except AfterSaleError as exc:
+            return JSONResponse({"message": str(exc)}, 422)
+        retry_short(fh.uow)
+        return out
+
+    # ---- console ----------------------------------------------------------------------
+    @web.get("/stock", response_class=HTMLResponse, include_in_schema=False)
+    def stock_page(request: Request, code: str = "", msg: str = "") -> HTMLResponse:
+        with c().uow(readonly=True) as u:
+            total, rows = u.stock.levels(code_like=code or None, limit=500)
+        return templates.TemplateResponse(request, "stock.html", {
+            "rows": rows, "total": total, "code": code, "msg": msg,
+            "moves": sorted(MOVES_BY_HAND)})
+
+    @web.post("/stock", include_in_schema=False)
+    async def stock_post(request: Request) -> Response:
+        fh = c()
+        form = await request.form()
+        move = str(form.get("move", ""))
+        upload = form.get("file")
+        try:
+            if upload is not None and getattr(upload, "filename", ""):
+                lines = parse_stock_file(upload.filename, await upload.read())
+                ref = ("import", upload.filename)
+            else:
+                qty = str(form.get("quantity", "")).strip()
+                if not qty.lstrip("-").isdigit():
+                    raise StockInputError([f"数量必须是整数：{qty!r}"])
+                lines = [StockLine(str(form.get("sku_code", "")).strip(), int(qty))]
+                ref = ("adjust", "")
+            move_stock(fh.uow, move, lines, actor=_actor(request, "console"),
+                       reason=str(form.get("reason", "")), ref_type=ref[0], ref_id=ref[1])
+            res = retry_short(fh.uow)
+            msg = f"已处理 {len(lines)} 行" + (f"；{len(res.reserved)} 单库存到位已放行"
+                                             if res.reserved else "")
+        except StockInputError as exc:
+            msg = "未处理：" + "；".join(exc.problems[:10])
+        return RedirectResponse("/stock?msg=" + quote(msg), 303)
+
+    @web.get("/aftersales", response_class=HTMLResponse, include_in_schema=False)
+    def aftersales_page(request: Request, status: str = "open", msg: str = "") -> HTMLResponse:
+        status = status if status in ("open", "closed", "intercept", "all") else "open"
+        return templates.TemplateResponse(request, "aftersales.html", {
+            "rows": list_cases(c().uow, status=status), "status": status, "msg": msg})
+
+    @web.post("/aftersales/{aftersale_id}", include_in_schema=False)
+    async def aftersales_post(request: Request, aftersale_id: str) -> Response:
+        fh = c()
+        form = await request.form()
+        try:
+            if form.get("action") == "intercept":
+                r = intercept(fh.uow, fh.platform_for, aftersale_id,
+                              actor=_actor(request, "console"))
+                msg = r["detail"]
+            else:
+                code = str(form.get("sku_code", "")).strip()
+                good, bad = str(form.get("good", "0")), str(form.get("damaged", "0"))
+                if not (good.isdigit() and bad.isdigit()):
+                    raise AfterSaleError("数量必须是整数")
+                receive_return(fh.uow, aftersale_id, good={code: int(good)},
+                               damaged={code: int(bad)}, actor=_actor(request, "console"))
+                retry_short(fh.uow)
+                msg = "退货已入库"
+        except AfterSaleError as exc:
+            msg = f"失败：{exc}"
+        return RedirectResponse("/aftersales?msg=" + quote(msg), 303)
