@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     platform_concurrency: int = Field(
         8, ge=1, le=64, description="shipment confirmations in flight at once (within rate_qps)")
 
+    wms_dir: Path | None = Field(None, description="folder shared with a third-party warehouse "
+                                 "(outbound/ and inbound/ files); unset = no warehouse")
     public_url: str = Field("", description="fahuo's address as merchants and providers reach "
                             "it (links in alerts, e.g. https://fahuo.example.com)")
     webhook_max_body: int = Field(1 << 20, description="largest accepted push body, bytes")

@@ -172,6 +172,41 @@ def aftersales_receive(aftersale_id: str,
     out.print(f"{aftersale_id}: received")
 
 
+wms_cli = typer.Typer(help="A third-party warehouse that exchanges files.",
+                      no_args_is_help=True)
+
+
+def _warehouse(folder: Optional[Path]):
+    from fahuo.adapters.wms import FileWarehouse
+    app = _app()
+    root = folder or app.settings.wms_dir
+    if root is None:
+        _fail("give --dir or set FAHUO_WMS_DIR")
+    return app, FileWarehouse(root)
+
+
+@wms_cli.command("export")
+def wms_export(folder: Optional[Path] = typer.Option(None, "--dir")) -> None:
+    """Write parcels with a label (not sent before) to <dir>/outbound as JSON and CSV."""
+    from fahuo.services.wms import export_outbound
+    app, port = _warehouse(folder)
+    r = export_outbound(app.uow, port)
+    out.print(f"{r.exported} parcels → {', '.join(r.files) or 'nothing new'}")
+
+
+@wms_cli.command("import")
+def wms_import(folder: Optional[Path] = typer.Option(None, "--dir")) -> None:
+    """Confirm on the platform what the warehouse says it shipped (<dir>/inbound files)."""
+    from fahuo.services.wms import import_confirmations
+    app, port = _warehouse(folder)
+    r = import_confirmations(app.uow, app.platform_for, port,
+                             concurrency=app.settings.platform_concurrency)
+    out.print(f"{r.confirmed} parcels confirmed")
+    for where, why in r.refused.items():
+        out.print(f"[red]{where}: {why}[/red]")
+
+
 def register(cli: typer.Typer) -> None:
     cli.add_typer(stock_cli, name="stock")
     cli.add_typer(aftersales_cli, name="aftersales")
+    cli.add_typer(wms_cli, name="wms")

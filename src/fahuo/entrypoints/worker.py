@@ -169,6 +169,26 @@ def aftersales_task(shop_ref: int) -> dict:
         return {"skipped": True}
 
 
+@huey.task()
+def wms_task() -> dict:
+    """Exchange files with the third-party warehouse, when one is configured."""
+    from fahuo.adapters.wms import FileWarehouse
+    from fahuo.services.wms import export_outbound, import_confirmations
+    app = get_app()
+    if app.settings.wms_dir is None:
+        return {"skipped": True}
+    try:
+        with huey.lock_task("wms"):
+            port = FileWarehouse(app.settings.wms_dir)
+            back = import_confirmations(app.uow, app.platform_for, port,
+                                        concurrency=app.settings.platform_concurrency)
+            sent = export_outbound(app.uow, port)
+            return {"exported": sent.exported, "confirmed": back.confirmed,
+                    "refused": back.refused}
+    except TaskLockedException:
+        return {"skipped": True}
+
+
 @huey.periodic_task(crontab(minute="23"))
 def stock_full_sync() -> None:
     stock_sync_task(full=True)
@@ -183,6 +203,8 @@ def poll_shops() -> None:
         sync_shop_task(shop.id)
         aftersales_task(shop.id)
     stock_sync_task()
+    if app.settings.wms_dir is not None:
+        wms_task()
     process_inbox_task()  # retries messages whose order fetch failed earlier
     pipeline_task()
     tracking_task()

@@ -86,6 +86,19 @@ def _move(states: dict[str, str], oid: str, current: str, target: OrderState) ->
         states[oid] = target.value
 
 
+# The platform refuses to ship an order with an open after-sale: isv.business-failed:5,
+# naming the sku order ids in sub_msg.
+AFTER_SALE_REFUSAL = ":5"
+
+
+def _refunding(unit: list[dict[str, Any]], lines: dict[int, list[dict[str, Any]]],
+               message: str) -> list[str]:
+    """The orders of a unit the platform named as having an after-sale (all if unsure)."""
+    named = {ln["order_id"] for p in unit for ln in lines[p["id"]]
+             if ln["sku_order_id"] in message}
+    return sorted(named) or _order_ids(unit, lines)
+
+
 def _order_ids(unit: list[dict[str, Any]], lines: dict[int, list[dict[str, Any]]]) -> list[str]:
     return sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]})
 
@@ -568,6 +581,8 @@ class Pipeline:
                             self._save_confirmed(shipped, r)
                     elif outcome == "transient":
                         r.notes.append(text)  # try again next pass; nothing changed
+                    elif outcome == "after_sale":
+                        self._stop_for_refund(unit, lines, _refunding(unit, lines, text), r)
                     else:
                         self._fail_packs(unit, lines, HoldReason.SHIP_FAILED, text, r)
             finally:
@@ -645,6 +660,8 @@ class Pipeline:
         except TRANSIENT as exc:
             return "transient", str(exc), 1
         except DoudianError as exc:
+            if (exc.sub_code or "").endswith(AFTER_SALE_REFUSAL):
+                return "after_sale", str(exc), 1  # a refund we had not heard of yet
             if first["kind"] == "whole" and self._already_shipped(api, first):
                 return "ok", "", 2  # the platform has this very number: that is success
             return "failed", str(exc), 1 + (first["kind"] == "whole")

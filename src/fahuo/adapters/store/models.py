@@ -514,3 +514,11 @@ after_sales = Table(
     Column("closed_at", BigInteger),
     Index("ix_after_sales_open", "closed_at", "stage"),
 )
+
+wms_exports = Table(  # packs handed to a third-party warehouse, so each goes out once
+    "wms_exports", metadata,
+    Column("pack_id", Integer, ForeignKey("packs.id"), primary_key=True),
+    Column("file_name", String(255), nullable=False),
+    Column("exported_at", BigInteger, nullable=False),
+    Column("confirmed_at", BigInteger),
+)

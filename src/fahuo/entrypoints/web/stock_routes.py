@@ -143,6 +143,21 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
         retry_short(fh.uow)
         return out
 
+    @api.post("/wms/exchange", responses={409: {"description": "no warehouse folder set"}})
+    def api_wms() -> Any:
+        """Confirm what the warehouse shipped, then hand it the new parcels (FAHUO_WMS_DIR)."""
+        from fahuo.adapters.wms import FileWarehouse
+        from fahuo.services.wms import export_outbound, import_confirmations
+        fh = c()
+        if fh.settings.wms_dir is None:
+            return JSONResponse({"message": "no warehouse: set FAHUO_WMS_DIR"}, 409)
+        port = FileWarehouse(fh.settings.wms_dir)
+        back = import_confirmations(fh.uow, fh.platform_for, port,
+                                    concurrency=fh.settings.platform_concurrency)
+        sent = export_outbound(fh.uow, port)
+        return {"confirmed": back.confirmed, "refused": back.refused,
+                "exported": sent.exported, "files": sent.files}
+
     # ---- console ----------------------------------------------------------------------
     @web.get("/stock", response_class=HTMLResponse, include_in_schema=False)
     def stock_page(request: Request, code: str = "", msg: str = "") -> HTMLResponse:
