@@ -427,7 +427,9 @@ def test_print_data_comes_in_batches_for_live_platform_waybills(fahuo, sandbox):
     from fahuo.services.print_data import print_data
     ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
     packs = _taken(fahuo, ref, sandbox, creds, 150, 45)
-    assert len(packs) > 100
+    with fahuo.uow() as uow:
+        states = uow.orders.count_by_state()
+    assert len(packs) > 100, states
     before = sandbox.stats()["calls_by_method"].get("logistics.waybillApply", 0)
     batch = print_data(fahuo.uow, fahuo.platform_for, [p["id"] for p in packs] + [999999])
     calls = sandbox.stats()["calls_by_method"]["logistics.waybillApply"] - before
