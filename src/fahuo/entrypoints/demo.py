@@ -82,6 +82,15 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
                                        "default_courier": "zhongtong"}, actor="demo")
         _post(admin, "/sandbox/push/config", {"app_key": creds["app_key"],
                                                "url": f"{console_url}/webhooks/doudian"})
+        # Parcels are tracked through the sandbox's Kuaidi100, which pushes to fahuo; a few
+        # of them run into trouble so the exceptions page has something to show.
+        from fahuo.services.tracking import add_account
+        k100 = _post(admin, "/sandbox/kuaidi100/accounts", {})
+        add_account(app.uow, "kuaidi100", "演示快递100", {
+            "customer": k100["customer"], "key": k100["key"], "salt": k100["salt_hint"]},
+            sandbox_url, console_url)
+        _post(admin, "/sandbox/tracking/rates", {"never_collected": 0.03, "stalled": 0.03,
+                                                 "failed_delivery": 0.02, "refused": 0.01})
 
         import uvicorn
 
@@ -101,10 +110,12 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
                 with app.uow() as uow:
                     counts = uow.orders.count_by_state(ref)
                     inbox = uow.inbox.counts()
+                    tracked = uow.tracking.list_trackers(limit=1)[0]
                 print(f"  {time.strftime('%H:%M:%S')}  orders in fahuo: {sum(counts.values())}"
                       f"  (已发货 {counts.get('shipped', 0)}, 挂起 {counts.get('held', 0)},"
                       f" 已取消 {counts.get('cancelled', 0)})"
-                      f"  pushes: {inbox.get('done', 0)} done, {inbox.get('pending', 0)} pending",
+                      f"  pushes: {inbox.get('done', 0)} done, {inbox.get('pending', 0)} pending"
+                      f"  parcels tracked: {tracked}",
                       flush=True)
 
         server = uvicorn.Server(uvicorn.Config(create_app(app), host="127.0.0.1", port=port,

@@ -76,7 +76,13 @@ def pipeline_task() -> dict:
 
 def run_pipeline() -> dict:
     app = get_app()
-    return app.pipeline().run().summary()
+    summary = app.pipeline().run().summary()
+    if summary["confirm"]["done"]:
+        try:  # new parcels: start tracking them now, not at the next minute
+            tracking_task()
+        except Exception as exc:  # noqa: BLE001 - the periodic pass runs it anyway
+            log.warning("tracking_enqueue_failed", error=str(exc))
+    return summary
 
 
 @huey.task(retries=2, retry_delay=30)
