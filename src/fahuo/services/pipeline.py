@@ -30,7 +30,9 @@ from fahuo.adapters.platforms.doudian.shipping import (
     WAYBILL_BATCH, PostalAddress, ShippedLine, WaybillRequest,
 )
 from fahuo.adapters.store.unit_of_work import UnitOfWork
-from fahuo.domain.holds import AuditRules, HoldReason, audit, open_after_sale
+from fahuo.domain.holds import (
+    OPEN_AFTER_SALE_STATUSES, AuditRules, HoldReason, audit, open_after_sale,
+)
 from fahuo.domain.orders import Order, OrderState, can_move
 from fahuo.domain.packs import (
     MergeCandidate, SkuFacts, SplitRules, is_line_shippable, pack_ids, plan_merges, plan_split,
@@ -117,6 +119,52 @@ class Pipeline:
             raise ValueError(f"concurrency must be at least 1, got {concurrency!r}")
         self.uow, self.platform_for, self.clock = uow, platform_for, clock
         self.concurrency = concurrency
+
+    # ---- 0. refunds asked before the parcel left ----------------------------------------
+    def stop_refunds(self, limit: int = 2000) -> StepReport:
+        """截停 at once: an order whose buyer asked for a refund stops wherever it is. Numbers
+        not printed yet are given back; a printed parcel keeps its label and is refused at the
+        scanner ("intercepted — do not ship")."""
+        r = StepReport()
+        with self.uow() as u:
+            ids = u.pipeline.open_after_sale_orders(
+                [OrderState.APPROVED.value, OrderState.WAYBILL_TAKEN.value,
+                 OrderState.PRINTED.value], sorted(OPEN_AFTER_SALE_STATUSES), limit)
+            if not ids:
+                return r
+            loaded = u.pipeline.load_orders(ids)
+            cfgs = {ref: u.settings.get(ref) for ref in {v[0] for v in loaded.values()}}
+            ids = [oid for oid in ids if cfgs[loaded[oid][0]]["refund_policy"] != "reject"]
+            packs = [p for p in u.pipeline.packs_of_orders(ids)
+                     if p["state"] not in ("cancelled", "confirmed", "stale", "failed")]
+            lines = u.pipeline.lines([p["id"] for p in packs])
+        r.seen = len(ids)
+        units: dict[str, list[dict[str, Any]]] = {}
+        for p in packs:  # a split order's packs (same main order) stop together
+            units.setdefault(p["main_order_id"], []).append(p)
+        printed_orders: set[str] = set()
+        for unit in units.values():
+            refunding = sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]} & set(ids))
+            if any(p["state"] in ("printed", "scanned") for p in unit):
+                printed_orders.update(refunding)
+                continue
+            self._stop_for_refund(unit, lines, refunding, r)
+        packed = {ln["order_id"] for ls in lines.values() for ln in ls}
+        hold_only = sorted((set(ids) - packed) | printed_orders)
+        if hold_only:
+            with self.uow() as u:
+                current = u.pipeline.order_states(hold_only)
+                states: dict[str, str] = {}
+                for oid in hold_only:
+                    _move(states, oid, current[oid], OrderState.HELD)
+                u.pipeline.add_holds([{
+                    "order_id": oid, "reason": HoldReason.AFTER_SALE_OPEN.value,
+                    "detail": ("面单已打印：扫描发货时会拦截，请勿发出" if oid in printed_orders
+                               else "买家申请退款，已截停"), "source": "pipeline"}
+                    for oid in hold_only if oid in states])
+                u.pipeline.set_states(states)
+                r.held += len(states)
+        return r
 
     # ---- 1. audit ---------------------------------------------------------------------
     def audit_new(self, limit: int = 2000) -> StepReport:
@@ -765,6 +813,9 @@ class Pipeline:
     def run(self) -> PipelineReport:
         rep = PipelineReport()
         rep.recycle = self.recycle()
+        stopped = self.stop_refunds()
+        rep.recycle.held += stopped.held
+        rep.recycle.calls += stopped.calls
         with self.uow() as u:  # reservations of orders shipped or called off elsewhere
             settle_in(u)
         rep.audit = self.audit_new()

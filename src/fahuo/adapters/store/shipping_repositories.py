@@ -260,6 +260,15 @@ class PipelineRepository:
         self.conn.execute(m.pack_lines.insert(), [{**ln, "pack_id": pid} for ln in lines])
         return pid
 
+    def open_after_sale_orders(self, states: Sequence[str], statuses: Sequence[int],
+                               limit: int = 2000) -> list[str]:
+        """Orders in these fahuo states with a line whose after-sale is open (a refund asked)."""
+        o, s = m.orders, m.sub_orders
+        q = (select(o.c.order_id).distinct().select_from(o.join(s, s.c.order_id == o.c.order_id))
+             .where(o.c.state.in_(list(states)), s.c.after_sale_status.in_(list(statuses)))
+             .order_by(o.c.order_id).limit(limit))
+        return list(self.conn.execute(q).scalars())
+
     def packs_in_state(self, states: Sequence[str], *, shop_ref: int | None = None,
                        limit: int = 1000) -> list[dict[str, Any]]:
         q = select(m.packs).where(m.packs.c.state.in_(list(states)))
