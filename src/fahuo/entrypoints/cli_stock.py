@@ -93,6 +93,24 @@ def stock_set(sku_code: str, safety: Optional[int] = None,
     out.print(f"{sku_code}: safety {row['safety']}, rule {json.loads(row['sync_rule'])}")
 
 
+@stock_cli.command("bundle")
+def stock_bundle(bundle_code: str,
+                 part: list[str] = typer.Option(..., help="CODE=QTY, once per part")) -> None:
+    """Define a bundle (组套): orders of it reserve and ship its parts."""
+    from fahuo.services.stock import StockInputError, set_bundle
+    parts = {}
+    for it in part:
+        code, _, qty = it.partition("=")
+        if not code or not qty.isdigit():
+            _fail(f"{it!r}: write CODE=QTY, e.g. CUP-A=2")
+        parts[code] = int(qty)
+    try:
+        set_bundle(_app().uow, bundle_code, parts, actor="cli")
+    except StockInputError as exc:
+        _fail(str(exc))
+    out.print(f"{bundle_code} = " + " + ".join(f"{q}×{c}" for c, q in parts.items()))
+
+
 @stock_cli.command("sync")
 def stock_sync_cmd(full: bool = typer.Option(False, help="every SKU, not just changed ones")
                    ) -> None:

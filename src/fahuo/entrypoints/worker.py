@@ -106,14 +106,18 @@ def drain_inbox(max_rounds: int = 20) -> dict:
     app = get_app()
     total = 0
     touched: set[str] = set()
+    refund_shops: set[int] = set()
     for _ in range(max_rounds):
         report = process_inbox(app.uow, app.platform_for)
         total += report.processed
         touched.update(report.order_ids)
+        refund_shops |= report.aftersale_shops
         if report.processed == 0:
             break
     if touched:  # a deadline moved by push 112/126 moves its warnings now, not next sweep
         app.watch.detect_orders(touched)
+    for shop_ref in sorted(refund_shops):  # refund tags 200–227: the case list now
+        aftersales_task(shop_ref)
     if total:
         _enqueue_pipeline()
     return {"processed": total}

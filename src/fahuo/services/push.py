@@ -101,6 +101,7 @@ class InboxReport:
     failed: int = 0
     retried: int = 0
     order_ids: list[str] = field(default_factory=list)  # re-read: deadlines may have moved
+    aftersale_shops: set[int] = field(default_factory=set)  # refund tags (2xx) came for these
 
 
 def process_inbox(uow_factory: Callable[[], UnitOfWork], platform_for: PlatformFactory,
@@ -116,6 +117,9 @@ def process_inbox(uow_factory: Callable[[], UnitOfWork], platform_for: PlatformF
     no_shop: list[str] = []
     no_order: list[str] = []
     for msg in pending:
+        if (msg["app_key"], msg["shop_id"]) in shops and str(msg["tag"]).startswith("2") \
+                and len(str(msg["tag"])) == 3:
+            report.aftersale_shops.add(shops[(msg["app_key"], msg["shop_id"])].id)
         if (msg["app_key"], msg["shop_id"]) not in shops:
             no_shop.append(msg["msg_id"])
         elif not msg["order_id"]:

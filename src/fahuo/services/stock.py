@@ -273,6 +273,29 @@ def set_item(uow: UowFactory, sku_code: str, *, warehouse: str = WAREHOUSE, acto
         return u.stock.items([sku_code], warehouse)[(sku_code, warehouse)]
 
 
+def set_bundle(uow: UowFactory, bundle_code: str, parts: dict[str, int], *, actor: str) -> dict:
+    """A bundle (组套) sold under one code ships as its parts: stock is kept for the parts."""
+    problems = []
+    if not bundle_code.strip():
+        problems.append("bundle code is empty")
+    for code, q in parts.items():
+        if not code.strip() or code == bundle_code:
+            problems.append(f"part {code!r}: a part needs its own code")
+        if isinstance(q, bool) or not isinstance(q, int) or q <= 0:
+            problems.append(f"part {code}: quantity must be a whole number > 0, got {q!r}")
+    if problems:
+        raise StockInputError(problems)
+    with uow() as u:
+        nested = sorted(set(parts) & set(u.stock.bundles()))
+        if nested:
+            raise StockInputError([f"part {c} is itself a bundle: list its parts instead"
+                                   for c in nested])
+        u.stock.set_bundle(bundle_code.strip(), parts)
+        u.audit.add(actor=actor, action="stock.bundle", subject_type="stock",
+                    subject_id=bundle_code, detail={"parts": parts})
+    return {"bundle_code": bundle_code, "parts": parts}
+
+
 # ---- count / receipt files (盘点, 入库) -----------------------------------------------------------
 
 HEADERS = {"sku_code": ("商家编码", "sku_code", "编码", "sku"),
@@ -341,4 +364,4 @@ def _rows(name: str, data: bytes) -> list[list[Any]]:
 
 __all__ = ["MOVES_BY_HAND", "Reserved", "StockInputError", "StockLine", "WAREHOUSE",
            "move_stock", "move_stock_in", "parse_stock_file", "release_in", "reserve_in", "retry_short",
-           "set_item", "settle_in", "ship_in"]
+           "set_bundle", "set_item", "settle_in", "ship_in"]

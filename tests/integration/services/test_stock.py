@@ -170,3 +170,17 @@ def test_pipeline_holds_short_orders_and_releases_them_deadline_first(fahuo, san
         (item,) = uow.stock.items([hot]).values()
         sums = uow.stock.journal_sums()[item["id"]]
     assert item["reserved"] == 0 and (item["on_hand"], item["reserved"], item["damaged"]) == sums
+
+
+def test_a_bundle_reserves_its_parts(fahuo):
+    from fahuo.services.stock import set_bundle
+    ids = _orders(fahuo, 3)  # each: 2 × TEE-RED-0
+    set_bundle(fahuo.uow, HOT, {"CUP": 2, "LID": 1}, actor="t")
+    move_stock(fahuo.uow, "receive", [StockLine("CUP", 9), StockLine("LID", 10)], actor="t")
+    with fahuo.uow() as u:
+        got = reserve_in(u, ids)
+        levels = {r["sku_code"]: (r["on_hand"], r["reserved"]) for r in u.stock.levels()[1]}
+    assert len(got.reserved) == 2 and "CUP 需要4件，可用1件" in got.short[ids[2]]
+    assert levels == {"CUP": (9, 8), "LID": (10, 4)}
+    with pytest.raises(StockInputError, match="itself a bundle"):
+        set_bundle(fahuo.uow, "BIG", {HOT: 1}, actor="t")

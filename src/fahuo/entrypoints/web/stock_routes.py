@@ -17,7 +17,7 @@ from fahuo.entrypoints.web.auth import current_user
 from fahuo.services.aftersales import AfterSaleError, intercept, list_cases, receive_return
 from fahuo.services.stock import (
     MOVES_BY_HAND, StockInputError, StockLine, move_stock, parse_stock_file, retry_short,
-    set_item,
+    set_bundle, set_item,
 )
 from fahuo.services.stock_sync import sync_stock
 
@@ -105,6 +105,15 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
         except StockInputError as exc:
             return JSONResponse({"message": str(exc)}, 422)
         return {k: v for k, v in row.items()}
+
+    @api.post("/stock/bundles/{bundle_code}", responses={422: {"description": "what is wrong"}})
+    def api_bundle(request: Request, parts: dict[str, StrictInt],
+                   bundle_code: str = PathParam(pattern=CODE)) -> Any:
+        """A bundle (组套): part code → units per bundle."""
+        try:
+            return set_bundle(c().uow, bundle_code, parts, actor=_actor(request, "api"))
+        except StockInputError as exc:
+            return JSONResponse({"message": str(exc), "problems": exc.problems}, 422)
 
     @api.post("/stock/sync")
     def api_sync(full: bool = False) -> dict[str, Any]:
