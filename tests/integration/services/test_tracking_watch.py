@@ -270,3 +270,21 @@ def test_one_grouped_alert_per_kind_and_not_again_within_the_interval(fahuo, shi
     with fahuo.uow() as uow:
         hist = uow.tracking.alert_history()
     assert any(not h["ok"] and "401" in (h["error"] or "") for h in hist)
+
+
+def test_thresholds_are_the_shops_own(fahuo, shipped):
+    from fahuo.services.settings import SettingsError
+    ref, packs = shipped
+    shipped_at = max(p["updated_at"] for p in packs)
+    now = [shipped_at + 3 * 3600]  # 3 h after shipping: too early for the default 24 h
+    tr, watch = _tracking(fahuo, lambda: now[0]), Watch(fahuo.uow, clock=lambda: now[0])
+    tr.start()
+    watch.detect()
+    with fahuo.uow() as uow:
+        assert uow.tracking.count_open_by_kind().get("pickup_timeout", 0) == 0
+    with pytest.raises(SettingsError, match="pickup_timeout_s"):
+        update_settings(fahuo.uow, ref, {"watch_rules": {"pickup_timeout_s": -5}}, actor="t")
+    update_settings(fahuo.uow, ref, {"watch_rules": {"pickup_timeout_s": 2 * 3600}}, actor="t")
+    watch.detect()
+    with fahuo.uow() as uow:
+        assert uow.tracking.count_open_by_kind()["pickup_timeout"] == len(packs)

@@ -840,7 +840,8 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                 changes["merge_window_s"] = int(str(form["merge_window_s"]))
             except ValueError:
                 changes["merge_window_s"] = str(form["merge_window_s"])
-        for key in ("audit_rules", "courier_rules", "split_rules", "sku_facts", "cost_table"):
+        for key in ("audit_rules", "courier_rules", "split_rules", "sku_facts", "cost_table",
+                    "watch_rules"):
             raw = str(form.get(key, "")).strip()
             if raw:
                 try:
