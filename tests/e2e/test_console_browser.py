@@ -172,3 +172,43 @@ def test_platform_waybills_print_through_the_print_component(fahuo, sandbox, bro
     shipped = {o for s in sandbox.http.get("/sandbox/shipments", params={
         "shop_id": creds["shop_id"]}).json() for o in s["order_ids"]}
     assert {p["main_order_id"] for p in packs} <= shipped
+
+
+def test_a_merchant_signs_in_and_handles_a_logistics_exception(fahuo, sandbox, browser):
+    from fahuo.services.tracking import Tracking
+    from fahuo.services.users import add_user
+    from fahuo.services.watch import Watch
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
+        actor="test")
+    sandbox.generate(creds["shop_id"], 12, seed=52, spread_seconds=600)
+    _sync(fahuo, ref)
+    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    later = int(time.time()) + 30 * 3600  # a day and more: nobody collected the parcels
+    Tracking(fahuo.uow, fahuo.platform_for).start()
+    Watch(fahuo.uow, clock=lambda: later).detect()
+    add_user(fahuo.uow, "boss", "correct horse", actor="test")
+    with serve_in_thread(create_app(fahuo, embedded_worker=False)) as url:
+        page = browser.new_page()
+        page.goto(f"{url}/exceptions")
+        assert "/login" in page.url  # strangers sign in first
+        page.fill("input[name=username]", "boss")
+        page.fill("input[name=password]", "correct horse")
+        page.click("button:has-text('登录')")
+        page.wait_for_url(f"{url}/exceptions*")
+        assert page.locator("table tbody tr").count() >= 5
+        assert "揽收超时" in page.content()
+        first = page.locator("input[name=finding_id]").first
+        fid = first.get_attribute("value")
+        first.check()
+        page.fill("input[name=text]", "小王")
+        page.click("button[value=assign]")
+        page.wait_for_url("**msg=*")
+        assert "已处理 1 条" in page.content()
+        page.locator(f"input[name=finding_id][value='{fid}']").check()
+        page.fill("input[name=text]", "已联系快递，明早揽收")
+        page.click("button[value=close]")
+        page.wait_for_url("**msg=*")
+        page.goto(f"{url}/exceptions?status=closed")
+        assert "已联系快递，明早揽收" in page.content() and "小王" in page.content()
