@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,57 @@ def ready_to_ship(app, sandbox: SandboxAdmin, **app_kw) -> tuple[int, dict]:
                                        {"name": "西藏走顺丰", "courier_code": "shunfeng",
                                         "provinces": ["西藏自治区"]}]}, actor="test")
     return ref, creds
+
+
+NO_RULE_HOLDS = {"hold_on_buyer_remark": False, "hold_on_seller_remark": False,
+                 "hold_presale": False}
+
+
+def orders_in_fahuo(app, sandbox: SandboxAdmin, count: int, seed: int, *, run: bool = True,
+                    confirm_mode: str | None = None, **audit) -> tuple[int, dict]:
+    """A ready sandbox shop with ``count`` new orders synced into fahuo (remark and presale
+    holds off, so the random buyers' words do not decide what ships) and, with ``run``, one
+    pipeline pass over them."""
+    from fahuo.services.pipeline import Pipeline
+    from fahuo.services.settings import update_settings
+    ref, creds = ready_to_ship(app, sandbox, qps=1000)
+    changes: dict = {"audit_rules": {**NO_RULE_HOLDS, **audit}}
+    if confirm_mode:
+        changes["confirm_mode"] = confirm_mode
+    update_settings(app.uow, ref, changes, actor="test")
+    sandbox.generate(creds["shop_id"], count, seed=seed, spread_seconds=600)
+    sync_now(app, ref)
+    if run:
+        Pipeline(app.uow, app.platform_for).run()
+    return ref, creds
+
+
+def sync_now(app, ref: int):
+    """One sync of the shop, once the newest orders are older than the sync lag."""
+    time.sleep(1.05)  # sync windows stop short of "now": let the newest orders age past it
+    with app.uow() as uow:
+        shop = uow.shops.get(ref)
+    return app.order_sync.run(ref, app.platform_for(shop))
+
+
+def labelled_pack(app, make_order, oid: str, track_no: str) -> tuple[int, int]:
+    """(shop ref, pack id): an order stored with a plain receiver and a pack with a number."""
+    from fahuo.services.orders import store_platform_orders
+    from fahuo.services.shops import NewShop, add_shop
+    with app.uow() as uow:
+        shops = uow.shops.list()
+        ref = shops[0].id if shops else add_shop(uow, NewShop(
+            shop_id="1001", app_key="3409409348479354011", app_secret="s",
+            gateway_url="http://127.0.0.1:1"))
+        store_platform_orders(uow, ref, [make_order(oid, 1_700_000_000, post_receiver="王小明")])
+        order = uow.pipeline.load_orders([oid])[oid][2]
+        pid = uow.pipeline.add_pack({
+            "shop_ref": ref, "kind": "whole", "state": "waybill_taken", "main_order_id": oid,
+            "platform_pack_id": "", "courier_code": "zhongtong", "track_no": track_no,
+            "request_id": f"r-{oid}", "exp_ship_time": order.exp_ship_time},
+            [{"order_id": oid, "sku_order_id": s.sku_order_id, "quantity": s.quantity}
+             for s in order.sub_orders])
+    return ref, pid
 
 
 def need_service(name: str, reason: str) -> None:

@@ -4,14 +4,10 @@ once, with the right kind, and closes when the parcel recovers."""
 
 from __future__ import annotations
 
-import time
-
 from fahuo.entrypoints.web.app import create_app
-from fahuo.services.pipeline import Pipeline
-from fahuo.services.settings import update_settings
 from fahuo.services.tracking import Tracking, add_account
 from fahuo.services.watch import Watch
-from support import ready_to_ship, serve_in_thread
+from support import orders_in_fahuo, serve_in_thread
 
 DAY = 86400
 KINDS = ["none", "never_collected", "stalled", "failed_delivery", "refused", "returned", "lost"]
@@ -23,16 +19,7 @@ EXPECTED = {"none": [], "never_collected": ["pickup_timeout"], "stalled": ["stal
 
 
 def test_every_courier_anomaly_is_found_once_and_closes_when_resolved(fahuo, sandbox):
-    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
-    update_settings(fahuo.uow, ref, {"audit_rules": {
-        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
-        actor="t")
-    sandbox.generate(creds["shop_id"], 30, seed=8, spread_seconds=600)
-    time.sleep(1.05)
-    with fahuo.uow() as uow:
-        shop = uow.shops.get(ref)
-    fahuo.order_sync.run(ref, fahuo.platform_for(shop))
-    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    orders_in_fahuo(fahuo, sandbox, 30, seed=8)
     with fahuo.uow() as uow:
         shipped = uow.pipeline.packs_in_state(["confirmed"], limit=100)
     packs = [p for p in shipped if p["courier_code"] != "shunfeng"]  # SF wants a phone tail

@@ -8,23 +8,14 @@ import json
 import time
 
 from fahuo.adapters.wms import FileWarehouse
-from fahuo.services.pipeline import Pipeline
-from fahuo.services.settings import update_settings
 from fahuo.services.wms import export_outbound, import_confirmations
-from support import ready_to_ship
+from support import orders_in_fahuo, sync_now
 
 
 def test_parcels_go_out_once_and_the_warehouse_confirms_them(fahuo, sandbox, tmp_path):
-    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
-    update_settings(fahuo.uow, ref, {"confirm_mode": "on_scan", "audit_rules": {
-        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False,
-        "hold_after_sale": False}}, actor="t")
-    sandbox.generate(creds["shop_id"], 12, seed=13, spread_seconds=600)
-    time.sleep(1.05)
-    with fahuo.uow() as uow:
-        shop = uow.shops.get(ref)
-    fahuo.order_sync.run(ref, fahuo.platform_for(shop))
-    Pipeline(fahuo.uow, fahuo.platform_for).run()  # labels taken; the warehouse ships them
+    # labels taken; the warehouse ships them
+    ref, creds = orders_in_fahuo(fahuo, sandbox, 12, seed=13, confirm_mode="on_scan",
+                                 hold_after_sale=False)
     port = FileWarehouse(tmp_path / "wms")
     first = export_outbound(fahuo.uow, port)
     assert first.exported >= 5
@@ -39,8 +30,7 @@ def test_parcels_go_out_once_and_the_warehouse_confirms_them(fahuo, sandbox, tmp
     refunded = out[1]["order_ids"][0]
     r = sandbox.http.post("/sandbox/orders/refund", json={"order_id": refunded})
     assert r.status_code == 200, r.text
-    time.sleep(1.05)
-    fahuo.order_sync.run(ref, fahuo.platform_for(shop))
+    sync_now(fahuo, ref)
     inbound = tmp_path / "wms" / "inbound"
     (inbound / "shipped-1.csv").write_text(
         "pack_id,track_no,shipped_at\n"

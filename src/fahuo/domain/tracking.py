@@ -12,7 +12,7 @@ duplicates do not matter, an older event never overrides a newer one, and a term
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 

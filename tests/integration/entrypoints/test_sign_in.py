@@ -11,10 +11,9 @@ from fastapi.testclient import TestClient
 
 from fahuo.adapters.labels.pdf import find_font
 from fahuo.entrypoints.web.app import create_app
-from fahuo.services.orders import store_platform_orders
 from fahuo.services.settings import update_settings
-from fahuo.services.shops import NewShop, add_shop
 from fahuo.services.users import UserError, add_user, change_user, issue_token
+from support import labelled_pack
 
 
 def _client(fahuo) -> TestClient:
@@ -90,18 +89,7 @@ def _text(pdf: bytes) -> str:
 @pytest.mark.skipif(not find_font().embedded and not os.environ.get("CI"),
                     reason="no embeddable CJK font on this machine")
 def test_plain_receiver_prints_only_for_someone_allowed_to_see_it(fahuo, make_order):
-    oid = "6900000000000000123"
-    with fahuo.uow() as uow:
-        ref = add_shop(uow, NewShop(shop_id="1001", app_key="3409409348479354011",
-                                    app_secret="s", gateway_url="http://127.0.0.1:1"))
-        store_platform_orders(uow, ref, [make_order(oid, 1_700_000_000, post_receiver="王小明")])
-        order = uow.pipeline.load_orders([oid])[oid][2]
-        pid = uow.pipeline.add_pack({
-            "shop_ref": ref, "kind": "whole", "state": "waybill_taken", "main_order_id": oid,
-            "platform_pack_id": "", "courier_code": "zhongtong", "track_no": "78" + "6" * 12,
-            "request_id": "r1", "exp_ship_time": order.exp_ship_time},
-            [{"order_id": oid, "sku_order_id": s.sku_order_id, "quantity": s.quantity}
-             for s in order.sub_orders])
+    ref, pid = labelled_pack(fahuo, make_order, "6900000000000000123", "78" + "6" * 12)
     update_settings(fahuo.uow, ref, {"label_receiver": "plain"}, actor="t")
     add_user(fahuo.uow, "boss", "correct horse", actor="t")
     add_user(fahuo.uow, "packer", "packer pass", actor="t")

@@ -9,24 +9,13 @@ import pytest
 from fahuo.adapters.labels.pdf import find_font
 
 from fahuo.services.orders import store_platform_orders
+from support import labelled_pack
 from fahuo.services.printing import print_labels
 from fahuo.services.settings import update_settings
-from fahuo.services.shops import NewShop, add_shop
 
 
 def _pack(app, make_order, oid):
-    with app.uow() as uow:
-        ref = add_shop(uow, NewShop(shop_id="1001", app_key="3409409348479354011",
-                                    app_secret="s", gateway_url="http://127.0.0.1:1"))
-        store_platform_orders(uow, ref, [make_order(oid, 1_700_000_000, post_receiver="王小明")])
-        order = uow.pipeline.load_orders([oid])[oid][2]
-        pid = uow.pipeline.add_pack({
-            "shop_ref": ref, "kind": "whole", "state": "waybill_taken", "main_order_id": oid,
-            "platform_pack_id": "", "courier_code": "zhongtong", "track_no": "78" + "5" * 12,
-            "request_id": "r1", "exp_ship_time": order.exp_ship_time},
-            [{"order_id": oid, "sku_order_id": s.sku_order_id, "quantity": s.quantity}
-             for s in order.sub_orders])
-    return ref, pid
+    return labelled_pack(app, make_order, oid, "78" + "5" * 12)
 
 
 def _text(path):

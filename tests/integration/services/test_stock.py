@@ -14,13 +14,12 @@ from fahuo.domain.orders import OrderState
 from fahuo.services.holds import release_orders
 from fahuo.services.orders import store_platform_orders
 from fahuo.services.pipeline import Pipeline
-from fahuo.services.settings import update_settings
 from fahuo.services.shops import NewShop, add_shop
 from fahuo.services.stock import (
     StockInputError, StockLine, move_stock, parse_stock_file, reserve_in, retry_short,
     settle_in,
 )
-from support import order_payload, ready_to_ship
+from support import order_payload, orders_in_fahuo
 
 HOT = "TEE-RED-0"  # order_payload's first line: 2 units each
 
@@ -119,15 +118,7 @@ def test_stock_files_apply_all_or_nothing_and_name_bad_rows(fahuo):
 
 
 def test_pipeline_holds_short_orders_and_releases_them_deadline_first(fahuo, sandbox):
-    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
-    update_settings(fahuo.uow, ref, {"audit_rules": {
-        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False,
-        "hold_after_sale": False}}, actor="t")
-    sandbox.generate(creds["shop_id"], 40, seed=21, spread_seconds=600)
-    time.sleep(1.05)
-    with fahuo.uow() as uow:
-        shop = uow.shops.get(ref)
-    fahuo.order_sync.run(ref, fahuo.platform_for(shop))
+    ref, _ = orders_in_fahuo(fahuo, sandbox, 40, seed=21, run=False, hold_after_sale=False)
     with fahuo.uow() as uow:
         _, rows = uow.orders.search(shop_ref=ref, limit=100)
         loaded = uow.pipeline.load_orders([r["order_id"] for r in rows if r["order_status"] == 2])

@@ -18,11 +18,10 @@ from starlette.routing import Route
 
 from fahuo.adapters.notify.webhook import verify_signature
 from fahuo.entrypoints.web.app import create_app
-from fahuo.services.pipeline import Pipeline
 from fahuo.services.settings import update_settings
 from fahuo.services.tracking import Tracking, add_account
 from fahuo.services.watch import Watch, add_channel
-from support import ready_to_ship, serve_in_thread
+from support import orders_in_fahuo, ready_to_ship, serve_in_thread, sync_now
 
 SALT = "fahuo-salt-1"
 T0 = 1_790_000_000  # a fixed "now" for the tracking clock
@@ -49,16 +48,7 @@ def push_form(param: str, salt: str = SALT) -> dict[str, str]:
 @pytest.fixture
 def shipped(fahuo, sandbox):
     """A sandbox shop with ~20 orders shipped and confirmed by the pipeline."""
-    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
-    update_settings(fahuo.uow, ref, {"audit_rules": {
-        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
-        actor="test")
-    sandbox.generate(creds["shop_id"], 24, seed=5, spread_seconds=600)
-    time.sleep(1.05)
-    with fahuo.uow() as uow:
-        shop = uow.shops.get(ref)
-    fahuo.order_sync.run(ref, fahuo.platform_for(shop))
-    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    ref, _ = orders_in_fahuo(fahuo, sandbox, 24, seed=5)
     with fahuo.uow() as uow:
         packs = uow.pipeline.packs_in_state(["confirmed"], limit=100)
     assert len(packs) >= 10
@@ -194,10 +184,7 @@ def test_people_assign_and_close_and_a_closed_exception_stays_closed(fahuo, ship
 def test_deadline_warnings_follow_a_moved_deadline(fahuo, sandbox):
     ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
     sandbox.generate(creds["shop_id"], 12, seed=9, spread_seconds=600)
-    time.sleep(1.05)
-    with fahuo.uow() as uow:
-        shop = uow.shops.get(ref)
-    fahuo.order_sync.run(ref, fahuo.platform_for(shop))
+    sync_now(fahuo, ref)
     with fahuo.uow() as uow:
         _, rows = uow.orders.search(shop_ref=ref, limit=100)
     target = next(r for r in rows if r["order_status"] == 2 and r["exp_ship_time"])

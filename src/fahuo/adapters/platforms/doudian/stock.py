@@ -27,35 +27,30 @@ class StockCalls:
         """sku.syncStock. Absolute by default. An incremental call needs an idempotent id; a
         repeat of one already applied (``isv.idempotent-id-existed``) counts as done:
         returns False then, True when this call applied it."""
-        if incremental and not idempotent_id:
-            raise ValueError("an incremental stock sync needs an idempotent_id")
-        params: dict[str, Any] = {"product_id": product_id, "sku_id": sku_id,
-                                  "stock_num": stock_num, "incremental": incremental}
-        if idempotent_id:
-            params["idempotent_id"] = idempotent_id
-        try:
-            self.session.call("sku.syncStock", params)
-        except DoudianError as exc:
-            if IDEMPOTENT_EXISTED in (exc.sub_code or ""):
-                return False
-            raise
-        return True
+        return self._sync("sku.syncStock", {"product_id": product_id, "sku_id": sku_id,
+                                             "stock_num": stock_num}, incremental,
+                          idempotent_id)
 
     def sync_stock_batch(self, product_id: str, skus: list[tuple[str, int]], *,
                          incremental: bool = False, idempotent_id: str | None = None) -> bool:
         """sku.syncStockBatch: several SKUs of one product in one call, all or nothing."""
+        return self._sync("sku.syncStockBatch", {
+            "product_id": product_id,
+            "sku_sync_list": [{"sku_id": s, "sku_type": 0, "stock_num": n} for s, n in skus]},
+            incremental, idempotent_id)
+
+    def _sync(self, method: str, params: dict[str, Any], incremental: bool,
+              idempotent_id: str | None) -> bool:
         if incremental and not idempotent_id:
             raise ValueError("an incremental stock sync needs an idempotent_id")
-        params: dict[str, Any] = {
-            "product_id": product_id, "incremental": incremental,
-            "sku_sync_list": [{"sku_id": s, "sku_type": 0, "stock_num": n} for s, n in skus]}
+        params = {**params, "incremental": incremental}
         if idempotent_id:
             params["idempotent_id"] = idempotent_id
         try:
-            self.session.call("sku.syncStockBatch", params)
+            self.session.call(method, params)
         except DoudianError as exc:
             if IDEMPOTENT_EXISTED in (exc.sub_code or ""):
-                return False
+                return False  # applied by an earlier try: done
             raise
         return True
 
