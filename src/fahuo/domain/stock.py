@@ -172,8 +172,9 @@ class SyncRule:
         unknown = sorted(set(d) - {"percent", "add", "minimum", "maximum"})
         if unknown:
             problems.append(f"unknown fields {', '.join(unknown)}")
-        for k in ("percent", "add", "minimum"):
-            v = d.get(k, getattr(cls, k))
+        defaults = {"percent": 100, "add": 0, "minimum": 0}
+        for k, dv in defaults.items():
+            v = d.get(k, dv)
             if isinstance(v, bool) or not isinstance(v, int):
                 problems.append(f"{k} must be a whole number, got {v!r}")
         if isinstance(d.get("percent", 100), int) and not 0 <= d.get("percent", 100) <= 100:

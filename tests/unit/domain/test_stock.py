@@ -95,6 +95,8 @@ def test_pushed_quantity_rules():
     assert pushed_quantity(lv, SyncRule(percent=50)) == 45
     assert pushed_quantity(lv, SyncRule(percent=50, add=5, maximum=40)) == 40
     assert pushed_quantity(Level(on_hand=3, reserved=3, safety=5)) == 0
+    assert SyncRule.from_dict({"percent": 50}) == SyncRule(percent=50)
+    assert SyncRule.from_dict({}) == SyncRule() and SyncRule.from_dict(None) == SyncRule()
     with pytest.raises(StockError, match="percent"):
         SyncRule.from_dict({"percent": 150})
     with pytest.raises(StockError, match="unknown fields colour"):
