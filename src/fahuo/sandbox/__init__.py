@@ -13,7 +13,8 @@ Modules: ``signing`` (sign / push sign / timestamps / canonical JSON), ``generat
 ``store`` (SQLite), ``core`` (state, tokens, orders, faults, profiles), ``push`` (webhook worker),
 ``gateway`` (common checks + method registry, ``@api_method``), ``methods`` (handlers), ``logistics``
 (e-waybill §9 + shipping §8 handlers and their admin helpers), ``couriers`` (tracking timelines,
-Kuaidi100 subscribe / push / query, ``trackNoRouteDetail`` data), ``admin``.
+Kuaidi100 subscribe / push / query, ``trackNoRouteDetail`` data), ``stock`` (inventory §11),
+``aftersales`` (after-sale §12 and refund pushes 200–208), ``admin``.
 
 Choices where the platform doc is UNCONFIRMED or silent
 -------------------------------------------------------
@@ -49,7 +50,8 @@ E-waybill and shipping (``logistics.py``; UNCONFIRMED choices)
 * ``logistics.listShopNetsite``: ``data = {logistics_code (as asked, "" = all), company_type (0 for all),
   netsites[]}``; every netsite carries ``company`` (courier code) and ``company_type``. Seeded lazily per
   shop: zhongtong / yunda / jtexpress (2 netsites), yuantong / shentong / shunfeng (1); type 2 加盟, SF 1
-  直营. Netsite *i* sends from the shop's ``address.list`` entry *i*. Balances: first netsite 1 000 000,
+  直营. Netsite *i* sends from the shop's ``address.list`` entry *i* (shop addresses are never in
+  the remote areas below, so a whole shop is never out of a courier's range). Balances: first netsite 1 000 000,
   second 3 000 (``POST /sandbox/netsites/balance``). ``amount`` is a string; counters are ints.
 * Track numbers (tracking-and-couriers.md §5 "typical" formats; the brief's "ZTO 12 / STO 12–13 digits"
   lost to the doc): zhongtong ``78`` + 12 digits (``^7[3-68]\d{12}$``), yuantong ``YT`` + 13, yunda
@@ -76,9 +78,10 @@ E-waybill and shipping (``logistics.py``; UNCONFIRMED choices)
 * Shipping refusals are 50002 ``isv.business-failed:<n>``: 1 order missing, 2 already shipped (status 3/5):
   ``订单已发货，请勿重复发货，已发货运单: <company_code>:<tracking_no>[,<code>:<no>…]`` (same shape for the
   same or another number), 3 部分发货 (doc text), 4 cancelled / unpaid / edit before shipping, 5 open
-  after-sale (6/7/11) without ``is_reject_refund``/``is_refund_reject`` (with it the after-sale becomes
-  27 拒绝, ``refund_status`` 4, no push), 6 risk control (105), 7 item/quantity/number checks (cancelled
-  sandbox number, number of another courier), 8/9 see above. Unknown ``company_code`` → 40003.
+  after-sale (6/7/11) without ``is_reject_refund``/``is_refund_reject`` (with it the stored after-sale is
+  refused: 6 → 27, 7/11 → 29, ``refund_status`` 4, push 204 / 205, see "After-sale"), 6 risk control
+  (105), 7 item/quantity/number checks (cancelled sandbox number, number of another courier), 8/9 see
+  above. Unknown ``company_code`` → 40003.
   Tracking numbers: 6–32 of ``[A-Za-z0-9-]`` (foreign numbers accepted).
 * ``logisticsAdd`` ships every line except refunded ones (after_sale 12); repeated ``logisticsAdd`` with
   the same number on other orders is allowed (merged parcels). Pack APIs accept status 2/101; sub-orders
@@ -88,10 +91,109 @@ E-waybill and shipping (``logistics.py``; UNCONFIRMED choices)
   one push 108 per package; complete → 3 and one push 102 (per order for merged packs).
 * ``logisticsEdit``: only on 3/101 with exactly one package (else ``…:7`` naming logisticsEditByPack);
   no edit limit; push 104.
-* Admin: ``POST /sandbox/orders/refund {order_id, sku_order_id?}`` (after_sale 6, type 2 before ship / 1
-  after, push 200 per line), ``POST /sandbox/orders/status {order_id, order_status}`` (no push),
-  ``POST /sandbox/shipments/pickup {tracking_no}``, ``GET /sandbox/shipments?shop_id=``,
-  ``GET /sandbox/waybills?shop_id=`` (status live / used / cancelled, picked_up).
+* Admin: ``POST /sandbox/orders/refund {order_id, sku_order_id?}`` (a refund-only after-sale per line:
+  status 6, type 2 before ship / 1 after, push 200 per line; see "After-sale"),
+  ``POST /sandbox/orders/status {order_id, order_status}`` (no push), ``POST /sandbox/shipments/pickup
+  {tracking_no}``, ``GET /sandbox/shipments?shop_id=``, ``GET /sandbox/waybills?shop_id=`` (status live /
+  used / cancelled, picked_up).
+
+Stock (``stock.py``; facts: doudian-open-platform.md §11; UNCONFIRMED choices)
+------------------------------------------------------------------------------
+* Every shop sells the whole generator CATALOGUE. A shop's rows are created (1000 units per SKU) the first
+  time anything touches its stock: a stock call, ``GET /sandbox/stock`` or a paid order.
+* ``stock_num`` = the last absolute sync (+ later increments) − units of orders paid after it (orders
+  generated in 2 / 105, ``mutate`` 1 → 2), floored at 0. The generator never checks stock, so a shop oversells
+  only if the merchant synced too high. Cancellations, refunds and ``/sandbox/orders/status`` give nothing
+  back (the merchant's next sync does).
+* ``sku.stockNum``: ``sku_id`` (int or digit string) or ``code`` (neither → 40002 ``isv.parameter-missing:sku_id``).
+  ``prehold_stock_num`` = units of paid-but-unshipped lines (orders 2 / 105, what is left of 101; refunded
+  lines (after_sale 12) excluded); informational, ``stock_num`` is already net of them.
+  ``normal_stock_num`` = ``stock_num``; ``out_sku_id`` 0 (GO: int64), ``sku_type`` 0, other figures 0, maps ``{}``.
+* ``sku.syncStock``: ``product_id`` required (40002; ``out_product_id`` alone → …:11); one of ``sku_id`` /
+  ``code`` / ``out_sku_id`` (none → 40002 ``isv.parameter-missing:sku_id``; sandbox SKUs have no numeric
+  ``out_sku_id`` → …:11); ``stock_num`` required (40002); absolute < 0 → 40003 ``isv.parameter-invalid:stock_num``;
+  an increment may be negative, its result may not (…:11). ``incremental`` default false; true needs
+  ``idempotent_id`` (40002 ``isv.parameter-missing:idempotent_id``; ≤ 64 chars else 40003), which is ignored on
+  absolute syncs (GO: 仅incremental=true时有用). Ids are per shop, shared by both sync methods; a repeat →
+  40003 ``isv.idempotent-id-existed`` (§4.2 lists it under 40003) ``幂等ID已存在，请勿重复提交: <id>``; a refused
+  call does not use up its id. ``out_warehouse_id`` (no region stock) or a non-zero ``step_stock_num`` → …:11.
+* ``sku.syncStockBatch``: ``product_id`` and ``sku_sync_list`` (1–100, else 40003) required; per item ``sku_id``
+  (40002 ``isv.parameter-missing:sku_sync_list[i].sku_id``), ``sku_type`` 0 / 1 / 10 (others 40003; 1 and 10
+  → …:11), ``stock_num`` absent = 0 (the GO SDK omits 0), absolute < 0 → 40003
+  ``isv.parameter-invalid:sku_sync_list[i].stock_num``; a repeated ``sku_id`` → 40003 ``…:sku_sync_list``.
+  All or nothing: every bad SKU (unknown, another product's, region / step, increment below 0) is named in
+  ONE 50002 ``isv.business-failed:11`` and nothing changes.
+* Business refusals are 50002 ``isv.business-failed:11``: ``sku不存在: <id>``, ``sku商家编码不存在: <code>``,
+  ``sku <id> 不属于商品 <pid>（属于商品 <real>）``, ``商品不存在: <pid>``, ``库存不足，增量更新后库存不能小于0: …``,
+  ``以下sku信息不正确，整批未更新（商品 <pid>）: <id>（…）…``. Response ``data`` of the syncs is ``{}``.
+* Admin: ``GET /sandbox/stock?shop_id=`` → ``{shop_id, initial_stock, skus[{product_id, sku_id, code, stock_num,
+  prehold_stock_num, sold_since_sync, synced_at, update_time}], syncs[{id, method, at, product_id, incremental,
+  idempotent_id, skus[{sku_id, code, stock_num, before, after}], code, sub_code, sub_msg}]}``: every sync call
+  that reached its handler, refused ones too (``before`` / ``after`` only when applied); ids are strings.
+
+After-sale (``aftersales.py``; facts: doudian-open-platform.md §12, §10.5; UNCONFIRMED choices)
+-------------------------------------------------------------------------------------------
+* One case per sub-order (``related_id`` = ``sku_order_id``); types 0 退货退款, 1 已发货仅退款, 2 未发货仅退款
+  (3/6/7/8 are not simulated). Ids are 19-digit strings ``7200000000000000000 + 7919·n``. Times are the sandbox
+  clock; every change sets ``update_time`` = max(now, previous + 1), mirrors ``{after_sale_status,
+  after_sale_type, refund_status}`` on the order line and bumps the order's ``update_time`` (no order push).
+  The order's status never changes: a refunded line (12) is simply not shipped.
+* Decisions (admin): create → 6 (refund 1); 6 → 7 (type 0) / 12 (types 1, 2) / 27 / 28; 7 → 11 only by
+  ``return_shipped``, 7 → 28; 11 → 12 / 29 / 28; 27 → 6 (the buyer applies again) / 12 (the platform rules
+  for the buyer) / 28; 29 → 12 / 28; 12 → 12 (refund_status change); 28 is final; 8/13/14 → 400. Default
+  refund_status: 12 → 3, 27/28/29 → 4, else 1; outside 12 only 1 or 4. A new case on a line needs its
+  previous one closed (28). ``status_deadline``: 6 and 11 +48 h, 7 +7 d, 27/29 +3 d, else 0.
+* Pushes (data = the tag-200 fields of §10.5: aftersale_id, aftersale_status, aftersale_type, p_id, s_id, shop_id,
+  reason_code, refund_amount, refund_post_amount, refund_voucher_num, apply_time, update_time; + agree_time
+  (201), success_time (206), close_time (207), modify_time (208) = update_time): create 200; → 7 202; → 11 203;
+  → 12 201, + 206 when refund_status is 3 (at 12: refund → 3 206, → other 208); → 27 204 (types 1, 2) or 205
+  (type 0); → 29 204; → 28 207; 27 → 6 and refund-only changes 208. Interception changes no status: no
+  push, no ``update_time`` bump. 209–227 are never sent.
+* ``afterSale.List``: page default 0 (< 0 → 40003 ``isv.parameter-invalid:page``), size default 10 (1–100, else
+  40003 ``…:size``). Filters: order_id, aftersale_id, aftersale_type, standard_aftersale_status[] (values of
+  §12.1, else 40003), deprecated aftersale_status, start_time/end_time (apply time) and
+  update_start_time/update_end_time (inclusive), order_logistics_tracking_no[]; the doc's other filters are
+  accepted and ignored; no 90-day limit. order_by[] ``"<status_deadline|apply_time|update_time> <asc|desc>"``
+  (else 40003), default ``apply_time desc``; ties by application order (first key's direction). Response
+  ``size`` = items on this page (GO: 当前返回售后数量); ``has_more`` = (page + 1)·size < total.
+  Item (GO field set, doc's names): ``aftersale_info{aftersale_id (string), aftersale_order_type 1, aftersale_type,
+  aftersale_status, related_id, apply_time, create_time, update_time, status_deadline, refund_amount (line
+  pay_amount × aftersale_num / item_num), refund_post_amount 0, aftersale_num, part_type, refund_status,
+  arbitrate_status 0, return_logistics_code, return_logistics_company_name, order_logistics[{tracking_no,
+  company_name, company_code, logistics_time, logistics_state}], got_pkg, …}``: ``order_logistics`` = the
+  parcels carrying the line, ``logistics_state`` 2 signed / 1 refused / 3 on the way back (incl. intercepted) /
+  4 back at the merchant / 0 otherwise (GO's order_logistics_state values); ``got_pkg`` 1 for type 0 or a
+  signed parcel. There is no return-company CODE in the List (doc: "…"; GO: only
+  ``return_logistics_company_name``); the code is in ``afterSale.Detail``. ``order_info{shop_order_id (string),
+  related_order_info[{sku_order_id, order_status (2 not shipped, 3 shipped, 5 order completed), item_num,
+  shop_sku_code, aftersale_item_num, logistics_code (forward tracking no), pay_amount, product_id, …}]}``,
+  ``text_part``, ``seller_logs`` [].
+* ``afterSale.Detail`` (GO layout; the doc only says process_info / order_info): ``after_sale_id`` (40002 /
+  40003); unknown or another shop's → 50002 ``isv.business-failed:12`` ``售后单不存在: <id>``;
+  ``need_operation_record``. ``data.process_info{after_sale_info{after_sale_id (int), after_sale_status,
+  refund_status, after_sale_type, status_deadline, apply_time, update_time, refund_total_amount, …},
+  logistics_info{return{tracking_no, company_name, company_code, logistics_time} | null, order[]},
+  record_logs_list (only when asked; role 1 buyer, 2 merchant, 3 platform)}``, ``data.order_info{shop_order_id
+  (int), sku_order_infos[]}``.
+* ``afterSale.applyLogisticsIntercept``: ``after_sale_id`` (int or digits), ``op_from`` required, 1 or 3 (40002 /
+  40003), ``intercept_targets`` 1–20 of ``{company_code (an order.logisticsCompanyList code, else 40003),
+  tracking_no}``. Whole-call refusals: 50002 ``…:12`` unknown case; ``…:13`` case not in 6/7 or order without
+  a parcel. Per target (code stays 10000; ``success_count`` / ``failed_count``): ``unavailable_reason_code`` 1 not a
+  parcel of the case's order, 2 company differs, 3 already intercepted, 4 signed (包裹已签收，无法拦截), 5 on its
+  way back / back, 6 lost. Success: ``can_intercept`` and ``is_success`` true, ``intercept_cost`` 300 fen
+  (shunfeng 500), ``value_amount`` = paid value of the parcel's units, ``cur_product``, ``other_products``,
+  ``settlement_mode`` 0; the courier timeline is rebuilt to turn back where the parcel is (退回 "快件已被拦截"
+  2–8 h after its last event or now, then the hubs in reverse → 退签; not collected yet: it never moves;
+  tracking anomaly ``intercepted``). ``refund_amount`` = the case's.
+* Admin: ``POST /sandbox/aftersales {order_id, sku_order_id?, kind? (refund | return), aftersale_type? (0 | 1 |
+  2), item_num?, reason_code? (1–5)}`` → ``{order_id, update_time (the order's), aftersales[case]}`` (400:
+  unpaid / cancelled order, type 0/1 before shipment, type 2 after, a live case on the line);
+  ``POST /sandbox/orders/refund`` = kind refund. ``POST /sandbox/aftersales/{id}/status {aftersale_status,
+  refund_status?}`` and ``POST /sandbox/aftersales/{id}/return_shipped {company_code, tracking_no}`` (type 0 at
+  7 → 11) → ``case + tags[]`` (a bad move 400, unknown id 404). ``GET /sandbox/aftersales?shop_id=`` →
+  ``[case]``. case = ``{aftersale_id, shop_id, order_id, sku_order_id, aftersale_type, aftersale_status,
+  refund_status, apply_time, update_time, status_deadline, refund_amount, aftersale_num, reason_code, return,
+  intercepts, logs}``.
 
 Couriers and tracking (``couriers.py``; facts: tracking-and-couriers.md §1, doudian-open-platform.md §9.8)
 ---------------------------------------------------------------------------------------------------------
@@ -124,7 +226,8 @@ Couriers and tracking (``couriers.py``; facts: tracking-and-couriers.md §1, dou
   rest from where the parcel is (a trigger point already passed applies at once; e.g. ``none`` after a
   stall resumes, ``returned`` after 拒签 sends it back); if that continuation would start in the past
   it starts from now. A finished timeline (签收 / 退签), ``never_collected`` after 揽收, or anything but
-  ``returned`` on the way back → 400.
+  ``returned`` on the way back → 400. A seventh kind, ``intercepted``, is set only by
+  ``afterSale.applyLogisticsIntercept`` (turns back where it is: 退回 "快件已被拦截" → hubs in reverse → 退签).
 * Subscribe (§1.3) checks, in order: form, ``schema=json`` and ``param`` JSON object (else 700), ``key``
   known (else 600), ``parameters`` object, ``number`` 1–32 of ``[A-Za-z0-9-]``, ``company`` (empty with
   ``autoCom=1`` → the known courier of the number, else 702; unsupported → 700), ``callbackurl`` http(s)

@@ -9,8 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import aftersales as af
 from . import couriers as cr
 from . import logistics as lg
+from . import stock as st
 from .core import ProfileRunner, Sandbox
 
 
@@ -291,6 +293,59 @@ async def waybills_list(request: Request) -> Response:
     return jres(await run_in_threadpool(lg.admin_waybills, _sb(request), _shop_q(request)))
 
 
+# ---------------------------------------------------------------------------- stock / after-sales
+
+@handle_errors
+async def stock_view(request: Request) -> Response:
+    return jres(await run_in_threadpool(st.admin_view, _sb(request), _shop_q(request)))
+
+
+def _opt_int(b: dict[str, Any], name: str) -> int | None:
+    v = b.get(name)
+    if v in (None, ""):
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, str)) or not str(v).strip().isdigit():
+        raise BadRequest(f"{name} must be an integer")
+    return int(v)
+
+
+@handle_errors
+async def aftersales_create(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "order_id")
+    sku = b.get("sku_order_id")
+    return jres(await run_in_threadpool(
+        af.create, _sb(request), int(b["order_id"]), str(sku) if sku not in (None, "") else None,
+        b.get("kind") or None, _opt_int(b, "aftersale_type"), _opt_int(b, "item_num"), _opt_int(b, "reason_code")))
+
+
+@handle_errors
+async def aftersales_list(request: Request) -> Response:
+    return jres(await run_in_threadpool(af.admin_list, _sb(request), _shop_q(request)))
+
+
+@handle_errors
+async def aftersales_return_shipped(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "company_code", "tracking_no")
+    try:
+        return jres(await run_in_threadpool(af.return_shipped, _sb(request), request.path_params["aftersale_id"],
+                                            str(b["company_code"]), str(b["tracking_no"])))
+    except LookupError as exc:
+        return jres({"error": str(exc)}, 404)
+
+
+@handle_errors
+async def aftersales_status(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "aftersale_status")
+    try:
+        return jres(await run_in_threadpool(af.set_status, _sb(request), request.path_params["aftersale_id"],
+                                            _opt_int(b, "aftersale_status"), _opt_int(b, "refund_status")))
+    except LookupError as exc:
+        return jres({"error": str(exc)}, 404)
+
+
 # ---------------------------------------------------------------------------- couriers / tracking
 
 @handle_errors
@@ -351,6 +406,11 @@ ROUTES = [
     Route("/sandbox/tracking/{track_no}", tracking_view, methods=["GET"]),
     Route("/sandbox/netsites/balance", netsites_balance, methods=["POST"]),
     Route("/sandbox/orders/refund", orders_refund, methods=["POST"]),
+    Route("/sandbox/stock", stock_view, methods=["GET"]),
+    Route("/sandbox/aftersales", aftersales_create, methods=["POST"]),
+    Route("/sandbox/aftersales", aftersales_list, methods=["GET"]),
+    Route("/sandbox/aftersales/{aftersale_id}/return_shipped", aftersales_return_shipped, methods=["POST"]),
+    Route("/sandbox/aftersales/{aftersale_id}/status", aftersales_status, methods=["POST"]),
     Route("/sandbox/orders/status", orders_status, methods=["POST"]),
     Route("/sandbox/shipments/pickup", shipments_pickup, methods=["POST"]),
     Route("/sandbox/shipments", shipments_list, methods=["GET"]),

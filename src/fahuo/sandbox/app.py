@@ -6,7 +6,7 @@ import contextlib
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from . import logistics, methods, templates  # noqa: F401  (registers gateway handlers)
+from . import aftersales, logistics, methods, stock, templates  # noqa: F401  (registers gateway handlers)
 from .admin import ROUTES
 from .core import Sandbox
 from .gateway import gateway

@@ -91,6 +91,9 @@ class Sandbox:
         self.profiles: dict[int, "ProfileRunner"] = {}
         from .couriers import Couriers  # late: couriers imports the gateway, which imports this module
         self.couriers = Couriers(self)
+        from . import aftersales, stock  # late, as above
+        stock.ensure_schema(self)
+        aftersales.ensure_schema(self)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -372,13 +375,16 @@ class Sandbox:
             before = conn.total_changes
             conn.execute("BEGIN IMMEDIATE")
             try:
+                last_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM orders").fetchone()[0]
                 conn.executemany("INSERT OR IGNORE INTO orders (order_id, shop_id, create_time, update_time,"
                                  " order_status, payload) VALUES (?,?,?,?,?,?)", rows)
+                n = conn.total_changes - before  # orders only: the stock rows below are not counted
+                from .stock import take_new_orders  # late: stock imports the gateway
+                take_new_orders(conn, last_id, int(self.now()))  # paid on arrival: the platform stock drops
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            n = conn.total_changes - before
             self.version += 1
         if push_apps:
             msgs = []
@@ -400,6 +406,7 @@ class Sandbox:
         chosen = rng.sample(ids, min(count, len(ids)))
         push_apps = self.push.apps_for_shop(shop_id)
         out = []
+        from .stock import order_units, take_units  # late: stock imports the gateway
         with self.store.write_lock:
             conn = self.store.conn
             conn.execute("BEGIN IMMEDIATE")
@@ -407,6 +414,8 @@ class Sandbox:
                 for oid in chosen:
                     order = json.loads(conn.execute("SELECT payload FROM orders WHERE order_id=?", (oid,)).fetchone()[0])
                     kind, msgs = self._mutate_one(rng, order)
+                    if kind == "paid":  # 1 → 2: the platform stock drops now
+                        take_units(conn, order_units(order), order["update_time"])
                     self._save(order)
                     out.append({"order_id": str(oid), "kind": kind, "tags": [m["tag"] for m in msgs],
                                 "update_time": order["update_time"], "order_status": order["order_status"]})

@@ -249,6 +249,12 @@ def _steps(plan: dict[str, Any], kept: list[str], kind: str) -> list[str]:
         visited = len(hubs) if (at_door or steps) else passed + 1
         return steps + ["return:start"] + [f"return:hub:{i}" for i in reversed(range(visited))] + \
             ["return:out", "returned"]
+    if kind == "intercepted":  # afterSale.applyLogisticsIntercept: turns back from where it is now
+        if not kept:
+            return []  # not collected yet: the courier never picks it up
+        visited = len(hubs) if at_door else passed + 1
+        return ["return:intercept"] + [f"return:hub:{i}" for i in reversed(range(visited))] + \
+            ["return:out", "returned"]
     if kind == "none":
         if last in ("locker", "failed:locker"):
             return ["signed"]
@@ -340,6 +346,8 @@ def _event(plan: dict[str, Any], step: str, at: int, prev: dict[str, Any] | None
         why = ("收件人拒收" if "refused" in before else "多次派送失败" if any(s.startswith("failed:") for s in before)
                else "快件找回，按寄件人要求退回" if "lost" in before else "收件人要求退回")
         return ev("6", "6", "退回", f"【{pcity}】快件已安排退回寄件人，退回原因：{why}", pcity, psite)
+    if step == "return:intercept":
+        return ev("6", "6", "退回", f"【{pcity}】快件已被拦截，按寄件人要求退回", pcity, psite)
     if step.startswith("return:hub:"):
         i = int(step[11:])
         h = hubs[i]
@@ -655,6 +663,13 @@ class Couriers:
         """Rebuild the future of a number for ``kind``; events that are due (happened) or pushed stay."""
         if kind not in KINDS:
             raise ValueError(f"unknown anomaly kind {kind!r}; one of {', '.join(KINDS)}")
+        return self._rebuild(track_no, kind)
+
+    def intercept(self, track_no: str) -> dict[str, Any]:
+        """The parcel turns back now (after-sale interception); not an admin-settable anomaly kind."""
+        return self._rebuild(track_no, "intercepted")
+
+    def _rebuild(self, track_no: str, kind: str) -> dict[str, Any]:
         with self._lock:
             row = self.track(track_no)
             if row is None:

@@ -16,7 +16,8 @@ Error shapes (all HTTP 200 envelopes; the numbering is the sandbox's own, UNCONF
   2     ``订单已发货，请勿重复发货，已发货运单: <company_code>:<tracking_no>[,<code>:<no>…]``
   3     ``该订单当前为“部分发货”状态，无法调用此接口`` (doc §8.1 wording)
   4     order not shippable: ``订单已取消，无法发货`` / ``订单未支付，无法发货`` / ``订单未发货…``
-  5     ``订单存在售后申请，无法发货: <sku_order_id,…>`` (open after-sale, no ``is_reject_refund``)
+  5     ``订单存在售后申请，无法发货: <sku_order_id,…>`` (open after-sale, no ``is_reject_refund``;
+        with it the after-sale is refused, see :func:`.aftersales.refuse_on_ship`)
   6     ``风控审核中的订单暂不能发货: <order_id>`` (status 105)
   7     item / quantity / tracking-number checks (sub-order not in order, over-ship, cancelled number…)
   8     e-waybill account checks (courier not opened, sender address not a netsite address, unknown number)
@@ -506,12 +507,17 @@ def _check_shippable(order: dict[str, Any], *, allow_partial: bool) -> None:
         raise biz(6, f"风控审核中的订单暂不能发货: {oid}")
 
 
-def _check_refunds(skus: list[dict[str, Any]], reject: bool) -> None:
-    open_ = [s for s in skus if (s.get("after_sale_info") or {}).get("after_sale_status") in OPEN_AFTER_SALE]
+def _check_refunds(sb: Sandbox, conn: Any, skus: list[dict[str, Any]], reject: bool,
+                   now: int) -> list[dict[str, Any]]:
+    """Open after-sale on a line: refuse to ship, or (``is_reject_refund``) refuse the after-sale; return its pushes."""
+    open_ = list({s["order_id"]: s for s in skus
+                  if (s.get("after_sale_info") or {}).get("after_sale_status") in OPEN_AFTER_SALE}.values())
     if open_ and not reject:
         raise biz(5, "订单存在售后申请，无法发货: " + ",".join(s["order_id"] for s in open_))
-    for s in open_:  # ship anyway = refuse the refund (拒绝售后申请)
-        s["after_sale_info"] = dict(s["after_sale_info"], after_sale_status=27, refund_status=4)
+    if not open_:
+        return []
+    from .aftersales import refuse_on_ship  # late: aftersales imports this module
+    return refuse_on_ship(sb, conn, open_, now)  # ship anyway = refuse the refund (拒绝售后申请)
 
 
 def _reject_flag(params: dict[str, Any]) -> bool:
@@ -682,12 +688,12 @@ def logistics_add(ctx: Ctx, params: dict[str, Any]) -> Any:
         if order is None:
             raise biz(1, f"订单不存在: {oid}")
         _check_shippable(order, allow_partial=False)
-        _check_refunds(order["sku_order_list"], reject)
+        refusals = _check_refunds(sb, conn, order["sku_order_list"], reject, now)
         _check_waybill(conn, ctx.shop_id, tn, company["code"])
         pack_id = _new_pack_id(conn)
         lines = [(s, s["item_num"]) for s in order["sku_order_list"]
                  if (s.get("after_sale_info") or {}).get("after_sale_status") not in DONE_AFTER_SALE]
-        msgs = _apply_ship(sb, order, [_package(order, pack_id, tn, company, now, lines)], now)
+        msgs = refusals + _apply_ship(sb, order, [_package(order, pack_id, tn, company, now, lines)], now)
         _save_order(conn, order)
         _record(conn, ctx.shop_id, "order.logisticsAdd", pack_id, [str(oid)], tn, company["code"], None,
                 [{"shipped_order_id": s["order_id"], "shipped_num": n} for s, n in lines], now)
@@ -726,11 +732,10 @@ def logistics_add_single_pack(ctx: Ctx, params: dict[str, Any]) -> Any:
         for oid in oids:
             if not any(pid == oid for pid, _, _ in lines):
                 raise biz(7, f"订单{oid}没有商品在本包裹中")
-        _check_refunds([s for _, s, _ in lines], reject)
+        msgs = _check_refunds(sb, conn, [s for _, s, _ in lines], reject, now)
         _check_quantities(order_map, lines)
         _check_waybill(conn, ctx.shop_id, tn, company["code"])
         pack_id = _new_pack_id(conn)
-        msgs = []
         for oid, o in order_map.items():
             mine = [(s, n) for pid, s, n in lines if pid == oid]
             msgs += _apply_ship(sb, o, [_package(o, pack_id, tn, company, now, mine)], now)
@@ -774,7 +779,7 @@ def logistics_add_multi_pack(ctx: Ctx, params: dict[str, Any]) -> Any:
             lines = _shipped_lines(order_map, pk.get("shipped_order_info"), f"pack_list[{i}].shipped_order_info")
             per_pack.append(lines)
             all_lines += lines
-        _check_refunds([s for _, s, _ in all_lines], reject)  # one open refund fails the whole call
+        refusals = _check_refunds(sb, conn, [s for _, s, _ in all_lines], reject, now)  # one open refund fails all
         _check_quantities(order_map, all_lines)
         out, packages, records = [], [], []
         for i, ((pk, company, tn), lines) in enumerate(zip(parsed, per_pack)):
@@ -785,7 +790,7 @@ def logistics_add_multi_pack(ctx: Ctx, params: dict[str, Any]) -> Any:
             out.append({"pack_id": pack_id, "logistics_code": tn,
                         "shipped_order_info": [dict(x, shipped_item_ids=[]) for x in info]})
             records.append((pack_id, tn, company["code"], info))
-        msgs = _apply_ship(sb, o, packages, now)
+        msgs = refusals + _apply_ship(sb, o, packages, now)
         _save_order(conn, o)
         for pack_id, tn, code, info in records:
             _record(conn, ctx.shop_id, method, pack_id, [oid], tn, code, rid, info, now)
@@ -861,32 +866,9 @@ def admin_set_balance(sb: Sandbox, shop_id: int, code: str, netsite_code: str | 
 
 
 def admin_refund(sb: Sandbox, order_id: int, sku_order_id: str | None) -> dict[str, Any]:
-    now = int(sb.now())
-    with _tx(sb) as conn:
-        o = _load_order(conn, None, order_id)
-        if o is None:
-            raise ValueError(f"unknown order {order_id}")
-        skus = [s for s in o["sku_order_list"] if sku_order_id in (None, "", s["order_id"])]
-        if not skus:
-            raise ValueError(f"sub-order {sku_order_id} not in order {order_id}")
-        if any((s.get("after_sale_info") or {}).get("after_sale_status") in OPEN_AFTER_SALE for s in skus):
-            raise ValueError("an after-sale is already open on that sub-order")
-        ut = _touch(o, now)
-        out, msgs = [], []
-        for s in skus:
-            shipped = bool(s.get("ship_time"))
-            a_type = 1 if shipped else 2  # 售后退款 / 售前退款
-            s["after_sale_info"] = {"after_sale_status": 6, "after_sale_type": a_type, "refund_status": 1}
-            aid = str(7_000_000_000_000_000_000 + int(s["order_id"]) % 10 ** 18 // 8 * 8 + now % 7)
-            out.append({"aftersale_id": aid, "sku_order_id": s["order_id"]})
-            msgs.append(sb.push.envelope(200, {
-                "aftersale_id": int(aid), "aftersale_status": 6, "aftersale_type": a_type, "p_id": int(o["order_id"]),
-                "s_id": int(s["order_id"]), "shop_id": o["shop_id"], "reason_code": 1,
-                "refund_amount": s["pay_amount"], "refund_post_amount": 0, "refund_voucher_num": 0,
-                "apply_time": ut, "update_time": ut}))
-        _save_order(conn, o)
-    _push(sb, o["shop_id"], msgs)
-    return {"order_id": str(order_id), "update_time": ut, "aftersales": out}
+    """A refund-only after-sale per line (type 2 before shipment, 1 after): see :mod:`.aftersales`."""
+    from .aftersales import create  # late: aftersales imports this module
+    return create(sb, order_id, sku_order_id, kind="refund")
 
 
 def admin_set_status(sb: Sandbox, order_id: int, status: int) -> dict[str, Any]:

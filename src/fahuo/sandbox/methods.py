@@ -125,8 +125,9 @@ def logistics_company_list(ctx: Ctx, params: dict[str, Any]) -> Any:
 # ---------------------------------------------------------------------------- address
 
 def shop_addresses(shop_id: int) -> list[dict[str, Any]]:
-    n = len(gen.REGIONS)
-    r1, r2, r3 = gen.REGIONS[shop_id % n], gen.REGIONS[(shop_id // 7 + 3) % n], gen.REGIONS[(shop_id // 13 + 5) % n]
+    regions = gen.WAREHOUSE_REGIONS
+    n = len(regions)
+    r1, r2, r3 = regions[shop_id % n], regions[(shop_id // 7 + 3) % n], regions[(shop_id // 13 + 5) % n]
     out = []
     for i, (region, name, detail, send, ret) in enumerate((
             (r1, "仓库发货员", "工业园区8号仓A区", 1, 0),

@@ -21,6 +21,7 @@ from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.adapters.store import models as m
 from fahuo.adapters.store.repositories import _insert
 from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.domain.couriers import courier_code
 from fahuo.services.ports import PlatformFactory
 from fahuo.services.stock import StockInputError, StockLine, move_stock_in
 
@@ -28,7 +29,9 @@ log = structlog.get_logger(__name__)
 UowFactory = Callable[..., UnitOfWork]
 CURSOR = "aftersales"
 OPEN = {6, 7, 8, 11, 13, 27}      # waiting on someone (27: refused once, buyer may appeal)
-REFUND_WANTED = {6, 7, 11}        # the buyer wants money back and it is not settled
+# The buyer wants money back and the parcel is still the courier's to turn round (at 11 the
+# buyer has sent the goods back already: nothing left to intercept).
+REFUND_WANTED = {6, 7}
 FIRST_SYNC_DAYS = 7
 OVERLAP_S, LAG_S = 120, 3
 
@@ -58,8 +61,9 @@ def _case_row(shop_ref: int, item: dict[str, Any]) -> dict[str, Any]:
         "refund_status": info.get("refund_status"),
         "refund_amount": int(info.get("refund_amount") or 0),
         "stage": "after_ship" if shipped else "before_ship",
-        "return_company": str(info.get("return_logistics_company_code")
-                              or info.get("return_company_code") or ""),
+        # afterSale.List names the return courier (e.g. 圆通快递), it gives no code
+        "return_company": courier_code(str(info.get("return_logistics_company_name") or ""))
+        or "",
         "return_tracking_no": str(info.get("return_logistics_code") or ""),
         "apply_time": info.get("apply_time"), "update_time": int(info.get("update_time") or 0),
         "closed_at": None if status in OPEN else int(info.get("update_time") or time.time()),

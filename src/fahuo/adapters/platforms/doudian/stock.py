@@ -10,6 +10,12 @@ from .errors import DoudianError
 IDEMPOTENT_EXISTED = "isv.idempotent-id-existed"
 
 
+def _id(value: str | int) -> int | str:
+    """Product and SKU ids go as numbers (int64 in the official SDK), never as text."""
+    text = str(value).strip()
+    return int(text) if text.isdigit() else text
+
+
 @dataclass(frozen=True)
 class AfterSalePage:
     items: list[dict[str, Any]] = field(default_factory=list)
@@ -27,7 +33,7 @@ class StockCalls:
         """sku.syncStock. Absolute by default. An incremental call needs an idempotent id; a
         repeat of one already applied (``isv.idempotent-id-existed``) counts as done:
         returns False then, True when this call applied it."""
-        return self._sync("sku.syncStock", {"product_id": product_id, "sku_id": sku_id,
+        return self._sync("sku.syncStock", {"product_id": _id(product_id), "sku_id": _id(sku_id),
                                              "stock_num": stock_num}, incremental,
                           idempotent_id)
 
@@ -35,8 +41,8 @@ class StockCalls:
                          incremental: bool = False, idempotent_id: str | None = None) -> bool:
         """sku.syncStockBatch: several SKUs of one product in one call, all or nothing."""
         return self._sync("sku.syncStockBatch", {
-            "product_id": product_id,
-            "sku_sync_list": [{"sku_id": s, "sku_type": 0, "stock_num": n} for s, n in skus]},
+            "product_id": _id(product_id),
+            "sku_sync_list": [{"sku_id": _id(s), "sku_type": 0, "stock_num": n} for s, n in skus]},
             incremental, idempotent_id)
 
     def _sync(self, method: str, params: dict[str, Any], incremental: bool,
@@ -56,7 +62,7 @@ class StockCalls:
 
     def stock_num(self, sku_id: str) -> dict[str, Any]:
         """sku.stockNum: what the platform holds for one SKU."""
-        return self.session.call("sku.stockNum", {"sku_id": sku_id}) or {}
+        return self.session.call("sku.stockNum", {"sku_id": _id(sku_id)}) or {}
 
     def after_sales(self, *, update_start: int, update_end: int, page: int = 0,
                     size: int = 100) -> AfterSalePage:
