@@ -430,9 +430,9 @@ class Sandbox:
         return {"shop_id": shop_id, "mutated": out}
 
     def change_order(self, order_id: int, kind: str, seed: Any = None) -> dict[str, Any]:
-        """One named change to one order (address, cancel, remark), pushed like the real thing."""
-        if kind not in ("address", "cancel", "remark"):
-            raise ValueError("kind must be address, cancel or remark")
+        """One named change to one order (address, cancel, remark, deadline), pushed like the real thing."""
+        if kind not in ("address", "cancel", "remark", "deadline"):
+            raise ValueError("kind must be address, cancel, remark or deadline")
         row = self.store.one("SELECT shop_id, payload FROM orders WHERE order_id=?", (int(order_id),))
         if row is None:
             raise ValueError(f"unknown order {order_id}")
@@ -440,8 +440,9 @@ class Sandbox:
         if order["order_status"] not in (1, 2, 105):
             raise ValueError(f"order {order_id} is in status {order['order_status']}")
         rng = random.Random(f"change:{seed}:{order_id}")
-        # The r thresholds of _mutate_one: cancel < 0.2 ≤ remark < 0.5 ≤ address < 0.75.
-        pick = {"cancel": 0.1, "remark": 0.3, "address": 0.6}[kind]
+        # The r thresholds of _mutate_one: cancel < 0.2 ≤ remark < 0.5 ≤ address < 0.75 ≤
+        # deadline (pushed as 126, or 112 when it becomes an appointment).
+        pick = {"cancel": 0.1, "remark": 0.3, "address": 0.6, "deadline": 0.9}[kind]
         with self.store.write_lock:
             kind_done, msgs = self._mutate_one(rng, order, force=pick)
             self._save(order)

@@ -275,3 +275,108 @@ def test_thresholds_are_the_shops_own(fahuo, shipped):
     watch.detect()
     with fahuo.uow() as uow:
         assert uow.tracking.count_open_by_kind()["pickup_timeout"] == len(packs)
+
+
+def test_a_deadline_push_from_the_platform_moves_the_warning_at_once(fahuo, sandbox):
+    from fahuo.bootstrap import set_app
+    from fahuo.entrypoints import worker
+    ref, creds = orders_in_fahuo(fahuo, sandbox, 10, seed=11, run=False)
+    with fahuo.uow() as uow:
+        _, rows = uow.orders.search(shop_ref=ref, limit=100)
+    target = next(r for r in rows if r["order_status"] == 2 and r["exp_ship_time"])
+    oid, exp = target["order_id"], target["exp_ship_time"]
+    now = [exp - 3 * 3600]
+    fahuo.__dict__["watch"] = Watch(fahuo.uow, clock=lambda: now[0])  # the worker's Watch
+    fahuo.watch.detect()
+
+    def kinds():
+        with fahuo.uow() as uow:
+            return sorted(r["kind"] for r in uow.tracking.list_findings(order_id=oid)[1])
+    assert kinds() == ["deadline_soon_6h"]
+    set_app(fahuo)
+    try:
+        with serve_in_thread(create_app(fahuo, embedded_worker=False)) as url:
+            sandbox.push_config(creds["app_key"], f"{url}/webhooks/doudian", retry_base_s=0.05)
+            r = sandbox.http.post("/sandbox/orders/change", json={"order_id": oid,
+                                                                  "kind": "deadline"})
+            assert r.status_code == 200 and r.json()["kind"] in ("deadline", "appointment")
+            for _ in range(100):  # the push (126, or 112 for an appointment) arrives
+                with fahuo.uow() as uow:
+                    if uow.inbox.counts().get("pending"):
+                        break
+                time.sleep(0.05)
+            worker.drain_inbox()  # what the worker does when a push is stored
+    finally:
+        set_app(None)
+    with fahuo.uow() as uow:
+        moved = uow.orders.get(oid)["exp_ship_time"]
+    assert moved > exp
+    assert kinds() == []  # the 6 h warning closed the moment the deadline moved
+    with fahuo.uow() as uow:
+        closed = uow.tracking.list_findings(status="closed", order_id=oid)[1]
+    assert [c["kind"] for c in closed] == ["deadline_soon_6h"]
+
+
+def test_kdniao_pushes_are_verified_and_merged(fahuo, shipped):
+    from fahuo.adapters.carriers.kdniao.push import data_sign
+    _, packs = shipped
+    acc = add_account(fahuo.uow, "kdniao", "快递鸟", {"ebusiness_id": "1237100", "api_key": "k-56"},
+                      "http://127.0.0.1:9/api", "https://fahuo.example.com")
+    now = [T0]
+    tr = _tracking(fahuo, lambda: now[0])
+    tr.start()
+    p = packs[0]
+    body = json.dumps({"EBusinessID": "1237100", "PushTime": _cst(T0), "Count": "1", "Data": [{
+        "EBusinessID": "1237100", "ShipperCode": "ZTO", "LogisticCode": p["track_no"],
+        "Success": True, "State": "2", "StateEx": "201", "Traces": [
+            {"AcceptTime": _cst(T0 + 600), "AcceptStation": "【杭州】已揽收", "Action": "1"},
+            {"AcceptTime": _cst(T0 + 9000), "AcceptStation": "到达【成都转运中心】",
+             "Action": "201"}]}]}, ensure_ascii=False)
+    client = TestClient(create_app(fahuo, embedded_worker=False))
+    ok = client.post(f"/webhooks/kdniao/{acc}", data={
+        "RequestType": "101", "RequestData": body, "DataSign": data_sign(body, "k-56")})
+    assert ok.status_code == 200 and ok.json()["Success"] is True
+    bad = client.post(f"/webhooks/kdniao/{acc}", data={
+        "RequestType": "101", "RequestData": body, "DataSign": data_sign(body, "guess")})
+    assert bad.status_code == 401 and bad.json()["Success"] is False
+    assert tr.process_pushes().pushes == 1
+    with fahuo.uow() as uow:
+        (t,) = uow.tracking.by_track_nos([p["track_no"]])[p["track_no"]]
+    assert t["state"] == "in_transit" and t["picked_up_at"] == T0 + 600
+
+
+class _DouyinOnly:
+    """The shop's platform answering trackNoRouteDetail (no provider account configured)."""
+
+    def __init__(self, nodes):
+        self.nodes, self.asked = nodes, []
+
+    def track_route(self, courier, track_no):
+        self.asked.append(track_no)
+        return self.nodes
+
+
+def test_without_a_provider_parcels_are_polled_from_the_platform(fahuo, shipped):
+    from fahuo.services.tracking import Tracking as T
+    _, packs = shipped
+    shipped_at = max(p["updated_at"] for p in packs)
+    api = _DouyinOnly([{"at": shipped_at + 600, "state": "揽收", "state_description": "",
+                        "description": "已揽收", "location": "杭州"},
+                       {"at": shipped_at + 7200, "state": "9999", "state_description": "运输中",
+                        "description": "运输中", "location": "嘉兴"}])
+    now = [shipped_at + 30 * 60 + 5]  # the first poll is due 30 min after shipping
+    tr = T(fahuo.uow, lambda shop: api, clock=lambda: now[0])
+    tr.start()
+    rep = tr.poll()
+    assert rep.polled == len(packs) and len(api.asked) == len(packs)
+    with fahuo.uow() as uow:
+        t = uow.tracking.by_track_nos([packs[0]["track_no"]])[packs[0]["track_no"]][0]
+    # an unknown code is read through its description
+    assert t["source"] == "douyin" and t["state"] == "in_transit" and t["picked_up_at"]
+    assert t["next_poll_at"] == now[0] + 30 * 60  # news: ask again in the base interval
+    assert tr.poll().polled == 0  # nothing is due again yet
+    now[0] += 30 * 60
+    tr.poll()  # the same answer: no news, so the next ask waits twice as long
+    with fahuo.uow() as uow:
+        t = uow.tracking.by_track_nos([packs[0]["track_no"]])[packs[0]["track_no"]][0]
+    assert t["next_poll_at"] == now[0] + 60 * 60 and t["poll_attempts"] == 1
