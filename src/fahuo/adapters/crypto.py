@@ -6,6 +6,8 @@ Values are stored as ``v1:<base64(nonce|ciphertext)>`` so the scheme can rotate 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -19,6 +21,11 @@ class SecretBox:
         if len(key) != 32:
             raise ValueError("the fahuo secret key must be 32 bytes (base64 of 32 random bytes)")
         self._aead = AESGCM(key)
+        self._key = key
+
+    def derive(self, purpose: str) -> bytes:
+        """A separate 32-byte key for another use (e.g. signing sessions), from the install key."""
+        return hmac.new(self._key, b"fahuo:" + purpose.encode(), hashlib.sha256).digest()
 
     @classmethod
     def from_b64(cls, text: str) -> "SecretBox":

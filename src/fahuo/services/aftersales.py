@@ -22,6 +22,7 @@ from fahuo.adapters.store import models as m
 from fahuo.adapters.store.repositories import _insert
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.couriers import courier_code
+from fahuo.domain.stock import expand
 from fahuo.services.ports import PlatformFactory
 from fahuo.services.stock import StockInputError, StockLine, move_stock_in
 
@@ -216,8 +217,13 @@ def receive_return(uow: UowFactory, aftersale_id: str, *, good: dict[str, int],
             raise AfterSaleError(f"return {aftersale_id} was already received")
         subs = orjson.loads(case["sku_order_ids"])
         loaded = u.pipeline.load_orders([case["order_id"]])
+        bundles = u.stock.bundles()
     codes = {s.merchant_code for _, _, o in loaded.values() for s in o.sub_orders
              if s.sku_order_id in subs or not subs}
+    # A bundle comes back as its parts: either may be named, stock is kept for the parts.
+    codes |= {part for c in codes for part in bundles.get(c, {})}
+    good = expand(good.items(), bundles)
+    damaged = expand(damaged.items(), bundles)
     unknown = sorted((set(good) | set(damaged)) - codes)
     if unknown:
         raise AfterSaleError(f"SKU codes not in this order: {', '.join(unknown)} "
@@ -227,6 +233,12 @@ def receive_return(uow: UowFactory, aftersale_id: str, *, good: dict[str, int],
     now = int(time.time())
     try:
         with uow() as u:  # stock and the case move together, or not at all
+            # Claim the case first: a second click or a second screen finds it taken.
+            claimed = u.conn.execute(update(m.after_sales).where(
+                m.after_sales.c.aftersale_id == aftersale_id,
+                m.after_sales.c.received_at.is_(None)).values(received_at=now)).rowcount
+            if not claimed:
+                raise AfterSaleError(f"return {aftersale_id} was already received")
             if any(good.values()):
                 move_stock_in(u, "return_good", [StockLine(c, q) for c, q in good.items() if q],
                               actor=actor, ref_type="return", ref_id=aftersale_id,

@@ -40,7 +40,9 @@ from fahuo.domain.packs import (
 )
 from fahuo.domain.routing import CostTable, CourierRule, ParcelFacts, choose_courier
 from fahuo.services.ports import PlatformFactory
-from fahuo.services.stock import STOCK_HOLD_SOURCE, reserve_in, settle_in, ship_in
+from fahuo.services.stock import (
+    STOCK_HOLD_SOURCE, reserve_in, retry_short_in, settle_in, ship_in,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -817,7 +819,8 @@ class Pipeline:
         rep.recycle.held += stopped.held
         rep.recycle.calls += stopped.calls
         with self.uow() as u:  # reservations of orders shipped or called off elsewhere
-            settle_in(u)
+            if settle_in(u)["released"]:
+                retry_short_in(u)  # what a cancellation freed goes to who waits for it
         rep.audit = self.audit_new()
         rep.plan = self.plan()
         rep.waybills = self.take_waybills()

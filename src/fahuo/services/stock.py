@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -95,10 +96,16 @@ def reserve_in(u: UnitOfWork, order_ids: Iterable[str], *, actor: str = "pipelin
 
 def _settle(u: UnitOfWork, order_ids: Iterable[str], move: Move, to_state: str,
             reason: str, actor: str) -> int:
+    order_ids = list(order_ids)
     live = u.stock.reservations(order_ids, ("reserved",))
     if not live:
         return 0
     u.stock.lock_ids(r["item_id"] for r in live)
+    # Read again under the item locks: a worker settling the same orders meanwhile has
+    # committed by now, and what it settled is no longer "reserved".
+    live = u.stock.reservations(order_ids, ("reserved",))
+    if not live:
+        return 0
     moves = [{"item_id": r["item_id"], "move": move.value,
               "on_hand": -r["quantity"] if move is Move.SHIP else 0,
               "reserved": -r["quantity"], "damaged": 0, "ref_type": "order",
@@ -232,18 +239,21 @@ def _level_dict(lv: Level) -> dict[str, int]:
 def retry_short(uow: UowFactory, limit: int = 2000) -> Reserved:
     """Orders held only for stock get it when it arrives, deadline first."""
     with uow() as u:
-        held = u.pipeline.order_ids_in_state(OrderState.HELD.value, limit=limit)
-        holds = u.pipeline.open_holds(held)
-        waiting = [oid for oid in held if holds.get(oid) and any(
-            h["reason"] == HoldReason.STOCK_SHORT.value for h in holds[oid])]
-        res = reserve_in(u, waiting, actor="stock")
-        if res.reserved:
-            u.pipeline.release_holds(res.reserved, "system: stock arrived",
-                                     [HoldReason.STOCK_SHORT.value])
-            free = [oid for oid in res.reserved
-                    if all(h["reason"] == HoldReason.STOCK_SHORT.value for h in holds[oid])]
-            u.pipeline.set_states({oid: OrderState.APPROVED.value for oid in free})
-        return res
+        return retry_short_in(u, limit)
+
+
+def retry_short_in(u: UnitOfWork, limit: int = 2000) -> Reserved:
+    """``retry_short`` inside the caller's unit of work."""
+    waiting = u.pipeline.held_for(HoldReason.STOCK_SHORT.value, limit)
+    holds = u.pipeline.open_holds(waiting)
+    res = reserve_in(u, waiting, actor="stock")  # deadline first (reserve_in orders them)
+    if res.reserved:
+        u.pipeline.release_holds(res.reserved, "system: stock arrived",
+                                 [HoldReason.STOCK_SHORT.value])
+        free = [oid for oid in res.reserved
+                if all(h["reason"] == HoldReason.STOCK_SHORT.value for h in holds[oid])]
+        u.pipeline.set_states({oid: OrderState.APPROVED.value for oid in free})
+    return res
 
 
 def set_item(uow: UowFactory, sku_code: str, *, warehouse: str = WAREHOUSE, actor: str,
@@ -332,8 +342,9 @@ def parse_stock_file(name: str, data: bytes) -> list[StockLine]:
             problems.append(f"row {n}: SKU code is empty")
             continue
         try:
-            qty = int(float(qty_s)) if qty_s and float(qty_s) == int(float(qty_s)) else None
-        except ValueError:
+            f = float(qty_s) if qty_s else None
+            qty = int(f) if f is not None and math.isfinite(f) and f == int(f) else None
+        except (ValueError, OverflowError):
             qty = None
         if qty is None:
             problems.append(f"row {n} ({code}): quantity {qty_s!r} is not a whole number")
@@ -357,11 +368,18 @@ def _rows(name: str, data: bytes) -> list[list[Any]]:
             raise StockInputError([f"not a readable .xlsx file: {exc}"]) from exc
         return [list(r) for r in wb.active.iter_rows(values_only=True)]
     if name.lower().endswith(".csv"):
-        text = data.decode("utf-8-sig", errors="strict")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            try:  # Excel in Chinese saves CSV as GBK unless told "CSV UTF-8"
+                text = data.decode("gb18030")
+            except UnicodeDecodeError as exc:
+                raise StockInputError([f"{name}: not UTF-8 or GBK text; save as \"CSV UTF-8\" "
+                                       "or upload .xlsx"]) from exc
         return [r for r in csv.reader(io.StringIO(text))]
     raise StockInputError([f"{name}: upload an .xlsx or .csv file"])
 
 
 __all__ = ["MOVES_BY_HAND", "Reserved", "StockInputError", "StockLine", "WAREHOUSE",
            "move_stock", "move_stock_in", "parse_stock_file", "release_in", "reserve_in", "retry_short",
-           "set_bundle", "set_item", "settle_in", "ship_in"]
+           "retry_short_in", "set_bundle", "set_item", "settle_in", "ship_in"]

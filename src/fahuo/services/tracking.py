@@ -126,6 +126,19 @@ def douyin_events(nodes: list[dict[str, Any]]) -> list[TrackingEvent]:
     return out
 
 
+def _kdniao_json(body: str) -> dict[str, Any]:
+    """RequestData as stored: JSON, sometimes still percent-encoded (the webhook accepts both)."""
+    from urllib.parse import unquote
+    for text in (body, unquote(body)):
+        try:
+            obj = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            return obj
+    raise InvalidPush("kdniao RequestData is not a JSON object")
+
+
 def _phone_tail(mask: str | None) -> str:
     digits = "".join(c for c in (mask or "").rsplit("-", 1)[-1] if c.isdigit())
     return digits[-4:] if len(digits) >= 4 else ""
@@ -280,16 +293,18 @@ class Tracking:
                     if push.result is not None:
                         results.append((p["id"], push.result, "kuaidi100", push.stopped))
                 else:
-                    obj = orjson.loads(p["body"])
+                    obj = _kdniao_json(p["body"])
                     for d in obj.get("Data") or []:
-                        results.append((p["id"], kdniao_push.parse_trace(d), "kdniao", False))
+                        if isinstance(d, dict):  # what the push parser skips, skip here too
+                            results.append((p["id"], kdniao_push.parse_trace(d), "kdniao",
+                                            False))
             except (InvalidPush, ValueError) as exc:
                 errors[p["id"]] = str(exc)
         by_no: dict[str, list[tuple[str, TrackingResult, bool]]] = {}
         for _, res, prov, stopped in results:
             by_no.setdefault(res.track_no, []).append((prov, res, stopped))
         with self.uow() as u:
-            trackers = u.tracking.by_track_nos(by_no)
+            trackers = u.tracking.by_track_nos(by_no, lock=True)
             saves = []
             for no, items in by_no.items():
                 rows = trackers.get(no)
@@ -357,20 +372,22 @@ class Tracking:
 
         with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(due) or 1))) as pool:
             answers = list(pool.map(ask, due))
-        saves = []
-        for t, events, error in answers:
-            if events is None:
-                r.poll_failed += 1
-                log.warning("tracking.poll_failed", track_no=t["track_no"], error=error)
-                events = []
-            else:
-                r.polled += 1
-            s = self._merged(t, events, news_resets=True, polled=True)
-            if s["next_poll_at"] is None:
-                r.retired += 1
-            r.events += len(events)
-            saves.append(s)
         with self.uow() as u:
+            # Merge into the rows as they are now: pushes merged while we asked stay merged.
+            fresh = u.tracking.by_ids([t["id"] for t, _, _ in answers], lock=True)
+            saves = []
+            for t, events, error in answers:
+                if events is None:
+                    r.poll_failed += 1
+                    log.warning("tracking.poll_failed", track_no=t["track_no"], error=error)
+                    events = []
+                else:
+                    r.polled += 1
+                s = self._merged(fresh.get(t["id"], t), events, news_resets=True, polled=True)
+                if s["next_poll_at"] is None:
+                    r.retired += 1
+                r.events += len(events)
+                saves.append(s)
             u.tracking.save_progress(saves)
         return r
 

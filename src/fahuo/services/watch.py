@@ -229,27 +229,35 @@ class Watch:
 
     # -- alerts ------------------------------------------------------------------------
     def send_alerts(self, link_base: str = "") -> list[dict[str, Any]]:
-        """One grouped message per kind per channel for findings nobody was told about."""
+        """One grouped message per kind per channel with the open findings that channel has not
+        been told about yet. Each channel keeps its own account, so one channel's success or
+        interval never hides anything from another; a broken channel is retried each interval."""
         now = int(self.clock())
         with self.uow(readonly=True) as u:
             channels = u.tracking.channels(enabled_only=True)
-            pending = u.tracking.unalerted()
-            last = u.tracking.last_sent()
-        if not channels or not pending:
+            if not channels:
+                return []
+            tried = u.tracking.last_sent(delivered_only=False)
+            pending = u.tracking.untold([ch["name"] for ch in channels])
+        if not pending:
             return []
         by_kind: dict[str, list[dict[str, Any]]] = {}
         for f in pending:
             by_kind.setdefault(f["kind"], []).append(f)
         sent: list[dict[str, Any]] = []
-        told: set[int] = set()
+        told: dict[int, set[str]] = {}
         log_rows = []
         for ch in channels:
             wants = set(ch["kinds"])
-            for kind, items in by_kind.items():
+            for kind, found in by_kind.items():
                 if "*" not in wants and kind not in wants:
                     continue
-                if now - last.get((ch["name"], kind), -10**12) < ch["interval_s"]:
-                    continue  # told recently: these wait for the next message
+                attempt = tried.get((ch["name"], kind))
+                if attempt is not None and now - attempt < ch["interval_s"]:
+                    continue  # told (or tried) recently: these wait for the next message
+                items = [f for f in found if ch["name"] not in f["told"]]
+                if not items:
+                    continue
                 alert = Alert(kind=kind, title=f"【fahuo】{len(items)} 个{KIND_LABELS.get(kind, kind)}",
                               lines=[_line(f) for f in items[:30]], count=len(items),
                               link=f"{link_base.rstrip('/')}/exceptions?kind={kind}"
@@ -257,7 +265,8 @@ class Watch:
                 try:
                     self.channel_factory(ch).send(alert)
                     ok, err = True, None
-                    told.update(f["id"] for f in items)
+                    for f in items:
+                        told.setdefault(f["id"], set()).add(ch["name"])
                 except (NotifyError, ValueError) as exc:
                     ok, err = False, str(exc)
                     log.warning("alert.failed", channel=ch["name"], kind=kind, error=err)
@@ -267,7 +276,7 @@ class Watch:
         with self.uow() as u:
             for row in log_rows:
                 u.tracking.log_alert(*row, now)
-            u.tracking.mark_alerted(sorted(told), now)
+            u.tracking.mark_told(told, now)
         return sent
 
 

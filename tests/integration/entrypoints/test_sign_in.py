@@ -103,3 +103,18 @@ def test_plain_receiver_prints_only_for_someone_allowed_to_see_it(fahuo, make_or
     with fahuo.uow() as uow:
         who = {b["created_by"] for b in uow.prints.batches(limit=10)}
     assert who == {"packer"}
+
+
+def test_sign_in_works_with_the_install_key_file(tmp_path):
+    # The default install keeps its key in data_dir/secret.key, not in FAHUO_SECRET_KEY.
+    from fahuo.bootstrap import Fahuo
+    from fahuo.config import Settings
+    app = Fahuo(Settings(data_dir=tmp_path / "data"))
+    app.migrate()
+    try:
+        add_user(app.uow, "boss", "correct horse", actor="t")
+        c = _client(app)
+        assert _login(c, "boss", "correct horse").headers["location"] == "/ship"
+        assert c.get("/").status_code == 200
+    finally:
+        app.close()

@@ -245,15 +245,21 @@ def test_one_grouped_alert_per_kind_and_not_again_within_the_interval(fahuo, shi
         assert msg["kind"] == "pickup_timeout" and msg["count"] == len(packs)
         assert msg["link"] == "https://fahuo.example.com/exceptions?kind=pickup_timeout"
         assert "揽收超时" in msg["title"]
-        assert watch.send_alerts() == []  # told already; nothing new
-        # a new problem inside the interval waits; after it, one message with it
+        assert watch.send_alerts() == []  # told (or tried) already; nothing new
+        # after the interval each channel gets what it has not been told: the broken one
+        # everything again, the working one only what is new to it
+        now[0] += 60
         with fahuo.uow() as uow:
             uow.tracking.open_new([{"key": "stalled:x:1", "kind": "stalled", "shop_ref": 1,
                                     "order_id": packs[0]["main_order_id"], "track_no": "X1",
                                     "courier_code": "zhongtong", "since": now[0],
                                     "detail": "no event for 50 h", "last_event": None}], now[0])
-        assert [s["channel"] for s in watch.send_alerts()] == ["老板"]  # failed there before
+        # a new kind is told at once (intervals are per kind); 仓库群 does not want it
+        assert [(s["channel"], s["kind"]) for s in watch.send_alerts()] == [("老板", "stalled")]
         now[0] += 1801
+        again = {(s["channel"], s["kind"]): s["count"] for s in watch.send_alerts()}
+        assert again == {("老板", "pickup_timeout"): len(packs), ("老板", "stalled"): 1}
+        assert len(rec.got) == 1  # 仓库群 wants pickup_timeout only and was told already
     with fahuo.uow() as uow:
         hist = uow.tracking.alert_history()
     assert any(not h["ok"] and "401" in (h["error"] or "") for h in hist)

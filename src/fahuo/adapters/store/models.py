@@ -385,6 +385,7 @@ findings = Table(
     Column("assignee", String(64), nullable=False, default=""),
     Column("notes", Text, nullable=False, default="[]"),  # JSON [{at, by, text}]
     Column("alerted_at", BigInteger),
+    Column("told", Text, nullable=False, default="[]"),  # JSON: channels told this episode
     Index("ix_findings_open", "closed_at", "kind"),
 )
 

@@ -260,6 +260,15 @@ class PipelineRepository:
         self.conn.execute(m.pack_lines.insert(), [{**ln, "pack_id": pid} for ln in lines])
         return pid
 
+    def held_for(self, reason: str, limit: int = 2000) -> list[str]:
+        """Held orders with an open hold of this reason, deadline first."""
+        o, h = m.orders, m.order_holds
+        held = (select(h.c.id).where(h.c.order_id == o.c.order_id, h.c.reason == reason,
+                                     h.c.released_at.is_(None)).exists())
+        q = (select(o.c.order_id).where(o.c.state == "held", held)
+             .order_by(o.c.exp_ship_time.asc().nulls_last(), o.c.order_id).limit(limit))
+        return list(self.conn.execute(q).scalars())
+
     def open_after_sale_orders(self, states: Sequence[str], statuses: Sequence[int],
                                limit: int = 2000) -> list[str]:
         """Orders in these fahuo states with a line whose after-sale is open (a refund asked)."""

@@ -179,8 +179,9 @@ class StockRepository:
     def clear_dirty(self, ids: list[int], before: int) -> None:
         s = m.stock_items
         for i in range(0, len(ids), 500):
+            # strictly before: a change in the very second of the read is pushed next time
             self.conn.execute(update(s).where(s.c.id.in_(ids[i:i + 500]),
-                                              s.c.dirty_at <= before).values(dirty_at=None))
+                                              s.c.dirty_at < before).values(dirty_at=None))
 
     def upsert_shop_skus(self, rows: list[dict[str, Any]]) -> None:
         if not rows:

@@ -107,21 +107,27 @@ class TrackingRepository:
              .order_by(t.c.next_poll_at, t.c.id).limit(limit))
         return [dict(r._mapping) for r in self.conn.execute(q)]
 
-    def by_track_nos(self, track_nos: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    def _select(self, cond, lock: bool):
+        q = select(m.trackers).where(cond).order_by(m.trackers.c.id)
+        if lock and self.conn.dialect.name == "postgresql":
+            q = q.with_for_update()  # merges read-modify-write; SQLite's writer is single
+        return self.conn.execute(q)
+
+    def by_track_nos(self, track_nos: Iterable[str], *, lock: bool = False
+                     ) -> dict[str, list[dict[str, Any]]]:
         """Trackers per number (one number may, rarely, exist at two couriers)."""
         nos = sorted(set(track_nos))
         out: dict[str, list[dict[str, Any]]] = {}
         for i in range(0, len(nos), 500):
-            for r in self.conn.execute(select(m.trackers).where(
-                    m.trackers.c.track_no.in_(nos[i:i + 500]))):
+            for r in self._select(m.trackers.c.track_no.in_(nos[i:i + 500]), lock):
                 out.setdefault(r.track_no, []).append(dict(r._mapping))
         return out
 
-    def by_ids(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    def by_ids(self, ids: Iterable[int], *, lock: bool = False) -> dict[int, dict[str, Any]]:
         ids = sorted(set(ids))
         out: dict[int, dict[str, Any]] = {}
         for i in range(0, len(ids), 500):
-            for r in self.conn.execute(select(m.trackers).where(m.trackers.c.id.in_(ids[i:i + 500]))):
+            for r in self._select(m.trackers.c.id.in_(ids[i:i + 500]), lock):
                 out[r.id] = dict(r._mapping)
         return out
 
@@ -265,14 +271,15 @@ class TrackingRepository:
         for i in range(0, len(keys), 500):
             old.update(self.conn.execute(select(f.c.key).where(
                 f.c.key.in_(keys[i:i + 500]))).scalars())
-        fresh = [{**r, "opened_at": now, "notes": "[]", "dismissed": False}
+        fresh = [{**r, "opened_at": now, "notes": "[]", "dismissed": False, "told": "[]"}
                  for r in rows if r["key"] not in old]
         again = [r for r in rows if r["key"] in old]
-        if fresh:
-            self.conn.execute(f.insert(), fresh)
+        if fresh:  # another sweep may open the same key meanwhile: theirs stands
+            self.conn.execute(_insert(self.conn, f).on_conflict_do_nothing(
+                index_elements=["key"]), fresh)
         if again:
             self.conn.execute(update(f).where(f.c.key == bindparam("_key")).values(
-                closed_at=None, close_reason="", opened_at=now, alerted_at=None,
+                closed_at=None, close_reason="", opened_at=now, alerted_at=None, told="[]",
                 since=bindparam("since"), detail=bindparam("detail"),
                 last_event=bindparam("last_event")),
                 [{"_key": r["key"], "since": r["since"], "detail": r["detail"],
@@ -323,16 +330,34 @@ class TrackingRepository:
     def update_finding(self, finding_id: int, **values: Any) -> None:
         self.conn.execute(update(m.findings).where(m.findings.c.id == finding_id).values(**values))
 
-    def unalerted(self, limit: int = 5000) -> list[dict[str, Any]]:
+    def untold(self, channels: list[str], limit: int = 20000) -> list[dict[str, Any]]:
+        """Open findings some of these channels have not been told about this episode."""
         f = m.findings
-        q = (select(f).where(f.c.closed_at.is_(None), f.c.alerted_at.is_(None))
+        q = (select(f).where(f.c.closed_at.is_(None), f.c.told != _json(sorted(channels)))
              .order_by(f.c.kind, f.c.since, f.c.id).limit(limit))
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        out = []
+        for r in self.conn.execute(q):
+            d = dict(r._mapping)
+            d["told"] = orjson.loads(d["told"] or "[]")
+            if set(channels) - set(d["told"]):
+                out.append(d)
+        return out
 
-    def mark_alerted(self, ids: list[int], now: int) -> None:
+    def mark_told(self, told: dict[int, set[str]], now: int) -> None:
+        """Add channels to what each finding has been told (and stamp the first telling)."""
+        if not told:
+            return
         f = m.findings
+        ids = sorted(told)
+        current = {}
         for i in range(0, len(ids), 500):
-            self.conn.execute(update(f).where(f.c.id.in_(ids[i:i + 500])).values(alerted_at=now))
+            for fid, t in self.conn.execute(select(f.c.id, f.c.told).where(
+                    f.c.id.in_(ids[i:i + 500]))):
+                current[fid] = set(orjson.loads(t or "[]"))
+        self.conn.execute(update(f).where(f.c.id == bindparam("_id")).values(
+            told=bindparam("_told"), alerted_at=func.coalesce(f.c.alerted_at, now)),
+            [{"_id": fid, "_told": _json(sorted(current.get(fid, set()) | chans))}
+             for fid, chans in told.items()])
 
     # ---- alert channels --------------------------------------------------------------
     def add_channel(self, name: str, kind: str, config: dict[str, Any], kinds: list[str],
@@ -364,11 +389,12 @@ class TrackingRepository:
                                                       count=count, ok=ok, error=error,
                                                       sent_at=now))
 
-    def last_sent(self) -> dict[tuple[str, str], int]:
-        """(channel, kind) → when the last alert was delivered."""
+    def last_sent(self, *, delivered_only: bool = True) -> dict[tuple[str, str], int]:
+        """(channel, kind) → when the last alert was delivered (or just tried)."""
         a = m.alert_log
-        q = select(a.c.channel, a.c.kind, func.max(a.c.sent_at)).where(
-            a.c.ok.is_(True)).group_by(a.c.channel, a.c.kind)
+        q = select(a.c.channel, a.c.kind, func.max(a.c.sent_at)).group_by(a.c.channel, a.c.kind)
+        if delivered_only:
+            q = q.where(a.c.ok.is_(True))
         return {(c, k): int(t) for c, k, t in self.conn.execute(q)}
 
     def alert_history(self, limit: int = 50) -> list[dict[str, Any]]:

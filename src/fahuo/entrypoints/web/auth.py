@@ -27,7 +27,8 @@ OPEN_PREFIXES = ("/static/", "/webhooks/", "/oauth/", "/login", "/healthz", "/me
 
 
 def _key(fh: Fahuo) -> bytes:
-    return hashlib.sha256(b"fahuo-session:" + fh.settings.secret_key.encode()).digest()
+    # From the key the install really uses (FAHUO_SECRET_KEY or data_dir/secret.key).
+    return fh.box.derive("session")
 
 
 def make_session(fh: Fahuo, user: User, now: float | None = None) -> str:
@@ -46,7 +47,7 @@ def read_session(fh: Fahuo, value: str, now: float | None = None) -> int | None:
         if (now if now is not None else time.time()) - int(issued) > SESSION_S:
             return None
         return int(uid)
-    except ValueError:
+    except (ValueError, AttributeError):
         return None
 
 
