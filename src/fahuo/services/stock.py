@@ -95,7 +95,11 @@ def reserve_in(u: UnitOfWork, order_ids: Iterable[str], *, actor: str = "pipelin
 
 
 def _settle(u: UnitOfWork, order_ids: Iterable[str], move: Move, to_state: str,
-            reason: str, actor: str) -> int:
+            reason: str, actor: str,
+            shipped: dict[tuple[str, int], int] | None = None) -> int:
+    """Settle live reservations. With ``shipped`` ((order, item) → units that left), only
+    those units leave on hand; the rest of the reservation goes back (a line refunded after
+    its units were reserved never left the shelf)."""
     order_ids = list(order_ids)
     live = u.stock.reservations(order_ids, ("reserved",))
     if not live:
@@ -106,10 +110,17 @@ def _settle(u: UnitOfWork, order_ids: Iterable[str], move: Move, to_state: str,
     live = u.stock.reservations(order_ids, ("reserved",))
     if not live:
         return 0
-    moves = [{"item_id": r["item_id"], "move": move.value,
-              "on_hand": -r["quantity"] if move is Move.SHIP else 0,
-              "reserved": -r["quantity"], "damaged": 0, "ref_type": "order",
-              "ref_id": r["order_id"], "reason": reason, "actor": actor} for r in live]
+    moves = []
+    for r in live:
+        base = {"item_id": r["item_id"], "damaged": 0, "ref_type": "order",
+                "ref_id": r["order_id"], "reason": reason, "actor": actor}
+        out = (min(r["quantity"], shipped.get((r["order_id"], r["item_id"]), 0))
+               if shipped is not None else r["quantity"] if move is Move.SHIP else 0)
+        if out:
+            moves.append({**base, "move": Move.SHIP.value, "on_hand": -out, "reserved": -out})
+        if r["quantity"] - out:
+            moves.append({**base, "move": Move.RELEASE.value, "on_hand": 0,
+                          "reserved": -(r["quantity"] - out)})
     u.stock.apply(moves)
     u.stock.set_reservations([(r["order_id"], r["item_id"]) for r in live], to_state)
     return len({r["order_id"] for r in live})
@@ -122,8 +133,11 @@ def release_in(u: UnitOfWork, order_ids: Iterable[str], reason: str,
 
 
 def ship_in(u: UnitOfWork, order_ids: Iterable[str], actor: str = "pipeline") -> int:
-    """The parcel left: reserved units leave on hand too."""
-    return _settle(u, order_ids, Move.SHIP, "shipped", "shipped", actor)
+    """The parcel left: the units of its lines still going to the buyer leave on hand too."""
+    order_ids = list(order_ids)
+    demands, item_of = _demands(u, order_ids)
+    shipped = {(d.order_id, item_of[c]): q for d in demands for c, q in d.need.items()}
+    return _settle(u, order_ids, Move.SHIP, "shipped", "shipped", actor, shipped)
 
 
 def settle_in(u: UnitOfWork, limit: int = 5000) -> dict[str, int]:

@@ -175,3 +175,18 @@ def test_a_bundle_reserves_its_parts(fahuo):
     assert levels == {"CUP": (9, 8), "LID": (10, 4)}
     with pytest.raises(StockInputError, match="itself a bundle"):
         set_bundle(fahuo.uow, "BIG", {HOT: 1}, actor="t")
+
+
+def test_a_line_refunded_after_reservation_goes_back_on_the_shelf_when_the_rest_ships(fahuo):
+    ids = _orders(fahuo, 1)  # 2 × TEE-RED-0
+    move_stock(fahuo.uow, "receive", [StockLine(HOT, 10)], actor="t")
+    with fahuo.uow() as u:
+        assert reserve_in(u, ids).reserved == ids
+        # the buyer's refund of that line completes before the parcel leaves
+        u.conn.exec_driver_sql("update sub_orders set after_sale_status=12, refund_status=3 "
+                               "where order_id=?", (ids[0],))
+    from fahuo.services.stock import ship_in
+    with fahuo.uow() as u:
+        ship_in(u, ids)
+    row = _check_ledger(fahuo)
+    assert (row["on_hand"], row["reserved"]) == (10, 0)  # nothing of it left the shelf

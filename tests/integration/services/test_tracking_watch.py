@@ -386,3 +386,12 @@ def test_without_a_provider_parcels_are_polled_from_the_platform(fahuo, shipped)
     with fahuo.uow() as uow:
         t = uow.tracking.by_track_nos([packs[0]["track_no"]])[packs[0]["track_no"]][0]
     assert t["next_poll_at"] == now[0] + 60 * 60 and t["poll_attempts"] == 1
+
+
+def test_oversized_courier_pushes_are_refused_unread(fahuo):
+    acc = _account(fahuo)
+    client = TestClient(create_app(fahuo, embedded_worker=False))
+    big = {"param": "x" * (fahuo.settings.webhook_max_body + 10), "sign": "0"}
+    assert client.post(f"/webhooks/kuaidi100/{acc}", data=big).status_code == 413
+    with fahuo.uow() as uow:
+        assert uow.tracking.push_counts()["total"] == 0

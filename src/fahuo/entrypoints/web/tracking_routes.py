@@ -81,6 +81,20 @@ def _public_channel(ch: dict[str, Any]) -> dict[str, Any]:
         "config": {k: ("***" if k in hidden else v) for k, v in ch["config"].items()}}
 
 
+async def _capped_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None past ``limit`` bytes (webhooks are open to the internet)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _form(raw: bytes) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace"),
                                           keep_blank_values=True).items()}
@@ -104,8 +118,11 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
     async def kuaidi100_push(request: Request, account_id: int = PathParam(ge=1, le=MAX_ID)
                              ) -> Response:
         """Kuaidi100 subscription push (form `param` + `sign`); stored once, then merged."""
-        status, body = c().tracking.accept_kuaidi100_push(account_id,
-                                                          _form(await request.body()))
+        raw = await _capped_body(request, c().settings.webhook_max_body)
+        if raw is None:
+            return Response('{"result":false,"returnCode":"413","message":"too large"}', 413,
+                            media_type="application/json;charset=utf-8")
+        status, body = c().tracking.accept_kuaidi100_push(account_id, _form(raw))
         TRACK_PUSHES.labels("kuaidi100", "stored" if status == 200 else "rejected").inc()
         if status == 200:
             merge_soon()
@@ -115,7 +132,11 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
     async def kdniao_push(request: Request, account_id: int = PathParam(ge=1, le=MAX_ID)
                           ) -> Response:
         """Kdniao push (RequestType 101, `RequestData` + `DataSign`)."""
-        status, body = c().tracking.accept_kdniao_push(account_id, _form(await request.body()))
+        raw = await _capped_body(request, c().settings.webhook_max_body)
+        if raw is None:
+            return Response('{"Success":false,"Reason":"too large"}', 413,
+                            media_type="application/json;charset=utf-8")
+        status, body = c().tracking.accept_kdniao_push(account_id, _form(raw))
         TRACK_PUSHES.labels("kdniao", "stored" if status == 200 else "rejected").inc()
         if status == 200:
             merge_soon()
