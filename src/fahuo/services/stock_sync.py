@@ -24,7 +24,7 @@ from sqlalchemy import select
 from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.adapters.store import models as m
 from fahuo.adapters.store.unit_of_work import UnitOfWork
-from fahuo.domain.stock import Level, SyncRule, pushed_quantity
+from fahuo.domain.stock import Level, SyncRule, expand, pushed_quantity
 from fahuo.services.ports import PlatformFactory
 from fahuo.services.stock import WAREHOUSE
 
@@ -73,13 +73,16 @@ def sync_stock(uow: UowFactory, platform_for: PlatformFactory, *, full: bool = F
         by_code = {i["sku_code"]: i for i in items}
         targets = u.stock.shop_skus(by_code)
         shops = {s.id: s for s in u.shops.list(enabled_only=True)}
+        # Sold but not reserved yet (orders waiting for audit or held): already gone.
+        sold = expand(u.stock.unreserved_demand().items(), u.stock.bundles())
     r.items = len(items)
     want: dict[tuple[int, str], list[tuple[str, int, int | None]]] = defaultdict(list)
     for t in targets:
         if t["shop_ref"] not in shops:
             continue
         it = by_code[t["sku_code"]]
-        qty = pushed_quantity(Level(it["on_hand"], it["reserved"], it["damaged"], it["safety"]),
+        promised = min(it["on_hand"], it["reserved"] + sold.get(t["sku_code"], 0))
+        qty = pushed_quantity(Level(it["on_hand"], promised, it["damaged"], it["safety"]),
                               SyncRule.from_dict(orjson.loads(it["sync_rule"] or "{}")))
         if not full and t["last_pushed"] == qty:
             r.unchanged += 1

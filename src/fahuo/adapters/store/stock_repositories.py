@@ -154,6 +154,20 @@ class StockRepository:
              .where(r.c.state == "reserved", o.c.state.in_(list(order_states))).limit(limit))
         return list(self.conn.execute(q).scalars())
 
+    def unreserved_demand(self) -> dict[str, int]:
+        """Units per merchant code of paid, unshipped orders holding no reservation yet
+        (waiting for audit, held for a remark, presale…): sold, though not yet reserved."""
+        s, o, r = m.sub_orders, m.orders, m.stock_reservations
+        has = select(r.c.order_id).where(r.c.order_id == o.c.order_id,
+                                         r.c.state.in_(("reserved", "shipped"))).exists()
+        q = (select(s.c.merchant_code, func.sum(s.c.quantity))
+             .select_from(s.join(o, o.c.order_id == s.c.order_id))
+             .where(o.c.state.in_(("synced", "held", "approved", "waybill_taken", "printed")),
+                    o.c.order_status.in_((2, 101, 105)), ~has, s.c.merchant_code != "",
+                    ~((s.c.after_sale_status == 12) & (s.c.refund_status == 3)))
+             .group_by(s.c.merchant_code))
+        return {code: int(n) for code, n in self.conn.execute(q)}
+
     # ---- bundles ---------------------------------------------------------------------
     def bundles(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
