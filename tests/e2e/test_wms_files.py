@@ -50,6 +50,12 @@ def test_parcels_go_out_once_and_the_warehouse_confirms_them(fahuo, sandbox, tmp
                for o in s["order_ids"]}
     assert set(out[0]["order_ids"]) | set(out[2]["order_ids"]) <= shipped
     assert refunded not in shipped
+    # the stopped parcel is called back from the warehouse, once
+    back = export_outbound(fahuo.uow, port)
+    assert back.cancelled == 1 and back.exported == 0
+    called = json.loads((tmp_path / "wms" / "outbound" / back.files[0]).read_text())
+    assert called["cancel"] == [{"pack_id": out[1]["pack_id"], "track_no": out[1]["track_no"]}]
+    assert export_outbound(fahuo.uow, port).cancelled == 0
     # the same file again changes nothing
     (inbound / "again.json").write_text(json.dumps({"shipments": [
         {"pack_id": out[0]["pack_id"]}]}))

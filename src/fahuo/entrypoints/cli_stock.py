@@ -209,7 +209,10 @@ def wms_export(folder: Optional[Path] = typer.Option(None, "--dir")) -> None:
     from fahuo.services.wms import export_outbound
     app, port = _warehouse(folder)
     r = export_outbound(app.uow, port)
-    out.print(f"{r.exported} parcels → {', '.join(r.files) or 'nothing new'}")
+    out.print(f"{r.exported} parcels out, {r.cancelled} called back → "
+              f"{', '.join(r.files) or 'nothing new'}")
+    for n in r.notes:
+        out.print(f"[yellow]{n}[/yellow]")
 
 
 @wms_cli.command("import")

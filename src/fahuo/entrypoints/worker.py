@@ -193,8 +193,8 @@ def wms_task() -> dict:
             back = import_confirmations(app.uow, app.platform_for, port,
                                         concurrency=app.settings.platform_concurrency)
             sent = export_outbound(app.uow, port)
-            return {"exported": sent.exported, "confirmed": back.confirmed,
-                    "refused": back.refused}
+            return {"exported": sent.exported, "cancelled": sent.cancelled,
+                    "confirmed": back.confirmed, "refused": back.refused}
     except TaskLockedException:
         return {"skipped": True}
 

@@ -17,47 +17,70 @@ from fahuo.services.ports import PlatformFactory
 
 UowFactory = Callable[..., UnitOfWork]
 READY = ("waybill_taken", "printed")
+READY_ORDERS = ("waybill_taken", "printed")  # a held, cancelled or refunded order waits
 
 
 @dataclass
 class WmsReport:
     exported: int = 0
+    cancelled: int = 0
     files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     confirmed: int = 0
     refused: dict[str, str] = field(default_factory=dict)  # where → why
 
 
 def export_outbound(uow: UowFactory, port: WarehousePort, limit: int = 5000) -> WmsReport:
+    """Labelled parcels not handed over yet, and a cancellation for handed-over ones that
+    were stopped since (refund, cancel). Parcels of held orders wait."""
     r = WmsReport()
+    w, p = m.wms_exports, m.packs
     with uow() as u:
-        sent = set(u.conn.execute(select(m.wms_exports.c.pack_id)).scalars())
-        packs = [p for p in u.pipeline.packs_in_state(list(READY), limit=limit)
-                 if p["id"] not in sent and p["track_no"]]
-        if not packs:
-            return r
-        lines = u.pipeline.lines([p["id"] for p in packs])
+        sent = select(w.c.pack_id).where(w.c.pack_id == p.c.id).exists()
+        ids = list(u.conn.execute(select(p.c.id).where(
+            p.c.state.in_(READY), p.c.track_no.is_not(None), ~sent)
+            .order_by(p.c.exp_ship_time.asc().nulls_last(), p.c.id).limit(limit)).scalars())
+        packs = u.pipeline.packs_by_ids(ids)
+        lines = u.pipeline.lines([x["id"] for x in packs])
         loaded = u.pipeline.load_orders(sorted({ln["order_id"] for ls in lines.values()
                                                 for ln in ls}))
+        packs = [x for x in packs if all(loaded[ln["order_id"]][1] in READY_ORDERS
+                                         for ln in lines[x["id"]])]
+        stopped = list(u.conn.execute(select(p.c.id, p.c.track_no).select_from(
+            w.join(p, p.c.id == w.c.pack_id)).where(
+            p.c.state.in_(("cancelled", "stale")), w.c.cancel_sent_at.is_(None),
+            w.c.confirmed_at.is_(None))))
+        for ref in {x["shop_ref"] for x in packs}:
+            if u.settings.get(ref)["confirm_mode"] == "on_waybill":
+                r.notes.append(f"shop #{ref} confirms shipment when the label is taken: set "
+                               "confirm_mode=on_scan so the warehouse's confirmation ships it")
+        now = int(time.time())
+        if stopped:
+            r.cancelled = len(stopped)
+            r.files.append(port.send_cancellations([(i, t) for i, t in stopped]))
+            u.conn.execute(update(w).where(w.c.pack_id.in_([i for i, _ in stopped]))
+                           .values(cancel_sent_at=now))
+        if not packs:
+            return r
         subs = {s.sku_order_id: s for _, _, o in loaded.values() for s in o.sub_orders}
         orders = []
-        for p in packs:
-            main = loaded[p["main_order_id"]][2]
-            rc = main.receiver
+        for x in packs:
+            rc = loaded[x["main_order_id"]][2].receiver
             orders.append(OutboundOrder(
-                pack_id=p["id"], order_ids=tuple(sorted({ln["order_id"] for ln in lines[p["id"]]})),
-                courier_code=p["courier_code"], track_no=p["track_no"],
-                deadline=p["exp_ship_time"], receiver=f"{rc.name_mask} {rc.phone_mask}",
+                pack_id=x["id"], order_ids=tuple(sorted({ln["order_id"] for ln in lines[x["id"]]})),
+                courier_code=x["courier_code"], track_no=x["track_no"],
+                deadline=x["exp_ship_time"], receiver=f"{rc.name_mask} {rc.phone_mask}",
                 region=" ".join(filter(None, (rc.province, rc.city, rc.district))),
                 lines=tuple(OutboundLine(subs[ln["sku_order_id"]].merchant_code,
                                          subs[ln["sku_order_id"]].product_name, ln["quantity"])
-                            for ln in lines[p["id"]])))
+                            for ln in lines[x["id"]])))
         # Written inside the transaction: if recording fails, the file is rewritten next time
         # with the same packs, and the warehouse sees the pack ids twice rather than never.
         ref = port.send_outbound(orders)
-        now = int(time.time())
-        u.conn.execute(m.wms_exports.insert(), [{"pack_id": o.pack_id, "file_name": ref,
-                                                 "exported_at": now} for o in orders])
-    r.exported, r.files = len(orders), [ref]
+        u.conn.execute(w.insert(), [{"pack_id": o.pack_id, "file_name": ref,
+                                     "exported_at": now} for o in orders])
+    r.exported = len(orders)
+    r.files.append(ref)
     return r
 
 

@@ -522,4 +522,5 @@ wms_exports = Table(  # packs handed to a third-party warehouse, so each goes ou
     Column("file_name", String(255), nullable=False),
     Column("exported_at", BigInteger, nullable=False),
     Column("confirmed_at", BigInteger),
+    Column("cancel_sent_at", BigInteger),  # told the warehouse not to ship it after all
 )

@@ -46,5 +46,8 @@ class WarehousePort(Protocol):
     def read_confirmations(self) -> list[tuple[str, list[Confirmation], list[str]]]:
         """(batch reference, confirmations, problems) per unread batch."""
 
+    def send_cancellations(self, packs: list[tuple[int, str]]) -> str:
+        """(pack id, tracking number) handed over earlier that must not leave after all."""
+
     def done(self, reference: str) -> None:
         """A batch was applied: do not hand it over again."""

@@ -52,6 +52,14 @@ class FileWarehouse:
         self._write(self.outbound / f"{base}.csv", buf.getvalue().encode("utf-8-sig"))
         return f"{base}.json"
 
+    def send_cancellations(self, packs: list[tuple[int, str]]) -> str:
+        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 10**6:06d}"
+        name = f"cancel-{stamp}.json"
+        self._write(self.outbound / name, json.dumps(
+            {"cancel": [{"pack_id": p, "track_no": t} for p, t in packs]},
+            ensure_ascii=False, indent=1).encode())
+        return name
+
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         tmp = path.with_suffix(path.suffix + ".part")

@@ -165,7 +165,8 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
                                     concurrency=fh.settings.platform_concurrency)
         sent = export_outbound(fh.uow, port)
         return {"confirmed": back.confirmed, "refused": back.refused,
-                "exported": sent.exported, "files": sent.files}
+                "exported": sent.exported, "cancelled": sent.cancelled, "files": sent.files,
+                "notes": sent.notes}
 
     # ---- console ----------------------------------------------------------------------
     @web.get("/stock", response_class=HTMLResponse, include_in_schema=False)
