@@ -125,34 +125,30 @@ def exceptions_list(kind: Optional[str] = None,
     out.print(f"{len(rows)} of {total}")
 
 
-@exceptions_cli.command("assign")
-def exceptions_assign(finding_id: int, assignee: str) -> None:
+def _watch_act(act) -> None:  # noqa: ANN001
     from fahuo.services.watch import WatchError
     try:
-        _app().watch.assign(finding_id, assignee, actor="cli")
+        act(_app().watch)
     except WatchError as exc:
         _fail(str(exc))
+
+
+@exceptions_cli.command("assign")
+def exceptions_assign(finding_id: int, assignee: str) -> None:
+    _watch_act(lambda w: w.assign(finding_id, assignee, actor="cli"))
     out.print(f"#{finding_id} → {assignee}")
 
 
 @exceptions_cli.command("note")
 def exceptions_note(finding_id: int, text: str) -> None:
-    from fahuo.services.watch import WatchError
-    try:
-        _app().watch.note(finding_id, text, actor="cli")
-    except WatchError as exc:
-        _fail(str(exc))
+    _watch_act(lambda w: w.note(finding_id, text, actor="cli"))
     out.print(f"#{finding_id}: note added")
 
 
 @exceptions_cli.command("close")
 def exceptions_close(finding_id: int,
                      reason: str = typer.Option(..., help="why (e.g. 已联系买家改派)")) -> None:
-    from fahuo.services.watch import WatchError
-    try:
-        _app().watch.close(finding_id, reason, actor="cli")
-    except WatchError as exc:
-        _fail(str(exc))
+    _watch_act(lambda w: w.close(finding_id, reason, actor="cli"))
     out.print(f"#{finding_id} closed")
 
 

@@ -19,6 +19,7 @@ from fahuo.services.tracking import TrackingError, add_account
 from fahuo.services.watch import KIND_LABELS, WatchError, add_channel
 
 MAX_ID = 2**31 - 1
+JSON_UTF8 = "application/json;charset=utf-8"
 TRACK_PUSHES = Counter("fahuo_tracking_pushes_total", "courier pushes received",
                        ["provider", "result"])
 TRACK_STATE_LABELS = {
@@ -114,33 +115,33 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
             enqueue("tracking_pushes_task")
 
     # ---- webhooks -------------------------------------------------------------------------
+    too_large = {"kuaidi100": '{"result":false,"returnCode":"413","message":"too large"}',
+                 "kdniao": '{"Success":false,"Reason":"too large"}'}
+
+    async def courier_push(request: Request, provider: str, account_id: int) -> Response:
+        raw = await _capped_body(request, c().settings.webhook_max_body)
+        if raw is None:
+            return Response(too_large[provider], 413, media_type=JSON_UTF8)
+        tracking = c().tracking
+        accept = (tracking.accept_kuaidi100_push if provider == "kuaidi100"
+                  else tracking.accept_kdniao_push)
+        status, body = accept(account_id, _form(raw))
+        TRACK_PUSHES.labels(provider, "stored" if status == 200 else "rejected").inc()
+        if status == 200:
+            merge_soon()
+        return Response(body, status, media_type=JSON_UTF8)
+
     @web.post("/webhooks/kuaidi100/{account_id}", tags=["webhooks"])
     async def kuaidi100_push(request: Request, account_id: int = PathParam(ge=1, le=MAX_ID)
                              ) -> Response:
         """Kuaidi100 subscription push (form `param` + `sign`); stored once, then merged."""
-        raw = await _capped_body(request, c().settings.webhook_max_body)
-        if raw is None:
-            return Response('{"result":false,"returnCode":"413","message":"too large"}', 413,
-                            media_type="application/json;charset=utf-8")
-        status, body = c().tracking.accept_kuaidi100_push(account_id, _form(raw))
-        TRACK_PUSHES.labels("kuaidi100", "stored" if status == 200 else "rejected").inc()
-        if status == 200:
-            merge_soon()
-        return Response(body, status, media_type="application/json;charset=utf-8")
+        return await courier_push(request, "kuaidi100", account_id)
 
     @web.post("/webhooks/kdniao/{account_id}", tags=["webhooks"])
     async def kdniao_push(request: Request, account_id: int = PathParam(ge=1, le=MAX_ID)
                           ) -> Response:
         """Kdniao push (RequestType 101, `RequestData` + `DataSign`)."""
-        raw = await _capped_body(request, c().settings.webhook_max_body)
-        if raw is None:
-            return Response('{"Success":false,"Reason":"too large"}', 413,
-                            media_type="application/json;charset=utf-8")
-        status, body = c().tracking.accept_kdniao_push(account_id, _form(raw))
-        TRACK_PUSHES.labels("kdniao", "stored" if status == 200 else "rejected").inc()
-        if status == 200:
-            merge_soon()
-        return Response(body, status, media_type="application/json;charset=utf-8")
+        return await courier_push(request, "kdniao", account_id)
 
     # ---- API ------------------------------------------------------------------------------
     @api.get("/tracking/accounts")
