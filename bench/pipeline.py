@@ -59,10 +59,10 @@ def calls(http: httpx.Client) -> Counter:
     return Counter(admin(http, "GET", "/sandbox/stats")["calls_by_method"])
 
 
-def run_pipeline(app, profile: str | None):
+def run_pipeline(app, profile: str | None, concurrency: int = 8):
     """Pipeline.run() until a pass moves nothing; (seconds, passes, summed report, s per step)."""
     from fahuo.services.pipeline import Pipeline
-    pipe = Pipeline(app.uow, app.platform_for)
+    pipe = Pipeline(app.uow, app.platform_for, concurrency=concurrency)
     step_s: Counter = Counter()
 
     def timed(name, fn):
@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--orders", type=int, help="number of orders (default 100,000; 5,000 quick)")
     ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the pipeline to FILE")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (prints its path)")
+    ap.add_argument("--concurrency", type=int, default=8,
+                    help="confirmations in flight (FAHUO_PLATFORM_CONCURRENCY; default 8)")
     a = ap.parse_args(argv)
     n = a.orders or (5_000 if a.quick else 100_000)
 
@@ -188,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{n_ship} paid (order_status 2)", flush=True)
 
         before, sb_cpu0 = calls(http), cpu_s(proc)
-        seconds, passes, totals, step_s = run_pipeline(app, a.profile)
+        seconds, passes, totals, step_s = run_pipeline(app, a.profile, a.concurrency)
         sb_cpu = cpu_s(proc) - sb_cpu0
         used = calls(http) - before
         for m in NOT_PIPELINE:
