@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, Integer, bindparam, column, func, select, update, values
 
 from . import models as m
 from .repositories import _insert
@@ -80,11 +80,22 @@ class StockRepository:
             t[0] += mv["on_hand"]
             t[1] += mv["reserved"]
             t[2] += mv["damaged"]
-        self.conn.execute(
-            update(s).where(s.c.id == bindparam("_id")).values(
-                on_hand=s.c.on_hand + bindparam("_oh"), reserved=s.c.reserved + bindparam("_rs"),
-                damaged=s.c.damaged + bindparam("_dm"), dirty_at=now, updated_at=now),
-            [{"_id": i, "_oh": t[0], "_rs": t[1], "_dm": t[2]} for i, t in sorted(totals.items())])
+        rows = [(i, t[0], t[1], t[2]) for i, t in sorted(totals.items())]
+        if self.conn.dialect.name == "postgresql":
+            # One statement per batch: executemany would be a round trip per item.
+            for k in range(0, len(rows), 1000):
+                d = values(column("id", Integer), column("oh", Integer), column("rs", Integer),
+                           column("dm", Integer), name="d").data(rows[k:k + 1000])
+                self.conn.execute(update(s).where(s.c.id == d.c.id).values(
+                    on_hand=s.c.on_hand + d.c.oh, reserved=s.c.reserved + d.c.rs,
+                    damaged=s.c.damaged + d.c.dm, dirty_at=now, updated_at=now))
+        else:
+            self.conn.execute(
+                update(s).where(s.c.id == bindparam("_id")).values(
+                    on_hand=s.c.on_hand + bindparam("_oh"),
+                    reserved=s.c.reserved + bindparam("_rs"),
+                    damaged=s.c.damaged + bindparam("_dm"), dirty_at=now, updated_at=now),
+                [{"_id": i, "_oh": a, "_rs": b, "_dm": c} for i, a, b, c in rows])
         self.conn.execute(m.stock_journal.insert(), [
             {"item_id": mv["item_id"], "move": mv["move"], "on_hand": mv["on_hand"],
              "reserved": mv["reserved"], "damaged": mv["damaged"],
