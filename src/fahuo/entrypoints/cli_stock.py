@@ -37,37 +37,37 @@ def stock_adjust(sku_code: str, quantity: int = typer.Argument(..., help="± uni
                                                          "return_good, return_damaged"),
                  reason: str = typer.Option("", help="why (kept in the journal)")) -> None:
     """One stock move; held orders waiting for this stock are released deadline-first."""
-    from fahuo.services.stock import StockInputError, StockLine, move_stock, retry_short
+    from fahuo.services.stock import StockInputError, StockLine, move_stock
     app = _app()
     try:
-        (lv,) = move_stock(app.uow, move, [StockLine(sku_code, quantity)], actor="cli",
+        moved = move_stock(app.uow, move, [StockLine(sku_code, quantity)], actor="cli",
                            reason=reason)
     except StockInputError as exc:
         _fail(str(exc))
-    res = retry_short(app.uow)
+    (lv,) = moved.levels
     out.print(f"{sku_code}: on hand {lv['on_hand']}, reserved {lv['reserved']}, available "
-              f"{lv['available']}" + (f"; {len(res.reserved)} held orders released"
-                                      if res.reserved else ""))
+              f"{lv['available']}" + (f"; {len(moved.released)} held orders released"
+                                      if moved.released else ""))
 
 
 @stock_cli.command("import")
 def stock_import(file: Path = typer.Argument(..., exists=True, dir_okay=False),
                  move: str = typer.Option("count", help="count (盘点) or receive (入库)")) -> None:
     """A count or receipt file (.xlsx/.csv with 商家编码 and 数量), all rows or none."""
-    from fahuo.services.stock import StockInputError, move_stock, parse_stock_file, retry_short
+    from fahuo.services.stock import StockInputError, move_stock, parse_stock_file
     if move not in ("count", "receive"):
         _fail("move must be count or receive")
     app = _app()
     try:
         lines = parse_stock_file(file.name, file.read_bytes())
-        move_stock(app.uow, move, lines, actor="cli", ref_type="import", ref_id=file.name)
+        moved = move_stock(app.uow, move, lines, actor="cli", ref_type="import",
+                           ref_id=file.name)
     except StockInputError as exc:
         for p in exc.problems:
             out.print(f"[red]{p}[/red]")
         _fail(f"{len(exc.problems)} problems; nothing was applied")
-    res = retry_short(app.uow)
     out.print(f"{len(lines)} lines applied ({move})"
-              + (f"; {len(res.reserved)} held orders released" if res.reserved else ""))
+              + (f"; {len(moved.released)} held orders released" if moved.released else ""))
 
 
 @stock_cli.command("set")
@@ -170,7 +170,6 @@ def aftersales_receive(aftersale_id: str,
                        damaged: list[str] = typer.Option([], help="CODE=QTY damaged")) -> None:
     """The return arrived and was inspected."""
     from fahuo.services.aftersales import AfterSaleError, receive_return
-    from fahuo.services.stock import retry_short
 
     def parse(items: list[str]) -> dict[str, int]:
         outd = {}
@@ -186,7 +185,6 @@ def aftersales_receive(aftersale_id: str,
                        actor="cli")
     except AfterSaleError as exc:
         _fail(str(exc))
-    retry_short(app.uow)
     out.print(f"{aftersale_id}: received")
 
 

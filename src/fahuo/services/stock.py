@@ -174,8 +174,14 @@ MOVES_BY_HAND = {m.value for m in (Move.RECEIVE, Move.COUNT, Move.ADJUST, Move.D
                                    Move.RETURN_GOOD, Move.RETURN_DAMAGED)}
 
 
+@dataclass
+class Moved:
+    levels: list[dict[str, Any]]  # each line's SKU after the move
+    released: list[str] = field(default_factory=list)  # held orders the stock went to
+
+
 def move_stock(uow: UowFactory, move: str, lines: list[StockLine], *, actor: str,
-               reason: str = "", ref_type: str = "adjust", ref_id: str = "") -> list[dict]:
+               reason: str = "", ref_type: str = "adjust", ref_id: str = "") -> Moved:
     """Apply one kind of move to many SKUs, all or nothing, in its own transaction."""
     with uow() as u:
         return move_stock_in(u, move, lines, actor=actor, reason=reason, ref_type=ref_type,
@@ -183,9 +189,10 @@ def move_stock(uow: UowFactory, move: str, lines: list[StockLine], *, actor: str
 
 
 def move_stock_in(u: UnitOfWork, move: str, lines: list[StockLine], *, actor: str,
-                  reason: str = "", ref_type: str = "adjust", ref_id: str = "") -> list[dict]:
+                  reason: str = "", ref_type: str = "adjust", ref_id: str = "") -> Moved:
     """``move_stock`` inside the caller's unit of work. New SKU codes are created by receipts
-    and counts; other moves need an existing item. Raises before writing anything."""
+    and counts; other moves need an existing item. Raises before writing anything. Stock that
+    arrives goes to orders held for it, deadline first, in the same transaction."""
     if move not in MOVES_BY_HAND:
         raise StockInputError([f"move must be one of {', '.join(sorted(MOVES_BY_HAND))}"])
     mv = Move(move)
@@ -240,9 +247,11 @@ def move_stock_in(u: UnitOfWork, move: str, lines: list[StockLine], *, actor: st
     u.stock.apply(moves)
     u.audit.add(actor=actor, action=f"stock.{mv.value}", subject_type="stock",
                 subject_id=ref_id or "-", detail={"lines": len(lines), "reason": reason})
-    return [{"sku_code": ln.sku_code, "warehouse": ln.warehouse,
-             **_level_dict(final[items[(ln.sku_code.strip(), ln.warehouse)]["id"]])}
-            for _, ln, _ in pending]
+    levels = [{"sku_code": ln.sku_code, "warehouse": ln.warehouse,
+               **_level_dict(final[items[(ln.sku_code.strip(), ln.warehouse)]["id"]])}
+              for _, ln, _ in pending]
+    arrived = any(mv_["on_hand"] > 0 for mv_ in moves)
+    return Moved(levels, retry_short_in(u).reserved if arrived else [])
 
 
 def _level_dict(lv: Level) -> dict[str, int]:
@@ -394,6 +403,6 @@ def _rows(name: str, data: bytes) -> list[list[Any]]:
     raise StockInputError([f"{name}: upload an .xlsx or .csv file"])
 
 
-__all__ = ["MOVES_BY_HAND", "Reserved", "StockInputError", "StockLine", "WAREHOUSE",
+__all__ = ["MOVES_BY_HAND", "Moved", "Reserved", "StockInputError", "StockLine", "WAREHOUSE",
            "move_stock", "move_stock_in", "parse_stock_file", "release_in", "reserve_in", "retry_short",
            "retry_short_in", "set_bundle", "set_item", "settle_in", "ship_in"]

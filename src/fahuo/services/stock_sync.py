@@ -3,7 +3,7 @@
 Which platform SKU sells which stock item is learnt from orders (product id, SKU id and the
 merchant code on every order line). Changed items are pushed on the next pass (a change marks
 the item; passes run every minute, so bursts of changes become one push) and a full pass
-re-sends everything now and then. Several SKUs of one product go in one
+re-sends everything now and then (and learns new SKUs). Several SKUs of one product go in one
 ``sku.syncStockBatch``; a lone SKU uses ``sku.syncStock``. Quantities are absolute, so a
 repeated push is harmless. A batch the platform refuses as a whole is retried SKU by SKU so
 one bad SKU does not stop the rest, and is named.
@@ -67,7 +67,10 @@ def sync_stock(uow: UowFactory, platform_for: PlatformFactory, *, full: bool = F
     r = SyncReport()
     started = int(time.time())
     with uow() as u:
-        learn_shop_skus(u)
+        # Which platform SKU sells which code: learnt on full passes (the query reads every
+        # order line), and on a first pass before anything is known.
+        if full or not u.stock.shop_skus():
+            learn_shop_skus(u)
         items = (list(u.stock.items(warehouse=WAREHOUSE).values()) if full
                  else [i for i in u.stock.dirty() if i["warehouse"] == WAREHOUSE])
         by_code = {i["sku_code"]: i for i in items}

@@ -32,7 +32,7 @@ from fahuo.adapters.carriers.kuaidi100 import push as k100_push
 from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.tracking import (
-    UNKNOWN_DOUYIN, Tracker, TrackingEvent, TrackingState, apply_events, from_douyin,
+    UNKNOWN_DOUYIN, Incident, Tracker, TrackingEvent, TrackingState, apply_events, from_douyin,
     from_kdniao, from_kuaidi100,
 )
 from fahuo.domain.watch import WatchRules, next_poll_at
@@ -71,7 +71,6 @@ def event_to_json(e: TrackingEvent) -> dict[str, Any]:
 
 
 def event_from_json(d: dict[str, Any]) -> TrackingEvent:
-    from fahuo.domain.tracking import Incident
     return TrackingEvent(at=int(d["at"]), state=TrackingState(d["state"]),
                          description=d.get("description") or "",
                          location=d.get("location") or "", raw_state=d.get("raw_state") or "",
@@ -81,7 +80,6 @@ def event_from_json(d: dict[str, Any]) -> TrackingEvent:
 
 def tracker_from_row(row: dict[str, Any], *, with_events: bool = True) -> Tracker:
     events = tuple(event_from_json(e) for e in orjson.loads(row["events"])) if with_events else ()
-    from fahuo.domain.tracking import Incident
     return Tracker(track_no=row["track_no"], courier=row["courier_code"],
                    state=TrackingState(row["state"]), last_event_at=row["last_event_at"],
                    picked_up_at=row["picked_up_at"], events=events,

@@ -26,10 +26,10 @@ from fahuo.adapters.notify.feishu import FeishuChannel
 from fahuo.adapters.notify.webhook import WebhookChannel
 from fahuo.adapters.notify.wecom import WeComChannel
 from fahuo.adapters.store.unit_of_work import UnitOfWork
-from fahuo.domain.tracking import Incident, Tracker, TrackingState
 from fahuo.domain.watch import (
     Finding, FindingKind, WatchRules, detect_deadline, detect_parcel, quiet, reconcile,
 )
+from fahuo.services.tracking import tracker_from_row
 
 log = structlog.get_logger(__name__)
 UowFactory = Callable[..., UnitOfWork]
@@ -60,14 +60,6 @@ class WatchReport:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
-
-
-def _slim_tracker(row) -> Tracker:
-    return Tracker(track_no=row.track_no, courier=row.courier_code,
-                   state=TrackingState(row.state), last_event_at=row.last_event_at,
-                   picked_up_at=row.picked_up_at,
-                   incident=Incident(row.incident) if row.incident else None,
-                   state_since=row.state_since, created_at=row.shipped_at)
 
 
 def _row(f: Finding, shop_ref: int, last_event: str | None) -> dict[str, Any]:
@@ -145,8 +137,8 @@ class Watch:
                 rule = rules.get(row.shop_ref, default)
                 if quiet(row.state, row.last_event_at, rule, now):
                     continue
-                found = detect_parcel(_slim_tracker(row), row.shipped_at, rule, now,
-                                      row.order_id)
+                found = detect_parcel(tracker_from_row(row._mapping, with_events=False),
+                                      row.shipped_at, rule, now, row.order_id)
                 for f in found:
                     current.append(f)
                     shop_of[f.key] = row.shop_ref

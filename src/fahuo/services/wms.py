@@ -92,9 +92,11 @@ def import_confirmations(uow: UowFactory, platform_for: PlatformFactory,
             r.refused[p] = "unreadable row"
         ids: list[int] = []
         with uow() as u:
+            by_id = {p["id"]: p for p in u.pipeline.packs_by_ids(
+                sorted({c.pack_id for c in rows if c.pack_id}))}
+            by_no = u.pipeline.packs_by_track_nos([c.track_no for c in rows if not c.pack_id])
             for c in rows:
-                pack = (next(iter(u.pipeline.packs_by_ids([c.pack_id])), None)
-                        if c.pack_id else u.pipeline.pack_by_track_no(c.track_no))
+                pack = by_id.get(c.pack_id) if c.pack_id else by_no.get(c.track_no)
                 if pack is None:
                     r.refused[c.source] = "unknown parcel"
                 elif c.track_no and pack["track_no"] != c.track_no:
@@ -110,10 +112,11 @@ def import_confirmations(uow: UowFactory, platform_for: PlatformFactory,
         if ids:
             Pipeline(uow, platform_for, concurrency=concurrency).confirm(pack_ids_only=ids)
             with uow() as u:
-                done = [p["id"] for p in u.pipeline.packs_by_ids(ids) if p["state"] == "confirmed"]
+                after = u.pipeline.packs_by_ids(ids)
+                done = [p["id"] for p in after if p["state"] == "confirmed"]
                 u.conn.execute(update(m.wms_exports).where(
                     m.wms_exports.c.pack_id.in_(done)).values(confirmed_at=int(time.time())))
-                for p in u.pipeline.packs_by_ids(ids):
+                for p in after:
                     if p["state"] != "confirmed":
                         r.refused[f"pack {p['id']}"] = p["last_error"] or p["state"]
             r.confirmed += len(done)

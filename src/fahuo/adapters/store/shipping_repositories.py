@@ -297,6 +297,14 @@ class PipelineRepository:
             m.packs.c.id.desc())).first()
         return dict(row._mapping) if row else None
 
+    def packs_by_track_nos(self, track_nos: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The newest pack per tracking number (a recycled number may have an older pack)."""
+        if not track_nos:
+            return {}
+        q = (select(m.packs).where(m.packs.c.track_no.in_(sorted(set(track_nos))))
+             .order_by(m.packs.c.id))
+        return {r.track_no: dict(r._mapping) for r in self.conn.execute(q)}  # last wins
+
     def packs_of_orders(self, order_ids: Sequence[str]) -> list[dict[str, Any]]:
         if not order_ids:
             return []

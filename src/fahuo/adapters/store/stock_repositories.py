@@ -36,11 +36,6 @@ class StockRepository:
             q = q.with_for_update()
         return {(r.sku_code, r.warehouse): dict(r._mapping) for r in self.conn.execute(q)}
 
-    def item_ids(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        keys = set(keys)
-        codes = {k[0] for k in keys}
-        return {k: r["id"] for k, r in self.items(codes).items() if k in keys}
-
     def lock_ids(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """Rows by id, locked in id order on PostgreSQL."""
         ids = sorted(set(ids))
@@ -116,13 +111,6 @@ class StockRepository:
             r["available"] = r["on_hand"] - r["reserved"]
             r["sync_rule"] = orjson.loads(r["sync_rule"] or "{}")
         return total, rows
-
-    def journal(self, item_id: int, limit: int | None = None) -> list[dict[str, Any]]:
-        j = m.stock_journal
-        q = select(j).where(j.c.item_id == item_id).order_by(j.c.id)
-        if limit:
-            q = q.limit(limit)
-        return [dict(r._mapping) for r in self.conn.execute(q)]
 
     def journal_sums(self) -> dict[int, tuple[int, int, int]]:
         j = m.stock_journal

@@ -52,14 +52,6 @@ class TrackingRepository:
             out.append(d)
         return out
 
-    def account(self, account_id: int) -> dict[str, Any] | None:
-        return next((a for a in self.accounts() if a["id"] == account_id), None)
-
-    def set_account_enabled(self, account_id: int, enabled: bool) -> bool:
-        res = self.conn.execute(update(m.tracking_accounts).where(
-            m.tracking_accounts.c.id == account_id).values(enabled=enabled))
-        return res.rowcount > 0
-
     # ---- trackers --------------------------------------------------------------------
     def untracked_packs(self, limit: int) -> list[dict[str, Any]]:
         """Confirmed packs with a number and no tracker yet, with the receiver phone mask."""
@@ -174,14 +166,6 @@ class TrackingRepository:
                     t.c.picked_up_at, t.c.shipped_at, t.c.created_at, t.c.last_event)
              .where(t.c.id > after_id, t.c.state != "delivered").order_by(t.c.id).limit(limit))
         return self.conn.execute(q).fetchall()
-
-    def tracked_order_ids(self, order_ids: Iterable[str]) -> set[str]:
-        ids = sorted(set(order_ids))
-        out: set[str] = set()
-        for i in range(0, len(ids), 500):
-            out.update(self.conn.execute(select(m.trackers.c.order_id).where(
-                m.trackers.c.order_id.in_(ids[i:i + 500]))).scalars())
-        return out
 
     # ---- pushes (inbox) --------------------------------------------------------------
     def store_push(self, account_id: int, digest: str, body: str, now: int) -> bool:

@@ -16,8 +16,8 @@ from fahuo.bootstrap import Fahuo
 from fahuo.entrypoints.web.auth import current_user
 from fahuo.services.aftersales import AfterSaleError, intercept, list_cases, receive_return
 from fahuo.services.stock import (
-    MOVES_BY_HAND, StockInputError, StockLine, move_stock, parse_stock_file, retry_short,
-    set_bundle, set_item,
+    MOVES_BY_HAND, StockInputError, StockLine, move_stock, parse_stock_file, set_bundle,
+    set_item,
 )
 from fahuo.services.stock_sync import sync_stock
 
@@ -73,14 +73,12 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
         """Receive, count, adjust… many SKUs at once, all or nothing."""
         fh = c()
         try:
-            out = move_stock(fh.uow, body.move, [StockLine(**ln.model_dump())
-                                                 for ln in body.lines],
-                             actor=_actor(request, "api"), reason=body.reason)
+            moved = move_stock(fh.uow, body.move, [StockLine(**ln.model_dump())
+                                                   for ln in body.lines],
+                               actor=_actor(request, "api"), reason=body.reason)
         except StockInputError as exc:
             return JSONResponse({"message": str(exc), "problems": exc.problems}, 422)
-        if body.move in ("receive", "count", "adjust", "return_good"):
-            retry_short(fh.uow)
-        return {"levels": out}
+        return {"levels": moved.levels, "released": moved.released}
 
     @api.post("/stock/import", responses={422: {"description": "every bad row, named"}})
     async def api_import(request: Request, file: UploadFile,
@@ -89,12 +87,11 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
         fh = c()
         try:
             lines = parse_stock_file(file.filename or "", await file.read())
-            out = move_stock(fh.uow, move, lines, actor=_actor(request, "api"),
-                             ref_type="import", ref_id=file.filename or "")
+            moved = move_stock(fh.uow, move, lines, actor=_actor(request, "api"),
+                               ref_type="import", ref_id=file.filename or "")
         except StockInputError as exc:
             return JSONResponse({"message": str(exc), "problems": exc.problems}, 422)
-        retry_short(fh.uow)
-        return {"lines": len(out)}
+        return {"lines": len(moved.levels), "released": moved.released}
 
     @api.post("/stock/items/{sku_code}", responses={422: {"description": "what is wrong"}})
     def api_item(request: Request, body: ItemIn,
@@ -149,7 +146,6 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
                                  actor=_actor(request, "api"))
         except AfterSaleError as exc:
             return JSONResponse({"message": str(exc)}, 422)
-        retry_short(fh.uow)
         return out
 
     @api.post("/wms/exchange", responses={409: {"description": "no warehouse folder set"}})
@@ -193,11 +189,11 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
                     raise StockInputError([f"数量必须是整数：{qty!r}"])
                 lines = [StockLine(str(form.get("sku_code", "")).strip(), int(qty))]
                 ref = ("adjust", "")
-            move_stock(fh.uow, move, lines, actor=_actor(request, "console"),
-                       reason=str(form.get("reason", "")), ref_type=ref[0], ref_id=ref[1])
-            res = retry_short(fh.uow)
-            msg = f"已处理 {len(lines)} 行" + (f"；{len(res.reserved)} 单库存到位已放行"
-                                             if res.reserved else "")
+            moved = move_stock(fh.uow, move, lines, actor=_actor(request, "console"),
+                               reason=str(form.get("reason", "")), ref_type=ref[0],
+                               ref_id=ref[1])
+            msg = f"已处理 {len(lines)} 行" + (f"；{len(moved.released)} 单库存到位已放行"
+                                             if moved.released else "")
         except StockInputError as exc:
             msg = "未处理：" + "；".join(exc.problems[:10])
         return RedirectResponse("/stock?msg=" + quote(msg), 303)
@@ -224,7 +220,6 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
                     raise AfterSaleError("数量必须是整数")
                 receive_return(fh.uow, aftersale_id, good={code: int(good)},
                                damaged={code: int(bad)}, actor=_actor(request, "console"))
-                retry_short(fh.uow)
                 msg = "退货已入库"
         except AfterSaleError as exc:
             msg = f"失败：{exc}"
