@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fahuo.domain.orders import Order, OrderState, SubOrder
 
@@ -205,7 +205,16 @@ _UNKNOWN = SkuFacts()
 _CLOSED_LINE_STATUS = 4
 
 
-def is_line_shippable(sub: SubOrder) -> bool:
+class LineStatus(Protocol):
+    """What says whether a line still ships: a SubOrder, or a row carrying these fields."""
+
+    order_status: int
+    quantity: int
+    after_sale_status: int
+    refund_status: int | None
+
+
+def is_line_shippable(sub: LineStatus) -> bool:
     """Lines that still go to the buyer: not closed, not refunded, at least one unit."""
     if sub.order_status == _CLOSED_LINE_STATUS or sub.quantity <= 0:
         return False

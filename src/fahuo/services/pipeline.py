@@ -31,7 +31,7 @@ from fahuo.adapters.platforms.doudian.shipping import (
 )
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import (
-    OPEN_AFTER_SALE_STATUSES, AuditRules, HoldReason, audit, open_after_sale,
+    OPEN_AFTER_SALE_STATUSES, AuditRules, HoldReason, audit,
 )
 from fahuo.domain.orders import Order, OrderState, can_move
 from fahuo.domain.packs import (
@@ -105,10 +105,6 @@ def _refunding(unit: list[dict[str, Any]], lines: dict[int, list[dict[str, Any]]
 
 def _order_ids(unit: list[dict[str, Any]], lines: dict[int, list[dict[str, Any]]]) -> list[str]:
     return sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]})
-
-
-def _open_after_sale(order: Order) -> bool:
-    return any(open_after_sale(s) for s in order.sub_orders)
 
 
 class Pipeline:
@@ -283,7 +279,7 @@ class Pipeline:
         with self.uow() as u:
             involved = [oid for g, _ in planned + refused for oid in g]
             still = set(self._unpacked(u, involved))
-            current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(involved).items()}
+            current = u.pipeline.order_states(involved)
             ok = {oid for oid in still if current.get(oid) == OrderState.APPROVED.value}
             states: dict[str, str] = {}
             holds = []
@@ -295,11 +291,11 @@ class Pipeline:
                 _move(states, oid, current[oid], OrderState.HELD)
                 holds.append({"order_id": oid, "reason": HoldReason.STOCK_SHORT.value,
                               "detail": missing, "source": STOCK_HOLD_SOURCE})
-            for group_ids, packs in planned:
-                if set(group_ids) <= ok and not set(group_ids) & stock.short.keys():
-                    for pack, lines in packs:
-                        u.pipeline.add_pack(pack, lines)
-                        r.done += 1
+            new_packs = [pl for group_ids, packs in planned
+                         if set(group_ids) <= ok and not set(group_ids) & stock.short.keys()
+                         for pl in packs]
+            u.pipeline.add_packs(new_packs)
+            r.done += len(new_packs)
             for group_ids, why_not in refused:
                 if set(group_ids) <= ok:
                     for oid in group_ids:
@@ -561,7 +557,7 @@ class Pipeline:
                     r: StepReport) -> None:
         with self.uow() as u:
             ids = sorted({ln["order_id"] for p in packs for ln in lines[p["id"]]})
-            current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(ids).items()}
+            current = u.pipeline.order_states(ids)
             states: dict[str, str] = {}
             for oid in ids:
                 _move(states, oid, current[oid], OrderState.HELD)
@@ -593,7 +589,8 @@ class Pipeline:
                                                           if p["kind"] == "split"}))
             lines = u.pipeline.lines([p["id"] for p in packs] + [p["id"] for p in siblings])
             order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
-            loaded = u.pipeline.load_orders(order_ids)
+            states = u.pipeline.order_states(order_ids)
+            refund_asked = u.pipeline.refund_asked(order_ids, sorted(OPEN_AFTER_SALE_STATUSES))
         units: list[list[dict[str, Any]]] = []
         split_groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for p in siblings:
@@ -613,7 +610,7 @@ class Pipeline:
         calls = []
         for unit in units:  # checks and refund stops touch the store: this thread only
             r.seen += len(unit)
-            call = self._prepare_unit(unit, lines, loaded, shops, cfgs, r)
+            call = self._prepare_unit(unit, lines, states, refund_asked, shops, cfgs, r)
             if call is not None:
                 calls.append((unit, call))
         # Only the platform calls run in the pool; their outcomes are saved here, in batches.
@@ -663,19 +660,17 @@ class Pipeline:
         r.done += len(packs)
         shipped.clear()
 
-    def _prepare_unit(self, unit, lines, loaded, shops, cfgs, r: StepReport):
+    def _prepare_unit(self, unit, lines, states, refund_asked, shops, cfgs, r: StepReport):
         """Checks before shipping one unit; the platform call to make, or None to skip."""
         first = unit[0]
         order_ids = _order_ids(unit, lines)
-        orders = [loaded[oid][2] for oid in order_ids]
-        states = {oid: loaded[oid][1] for oid in order_ids}
         cfg = cfgs[first["shop_ref"]]
         if any(OrderState(states[oid]) in (OrderState.CANCELLED, OrderState.REFUNDED)
                for oid in order_ids):
             return None  # recycle() takes the number back
         if any(states[oid] == OrderState.HELD.value for oid in order_ids):
             return None  # a person is looking at it: nothing leaves until it is released
-        refund_open = [o.order_id for o in orders if _open_after_sale(o)]
+        refund_open = [oid for oid in order_ids if oid in refund_asked]
         reject_refund = False
         if refund_open:
             if cfg["refund_policy"] != "reject":
@@ -734,7 +729,7 @@ class Pipeline:
         recycled, kept = self._cancel_numbers(api, unit, r)
         with self.uow() as u:
             ids = sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]})
-            current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(ids).items()}
+            current = u.pipeline.order_states(ids)
             states: dict[str, str] = {}
             for oid in ids:  # the refunding order waits; a merged partner is planned again
                 _move(states, oid, current[oid],
@@ -781,7 +776,7 @@ class Pipeline:
             packs = u.pipeline.packs_in_state(
                 ["stale", "waybill_taken", "printed", "scanned", "failed"], limit=limit)
             lines = u.pipeline.lines([p["id"] for p in packs])
-            loaded = u.pipeline.load_orders(sorted({ln["order_id"] for ls in lines.values()
+            known = u.pipeline.order_states(sorted({ln["order_id"] for ls in lines.values()
                                                     for ln in ls}))
             shops = {s.id: s for s in u.shops.list()}
         gone = (OrderState.CANCELLED.value, OrderState.REFUNDED.value)
@@ -789,7 +784,7 @@ class Pipeline:
                    OrderState.IN_TRANSIT.value, OrderState.DELIVERED.value)
         for p in packs:
             ids = {ln["order_id"] for ln in lines[p["id"]]}
-            states = {oid: loaded[oid][1] for oid in ids if oid in loaded}
+            states = {oid: known[oid] for oid in ids if oid in known}
             dead = p["state"] == "stale" or any(st in gone + shipped for st in states.values())
             if not dead:
                 continue
@@ -799,8 +794,7 @@ class Pipeline:
             if kept:
                 continue  # the platform was busy: next pass
             with self.uow() as u:
-                current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(
-                    list(ids)).items()}
+                current = u.pipeline.order_states(sorted(ids))
                 u.pipeline.update_pack(p["id"], state="cancelled",
                                        last_error="面单已回收 (number recycled)")
                 u.pipeline.set_waybill_status(recycled, "recycled")

@@ -45,14 +45,13 @@ def _level(row: dict[str, Any]) -> Level:
 
 def _demands(u: UnitOfWork, order_ids: list[str]) -> tuple[list[Demand], dict[str, int]]:
     """Demands deadline-first, and the stock item id per code they touch."""
-    loaded = u.pipeline.load_orders(order_ids)
     bundles = u.stock.bundles()
     raw: list[tuple[int, str, dict[str, int]]] = []
     codes: set[str] = set()
-    for oid, (_, _, order) in loaded.items():
-        need = expand(((s.merchant_code, s.quantity) for s in order.sub_orders
+    for oid, (deadline, subs) in u.pipeline.stock_lines(order_ids).items():
+        need = expand(((s.merchant_code, s.quantity) for s in subs
                        if is_line_shippable(s) and s.merchant_code), bundles)
-        raw.append((order.exp_ship_time or 2**62, oid, need))
+        raw.append((deadline or 2**62, oid, need))
         codes.update(need)
     items = u.stock.items(codes, WAREHOUSE)
     ids = {code: items[(code, WAREHOUSE)]["id"] for code in codes if (code, WAREHOUSE) in items}
@@ -134,7 +133,10 @@ def release_in(u: UnitOfWork, order_ids: Iterable[str], reason: str,
 
 def ship_in(u: UnitOfWork, order_ids: Iterable[str], actor: str = "pipeline") -> int:
     """The parcel left: the units of its lines still going to the buyer leave on hand too."""
-    order_ids = list(order_ids)
+    order_ids = sorted({r["order_id"] for r in u.stock.reservations(list(order_ids),
+                                                                     ("reserved",))})
+    if not order_ids:
+        return 0  # nothing reserved: nothing to deduct (and no lines to read)
     demands, item_of = _demands(u, order_ids)
     shipped = {(d.order_id, item_of[c]): q for d in demands for c, q in d.need.items()}
     return _settle(u, order_ids, Move.SHIP, "shipped", "shipped", actor, shipped)

@@ -205,6 +205,32 @@ class PipelineRepository:
             m.orders.c.order_id, m.orders.c.state).where(
             m.orders.c.order_id.in_(list(order_ids))).order_by(m.orders.c.order_id))).all())
 
+    def refund_asked(self, order_ids: Sequence[str], statuses: Sequence[int]) -> set[str]:
+        """The orders among these with a line whose after-sale is in ``statuses``."""
+        if not order_ids:
+            return set()
+        q = select(m.sub_orders.c.order_id).distinct().where(
+            m.sub_orders.c.order_id.in_(list(order_ids)),
+            m.sub_orders.c.after_sale_status.in_(list(statuses)))
+        return set(self.conn.execute(q).scalars())
+
+    def stock_lines(self, order_ids: Sequence[str]) -> dict[str, tuple[int | None, list[Any]]]:
+        """order_id → (deadline, its lines with just what stock needs: merchant_code,
+        quantity, order_status, after_sale_status, refund_status). Cheaper than loading
+        whole orders, which the pipeline does once per step already."""
+        if not order_ids:
+            return {}
+        s, o = m.sub_orders, m.orders
+        out: dict[str, tuple[int | None, list[Any]]] = {
+            oid: (exp, []) for oid, exp in self.conn.execute(
+                select(o.c.order_id, o.c.exp_ship_time).where(o.c.order_id.in_(list(order_ids))))}
+        for r in self.conn.execute(
+                select(s.c.order_id, s.c.merchant_code, s.c.quantity, s.c.order_status,
+                       s.c.after_sale_status, s.c.refund_status)
+                .where(s.c.order_id.in_(list(order_ids))).order_by(s.c.sku_order_id)):
+            out[r.order_id][1].append(r)
+        return out
+
     def set_states(self, states: dict[str, str]) -> None:
         by_state: dict[str, list[str]] = defaultdict(list)
         for oid, st in states.items():
@@ -254,11 +280,29 @@ class PipelineRepository:
 
     # ---- packs ----------------------------------------------------------------------------
     def add_pack(self, pack: dict[str, Any], lines: list[dict[str, Any]]) -> int:
+        return self.add_packs([(pack, lines)])[0]
+
+    def add_packs(self, packs: Sequence[tuple[dict[str, Any], list[dict[str, Any]]]]
+                  ) -> list[int]:
+        """Many packs and their lines in two statements; the new pack ids, in order."""
+        if not packs:
+            return []
         now = _now()
-        res = self.conn.execute(m.packs.insert(), {**pack, "created_at": now, "updated_at": now})
-        pid = int(res.inserted_primary_key[0])
-        self.conn.execute(m.pack_lines.insert(), [{**ln, "pack_id": pid} for ln in lines])
-        return pid
+        rows = [{**p, "created_at": now, "updated_at": now} for p, _ in packs]
+        ids: list[int] = [0] * len(rows)
+        by_shape: dict[frozenset[str], list[int]] = defaultdict(list)
+        for i, row in enumerate(rows):  # one executemany needs one set of keys
+            by_shape[frozenset(row)].append(i)
+        for idx in by_shape.values():
+            got = self.conn.execute(
+                m.packs.insert().returning(m.packs.c.id, sort_by_parameter_order=True),
+                [rows[i] for i in idx]).scalars().all()
+            for i, pid in zip(idx, got, strict=True):
+                ids[i] = int(pid)
+        line_rows = [{**ln, "pack_id": pid} for pid, (_, lines) in zip(ids, packs) for ln in lines]
+        if line_rows:
+            self.conn.execute(m.pack_lines.insert(), line_rows)
+        return ids
 
     def held_for(self, reason: str, limit: int = 2000) -> list[str]:
         """Held orders with an open hold of this reason, deadline first."""
