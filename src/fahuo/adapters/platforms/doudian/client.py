@@ -18,6 +18,7 @@ import datetime as _dt
 import random
 import re
 import time
+from urllib.parse import quote, urlencode
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -35,6 +36,7 @@ from .errors import DoudianError, TransportError, error_from_envelope
 from .ratelimit import RateBudget
 from .signing import SIGN_METHODS, canonical_json, sign_request
 from .tokens import TokenSet
+from .wire import Wire, WireError, wire_for
 
 __all__ = [
     "PRODUCTION_GATEWAY",
@@ -52,6 +54,8 @@ TIMESTAMP_FORMATS = ("seconds", "milliseconds", "datetime")
 _METHOD_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
 _CST = _dt.timezone(_dt.timedelta(hours=8))
 _USER_AGENT = "fahuo-doudian/0.1"
+_HEADERS = {"Content-Type": "application/json", "Accept": "application/json",
+            "User-Agent": _USER_AGENT}
 
 _log = structlog.get_logger("fahuo.doudian.client")
 
@@ -120,7 +124,7 @@ class DoudianClient:
         self,
         creds: AppCredentials,
         *,
-        http: httpx.Client | None = None,
+        http: httpx.Client | Wire | None = None,
         rate_budget: RateBudget | None = None,
         retry: RetryPolicy = RetryPolicy(),
         clock: Callable[[], float] = time.time,
@@ -128,8 +132,7 @@ class DoudianClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.creds = creds
-        self._owns_http = http is None
-        self.http = http if http is not None else httpx.Client(timeout=timeout)
+        self.wire, self._owns_wire = wire_for(http)
         self.rate_budget = rate_budget
         self.retry = retry
         self.clock = clock
@@ -137,8 +140,8 @@ class DoudianClient:
         self._sleep = sleep
 
     def close(self) -> None:
-        if self._owns_http:
-            self.http.close()
+        if self._owns_wire:
+            self.wire.close()
 
     def __enter__(self) -> "DoudianClient":
         return self
@@ -160,10 +163,8 @@ class DoudianClient:
             return _dt.datetime.fromtimestamp(int(now), _CST).strftime("%Y-%m-%d %H:%M:%S")
         return str(int(now))
 
-    def build_request(
-        self, method: str, param_json: str, access_token: str | None
-    ) -> httpx.Request:
-        """A signed request for one attempt (fresh timestamp)."""
+    def signed_url(self, method: str, param_json: str, access_token: str | None) -> str:
+        """The URL of one attempt: method path and the signed query (fresh timestamp)."""
         ts = self.timestamp()
         sign = sign_request(
             self.creds.app_key, self.creds.app_secret, method, param_json, ts, self.creds.sign_method
@@ -177,18 +178,7 @@ class DoudianClient:
             ("sign_method", self.creds.sign_method),
             ("sign", sign),
         ]
-        return self.http.build_request(
-            "POST",
-            self.url_for(method),
-            params=query,
-            content=param_json.encode("utf-8"),
-            headers={
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "User-Agent": _USER_AGENT,
-            },
-            timeout=self.timeout,
-        )
+        return f"{self.url_for(method)}?{urlencode(query, quote_via=quote)}"
 
     # -- the call ---------------------------------------------------------------------
 
@@ -234,22 +224,22 @@ class DoudianClient:
     def _attempt(self, method: str, param_json: str, access_token: str | None, attempt: int) -> Any:
         if self.rate_budget is not None:
             self.rate_budget.acquire(self.creds.app_key)
-        request = self.build_request(method, param_json, access_token)
+        url = self.signed_url(method, param_json, access_token)
         started = time.monotonic()
         try:
-            response = self.http.send(request)
-        except httpx.TransportError as exc:
-            err = TransportError(f"{type(exc).__name__}: {exc}", method=method)
+            response = self.wire.post(url, param_json.encode("utf-8"), _HEADERS, self.timeout)
+        except WireError as exc:
+            err = TransportError(str(exc), method=method)
             self._log_failure(err, attempt)
             raise err from exc
         elapsed_ms = int((time.monotonic() - started) * 1000)
-        body = response.content
-        if response.status_code != 200:
+        body = response.body
+        if response.status != 200:
             err = TransportError(
-                f"HTTP {response.status_code}: {_short(response.text)!r}",
+                f"HTTP {response.status}: {_short(body.decode('utf-8', 'replace'))!r}",
                 method=method,
-                http_status=response.status_code,
-                log_id=response.headers.get("x-tt-logid", ""),
+                http_status=response.status,
+                log_id=response.log_id,
             )
             self._log_failure(err, attempt)
             raise err
@@ -259,8 +249,8 @@ class DoudianClient:
             err = TransportError(
                 f"response body is not JSON: {_short(body.decode('utf-8', 'replace'))!r}",
                 method=method,
-                http_status=response.status_code,
-                log_id=response.headers.get("x-tt-logid", ""),
+                http_status=response.status,
+                log_id=response.log_id,
             )
             self._log_failure(err, attempt)
             raise err from exc
