@@ -59,19 +59,22 @@ def calls(http: httpx.Client) -> Counter:
     return Counter(admin(http, "GET", "/sandbox/stats")["calls_by_method"])
 
 
-def run_pipeline(app, profile: str | None, concurrency: int = 8):
-    """Pipeline.run() until a pass moves nothing; (seconds, passes, summed report, s per step)."""
+def run_pipeline(app, profile: str | None, concurrency: int = 8, sandbox=None):
+    """Pipeline.run() until a pass moves nothing; (seconds, passes, summed report, s per step,
+    sandbox CPU s per step)."""
     from fahuo.services.pipeline import Pipeline
     pipe = Pipeline(app.uow, app.platform_for, concurrency=concurrency)
     step_s: Counter = Counter()
+    step_sb: Counter = Counter()
 
     def timed(name, fn):
         def wrapper(*args, **kw):
-            t = time.perf_counter()
+            t, sb = time.perf_counter(), cpu_s(sandbox) if sandbox else 0.0
             try:
                 return fn(*args, **kw)
             finally:
                 step_s[name] += time.perf_counter() - t
+                step_sb[name] += (cpu_s(sandbox) if sandbox else 0.0) - sb
         return wrapper
 
     for name in ("recycle", "audit_new", "plan", "take_waybills", "confirm"):
@@ -96,7 +99,7 @@ def run_pipeline(app, profile: str | None, concurrency: int = 8):
     if prof:
         prof.disable()
         prof.dump_stats(profile)
-    return seconds, passes, totals, step_s
+    return seconds, passes, totals, step_s, step_sb
 
 
 def verify(app, ref: int, http: httpx.Client, shop_id: int) -> tuple[set[str], int, list[str]]:
@@ -190,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{n_ship} paid (order_status 2)", flush=True)
 
         before, sb_cpu0, me_cpu0 = calls(http), cpu_s(proc), time.process_time()
-        seconds, passes, totals, step_s = run_pipeline(app, a.profile, a.concurrency)
+        seconds, passes, totals, step_s, step_sb = run_pipeline(app, a.profile, a.concurrency,
+                                                                proc)
         sb_cpu, me_cpu = cpu_s(proc) - sb_cpu0, time.process_time() - me_cpu0
         used = calls(http) - before
         for m in NOT_PIPELINE:
@@ -200,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
                           if v["seen"] or v["calls"])
         print(f"fahuo: {passes} passes ({steps}); held {sum(v['held'] for v in totals.values())}, "
               f"failed {sum(v['failed'] for v in totals.values())}; seconds per step: "
-              + ", ".join(f"{k} {v:.1f}" for k, v in step_s.items()), flush=True)
+              + ", ".join(f"{k} {v:.1f}" for k, v in step_s.items())
+              + " (sandbox busy: " + ", ".join(f"{k} {step_sb[k] / v:.0%}" for k, v in
+                                               step_s.items() if v >= 0.1) + ")", flush=True)
         if problems:
             raise SystemExit("PIPELINE BENCHMARK FAILED: " + "; ".join(problems))
         print(f"platform: all {len(shippable)} shippable orders confirmed exactly once, nothing "

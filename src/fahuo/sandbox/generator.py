@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+import orjson
 
 GMT8 = timezone(timedelta(hours=8))
 
@@ -380,7 +381,10 @@ def make_order(rng: random.Random, shop_id: int, order_id: int, create_time: int
     return order
 
 
-_enc = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _enc(order: dict[str, Any]) -> str:
+    """Compact UTF-8 JSON, as the stdlib's ``ensure_ascii=False`` gives, several times faster:
+    every shipping call loads and stores its order's document."""
+    return orjson.dumps(order).decode()
 
 
 def dumps(order: dict[str, Any]) -> str:

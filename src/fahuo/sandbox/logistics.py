@@ -36,6 +36,8 @@ import json
 import re
 from typing import Any, Iterator
 
+import orjson
+
 from . import generator as gen
 from .core import ApiError, Sandbox
 from .gateway import Ctx, api_method, p_bool, p_int
@@ -197,7 +199,7 @@ def _load_order(conn: Any, shop_id: int | None, oid: int) -> dict[str, Any] | No
         row = conn.execute("SELECT payload FROM orders WHERE order_id=?", (oid,)).fetchone()
     else:
         row = conn.execute("SELECT payload FROM orders WHERE order_id=? AND shop_id=?", (oid, shop_id)).fetchone()
-    return json.loads(row[0]) if row else None
+    return orjson.loads(row[0]) if row else None
 
 
 def _save_order(conn: Any, order: dict[str, Any]) -> None:
@@ -632,7 +634,7 @@ def _replay(ctx: Ctx, method: str, rid: str | None) -> Any:
         return None
     row = ctx.sb.store.one("SELECT result FROM ship_requests WHERE shop_id=? AND method=? AND request_id=?",
                            (ctx.shop_id, method, rid))
-    return json.loads(row[0]) if row else None
+    return orjson.loads(row[0]) if row else None
 
 
 def _shipped_lines(order_map: dict[str, dict[str, Any]], info: Any, label: str) -> list[tuple[str, dict[str, Any], int]]:

@@ -18,7 +18,7 @@ import datetime as _dt
 import random
 import re
 import time
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -178,7 +178,8 @@ class DoudianClient:
             ("sign_method", self.creds.sign_method),
             ("sign", sign),
         ]
-        return f"{self.url_for(method)}?{urlencode(query, quote_via=quote)}"
+        # The names are plain ASCII words; only the values need quoting.
+        return self.url_for(method) + "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in query)
 
     # -- the call ---------------------------------------------------------------------
 

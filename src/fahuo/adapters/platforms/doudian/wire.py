@@ -50,6 +50,7 @@ class Urllib3Wire:
         self._proxies: dict[str, urllib3.ProxyManager] = {}
         self._lock = threading.Lock()
         self._env = urllib.request.getproxies()
+        self._pools: dict[str, urllib3.HTTPConnectionPool] = {}
         # gzip keeps the platform's ~0.5 MB order pages small on the wire.
         self._accept = urllib3.util.make_headers(accept_encoding=True)["accept-encoding"]
 
@@ -65,11 +66,27 @@ class Urllib3Wire:
                     proxy, num_pools=8, maxsize=self._size, block=False)
             return pm
 
+    def _pool(self, url: str) -> tuple[urllib3.HTTPConnectionPool | urllib3.PoolManager, str]:
+        """The host's own pool and the path to ask it for; the manager and the whole URL when
+        a proxy is in the way. Pools are remembered by origin: parsing the URL and finding
+        its pool again on every call costs more than the call's own bookkeeping."""
+        scheme, _, rest = url.partition("://")
+        host, slash, path = rest.partition("/")
+        origin = f"{scheme}://{host}"
+        pool = self._pools.get(origin)
+        if pool is None:
+            manager = self._manager(url)
+            if manager is not self._direct:
+                return manager, url
+            pool = self._pools[origin] = manager.connection_from_url(origin)
+        return pool, slash + path
+
     def post(self, url: str, body: bytes, headers: Mapping[str, str],
              timeout: float) -> WireResponse:
         try:
-            r = self._manager(url).request(
-                "POST", url, body=body, headers={"Accept-Encoding": self._accept, **headers},
+            pool, target = self._pool(url)
+            r = pool.urlopen(
+                "POST", target, body=body, headers={"Accept-Encoding": self._accept, **headers},
                 timeout=urllib3.Timeout(connect=timeout, read=timeout),
                 retries=False, redirect=False, preload_content=True)
         except urllib3.exceptions.HTTPError as exc:  # retried (or not) by the caller
@@ -77,6 +94,7 @@ class Urllib3Wire:
         return WireResponse(r.status, r.data, r.headers.get("x-tt-logid", ""))
 
     def close(self) -> None:
+        self._pools.clear()
         self._direct.clear()
         with self._lock:
             for pm in self._proxies.values():
