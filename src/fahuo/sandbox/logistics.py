@@ -616,8 +616,8 @@ def _record(conn: Any, shop_id: int, method: str, pack_id: str, order_ids: list[
             request_id: str | None, items: list[dict[str, Any]], now: int, previous: str | None = None) -> None:
     conn.execute("INSERT INTO shipments (shop_id, method, pack_id, order_ids, tracking_no, company_code, request_id,"
                  " items, ship_time, previous_tracking_no) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                 (shop_id, method, pack_id, json.dumps(order_ids), tn, company, request_id,
-                  json.dumps(items), now, previous))
+                 (shop_id, method, pack_id, orjson.dumps(order_ids).decode(), tn, company,
+                  request_id, orjson.dumps(items).decode(), now, previous))
 
 
 def _request_id(params: dict[str, Any]) -> str | None:

@@ -11,6 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import orjson
 
 from .signing import push_sign
 
@@ -30,7 +31,7 @@ DEFAULT_CONFIG = {
 
 
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(obj).decode()  # compact UTF-8, as json.dumps(ensure_ascii=False) gives
 
 
 class PushManager:
