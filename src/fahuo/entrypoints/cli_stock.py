@@ -133,7 +133,8 @@ def aftersales_sync(shop: Optional[int] = typer.Option(None, help="shop #")) -> 
     for ref in refs:
         r = sync_after_sales(app.uow, app.platform_for, ref)
         out.print(f"shop #{ref}: {r.cases} cases, {r.offered} interceptions offered, "
-                  f"{r.returns_tracked} returns tracked")
+                  f"{r.returns_tracked} returns tracked, {r.intercept_outcomes} interception "
+                  "outcomes from tracking")
 
 
 @aftersales_cli.command("list")
@@ -143,25 +144,33 @@ def aftersales_list(status: str = typer.Option("open", help="open, closed, inter
     if status not in ("open", "closed", "intercept", "all"):
         _fail("status must be open, closed, intercept or all")
     t = Table("case", "order", "type", "status", "stage", "return parcel", "intercept",
-              "updated")
+              "via", "updated")
     for r in list_cases(_app().uow, status=status, limit=limit):
         t.add_row(r["aftersale_id"], r["order_id"], str(r["aftersale_type"]),
                   str(r["aftersale_status"]), r["stage"],
                   f"{r['return_company']} {r['return_tracking_no']}".strip(),
-                  r["intercept_detail"], _t(r["update_time"]))
+                  f"{r['intercept_state']} {r['intercept_detail']}".strip(),
+                  r["intercept_via"], _t(r["update_time"]))
     out.print(t)
 
 
 @aftersales_cli.command("intercept")
-def aftersales_intercept(aftersale_id: str) -> None:
-    """Ask the courier (through the platform) to bring a shipped parcel back."""
-    from fahuo.services.aftersales import AfterSaleError, intercept
+def aftersales_intercept(aftersale_id: str,
+                         via: str = typer.Option("auto", help="auto (Douyin, then Kuaidi100 for "
+                                                 "what Douyin refuses), douyin or kuaidi100")
+                         ) -> None:
+    """Ask the courier to bring a shipped parcel back (Douyin or Kuaidi100 快递拦截)."""
+    from fahuo.services.aftersales import VIAS, AfterSaleError, intercept
+    if via not in VIAS:
+        _fail(f"--via must be one of {', '.join(VIAS)}, got {via!r}")
     app = _app()
     try:
-        r = intercept(app.uow, app.platform_for, aftersale_id, actor="cli")
+        r = intercept(app.uow, app.platform_for, aftersale_id, actor="cli", via=via,
+                      http=app.http)
     except AfterSaleError as exc:
         _fail(str(exc))
-    out.print(f"{aftersale_id}: {r['intercept_state']} — {r['detail']}")
+    out.print(f"{aftersale_id}: {r['intercept_state']} via {r['via'] or 'nobody'} — "
+              f"{r['detail']}")
 
 
 @aftersales_cli.command("receive")

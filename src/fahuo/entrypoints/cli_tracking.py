@@ -49,16 +49,98 @@ def track_account_add(provider: str = typer.Argument(..., help="kuaidi100 or kdn
                       api_key: str = typer.Option("", help="Kdniao ApiKey"),
                       base_url: str = typer.Option("https://poll.kuaidi100.com",
                                                    help="provider endpoint"),
-                      callback_url: str = typer.Option(..., help="fahuo's public address")) -> None:
+                      callback_url: str = typer.Option(..., help="fahuo's public address"),
+                      secret: str = typer.Option("", help="Kuaidi100 secret (only for 快递拦截)"),
+                      label_url: str = typer.Option("", help="Kuaidi100 /label/order URL "
+                                                    "(default https://api.kuaidi100.com/"
+                                                    "label/order)")) -> None:
     """Track new parcels with a Kuaidi100 / Kdniao account (pushes, polling as fallback)."""
     from fahuo.services.tracking import TrackingError, add_account
-    cred = ({"customer": customer, "key": key, "salt": salt} if provider == "kuaidi100"
+    cred = ({"customer": customer, "key": key, "salt": salt, "secret": secret,
+             "label_url": label_url} if provider == "kuaidi100"
             else {"ebusiness_id": ebusiness_id, "api_key": api_key})
     try:
         acc = add_account(_app().uow, provider, name, cred, base_url, callback_url)
     except TrackingError as exc:
         _fail(str(exc))
     out.print(f"account #{acc}: pushes go to {callback_url.rstrip('/')}/webhooks/{provider}/{acc}")
+
+
+def _intercept_view(v: dict) -> None:
+    out.print(f"account #{v['account_id']} {v['name']}: secret "
+              f"{'set' if v['secret'] else '[red]missing[/red]'}, {v['label_url']}")
+    for courier, fields in v["couriers"].items():
+        out.print(f"  {courier}: " + ", ".join(f"{k}={val}" for k, val in fields.items()))
+    if not v["couriers"]:
+        out.print("  no courier accounts: fahuo track intercept-partner ACCOUNT COURIER …")
+
+
+@track_cli.command("accounts")
+def track_accounts() -> None:
+    """Tracking accounts, and what each can do for 快递拦截 (secrets hidden)."""
+    from fahuo.services.tracking import intercept_view
+    with _app().uow(readonly=True) as u:
+        accounts = u.tracking.accounts()
+    for a in accounts:
+        out.print(f"#{a['id']} {a['name']} {a['provider']} {a['base_url']}"
+                  f"{'' if a['enabled'] else ' (disabled)'}")
+        if a["provider"] == "kuaidi100":
+            _intercept_view(intercept_view(a))
+    if not accounts:
+        out.print("no tracking accounts")
+
+
+@track_cli.command("intercept-setup")
+def track_intercept_setup(account: int = typer.Argument(..., help="Kuaidi100 account #"),
+                          secret: Optional[str] = typer.Option(None, help="the account's secret"),
+                          label_url: Optional[str] = typer.Option(
+                              None, help="/label/order URL (a sandbox's; default Kuaidi100's)")
+                          ) -> None:
+    """Let a Kuaidi100 account intercept parcels (快递拦截 interceptOrder)."""
+    from fahuo.services.tracking import TrackingError, set_intercept
+    try:
+        _intercept_view(set_intercept(_app().uow, account, secret=secret, label_url=label_url,
+                                      actor="cli"))
+    except TrackingError as exc:
+        _fail(str(exc))
+
+
+@track_cli.command("intercept-partner")
+def track_intercept_partner(
+        account: int = typer.Argument(..., help="Kuaidi100 account #"),
+        courier: str = typer.Argument(..., help="courier code, e.g. zhongtong"),
+        partner_id: Optional[str] = typer.Option(None, help="partnerId: the courier e-waybill "
+                                                 "account"),
+        partner_key: Optional[str] = typer.Option(None, help="partnerKey"),
+        partner_secret: Optional[str] = typer.Option(None, help="partnerSecret"),
+        partner_name: Optional[str] = typer.Option(None, help="partnerName"),
+        code: Optional[str] = typer.Option(None, help="code (网点/月结编码 as the courier gave it)"),
+        net: Optional[str] = typer.Option(None, help="net: douyin for Douyin-authorised "
+                                          "e-waybill accounts"),
+        app_key: Optional[str] = typer.Option(None, help="appKey (ZTO service-provider mode)"),
+        app_secret: Optional[str] = typer.Option(None, help="appSecret (ZTO service-provider "
+                                                 "mode)"),
+        remove: bool = typer.Option(False, "--remove", help="forget this courier's account")
+) -> None:
+    """The courier's e-waybill account Kuaidi100 needs to intercept that courier's parcels."""
+    from fahuo.services.tracking import (
+        TrackingError, remove_intercept_partner, set_intercept_partner,
+    )
+    fields = {k: v for k, v in {"partnerId": partner_id, "partnerKey": partner_key,
+                                "partnerSecret": partner_secret, "partnerName": partner_name,
+                                "code": code, "net": net, "appKey": app_key,
+                                "appSecret": app_secret}.items() if v is not None}
+    app = _app()
+    try:
+        if remove:
+            if fields:
+                _fail("--remove takes no account fields")
+            v = remove_intercept_partner(app.uow, account, courier, actor="cli")
+        else:
+            v = set_intercept_partner(app.uow, account, courier, fields, actor="cli")
+    except TrackingError as exc:
+        _fail(str(exc))
+    _intercept_view(v)
 
 
 @track_cli.command("subscribe")

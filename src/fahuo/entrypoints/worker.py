@@ -135,11 +135,15 @@ def tracking_task() -> dict:
 
 
 def run_tracking() -> dict:
+    from fahuo.services.aftersales import follow_intercepts
     app = get_app()
     track = app.tracking.run().as_dict()
+    # interceptions are judged by the parcels' tracking: read it while it is fresh
+    outcomes = follow_intercepts(app.uow)
     found = app.watch.detect().as_dict()
     alerts = app.watch.send_alerts(app.settings.public_url)
-    return {"tracking": track, "exceptions": found, "alerts": len(alerts)}
+    return {"tracking": track, "intercept_outcomes": outcomes, "exceptions": found,
+            "alerts": len(alerts)}
 
 
 @huey.task()
@@ -174,7 +178,8 @@ def aftersales_task(shop_ref: int) -> dict:
         with huey.lock_task(f"aftersales-{shop_ref}"):
             app = get_app()
             r = sync_after_sales(app.uow, app.platform_for, shop_ref)
-            return {"cases": r.cases, "offered": r.offered}
+            return {"cases": r.cases, "offered": r.offered,
+                    "intercept_outcomes": r.intercept_outcomes}
     except TaskLockedException:
         return {"skipped": True}
 

@@ -199,8 +199,10 @@ Couriers and tracking (``couriers.py``; facts: tracking-and-couriers.md §1, dou
 ---------------------------------------------------------------------------------------------------------
 * Kuaidi100 is served by the same app: ``POST /poll`` (subscribe) and ``POST /poll/query.do`` (query), so
   ``Kuaidi100Settings(base_url=<sandbox>)`` works. Accounts: ``POST /sandbox/kuaidi100/accounts
-  {customer?, key?}`` → ``{customer (32 upper hex), key (16 chars), salt_hint (a random 32-char salt to use)}``.
-  Bodies must be ``application/x-www-form-urlencoded`` UTF-8. Replies are HTTP 200 JSON.
+  {customer?, key?, secret?}`` → ``{customer (32 upper hex), key (16 chars), secret (32 hex; signs
+  /label/order), salt_hint (a random 32-char salt to use)}``.
+  Bodies must be ``application/x-www-form-urlencoded`` UTF-8. Replies are HTTP 200 JSON. ``POST /label/order``
+  (快递拦截) is served too: ``Kuaidi100Settings(label_url=<sandbox>/label/order)``; see below.
 * Timelines: a number is known once shipped (``shipments``, earliest row; base time = its ``ship_time`` on
   the sandbox clock) or when subscribed with a supported ``company`` the sandbox never shipped (base =
   subscription time; places from ``from``/``to`` text, else seeded). Built lazily on first use (subscribe,
@@ -227,7 +229,7 @@ Couriers and tracking (``couriers.py``; facts: tracking-and-couriers.md §1, dou
   stall resumes, ``returned`` after 拒签 sends it back); if that continuation would start in the past
   it starts from now. A finished timeline (签收 / 退签), ``never_collected`` after 揽收, or anything but
   ``returned`` on the way back → 400. A seventh kind, ``intercepted``, is set only by
-  ``afterSale.applyLogisticsIntercept`` (turns back where it is: 退回 "快件已被拦截" → hubs in reverse → 退签).
+  ``afterSale.applyLogisticsIntercept`` or Kuaidi100 ``interceptOrder`` (turns back where it is: 退回 "快件已被拦截" → hubs in reverse → 退签).
 * Subscribe (§1.3) checks, in order: form, ``schema=json`` and ``param`` JSON object (else 700), ``key``
   known (else 600), ``parameters`` object, ``number`` 1–32 of ``[A-Za-z0-9-]``, ``company`` (empty with
   ``autoCom=1`` → the known courier of the number, else 702; unsupported → 700), ``callbackurl`` http(s)
@@ -265,9 +267,32 @@ Couriers and tracking (``couriers.py``; facts: tracking-and-couriers.md §1, dou
   code ``运单号与物流公司不匹配``.
 * Admin: ``GET /sandbox/tracking/{track_no}`` (404 unknown) → ``{track_no, courier, shop_id, source,
   base_time, anomaly, now, origin, dest, hubs[], events[{index, step, at, time, due, pushed, delivered,
-  state, status_code, douyin_state, context, location, site}], subscriptions[], pushes[]}``;
+  state, status_code, douyin_state, context, location, site}], subscriptions[], pushes[], intercepts[{customer,
+  order_id, company, intercept_type, partner_id, at}]}``;
   ``POST /sandbox/tracking/tick`` → ``{now, created, aborts, sent, delivered, failed, dropped}``;
   ``GET /sandbox/tracking/stats`` → ``{subscriptions{total, polling, accepted, duplicate, rejected},
   pushes{created, sent, delivered, failed, dropped, duplicates_sent, aborts, pending}, queries{ok,
-  no_result, rejected, too_soon}, route_detail_calls, rates, faults}``.
+  no_result, rejected, too_soon}, route_detail_calls, intercepts{accepted, rejected, total}, rates, faults}``.
+* Kuaidi100 快递拦截 (labelV2 ``interceptOrder``; facts: the official SDK's InterceptOrderReq / Result, codes
+  and messages below are the sandbox's own, UNCONFIRMED): ``POST /label/order`` form ``method``, ``key``, ``t``,
+  ``param``, ``sign``; reply ``{code (int), message, data, time (ms, sandbox clock)}``, 200 = accepted, ``data``
+  always null. Checks in order: a UTF-8 form (400); ``method`` present (400) and ``interceptOrder`` (anything else
+  501, not simulated); ``key``/``t``/``param``/``sign`` present (400 naming them); ``t`` 13 digits (400; its age is
+  not checked); ``key`` known (401 key无效) with a secret (401); ``sign`` = the upper-case MD5 of param + t + key +
+  secret exactly (401 签名验证失败); ``param`` a JSON object (400) with only the SDK's fields (orderId, kuaidicom,
+  kuaidinum, partnerId, partnerKey, partnerSecret, partnerName, code, net, reason, interceptType, recManInfo,
+  orderRole, interceptPayType, salt, callbackUrl, appKey, appSecret; else 400), strings except recManInfo (400);
+  ``kuaidicom`` a supported code (400); ``kuaidinum`` 1–32 (400); ``interceptType`` RETURN_SEND_STATION /
+  RETURN_SEND_ADDR / MODIFY_ADDR (400); MODIFY_ADDR needs ``recManInfo{name, mobile, printAddr}`` (400);
+  ``partnerId`` (400); ``orderRole`` 1/2/3, ``interceptPayType`` SHIPPER/CONSIGNEE/THIRDPARTY/MONTHLY,
+  ``callbackUrl`` http(s) when given (400); MODIFY_ADDR itself → 501 (re-routing is not simulated); number
+  unknown or of another courier (404); already intercepted by either path (409 该单号已拦截), signed (409
+  快件已签收), on its way back or back (409), lost (409). Accepted: the timeline turns back exactly like a Douyin
+  interception (anomaly ``intercepted``; both return station and return address end in 退签) and the request
+  is kept (admin view ``intercepts``). No result callback is sent (its shape is undocumented).
+  Accounts from ``POST /sandbox/kuaidi100/accounts {customer?, key?, secret?}`` carry a ``secret`` (32 hex).
+* ``POST /sandbox/aftersales/intercept_unsupported {company_codes: [...]}`` (replaces; ``[]`` resets; unknown
+  code 400): ``afterSale.applyLogisticsIntercept`` answers those couriers' parcels ``can_intercept`` false,
+  ``unavailable_reason_code`` 7 ``该物流公司暂不支持平台拦截，请联系快递公司`` (a sandbox choice), checked after
+  every other per-parcel reason; a parcel intercepted through Kuaidi100 is reason 3 there.
 """

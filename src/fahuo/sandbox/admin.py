@@ -336,6 +336,13 @@ async def aftersales_return_shipped(request: Request) -> Response:
 
 
 @handle_errors
+async def aftersales_intercept_unsupported(request: Request) -> Response:
+    b = await _body(request)
+    _need(b, "company_codes")
+    return jres({"company_codes": af.set_intercept_unsupported(_sb(request), b["company_codes"])})
+
+
+@handle_errors
 async def aftersales_status(request: Request) -> Response:
     b = await _body(request)
     _need(b, "aftersale_status")
@@ -351,7 +358,8 @@ async def aftersales_status(request: Request) -> Response:
 @handle_errors
 async def k100_accounts(request: Request) -> Response:
     b = await _body(request)
-    return jres(_sb(request).couriers.create_account(b.get("customer") or None, b.get("key") or None))
+    return jres(_sb(request).couriers.create_account(b.get("customer") or None, b.get("key") or None,
+                                                     b.get("secret") or None))
 
 
 @handle_errors
@@ -396,6 +404,7 @@ async def tracking_view(request: Request) -> Response:
 ROUTES = [
     Route("/poll", cr.k100_subscribe, methods=["POST"]),
     Route("/poll/query.do", cr.k100_query, methods=["POST"]),
+    Route("/label/order", cr.k100_label_order, methods=["POST"]),
     Route("/sandbox/kuaidi100/accounts", k100_accounts, methods=["POST"]),
     Route("/sandbox/tracking/anomaly", tracking_anomaly, methods=["POST"]),
     Route("/sandbox/tracking/rates", tracking_rates, methods=["POST"]),
@@ -409,6 +418,7 @@ ROUTES = [
     Route("/sandbox/stock", stock_view, methods=["GET"]),
     Route("/sandbox/aftersales", aftersales_create, methods=["POST"]),
     Route("/sandbox/aftersales", aftersales_list, methods=["GET"]),
+    Route("/sandbox/aftersales/intercept_unsupported", aftersales_intercept_unsupported, methods=["POST"]),
     Route("/sandbox/aftersales/{aftersale_id}/return_shipped", aftersales_return_shipped, methods=["POST"]),
     Route("/sandbox/aftersales/{aftersale_id}/status", aftersales_status, methods=["POST"]),
     Route("/sandbox/orders/status", orders_status, methods=["POST"]),

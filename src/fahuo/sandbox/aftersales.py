@@ -42,6 +42,9 @@ INTERCEPTABLE = {6, 7}  # the buyer wants the money back and the case is not set
 INTERCEPT_COST = {"shunfeng": 500}  # fen; everything else 300
 DEFAULT_INTERCEPT_COST = 300
 TARGETS_MAX = 20
+# Sandbox choice: the reason given for a courier the admin marked as outside the platform's
+# interception service (``POST /sandbox/aftersales/intercept_unsupported``).
+UNSUPPORTED_REASON = (7, "该物流公司暂不支持平台拦截，请联系快递公司")
 ORDER_BY_FIELDS = {"status_deadline", "apply_time", "update_time"}
 # afterSale.List ``order_logistics[].logistics_state`` (GO request comment for order_logistics_state):
 # 1 买家已拒签, 2 买家已签收, 3 快递退回中（含拦截成功）, 4 商家已签收; 0 = on its way / unknown.
@@ -81,6 +84,17 @@ _COLS = ("aftersale_id, seq, shop_id, order_id, sku_order_id, aftersale_type, af
 
 def ensure_schema(sb: Sandbox) -> None:
     sb.store.conn.executescript(SCHEMA)
+
+
+def set_intercept_unsupported(sb: Sandbox, codes: Any) -> list[str]:
+    """Replace the couriers whose parcels the platform will not intercept (reason 7)."""
+    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+        raise ValueError("company_codes must be a list of courier codes")
+    unknown = sorted(set(codes) - set(COMPANY_BY_CODE))
+    if unknown:
+        raise ValueError(f"unknown company_codes {unknown}")
+    sb.intercept_unsupported = set(codes)
+    return sorted(sb.intercept_unsupported)
 
 
 def not_found(aid: Any) -> ApiError:
@@ -666,7 +680,8 @@ def apply_logistics_intercept(ctx: Ctx, params: dict[str, Any]) -> Any:
                 step, _ = _parcel_state(sb, tn)
                 if pk["company"] != code:
                     why = (2, f"物流公司与运单不匹配: {tn} 为 {pk['company']}")
-                elif tn in seen or conn.execute("SELECT 1 FROM intercepts WHERE track_no=?", (tn,)).fetchone():
+                elif tn in seen or conn.execute("SELECT 1 FROM intercepts WHERE track_no=?", (tn,)).fetchone() \
+                        or sb.couriers.intercepted(tn):  # also when asked through the courier (Kuaidi100)
                     why = (3, f"该包裹已申请拦截，请勿重复申请: {tn}")
                 elif step == "signed":
                     why = (4, "包裹已签收，无法拦截")
@@ -676,6 +691,8 @@ def apply_logistics_intercept(ctx: Ctx, params: dict[str, Any]) -> Any:
                     why = (5, "包裹已退回寄件人，无需拦截")
                 elif step and step.startswith("return:"):
                     why = (5, "包裹已在退回途中，无需拦截")
+                elif code in sb.intercept_unsupported:
+                    why = UNSUPPORTED_REASON
             if why:
                 res["unavailable_reason_code"], res["unavailable_reason"] = why
             else:

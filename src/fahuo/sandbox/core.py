@@ -78,6 +78,8 @@ class Sandbox:
         self.calls_by_code: collections.Counter = collections.Counter()
         self.calls_by_method_code: collections.Counter = collections.Counter()
         self.faults: dict[str, Any] = {}
+        # couriers whose parcels afterSale.applyLogisticsIntercept refuses (admin-set)
+        self.intercept_unsupported: set[str] = set()
         self._fault_rng = random.Random(7)
         self._fault_counter = itertools.count(1)
         self._log_seq = itertools.count(1)

@@ -10,7 +10,8 @@ Pure part (no I/O): :func:`make_plan` (route, hubs, people of one parcel), :func
 
 Stateful part: :class:`Couriers` (one per :class:`~fahuo.sandbox.core.Sandbox`): Kuaidi100 accounts,
 timelines (built lazily from the ``shipments`` table or from a subscription), subscriptions,
-pushes (background thread + :meth:`Couriers.tick`) and queries.
+pushes (background thread + :meth:`Couriers.tick`), queries and 快递拦截 (``/label/order``
+``interceptOrder``, :meth:`Couriers.label_order`).
 
 An event is a dict ``{step, at, state, code, context, city, site, douyin}``: ``state`` is the
 Kuaidi100 base ``state``, ``code`` the advanced ``statusCode`` (resultv2=4), ``douyin`` the
@@ -64,6 +65,13 @@ K100_COMPANIES: dict[str, str] = {
 PHONE_QUERY = frozenset({"shunfeng", "shunfengkuaiyun", "zhongtong"})  # §1.2 query needs phone
 PHONE_SUBSCRIBE = frozenset({"shunfeng", "shunfengkuaiyun"})  # §1.3: "mandatory for SF"
 TERMINAL_STEPS = frozenset({"signed", "returned"})
+# labelV2 interceptOrder (official SDK InterceptOrderReq): every field it may carry
+LABEL_INTERCEPT_FIELDS = frozenset({
+    "orderId", "kuaidicom", "kuaidinum", "partnerId", "partnerKey", "partnerSecret", "partnerName", "code",
+    "net", "reason", "interceptType", "recManInfo", "orderRole", "interceptPayType", "salt", "callbackUrl",
+    "appKey", "appSecret"})
+LABEL_INTERCEPT_TYPES = ("RETURN_SEND_STATION", "RETURN_SEND_ADDR", "MODIFY_ADDR")
+LABEL_PAY_TYPES = ("SHIPPER", "CONSIGNEE", "THIRDPARTY", "MONTHLY")
 
 # Kuaidi100 names (§1.5): base state → name (resultv2=1), statusCode → name (resultv2=4).
 BASE_NAME = {"1": "揽收", "0": "在途", "5": "派件", "3": "签收", "6": "退回", "4": "退签", "14": "拒签", "2": "疑难"}
@@ -249,7 +257,7 @@ def _steps(plan: dict[str, Any], kept: list[str], kind: str) -> list[str]:
         visited = len(hubs) if (at_door or steps) else passed + 1
         return steps + ["return:start"] + [f"return:hub:{i}" for i in reversed(range(visited))] + \
             ["return:out", "returned"]
-    if kind == "intercepted":  # afterSale.applyLogisticsIntercept: turns back from where it is now
+    if kind == "intercepted":  # Douyin or Kuaidi100 interception: turns back from where it is now
         if not kept:
             return []  # not collected yet: the courier never picks it up
         visited = len(hubs) if at_door else passed + 1
@@ -470,8 +478,20 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS k100_accounts (
     customer TEXT PRIMARY KEY,
     key TEXT NOT NULL UNIQUE,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    secret TEXT
 );
+CREATE TABLE IF NOT EXISTS k100_intercepts (
+    id INTEGER PRIMARY KEY,
+    customer TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    number TEXT NOT NULL,
+    company TEXT NOT NULL,
+    intercept_type TEXT NOT NULL,
+    partner_id TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_k100_intercepts_number ON k100_intercepts (number);
 CREATE TABLE IF NOT EXISTS tracks (
     track_no TEXT PRIMARY KEY,
     courier TEXT NOT NULL,
@@ -535,6 +555,9 @@ class Couriers:
     def __init__(self, sb: "Sandbox"):
         self.sb = sb
         sb.store.conn.executescript(SCHEMA)
+        cols = {r[1] for r in sb.store.conn.execute("PRAGMA table_info(k100_accounts)")}
+        if "secret" not in cols:  # a sandbox file from before interception existed
+            sb.store.conn.execute("ALTER TABLE k100_accounts ADD COLUMN secret TEXT")
         self.rates: dict[str, float] = {}
         self.faults: dict[str, Any] = dict(DEFAULT_FAULTS)
         self._lock = threading.RLock()  # one tick / anomaly rebuild at a time
@@ -546,7 +569,8 @@ class Couriers:
         self.stats: dict[str, int] = {k: 0 for k in (
             "subscribe_accepted", "subscribe_duplicate", "subscribe_rejected", "pushes_created", "pushes_sent",
             "pushes_delivered", "pushes_failed", "pushes_dropped", "duplicates_sent", "aborts", "queries_ok",
-            "queries_no_result", "queries_rejected", "queries_too_soon", "route_detail_calls")}
+            "queries_no_result", "queries_rejected", "queries_too_soon", "route_detail_calls",
+            "intercepts_accepted", "intercepts_rejected")}
 
     def _count(self, key: str, n: int = 1) -> None:
         with self._stats_lock:
@@ -577,14 +601,16 @@ class Couriers:
                     return
 
     # ------------------------------------------------------------------ accounts / config
-    def create_account(self, customer: str | None = None, key: str | None = None) -> dict[str, Any]:
+    def create_account(self, customer: str | None = None, key: str | None = None,
+                       secret: str | None = None) -> dict[str, Any]:
         customer = customer or secrets.token_hex(16).upper()
         key = key or "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(16))
+        secret = secret or secrets.token_hex(16)
         if self.sb.store.one("SELECT 1 FROM k100_accounts WHERE customer=? OR key=?", (customer, key)):
             raise ValueError("customer or key already exists")
-        self.sb.store.write("INSERT INTO k100_accounts (customer, key, created_at) VALUES (?,?,?)",
-                            (customer, key, self.sb.now()))
-        return {"customer": customer, "key": key, "salt_hint": secrets.token_hex(16)}
+        self.sb.store.write("INSERT INTO k100_accounts (customer, key, created_at, secret) VALUES (?,?,?,?)",
+                            (customer, key, self.sb.now(), secret))
+        return {"customer": customer, "key": key, "secret": secret, "salt_hint": secrets.token_hex(16)}
 
     def set_rates(self, rates: dict[str, Any]) -> dict[str, float]:
         unknown = set(rates) - set(ANOMALIES)
@@ -697,6 +723,8 @@ class Couriers:
                                  " k100_subs WHERE number=? ORDER BY id", (track_no,))
         pushes = self.sb.store.all("SELECT id, sub_id, upto, status, state, attempts FROM k100_pushes WHERE number=?"
                                    " ORDER BY id", (track_no,))
+        stops = self.sb.store.all("SELECT customer, order_id, company, intercept_type, partner_id, at FROM"
+                                  " k100_intercepts WHERE number=? ORDER BY id", (track_no,))
         pushed = max((s[4] for s in subs), default=0)
         delivered = max((p[2] for p in pushes if p[4] == "delivered"), default=0)
         return {
@@ -712,6 +740,8 @@ class Couriers:
                                "created_at": s[5], "callbackurl": s[6]} for s in subs],
             "pushes": [{"id": p[0], "sub_id": p[1], "upto": p[2], "status": p[3], "state": p[4], "attempts": p[5]}
                        for p in pushes],
+            "intercepts": [{"customer": i[0], "order_id": i[1], "company": i[2], "intercept_type": i[3],
+                            "partner_id": i[4], "at": i[5]} for i in stops],
         }
 
     # ------------------------------------------------------------------ Kuaidi100: subscribe (§1.3)
@@ -855,6 +885,113 @@ class Couriers:
             body.update(routeInfo=route_info(row["plan"], events), isLoop=False)
         return body, "queries_ok"
 
+    # ------------------------------------------------------------------ Kuaidi100: interceptOrder (labelV2)
+    def label_order(self, form: dict[str, str] | None) -> dict[str, Any]:
+        res = self._label_order(form)
+        self._count("intercepts_accepted" if res["code"] == 200 else "intercepts_rejected")
+        return res
+
+    def _label_order(self, form: dict[str, str] | None) -> dict[str, Any]:
+        """``POST /label/order``: only ``method=interceptOrder`` is simulated (checks in the
+        :mod:`fahuo.sandbox` docstring, "Kuaidi100 快递拦截")."""
+        res = self._result
+        if form is None:
+            return res(400, "请求须为application/x-www-form-urlencoded表单（UTF-8）")
+        method = form.get("method")
+        if not method:
+            return res(400, "缺少参数：method")
+        if method != "interceptOrder":
+            return res(501, f"沙箱的/label/order只模拟interceptOrder，不支持method {method}")
+        missing = [k for k in ("key", "t", "param", "sign") if not form.get(k)]
+        if missing:
+            return res(400, f"缺少参数：{'、'.join(missing)}")
+        key, t, param, sign = form["key"], form["t"], form["param"], form["sign"]
+        if not (t.isascii() and t.isdigit() and len(t) == 13):
+            return res(400, f"t须为13位毫秒时间戳，收到 {t[:20]!r}")
+        acc = self.sb.store.one("SELECT customer, secret FROM k100_accounts WHERE key=?", (key,))
+        if acc is None:
+            return res(401, "key无效")
+        if not acc[1]:
+            return res(401, "该账号未开通电子面单/拦截接口（没有secret）")
+        if not sign.isascii() or not hmac.compare_digest(k100_sign(param + t + key + acc[1]), sign):
+            return res(401, "签名验证失败")
+        try:
+            p = json.loads(param)
+        except ValueError:
+            return res(400, "param不是合法的JSON")
+        if not isinstance(p, dict):
+            return res(400, "param须为JSON对象")
+        unknown = sorted(set(p) - LABEL_INTERCEPT_FIELDS)
+        if unknown:
+            return res(400, f"param含有不支持的字段：{'、'.join(unknown)}")
+        texts = [k for k, v in p.items() if k != "recManInfo" and v is not None and not isinstance(v, str)]
+        if texts:
+            return res(400, f"以下字段须为字符串：{'、'.join(sorted(texts))}")
+        com, num = (p.get("kuaidicom") or "").strip(), (p.get("kuaidinum") or "").strip()
+        if not com:
+            return res(400, "kuaidicom必填")
+        if com not in K100_COMPANIES:
+            return res(400, f"不支持的快递公司编码：{com}")
+        if not num or len(num) > 32:
+            return res(400, "kuaidinum必填（1-32位）")
+        kind = p.get("interceptType")
+        if kind not in LABEL_INTERCEPT_TYPES:
+            return res(400, f"interceptType须为{'、'.join(LABEL_INTERCEPT_TYPES)}之一，收到 {kind!r}")
+        if kind == "MODIFY_ADDR":
+            rec = p.get("recManInfo")
+            lack = [k for k in ("name", "mobile", "printAddr")
+                    if not isinstance(rec, dict) or not str(rec.get(k) or "").strip()]
+            if lack:
+                return res(400, f"修改地址（MODIFY_ADDR）须提供recManInfo：缺少{'、'.join(lack)}")
+        if not (p.get("partnerId") or "").strip():
+            return res(400, "partnerId必填（快递公司电子面单账号）")
+        if p.get("orderRole") is not None and p["orderRole"] not in ("1", "2", "3"):
+            return res(400, "orderRole须为1（寄方）、2（收方）或3（第三方）")
+        if p.get("interceptPayType") is not None and p["interceptPayType"] not in LABEL_PAY_TYPES:
+            return res(400, f"interceptPayType须为{'、'.join(LABEL_PAY_TYPES)}之一")
+        url = p.get("callbackUrl")
+        if url is not None and not url.startswith(("http://", "https://")):
+            return res(400, "callbackUrl须为http(s)地址")
+        if kind == "MODIFY_ADDR":
+            return res(501, "沙箱不模拟修改地址（MODIFY_ADDR）；请用RETURN_SEND_ADDR或RETURN_SEND_STATION")
+        with self._lock:
+            row = self.track(num)
+            if row is None:
+                return res(404, f"单号不存在：{num}")
+            if row["courier"] != com:
+                return res(404, f"单号与快递公司不符：{num} 不是{K100_COMPANIES[com]}的单号")
+            now = self.sb.now()
+            pushed = self.sb.store.one("SELECT COALESCE(MAX(pushed_upto), 0) FROM k100_subs WHERE number=?",
+                                       (num,))[0]
+            keep = max(pushed, sum(1 for e in row["events"] if e["at"] <= now))
+            last = row["events"][keep - 1]["step"] if keep else ""
+            if row["anomaly"] == "intercepted" or \
+                    self.sb.store.one("SELECT 1 FROM k100_intercepts WHERE number=?", (num,)):
+                return res(409, "该单号已拦截，请勿重复提交")
+            if last == "signed":
+                return res(409, "快件已签收，无法拦截")
+            if last == "returned" or last.startswith("return:"):
+                return res(409, "快件已在退回途中或已退回寄件人，无需拦截")
+            if last == "lost":
+                return res(409, "快件已遗失，无法拦截")
+            try:
+                self._rebuild(num, "intercepted")
+            except TimelineClosed as exc:
+                return res(409, f"无法拦截：{exc}")
+            self.sb.store.write("INSERT INTO k100_intercepts (customer, order_id, number, company, intercept_type,"
+                                " partner_id, at) VALUES (?,?,?,?,?,?,?)",
+                                (acc[0], str(p.get("orderId") or ""), num, com, kind, p["partnerId"].strip(), now))
+        return res(200, "提交成功")
+
+    def _result(self, code: int, message: str, data: Any = None) -> dict[str, Any]:
+        """labelV2 ``Result``: ``{code, message, data, time}`` (ms, sandbox clock)."""
+        return {"code": code, "message": message, "data": data, "time": int(self.sb.now() * 1000)}
+
+    def intercepted(self, track_no: str) -> bool:
+        """Turned back by an interception (either path)."""
+        row = self._row(track_no)
+        return row is not None and row["anomaly"] == "intercepted"
+
     # ------------------------------------------------------------------ pushes (§1.4)
     def tick(self) -> dict[str, Any]:
         """Create the pushes due now (sandbox clock) and send every push whose attempt is due."""
@@ -983,6 +1120,8 @@ class Couriers:
             "queries": {"ok": s["queries_ok"], "no_result": s["queries_no_result"], "rejected": s["queries_rejected"],
                         "too_soon": s["queries_too_soon"]},
             "route_detail_calls": s["route_detail_calls"],
+            "intercepts": {"accepted": s["intercepts_accepted"], "rejected": s["intercepts_rejected"],
+                           "total": st.one("SELECT COUNT(*) FROM k100_intercepts")[0]},
             "rates": dict(self.rates), "faults": dict(self.faults),
         }
 
@@ -1029,3 +1168,8 @@ async def k100_subscribe(request: Request) -> Response:
 async def k100_query(request: Request) -> Response:
     """``POST /poll/query.do`` (§1.2)."""
     return _reply(await run_in_threadpool(request.app.state.sandbox.couriers.query, await _form(request)))
+
+
+async def k100_label_order(request: Request) -> Response:
+    """``POST /label/order`` (labelV2; ``method=interceptOrder`` only)."""
+    return _reply(await run_in_threadpool(request.app.state.sandbox.couriers.label_order, await _form(request)))

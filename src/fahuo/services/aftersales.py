@@ -3,7 +3,15 @@ wants money back for a parcel already on its way; returns received and inspected
 
 A refund *before* shipment is stopped by the pipeline itself (the order's lines carry the
 after-sale status; see ``Pipeline.confirm`` and scan-to-ship). Here: the case list, the
-after-shipment interception (Douyin ``afterSale.applyLogisticsIntercept``) and returns.
+after-shipment interception and returns.
+
+Interception has two paths: Douyin ``afterSale.applyLogisticsIntercept`` and Kuaidi100
+``interceptOrder`` (快递拦截, through a Kuaidi100 tracking account that has a secret and the
+courier's e-waybill account). ``via="auto"`` asks Douyin first and sends the parcels Douyin
+will not take to Kuaidi100 when it is set up for their courier. The path used leads
+``intercept_detail`` ("抖音：…" / "快递100：…"). Whether it worked is read from the parcel's
+own tracking afterwards (``follow_intercepts``): on its way back or back → returning /
+returned; signed by the buyer → failed.
 """
 
 from __future__ import annotations
@@ -13,11 +21,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import orjson
 import structlog
 from sqlalchemy import select, update
 
-from fahuo.adapters.platforms.doudian.errors import DoudianError
+from fahuo.adapters.carriers.base import ProviderError
+from fahuo.adapters.carriers.kuaidi100 import (
+    INTERCEPT_TYPES, InterceptRequest, Kuaidi100Interceptor, Kuaidi100Settings,
+)
+from fahuo.adapters.carriers.kuaidi100.settings import DEFAULT_LABEL_URL
+from fahuo.adapters.platforms.doudian.errors import (
+    DoudianError, TransportError, UnexpectedResponse,
+)
 from fahuo.adapters.store import models as m
 from fahuo.adapters.store.repositories import _insert
 from fahuo.adapters.store.unit_of_work import UnitOfWork
@@ -35,6 +51,11 @@ OPEN = {6, 7, 8, 11, 13, 27}      # waiting on someone (27: refused once, buyer 
 REFUND_WANTED = {6, 7}
 FIRST_SYNC_DAYS = 7
 OVERLAP_S, LAG_S = 120, 3
+VIAS = ("auto", "douyin", "kuaidi100")
+VIA_LABEL = {"douyin": "抖音", "kuaidi100": "快递100"}
+# Asked for (or already coming back): a second request would pay twice.
+INTERCEPTED = ("requested", "returning", "returned")
+K100_INTERCEPT_TYPE = "RETURN_SEND_ADDR"  # back to the sender, who is the merchant
 
 
 class AfterSaleError(ValueError):
@@ -46,6 +67,7 @@ class AfterSaleReport:
     cases: int = 0
     offered: int = 0
     returns_tracked: int = 0
+    intercept_outcomes: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -107,6 +129,7 @@ def sync_after_sales(uow: UowFactory, platform_for: PlatformFactory, shop_ref: i
                                   for x in rows.values()])
         r.offered = _offer_intercepts(u)
         r.returns_tracked = _track_returns(u, now)
+        r.intercept_outcomes = _follow_intercepts(u, shop_ref)
         u.cursors.advance(shop_ref, end, len(rows), kind=CURSOR)
     r.cases = len(rows)
     return r
@@ -160,7 +183,8 @@ def list_cases(uow: UowFactory, *, status: str = "open", stage: str | None = Non
     if stage:
         q = q.where(a.c.stage == stage)
     with uow(readonly=True) as u:
-        return [dict(r._mapping) | {"sku_order_ids": orjson.loads(r.sku_order_ids)}
+        return [dict(r._mapping) | {"sku_order_ids": orjson.loads(r.sku_order_ids),
+                                    "intercept_via": intercept_via(r.intercept_detail)}
                 for r in u.conn.execute(q)]
 
 
@@ -172,39 +196,273 @@ def _case(u: UnitOfWork, aftersale_id: str) -> dict[str, Any]:
     return dict(row._mapping)
 
 
+def intercept_via(detail: str) -> str:
+    """Which path an interception went: "douyin", "kuaidi100", "douyin+kuaidi100" or ""
+    (nothing accepted). The path leads ``intercept_detail``; the text before both paths
+    existed ("已提交拦截…") was Douyin's."""
+    head = (detail or "").split("：", 1)[0]
+    vias = [v for v, label in VIA_LABEL.items() if label in head.split("+")]
+    if vias:
+        return "+".join(vias)
+    return "douyin" if (detail or "").startswith("已提交拦截") else ""
+
+
+@dataclass
+class _Parcel:
+    courier: str
+    track_no: str
+    via: str = ""  # the path that accepted it
+    outcome: str = ""  # ok | unavailable | failed
+    douyin: str = ""  # why Douyin did not take it
+    k100: str = ""  # why Kuaidi100 did not take it (or is not set up)
+    text: str = ""  # what was accepted, and at what cost
+    unsure: bool = False  # Douyin may have taken it without our hearing: no second path
+    audit: dict[str, Any] = field(default_factory=dict)
+
+
+def _k100_route(accounts: list[dict[str, Any]], courier: str
+                ) -> tuple[dict[str, Any] | None, dict[str, str] | str]:
+    """(account, the courier's e-waybill account) able to intercept ``courier``'s parcels,
+    or (None, what is missing)."""
+    if not accounts:
+        return None, ("no enabled Kuaidi100 account (fahuo track account-add kuaidi100 …)")
+    signed = [a for a in accounts if a["credentials"].get("secret")]
+    if not signed:
+        names = ", ".join(f"#{a['id']} {a['name']}" for a in accounts)
+        return None, (f"Kuaidi100 account {names} has no secret "
+                      "(fahuo track intercept-setup ACCOUNT --secret …)")
+    for a in signed:
+        partner = (a["credentials"].get("intercept_partners") or {}).get(courier.lower())
+        if partner:
+            return a, partner
+    return None, (f"no {courier} e-waybill account for Kuaidi100 interception "
+                  f"(fahuo track intercept-partner ACCOUNT {courier} --partner-id …)")
+
+
+def _interceptor(account: dict[str, Any], http: httpx.Client) -> Kuaidi100Interceptor:
+    cred = account["credentials"]
+    return Kuaidi100Interceptor(Kuaidi100Settings(
+        customer=cred["customer"], key=cred["key"], secret=cred["secret"],
+        base_url=account["base_url"], label_url=cred.get("label_url") or DEFAULT_LABEL_URL),
+        http=http)
+
+
+def _by_douyin(api: Any, aftersale_id: str, parcels: list[_Parcel]) -> None:
+    try:
+        res = api.apply_intercept(aftersale_id, [(p.courier, p.track_no) for p in parcels])
+    except DoudianError as exc:
+        # No answer (or a garbled one) may still mean Douyin took it: asking Kuaidi100 as
+        # well could intercept, and charge, twice.
+        unsure = isinstance(exc, (TransportError, UnexpectedResponse))
+        for p in parcels:  # the platform's own words first; the whole error in the audit
+            p.douyin, p.outcome = (exc.sub_msg or exc.msg or str(exc)), "failed"
+            p.unsure = unsure
+            p.audit["douyin"] = {"error": str(exc)}
+        return
+    results = [x for x in (res.get("intercept_results") or []) if isinstance(x, dict)]
+    by_no = {str(x.get("tracking_no")): x for x in results if x.get("tracking_no")}
+    for i, p in enumerate(parcels):
+        x = by_no.get(p.track_no) or (results[i] if i < len(results) and not by_no else None)
+        if x is None:
+            p.douyin, p.outcome = "平台未返回该包裹的拦截结果", "failed"
+            continue
+        p.audit["douyin"] = {k: x.get(k) for k in ("can_intercept", "is_success",
+                                                     "unavailable_reason_code",
+                                                     "unavailable_reason", "intercept_cost")}
+        if x.get("is_success"):
+            p.via, p.outcome = "douyin", "ok"
+            p.text = f"已提交拦截，费用 {int(x.get('intercept_cost') or 0) / 100:.2f} 元"
+        else:
+            p.douyin = str(x.get("unavailable_reason") or "平台不可拦截")
+            p.outcome = "unavailable" if x.get("can_intercept") is False else "failed"
+
+
+def _by_kuaidi100(aftersale_id: str, p: _Parcel, route: tuple[Any, Any],
+                  http: httpx.Client) -> None:
+    account, partner = route
+    if account is None:
+        p.k100 = f"未配置（{partner}）"
+        p.outcome = p.outcome or "unavailable"
+        return
+    req = InterceptRequest(order_id=f"{aftersale_id}-{p.track_no}", courier=p.courier,
+                           track_no=p.track_no, partner=partner,
+                           reason=f"买家申请退款（售后单 {aftersale_id}）",
+                           intercept_type=K100_INTERCEPT_TYPE, order_role="1")
+    p.audit["kuaidi100_account"] = account["id"]
+    try:
+        ack = _interceptor(account, http).intercept(req)
+    except ProviderError as exc:
+        p.k100, p.outcome = f"{exc.message}（{exc.code}）", "failed"
+        p.audit["kuaidi100"] = {"code": exc.code, "message": exc.message,
+                                "data": (exc.payload or {}).get("data")
+                                if isinstance(exc.payload, dict) else None}
+        return
+    except ValueError as exc:  # a stored courier account Kuaidi100 would refuse anyway
+        p.k100, p.outcome = str(exc), "failed"
+        return
+    p.via, p.outcome = "kuaidi100", "ok"
+    p.audit["kuaidi100"] = {"code": ack.code, "message": ack.message, "data": ack.data}
+    p.text = f"已提交拦截（{INTERCEPT_TYPES[K100_INTERCEPT_TYPE]}）"
+    if p.douyin:
+        p.text += f"，抖音不可拦截：{p.douyin}"
+    if ack.data not in (None, "", {}, []):  # undocumented: shown as it came
+        p.text += "，快递100返回：" + orjson.dumps(ack.data).decode()
+
+
+def _summary(parcels: list[_Parcel]) -> tuple[str, str]:
+    """(intercept_state, intercept_detail): the path(s) that took the parcels lead the text."""
+    ok = [p for p in parcels if p.outcome == "ok"]
+
+    def why(p: _Parcel) -> str:
+        parts = ([f"抖音：{p.douyin}"] if p.douyin else []) + (
+            [f"快递100：{p.k100}"] if p.k100 else [])
+        return "拦截失败：" + ("；".join(parts) or "无结果")
+
+    def line(p: _Parcel) -> str:
+        return (f"{VIA_LABEL[p.via]}{p.text}" if p.outcome == "ok" else why(p))
+
+    if len(parcels) == 1:
+        (p,) = parcels
+        text = f"{VIA_LABEL[p.via]}：{p.text}" if ok else why(p)
+    else:
+        body = " | ".join(f"{p.track_no} {line(p)}" for p in parcels)
+        vias = [v for v in VIA_LABEL if any(p.via == v for p in ok)]
+        text = ("+".join(VIA_LABEL[v] for v in vias) + "：" + body) if ok else body
+    if ok:
+        return "requested", text
+    if all(p.outcome == "unavailable" for p in parcels):
+        return "unavailable", text
+    return "failed", text
+
+
 def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str, *,
-              actor: str) -> dict[str, Any]:
-    """Ask the courier, through the platform, to bring the parcel(s) back."""
+              actor: str, via: str = "auto", http: httpx.Client | None = None
+              ) -> dict[str, Any]:
+    """Ask the courier to bring the parcel(s) back: through Douyin, through Kuaidi100, or
+    (``auto``) Douyin first and Kuaidi100 for the parcels Douyin will not take."""
+    if via not in VIAS:
+        raise AfterSaleError(f"via must be one of {', '.join(VIAS)}, got {via!r}")
     with uow(readonly=True) as u:
         case = _case(u, aftersale_id)
         if case["stage"] != "after_ship":
             raise AfterSaleError("the order has not shipped: the pipeline stops it, no "
                                  "interception needed")
+        if case["intercept_state"] in INTERCEPTED:
+            raise AfterSaleError(f"interception of {aftersale_id} was already requested "
+                                 f"({case['intercept_state']}: {case['intercept_detail']})")
         packs = [p for p in u.pipeline.packs_of_orders([case["order_id"]])
                  if p["state"] == "confirmed" and p["track_no"]]
         shop = u.shops.get(case["shop_ref"])
+        accounts = ([a for a in u.tracking.accounts(enabled_only=True)
+                     if a["provider"] == "kuaidi100"] if via != "douyin" else [])
     if not packs:
         raise AfterSaleError(f"order {case['order_id']} has no shipped parcel in fahuo")
-    try:
-        res = platform_for(shop).apply_intercept(aftersale_id, [(p["courier_code"],
-                                                                 p["track_no"]) for p in packs])
-        results = res.get("intercept_results") or []
-        ok = bool(results) and all(x.get("is_success") for x in results)
-        why = "；".join(str(x.get("unavailable_reason") or "") for x in results
-                       if not x.get("is_success"))
-        state = "requested" if ok else ("unavailable" if any(
-            x.get("can_intercept") is False for x in results) else "failed")
-        detail = ("已提交拦截" + (f"，费用 {sum(int(x.get('intercept_cost') or 0) for x in results) / 100:.2f} 元"
-                                  if ok else "")) if ok else f"拦截失败：{why or res}"
-    except DoudianError as exc:
-        state, detail = "failed", f"拦截失败：{exc}"
+    parcels = [_Parcel(p["courier_code"] or "", p["track_no"]) for p in packs]
+    routes = {p.courier: _k100_route(accounts, p.courier) for p in parcels}
+    if via == "kuaidi100":  # checked for every parcel before anything is sent
+        missing = sorted({why for acc, why in routes.values() if acc is None})
+        if missing:
+            raise AfterSaleError("Kuaidi100 interception is not set up: " + "; ".join(missing))
+    if via != "kuaidi100":
+        _by_douyin(platform_for(shop), aftersale_id, parcels)
+    if via != "douyin":
+        own = http is None
+        client = http if http is not None else httpx.Client(timeout=15.0)
+        try:
+            for p in parcels:
+                if p.unsure:
+                    p.k100 = ("未转快递100：抖音的结果未知，确认包裹未被拦截后可选快递100"
+                              "重新拦截")
+                elif p.outcome != "ok":
+                    _by_kuaidi100(aftersale_id, p, routes[p.courier], client)
+        finally:
+            if own:
+                client.close()
+    state, detail = _summary(parcels)
+    used = sorted({p.via for p in parcels if p.via})
+    a = m.after_sales
     with uow() as u:
-        u.conn.execute(update(m.after_sales).where(
-            m.after_sales.c.aftersale_id == aftersale_id).values(
+        u.conn.execute(update(a).where(a.c.aftersale_id == aftersale_id).values(
             intercept_state=state, intercept_detail=detail))
+        siblings: list[str] = []
+        if state == "requested":
+            # One case per refunded line, one set of parcels per order: the order's other
+            # open cases are covered too (asking again for them would pay twice).
+            siblings = list(u.conn.execute(select(a.c.aftersale_id).where(
+                a.c.order_id == case["order_id"], a.c.aftersale_id != aftersale_id,
+                a.c.stage == "after_ship", a.c.closed_at.is_(None),
+                a.c.intercept_state.not_in(INTERCEPTED))).scalars())
+            if siblings:
+                u.conn.execute(update(a).where(a.c.aftersale_id.in_(siblings)).values(
+                    intercept_state=state, intercept_detail=detail))
         u.audit.add(actor=actor, action="aftersale.intercept", subject_type="aftersale",
-                    subject_id=aftersale_id, detail={"state": state, "detail": detail})
-    return {"aftersale_id": aftersale_id, "intercept_state": state, "detail": detail}
+                    subject_id=aftersale_id, detail={
+                        "via": via, "used": used, "state": state, "detail": detail,
+                        "same_order_cases": siblings,
+                        "parcels": [{"track_no": p.track_no, "courier": p.courier,
+                                     "via": p.via, "outcome": p.outcome, **p.audit}
+                                    for p in parcels]})
+    log.info("aftersale.intercept", aftersale_id=aftersale_id, via=via, used=used, state=state)
+    return {"aftersale_id": aftersale_id, "intercept_state": state, "detail": detail,
+            "via": "+".join(used)}
+
+
+def follow_intercepts(uow: UowFactory, shop_ref: int | None = None) -> int:
+    """Interceptions asked for, judged by the parcels' own tracking (after a tracking pass)."""
+    with uow() as u:
+        return _follow_intercepts(u, shop_ref)
+
+
+def _follow_intercepts(u: UnitOfWork, shop_ref: int | None = None) -> int:
+    a, pl, p, t = m.after_sales, m.pack_lines, m.packs, m.trackers
+    q = select(a.c.aftersale_id, a.c.order_id, a.c.intercept_state, a.c.intercept_detail).where(
+        a.c.intercept_state.in_(("requested", "returning")))
+    if shop_ref is not None:
+        q = q.where(a.c.shop_ref == shop_ref)
+    cases = list(u.conn.execute(q))
+    if not cases:
+        return 0
+    # the order's shipped parcels (what intercept() asked about), each with its tracker state
+    parcels: dict[str, dict[int, tuple[str, str | None]]] = {}
+    orders = sorted({c.order_id for c in cases})
+    for i in range(0, len(orders), 500):
+        for oid, pid, no, st in u.conn.execute(
+                select(pl.c.order_id, p.c.id, p.c.track_no, t.c.state)
+                .select_from(pl.join(p, p.c.id == pl.c.pack_id)
+                             .outerjoin(t, t.c.pack_id == p.c.id))
+                .where(pl.c.order_id.in_(orders[i:i + 500]), p.c.state == "confirmed",
+                       p.c.track_no.is_not(None), p.c.track_no != "")):
+            parcels.setdefault(oid, {})[pid] = (no, st)
+    changed = 0
+    for c in cases:
+        got = list(parcels.get(c.order_id, {}).values())
+        if not got:
+            continue
+        label = "+".join(VIA_LABEL[v] for v in (intercept_via(c.intercept_detail) or
+                                                 "douyin").split("+"))
+        signed = [no for no, st in got if st == "delivered"]
+        states = {st for _, st in got}
+        if signed:
+            state = "failed"
+            detail = f"{label}：拦截未成功，已签收" + (f"（{'、'.join(signed)}）"
+                                                    if len(got) > 1 else "")
+        elif states == {"returned"}:
+            state, detail = "returned", f"{label}：拦截成功，包裹已退回寄件人"
+        elif states <= {"returning", "returned"}:
+            state, detail = "returning", f"{label}：拦截成功，包裹正在退回寄件人"
+        else:
+            continue  # still travelling (or not tracked yet): ask again next pass
+        if state == c.intercept_state:
+            continue
+        u.conn.execute(update(a).where(a.c.aftersale_id == c.aftersale_id,
+                                       a.c.intercept_state == c.intercept_state).values(
+            intercept_state=state, intercept_detail=detail))
+        u.audit.add(actor="system", action="aftersale.intercept_outcome",
+                    subject_type="aftersale", subject_id=c.aftersale_id,
+                    detail={"state": state, "detail": detail,
+                            "parcels": {no: st for no, st in got}})
+        changed += 1
+    return changed
 
 
 def receive_return(uow: UowFactory, aftersale_id: str, *, good: dict[str, int],
@@ -258,5 +516,5 @@ def receive_return(uow: UowFactory, aftersale_id: str, *, good: dict[str, int],
     return {"aftersale_id": aftersale_id, "good": good, "damaged": damaged}
 
 
-__all__ = ["AfterSaleError", "AfterSaleReport", "intercept", "list_cases", "receive_return",
-           "sync_after_sales"]
+__all__ = ["AfterSaleError", "AfterSaleReport", "VIAS", "follow_intercepts", "intercept",
+           "intercept_via", "list_cases", "receive_return", "sync_after_sales"]

@@ -27,7 +27,9 @@ from fahuo.adapters.carriers.base import (
 )
 from fahuo.adapters.carriers.kdniao import KdniaoClient, KdniaoSettings
 from fahuo.adapters.carriers.kdniao import push as kdniao_push
-from fahuo.adapters.carriers.kuaidi100 import Kuaidi100Client, Kuaidi100Settings
+from fahuo.adapters.carriers.kuaidi100 import Kuaidi100Client, Kuaidi100Settings, kuaidi100_codes
+from fahuo.adapters.carriers.kuaidi100.intercept import SECRET_FIELDS, check_partner
+from fahuo.adapters.carriers.kuaidi100.settings import DEFAULT_LABEL_URL
 from fahuo.adapters.carriers.kuaidi100 import push as k100_push
 from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.adapters.store.unit_of_work import UnitOfWork
@@ -416,6 +418,15 @@ def add_account(uow: UowFactory, provider: str, name: str, credentials: dict[str
     for k in need[provider]:
         if not str(credentials.get(k) or "").strip():
             problems.append(f"{k} is required for {provider}")
+    credentials = dict(credentials)
+    if provider == "kuaidi100":  # the optional interception keys, checked like the rest
+        for k in ("secret", "label_url"):
+            if k in credentials and not str(credentials[k] or "").strip():
+                credentials.pop(k)  # an empty form field means "not given"
+        problems += _label_url_problems(credentials.get("label_url"))
+        if "intercept_partners" in credentials:
+            problems.append("set courier accounts for interception with the partner command "
+                            "(fahuo track intercept-partner), not with the account")
     if not name.strip():
         problems.append("name is required")
     if not base_url.startswith(("http://", "https://")):
@@ -435,5 +446,108 @@ def add_account(uow: UowFactory, provider: str, name: str, credentials: dict[str
     return acc_id
 
 
+def _label_url_problems(url: Any) -> list[str]:
+    if url is None or (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        return []
+    return [f"label_url must be an http(s) URL (Kuaidi100: {DEFAULT_LABEL_URL}), got {url!r}"]
+
+
+def _k100_account(u: UnitOfWork, account_id: int) -> dict[str, Any]:
+    acc = u.tracking.account(account_id, lock=True)
+    if acc is None:
+        raise TrackingError(f"no tracking account #{account_id}")
+    if acc["provider"] != "kuaidi100":
+        raise TrackingError(f"tracking account #{account_id} is {acc['provider']}: interception "
+                            "goes through a Kuaidi100 account")
+    return acc
+
+
+def _courier(code: str) -> str:
+    courier = (code or "").strip().lower()
+    try:
+        kuaidi100_codes().to_provider(courier)
+    except UnknownCourier as exc:
+        raise TrackingError(f"{exc}; use fahuo's courier codes (zhongtong, yuantong, …)") from exc
+    return courier
+
+
+def set_intercept(uow: UowFactory, account_id: int, *, secret: str | None = None,
+                  label_url: str | None = None, actor: str) -> dict[str, Any]:
+    """Turn on Kuaidi100 interception for an account: its secret (signs labelV2 calls) and,
+    when not Kuaidi100's own, the ``/label/order`` URL (a sandbox's). Returns the public view."""
+    problems = _label_url_problems(label_url)
+    if secret is not None and not secret.strip():
+        problems.append("secret must not be empty")
+    if secret is None and label_url is None:
+        problems.append("give the secret, the label_url or both")
+    if problems:
+        raise TrackingError("; ".join(problems))
+    with uow() as u:
+        acc = _k100_account(u, account_id)
+        cred = dict(acc["credentials"])
+        if secret is not None:
+            cred["secret"] = secret.strip()
+        if label_url is not None:
+            cred["label_url"] = label_url.rstrip("/")
+        u.tracking.update_credentials(account_id, cred)
+        u.audit.add(actor=actor, action="tracking.account.intercept", subject_type=
+                    "tracking_account", subject_id=str(account_id),
+                    detail={"secret": "set" if secret is not None else "kept",
+                            "label_url": cred.get("label_url", DEFAULT_LABEL_URL)})
+    return intercept_view({**acc, "credentials": cred})
+
+
+def set_intercept_partner(uow: UowFactory, account_id: int, courier: str,
+                          fields: dict[str, Any], *, actor: str) -> dict[str, Any]:
+    """The courier's e-waybill account (partnerId, partnerKey, …) Kuaidi100 needs to
+    intercept that courier's parcels; replaces what was set for this courier."""
+    courier = _courier(courier)
+    try:
+        partner = check_partner(courier, fields)
+    except ValueError as exc:
+        raise TrackingError(str(exc)) from exc
+    with uow() as u:
+        acc = _k100_account(u, account_id)
+        cred = dict(acc["credentials"])
+        cred["intercept_partners"] = {**(cred.get("intercept_partners") or {}), courier: partner}
+        u.tracking.update_credentials(account_id, cred)
+        u.audit.add(actor=actor, action="tracking.account.intercept_partner",
+                    subject_type="tracking_account", subject_id=str(account_id),
+                    detail={"courier": courier, "fields": sorted(partner)})  # names, no values
+    return intercept_view({**acc, "credentials": cred})
+
+
+def remove_intercept_partner(uow: UowFactory, account_id: int, courier: str, *,
+                             actor: str) -> dict[str, Any]:
+    courier = (courier or "").strip().lower()
+    with uow() as u:
+        acc = _k100_account(u, account_id)
+        cred = dict(acc["credentials"])
+        partners = dict(cred.get("intercept_partners") or {})
+        if courier not in partners:
+            raise TrackingError(f"account #{account_id} has no {courier!r} courier account for "
+                                f"interception (it has: {', '.join(sorted(partners)) or 'none'})")
+        del partners[courier]
+        cred["intercept_partners"] = partners
+        u.tracking.update_credentials(account_id, cred)
+        u.audit.add(actor=actor, action="tracking.account.intercept_partner_removed",
+                    subject_type="tracking_account", subject_id=str(account_id),
+                    detail={"courier": courier})
+    return intercept_view({**acc, "credentials": cred})
+
+
+def intercept_view(account: dict[str, Any]) -> dict[str, Any]:
+    """What interception through this account can do, without a secret in it."""
+    cred = account["credentials"]
+    partners = cred.get("intercept_partners") or {}
+    return {"account_id": account["id"], "name": account["name"],
+            "secret": bool(cred.get("secret")),
+            "label_url": cred.get("label_url") or DEFAULT_LABEL_URL,
+            "couriers": {c: {k: ("***" if k in SECRET_FIELDS else v) for k, v in p.items()}
+                         for c, p in sorted(partners.items())}}
+
+
 __all__ = ["Tracking", "TrackReport", "TrackingError", "add_account", "douyin_events", "push_url",
-           "event_from_json", "event_to_json", "provider_events", "tracker_from_row"]
+           "event_from_json", "event_to_json", "intercept_view", "provider_events",
+           "remove_intercept_partner", "set_intercept", "set_intercept_partner",
+           "tracker_from_row"]

@@ -453,3 +453,125 @@ def test_track_no_route_detail_is_the_same_timeline_for_the_shop_only(fresh_clie
         assert (res["code"], res["sub_code"]) == (50002, "isv.business-failed:10"), res
     assert c.raw("logistics.trackNoRouteDetail", {"logistics_code": "zhongtong"})["code"] == 40002
     assert c.raw("logistics.trackNoRouteDetail", dict(params, logistics_code="nosuch"))["code"] == 40003
+
+
+# ---------------------------------------------------------------------------- 快递拦截 (labelV2 interceptOrder)
+
+def _label_form(acc: dict, param: dict | str, *, t: str | None = None, secret: str | None = None,
+                method: str = "interceptOrder") -> dict[str, str]:
+    """A form signed independently of fahuo: UPPERCASE(MD5(param + t + key + secret))."""
+    text = param if isinstance(param, str) else json.dumps(param, ensure_ascii=False, separators=(",", ":"))
+    t = t or str(int(time.time() * 1000))
+    sign = hashlib.md5((text + t + acc["key"] + (secret or acc["secret"])).encode()).hexdigest().upper()
+    return {"method": method, "key": acc["key"], "t": t, "param": text, "sign": sign}
+
+
+def _raw_label(url: str, form: dict, *, as_json: bool = False) -> dict:
+    with httpx.Client(trust_env=False) as h:
+        r = h.post(url + "/label/order", json=form) if as_json else h.post(url + "/label/order", data=form)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert set(body) == {"code", "message", "data", "time"} and isinstance(body["code"], int)
+    return body
+
+
+def interceptor(url: str, acc: dict, offset: float = 0.0):
+    from fahuo.adapters.carriers.kuaidi100 import Kuaidi100Interceptor
+    settings = Kuaidi100Settings(customer=acc["customer"], key=acc["key"], secret=acc["secret"], base_url=url,
+                                 label_url=url + "/label/order")
+    return Kuaidi100Interceptor(settings, http=httpx.Client(trust_env=False, timeout=10),
+                                clock=lambda: time.time() + offset)
+
+
+def stop(no: str, courier: str = "yuantong", **kw):
+    from fahuo.adapters.carriers.kuaidi100 import InterceptRequest
+    return InterceptRequest(**({"order_id": f"as-{no}", "courier": courier, "track_no": no,
+                                "partner": {"partnerId": "YT-0001", "net": "douyin"},
+                                "reason": "买家申请退款"} | kw))
+
+
+def test_intercept_order_turns_a_travelling_parcel_back_through_fahuos_adapter(fresh_client, fresh_url):
+    c = fresh_client()
+    c.login()
+    a, b = numbers("YT", 13, 2)
+    orders = ship(c, "yuantong", [a, b])
+    acc = c.admin("/sandbox/kuaidi100/accounts", {})
+    assert len(acc["secret"]) == 32
+    before = view(c, a)["events"]
+    at_sandbox_time(c, before[1]["at"] + 60)  # collected, first hub scan done: on its way
+    ack = interceptor(fresh_url, acc, c.offset).intercept(stop(a))
+    assert (ack.code, ack.message) == (200, "提交成功")
+    v = view(c, a)
+    assert v["anomaly"] == "intercepted"
+    assert [e["step"] for e in v["events"][:2]] == [e["step"] for e in before[:2]]  # history kept
+    assert v["events"][2]["step"] == "return:intercept" and "拦截" in v["events"][2]["context"]
+    assert v["events"][-1]["step"] == "returned" and not v["events"][2]["due"]
+    assert [(i["order_id"], i["company"], i["intercept_type"], i["partner_id"]) for i in v["intercepts"]] == [
+        (f"as-{a}", "yuantong", "RETURN_SEND_ADDR", "YT-0001")]
+    with pytest.raises(ProviderError) as ei:  # once is enough
+        interceptor(fresh_url, acc, c.offset).intercept(stop(a, order_id="as-again"))
+    assert (ei.value.code, ei.value.message) == ("409", "该单号已拦截，请勿重复提交")
+    # the platform knows the courier already turned it round
+    line = orders[a]["sku_order_list"][0]["order_id"]
+    aid = c.admin("/sandbox/aftersales", {"order_id": orders[a]["order_id"], "sku_order_id": line})[
+        "aftersales"][0]["aftersale_id"]
+    (res,) = c.call("afterSale.applyLogisticsIntercept", {"after_sale_id": int(aid), "op_from": 1,
+                                                          "intercept_targets": [{"company_code": "yuantong",
+                                                                                 "tracking_no": a}]})[
+        "intercept_results"]
+    assert (res["is_success"], res["unavailable_reason_code"]) == (False, 3)
+    c.travel(c.offset + 20 * DAY)
+    c.login()
+    assert fahuo_state(k100(fresh_url, acc).query(a, "yuantong")) == T.RETURNED  # tracking shows it back
+    assert fahuo_state(k100(fresh_url, acc).query(b, "yuantong")) == T.DELIVERED
+    with pytest.raises(ProviderError) as ei:  # signed by the buyer: too late
+        interceptor(fresh_url, acc, c.offset).intercept(stop(b))
+    assert (ei.value.code, ei.value.message) == ("409", "快件已签收，无法拦截")
+    st = c.admin("/sandbox/tracking/stats", method="GET")["intercepts"]
+    assert st == {"accepted": 1, "rejected": 2, "total": 1}
+
+
+def test_intercept_order_refuses_what_the_real_one_refuses(client, sb_url):
+    acc = client.admin("/sandbox/kuaidi100/accounts", {})
+    no = numbers("YT", 13, 1)[0]
+    ship(client, "yuantong", [no])
+    good = {"orderId": "r1", "kuaidicom": "yuantong", "kuaidinum": no, "partnerId": "YT-0001",
+            "interceptType": "RETURN_SEND_STATION", "orderRole": "1"}
+
+    def code(param=None, **kw) -> tuple[int, str]:
+        body = _raw_label(sb_url, kw.pop("form", None) or _label_form(acc, good if param is None else param, **kw))
+        return body["code"], body["message"]
+
+    assert _raw_label(sb_url, _label_form(acc, good), as_json=True)["code"] == 400  # not a form
+    assert code(method="order")[0] == 501  # only interceptOrder is simulated
+    assert code(form={k: v for k, v in _label_form(acc, good).items() if k != "method"}) == (400, "缺少参数：method")
+    assert code(form={k: v for k, v in _label_form(acc, good).items() if k != "sign"}) == (400, "缺少参数：sign")
+    assert code(form={k: v for k, v in _label_form(acc, good).items() if k != "t"})[1] == "缺少参数：t"
+    assert code(t="1700000000")[0] == 400  # seconds, not milliseconds
+    assert code(form=dict(_label_form(acc, good), key="NoSuchKey0000001")) == (401, "key无效")
+    assert code(secret="guessed-secret") == (401, "签名验证失败")
+    lower = _label_form(acc, good)
+    assert code(form=dict(lower, sign=lower["sign"].lower())) == (401, "签名验证失败")  # upper-case only
+    assert code(form=dict(lower, param=lower["param"].replace("r1", "r2"))) == (401, "签名验证失败")  # signed text
+    assert code("not json")[0] == 400
+    assert code(dict(good, interceptype="RETURN_SEND_ADDR"))[1] == "param含有不支持的字段：interceptype"
+    assert code(dict(good, orderRole=1))[0] == 400  # strings only
+    assert code({k: v for k, v in good.items() if k != "kuaidicom"}) == (400, "kuaidicom必填")
+    assert code(dict(good, kuaidicom="nosuchcourier"))[0] == 400
+    assert code(dict(good, kuaidinum="Y" * 33))[0] == 400
+    assert code(dict(good, interceptType="RETURN_HOME"))[0] == 400
+    assert code({k: v for k, v in good.items() if k != "interceptType"})[0] == 400
+    missing = code(dict(good, interceptType="MODIFY_ADDR", recManInfo={"name": "王小明"}))
+    assert missing[0] == 400 and "mobile" in missing[1] and "printAddr" in missing[1]
+    assert code(dict(good, interceptType="MODIFY_ADDR", recManInfo={
+        "name": "王小明", "mobile": "13800000000", "printAddr": "浙江省杭州市西湖区文三路1号"}))[0] == 501
+    assert code({k: v for k, v in good.items() if k != "partnerId"}) == (400, "partnerId必填（快递公司电子面单账号）")
+    assert code(dict(good, orderRole="4"))[0] == 400
+    assert code(dict(good, interceptPayType="CASH"))[0] == 400
+    assert code(dict(good, callbackUrl="ftp://x/cb"))[0] == 400
+    assert code(dict(good, kuaidinum="YT0000000000001")) == (404, "单号不存在：YT0000000000001")
+    assert code(dict(good, kuaidicom="zhongtong"))[0] == 404  # a yuantong number
+    assert client.admin(f"/sandbox/tracking/{no}", method="GET")["intercepts"] == []  # none of it counted
+    ok = _raw_label(sb_url, _label_form(acc, good))
+    assert (ok["code"], ok["message"], ok["data"]) == (200, "提交成功", None)
+    assert abs(ok["time"] - time.time() * 1000) < 60_000

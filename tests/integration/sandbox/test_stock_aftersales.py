@@ -406,6 +406,33 @@ def test_intercept_in_transit_succeeds_and_after_delivery_is_refused(fresh_clien
     assert state[aid_u]["order_logistics"] == []
 
 
+def test_couriers_marked_outside_the_platforms_interception_are_refused_per_parcel(fresh_client, fresh_url,
+                                                                                  shop_api):
+    c = fresh_client()
+    c.login()
+    api = shop_api(fresh_url, c.app, clock=lambda: time.time() + c.offset)
+    a, b = ready_orders(c, 2, seed=98)
+    ship(c, a, "78000000009801")
+    ship(c, b, "YT9800000009802", company="yuantong")
+    c.travel(14 * 3600)  # both collected and travelling
+    c.login()
+    aid_a, aid_b = (c.admin("/sandbox/aftersales", {"order_id": o["order_id"], "sku_order_id": o["order_id"]})
+                    ["aftersales"][0]["aftersale_id"] for o in (a, b))
+    r = c.http.post("/sandbox/aftersales/intercept_unsupported", json={"company_codes": ["nosuch"]})
+    assert r.status_code == 400 and "nosuch" in r.json()["error"]
+    assert c.admin("/sandbox/aftersales/intercept_unsupported", {"company_codes": ["zhongtong"]}) == {
+        "company_codes": ["zhongtong"]}
+    (r,) = api.apply_intercept(aid_a, [("zhongtong", "78000000009801")])["intercept_results"]
+    assert (r["can_intercept"], r["is_success"], r["unavailable_reason_code"]) == (False, False, 7)
+    assert "不支持平台拦截" in r["unavailable_reason"]
+    assert c.admin("/sandbox/tracking/78000000009801", method="GET")["anomaly"] != "intercepted"
+    (r,) = api.apply_intercept(aid_b, [("yuantong", "YT9800000009802")])["intercept_results"]
+    assert r["is_success"]  # other couriers are unaffected
+    c.admin("/sandbox/aftersales/intercept_unsupported", {"company_codes": []})
+    (r,) = api.apply_intercept(aid_a, [("zhongtong", "78000000009801")])["intercept_results"]
+    assert r["is_success"] and r["intercept_cost"] == 300
+
+
 def test_fahuo_after_sale_sync_reads_the_sandbox_cases(fahuo, sb_url, h):
     from support import SandboxAdmin, connect_sandbox_shop
 

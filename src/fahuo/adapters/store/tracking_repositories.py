@@ -41,6 +41,24 @@ class TrackingRepository:
             base_url=base_url, callback_url=callback_url, enabled=True, created_at=_now()))
         return int(res.inserted_primary_key[0])
 
+    def account(self, account_id: int, *, lock: bool = False) -> dict[str, Any] | None:
+        """One account with its credentials decrypted; ``lock`` for a read-modify-write."""
+        q = select(m.tracking_accounts).where(m.tracking_accounts.c.id == account_id)
+        if lock and self.conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        r = self.conn.execute(q).first()
+        if r is None:
+            return None
+        d = dict(r._mapping)
+        d["credentials"] = orjson.loads(self.box.decrypt(d.pop("credentials_enc")) or "{}")
+        return d
+
+    def update_credentials(self, account_id: int, credentials: dict[str, Any]) -> bool:
+        """Replace an account's (encrypted) credentials; False when there is no such account."""
+        return self.conn.execute(update(m.tracking_accounts).where(
+            m.tracking_accounts.c.id == account_id).values(
+            credentials_enc=self.box.encrypt(_json(credentials)))).rowcount > 0
+
     def accounts(self, *, enabled_only: bool = False) -> list[dict[str, Any]]:
         q = select(m.tracking_accounts).order_by(m.tracking_accounts.c.id)
         if enabled_only:

@@ -127,11 +127,15 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
     @api.post("/aftersales/{aftersale_id}/intercept",
               responses={422: {"description": "why it cannot be intercepted"}})
     def api_intercept(request: Request,
-                      aftersale_id: str = PathParam(pattern=r"^\d{1,32}$")) -> Any:
+                      aftersale_id: str = PathParam(pattern=r"^\d{1,32}$"),
+                      via: Literal["auto", "douyin", "kuaidi100"] = Query(
+                          "auto", description="auto: Douyin, then Kuaidi100 (快递拦截) for the "
+                                              "parcels Douyin will not take")) -> Any:
+        """Ask the courier to bring the parcel(s) back; the answer says which path took it."""
         fh = c()
         try:
             return intercept(fh.uow, fh.platform_for, aftersale_id,
-                             actor=_actor(request, "api"))
+                             actor=_actor(request, "api"), via=via, http=fh.http)
         except AfterSaleError as exc:
             return JSONResponse({"message": str(exc)}, 422)
 
@@ -211,7 +215,8 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
         try:
             if form.get("action") == "intercept":
                 r = intercept(fh.uow, fh.platform_for, aftersale_id,
-                              actor=_actor(request, "console"))
+                              actor=_actor(request, "console"),
+                              via=str(form.get("via") or "auto"), http=fh.http)
                 msg = r["detail"]
             else:
                 code = str(form.get("sku_code", "")).strip()

@@ -15,7 +15,11 @@ from prometheus_client import Counter
 from pydantic import BaseModel, Field, StrictInt
 
 from fahuo.bootstrap import Fahuo
-from fahuo.services.tracking import TrackingError, add_account
+from fahuo.entrypoints.web.auth import current_user
+from fahuo.services.tracking import (
+    TrackingError, add_account, intercept_view, remove_intercept_partner, set_intercept,
+    set_intercept_partner,
+)
 from fahuo.services.watch import KIND_LABELS, WatchError, add_channel
 
 MAX_ID = 2**31 - 1
@@ -36,12 +40,37 @@ class AccountIn(BaseModel):
     provider: Literal["kuaidi100", "kdniao"]
     name: str = Field(min_length=1, max_length=64)
     credentials: dict[str, str] = Field(
-        description="kuaidi100: customer, key, salt; kdniao: ebusiness_id, api_key")
+        description="kuaidi100: customer, key, salt (+ secret, label_url for 快递拦截); "
+                    "kdniao: ebusiness_id, api_key")
     base_url: str = Field(min_length=8, max_length=255,
                           description="provider endpoint (Kuaidi100: https://poll.kuaidi100.com)")
     callback_url: str = Field(min_length=8, max_length=255,
                               description="fahuo's public address; pushes go to "
                                           "<it>/webhooks/<provider>/<account id>")
+
+
+COURIER = r"^[a-z][a-z0-9]{1,31}$"
+
+
+class InterceptSetupIn(BaseModel):
+    secret: str | None = Field(None, min_length=1, max_length=128,
+                               description="the Kuaidi100 account's secret (signs 快递拦截)")
+    label_url: str | None = Field(None, min_length=8, max_length=255,
+                                  description="/label/order URL; default "
+                                              "https://api.kuaidi100.com/label/order")
+
+
+class PartnerIn(BaseModel):
+    """A courier's e-waybill account, as Kuaidi100 names the fields."""
+    partnerId: str = Field(min_length=1, max_length=256)
+    partnerKey: str | None = Field(None, max_length=256)
+    partnerSecret: str | None = Field(None, max_length=256)
+    partnerName: str | None = Field(None, max_length=256)
+    code: str | None = Field(None, max_length=256)
+    net: str | None = Field(None, max_length=256,
+                            description="douyin for Douyin-authorised e-waybill accounts")
+    appKey: str | None = Field(None, max_length=256, description="ZTO service-provider mode")
+    appSecret: str | None = Field(None, max_length=256, description="ZTO service-provider mode")
 
 
 class ChannelIn(BaseModel):
@@ -71,15 +100,23 @@ class PollIn(BaseModel):
 
 
 def _public_account(a: dict[str, Any]) -> dict[str, Any]:
-    cred = {k: ("***" if k in ("key", "salt", "api_key") else v)
-            for k, v in a["credentials"].items()}
-    return {k: v for k, v in a.items() if k != "credentials"} | {"credentials": cred}
+    cred = {k: ("***" if k in ("key", "salt", "api_key", "secret") else v)
+            for k, v in a["credentials"].items() if k != "intercept_partners"}
+    out = {k: v for k, v in a.items() if k != "credentials"} | {"credentials": cred}
+    if a["provider"] == "kuaidi100":
+        out["intercept"] = intercept_view(a)  # courier accounts, their secrets hidden
+    return out
 
 
 def _public_channel(ch: dict[str, Any]) -> dict[str, Any]:
     hidden = ("secret", "password", "key", "url", "hook_id")
     return {k: v for k, v in ch.items() if k != "config"} | {
         "config": {k: ("***" if k in hidden else v) for k, v in ch["config"].items()}}
+
+
+def _actor(request: Request, default: str) -> str:
+    user = current_user(request)
+    return user.username if user else default
 
 
 async def _capped_body(request: Request, limit: int) -> bytes | None:
@@ -160,6 +197,45 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
             return JSONResponse({"message": str(exc)}, 422)
         fh.tracking.accounts(fresh=True)
         return {"id": acc_id}
+
+    def _intercept_act(fn: Callable[[], dict[str, Any]]) -> Any:
+        try:
+            out = fn()
+        except TrackingError as exc:
+            code = 404 if str(exc).startswith("no tracking account") else 422
+            return JSONResponse({"message": str(exc)}, code)
+        c().tracking.accounts(fresh=True)
+        return out
+
+    @api.put("/tracking/accounts/{account_id}/intercept",
+             responses={404: {"description": "no such account"},
+                        422: {"description": "what is wrong"}})
+    def api_intercept_setup(request: Request, body: InterceptSetupIn,
+                            account_id: int = PathParam(ge=1, le=MAX_ID)) -> Any:
+        """Let a Kuaidi100 account intercept parcels (快递拦截): its secret, its label URL."""
+        return _intercept_act(lambda: set_intercept(
+            c().uow, account_id, secret=body.secret, label_url=body.label_url,
+            actor=_actor(request, "api")))
+
+    @api.put("/tracking/accounts/{account_id}/intercept/partners/{courier}",
+             responses={404: {"description": "no such account"},
+                        422: {"description": "what is wrong"}})
+    def api_intercept_partner(request: Request, body: PartnerIn,
+                              account_id: int = PathParam(ge=1, le=MAX_ID),
+                              courier: str = PathParam(pattern=COURIER)) -> Any:
+        """The courier's e-waybill account Kuaidi100 needs to intercept its parcels."""
+        return _intercept_act(lambda: set_intercept_partner(
+            c().uow, account_id, courier, body.model_dump(exclude_none=True),
+            actor=_actor(request, "api")))
+
+    @api.delete("/tracking/accounts/{account_id}/intercept/partners/{courier}",
+                responses={404: {"description": "no such account"},
+                           422: {"description": "what is wrong"}})
+    def api_intercept_partner_remove(request: Request,
+                                     account_id: int = PathParam(ge=1, le=MAX_ID),
+                                     courier: str = PathParam(pattern=COURIER)) -> Any:
+        return _intercept_act(lambda: remove_intercept_partner(
+            c().uow, account_id, courier, actor=_actor(request, "api")))
 
     @api.get("/trackers")
     def api_trackers(state: str | None = Query(None, pattern="^[a-z_]{1,20}$"),
@@ -347,8 +423,8 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
     async def tracking_add_account(request: Request) -> Response:
         form = await request.form()
         provider = str(form.get("provider", ""))
-        keys = ("customer", "key", "salt") if provider == "kuaidi100" else ("ebusiness_id",
-                                                                           "api_key")
+        keys = (("customer", "key", "salt", "secret", "label_url") if provider == "kuaidi100"
+                else ("ebusiness_id", "api_key"))
         cred = {k: str(form.get(k, "")).strip() for k in keys}
         try:
             add_account(c().uow, provider, str(form.get("name", "")), cred,

@@ -2,6 +2,14 @@
 
 from .client import Kuaidi100Client, InMemoryQueryGuard, QueryGuard, query_sign
 from .codes import DOUYIN_TO_KUAIDI100, PHONE_REQUIRED, kuaidi100_codes
+from .intercept import (
+    INTERCEPT_TYPES,
+    InterceptAck,
+    InterceptRequest,
+    Kuaidi100Interceptor,
+    check_partner,
+    label_sign,
+)
 from .push import (
     Kuaidi100Push,
     REPLY_FAILURE,
@@ -18,6 +26,12 @@ __all__ = [
     "Kuaidi100Client",
     "Kuaidi100Settings",
     "Kuaidi100Push",
+    "Kuaidi100Interceptor",
+    "InterceptAck",
+    "InterceptRequest",
+    "INTERCEPT_TYPES",
+    "check_partner",
+    "label_sign",
     "InMemoryQueryGuard",
     "QueryGuard",
     "DOUYIN_TO_KUAIDI100",

@@ -6,14 +6,18 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 DEFAULT_BASE_URL = "https://poll.kuaidi100.com"
+#: labelV2 gateway (电子面单 / 快递拦截 ``interceptOrder``): another host than the poll API
+DEFAULT_LABEL_URL = "https://api.kuaidi100.com/label/order"
 
 
 @dataclass(frozen=True)
 class Kuaidi100Settings:
     customer: str  # 授权码 / 公司编号 - query signing
     key: str = field(repr=False)  # 授权key - query signing, subscription
-    secret: str | None = field(default=None, repr=False)  # e-waybill only; unused here
+    #: signs labelV2 calls (快递拦截); tracking does not need it
+    secret: str | None = field(default=None, repr=False)
     base_url: str = DEFAULT_BASE_URL  # ``/poll`` and ``/poll/query.do`` are appended
+    label_url: str = DEFAULT_LABEL_URL  # the full ``/label/order`` URL (a sandbox serves it too)
     #: ``resultv2`` sent on query and subscribe: "4" gives per-trace ``statusCode`` (advanced
     #: sub-state) that fahuo's mapper uses; "" turns it off (§1.2).
     resultv2: str = "4"
@@ -27,4 +31,6 @@ class Kuaidi100Settings:
             raise ValueError("Kuaidi100 customer and key are required")
         if not self.base_url.startswith(("https://", "http://")):
             raise ValueError(f"base_url must be an http(s) URL, got {self.base_url!r}")
+        if not self.label_url.startswith(("https://", "http://")):
+            raise ValueError(f"label_url must be an http(s) URL, got {self.label_url!r}")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))

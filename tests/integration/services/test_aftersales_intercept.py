@@ -1,0 +1,364 @@
+"""After-shipment interception through Douyin or Kuaidi100 (快递拦截): the path chosen, the
+fallback, what is recorded, what is refused before anything is sent, and the outcome read
+from the parcel's own tracking."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from fahuo.adapters.platforms.doudian.errors import BusinessError, TransportError
+from fahuo.adapters.store import models as m
+from fahuo.services.aftersales import (
+    AfterSaleError, follow_intercepts, intercept, intercept_via, list_cases,
+)
+from fahuo.services.tracking import (
+    TrackingError, add_account, intercept_view, remove_intercept_partner, set_intercept,
+    set_intercept_partner,
+)
+from support import labelled_pack
+
+OID = "6900000000000000101"
+CASE = "7200000000000000101"
+NO = "78000000000101"
+LABEL_URL = "https://api.k100.test/label/order"
+PARTNER = {"partnerId": "ZT-0001", "partnerKey": "zt-key", "partnerSecret": "zt-secret",
+           "net": "douyin"}
+
+
+class Douyin:
+    """The platform's applyLogisticsIntercept: a canned answer per tracking number, or an error."""
+
+    def __init__(self, answer):
+        self.answer, self.calls = answer, []
+
+    def apply_intercept(self, aftersale_id, targets):
+        self.calls.append((aftersale_id, targets))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return {"intercept_results": [dict(self.answer(no), company_code=c, tracking_no=no)
+                                      for c, no in targets]}
+
+
+def accepted(no):
+    return {"can_intercept": True, "is_success": True, "intercept_cost": 300}
+
+
+def unsupported(no):
+    return {"can_intercept": False, "is_success": False, "unavailable_reason_code": 7,
+            "unavailable_reason": "该物流公司暂不支持平台拦截"}
+
+
+class K100:
+    """Kuaidi100's /label/order over MockTransport: records each form, answers per number."""
+
+    def __init__(self, answer=None):
+        self.forms: list[dict] = []
+        self.answer = answer or (lambda p: {"code": 200, "message": "提交成功",
+                                            "data": {"taskId": "T1"}, "time": 1})
+        self.http = httpx.Client(transport=httpx.MockTransport(self._serve))
+
+    def _serve(self, request):
+        assert str(request.url) == LABEL_URL
+        form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+        self.forms.append(form)
+        return httpx.Response(200, json=self.answer(json.loads(form["param"])))
+
+    @property
+    def params(self):
+        return [json.loads(f["param"]) for f in self.forms]
+
+
+def shipped_case(fahuo, make_order, *, extra: tuple[str, str] | None = None) -> int:
+    """An order shipped in one confirmed zhongtong parcel (and optionally a second one,
+    ``extra`` = (courier, number)), with a refund case offered for interception."""
+    ref, pid = labelled_pack(fahuo, make_order, OID, NO)
+    with fahuo.uow() as u:
+        u.pipeline.update_pack(pid, state="confirmed")
+        if extra:
+            order = u.pipeline.load_orders([OID])[OID][2]
+            u.pipeline.add_pack({
+                "shop_ref": ref, "kind": "split", "state": "confirmed", "main_order_id": OID,
+                "platform_pack_id": "p2", "courier_code": extra[0], "track_no": extra[1],
+                "request_id": f"r2-{OID}", "exp_ship_time": order.exp_ship_time},
+                [{"order_id": OID, "sku_order_id": order.sub_orders[0].sku_order_id,
+                  "quantity": 1}])
+        u.conn.execute(m.after_sales.insert().values(
+            aftersale_id=CASE, shop_ref=ref, order_id=OID, sku_order_ids="[]",
+            aftersale_type=1, aftersale_status=6, refund_amount=4900, stage="after_ship",
+            intercept_state="offered", intercept_detail="买家已申请退款，包裹仍在途：可拦截",
+            update_time=int(time.time())))
+    return ref
+
+
+def k100_account(fahuo, *, secret: bool = True, partners: dict | None = None) -> int:
+    acc = add_account(fahuo.uow, "kuaidi100", "快递100", {
+        "customer": "CUST", "key": "kEy", "salt": "s" * 16}, "https://poll.k100.test",
+        "https://fahuo.test")
+    if secret:
+        set_intercept(fahuo.uow, acc, secret="sEcReT", label_url=LABEL_URL, actor="t")
+    for courier, fields in (partners or {}).items():
+        set_intercept_partner(fahuo.uow, acc, courier, fields, actor="t")
+    return acc
+
+
+def case(fahuo) -> dict:
+    (c,) = [c for c in list_cases(fahuo.uow, status="all") if c["aftersale_id"] == CASE]
+    return c
+
+
+def audits(fahuo, action="aftersale.intercept") -> list[dict]:
+    with fahuo.uow(readonly=True) as u:
+        return [json.loads(a["detail"]) for a in u.audit.for_subject("aftersale", CASE)
+                if a["action"] == action]
+
+
+def test_douyin_takes_it_and_kuaidi100_is_never_asked(fahuo, make_order):
+    shipped_case(fahuo, make_order)
+    k100_account(fahuo, partners={"zhongtong": PARTNER})
+    dy, k = Douyin(accepted), K100()
+    got = intercept(fahuo.uow, lambda s: dy, CASE, actor="t", http=k.http)
+    assert (got["intercept_state"], got["via"]) == ("requested", "douyin")
+    assert got["detail"] == "抖音：已提交拦截，费用 3.00 元"
+    assert dy.calls == [(CASE, [("zhongtong", NO)])] and k.forms == []
+    c = case(fahuo)
+    assert (c["intercept_state"], c["intercept_via"]) == ("requested", "douyin")
+    (a,) = audits(fahuo)
+    assert (a["via"], a["used"], a["parcels"][0]["via"]) == ("auto", ["douyin"], "douyin")
+
+
+def test_douyin_refuses_the_parcel_and_kuaidi100_intercepts_it(fahuo, make_order):
+    shipped_case(fahuo, make_order)
+    acc = k100_account(fahuo, partners={"zhongtong": PARTNER, "yuantong": {"partnerId": "YT"}})
+    dy, k = Douyin(unsupported), K100()
+    got = intercept(fahuo.uow, lambda s: dy, CASE, actor="小王", http=k.http)
+    assert (got["intercept_state"], got["via"]) == ("requested", "kuaidi100")
+    assert got["detail"] == ('快递100：已提交拦截（退回寄件地址），抖音不可拦截：该物流公司暂不支持平台拦截，'
+                             '快递100返回：{"taskId":"T1"}')
+    (form,) = k.forms
+    assert (form["method"], form["key"]) == ("interceptOrder", "kEy")
+    assert k.params == [{"orderId": f"{CASE}-{NO}", "kuaidicom": "zhongtong", "kuaidinum": NO,
+                         "partnerId": "ZT-0001", "partnerKey": "zt-key",
+                         "partnerSecret": "zt-secret", "net": "douyin",
+                         "interceptType": "RETURN_SEND_ADDR", "orderRole": "1",
+                         "reason": f"买家申请退款（售后单 {CASE}）"}]
+    c = case(fahuo)
+    assert (c["intercept_state"], c["intercept_via"]) == ("requested", "kuaidi100")
+    (a,) = audits(fahuo)
+    (p,) = a["parcels"]
+    assert (a["used"], p["via"], p["kuaidi100_account"]) == (["kuaidi100"], "kuaidi100", acc)
+    assert p["kuaidi100"] == {"code": 200, "message": "提交成功", "data": {"taskId": "T1"}}
+    assert p["douyin"]["unavailable_reason_code"] == 7
+    assert "zt-secret" not in json.dumps(a)  # the courier account's secret is not logged
+    with pytest.raises(AfterSaleError, match="already requested"):  # no second (paid) request
+        intercept(fahuo.uow, lambda s: dy, CASE, actor="t", http=k.http)
+    assert len(k.forms) == 1
+
+
+def test_a_platform_error_falls_back_too(fahuo, make_order):
+    shipped_case(fahuo, make_order)
+    k100_account(fahuo, partners={"zhongtong": PARTNER})
+    dy = Douyin(BusinessError("refused", method="afterSale.applyLogisticsIntercept",
+                              code=50002, sub_code="isv.business-failed:13",
+                              sub_msg="售后单当前状态不支持拦截"))
+    got = intercept(fahuo.uow, lambda s: dy, CASE, actor="t", http=K100().http)
+    assert got["intercept_state"] == "requested"
+    assert got["detail"].startswith("快递100：已提交拦截（退回寄件地址），抖音不可拦截：售后单当前状态不支持拦截")
+
+
+def test_no_answer_from_douyin_is_not_a_refusal_so_kuaidi100_is_not_asked_as_well(
+        fahuo, make_order):
+    shipped_case(fahuo, make_order)
+    k100_account(fahuo, partners={"zhongtong": PARTNER})
+    k = K100()
+    lost = TransportError("read timed out", method="afterSale.applyLogisticsIntercept")
+    got = intercept(fahuo.uow, lambda s: Douyin(lost), CASE, actor="t", http=k.http)
+    assert got["intercept_state"] == "failed" and k.forms == []
+    assert "抖音的结果未知" in got["detail"]
+    # a person who checked may then choose Kuaidi100 explicitly
+    again = intercept(fahuo.uow, lambda s: Douyin(lost), CASE, actor="t", via="kuaidi100",
+                      http=k.http)
+    assert again["intercept_state"] == "requested" and len(k.forms) == 1
+
+
+def test_without_kuaidi100_set_up_a_refusal_stays_unavailable_and_says_why(fahuo, make_order):
+    shipped_case(fahuo, make_order)
+    got = intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t")
+    assert got["intercept_state"] == "unavailable"
+    assert got["detail"].startswith("拦截失败：抖音：该物流公司暂不支持平台拦截；快递100：未配置（"
+                                    "no enabled Kuaidi100 account")
+    assert case(fahuo)["intercept_via"] == ""
+
+
+def test_kuaidi100_refusal_is_recorded_with_its_words(fahuo, make_order):
+    shipped_case(fahuo, make_order)
+    k100_account(fahuo, partners={"zhongtong": PARTNER})
+    k = K100(lambda p: {"code": 30003, "message": "快件已签收，无法拦截", "data": None, "time": 1})
+    got = intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t", http=k.http)
+    assert got["intercept_state"] == "failed"
+    assert got["detail"] == ("拦截失败：抖音：该物流公司暂不支持平台拦截；"
+                             "快递100：快件已签收，无法拦截（30003）")
+    # a refusal is not a request: it may be tried again
+    k.answer = lambda p: {"code": 200, "message": "提交成功", "data": None, "time": 2}
+    again = intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t",
+                      via="kuaidi100", http=k.http)
+    assert again["detail"] == "快递100：已提交拦截（退回寄件地址）"  # no Douyin call, no note
+
+
+@pytest.mark.parametrize("setup, missing", [
+    ({}, "no enabled Kuaidi100 account"),
+    ({"secret": False}, "has no secret"),
+    ({"partners": {"yuantong": {"partnerId": "YT"}}}, "no zhongtong e-waybill account"),
+])
+def test_kuaidi100_chosen_but_not_set_up_changes_nothing_and_names_what_is_missing(
+        fahuo, make_order, setup, missing):
+    shipped_case(fahuo, make_order)
+    if setup:
+        k100_account(fahuo, **setup)
+    dy, k = Douyin(accepted), K100()
+    with pytest.raises(AfterSaleError, match=missing):
+        intercept(fahuo.uow, lambda s: dy, CASE, actor="t", via="kuaidi100", http=k.http)
+    assert dy.calls == [] and k.forms == []
+    c = case(fahuo)
+    assert (c["intercept_state"], c["intercept_detail"]) == ("offered",
+                                                             "买家已申请退款，包裹仍在途：可拦截")
+    assert audits(fahuo) == []
+    with pytest.raises(AfterSaleError, match="via must be one of auto, douyin, kuaidi100"):
+        intercept(fahuo.uow, lambda s: dy, CASE, actor="t", via="sf")
+
+
+def test_via_douyin_never_falls_back(fahuo, make_order):
+    shipped_case(fahuo, make_order)
+    k100_account(fahuo, partners={"zhongtong": PARTNER})
+    k = K100()
+    got = intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t", via="douyin",
+                    http=k.http)
+    assert got["intercept_state"] == "unavailable" and k.forms == []
+    assert got["detail"] == "拦截失败：抖音：该物流公司暂不支持平台拦截"
+
+
+def test_two_parcels_one_each_way(fahuo, make_order):
+    shipped_case(fahuo, make_order, extra=("yuantong", "YT0000000000102"))
+    k100_account(fahuo, partners={"yuantong": {"partnerId": "YT-1", "net": "douyin"}})
+    dy = Douyin(lambda no: accepted(no) if no == NO else unsupported(no))
+    got = intercept(fahuo.uow, lambda s: dy, CASE, actor="t", http=K100().http)
+    assert (got["intercept_state"], got["via"]) == ("requested", "douyin+kuaidi100")
+    assert got["detail"].startswith(f"抖音+快递100：{NO} 抖音已提交拦截，费用 3.00 元 | "
+                                    "YT0000000000102 快递100已提交拦截（退回寄件地址）")
+    assert intercept_via(got["detail"]) == "douyin+kuaidi100"
+
+
+def _track(fahuo, states: dict[str, str]) -> None:
+    """Trackers for the case's parcels, in these states."""
+    with fahuo.uow() as u:
+        packs = {p["track_no"]: p for p in u.pipeline.packs_of_orders([OID])}
+        have = u.tracking.by_track_nos(states)
+        u.tracking.add_trackers([{
+            "shop_ref": p["shop_ref"], "pack_id": p["id"], "order_id": OID,
+            "courier_code": p["courier_code"], "track_no": no, "source": "douyin",
+            "phone_tail": "", "state": "in_transit", "shipped_at": 1, "subscribed": False,
+            "poll_attempts": 0, "next_poll_at": 2} for no, p in packs.items() if no not in have])
+        for no, st in states.items():
+            u.conn.execute(update(m.trackers).where(m.trackers.c.track_no == no).values(state=st))
+
+
+def test_the_outcome_is_read_from_the_parcels_tracking(fahuo, make_order):
+    shipped_case(fahuo, make_order)
+    k100_account(fahuo, partners={"zhongtong": PARTNER})
+    intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t", http=K100().http)
+    assert follow_intercepts(fahuo.uow) == 0  # no tracker yet: nothing known
+    _track(fahuo, {NO: "in_transit"})
+    assert follow_intercepts(fahuo.uow) == 0
+    assert case(fahuo)["intercept_state"] == "requested"
+    _track(fahuo, {NO: "returning"})
+    assert follow_intercepts(fahuo.uow) == 1
+    c = case(fahuo)
+    assert (c["intercept_state"], c["intercept_detail"], c["intercept_via"]) == (
+        "returning", "快递100：拦截成功，包裹正在退回寄件人", "kuaidi100")
+    assert follow_intercepts(fahuo.uow) == 0  # nothing new: nothing written
+    _track(fahuo, {NO: "returned"})
+    assert follow_intercepts(fahuo.uow) == 1
+    assert (case(fahuo)["intercept_state"], case(fahuo)["intercept_detail"]) == (
+        "returned", "快递100：拦截成功，包裹已退回寄件人")
+    outcomes = audits(fahuo, "aftersale.intercept_outcome")
+    assert [(o["state"], o["parcels"]) for o in outcomes] == [
+        ("returning", {NO: "returning"}), ("returned", {NO: "returned"})]
+
+
+def test_a_parcel_signed_by_the_buyer_means_the_interception_failed(fahuo, make_order):
+    shipped_case(fahuo, make_order, extra=("zhongtong", "78000000000102"))
+    intercept(fahuo.uow, lambda s: Douyin(accepted), CASE, actor="t")
+    _track(fahuo, {NO: "returning", "78000000000102": "in_transit"})
+    assert follow_intercepts(fahuo.uow) == 0  # one still travelling: not decided
+    _track(fahuo, {"78000000000102": "delivered"})
+    assert follow_intercepts(fahuo.uow) == 1
+    c = case(fahuo)
+    assert (c["intercept_state"], c["intercept_detail"]) == (
+        "failed", "抖音：拦截未成功，已签收（78000000000102）")
+    assert follow_intercepts(fahuo.uow) == 0  # decided: not looked at again
+
+
+def test_courier_accounts_are_checked_and_kept_encrypted(fahuo):
+    acc = k100_account(fahuo, secret=False)
+    with pytest.raises(TrackingError, match="no kuaidi100 code for courier 'nosuch'"):
+        set_intercept_partner(fahuo.uow, acc, "nosuch", {"partnerId": "1"}, actor="t")
+    with pytest.raises(TrackingError, match="partnerId"):
+        set_intercept_partner(fahuo.uow, acc, "zhongtong", {"partnerKey": "k"}, actor="t")
+    with pytest.raises(TrackingError, match="no tracking account #999"):
+        set_intercept(fahuo.uow, 999, secret="x", actor="t")
+    with pytest.raises(TrackingError, match="label_url must be an http"):
+        set_intercept(fahuo.uow, acc, label_url="api.kuaidi100.com", actor="t")
+    with pytest.raises(TrackingError, match="give the secret"):
+        set_intercept(fahuo.uow, acc, actor="t")
+    view = set_intercept(fahuo.uow, acc, secret="very-secret-1", actor="t")
+    assert (view["secret"], view["label_url"]) == (True, "https://api.kuaidi100.com/label/order")
+    view = set_intercept_partner(fahuo.uow, acc, "ZhongTong", PARTNER, actor="t")
+    assert view["couriers"] == {"zhongtong": {"partnerId": "ZT-0001", "partnerKey": "***",
+                                              "partnerSecret": "***", "net": "douyin"}}
+    with fahuo.uow(readonly=True) as u:
+        raw = u.conn.execute(select(m.tracking_accounts.c.credentials_enc)).scalar_one()
+        stored = u.tracking.account(acc)
+    assert "zt-secret" not in raw and "very-secret-1" not in raw and "ZT-0001" not in raw
+    assert stored["credentials"]["intercept_partners"]["zhongtong"]["partnerSecret"] == "zt-secret"
+    assert stored["credentials"]["secret"] == "very-secret-1"
+    assert intercept_view(stored)["couriers"]["zhongtong"]["partnerSecret"] == "***"
+    assert remove_intercept_partner(fahuo.uow, acc, "zhongtong", actor="t")["couriers"] == {}
+    with pytest.raises(TrackingError, match="has no 'zhongtong' courier account"):
+        remove_intercept_partner(fahuo.uow, acc, "zhongtong", actor="t")
+    kd = add_account(fahuo.uow, "kdniao", "快递鸟", {"ebusiness_id": "1", "api_key": "k"},
+                     "https://api.kdniao.test", "https://fahuo.test")
+    with pytest.raises(TrackingError, match="goes through a Kuaidi100 account"):
+        set_intercept(fahuo.uow, kd, secret="x", actor="t")
+    with pytest.raises(TrackingError, match="intercept-partner"):
+        add_account(fahuo.uow, "kuaidi100", "x", {"customer": "c", "key": "k", "salt": "s",
+                                                  "intercept_partners": "{}"},
+                    "https://poll.k100.test", "https://fahuo.test")
+    with fahuo.uow(readonly=True) as u:
+        actions = [a["action"] for a in u.audit.for_subject("tracking_account", str(acc))]
+        details = json.dumps([a["detail"] for a in u.audit.for_subject("tracking_account",
+                                                                          str(acc))])
+    assert actions.count("tracking.account.intercept_partner") == 1
+    assert "zt-secret" not in details and "very-secret-1" not in details
+
+
+def test_the_orders_other_open_cases_are_covered_by_the_same_request(fahuo, make_order):
+    ref = shipped_case(fahuo, make_order)
+    other = "7200000000000000102"
+    with fahuo.uow() as u:
+        u.conn.execute(m.after_sales.insert().values(
+            aftersale_id=other, shop_ref=ref, order_id=OID, sku_order_ids="[]",
+            aftersale_type=1, aftersale_status=6, refund_amount=100, stage="after_ship",
+            intercept_state="offered", intercept_detail="", update_time=int(time.time())))
+    dy = Douyin(accepted)
+    intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
+    (sib,) = [c for c in list_cases(fahuo.uow, status="all") if c["aftersale_id"] == other]
+    assert (sib["intercept_state"], sib["intercept_via"]) == ("requested", "douyin")
+    with pytest.raises(AfterSaleError, match="already requested"):
+        intercept(fahuo.uow, lambda s: dy, other, actor="t")
+    assert len(dy.calls) == 1
+    assert audits(fahuo)[0]["same_order_cases"] == [other]
