@@ -174,6 +174,26 @@ def labelled_pack(app, make_order, oid: str, track_no: str) -> tuple[int, int]:
     return ref, pid
 
 
+def offered_refund_case(app, make_order, oid: str, track_no: str, aftersale_id: str) -> int:
+    """Shop ref: an order shipped in one confirmed zhongtong parcel (``labelled_pack``) and a
+    refund case on it that fahuo offered to intercept."""
+    from fahuo.adapters.store import models as m
+    ref, pid = labelled_pack(app, make_order, oid, track_no)
+    with app.uow() as u:
+        u.pipeline.update_pack(pid, state="confirmed")
+        u.conn.execute(m.after_sales.insert().values(
+            aftersale_id=aftersale_id, shop_ref=ref, order_id=oid, sku_order_ids="[]",
+            aftersale_type=1, aftersale_status=6, refund_amount=4900, stage="after_ship",
+            intercept_state="offered", intercept_detail="买家已申请退款，包裹仍在途：可拦截",
+            update_time=int(time.time())))
+    return ref
+
+
+def flat(result) -> str:
+    """A CLI result's output on one line (Rich wraps long lines at the terminal width)."""
+    return " ".join(result.output.split())
+
+
 def need_service(name: str, reason: str) -> None:
     """Skip when a real service is missing, except in CI (FAHUO_REQUIRE_ALL=1): fail there."""
     if REQUIRE_ALL:

@@ -8,10 +8,11 @@ after-shipment interception and returns.
 Interception has two paths: Douyin ``afterSale.applyLogisticsIntercept`` and Kuaidi100
 ``interceptOrder`` (快递拦截, through a Kuaidi100 tracking account that has a secret and the
 courier's e-waybill account). ``via="auto"`` asks Douyin first and sends the parcels Douyin
-will not take to Kuaidi100 when it is set up for their courier. The path used leads
-``intercept_detail`` ("抖音：…" / "快递100：…"). Whether it worked is read from the parcel's
-own tracking afterwards (``follow_intercepts``): on its way back or back → returning /
-returned; signed by the buyer → failed.
+will not take to Kuaidi100 when it is set up for their courier. The path used is stored in
+``intercept_via`` ("douyin", "kuaidi100", "douyin+kuaidi100"; "" when none took it) and, for
+people, leads ``intercept_detail`` ("抖音：…" / "快递100：…"). Whether it worked is read from
+the parcel's own tracking afterwards (``follow_intercepts``): on its way back or back →
+returning / returned; signed by the buyer → failed.
 """
 
 from __future__ import annotations
@@ -120,13 +121,13 @@ def sync_after_sales(uow: UowFactory, platform_for: PlatformFactory, shop_ref: i
     with uow() as u:
         if rows:
             stmt = _insert(u.conn, m.after_sales)
-            keep = ("intercept_state", "intercept_detail", "received_at", "good_qty",
-                    "damaged_qty")
+            keep = ("intercept_state", "intercept_detail", "intercept_via", "received_at",
+                    "good_qty", "damaged_qty")
             stmt = stmt.on_conflict_do_update(index_elements=["aftersale_id"], set_={
                 c.name: stmt.excluded[c.name] for c in m.after_sales.c
                 if c.name not in keep and c.name != "aftersale_id"})
-            u.conn.execute(stmt, [{**x, "intercept_state": "", "intercept_detail": ""}
-                                  for x in rows.values()])
+            u.conn.execute(stmt, [{**x, "intercept_state": "", "intercept_detail": "",
+                                   "intercept_via": ""} for x in rows.values()])
         r.offered = _offer_intercepts(u)
         r.returns_tracked = _track_returns(u, now)
         r.intercept_outcomes = _follow_intercepts(u, shop_ref)
@@ -183,8 +184,7 @@ def list_cases(uow: UowFactory, *, status: str = "open", stage: str | None = Non
     if stage:
         q = q.where(a.c.stage == stage)
     with uow(readonly=True) as u:
-        return [dict(r._mapping) | {"sku_order_ids": orjson.loads(r.sku_order_ids),
-                                    "intercept_via": intercept_via(r.intercept_detail)}
+        return [dict(r._mapping) | {"sku_order_ids": orjson.loads(r.sku_order_ids)}
                 for r in u.conn.execute(q)]
 
 
@@ -194,17 +194,6 @@ def _case(u: UnitOfWork, aftersale_id: str) -> dict[str, Any]:
     if row is None:
         raise AfterSaleError(f"no after-sale case {aftersale_id}")
     return dict(row._mapping)
-
-
-def intercept_via(detail: str) -> str:
-    """Which path an interception went: "douyin", "kuaidi100", "douyin+kuaidi100" or ""
-    (nothing accepted). The path leads ``intercept_detail``; the text before both paths
-    existed ("已提交拦截…") was Douyin's."""
-    head = (detail or "").split("：", 1)[0]
-    vias = [v for v, label in VIA_LABEL.items() if label in head.split("+")]
-    if vias:
-        return "+".join(vias)
-    return "douyin" if (detail or "").startswith("已提交拦截") else ""
 
 
 @dataclass
@@ -380,10 +369,11 @@ def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str,
                 client.close()
     state, detail = _summary(parcels)
     used = sorted({p.via for p in parcels if p.via})
+    via_used = "+".join(v for v in VIA_LABEL if v in used)  # douyin | kuaidi100 | both | ""
     a = m.after_sales
     with uow() as u:
         u.conn.execute(update(a).where(a.c.aftersale_id == aftersale_id).values(
-            intercept_state=state, intercept_detail=detail))
+            intercept_state=state, intercept_detail=detail, intercept_via=via_used))
         siblings: list[str] = []
         if state == "requested":
             # One case per refunded line, one set of parcels per order: the order's other
@@ -394,7 +384,7 @@ def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str,
                 a.c.intercept_state.not_in(INTERCEPTED))).scalars())
             if siblings:
                 u.conn.execute(update(a).where(a.c.aftersale_id.in_(siblings)).values(
-                    intercept_state=state, intercept_detail=detail))
+                    intercept_state=state, intercept_detail=detail, intercept_via=via_used))
         u.audit.add(actor=actor, action="aftersale.intercept", subject_type="aftersale",
                     subject_id=aftersale_id, detail={
                         "via": via, "used": used, "state": state, "detail": detail,
@@ -404,7 +394,7 @@ def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str,
                                     for p in parcels]})
     log.info("aftersale.intercept", aftersale_id=aftersale_id, via=via, used=used, state=state)
     return {"aftersale_id": aftersale_id, "intercept_state": state, "detail": detail,
-            "via": "+".join(used)}
+            "via": via_used}
 
 
 def follow_intercepts(uow: UowFactory, shop_ref: int | None = None) -> int:
@@ -415,7 +405,7 @@ def follow_intercepts(uow: UowFactory, shop_ref: int | None = None) -> int:
 
 def _follow_intercepts(u: UnitOfWork, shop_ref: int | None = None) -> int:
     a, pl, p, t = m.after_sales, m.pack_lines, m.packs, m.trackers
-    q = select(a.c.aftersale_id, a.c.order_id, a.c.intercept_state, a.c.intercept_detail).where(
+    q = select(a.c.aftersale_id, a.c.order_id, a.c.intercept_state, a.c.intercept_via).where(
         a.c.intercept_state.in_(("requested", "returning")))
     if shop_ref is not None:
         q = q.where(a.c.shop_ref == shop_ref)
@@ -438,8 +428,7 @@ def _follow_intercepts(u: UnitOfWork, shop_ref: int | None = None) -> int:
         got = list(parcels.get(c.order_id, {}).values())
         if not got:
             continue
-        label = "+".join(VIA_LABEL[v] for v in (intercept_via(c.intercept_detail) or
-                                                 "douyin").split("+"))
+        label = "+".join(VIA_LABEL[v] for v in (c.intercept_via or "douyin").split("+"))
         signed = [no for no, st in got if st == "delivered"]
         states = {st for _, st in got}
         if signed:
@@ -517,4 +506,4 @@ def receive_return(uow: UowFactory, aftersale_id: str, *, good: dict[str, int],
 
 
 __all__ = ["AfterSaleError", "AfterSaleReport", "VIAS", "follow_intercepts", "intercept",
-           "intercept_via", "list_cases", "receive_return", "sync_after_sales"]
+           "list_cases", "receive_return", "sync_after_sales"]

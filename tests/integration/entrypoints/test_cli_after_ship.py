@@ -4,24 +4,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-from typer.testing import CliRunner
-
-from fahuo.bootstrap import set_app
-from fahuo.entrypoints.cli import cli
 from fahuo.services.watch import Watch
-
-
-@pytest.fixture
-def run(fahuo):
-    set_app(fahuo)
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(cli, list(args), env={"COLUMNS": "250"})
-    set_app(None)
-
-
-def _flat(result) -> str:
-    return " ".join(result.output.split())
+from support import flat
 
 
 def test_exceptions_deadlines_and_stock_from_the_command_line(fahuo, run, tmp_path):
@@ -43,12 +27,12 @@ def test_exceptions_deadlines_and_stock_from_the_command_line(fahuo, run, tmp_pa
     closed = run("exceptions", "list", "--status", "closed")
     assert "小王" in closed.output
     bad = run("exceptions", "close", "99999", "--reason", "x")
-    assert bad.exit_code == 2 and "no exception 99999" in _flat(bad)
-    assert "overdue" in _flat(run("deadlines", "--within-h", "1"))
+    assert bad.exit_code == 2 and "no exception 99999" in flat(bad)
+    assert "overdue" in flat(run("deadlines", "--within-h", "1"))
     (tmp_path / "count.csv").write_text("商家编码,数量\nCUP-A,12\n", encoding="utf-8")
     assert run("stock", "import", str(tmp_path / "count.csv")).exit_code == 0
     adj = run("stock", "adjust", "CUP-A", "-2", "--reason", "破损")
-    assert adj.exit_code == 0 and "on hand 10" in _flat(adj)
+    assert adj.exit_code == 0 and "on hand 10" in flat(adj)
     neg = run("stock", "adjust", "CUP-A", "-20")
-    assert neg.exit_code == 2 and "negative" in _flat(neg)
+    assert neg.exit_code == 2 and "negative" in flat(neg)
     assert "CUP-A" in run("stock", "show").output

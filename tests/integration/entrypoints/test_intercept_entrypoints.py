@@ -5,7 +5,6 @@ path shown where the case is listed."""
 from __future__ import annotations
 
 import json
-import time
 from urllib.parse import parse_qs
 
 import pytest
@@ -14,13 +13,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from typer.testing import CliRunner
 
-from fahuo.adapters.store import models as m
-from fahuo.bootstrap import set_app
-from fahuo.entrypoints.cli import cli
 from fahuo.entrypoints.web.app import create_app
-from support import labelled_pack, serve_in_thread
+from support import flat, offered_refund_case, serve_in_thread
 
 OID = "6900000000000000201"
 CASE = "7200000000000000201"
@@ -43,14 +38,7 @@ def k100_label():
 @pytest.fixture
 def case(fahuo, make_order):
     """A shipped zhongtong parcel and a refund case offered for interception."""
-    ref, pid = labelled_pack(fahuo, make_order, OID, NO)
-    with fahuo.uow() as u:
-        u.pipeline.update_pack(pid, state="confirmed")
-        u.conn.execute(m.after_sales.insert().values(
-            aftersale_id=CASE, shop_ref=ref, order_id=OID, sku_order_ids="[]",
-            aftersale_type=1, aftersale_status=6, refund_amount=4900, stage="after_ship",
-            intercept_state="offered", intercept_detail="买家已申请退款，包裹仍在途：可拦截",
-            update_time=int(time.time())))
+    offered_refund_case(fahuo, make_order, OID, NO, CASE)
     return CASE
 
 
@@ -58,18 +46,6 @@ def case(fahuo, make_order):
 def api(fahuo):
     with TestClient(create_app(fahuo, embedded_worker=False)) as c:
         yield c
-
-
-@pytest.fixture
-def run(fahuo):
-    set_app(fahuo)
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(cli, list(args), env={"COLUMNS": "250"})
-    set_app(None)
-
-
-def _flat(result) -> str:
-    return " ".join(result.output.split())
 
 
 def test_api_sets_up_kuaidi100_interception_and_intercepts_with_the_chosen_path(
@@ -150,30 +126,30 @@ def test_cli_sets_up_interception_and_names_what_is_missing(run, case, k100_labe
     assert added.exit_code == 0, added.output
     acc = added.output.split("#")[1].split(":")[0]
     bad = run("aftersales", "intercept", CASE, "--via", "sf")
-    assert bad.exit_code == 2 and "--via must be one of auto, douyin, kuaidi100" in _flat(bad)
+    assert bad.exit_code == 2 and "--via must be one of auto, douyin, kuaidi100" in flat(bad)
     missing = run("aftersales", "intercept", CASE, "--via", "kuaidi100")
-    assert missing.exit_code == 2 and "has no secret" in _flat(missing)
-    assert "intercept-setup" in _flat(missing)  # says how to fix it
+    assert missing.exit_code == 2 and "has no secret" in flat(missing)
+    assert "intercept-setup" in flat(missing)  # says how to fix it
     r = run("track", "intercept-setup", acc, "--secret", "S", "--label-url", label_url)
-    assert r.exit_code == 0 and "secret set" in _flat(r)
+    assert r.exit_code == 0 and "secret set" in flat(r)
     r = run("track", "intercept-partner", acc, "zhongtong", "--partner-key", "k")
-    assert r.exit_code == 2 and "partnerId" in _flat(r)
+    assert r.exit_code == 2 and "partnerId" in flat(r)
     r = run("track", "intercept-partner", acc, "zhongtong", "--partner-id", "ZT-1",
             "--partner-secret", "zt-secret", "--net", "douyin")
     assert r.exit_code == 0 and "zhongtong: partnerId=ZT-1, partnerSecret=***, net=douyin" in \
-        _flat(r)
+        flat(r)
     listing = run("track", "accounts")
     assert "zt-secret" not in listing.output and "zhongtong" in listing.output
     done = run("aftersales", "intercept", CASE, "--via", "kuaidi100")
     assert done.exit_code == 0, done.output
-    assert f"{CASE}: requested via kuaidi100 — 快递100：已提交拦截" in _flat(done)
+    assert f"{CASE}: requested via kuaidi100 — 快递100：已提交拦截" in flat(done)
     assert len(forms) == 1
     again = run("aftersales", "intercept", CASE)
-    assert again.exit_code == 2 and "already requested" in _flat(again)
+    assert again.exit_code == 2 and "already requested" in flat(again)
     listed = run("aftersales", "list", "--status", "intercept")
     assert "kuaidi100" in listed.output and "requested" in listed.output
     gone = run("track", "intercept-partner", acc, "zhongtong", "--remove")
-    assert gone.exit_code == 0 and "no courier accounts" in _flat(gone)
+    assert gone.exit_code == 0 and "no courier accounts" in flat(gone)
 
 
 def test_console_account_form_takes_the_secret_and_never_shows_it(api, fahuo):

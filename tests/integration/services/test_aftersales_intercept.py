@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from types import SimpleNamespace
 from urllib.parse import parse_qs
 
 import httpx
@@ -15,13 +16,13 @@ from sqlalchemy import select, update
 from fahuo.adapters.platforms.doudian.errors import BusinessError, TransportError
 from fahuo.adapters.store import models as m
 from fahuo.services.aftersales import (
-    AfterSaleError, follow_intercepts, intercept, intercept_via, list_cases,
+    AfterSaleError, follow_intercepts, intercept, list_cases, sync_after_sales,
 )
 from fahuo.services.tracking import (
     TrackingError, add_account, intercept_view, remove_intercept_partner, set_intercept,
     set_intercept_partner,
 )
-from support import labelled_pack
+from support import offered_refund_case
 
 OID = "6900000000000000101"
 CASE = "7200000000000000101"
@@ -77,10 +78,9 @@ class K100:
 def shipped_case(fahuo, make_order, *, extra: tuple[str, str] | None = None) -> int:
     """An order shipped in one confirmed zhongtong parcel (and optionally a second one,
     ``extra`` = (courier, number)), with a refund case offered for interception."""
-    ref, pid = labelled_pack(fahuo, make_order, OID, NO)
-    with fahuo.uow() as u:
-        u.pipeline.update_pack(pid, state="confirmed")
-        if extra:
+    ref = offered_refund_case(fahuo, make_order, OID, NO, CASE)
+    if extra:
+        with fahuo.uow() as u:
             order = u.pipeline.load_orders([OID])[OID][2]
             u.pipeline.add_pack({
                 "shop_ref": ref, "kind": "split", "state": "confirmed", "main_order_id": OID,
@@ -88,11 +88,6 @@ def shipped_case(fahuo, make_order, *, extra: tuple[str, str] | None = None) -> 
                 "request_id": f"r2-{OID}", "exp_ship_time": order.exp_ship_time},
                 [{"order_id": OID, "sku_order_id": order.sub_orders[0].sku_order_id,
                   "quantity": 1}])
-        u.conn.execute(m.after_sales.insert().values(
-            aftersale_id=CASE, shop_ref=ref, order_id=OID, sku_order_ids="[]",
-            aftersale_type=1, aftersale_status=6, refund_amount=4900, stage="after_ship",
-            intercept_state="offered", intercept_detail="买家已申请退款，包裹仍在途：可拦截",
-            update_time=int(time.time())))
     return ref
 
 
@@ -250,7 +245,23 @@ def test_two_parcels_one_each_way(fahuo, make_order):
     assert (got["intercept_state"], got["via"]) == ("requested", "douyin+kuaidi100")
     assert got["detail"].startswith(f"抖音+快递100：{NO} 抖音已提交拦截，费用 3.00 元 | "
                                     "YT0000000000102 快递100已提交拦截（退回寄件地址）")
-    assert intercept_via(got["detail"]) == "douyin+kuaidi100"
+    c = case(fahuo)
+    assert (c["intercept_state"], c["intercept_via"]) == ("requested", "douyin+kuaidi100")
+
+
+def test_the_next_case_sync_keeps_the_path(fahuo, make_order):
+    ref = shipped_case(fahuo, make_order)
+    k100_account(fahuo, partners={"zhongtong": PARTNER})
+    intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t", http=K100().http)
+    item = {"aftersale_info": {"aftersale_id": CASE, "aftersale_type": 1, "aftersale_status": 6,
+                               "refund_amount": 4900, "update_time": int(time.time())},
+            "order_info": {"shop_order_id": OID,
+                           "related_order_info": [{"sku_order_id": "1", "order_status": 3}]}}
+    listing = SimpleNamespace(after_sales=lambda **kw: SimpleNamespace(items=[item],
+                                                                       has_more=False))
+    assert sync_after_sales(fahuo.uow, lambda s: listing, ref).cases == 1
+    c = case(fahuo)
+    assert (c["intercept_state"], c["intercept_via"]) == ("requested", "kuaidi100")
 
 
 def _track(fahuo, states: dict[str, str]) -> None:

@@ -506,7 +506,9 @@ after_sales = Table(
     Column("return_tracking_no", String(64), nullable=False, default=""),
     Column("intercept_state", String(12), nullable=False, default=""),  # offered | requested |
     # succeeded | failed | unavailable
-    Column("intercept_detail", Text, nullable=False, default=""),
+    Column("intercept_detail", Text, nullable=False, default=""),  # for people
+    # the path that took the interception: douyin | kuaidi100 | douyin+kuaidi100 | "" (none)
+    Column("intercept_via", String(24), nullable=False, server_default=""),
     Column("received_at", BigInteger),
     Column("good_qty", Integer, nullable=False, default=0),
     Column("damaged_qty", Integer, nullable=False, default=0),
