@@ -53,6 +53,9 @@ BALANCE_EXHAUSTED = "10701"
 # means the next pass repeats those calls: a whole order answers "already shipped" and is
 # checked against its packages (`_already_shipped`), pack calls replay by `request_id`.
 CONFIRM_SAVE_BATCH = 200
+# Orders per round of a pass: small enough that confirmations of one round overlap the
+# preparation of the next, big enough to keep every step batched.
+ROUND = 500
 OUT_OF_RANGE_TTL_S = 6 * 3600
 # Per shop API session (so two installs or databases in one process never share answers):
 # (courier, sender, region) → (out, until).
@@ -105,6 +108,144 @@ def _refunding(unit: list[dict[str, Any]], lines: dict[int, list[dict[str, Any]]
 
 def _order_ids(unit: list[dict[str, Any]], lines: dict[int, list[dict[str, Any]]]) -> list[str]:
     return sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]})
+
+
+class _Confirmations:
+    """Shipment confirmations in flight. Units are chosen and checked in the caller's thread
+    (that touches the store), only the platform calls run in the pool, and their outcomes are
+    saved back in the caller's thread, in batches. Calls keep going while the caller does other
+    work (the next batch's audit, packs and numbers): the platform and fahuo then work at the
+    same time instead of taking turns. Packs in flight are never chosen twice; leaving the
+    ``with`` block waits for every answer and saves it."""
+
+    def __init__(self, pipe: "Pipeline", r: StepReport) -> None:
+        self.pipe, self.r = pipe, r
+        self.pool: ThreadPoolExecutor | None = None
+        self.futures: dict[Any, tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]] = {}
+        self.in_flight: set[int] = set()
+        self.shipped: list[tuple[list[dict[str, Any]], list[str]]] = []
+
+    def __enter__(self) -> "_Confirmations":
+        return self
+
+    def __exit__(self, exc_type: Any, *rest: object) -> None:
+        clean = False
+        try:
+            if exc_type is None:
+                self.collect(wait=True)
+                clean = True
+        finally:
+            if not clean:
+                # Something raised: stop what has not started, keep what the platform has
+                # accepted. A call that finishes unsaved is found shipped (same number /
+                # request_id) next pass.
+                for fut in self.futures:
+                    fut.cancel()
+                if self.pool is not None:
+                    self.pool.shutdown(wait=True)
+                for fut, (unit, lines) in list(self.futures.items()):
+                    if (fut.done() and not fut.cancelled() and fut.exception() is None
+                            and fut.result()[0] == "ok"):
+                        self.shipped.append((unit, _order_ids(unit, lines)))
+                self.futures.clear()
+            elif self.pool is not None:
+                self.pool.shutdown(wait=True)
+            self._save()
+
+    def submit(self, limit: int = 2000, *, pack_ids_only: list[int] | None = None) -> int:
+        """Start the calls for ready packs not in flight yet; save what has finished. Returns
+        the number of units started."""
+        self.collect(wait=False)
+        pipe, r = self.pipe, self.r
+        with pipe.uow() as u:
+            ready_states = {"on_waybill": "waybill_taken", "on_print": "printed",
+                            "on_scan": "scanned"}
+            shops = {s.id: s for s in u.shops.list()}
+            cfgs = {ref: u.settings.get(ref) for ref in shops}
+            if pack_ids_only is not None:  # a scan, an import row, a batch: exactly these
+                packs = [p for p in u.pipeline.packs_by_ids(pack_ids_only)
+                         if p["state"] in ("waybill_taken", "printed", "scanned", "manual")]
+            else:
+                packs = [p for p in u.pipeline.packs_in_state(
+                             ["waybill_taken", "printed", "scanned"],
+                             limit=limit + len(self.in_flight))
+                         if p["state"] == ready_states[cfgs[p["shop_ref"]]["confirm_mode"]]
+                         or p["state"] == "scanned"]
+            packs = [p for p in packs if p["id"] not in self.in_flight][:limit]
+            # A split order ships in one call, so all of its packs must be ready.
+            siblings = u.pipeline.packs_of_orders(sorted({p["main_order_id"] for p in packs
+                                                          if p["kind"] == "split"}))
+            lines = u.pipeline.lines([p["id"] for p in packs] + [p["id"] for p in siblings])
+            order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
+            states = u.pipeline.order_states(order_ids)
+            refund_asked = u.pipeline.refund_asked(order_ids, sorted(OPEN_AFTER_SALE_STATUSES))
+        units: list[list[dict[str, Any]]] = []
+        split_groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for p in siblings:
+            if p["state"] != "cancelled":
+                split_groups[p["main_order_id"]].append(p)
+        done_split = set()
+        for p in packs:
+            if p["kind"] != "split":
+                units.append([p])
+            elif p["main_order_id"] not in done_split:
+                group = split_groups[p["main_order_id"]]
+                if (all(x["track_no"] and x["state"] in ("waybill_taken", "printed", "scanned",
+                                                            "manual") for x in group)
+                        and not any(x["id"] in self.in_flight for x in group)):
+                    units.append(sorted(group, key=lambda x: x["seq"]))
+                done_split.add(p["main_order_id"])
+        started = 0
+        for unit in units:  # checks and refund stops touch the store: this thread only
+            r.seen += len(unit)
+            call = pipe._prepare_unit(unit, lines, states, refund_asked, shops, cfgs, r)
+            if call is None:
+                continue
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(max_workers=pipe.concurrency,
+                                               thread_name_prefix="fahuo-confirm")
+            self.futures[self.pool.submit(pipe._ship_on_platform, *call)] = (unit, lines)
+            self.in_flight.update(p["id"] for p in unit)
+            started += 1
+        return started
+
+    def collect(self, *, wait: bool) -> None:
+        """Save the answers that are in (all of them, waiting, with ``wait``)."""
+        if wait:
+            for fut in as_completed(list(self.futures)):
+                self._outcome(fut)
+        else:
+            self._collect_done()
+        if wait or len(self.shipped) >= CONFIRM_SAVE_BATCH:
+            self._save()
+
+    def _save(self) -> None:
+        saved = [p["id"] for unit, _ in self.shipped for p in unit]
+        self.pipe._save_confirmed(self.shipped, self.r)
+        self.in_flight.difference_update(saved)  # confirmed in the store now
+
+    def _collect_done(self) -> None:
+        for fut in [f for f in self.futures if f.done() and not f.cancelled()]:
+            self._outcome(fut)
+
+    def _outcome(self, fut: Any) -> None:
+        unit, lines = self.futures.pop(fut)
+        outcome, text, n_calls = fut.result()
+        pipe, r = self.pipe, self.r
+        r.calls += n_calls
+        if outcome == "ok":
+            self.shipped.append((unit, _order_ids(unit, lines)))
+            if len(self.shipped) >= CONFIRM_SAVE_BATCH:
+                self._save()
+        elif outcome == "transient":
+            r.notes.append(text)  # try again next pass; nothing changed
+        elif outcome == "after_sale":
+            pipe._stop_for_refund(unit, lines, _refunding(unit, lines, text), r)
+        else:
+            pipe._fail_packs(unit, lines, HoldReason.SHIP_FAILED, text, r)
+        # Saved (or left as it was, for a retry): free to be chosen again.
+        if outcome != "ok":
+            self.in_flight.difference_update(p["id"] for p in unit)
 
 
 class Pipeline:
@@ -165,7 +306,9 @@ class Pipeline:
         return r
 
     # ---- 1. audit ---------------------------------------------------------------------
-    def audit_new(self, limit: int = 2000) -> StepReport:
+    def audit_new(self, limit: int = 2000, *, reaudit: int | None = None) -> StepReport:
+        """Audit up to ``limit`` synced orders; then re-audit up to ``reaudit`` held ones
+        (default ``limit``; 0: none)."""
         r = StepReport()
         now = int(self.clock())
         with self.uow() as u:
@@ -191,7 +334,8 @@ class Pipeline:
                     _move(states, oid, state, OrderState.APPROVED)
             u.pipeline.add_holds(holds)
             u.pipeline.set_states(states)
-            self._reaudit_held(u, rules, now, limit, r)
+            if reaudit != 0:
+                self._reaudit_held(u, rules, now, limit if reaudit is None else reaudit, r)
         return r
 
     @staticmethod
@@ -430,13 +574,13 @@ class Pipeline:
             packs = u.pipeline.packs_in_state(["planned", "waybill_pending"], limit=limit)
             lines = u.pipeline.lines([p["id"] for p in packs])
             order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
-            loaded = u.pipeline.load_orders(order_ids)
+            receivers, names = u.pipeline.waybill_facts(order_ids)
             shops = {s.id: s for s in u.shops.list()}
             cfgs = {ref: u.settings.get(ref) for ref in {p["shop_ref"] for p in packs}}
             sites = {(s["shop_ref"], s["courier_code"], s["netsite_code"]): s
                      for ref in cfgs for s in u.settings.netsites(ref)}
             addresses = {ref: u.settings.addresses(ref) for ref in cfgs}
-            held = {oid for oid, (_, st, _) in loaded.items() if st == OrderState.HELD.value}
+            held = {oid for oid, rc in receivers.items() if rc.state == OrderState.HELD.value}
             packs = [p for p in packs if not {ln["order_id"] for ln in lines[p["id"]]} & held]
             # Intent first: every pack we are about to ask a number for is marked pending.
             u.pipeline.update_packs([p["id"] for p in packs if p["state"] == "planned"],
@@ -456,19 +600,20 @@ class Pipeline:
             api = self.platform_for(shops[shop_ref])
             for i in range(0, len(group), WAYBILL_BATCH):
                 chunk = group[i:i + WAYBILL_BATCH]
-                bad = [p for p in chunk if not self._request(p, lines[p["id"]], loaded).complete]
+                reqs = {p["id"]: self._request(p, lines[p["id"]], receivers, names)
+                        for p in chunk}
+                bad = [p for p in chunk if not reqs[p["id"]].complete]
                 if bad:  # one incomplete receiver must not fail the other 99
                     self._fail_packs(bad, lines, HoldReason.WAYBILL_FAILED,
                                      "收件人姓名、电话或详细地址为空 (receiver incomplete)", r)
                     chunk = [p for p in chunk if p not in bad]
                     if not chunk:
                         continue
-                reqs = [self._request(p, lines[p["id"]], loaded) for p in chunk]
                 r.seen += len(chunk)
                 try:
                     r.calls += 1
                     bills, errs = api.take_waybills(courier, sender[0], sender[1], sender[2],
-                                                    reqs, netsite)
+                                                    [reqs[p["id"]] for p in chunk], netsite)
                 except TRANSIENT as exc:
                     r.notes.append(f"{courier}: {exc}")  # still pending: same keys next run
                     continue
@@ -498,19 +643,16 @@ class Pipeline:
                               a.get("detail_address", "")), name, phone)
 
     @staticmethod
-    def _request(pack: dict[str, Any], lines: list[dict[str, Any]],
-                 loaded: dict[str, tuple[int, str, Order]]) -> WaybillRequest:
-        order = loaded[pack["main_order_id"]][2]
-        subs = {s.sku_order_id: s for oid in {ln["order_id"] for ln in lines}
-                for s in loaded[oid][2].sub_orders}
-        rc = order.receiver
+    def _request(pack: dict[str, Any], lines: list[dict[str, Any]], receivers: dict[str, Any],
+                 names: dict[str, str]) -> WaybillRequest:
+        rc = receivers[pack["main_order_id"]]
         return WaybillRequest(
             order_id=pack["main_order_id"], pack_id=pack["platform_pack_id"],
             receiver=PostalAddress(rc.province, rc.city, rc.district, rc.street,
-                                   rc.detail_cipher or rc.address_mask),
-            receiver_name=rc.name_cipher or rc.name_mask,
-            receiver_phone=rc.phone_cipher or rc.phone_mask,
-            items=[(subs[ln["sku_order_id"]].product_name, ln["quantity"]) for ln in lines])
+                                   rc.receiver_detail_cipher or rc.receiver_address_mask),
+            receiver_name=rc.receiver_name_cipher or rc.receiver_name_mask,
+            receiver_phone=rc.receiver_phone_cipher or rc.receiver_phone_mask,
+            items=[(names[ln["sku_order_id"]], ln["quantity"]) for ln in lines])
 
     def _save_waybills(self, chunk, lines, bills, errs, r: StepReport) -> None:
         by_key = {(p["main_order_id"], p["platform_pack_id"]): p for p in chunk}
@@ -570,74 +712,10 @@ class Pipeline:
     # ---- 4. shipment confirmation ------------------------------------------------------
     def confirm(self, limit: int = 2000, *, pack_ids_only: list[int] | None = None
                 ) -> StepReport:
+        """Confirm ready packs on the platform and wait for every answer."""
         r = StepReport()
-        with self.uow() as u:
-            ready_states = {"on_waybill": "waybill_taken", "on_print": "printed",
-                            "on_scan": "scanned"}
-            shops = {s.id: s for s in u.shops.list()}
-            cfgs = {ref: u.settings.get(ref) for ref in shops}
-            if pack_ids_only is not None:  # a scan, an import row, a batch: exactly these
-                packs = [p for p in u.pipeline.packs_by_ids(pack_ids_only)
-                         if p["state"] in ("waybill_taken", "printed", "scanned", "manual")]
-            else:
-                packs = [p for p in u.pipeline.packs_in_state(
-                             ["waybill_taken", "printed", "scanned"], limit=limit)
-                         if p["state"] == ready_states[cfgs[p["shop_ref"]]["confirm_mode"]]
-                         or p["state"] == "scanned"]
-            # A split order ships in one call, so all of its packs must be ready.
-            siblings = u.pipeline.packs_of_orders(sorted({p["main_order_id"] for p in packs
-                                                          if p["kind"] == "split"}))
-            lines = u.pipeline.lines([p["id"] for p in packs] + [p["id"] for p in siblings])
-            order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
-            states = u.pipeline.order_states(order_ids)
-            refund_asked = u.pipeline.refund_asked(order_ids, sorted(OPEN_AFTER_SALE_STATUSES))
-        units: list[list[dict[str, Any]]] = []
-        split_groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for p in siblings:
-            if p["state"] != "cancelled":
-                split_groups[p["main_order_id"]].append(p)
-        done_split = set()
-        for p in packs:
-            if p["kind"] != "split":
-                units.append([p])
-            elif p["main_order_id"] not in done_split:
-                group = split_groups[p["main_order_id"]]
-                if all(x["track_no"] and x["state"] in ("waybill_taken", "printed", "scanned",
-                                                          "manual") for x in group):
-                    units.append(sorted(group, key=lambda x: x["seq"]))
-                done_split.add(p["main_order_id"])
-        shipped: list[tuple[list[dict[str, Any]], list[str]]] = []
-        calls = []
-        for unit in units:  # checks and refund stops touch the store: this thread only
-            r.seen += len(unit)
-            call = self._prepare_unit(unit, lines, states, refund_asked, shops, cfgs, r)
-            if call is not None:
-                calls.append((unit, call))
-        # Only the platform calls run in the pool; their outcomes are saved here, in batches.
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, max(1, len(calls))),
-                                thread_name_prefix="fahuo-confirm") as pool:
-            futures = {pool.submit(self._ship_on_platform, *call): unit for unit, call in calls}
-            try:
-                for fut in as_completed(futures):
-                    unit = futures[fut]
-                    outcome, text, n_calls = fut.result()
-                    r.calls += n_calls
-                    if outcome == "ok":
-                        shipped.append((unit, _order_ids(unit, lines)))
-                        if len(shipped) >= CONFIRM_SAVE_BATCH:
-                            self._save_confirmed(shipped, r)
-                    elif outcome == "transient":
-                        r.notes.append(text)  # try again next pass; nothing changed
-                    elif outcome == "after_sale":
-                        self._stop_for_refund(unit, lines, _refunding(unit, lines, text), r)
-                    else:
-                        self._fail_packs(unit, lines, HoldReason.SHIP_FAILED, text, r)
-            finally:
-                # Accepted so far is saved even if something above raised; a call that
-                # finishes unsaved is found shipped (same number / request_id) next pass.
-                for fut in futures:
-                    fut.cancel()
-                self._save_confirmed(shipped, r)
+        with _Confirmations(self, r) as shipping:
+            shipping.submit(limit, pack_ids_only=pack_ids_only)
         return r
 
     def _save_confirmed(self, shipped: list[tuple[list[dict[str, Any]], list[str]]],
@@ -806,7 +884,10 @@ class Pipeline:
             r.done += 1
         return r
 
-    def run(self) -> PipelineReport:
+    def run(self, limit: int = 2000) -> PipelineReport:
+        """One pass over at most ``limit`` orders, in rounds of ``ROUND``: each round audits,
+        packs and numbers its orders, then starts their confirmations, which run on while the
+        next round is prepared. The pass ends when every answer is in and saved."""
         rep = PipelineReport()
         rep.recycle = self.recycle()
         stopped = self.stop_refunds()
@@ -815,8 +896,22 @@ class Pipeline:
         with self.uow() as u:  # reservations of orders shipped or called off elsewhere
             if settle_in(u)["released"]:
                 retry_short_in(u)  # what a cancellation freed goes to who waits for it
-        rep.audit = self.audit_new()
-        rep.plan = self.plan()
-        rep.waybills = self.take_waybills()
-        rep.confirm = self.confirm()
+        with _Confirmations(self, rep.confirm) as shipping:
+            for i in range(max(1, -(-limit // ROUND))):
+                a = self.audit_new(ROUND, reaudit=limit if i == 0 else 0)
+                p, w = self.plan(ROUND), self.take_waybills(ROUND)
+                for mine, step in ((rep.audit, a), (rep.plan, p), (rep.waybills, w)):
+                    _add(mine, step)
+                started = shipping.submit(ROUND)
+                if not (a.seen or p.seen or w.seen or started):
+                    break
         return rep
+
+
+def _add(total: StepReport, step: StepReport) -> None:
+    total.seen += step.seen
+    total.done += step.done
+    total.held += step.held
+    total.failed += step.failed
+    total.calls += step.calls
+    total.notes += step.notes

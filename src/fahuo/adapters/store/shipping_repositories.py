@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import defaultdict
@@ -137,6 +138,24 @@ class SettingsRepository:
             balance=m.netsites.c.balance - n))
 
 
+def _dicts(result: Any) -> list[dict[str, Any]]:
+    """Rows as plain dicts: the keys zipped in once (``Row._mapping`` builds a view per row,
+    which is most of the cost on the pipeline's thousands of packs)."""
+    keys = list(result.keys())
+    return [dict(zip(keys, row)) for row in result]
+
+
+# What an Order is built from: not the platform's raw payload (kilobytes an order) nor the
+# encrypted plain receiver, which the pipeline reads only when it prints.
+_ORDER_COLUMNS = [c for c in m.orders.c if c.name not in ("raw", "receiver_plain_enc")]
+
+
+# A line's columns in SubOrder's own field order: lines are built positionally (they are
+# the most numerous objects the pipeline makes).
+_SUB_FIELDS = [f.name for f in dataclasses.fields(SubOrder)]
+_SUB_COLUMNS = [m.sub_orders.c.order_id, *(m.sub_orders.c[name] for name in _SUB_FIELDS)]
+
+
 def order_from_rows(row: Any, subs: Sequence[Any]) -> Order:
     r = row
     return Order(
@@ -150,13 +169,7 @@ def order_from_rows(row: Any, subs: Sequence[Any]) -> Order:
             detail_cipher=r.receiver_detail_cipher, name_mask=r.receiver_name_mask,
             phone_mask=r.receiver_phone_mask, address_mask=r.receiver_address_mask,
             province=r.province, city=r.city, district=r.district, street=r.street),
-        sub_orders=[SubOrder(
-            sku_order_id=s.sku_order_id, product_id=s.product_id, sku_id=s.sku_id,
-            merchant_code=s.merchant_code, product_name=s.product_name, quantity=s.quantity,
-            pay_amount=s.pay_amount, order_status=s.order_status,
-            after_sale_status=s.after_sale_status, after_sale_type=s.after_sale_type,
-            refund_status=s.refund_status, presale_type=s.presale_type,
-            exp_ship_time=s.exp_ship_time, spec=s.spec) for s in subs],
+        sub_orders=[SubOrder(*s[1:]) for s in subs],
         buyer_id=r.buyer_id)
 
 
@@ -179,15 +192,30 @@ class PipelineRepository:
         """order_id → (shop_ref, state, Order), in two queries, locked on PostgreSQL."""
         if not order_ids:
             return {}
-        rows = self.conn.execute(_lock(self.conn, select(m.orders).where(
+        rows = self.conn.execute(_lock(self.conn, select(*_ORDER_COLUMNS).where(
             m.orders.c.order_id.in_(list(order_ids))).order_by(m.orders.c.order_id))).all()
         subs: dict[str, list] = defaultdict(list)
-        for s in self.conn.execute(select(m.sub_orders).where(
+        for s in self.conn.execute(select(*_SUB_COLUMNS).where(
                 m.sub_orders.c.order_id.in_(list(order_ids))).order_by(
                 m.sub_orders.c.sku_order_id)):
-            subs[s.order_id].append(s)
+            subs[s[0]].append(s)
         return {r.order_id: (r.shop_ref, r.state, order_from_rows(r, subs[r.order_id]))
                 for r in rows}
+
+    def waybill_facts(self, order_ids: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
+        """What a waybill request needs, without building whole orders: order_id → row of
+        state and receiver columns (locked on PostgreSQL), sku_order_id → product name."""
+        if not order_ids:
+            return {}, {}
+        o, s = m.orders, m.sub_orders
+        rows = self.conn.execute(_lock(self.conn, select(
+            o.c.order_id, o.c.state, o.c.province, o.c.city, o.c.district, o.c.street,
+            o.c.receiver_name_cipher, o.c.receiver_phone_cipher, o.c.receiver_detail_cipher,
+            o.c.receiver_name_mask, o.c.receiver_phone_mask, o.c.receiver_address_mask,
+        ).where(o.c.order_id.in_(list(order_ids))).order_by(o.c.order_id))).all()
+        names = dict(self.conn.execute(select(s.c.sku_order_id, s.c.product_name).where(
+            s.c.order_id.in_(list(order_ids)))).all())
+        return {r.order_id: r for r in rows}, names
 
     def plain_receivers(self, order_ids: Sequence[str]) -> dict[str, str]:
         """order_id → encrypted plain receiver, for the orders the platform sent it for."""
@@ -328,13 +356,13 @@ class PipelineRepository:
         if shop_ref is not None:
             q = q.where(m.packs.c.shop_ref == shop_ref)
         q = q.order_by(m.packs.c.exp_ship_time.asc().nulls_last(), m.packs.c.id).limit(limit)
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        return _dicts(self.conn.execute(q))
 
     def packs_by_ids(self, pack_ids: Sequence[int]) -> list[dict[str, Any]]:
         if not pack_ids:
             return []
         q = select(m.packs).where(m.packs.c.id.in_(list(pack_ids))).order_by(m.packs.c.id)
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        return _dicts(self.conn.execute(q))
 
     def pack_by_track_no(self, track_no: str) -> dict[str, Any] | None:
         row = self.conn.execute(select(m.packs).where(m.packs.c.track_no == track_no).order_by(
@@ -354,16 +382,16 @@ class PipelineRepository:
             return []
         ids = select(m.pack_lines.c.pack_id).where(m.pack_lines.c.order_id.in_(list(order_ids)))
         q = select(m.packs).where(m.packs.c.id.in_(ids)).order_by(m.packs.c.id)
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        return _dicts(self.conn.execute(q))
 
     def lines(self, pack_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
         out: dict[int, list[dict[str, Any]]] = defaultdict(list)
         if not pack_ids:
             return out
-        for r in self.conn.execute(select(m.pack_lines).where(
+        for d in _dicts(self.conn.execute(select(m.pack_lines).where(
                 m.pack_lines.c.pack_id.in_(list(pack_ids))).order_by(
-                m.pack_lines.c.pack_id, m.pack_lines.c.sku_order_id)):
-            out[r.pack_id].append(dict(r._mapping))
+                m.pack_lines.c.pack_id, m.pack_lines.c.sku_order_id))):
+            out[d["pack_id"]].append(d)
         return out
 
     def update_pack(self, pack_id: int, **values: Any) -> None:
