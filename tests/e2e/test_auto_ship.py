@@ -514,3 +514,59 @@ def test_concurrent_confirmation_stays_inside_the_platform_rate_limit(fahuo, san
         confirmed = uow.pipeline.packs_in_state(["confirmed"], limit=1000)
     assert {p["main_order_id"] for p in confirmed} <= shipped
     assert len(confirmed) == rep.confirm.done
+
+
+def test_slow_confirmations_overlap_the_next_round_and_none_is_sent_twice(fahuo, sandbox):
+    # The platform answers shipping calls slowly (as over the internet); while they are in
+    # flight the pass prepares its next round and asks again for ready packs. No pack may be
+    # confirmed twice, and when run() returns every answer is saved.
+    import threading
+
+    from fahuo.services import pipeline as pl
+
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
+        actor="test")
+    sandbox.generate(creds["shop_id"], 160, seed=78, spread_seconds=3600)
+    _sync(fahuo, ref)
+    asked: list[str] = []
+    lock = threading.Lock()
+
+    class Slow:
+        def __init__(self, api):
+            self.api = api
+
+        def __getattr__(self, name):
+            return getattr(self.api, name)
+
+        def ship_order(self, order_id, *a, **kw):
+            with lock:
+                asked.append(order_id)
+            time.sleep(0.05)
+            return self.api.ship_order(order_id, *a, **kw)
+
+    rounds = []
+    real_submit = pl._Confirmations.submit
+
+    def submit(self, *a, **kw):
+        rounds.append(len(self.futures))  # calls still in flight when the next round asks
+        return real_submit(self, *a, **kw)
+
+    pipe = Pipeline(fahuo.uow, lambda shop: Slow(fahuo.platform_for(shop)), concurrency=2)
+    original_round = pl.ROUND
+    pl.ROUND = 40
+    pl._Confirmations.submit = submit
+    try:
+        rep = pipe.run(limit=160)
+    finally:
+        pl.ROUND = original_round
+        pl._Confirmations.submit = real_submit
+    assert max(rounds) > 0  # a round did start while calls of the last were in flight
+    shipped = [o for s in _shipments(sandbox, creds["shop_id"]) for o in s["order_ids"]]
+    assert len(asked) == len(set(asked)) == len(shipped) == len(set(shipped)) > 60
+    orders = _orders(fahuo, ref)
+    assert {k for k, o in orders.items() if o["state"] == "shipped"} == set(shipped)
+    assert rep.confirm.done == len(shipped) and rep.confirm.calls == len(shipped)
+    with fahuo.uow() as uow:
+        assert set(uow.pipeline.pack_counts()) <= {"confirmed"}
