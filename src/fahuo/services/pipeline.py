@@ -53,6 +53,9 @@ BALANCE_EXHAUSTED = "10701"
 # means the next pass repeats those calls: a whole order answers "already shipped" and is
 # checked against its packages (`_already_shipped`), pack calls replay by `request_id`.
 CONFIRM_SAVE_BATCH = 200
+# A held order is judged again when it changes, when the shop's rules change, and at least
+# this often (time alone clears some holds: a presale comes due).
+REAUDIT_EVERY_S = 600
 # Orders per round of a pass: small enough that confirmations of one round overlap the
 # preparation of the next, big enough to keep every step batched.
 ROUND = 500
@@ -312,7 +315,7 @@ class Pipeline:
         r = StepReport()
         now = int(self.clock())
         with self.uow() as u:
-            ids = u.pipeline.order_ids_in_state(OrderState.SYNCED.value, limit=limit)
+            ids = u.pipeline.orders_to_audit(limit)
             loaded = u.pipeline.load_orders(ids)
             rules: dict[int, AuditRules] = {}
             states: dict[str, str] = {}
@@ -334,6 +337,7 @@ class Pipeline:
                     _move(states, oid, state, OrderState.APPROVED)
             u.pipeline.add_holds(holds)
             u.pipeline.set_states(states)
+            u.pipeline.mark_audited(list(loaded))
             if reaudit != 0:
                 self._reaudit_held(u, rules, now, limit if reaudit is None else reaudit, r)
         return r
@@ -344,7 +348,8 @@ class Pipeline:
         """Holds the rules set clear themselves when their facts change: the platform ends its
         risk review, a presale comes due, the buyer fixes the address or drops the refund.
         Holds set by a person or an event stay until a person releases them."""
-        ids = u.pipeline.order_ids_in_state(OrderState.HELD.value, limit=limit)
+        ids = u.pipeline.held_to_reaudit(limit, judged_before=now - REAUDIT_EVERY_S)
+        u.pipeline.mark_audited(ids)
         open_holds = u.pipeline.open_holds(ids)
         judged = {HoldReason.OUT_OF_RANGE, HoldReason.STOCK_SHORT}  # not the audit's to clear
         ids = [oid for oid in ids if open_holds.get(oid) and all(

@@ -94,6 +94,8 @@ def update_settings(uow_factory: UowFactory, shop_ref: int, changes: dict[str, A
         if u.shops.get(shop_ref) is None:
             raise SettingsError({"shop": f"no shop {shop_ref}"})
         u.settings.save(shop_ref, clean)
+        if "audit_rules" in clean:  # what the old rules held, the new ones judge again
+            u.pipeline.forget_audits(shop_ref)
         u.audit.add(actor=actor, action="settings.update", subject_type="shop",
                     subject_id=str(shop_ref), detail={k: ("***" if k.startswith("sender_")
                                                           else v) for k, v in clean.items()})

@@ -68,6 +68,9 @@ def reserve_in(u: UnitOfWork, order_ids: Iterable[str], *, actor: str = "pipelin
     out = Reserved()
     if not ids:
         return out
+    if not u.stock.any_items():  # fahuo keeps no stock for this merchant: nothing to hold
+        out.reserved += ids
+        return out
     done = {r["order_id"] for r in u.stock.reservations(ids, ("reserved", "shipped"))}
     todo = [i for i in ids if i not in done]
     out.reserved += [i for i in ids if i in done]

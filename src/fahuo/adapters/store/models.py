@@ -73,8 +73,11 @@ orders = Table(
     Column("receiver_plain_enc", Text),  # encrypted JSON, only when the platform sent plain text
     Column("raw", Text, nullable=False),  # platform payload with plain PII stripped
     Column("synced_at", BigInteger, nullable=False),
+    # When the audit last judged this version; audited again only once something changed.
+    Column("audited_at", BigInteger),
     Index("ix_orders_shop_state", "shop_ref", "state"),
     Index("ix_orders_exp_ship_time", "exp_ship_time"),
+    Index("ix_orders_state_deadline", "state", "exp_ship_time", "order_id"),
     Index("ix_orders_update_time", "update_time"),
 )
 
@@ -95,6 +98,8 @@ sub_orders = Table(
     Column("refund_status", Integer),
     Column("presale_type", Integer, nullable=False, default=0),
     Column("exp_ship_time", BigInteger),
+    # Open after-sales are few: the refund stop finds them without reading every line.
+    Index("ix_sub_orders_after_sale", "after_sale_status"),
 )
 
 sync_cursors = Table(

@@ -108,7 +108,10 @@ class ShopRepository:
         self.conn.execute(update(m.shops).where(m.shops.c.id == ref).values(**values))
 
 
-_ORDER_UPDATE_COLS = [c.name for c in m.orders.columns if c.name not in ("order_id", "shop_ref")]
+# audited_at is the pipeline's: a new version leaves it, and synced_at >= audited_at says
+# the audit has this version still to judge.
+_ORDER_UPDATE_COLS = [c.name for c in m.orders.columns
+                      if c.name not in ("order_id", "shop_ref", "audited_at")]
 _SUB_UPDATE_COLS = [c.name for c in m.sub_orders.columns if c.name != "sku_order_id"]
 _CURRENT = select(m.orders.c.order_id, m.orders.c.state, m.orders.c.update_time).where(
     m.orders.c.order_id.in_(bindparam("ids", expanding=True)))
@@ -238,7 +241,7 @@ class OrderRepository:
                 province=r.province, city=r.city, district=r.district, street=r.street,
                 receiver_plain_enc=plain,
                 raw=orjson.dumps(_strip_plain_pii(order.raw)).decode(),
-                synced_at=now))
+                synced_at=now, audited_at=None))
             for s in order.sub_orders:
                 sub_rows.append(dict(
                     sku_order_id=s.sku_order_id, order_id=order.order_id,

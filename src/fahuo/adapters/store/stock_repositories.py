@@ -23,6 +23,10 @@ class StockRepository:
         self.conn = conn
 
     # ---- items -----------------------------------------------------------------------
+    def any_items(self) -> bool:
+        """Whether the merchant keeps any stock in fahuo at all."""
+        return self.conn.execute(select(m.stock_items.c.id).limit(1)).first() is not None
+
     def items(self, codes: Iterable[str] | None = None, warehouse: str | None = None,
               *, lock: bool = False) -> dict[tuple[str, str], dict[str, Any]]:
         """(sku_code, warehouse) → row. ``lock``: FOR UPDATE in id order (PostgreSQL)."""
