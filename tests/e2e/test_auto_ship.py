@@ -570,3 +570,40 @@ def test_slow_confirmations_overlap_the_next_round_and_none_is_sent_twice(fahuo,
     assert rep.confirm.done == len(shipped) and rep.confirm.calls == len(shipped)
     with fahuo.uow() as uow:
         assert set(uow.pipeline.pack_counts()) <= {"confirmed"}
+
+
+def test_orders_are_judged_again_only_when_something_changed(fahuo, sandbox):
+    """An order is not re-read on every pass; a new version of it, or new audit rules, gets
+    it judged again at once."""
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    sandbox.generate(creds["shop_id"], 300, seed=79, spread_seconds=3600)
+    _sync(fahuo, ref)
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    first = pipe.audit_new()
+    with fahuo.uow() as uow:
+        held = {h["order_id"]: {x["reason"] for x in h["holds"]}
+                for h in uow.pipeline.held_orders(limit=300)}
+    remarks = [o for o, why in held.items() if why == {"buyer_remark"}]
+    risky = [o for o, why in held.items() if why == {"risk_control"}]
+    assert first.seen > 200 and remarks and len(risky) > 1
+    again = pipe.audit_new()
+    assert again.seen == 0 and again.done == 0  # nothing changed: nothing re-read
+    # The platform ends one risk review: the new version is judged at once (not in ten
+    # minutes), and only that one leaves the hold.
+    sandbox.http.post("/sandbox/orders/status", json={"order_id": risky[0], "order_status": 2})
+    with fahuo.uow() as uow:
+        shop = uow.shops.get(ref)
+        before = uow.orders.get(risky[0])["update_time"]
+    detail = fahuo.platform_for(shop).order_detail(risky[0])
+    with fahuo.uow() as uow:
+        store_platform_orders(uow, ref, [dict(detail, update_time=max(detail["update_time"],
+                                                                     before))])
+    assert pipe.audit_new().done == 1
+    # The merchant stops holding orders for buyer remarks: those held only for that go on.
+    update_settings(fahuo.uow, ref, {"audit_rules": {"hold_on_buyer_remark": False}},
+                    actor="test")
+    after = pipe.audit_new()
+    with fahuo.uow() as uow:
+        states = {o: uow.orders.get(o)["state"] for o in remarks + risky}
+    assert {states[o] for o in remarks} == {"approved"} and after.done == len(remarks)
+    assert states[risky[0]] == "approved" and {states[o] for o in risky[1:]} == {"held"}
