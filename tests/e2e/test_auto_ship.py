@@ -572,12 +572,23 @@ def test_slow_confirmations_overlap_the_next_round_and_none_is_sent_twice(fahuo,
         assert set(uow.pipeline.pack_counts()) <= {"confirmed"}
 
 
-def test_orders_are_judged_again_only_when_something_changed(fahuo, sandbox):
+def test_orders_are_judged_again_only_when_something_changed(fahuo, sandbox, monkeypatch):
     """An order is not re-read on every pass; a new version of it, or new audit rules, gets
     it judged again at once."""
+    from fahuo.adapters.store.shipping_repositories import PipelineRepository
+
     ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
     sandbox.generate(creds["shop_id"], 300, seed=79, spread_seconds=3600)
     _sync(fahuo, ref)
+    time.sleep(1.05)  # judged in a later second than stored (the store counts whole seconds)
+    read: list[str] = []
+    real_load = PipelineRepository.load_orders
+
+    def load_orders(self, ids):
+        read.extend(ids)
+        return real_load(self, ids)
+
+    monkeypatch.setattr(PipelineRepository, "load_orders", load_orders)
     pipe = Pipeline(fahuo.uow, fahuo.platform_for)
     first = pipe.audit_new()
     with fahuo.uow() as uow:
@@ -586,8 +597,9 @@ def test_orders_are_judged_again_only_when_something_changed(fahuo, sandbox):
     remarks = [o for o, why in held.items() if why == {"buyer_remark"}]
     risky = [o for o, why in held.items() if why == {"risk_control"}]
     assert first.seen > 200 and remarks and len(risky) > 1
+    read.clear()
     again = pipe.audit_new()
-    assert again.seen == 0 and again.done == 0  # nothing changed: nothing re-read
+    assert again.seen == 0 and again.done == 0 and read == []  # nothing changed: not re-read
     # The platform ends one risk review: the new version is judged at once (not in ten
     # minutes), and only that one leaves the hold.
     sandbox.http.post("/sandbox/orders/status", json={"order_id": risky[0], "order_status": 2})
