@@ -261,6 +261,28 @@ class Pipeline:
             raise ValueError(f"concurrency must be at least 1, got {concurrency!r}")
         self.uow, self.platform_for, self.clock = uow, platform_for, clock
         self.concurrency = concurrency
+        # Orders built during one run() by version (synced_at); None outside a run.
+        self._memo: dict[str, tuple[int, Order]] | None = None
+
+    def _load(self, u: UnitOfWork, ids: list[str]) -> dict[str, tuple[int, str, Order]]:
+        """``load_orders``, reusing the Orders this pass already built (the audit's, for the
+        plan right after it) while their stored version has not moved."""
+        memo = self._memo
+        if memo is None:
+            return u.pipeline.load_orders(ids)
+        stamps = u.pipeline.order_stamps(ids)
+        out: dict[str, tuple[int, str, Order]] = {}
+        missing = []
+        for oid, (ref, state, stamp) in stamps.items():
+            hit = memo.get(oid)
+            if hit is not None and hit[0] == stamp:
+                out[oid] = (ref, state, hit[1])
+            else:
+                missing.append(oid)
+        for oid, (ref, state, stamp, order) in u.pipeline.load_orders_stamped(missing).items():
+            memo[oid] = (stamp, order)
+            out[oid] = (ref, state, order)
+        return out
 
     # ---- 0. refunds asked before the parcel left ----------------------------------------
     def stop_refunds(self, limit: int = 2000) -> StepReport:
@@ -316,7 +338,7 @@ class Pipeline:
         now = int(self.clock())
         with self.uow() as u:
             ids = u.pipeline.orders_to_audit(limit)
-            loaded = u.pipeline.load_orders(ids)
+            loaded = self._load(u, ids)
             rules: dict[int, AuditRules] = {}
             states: dict[str, str] = {}
             holds = []
@@ -377,7 +399,7 @@ class Pipeline:
         with self.uow() as u:
             ids = self._unpacked(u, u.pipeline.order_ids_in_state(OrderState.APPROVED.value,
                                                                   limit=limit))
-            loaded = u.pipeline.load_orders(ids)
+            loaded = self._load(u, ids)
             # (order_id, pack_id) keys already used: a re-planned pack needs a fresh key, or
             # the platform would hand back the number we recycled.
             used = {(p["main_order_id"], p["platform_pack_id"])
@@ -901,6 +923,14 @@ class Pipeline:
         with self.uow() as u:  # reservations of orders shipped or called off elsewhere
             if settle_in(u)["released"]:
                 retry_short_in(u)  # what a cancellation freed goes to who waits for it
+        self._memo = {}
+        try:
+            self._rounds(rep, limit)
+        finally:
+            self._memo = None
+        return rep
+
+    def _rounds(self, rep: PipelineReport, limit: int) -> None:
         with _Confirmations(self, rep.confirm) as shipping:
             for i in range(max(1, -(-limit // ROUND))):
                 a = self.audit_new(ROUND, reaudit=limit if i == 0 else 0)
@@ -910,7 +940,6 @@ class Pipeline:
                 started = shipping.submit(ROUND)
                 if not (a.seen or p.seen or w.seen or started):
                     break
-        return rep
 
 
 def _add(total: StepReport, step: StepReport) -> None:

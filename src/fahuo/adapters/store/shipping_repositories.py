@@ -233,6 +233,13 @@ class PipelineRepository:
 
     def load_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[int, str, Order]]:
         """order_id → (shop_ref, state, Order), in two queries, locked on PostgreSQL."""
+        return {oid: (ref, st, order) for oid, (ref, st, _, order)
+                in self.load_orders_stamped(order_ids).items()}
+
+    def load_orders_stamped(self, order_ids: Sequence[str]
+                            ) -> dict[str, tuple[int, str, int, Order]]:
+        """order_id → (shop_ref, state, synced_at, Order): the version stamp lets a caller
+        keep the Order and reuse it while the stamp has not moved."""
         if not order_ids:
             return {}
         rows = self.conn.execute(_lock(self.conn, select(*_ORDER_COLUMNS).where(
@@ -242,8 +249,17 @@ class PipelineRepository:
                 m.sub_orders.c.order_id.in_(list(order_ids))).order_by(
                 m.sub_orders.c.sku_order_id)):
             subs[s[0]].append(s)
-        return {r.order_id: (r.shop_ref, r.state, order_from_rows(r, subs[r.order_id]))
-                for r in rows}
+        return {r.order_id: (r.shop_ref, r.state, r.synced_at,
+                             order_from_rows(r, subs[r.order_id])) for r in rows}
+
+    def order_stamps(self, order_ids: Sequence[str]) -> dict[str, tuple[int, str, int]]:
+        """order_id → (shop_ref, state, synced_at), locked on PostgreSQL like load_orders."""
+        if not order_ids:
+            return {}
+        o = m.orders
+        return {r[0]: (r[1], r[2], r[3]) for r in self.conn.execute(_lock(self.conn, select(
+            o.c.order_id, o.c.shop_ref, o.c.state, o.c.synced_at).where(
+            o.c.order_id.in_(list(order_ids))).order_by(o.c.order_id)))}
 
     def waybill_facts(self, order_ids: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
         """What a waybill request needs, without building whole orders: order_id → row of
