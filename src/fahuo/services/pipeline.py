@@ -56,6 +56,8 @@ CONFIRM_SAVE_BATCH = 200
 # A held order is judged again when it changes, when the shop's rules change, and at least
 # this often (time alone clears some holds: a presale comes due).
 REAUDIT_EVERY_S = 600
+# newCreateOrder batches (100 numbers each) asked for at once.
+WAYBILL_CALLS_IN_FLIGHT = 3
 # Orders per round of a pass: small enough that confirmations of one round overlap the
 # preparation of the next, big enough to keep every step batched.
 ROUND = 500
@@ -615,6 +617,7 @@ class Pipeline:
         batches: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
         for p in packs:
             batches[(p["shop_ref"], p["courier_code"], p["netsite_code"])].append(p)
+        calls: list[tuple[list[dict[str, Any]], str, Callable[..., Any], tuple]] = []
         for (shop_ref, courier, netsite), group in batches.items():
             site = sites.get((shop_ref, courier, netsite))
             sender = self._sender(cfgs[shop_ref], addresses[shop_ref], site)
@@ -637,10 +640,21 @@ class Pipeline:
                     if not chunk:
                         continue
                 r.seen += len(chunk)
+                calls.append((chunk, courier, api.take_waybills, (
+                    courier, sender[0], sender[1], sender[2], [reqs[p["id"]] for p in chunk],
+                    netsite)))
+        # A few batches in flight: the platform fills one while the last one is saved here.
+        # Every key was stored as pending above, so a crash anywhere still gets the same
+        # numbers back next run.
+        with ThreadPoolExecutor(max_workers=max(1, min(WAYBILL_CALLS_IN_FLIGHT, len(calls))),
+                                thread_name_prefix="fahuo-waybills") as pool:
+            futures = {pool.submit(fn, *args): (chunk, courier)
+                       for chunk, courier, fn, args in calls}
+            for fut in as_completed(futures):
+                chunk, courier = futures[fut]
+                r.calls += 1
                 try:
-                    r.calls += 1
-                    bills, errs = api.take_waybills(courier, sender[0], sender[1], sender[2],
-                                                    [reqs[p["id"]] for p in chunk], netsite)
+                    bills, errs = fut.result()
                 except TRANSIENT as exc:
                     r.notes.append(f"{courier}: {exc}")  # still pending: same keys next run
                     continue
