@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from support import make_fahuo, ready_to_ship
+from support import NO_RULE_HOLDS, make_fahuo, ready_to_ship
 
 from fahuo.services.manual_ship import apply_import, preview_import
 from fahuo.services.orders import store_platform_orders
@@ -525,9 +525,7 @@ def test_slow_confirmations_overlap_the_next_round_and_none_is_sent_twice(fahuo,
     from fahuo.services import pipeline as pl
 
     ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
-    update_settings(fahuo.uow, ref, {"audit_rules": {
-        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
-        actor="test")
+    update_settings(fahuo.uow, ref, {"audit_rules": NO_RULE_HOLDS}, actor="test")
     sandbox.generate(creds["shop_id"], 160, seed=78, spread_seconds=3600)
     _sync(fahuo, ref)
     asked: list[str] = []
