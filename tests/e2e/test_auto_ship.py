@@ -617,3 +617,60 @@ def test_orders_are_judged_again_only_when_something_changed(fahuo, sandbox, mon
         states = {o: uow.orders.get(o)["state"] for o in remarks + risky}
     assert {states[o] for o in remarks} == {"approved"} and after.done == len(remarks)
     assert states[risky[0]] == "approved" and {states[o] for o in risky[1:]} == {"held"}
+
+
+def test_orders_waiting_on_numbers_do_not_keep_new_orders_from_being_planned(fahuo, sandbox):
+    # Packs planned but not numbered yet (a courier's API down, say) keep their orders
+    # "approved"; the next plan must still reach the newer orders behind them.
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"audit_rules": NO_RULE_HOLDS}, actor="test")
+    sandbox.generate(creds["shop_id"], 80, seed=80, spread_seconds=600)
+    _sync(fahuo, ref)
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    pipe.audit_new()
+    first = pipe.plan(limit=30)  # packed, never numbered
+    assert first.done == 30
+    second = pipe.plan(limit=30)
+    assert second.done == 30  # thirty more, not the same thirty seen and skipped
+    with fahuo.uow() as uow:
+        mains = [p["main_order_id"] for p in uow.pipeline.packs_in_state(["planned"],
+                                                                         limit=1000)]
+    assert len(mains) == len(set(mains)) == 60
+
+
+def test_one_shops_unprinted_labels_do_not_starve_another_shops_confirmations(fahuo, sandbox):
+    # Shop A confirms when labels are printed and has more labels waiting than a round
+    # takes, all due first; shop B confirms when the number is taken and must still ship.
+    from support import orders_in_fahuo
+
+    a, _ = orders_in_fahuo(fahuo, sandbox, 40, seed=81, run=False, confirm_mode="on_print")
+    Pipeline(fahuo.uow, fahuo.platform_for).run()  # A: numbers taken, waiting for print
+    b, creds_b = orders_in_fahuo(fahuo, sandbox, 20, seed=82, run=False)
+    rep = Pipeline(fahuo.uow, fahuo.platform_for).run(limit=15)
+    shipped = {o for s in _shipments(sandbox, creds_b["shop_id"]) for o in s["order_ids"]}
+    assert rep.confirm.done == len(shipped) >= 10
+    with fahuo.uow() as uow:
+        waiting_a = uow.pipeline.packs_in_state(["waybill_taken"], shop_ref=a, limit=100)
+    assert len(waiting_a) > 15  # A's labels, due first, filled more than the window
+
+
+def test_a_pass_never_plans_from_an_order_version_older_than_the_store(fahuo, sandbox):
+    # The plan reuses the Orders the audit built in the same pass, but only while the stored
+    # version is the same: a new version stored in the same second must be read again.
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"audit_rules": NO_RULE_HOLDS}, actor="test")
+    sandbox.generate(creds["shop_id"], 5, seed=83, spread_seconds=600)
+    _sync(fahuo, ref)
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    pipe._memo = {}  # as inside run()
+    pipe.audit_new()
+    with fahuo.uow() as uow:
+        oid = uow.pipeline.order_ids_in_state("approved", limit=1)[0]
+        shop = uow.shops.get(ref)
+        before = pipe._load(uow, [oid])[oid][2]
+    detail = fahuo.platform_for(shop).order_detail(oid)
+    detail = dict(detail, update_time=before.update_time + 1, buyer_words="换个地址")
+    with fahuo.uow() as uow:
+        store_platform_orders(uow, ref, [detail])
+        now = pipe._load(uow, [oid])[oid][2]
+    assert before.buyer_words != "换个地址" and now.buyer_words == "换个地址"

@@ -170,12 +170,12 @@ class _Confirmations:
             if pack_ids_only is not None:  # a scan, an import row, a batch: exactly these
                 packs = [p for p in u.pipeline.packs_by_ids(pack_ids_only)
                          if p["state"] in ("waybill_taken", "printed", "scanned", "manual")]
-            else:
-                packs = [p for p in u.pipeline.packs_in_state(
-                             ["waybill_taken", "printed", "scanned"],
-                             limit=limit + len(self.in_flight))
-                         if p["state"] == ready_states[cfgs[p["shop_ref"]]["confirm_mode"]]
-                         or p["state"] == "scanned"]
+            else:  # per shop, its own ready states: one shop's unprinted labels must not
+                # fill the window and starve the others
+                packs = sorted((p for ref, cfg in cfgs.items() for p in u.pipeline.packs_in_state(
+                    sorted({ready_states[cfg["confirm_mode"]], "scanned"}), shop_ref=ref,
+                    limit=limit + len(self.in_flight))),
+                    key=lambda p: (p["exp_ship_time"] is None, p["exp_ship_time"] or 0, p["id"]))
             packs = [p for p in packs if p["id"] not in self.in_flight][:limit]
             # A split order ships in one call, so all of its packs must be ready.
             siblings = u.pipeline.packs_of_orders(sorted({p["main_order_id"] for p in packs
@@ -264,11 +264,11 @@ class Pipeline:
         self.uow, self.platform_for, self.clock = uow, platform_for, clock
         self.concurrency = concurrency
         # Orders built during one run() by version (synced_at); None outside a run.
-        self._memo: dict[str, tuple[int, Order]] | None = None
+        self._memo: dict[str, tuple[tuple[int, int], Order]] | None = None
 
     def _load(self, u: UnitOfWork, ids: list[str]) -> dict[str, tuple[int, str, Order]]:
         """``load_orders``, reusing the Orders this pass already built (the audit's, for the
-        plan right after it) while their stored version has not moved."""
+        plan right after it) while their stored version (stamp) has not moved."""
         memo = self._memo
         if memo is None:
             return u.pipeline.load_orders(ids)
@@ -399,8 +399,7 @@ class Pipeline:
         platform between two short transactions, never inside one."""
         r = StepReport()
         with self.uow() as u:
-            ids = self._unpacked(u, u.pipeline.order_ids_in_state(OrderState.APPROVED.value,
-                                                                  limit=limit))
+            ids = u.pipeline.unpacked_in_state(OrderState.APPROVED.value, limit)
             loaded = self._load(u, ids)
             # (order_id, pack_id) keys already used: a re-planned pack needs a fresh key, or
             # the platform would hand back the number we recycled.
@@ -946,12 +945,13 @@ class Pipeline:
 
     def _rounds(self, rep: PipelineReport, limit: int) -> None:
         with _Confirmations(self, rep.confirm) as shipping:
-            for i in range(max(1, -(-limit // ROUND))):
-                a = self.audit_new(ROUND, reaudit=limit if i == 0 else 0)
-                p, w = self.plan(ROUND), self.take_waybills(ROUND)
+            size = max(1, min(ROUND, limit))
+            for i in range(max(1, -(-limit // size))):
+                a = self.audit_new(size, reaudit=limit if i == 0 else 0)
+                p, w = self.plan(size), self.take_waybills(size)
                 for mine, step in ((rep.audit, a), (rep.plan, p), (rep.waybills, w)):
                     _add(mine, step)
-                started = shipping.submit(ROUND)
+                started = shipping.submit(size)
                 if not (a.seen or p.seen or w.seen or started):
                     break
 

@@ -201,6 +201,17 @@ class PipelineRepository:
         return [r[0] for r in _deadline_first(self.conn, q, m.orders.c.exp_ship_time,
                                               m.orders.c.order_id, limit)]
 
+    def unpacked_in_state(self, state: str, limit: int) -> list[str]:
+        """Orders in ``state`` that no live pack carries yet, deadline first. Filtered in SQL:
+        orders whose packs wait (say, on a courier that is down) must not fill the window
+        and keep new orders from being planned."""
+        o, pl, p = m.orders, m.pack_lines, m.packs
+        packed = (select(pl.c.order_id).select_from(pl.join(p, p.c.id == pl.c.pack_id))
+                  .where(pl.c.order_id == o.c.order_id, p.c.state != "cancelled").exists())
+        q = select(o.c.order_id).where(o.c.state == state, ~packed)
+        return [r[0] for r in _deadline_first(self.conn, q, o.c.exp_ship_time, o.c.order_id,
+                                              limit)]
+
     def orders_to_audit(self, limit: int) -> list[str]:
         """Synced orders whose current version the audit has not judged yet, deadline first
         (an unpaid order waits in "synced" and is judged again only when it changes)."""
@@ -222,14 +233,24 @@ class PipelineRepository:
 
     def mark_audited(self, order_ids: Sequence[str]) -> None:
         if order_ids:
+            ids = sorted(order_ids)
+            self._lock_in_order(m.orders.c.order_id.in_(ids))
             self.conn.execute(update(m.orders).where(
-                m.orders.c.order_id.in_(list(order_ids))).values(audited_at=_now()))
+                m.orders.c.order_id.in_(ids)).values(audited_at=_now()))
 
     def forget_audits(self, shop_ref: int) -> None:
         """The shop's audit rules changed: its waiting and held orders are judged again."""
-        self.conn.execute(update(m.orders).where(
-            m.orders.c.shop_ref == shop_ref, m.orders.c.state.in_(("synced", "held"))).values(
-            audited_at=None))
+        which = and_(m.orders.c.shop_ref == shop_ref,
+                     m.orders.c.state.in_(("synced", "held")))
+        self._lock_in_order(which)
+        self.conn.execute(update(m.orders).where(which).values(audited_at=None))
+
+    def _lock_in_order(self, which: Any) -> None:
+        """On PostgreSQL, take the rows' locks in order_id order first, as the sync and the
+        pipeline do: two writers locking in different orders could deadlock."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(select(m.orders.c.order_id).where(which)
+                              .order_by(m.orders.c.order_id).with_for_update()).all()
 
     def load_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[int, str, Order]]:
         """order_id → (shop_ref, state, Order), in two queries, locked on PostgreSQL."""
@@ -237,9 +258,11 @@ class PipelineRepository:
                 in self.load_orders_stamped(order_ids).items()}
 
     def load_orders_stamped(self, order_ids: Sequence[str]
-                            ) -> dict[str, tuple[int, str, int, Order]]:
-        """order_id → (shop_ref, state, synced_at, Order): the version stamp lets a caller
-        keep the Order and reuse it while the stamp has not moved."""
+                            ) -> dict[str, tuple[int, str, tuple[int, int], Order]]:
+        """order_id → (shop_ref, state, stamp, Order). The stamp (synced_at, update_time)
+        moves whenever a new version is stored (synced_at counts whole seconds, the
+        platform's update_time tells two versions of one second apart), so a caller may keep
+        the Order and reuse it while the stamp stays."""
         if not order_ids:
             return {}
         rows = self.conn.execute(_lock(self.conn, select(*_ORDER_COLUMNS).where(
@@ -249,17 +272,20 @@ class PipelineRepository:
                 m.sub_orders.c.order_id.in_(list(order_ids))).order_by(
                 m.sub_orders.c.sku_order_id)):
             subs[s[0]].append(s)
-        return {r.order_id: (r.shop_ref, r.state, r.synced_at,
+        return {r.order_id: (r.shop_ref, r.state, (r.synced_at, r.update_time),
                              order_from_rows(r, subs[r.order_id])) for r in rows}
 
-    def order_stamps(self, order_ids: Sequence[str]) -> dict[str, tuple[int, str, int]]:
-        """order_id → (shop_ref, state, synced_at), locked on PostgreSQL like load_orders."""
+    def order_stamps(self, order_ids: Sequence[str]
+                     ) -> dict[str, tuple[int, str, tuple[int, int]]]:
+        """order_id → (shop_ref, state, stamp as in load_orders_stamped), locked on
+        PostgreSQL like load_orders."""
         if not order_ids:
             return {}
         o = m.orders
-        return {r[0]: (r[1], r[2], r[3]) for r in self.conn.execute(_lock(self.conn, select(
-            o.c.order_id, o.c.shop_ref, o.c.state, o.c.synced_at).where(
-            o.c.order_id.in_(list(order_ids))).order_by(o.c.order_id)))}
+        return {r[0]: (r[1], r[2], (r[3], r[4])) for r in self.conn.execute(_lock(
+            self.conn, select(o.c.order_id, o.c.shop_ref, o.c.state, o.c.synced_at,
+                              o.c.update_time).where(
+                o.c.order_id.in_(list(order_ids))).order_by(o.c.order_id)))}
 
     def waybill_facts(self, order_ids: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
         """What a waybill request needs, without building whole orders: order_id → row of

@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import urllib3
@@ -56,14 +56,13 @@ class Urllib3Wire:
 
     def _manager(self, url: str) -> urllib3.PoolManager:
         parts = urlsplit(url)
-        proxy = self._env.get(parts.scheme)
+        proxy = self._env.get(parts.scheme) or self._env.get("all")
         if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
             return self._direct
         with self._lock:
             pm = self._proxies.get(proxy)
             if pm is None:
-                pm = self._proxies[proxy] = urllib3.ProxyManager(
-                    proxy, num_pools=8, maxsize=self._size, block=False)
+                pm = self._proxies[proxy] = _proxy_manager(proxy, self._size)
             return pm
 
     def _pool(self, url: str) -> tuple[urllib3.HTTPConnectionPool | urllib3.PoolManager, str]:
@@ -99,6 +98,24 @@ class Urllib3Wire:
         with self._lock:
             for pm in self._proxies.values():
                 pm.clear()
+
+
+def _proxy_manager(proxy: str, size: int) -> urllib3.ProxyManager:
+    """A proxy pool; ``user:password@`` in the proxy URL becomes Proxy-Authorization (urllib3
+    does not read credentials out of the URL itself)."""
+    if "://" not in proxy:
+        proxy = "http://" + proxy
+    p = urlsplit(proxy)
+    headers = None
+    if p.username is not None:
+        headers = urllib3.make_headers(proxy_basic_auth=f"{unquote(p.username)}:"
+                                                        f"{unquote(p.password or '')}")
+        host = p.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 literal
+        proxy = f"{p.scheme}://{host}" + (f":{p.port}" if p.port else "")
+    return urllib3.ProxyManager(proxy, proxy_headers=headers, num_pools=8, maxsize=size,
+                                block=False)
 
 
 class HttpxWire:

@@ -107,3 +107,21 @@ def test_the_proxy_in_the_environment_is_used_unless_the_host_is_exempt(server, 
     assert Gateway.seen[-1]["path"].startswith("http://gateway.example/order/orderDetail?")
     assert wire._manager("http://exempt.example/x") is wire._direct
     wire.close()
+
+
+def test_proxy_credentials_in_the_url_are_sent_to_the_proxy(server, monkeypatch):
+    # HTTPS_PROXY=http://user:pass@host is the usual way to name an authenticated proxy.
+    base = server.replace("http://", "")
+    monkeypatch.delenv("http_proxy", raising=False)
+    monkeypatch.delenv("HTTP_PROXY", raising=False)
+    monkeypatch.setenv("all_proxy", f"http://ali%40ce:s3cret@{base}")
+    monkeypatch.setenv("no_proxy", "")
+    wire = Urllib3Wire()
+    _client("http://gateway.example", wire).call("order.orderDetail", {"a": 1}, "t")
+    req = Gateway.seen[-1]
+    assert req["path"].startswith("http://gateway.example/order/orderDetail?")
+    import base64
+    headers = {k.lower(): v for k, v in req["headers"].items()}
+    assert headers["proxy-authorization"] == (
+        "Basic " + base64.b64encode(b"ali@ce:s3cret").decode())
+    wire.close()
