@@ -13,6 +13,12 @@ will not take to Kuaidi100 when it is set up for their courier. The path used is
 people, leads ``intercept_detail`` ("抖音：…" / "快递100：…"). Whether it worked is read from
 the parcel's own tracking afterwards (``follow_intercepts``): on its way back or back →
 returning / returned; signed by the buyer → failed.
+
+A case is claimed (``requesting``) before anything is sent and is refused while it, or
+another case of the same order (they share the parcels), is requesting / requested /
+returning / returned. Douyin's "already requested" (reason code 3) counts as requested. A
+Kuaidi100 answer lost or unreadable leaves ``unsure``: no automatic retry, only an explicit
+path once the merchant has checked with the courier.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -56,6 +63,16 @@ VIAS = ("auto", "douyin", "kuaidi100")
 VIA_LABEL = {"douyin": "抖音", "kuaidi100": "快递100"}
 # Asked for (or already coming back): a second request would pay twice.
 INTERCEPTED = ("requested", "returning", "returned")
+# Claimed by a request under way (a double click, a second console): nobody else may ask.
+REQUESTING = "requesting"
+BUSY = INTERCEPTED + (REQUESTING,)
+# Kuaidi100's answer was lost or unreadable: the courier may have taken it (and charged).
+# Not retried automatically: a person checks with the courier, then picks a path explicitly.
+UNSURE = "unsure"
+# Douyin ``unavailable_reason_code`` 3 (该包裹已申请拦截，请勿重复申请): already asked, so it
+# counts as requested, never as a refusal to take to Kuaidi100.
+ALREADY_REQUESTED_CODE = 3
+ALREADY_REQUESTED_TEXT = "已申请拦截"
 K100_INTERCEPT_TYPE = "RETURN_SEND_ADDR"  # back to the sender, who is the merchant
 
 
@@ -147,7 +164,12 @@ def _offer_intercepts(u: UnitOfWork) -> int:
     delivered = set(u.conn.execute(select(t.c.order_id).where(
         t.c.order_id.in_([c.order_id for c in cases]),
         t.c.state.in_(("delivered", "returned", "returning")))).scalars())
-    offer = [c.aftersale_id for c in cases if c.order_id not in delivered]
+    # a case of the same order already asked for (or being asked for) shares its parcels
+    busy = set(u.conn.execute(select(a.c.order_id).where(
+        a.c.order_id.in_([c.order_id for c in cases]), a.c.order_id != "",
+        a.c.intercept_state.in_(BUSY))).scalars())
+    offer = [c.aftersale_id for c in cases
+             if c.order_id not in delivered and c.order_id not in busy]
     if offer:
         u.conn.execute(update(a).where(a.c.aftersale_id.in_(offer)).values(
             intercept_state="offered", intercept_detail="买家已申请退款，包裹仍在途：可拦截"))
@@ -206,6 +228,8 @@ class _Parcel:
     k100: str = ""  # why Kuaidi100 did not take it (or is not set up)
     text: str = ""  # what was accepted, and at what cost
     unsure: bool = False  # Douyin may have taken it without our hearing: no second path
+    k100_unsure: bool = False  # Kuaidi100 may have taken it without our hearing
+    asked: bool = False  # a request for it left fahuo (it may have been taken)
     audit: dict[str, Any] = field(default_factory=dict)
 
 
@@ -236,7 +260,19 @@ def _interceptor(account: dict[str, Any], http: httpx.Client) -> Kuaidi100Interc
         http=http)
 
 
+def _already_requested(x: dict[str, Any]) -> bool:
+    """Douyin's "该包裹已申请拦截，请勿重复申请": asked before (by us or at the courier)."""
+    try:
+        code = int(x.get("unavailable_reason_code") or 0)
+    except (TypeError, ValueError):
+        code = 0
+    return (code == ALREADY_REQUESTED_CODE
+            or ALREADY_REQUESTED_TEXT in str(x.get("unavailable_reason") or ""))
+
+
 def _by_douyin(api: Any, aftersale_id: str, parcels: list[_Parcel]) -> None:
+    for p in parcels:
+        p.asked = True
     try:
         res = api.apply_intercept(aftersale_id, [(p.courier, p.track_no) for p in parcels])
     except DoudianError as exc:
@@ -261,6 +297,10 @@ def _by_douyin(api: Any, aftersale_id: str, parcels: list[_Parcel]) -> None:
         if x.get("is_success"):
             p.via, p.outcome = "douyin", "ok"
             p.text = f"已提交拦截，费用 {int(x.get('intercept_cost') or 0) / 100:.2f} 元"
+        elif _already_requested(x):  # asking anyone again would pay twice
+            p.via, p.outcome = "douyin", "ok"
+            reason = str(x.get("unavailable_reason") or "").strip()
+            p.text = "此前已申请拦截，未重复申请" + (f"（平台返回：{reason}）" if reason else "")
         else:
             p.douyin = str(x.get("unavailable_reason") or "平台不可拦截")
             p.outcome = "unavailable" if x.get("can_intercept") is False else "failed"
@@ -279,12 +319,17 @@ def _by_kuaidi100(aftersale_id: str, p: _Parcel, route: tuple[Any, Any],
                            intercept_type=K100_INTERCEPT_TYPE, order_role="1")
     p.audit["kuaidi100_account"] = account["id"]
     try:
-        ack = _interceptor(account, http).intercept(req)
+        interceptor = _interceptor(account, http)
+        p.asked = True
+        ack = interceptor.intercept(req)
     except ProviderError as exc:
         p.k100, p.outcome = f"{exc.message}（{exc.code}）", "failed"
         p.audit["kuaidi100"] = {"code": exc.code, "message": exc.message,
                                 "data": (exc.payload or {}).get("data")
                                 if isinstance(exc.payload, dict) else None}
+        if _k100_unsure(exc):
+            p.k100_unsure = True
+            p.k100 += "；结果未知：请先向快递核实包裹是否已被拦截，确认未拦截后再选快递100重新拦截"
         return
     except ValueError as exc:  # a stored courier account Kuaidi100 would refuse anyway
         p.k100, p.outcome = str(exc), "failed"
@@ -296,6 +341,14 @@ def _by_kuaidi100(aftersale_id: str, p: _Parcel, route: tuple[Any, Any],
         p.text += f"，抖音不可拦截：{p.douyin}"
     if ack.data not in (None, "", {}, []):  # undocumented: shown as it came
         p.text += "，快递100返回：" + orjson.dumps(ack.data).decode()
+
+
+def _k100_unsure(exc: ProviderError) -> bool:
+    """The request may have reached Kuaidi100 and been taken: no answer after sending
+    (``transport``), a server error, or an answer that cannot be read. A connection never
+    made (``transport-connect``) or a refusal in Kuaidi100's own words is sure."""
+    return (exc.code in ("transport", "bad-response") or
+            (exc.code.startswith("http-") and exc.code[5:].isdigit() and int(exc.code[5:]) >= 500))
 
 
 def _summary(parcels: list[_Parcel]) -> tuple[str, str]:
@@ -319,31 +372,118 @@ def _summary(parcels: list[_Parcel]) -> tuple[str, str]:
         text = ("+".join(VIA_LABEL[v] for v in vias) + "：" + body) if ok else body
     if ok:
         return "requested", text
+    if any(p.k100_unsure for p in parcels):
+        return UNSURE, text
     if all(p.outcome == "unavailable" for p in parcels):
         return "unavailable", text
     return "failed", text
+
+
+def _refusal(aftersale_id: str, own: Any, others: list[Any], via: str) -> str | None:
+    """Why this case may not be sent now (``own``/``others``: rows with aftersale_id,
+    intercept_state, intercept_detail; ``others`` the same order's other cases)."""
+    if own.intercept_state == REQUESTING:
+        return (f"interception of {aftersale_id} is being requested right now (正在申请拦截); "
+                "wait for its result")
+    if own.intercept_state in INTERCEPTED:
+        return (f"interception of {aftersale_id} was already requested "
+                f"({own.intercept_state}: {own.intercept_detail})")
+    for o in others:  # one set of parcels per order: asking again would pay twice
+        if o.intercept_state in BUSY:
+            return (f"interception of {aftersale_id} was already requested through case "
+                    f"{o.aftersale_id} of the same order ({o.intercept_state}: "
+                    f"{o.intercept_detail})")
+    unsure = [o for o in [own, *others] if o.intercept_state == UNSURE]
+    if unsure and via == "auto":
+        x = unsure[0]
+        of = "" if x is own else f" (through case {x.aftersale_id} of the same order)"
+        return (f"interception of {aftersale_id} may already have been taken by the courier"
+                f"{of} ({x.intercept_detail}): check with the courier, then retry with "
+                "via kuaidi100 (or douyin) explicitly")
+    return None
+
+
+def _claim(uow: UowFactory, aftersale_id: str, order_id: str, via: str) -> dict[str, Any]:
+    """Mark the case ``requesting`` (one conditional UPDATE, the order's cases locked on
+    PostgreSQL; SQLite writers are serial) before anything is sent; what it was before."""
+    a = m.after_sales
+    with uow() as u:
+        q = select(a.c.aftersale_id, a.c.intercept_state, a.c.intercept_detail,
+                   a.c.intercept_via).where(
+            a.c.order_id == order_id if order_id else a.c.aftersale_id == aftersale_id)
+        if u.conn.dialect.name == "postgresql":
+            q = q.order_by(a.c.aftersale_id).with_for_update()
+        rows = list(u.conn.execute(q))
+        own = next((r for r in rows if r.aftersale_id == aftersale_id), None)
+        if own is None:
+            raise AfterSaleError(f"no after-sale case {aftersale_id}")
+        why = _refusal(aftersale_id, own, [r for r in rows if r is not own], via)
+        if why:
+            raise AfterSaleError(why)
+        claimed = u.conn.execute(update(a).where(
+            a.c.aftersale_id == aftersale_id, a.c.intercept_state == own.intercept_state,
+            a.c.intercept_state.not_in(BUSY)).values(
+            intercept_state=REQUESTING, intercept_detail="正在申请拦截…")).rowcount
+        if claimed != 1:  # changed since it was read
+            raise AfterSaleError(f"interception of {aftersale_id} is being requested right "
+                                 "now (正在申请拦截); wait for its result")
+    return {"intercept_state": own.intercept_state, "intercept_detail": own.intercept_detail,
+            "intercept_via": own.intercept_via}
+
+
+def _release(uow: UowFactory, aftersale_id: str, before: dict[str, Any],
+             parcels: list[_Parcel], exc: BaseException, *, actor: str, via: str) -> None:
+    """Something raised after the claim: nothing sent → the case as it was; something sent →
+    ``unsure`` (it may have been taken), with the error."""
+    a = m.after_sales
+    error = f"{type(exc).__name__}: {exc}"
+    sent = any(p.asked for p in parcels)
+    values = (dict(intercept_state=UNSURE,
+                   intercept_detail=f"拦截结果未知：处理中出错（{error}），请先向快递核实包裹是否已被"
+                                    "拦截，再选择拦截途径重新拦截")
+              if sent else before)
+    try:
+        with uow() as u:
+            u.conn.execute(update(a).where(a.c.aftersale_id == aftersale_id,
+                                           a.c.intercept_state == REQUESTING).values(**values))
+            u.audit.add(actor=actor, action="aftersale.intercept", subject_type="aftersale",
+                        subject_id=aftersale_id, detail={
+                            "via": via, "state": values["intercept_state"], "error": error,
+                            "parcels": [{"track_no": p.track_no, "courier": p.courier,
+                                         "via": p.via, "outcome": p.outcome,
+                                         "asked": p.asked, **p.audit} for p in parcels]})
+    except Exception:  # the original error is the one to see
+        log.exception("aftersale.intercept_release_failed", aftersale_id=aftersale_id)
 
 
 def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str, *,
               actor: str, via: str = "auto", http: httpx.Client | None = None
               ) -> dict[str, Any]:
     """Ask the courier to bring the parcel(s) back: through Douyin, through Kuaidi100, or
-    (``auto``) Douyin first and Kuaidi100 for the parcels Douyin will not take."""
+    (``auto``) Douyin first and Kuaidi100 for the parcels Douyin will not take.
+
+    The case is claimed (``requesting``) before anything is sent, so a second click is
+    refused instead of paying twice, and the claim always ends in a final state."""
     if via not in VIAS:
         raise AfterSaleError(f"via must be one of {', '.join(VIAS)}, got {via!r}")
+    a = m.after_sales
     with uow(readonly=True) as u:
         case = _case(u, aftersale_id)
         if case["stage"] != "after_ship":
             raise AfterSaleError("the order has not shipped: the pipeline stops it, no "
                                  "interception needed")
-        if case["intercept_state"] in INTERCEPTED:
-            raise AfterSaleError(f"interception of {aftersale_id} was already requested "
-                                 f"({case['intercept_state']}: {case['intercept_detail']})")
+        others = list(u.conn.execute(select(
+            a.c.aftersale_id, a.c.intercept_state, a.c.intercept_detail).where(
+            a.c.order_id == case["order_id"], a.c.aftersale_id != aftersale_id))
+            ) if case["order_id"] else []
+        why = _refusal(aftersale_id, SimpleNamespace(**case), others, via)
+        if why:
+            raise AfterSaleError(why)
         packs = [p for p in u.pipeline.packs_of_orders([case["order_id"]])
                  if p["state"] == "confirmed" and p["track_no"]]
         shop = u.shops.get(case["shop_ref"])
-        accounts = ([a for a in u.tracking.accounts(enabled_only=True)
-                     if a["provider"] == "kuaidi100"] if via != "douyin" else [])
+        accounts = ([x for x in u.tracking.accounts(enabled_only=True)
+                     if x["provider"] == "kuaidi100"] if via != "douyin" else [])
     if not packs:
         raise AfterSaleError(f"order {case['order_id']} has no shipped parcel in fahuo")
     parcels = [_Parcel(p["courier_code"] or "", p["track_no"]) for p in packs]
@@ -352,27 +492,21 @@ def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str,
         missing = sorted({why for acc, why in routes.values() if acc is None})
         if missing:
             raise AfterSaleError("Kuaidi100 interception is not set up: " + "; ".join(missing))
-    if via != "kuaidi100":
-        _by_douyin(platform_for(shop), aftersale_id, parcels)
-    if via != "douyin":
-        own = http is None
-        client = http if http is not None else httpx.Client(timeout=15.0)
-        try:
-            for p in parcels:
-                if p.unsure:
-                    p.k100 = ("未转快递100：抖音的结果未知，确认包裹未被拦截后可选快递100"
-                              "重新拦截")
-                elif p.outcome != "ok":
-                    _by_kuaidi100(aftersale_id, p, routes[p.courier], client)
-        finally:
-            if own:
-                client.close()
-    state, detail = _summary(parcels)
+    before = _claim(uow, aftersale_id, case["order_id"], via)
+    try:
+        if via != "kuaidi100":
+            _by_douyin(platform_for(shop), aftersale_id, parcels)
+        if via != "douyin":
+            _k100_step(aftersale_id, parcels, routes, http)
+        state, detail = _summary(parcels)
+    except BaseException as exc:
+        _release(uow, aftersale_id, before, parcels, exc, actor=actor, via=via)
+        raise
     used = sorted({p.via for p in parcels if p.via})
     via_used = "+".join(v for v in VIA_LABEL if v in used)  # douyin | kuaidi100 | both | ""
-    a = m.after_sales
     with uow() as u:
-        u.conn.execute(update(a).where(a.c.aftersale_id == aftersale_id).values(
+        u.conn.execute(update(a).where(a.c.aftersale_id == aftersale_id,
+                                       a.c.intercept_state == REQUESTING).values(
             intercept_state=state, intercept_detail=detail, intercept_via=via_used))
         siblings: list[str] = []
         if state == "requested":
@@ -381,7 +515,7 @@ def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str,
             siblings = list(u.conn.execute(select(a.c.aftersale_id).where(
                 a.c.order_id == case["order_id"], a.c.aftersale_id != aftersale_id,
                 a.c.stage == "after_ship", a.c.closed_at.is_(None),
-                a.c.intercept_state.not_in(INTERCEPTED))).scalars())
+                a.c.intercept_state.not_in(BUSY))).scalars())
             if siblings:
                 u.conn.execute(update(a).where(a.c.aftersale_id.in_(siblings)).values(
                     intercept_state=state, intercept_detail=detail, intercept_via=via_used))
@@ -395,6 +529,29 @@ def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str,
     log.info("aftersale.intercept", aftersale_id=aftersale_id, via=via, used=used, state=state)
     return {"aftersale_id": aftersale_id, "intercept_state": state, "detail": detail,
             "via": via_used}
+
+
+def _k100_step(aftersale_id: str, parcels: list[_Parcel], routes: dict[str, Any],
+               http: httpx.Client | None) -> None:
+    """Kuaidi100 for the parcels nobody took; one parcel's trouble never loses the others'."""
+    own = http is None
+    client = http if http is not None else httpx.Client(timeout=15.0)
+    try:
+        for p in parcels:
+            if p.unsure:
+                p.k100 = ("未转快递100：抖音的结果未知，确认包裹未被拦截后可选快递100"
+                          "重新拦截")
+            elif p.outcome != "ok":
+                try:
+                    _by_kuaidi100(aftersale_id, p, routes[p.courier], client)
+                except Exception as exc:  # noqa: BLE001 — recorded for this parcel only
+                    p.k100, p.outcome = f"处理出错：{type(exc).__name__}: {exc}", "failed"
+                    p.audit["kuaidi100_error"] = f"{type(exc).__name__}: {exc}"
+                    log.exception("aftersale.intercept_kuaidi100_error",
+                                  aftersale_id=aftersale_id, track_no=p.track_no)
+    finally:
+        if own:
+            client.close()
 
 
 def follow_intercepts(uow: UowFactory, shop_ref: int | None = None) -> int:

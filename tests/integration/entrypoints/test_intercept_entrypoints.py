@@ -163,3 +163,18 @@ def test_console_account_form_takes_the_secret_and_never_shows_it(api, fahuo):
         (acc,) = u.tracking.accounts()
     assert acc["credentials"]["secret"] == "console-secret"
     assert "label_url" not in acc["credentials"]  # an empty field is "not given"
+
+
+def test_console_offers_no_automatic_retry_when_the_result_is_unknown(api, case, fahuo):
+    from sqlalchemy import update
+
+    from fahuo.adapters.store import models as m
+    with fahuo.uow() as u:
+        u.conn.execute(update(m.after_sales).values(
+            intercept_state="unsure", intercept_detail="快递100：结果未知：请先向快递核实"))
+    page = api.get("/aftersales").text
+    assert "已向快递核实，重新拦截" in page and 'value="kuaidi100"' in page
+    assert 'value="auto"' not in page
+    r = api.post(f"/aftersales/{case}", data={"action": "intercept", "via": "auto"},
+                 follow_redirects=False)
+    assert r.status_code == 303 and "check%20with%20the%20courier" in r.headers["location"]

@@ -373,3 +373,185 @@ def test_the_orders_other_open_cases_are_covered_by_the_same_request(fahuo, make
         intercept(fahuo.uow, lambda s: dy, other, actor="t")
     assert len(dy.calls) == 1
     assert audits(fahuo)[0]["same_order_cases"] == [other]
+
+
+# -- one request per parcel: claimed before sending, never sent (or paid) twice -----------------
+
+def already_requested(no):
+    return {"can_intercept": False, "is_success": False, "unavailable_reason_code": 3,
+            "unavailable_reason": f"该包裹已申请拦截，请勿重复申请: {no}"}
+
+
+def test_a_second_click_while_the_first_is_under_way_sends_nothing(fahuo, make_order):
+    shipped_case(fahuo, make_order)
+    seen = {}
+
+    class Clicked(Douyin):
+        def apply_intercept(self, aftersale_id, targets):
+            if not self.calls:  # the second click lands while Douyin is being asked
+                assert case(fahuo)["intercept_state"] == "requesting"
+                with pytest.raises(AfterSaleError, match="being requested right now") as e:
+                    intercept(fahuo.uow, lambda s: self, CASE, actor="t", via="douyin")
+                seen["refused"] = str(e.value)
+            return super().apply_intercept(aftersale_id, targets)
+
+    dy = Clicked(accepted)
+    got = intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
+    assert "refused" in seen and len(dy.calls) == 1
+    assert got["intercept_state"] == "requested"
+    assert case(fahuo)["intercept_state"] == "requested"  # not overwritten by the second one
+
+
+def test_an_error_before_anything_is_sent_puts_the_case_back(fahuo, make_order):
+    shipped_case(fahuo, make_order)
+
+    def no_platform(shop):
+        raise RuntimeError("no token for the shop")
+
+    with pytest.raises(RuntimeError, match="no token"):
+        intercept(fahuo.uow, no_platform, CASE, actor="t")
+    c = case(fahuo)
+    assert (c["intercept_state"], c["intercept_detail"]) == ("offered",
+                                                             "买家已申请退款，包裹仍在途：可拦截")
+    got = intercept(fahuo.uow, lambda s: Douyin(accepted), CASE, actor="t")  # not stuck
+    assert got["intercept_state"] == "requested"
+
+
+def test_an_error_after_sending_leaves_the_case_unsure_not_claimed(fahuo, make_order):
+    shipped_case(fahuo, make_order)
+    k100_account(fahuo, partners={"zhongtong": PARTNER})
+    k = K100()
+    dy = Douyin(lambda no: {"is_success": True, "intercept_cost": "三元"})  # unreadable cost
+    with pytest.raises(ValueError):
+        intercept(fahuo.uow, lambda s: dy, CASE, actor="t", http=k.http)
+    c = case(fahuo)
+    assert c["intercept_state"] == "unsure" and "ValueError" in c["intercept_detail"]
+    assert c["intercept_detail"].startswith("拦截结果未知：处理中出错")
+    with pytest.raises(AfterSaleError, match="check with the courier"):
+        intercept(fahuo.uow, lambda s: Douyin(accepted), CASE, actor="t", http=k.http)
+    assert len(dy.calls) == 1 and k.forms == []
+    (a,) = audits(fahuo)
+    assert a["state"] == "unsure" and a["parcels"][0]["asked"] is True
+
+
+def test_a_case_of_the_same_order_already_requested_blocks_the_others(fahuo, make_order):
+    ref = shipped_case(fahuo, make_order)
+    other = "7200000000000000102"
+    with fahuo.uow() as u:
+        u.conn.execute(m.after_sales.insert().values(
+            aftersale_id=other, shop_ref=ref, order_id=OID, sku_order_ids="[]",
+            aftersale_type=1, aftersale_status=6, refund_amount=100, stage="after_ship",
+            intercept_state="requested", intercept_detail="抖音：已提交拦截，费用 3.00 元",
+            intercept_via="douyin", closed_at=int(time.time()), update_time=int(time.time())))
+    dy = Douyin(accepted)
+    with pytest.raises(AfterSaleError, match=f"through case {other} of the same order"):
+        intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
+    assert dy.calls == [] and case(fahuo)["intercept_state"] == "offered"
+
+
+def test_a_new_case_of_an_order_already_intercepted_is_not_offered(fahuo, make_order):
+    ref = shipped_case(fahuo, make_order)
+    intercept(fahuo.uow, lambda s: Douyin(accepted), CASE, actor="t")
+    new = "7200000000000000103"
+    item = {"aftersale_info": {"aftersale_id": new, "aftersale_type": 1, "aftersale_status": 6,
+                               "refund_amount": 100, "update_time": int(time.time())},
+            "order_info": {"shop_order_id": OID,
+                           "related_order_info": [{"sku_order_id": "2", "order_status": 3}]}}
+    listing = SimpleNamespace(after_sales=lambda **kw: SimpleNamespace(items=[item],
+                                                                       has_more=False))
+    assert sync_after_sales(fahuo.uow, lambda s: listing, ref).offered == 0
+    (c,) = [c for c in list_cases(fahuo.uow, status="all") if c["aftersale_id"] == new]
+    assert c["intercept_state"] == ""
+
+
+def test_douyin_already_requested_counts_as_requested_and_kuaidi100_is_not_asked(
+        fahuo, make_order):
+    shipped_case(fahuo, make_order)
+    k100_account(fahuo, partners={"zhongtong": PARTNER})
+    k = K100()
+    got = intercept(fahuo.uow, lambda s: Douyin(already_requested), CASE, actor="t",
+                    http=k.http)
+    assert (got["intercept_state"], got["via"]) == ("requested", "douyin") and k.forms == []
+    assert got["detail"] == (f"抖音：此前已申请拦截，未重复申请（平台返回：该包裹已申请拦截，请勿重复申请: "
+                             f"{NO}）")
+    # the words alone are enough (a code Douyin may renumber)
+    shipped = lambda no: dict(already_requested(no), unavailable_reason_code=99)  # noqa: E731
+    with fahuo.uow() as u:
+        u.conn.execute(update(m.after_sales).values(intercept_state="failed"))
+    again = intercept(fahuo.uow, lambda s: Douyin(shipped), CASE, actor="t", http=k.http)
+    assert again["intercept_state"] == "requested" and k.forms == []
+
+
+def _raising(exc):
+    def serve(request):
+        raise exc
+    return serve
+
+
+@pytest.mark.parametrize("answer", [
+    _raising(httpx.ReadTimeout("read timed out")),
+    lambda request: httpx.Response(502, text="Bad Gateway"),
+    lambda request: httpx.Response(200, text="<html>oops</html>"),
+    lambda request: httpx.Response(200, json={"message": "no code"}),
+], ids=["timeout", "http-502", "not-json", "no-code"])
+def test_a_lost_kuaidi100_answer_is_unsure_and_not_retried_automatically(
+        fahuo, make_order, answer):
+    shipped_case(fahuo, make_order)
+    k100_account(fahuo, partners={"zhongtong": PARTNER})
+    sent = []
+
+    def serve(request):
+        sent.append(request)
+        return answer(request)
+
+    http = httpx.Client(transport=httpx.MockTransport(serve))
+    got = intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t", http=http)
+    assert got["intercept_state"] == "unsure" and len(sent) == 1
+    assert "结果未知：请先向快递核实包裹是否已被拦截，确认未拦截后再选快递100重新拦截" in got["detail"]
+    with pytest.raises(AfterSaleError, match="check with the courier"):
+        intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t", http=http)
+    assert len(sent) == 1 and case(fahuo)["intercept_state"] == "unsure"
+    # a person who checked with the courier chooses Kuaidi100 explicitly
+    k = K100()
+    again = intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t",
+                      via="kuaidi100", http=k.http)
+    assert again["intercept_state"] == "requested" and len(k.forms) == 1
+
+
+def test_a_connection_never_made_is_a_plain_failure(fahuo, make_order):
+    shipped_case(fahuo, make_order)
+    k100_account(fahuo, partners={"zhongtong": PARTNER})
+    http = httpx.Client(transport=httpx.MockTransport(_raising(httpx.ConnectError("refused"))))
+    got = intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t", http=http)
+    assert got["intercept_state"] == "failed" and "结果未知" not in got["detail"]
+
+
+def test_an_unexpected_kuaidi100_error_keeps_what_douyin_accepted(fahuo, make_order):
+    shipped_case(fahuo, make_order, extra=("yuantong", "YT0000000000102"))
+    k100_account(fahuo, partners={"yuantong": {"partnerId": "YT-1", "net": "douyin"}})
+    dy = Douyin(lambda no: accepted(no) if no == NO else unsupported(no))
+    http = httpx.Client(transport=httpx.MockTransport(_raising(RuntimeError("boom"))))
+    got = intercept(fahuo.uow, lambda s: dy, CASE, actor="t", http=http)
+    assert (got["intercept_state"], got["via"]) == ("requested", "douyin")
+    assert f"{NO} 抖音已提交拦截，费用 3.00 元" in got["detail"]
+    assert "YT0000000000102 拦截失败：抖音：该物流公司暂不支持平台拦截；快递100：处理出错：RuntimeError: boom" \
+        in got["detail"]
+    c = case(fahuo)
+    assert (c["intercept_state"], c["intercept_via"]) == ("requested", "douyin")
+    (a,) = audits(fahuo)
+    assert [p["outcome"] for p in a["parcels"]] == ["ok", "failed"]
+
+
+def test_an_unsure_case_of_the_same_order_blocks_an_automatic_request(fahuo, make_order):
+    ref = shipped_case(fahuo, make_order)
+    other = "7200000000000000102"
+    with fahuo.uow() as u:
+        u.conn.execute(m.after_sales.insert().values(
+            aftersale_id=other, shop_ref=ref, order_id=OID, sku_order_ids="[]",
+            aftersale_type=1, aftersale_status=6, refund_amount=100, stage="after_ship",
+            intercept_state="unsure", intercept_detail="快递100：结果未知",
+            update_time=int(time.time())))
+    dy = Douyin(unsupported)
+    with pytest.raises(AfterSaleError, match=f"through case {other} of the same order"):
+        intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
+    assert dy.calls == [] and case(fahuo)["intercept_state"] == "offered"

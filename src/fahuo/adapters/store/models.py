@@ -509,8 +509,9 @@ after_sales = Table(
     Column("stage", String(12), nullable=False),  # before_ship | after_ship
     Column("return_company", String(32), nullable=False, default=""),
     Column("return_tracking_no", String(64), nullable=False, default=""),
-    Column("intercept_state", String(12), nullable=False, default=""),  # offered | requested |
-    # succeeded | failed | unavailable
+    Column("intercept_state", String(12), nullable=False, default=""),  # offered |
+    # requesting (claimed, being sent) | requested | returning | returned | failed |
+    # unavailable | unsure (Kuaidi100 may have taken it: check with the courier first)
     Column("intercept_detail", Text, nullable=False, default=""),  # for people
     # the path that took the interception: douyin | kuaidi100 | douyin+kuaidi100 | "" (none)
     Column("intercept_via", String(24), nullable=False, server_default=""),
