@@ -69,6 +69,8 @@ BUSY = INTERCEPTED + (REQUESTING,)
 # Kuaidi100's answer was lost or unreadable: the courier may have taken it (and charged).
 # Not retried automatically: a person checks with the courier, then picks a path explicitly.
 UNSURE = "unsure"
+# A claim older than this was left by a crash mid-request: the request may have gone out.
+CLAIM_STALE_S = 600
 # Douyin ``unavailable_reason_code`` 3 (该包裹已申请拦截，请勿重复申请): already asked, so it
 # counts as requested, never as a refusal to take to Kuaidi100.
 ALREADY_REQUESTED_CODE = 3
@@ -138,8 +140,8 @@ def sync_after_sales(uow: UowFactory, platform_for: PlatformFactory, shop_ref: i
     with uow() as u:
         if rows:
             stmt = _insert(u.conn, m.after_sales)
-            keep = ("intercept_state", "intercept_detail", "intercept_via", "received_at",
-                    "good_qty", "damaged_qty")
+            keep = ("intercept_state", "intercept_detail", "intercept_via",
+                    "intercept_claimed_at", "received_at", "good_qty", "damaged_qty")
             stmt = stmt.on_conflict_do_update(index_elements=["aftersale_id"], set_={
                 c.name: stmt.excluded[c.name] for c in m.after_sales.c
                 if c.name not in keep and c.name != "aftersale_id"})
@@ -414,6 +416,8 @@ def _claim(uow: UowFactory, aftersale_id: str, order_id: str, via: str) -> dict[
         if u.conn.dialect.name == "postgresql":
             q = q.order_by(a.c.aftersale_id).with_for_update()
         rows = list(u.conn.execute(q))
+        if _expire_claims(u, [r.aftersale_id for r in rows]):
+            rows = list(u.conn.execute(q))
         own = next((r for r in rows if r.aftersale_id == aftersale_id), None)
         if own is None:
             raise AfterSaleError(f"no after-sale case {aftersale_id}")
@@ -423,7 +427,8 @@ def _claim(uow: UowFactory, aftersale_id: str, order_id: str, via: str) -> dict[
         claimed = u.conn.execute(update(a).where(
             a.c.aftersale_id == aftersale_id, a.c.intercept_state == own.intercept_state,
             a.c.intercept_state.not_in(BUSY)).values(
-            intercept_state=REQUESTING, intercept_detail="正在申请拦截…")).rowcount
+            intercept_state=REQUESTING, intercept_detail="正在申请拦截…",
+            intercept_claimed_at=int(time.time()))).rowcount
         if claimed != 1:  # changed since it was read
             raise AfterSaleError(f"interception of {aftersale_id} is being requested right "
                                  "now (正在申请拦截); wait for its result")
@@ -560,7 +565,22 @@ def follow_intercepts(uow: UowFactory, shop_ref: int | None = None) -> int:
         return _follow_intercepts(u, shop_ref)
 
 
+def _expire_claims(u: UnitOfWork, aftersale_ids: list[str] | None = None) -> int:
+    """Claims a crash left behind (``requesting`` for over CLAIM_STALE_S) become ``unsure``:
+    the request may have gone out, so only an explicit retry, after a look, may follow."""
+    a = m.after_sales
+    q = update(a).where(a.c.intercept_state == REQUESTING,
+                        a.c.intercept_claimed_at < int(time.time()) - CLAIM_STALE_S)
+    if aftersale_ids is not None:
+        q = q.where(a.c.aftersale_id.in_(aftersale_ids))
+    return u.conn.execute(q.values(
+        intercept_state=UNSURE,
+        intercept_detail="拦截结果未知：申请中断（程序中止），请先向快递核实包裹是否已被拦截，"
+                         "再选择拦截途径重新拦截")).rowcount
+
+
 def _follow_intercepts(u: UnitOfWork, shop_ref: int | None = None) -> int:
+    _expire_claims(u)
     a, pl, p, t = m.after_sales, m.pack_lines, m.packs, m.trackers
     q = select(a.c.aftersale_id, a.c.order_id, a.c.intercept_state, a.c.intercept_via).where(
         a.c.intercept_state.in_(("requested", "returning")))

@@ -555,3 +555,28 @@ def test_an_unsure_case_of_the_same_order_blocks_an_automatic_request(fahuo, mak
     with pytest.raises(AfterSaleError, match=f"through case {other} of the same order"):
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
     assert dy.calls == [] and case(fahuo)["intercept_state"] == "offered"
+
+
+def test_a_claim_left_by_a_crash_turns_unsure_and_takes_only_an_explicit_retry(
+        fahuo, make_order):
+    # The process died between claiming the case and writing the answer: the request may
+    # have gone out. After ten minutes the case says so; only a chosen path may retry.
+    shipped_case(fahuo, make_order)
+    dy = Douyin(accepted)
+    with fahuo.uow() as u:
+        u.conn.execute(update(m.after_sales).where(m.after_sales.c.aftersale_id == CASE)
+                       .values(intercept_state="requesting", intercept_detail="正在申请拦截…",
+                               intercept_claimed_at=int(time.time()) - 60))
+    with pytest.raises(AfterSaleError, match="being requested right now"):
+        intercept(fahuo.uow, lambda s: dy, CASE, actor="t")  # a minute: still under way
+    with fahuo.uow() as u:
+        u.conn.execute(update(m.after_sales).where(m.after_sales.c.aftersale_id == CASE)
+                       .values(intercept_claimed_at=int(time.time()) - 3600))
+    follow_intercepts(fahuo.uow)  # the periodic sweep shows it to the merchant
+    c = case(fahuo)
+    assert c["intercept_state"] == "unsure" and "申请中断" in c["intercept_detail"]
+    with pytest.raises(AfterSaleError, match="check with the courier"):
+        intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
+    assert dy.calls == []
+    got = intercept(fahuo.uow, lambda s: dy, CASE, actor="t", via="douyin")
+    assert got["intercept_state"] == "requested" and len(dy.calls) == 1

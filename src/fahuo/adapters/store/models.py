@@ -515,6 +515,7 @@ after_sales = Table(
     Column("intercept_detail", Text, nullable=False, default=""),  # for people
     # the path that took the interception: douyin | kuaidi100 | douyin+kuaidi100 | "" (none)
     Column("intercept_via", String(24), nullable=False, server_default=""),
+    Column("intercept_claimed_at", BigInteger),  # when "requesting" began (a crash leaves it)
     Column("received_at", BigInteger),
     Column("good_qty", Integer, nullable=False, default=0),
     Column("damaged_qty", Integer, nullable=False, default=0),
