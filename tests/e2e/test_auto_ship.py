@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from support import NO_RULE_HOLDS, make_fahuo, ready_to_ship
+from support import NO_RULE_HOLDS, make_fahuo, orders_in_fahuo, ready_to_ship
 
 from fahuo.services.manual_ship import apply_import, preview_import
 from fahuo.services.orders import store_platform_orders
@@ -622,10 +622,7 @@ def test_orders_are_judged_again_only_when_something_changed(fahuo, sandbox, mon
 def test_orders_waiting_on_numbers_do_not_keep_new_orders_from_being_planned(fahuo, sandbox):
     # Packs planned but not numbered yet (a courier's API down, say) keep their orders
     # "approved"; the next plan must still reach the newer orders behind them.
-    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
-    update_settings(fahuo.uow, ref, {"audit_rules": NO_RULE_HOLDS}, actor="test")
-    sandbox.generate(creds["shop_id"], 80, seed=80, spread_seconds=600)
-    _sync(fahuo, ref)
+    ref, creds = orders_in_fahuo(fahuo, sandbox, 80, seed=80, run=False)
     pipe = Pipeline(fahuo.uow, fahuo.platform_for)
     pipe.audit_new()
     first = pipe.plan(limit=30)  # packed, never numbered
@@ -641,8 +638,6 @@ def test_orders_waiting_on_numbers_do_not_keep_new_orders_from_being_planned(fah
 def test_one_shops_unprinted_labels_do_not_starve_another_shops_confirmations(fahuo, sandbox):
     # Shop A confirms when labels are printed and has more labels waiting than a round
     # takes, all due first; shop B confirms when the number is taken and must still ship.
-    from support import orders_in_fahuo
-
     a, _ = orders_in_fahuo(fahuo, sandbox, 40, seed=81, run=False, confirm_mode="on_print")
     Pipeline(fahuo.uow, fahuo.platform_for).run()  # A: numbers taken, waiting for print
     b, creds_b = orders_in_fahuo(fahuo, sandbox, 20, seed=82, run=False)
@@ -657,10 +652,7 @@ def test_one_shops_unprinted_labels_do_not_starve_another_shops_confirmations(fa
 def test_a_pass_never_plans_from_an_order_version_older_than_the_store(fahuo, sandbox):
     # The plan reuses the Orders the audit built in the same pass, but only while the stored
     # version is the same: a new version stored in the same second must be read again.
-    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
-    update_settings(fahuo.uow, ref, {"audit_rules": NO_RULE_HOLDS}, actor="test")
-    sandbox.generate(creds["shop_id"], 5, seed=83, spread_seconds=600)
-    _sync(fahuo, ref)
+    ref, creds = orders_in_fahuo(fahuo, sandbox, 5, seed=83, run=False)
     pipe = Pipeline(fahuo.uow, fahuo.platform_for)
     pipe._memo = {}  # as inside run()
     pipe.audit_new()

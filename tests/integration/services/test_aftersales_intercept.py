@@ -102,6 +102,17 @@ def k100_account(fahuo, *, secret: bool = True, partners: dict | None = None) ->
     return acc
 
 
+def another_case(fahuo, ref, **state) -> str:
+    """A second after-sale case of the same shipped order, in the given interception state."""
+    other = "7200000000000000102"
+    with fahuo.uow() as u:
+        u.conn.execute(m.after_sales.insert().values(
+            aftersale_id=other, shop_ref=ref, order_id=OID, sku_order_ids="[]",
+            aftersale_type=1, aftersale_status=6, refund_amount=100, stage="after_ship",
+            update_time=int(time.time()), **state))
+    return other
+
+
 def case(fahuo) -> dict:
     (c,) = [c for c in list_cases(fahuo.uow, status="all") if c["aftersale_id"] == CASE]
     return c
@@ -359,12 +370,7 @@ def test_courier_accounts_are_checked_and_kept_encrypted(fahuo):
 
 def test_the_orders_other_open_cases_are_covered_by_the_same_request(fahuo, make_order):
     ref = shipped_case(fahuo, make_order)
-    other = "7200000000000000102"
-    with fahuo.uow() as u:
-        u.conn.execute(m.after_sales.insert().values(
-            aftersale_id=other, shop_ref=ref, order_id=OID, sku_order_ids="[]",
-            aftersale_type=1, aftersale_status=6, refund_amount=100, stage="after_ship",
-            intercept_state="offered", intercept_detail="", update_time=int(time.time())))
+    other = another_case(fahuo, ref, intercept_state="offered", intercept_detail="")
     dy = Douyin(accepted)
     intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
     (sib,) = [c for c in list_cases(fahuo.uow, status="all") if c["aftersale_id"] == other]
@@ -436,13 +442,9 @@ def test_an_error_after_sending_leaves_the_case_unsure_not_claimed(fahuo, make_o
 
 def test_a_case_of_the_same_order_already_requested_blocks_the_others(fahuo, make_order):
     ref = shipped_case(fahuo, make_order)
-    other = "7200000000000000102"
-    with fahuo.uow() as u:
-        u.conn.execute(m.after_sales.insert().values(
-            aftersale_id=other, shop_ref=ref, order_id=OID, sku_order_ids="[]",
-            aftersale_type=1, aftersale_status=6, refund_amount=100, stage="after_ship",
-            intercept_state="requested", intercept_detail="抖音：已提交拦截，费用 3.00 元",
-            intercept_via="douyin", closed_at=int(time.time()), update_time=int(time.time())))
+    other = another_case(fahuo, ref, intercept_state="requested",
+                         intercept_detail="抖音：已提交拦截，费用 3.00 元", intercept_via="douyin",
+                         closed_at=int(time.time()))
     dy = Douyin(accepted)
     with pytest.raises(AfterSaleError, match=f"through case {other} of the same order"):
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
@@ -544,13 +546,7 @@ def test_an_unexpected_kuaidi100_error_keeps_what_douyin_accepted(fahuo, make_or
 
 def test_an_unsure_case_of_the_same_order_blocks_an_automatic_request(fahuo, make_order):
     ref = shipped_case(fahuo, make_order)
-    other = "7200000000000000102"
-    with fahuo.uow() as u:
-        u.conn.execute(m.after_sales.insert().values(
-            aftersale_id=other, shop_ref=ref, order_id=OID, sku_order_ids="[]",
-            aftersale_type=1, aftersale_status=6, refund_amount=100, stage="after_ship",
-            intercept_state="unsure", intercept_detail="快递100：结果未知",
-            update_time=int(time.time())))
+    other = another_case(fahuo, ref, intercept_state="unsure", intercept_detail="快递100：结果未知")
     dy = Douyin(unsupported)
     with pytest.raises(AfterSaleError, match=f"through case {other} of the same order"):
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
