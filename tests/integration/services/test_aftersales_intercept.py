@@ -113,6 +113,19 @@ def another_case(fahuo, ref, **state) -> str:
     return other
 
 
+def listing_of(aftersale_id: str, sku_order_id: str, refund: int):
+    """A platform (for sync_after_sales) whose afterSale.List holds one refund case of OID,
+    on a shipped line."""
+    item = {"aftersale_info": {"aftersale_id": aftersale_id, "aftersale_type": 1,
+                               "aftersale_status": 6, "refund_amount": refund,
+                               "update_time": int(time.time())},
+            "order_info": {"shop_order_id": OID, "related_order_info": [
+                {"sku_order_id": sku_order_id, "order_status": 3}]}}
+    listing = SimpleNamespace(after_sales=lambda **kw: SimpleNamespace(items=[item],
+                                                                       has_more=False))
+    return lambda shop: listing
+
+
 def case(fahuo) -> dict:
     (c,) = [c for c in list_cases(fahuo.uow, status="all") if c["aftersale_id"] == CASE]
     return c
@@ -264,13 +277,7 @@ def test_the_next_case_sync_keeps_the_path(fahuo, make_order):
     ref = shipped_case(fahuo, make_order)
     k100_account(fahuo, partners={"zhongtong": PARTNER})
     intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t", http=K100().http)
-    item = {"aftersale_info": {"aftersale_id": CASE, "aftersale_type": 1, "aftersale_status": 6,
-                               "refund_amount": 4900, "update_time": int(time.time())},
-            "order_info": {"shop_order_id": OID,
-                           "related_order_info": [{"sku_order_id": "1", "order_status": 3}]}}
-    listing = SimpleNamespace(after_sales=lambda **kw: SimpleNamespace(items=[item],
-                                                                       has_more=False))
-    assert sync_after_sales(fahuo.uow, lambda s: listing, ref).cases == 1
+    assert sync_after_sales(fahuo.uow, listing_of(CASE, "1", 4900), ref).cases == 1
     c = case(fahuo)
     assert (c["intercept_state"], c["intercept_via"]) == ("requested", "kuaidi100")
 
@@ -455,13 +462,7 @@ def test_a_new_case_of_an_order_already_intercepted_is_not_offered(fahuo, make_o
     ref = shipped_case(fahuo, make_order)
     intercept(fahuo.uow, lambda s: Douyin(accepted), CASE, actor="t")
     new = "7200000000000000103"
-    item = {"aftersale_info": {"aftersale_id": new, "aftersale_type": 1, "aftersale_status": 6,
-                               "refund_amount": 100, "update_time": int(time.time())},
-            "order_info": {"shop_order_id": OID,
-                           "related_order_info": [{"sku_order_id": "2", "order_status": 3}]}}
-    listing = SimpleNamespace(after_sales=lambda **kw: SimpleNamespace(items=[item],
-                                                                       has_more=False))
-    assert sync_after_sales(fahuo.uow, lambda s: listing, ref).offered == 0
+    assert sync_after_sales(fahuo.uow, listing_of(new, "2", 100), ref).offered == 0
     (c,) = [c for c in list_cases(fahuo.uow, status="all") if c["aftersale_id"] == new]
     assert c["intercept_state"] == ""
 
