@@ -533,3 +533,17 @@ wms_exports = Table(  # packs handed to a third-party warehouse, so each goes ou
     Column("confirmed_at", BigInteger),
     Column("cancel_sent_at", BigInteger),  # told the warehouse not to ship it after all
 )
+
+leases = Table(  # named locks that expire unless their holder renews them (crash safety)
+    "leases", metadata,
+    Column("name", String(128), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", Float, nullable=False),  # unix seconds, the database's clock
+    Column("acquired_at", Float, nullable=False),
+)
+
+install_meta = Table(  # facts about the install every process must agree on
+    "install_meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
