@@ -96,7 +96,7 @@ class Fahuo:
 
     @cached_property
     def uow(self) -> UnitOfWorkFactory:
-        return UnitOfWorkFactory(self.engine, self.box)
+        return UnitOfWorkFactory(self.engine, self.box, lease_s=self.settings.lease_s)
 
     @cached_property
     def http(self) -> httpx.Client:

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
                             "it (links in alerts, e.g. https://fahuo.example.com)")
     webhook_max_body: int = Field(1 << 20, description="largest accepted push body, bytes")
     embedded_worker: bool = Field(True, description="run the task consumer inside `fahuo serve`")
+    lease_s: float = Field(30.0, ge=1, le=600, description="locks (a pipeline pass, a shop's "
+                           "sync, the scheduler's leadership) expire this long after their "
+                           "holder stops renewing them (renewed every third of it)")
+    periodic_every_s: int = Field(60, ge=1, le=60, description="seconds between checks of the "
+                                  "periodic tasks (a divisor of 60; 60 in production: the "
+                                  "schedules are per minute, shorter only for tests)")
 
     @property
     def sqlite_path(self) -> Path:

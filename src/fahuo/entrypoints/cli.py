@@ -261,11 +261,16 @@ def orders_holds(limit: int = 50) -> None:
 def pipeline_run(loop: bool = typer.Option(False, help="keep running until nothing moves")
                  ) -> None:
     """Audit → packs and courier → e-waybills → confirm shipment, deadline first."""
+    from fahuo.services.ports import LeaseHeld
     app = get_app()
     app.migrate()
     pipe = app.pipeline()
     while True:
-        rep = pipe.run()
+        try:
+            rep = pipe.run()
+        except LeaseHeld:  # a worker, the console or another command is running a pass
+            err.print("[yellow]另一轮发货正在进行，请稍后[/yellow]")
+            raise typer.Exit(1)
         t = Table("step", "seen", "done", "held", "failed", "API calls")
         for step, v in rep.summary().items():
             t.add_row(step, *(str(v[k]) for k in ("seen", "done", "held", "failed", "calls")))
@@ -517,13 +522,15 @@ def serve(host: Optional[str] = None, port: Optional[int] = None,
 
 
 @cli.command("worker")
-def worker_cmd(workers: int = typer.Option(2, help="worker threads")) -> None:
+def worker_cmd(workers: int = typer.Option(2, help="worker threads"),
+               periodic: bool = typer.Option(
+                   True, help="stand for scheduler: the one worker holding the scheduler "
+                              "lease enqueues the periodic tasks; --no-periodic never does")
+               ) -> None:
     """Run a task consumer (use with FAHUO_REDIS_URL on several machines)."""
-    from huey.consumer import Consumer
-
-    from fahuo.entrypoints.worker import huey
+    from fahuo.entrypoints.worker import FahuoConsumer, huey
     get_app().migrate()
-    Consumer(huey, workers=workers, worker_type="thread", periodic=True).run()
+    FahuoConsumer(huey, workers=workers, worker_type="thread", periodic=periodic).run()
 
 
 @cli.command()

@@ -2,17 +2,25 @@
 
 Embedded default: `fahuo serve` runs the consumer on threads in its own process. At scale:
 `fahuo worker` on as many machines as needed, all pointed at one Redis and one PostgreSQL.
+
+Exclusive work takes a lease in the database (`adapters/store/leases.py`), never a Huey lock:
+a lease expires when its holder dies, a Huey lock stays until someone deletes it. The periodic
+tasks are enqueued by one scheduler only, the holder of the ``scheduler`` lease.
 """
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timezone
+
 import structlog
 from huey import RedisHuey, SqliteHuey, crontab
-from huey.consumer import Consumer
-from huey.exceptions import TaskLockedException
+from huey.consumer import Consumer, Scheduler
 
+from fahuo.adapters.store.leases import Candidate, HeldLease, hold
 from fahuo.bootstrap import get_app
 from fahuo.config import Settings, get_settings
+from fahuo.services.ports import LeaseHeld
 from fahuo.services.push import process_inbox
 
 log = structlog.get_logger(__name__)
@@ -28,14 +36,19 @@ def make_huey(settings: Settings):  # noqa: ANN201
 huey = make_huey(get_settings())
 
 
+def exclusive(name: str) -> HeldLease:
+    """One holder at a time across every worker machine; raises ``LeaseHeld``."""
+    return hold(get_app().uow, name)
+
+
 @huey.task(retries=2, retry_delay=5)
 def sync_shop_task(shop_ref: int) -> dict:
     # One sync per shop at a time, whichever worker machine picks it up; a second request
     # while one runs is covered by the running one.
     try:
-        with huey.lock_task(f"sync-shop-{shop_ref}"):
+        with exclusive(f"sync-shop-{shop_ref}"):
             return sync_shop(shop_ref)
-    except TaskLockedException:
+    except LeaseHeld:
         return {"skipped": True}
 
 
@@ -67,10 +80,9 @@ def _enqueue_pipeline() -> None:
 @huey.task()
 def pipeline_task() -> dict:
     """One pass of audit → packs → waybills → confirmation, deadline first."""
-    try:
-        with huey.lock_task("pipeline"):
-            return run_pipeline()
-    except TaskLockedException:
+    try:  # the pass takes the ``pipeline`` lease itself (so the API and CLI take turns too)
+        return run_pipeline()
+    except LeaseHeld:
         return {"skipped": True}
 
 
@@ -96,9 +108,9 @@ def refresh_shop_task(shop_ref: int) -> dict:
 @huey.task()
 def process_inbox_task() -> dict:
     try:
-        with huey.lock_task("process-inbox"):
+        with exclusive("process-inbox"):
             return drain_inbox()
-    except TaskLockedException:  # the running drain picks new messages up
+    except LeaseHeld:  # the running drain picks new messages up
         return {"skipped": True}
 
 
@@ -128,9 +140,9 @@ def tracking_task() -> dict:
     """Start trackers for new shipments, subscribe, merge pushes, poll what is due; then
     find exceptions and tell people."""
     try:
-        with huey.lock_task("tracking"):
+        with exclusive("tracking"):
             return run_tracking()
-    except TaskLockedException:
+    except LeaseHeld:
         return {"skipped": True}
 
 
@@ -150,11 +162,11 @@ def run_tracking() -> dict:
 def tracking_pushes_task() -> dict:
     """Merge stored courier pushes soon after they arrive (the webhook only stores them)."""
     try:
-        with huey.lock_task("tracking-pushes"):
+        with exclusive("tracking-pushes"):
             app = get_app()
             rep = app.tracking.process_pushes()
             return rep.as_dict()
-    except TaskLockedException:
+    except LeaseHeld:
         return {"skipped": True}
 
 
@@ -163,10 +175,10 @@ def stock_sync_task(full: bool = False) -> dict:
     """Tell the shops what they can sell (changed SKUs; everything when ``full``)."""
     from fahuo.services.stock_sync import sync_stock
     try:
-        with huey.lock_task("stock-sync"):
+        with exclusive("stock-sync"):
             app = get_app()
             return sync_stock(app.uow, app.platform_for, full=full).as_dict()
-    except TaskLockedException:
+    except LeaseHeld:
         return {"skipped": True}
 
 
@@ -175,12 +187,12 @@ def aftersales_task(shop_ref: int) -> dict:
     """After-sale cases changed on the platform; interceptions offered."""
     from fahuo.services.aftersales import sync_after_sales
     try:
-        with huey.lock_task(f"aftersales-{shop_ref}"):
+        with exclusive(f"aftersales-{shop_ref}"):
             app = get_app()
             r = sync_after_sales(app.uow, app.platform_for, shop_ref)
             return {"cases": r.cases, "offered": r.offered,
                     "intercept_outcomes": r.intercept_outcomes}
-    except TaskLockedException:
+    except LeaseHeld:
         return {"skipped": True}
 
 
@@ -193,14 +205,14 @@ def wms_task() -> dict:
     if app.settings.wms_dir is None:
         return {"skipped": True}
     try:
-        with huey.lock_task("wms"):
+        with exclusive("wms"):
             port = FileWarehouse(app.settings.wms_dir)
             back = import_confirmations(app.uow, app.platform_for, port,
                                         concurrency=app.settings.platform_concurrency)
             sent = export_outbound(app.uow, port)
             return {"exported": sent.exported, "cancelled": sent.cancelled,
                     "confirmed": back.confirmed, "refused": back.refused}
-    except TaskLockedException:
+    except LeaseHeld:
         return {"skipped": True}
 
 
@@ -234,7 +246,83 @@ def refresh_shops() -> None:
         refresh_shop_task(shop.id)
 
 
-class EmbeddedConsumer(Consumer):
+class LeaderScheduler(Scheduler):
+    """Huey's scheduler, except that only the leader enqueues periodic tasks.
+
+    Every consumer stands for the ``scheduler`` lease (``Candidate``); at the start of each
+    period (``FAHUO_PERIODIC_EVERY_S``, on the minute in production) the holder claims the
+    period on the lease's mark and enqueues what is due. The claim renews the lease and moves
+    the mark in one transaction, so a period is enqueued once across the cluster, also when
+    the leader dies and another takes over. Delayed tasks are enqueued by every scheduler,
+    as Huey does."""
+
+    def __init__(self, huey, stop_flag, interval, *, candidate: Candidate | None,  # noqa: ANN001
+                 every_s: int) -> None:
+        super().__init__(huey, stop_flag, interval, periodic=False)
+        self.candidate, self.every_s = candidate, every_s
+        self._period: int | None = None
+
+    def loop(self, now=None) -> None:  # noqa: ANN001
+        if self.candidate is not None:
+            self.enqueue_due()
+        super().loop(now)
+
+    def enqueue_due(self, at: float | None = None) -> list[str]:
+        """The periodic tasks due this period, if this scheduler leads and nobody enqueued
+        them yet; their names."""
+        assert self.candidate is not None
+        period = int((time.time() if at is None else at) // self.every_s) * self.every_s
+        if period == self._period:
+            return []
+        try:
+            mine = self.candidate.claim(period)
+        except Exception as exc:  # noqa: BLE001 - asked again at the next loop
+            log.warning("scheduler_claim_failed", error=str(exc))
+            return []
+        self._period = period
+        if not mine:
+            return []
+        stamp = (datetime.fromtimestamp(period, timezone.utc).replace(tzinfo=None)
+                 if self.huey.utc else datetime.fromtimestamp(period))
+        names = []
+        for task in self.huey.read_periodic(stamp):
+            try:
+                self.huey.enqueue(task)
+                names.append(task.name)
+            except Exception as exc:  # noqa: BLE001 - the next period enqueues it again
+                log.warning("periodic_enqueue_failed", task=task.name, error=str(exc))
+        log.info("periodic_enqueued", period=period, tasks=names, holder=self.candidate.holder)
+        return names
+
+
+class FahuoConsumer(Consumer):
+    """Huey's consumer with ``LeaderScheduler``: run it on every worker; with ``periodic`` it
+    stands for scheduler, without it never enqueues periodic tasks."""
+
+    def __init__(self, huey, *, periodic: bool = True, **kw) -> None:  # noqa: ANN001, ANN003
+        app = get_app()
+        self.candidate = Candidate(app.uow, "scheduler") if periodic else None
+        self.every_s = app.settings.periodic_every_s
+        super().__init__(huey, periodic=periodic, **kw)
+
+    def _create_scheduler(self) -> LeaderScheduler:
+        self.leader_scheduler = LeaderScheduler(
+            self.huey, self.stop_flag, self.scheduler_interval, candidate=self.candidate,
+            every_s=self.every_s)
+        return self.leader_scheduler
+
+    def start(self) -> None:
+        if self.candidate is not None:
+            self.candidate.start()
+        super().start()
+
+    def stop(self, graceful: bool = False) -> None:
+        super().stop(graceful)
+        if self.candidate is not None:  # step down: another worker leads at its next beat
+            self.candidate.stop()
+
+
+class EmbeddedConsumer(FahuoConsumer):
     """The consumer on threads inside the web server; the server owns the signals."""
 
     def _set_signal_handlers(self) -> None:  # noqa: D401

@@ -927,21 +927,27 @@ class Pipeline:
     def run(self, limit: int = 2000) -> PipelineReport:
         """One pass over at most ``limit`` orders, in rounds of ``ROUND``: each round audits,
         packs and numbers its orders, then starts their confirmations, which run on while the
-        next round is prepared. The pass ends when every answer is in and saved."""
-        rep = PipelineReport()
-        rep.recycle = self.recycle()
-        stopped = self.stop_refunds()
-        rep.recycle.held += stopped.held
-        rep.recycle.calls += stopped.calls
-        with self.uow() as u:  # reservations of orders shipped or called off elsewhere
-            if settle_in(u)["released"]:
-                retry_short_in(u)  # what a cancellation freed goes to who waits for it
-        self._memo = {}
-        try:
-            self._rounds(rep, limit)
-        finally:
-            self._memo = None
-        return rep
+        next round is prepared. The pass ends when every answer is in and saved.
+
+        One pass at a time per install, whoever starts it (API, CLI, any worker): the pass
+        holds the ``pipeline`` lease, renewed while it runs, and a second caller gets
+        ``LeaseHeld`` without running anything. A holder that dies frees it within a lease."""
+        from fahuo.adapters.store.leases import hold
+        with hold(self.uow, "pipeline"):
+            rep = PipelineReport()
+            rep.recycle = self.recycle()
+            stopped = self.stop_refunds()
+            rep.recycle.held += stopped.held
+            rep.recycle.calls += stopped.calls
+            with self.uow() as u:  # reservations of orders shipped or called off elsewhere
+                if settle_in(u)["released"]:
+                    retry_short_in(u)  # what a cancellation freed goes to who waits for it
+            self._memo = {}
+            try:
+                self._rounds(rep, limit)
+            finally:
+                self._memo = None
+            return rep
 
     def _rounds(self, rep: PipelineReport, limit: int) -> None:
         with _Confirmations(self, rep.confirm) as shipping:

@@ -540,6 +540,9 @@ leases = Table(  # named locks that expire unless their holder renews them (cras
     Column("holder", String(128), nullable=False),
     Column("expires_at", Float, nullable=False),  # unix seconds, the database's clock
     Column("acquired_at", Float, nullable=False),
+    # progress a holder leaves for the next one (the scheduler: start of the last period it
+    # enqueued, unix seconds), so a new leader never repeats a period
+    Column("mark", BigInteger),
 )
 
 install_meta = Table(  # facts about the install every process must agree on

@@ -6,6 +6,7 @@ from sqlalchemy import Connection, Engine
 
 from fahuo.adapters.crypto import SecretBox
 
+from .leases import DEFAULT_LEASE_S, LeaseRepository
 from .shipping_repositories import PipelineRepository, PrintRepository, SettingsRepository
 from .tracking_repositories import TrackingRepository
 from .user_repositories import UserRepository
@@ -27,10 +28,12 @@ class UnitOfWork:
     tracking: TrackingRepository
     users: UserRepository
     stock: StockRepository
+    leases: LeaseRepository
     conn: Connection
 
-    def __init__(self, engine: Engine, box: SecretBox, *, readonly: bool = False) -> None:
-        self.engine, self.box, self.readonly = engine, box, readonly
+    def __init__(self, engine: Engine, box: SecretBox, *, readonly: bool = False,
+                 lease_s: float = DEFAULT_LEASE_S) -> None:
+        self.engine, self.box, self.readonly, self.lease_s = engine, box, readonly, lease_s
         self._tx = None
 
     def __enter__(self) -> "UnitOfWork":
@@ -49,6 +52,7 @@ class UnitOfWork:
         self.tracking = TrackingRepository(self.conn, self.box)
         self.users = UserRepository(self.conn)
         self.stock = StockRepository(self.conn)
+        self.leases = LeaseRepository(self.conn, self.lease_s)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -64,8 +68,9 @@ class UnitOfWork:
 class UnitOfWorkFactory:
     """What services are given: call it to open a unit of work."""
 
-    def __init__(self, engine: Engine, box: SecretBox) -> None:
-        self.engine, self.box = engine, box
+    def __init__(self, engine: Engine, box: SecretBox, *,
+                 lease_s: float = DEFAULT_LEASE_S) -> None:
+        self.engine, self.box, self.lease_s = engine, box, lease_s
 
     def __call__(self, *, readonly: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.box, readonly=readonly)
+        return UnitOfWork(self.engine, self.box, readonly=readonly, lease_s=self.lease_s)

@@ -440,10 +440,14 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         res = release_orders(c().uow, body.order_ids, actor="api", note=body.note)
         return {"changed": res.changed, "refused": res.refused}
 
-    @api.post("/pipeline/run")
+    @api.post("/pipeline/run", responses={409: {"description": "另一轮发货正在进行"}})
     def api_pipeline_run() -> dict[str, Any]:
+        from fahuo.services.ports import LeaseHeld
         fh = c()
-        return fh.pipeline().run().summary()
+        try:
+            return fh.pipeline().run().summary()
+        except LeaseHeld:  # one pass at a time across the install; this one did not run
+            raise HTTPException(409, "另一轮发货正在进行，请稍后")
 
     @api.get("/packs")
     def list_packs(state: str = Query("waybill_taken", pattern="^[a-z_]{1,20}$"),

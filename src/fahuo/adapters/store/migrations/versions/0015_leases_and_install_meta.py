@@ -20,6 +20,7 @@ def upgrade() -> None:
         sa.Column('holder', sa.String(length=128), nullable=False),
         sa.Column('expires_at', sa.Float(), nullable=False),
         sa.Column('acquired_at', sa.Float(), nullable=False),
+        sa.Column('mark', sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint('name', name=op.f('pk_leases')),
     )
     op.create_table(
