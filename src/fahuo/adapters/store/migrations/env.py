@@ -19,8 +19,11 @@ def run() -> None:
 
 
 def _migrate(conn) -> None:
+    # One transaction per migration: a migration may build an index outside its transaction
+    # (``migrate.create_index``), which commits the migrations before it.
     context.configure(connection=conn, target_metadata=metadata,
-                      render_as_batch=conn.dialect.name == "sqlite")
+                      render_as_batch=conn.dialect.name == "sqlite",
+                      transaction_per_migration=True)
     with context.begin_transaction():
         context.run_migrations()
 

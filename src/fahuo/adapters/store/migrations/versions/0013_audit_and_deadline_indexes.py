@@ -6,6 +6,8 @@ Revises: 0012
 from alembic import op
 import sqlalchemy as sa
 
+from fahuo.adapters.store.migrate import create_index
+
 
 revision = '0013'
 down_revision = '0012'
@@ -14,12 +16,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Big tables: on PostgreSQL built CONCURRENTLY (writes go on), first, since entering the
+    # autocommit block commits what came before it.
+    create_index('ix_orders_state_deadline', 'orders', ['state', 'exp_ship_time', 'order_id'])
+    create_index('ix_sub_orders_after_sale', 'sub_orders', ['after_sale_status'])
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('audited_at', sa.BigInteger(), nullable=True))
-        batch_op.create_index('ix_orders_state_deadline', ['state', 'exp_ship_time', 'order_id'],
-                              unique=False)
-    with op.batch_alter_table('sub_orders', schema=None) as batch_op:
-        batch_op.create_index('ix_sub_orders_after_sale', ['after_sale_status'], unique=False)
 
 
 def downgrade() -> None:
