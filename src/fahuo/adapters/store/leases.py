@@ -169,21 +169,23 @@ class Candidate:
         try:
             with self.uow() as u:
                 self.ttl_s = float(self.ttl_s or u.leases.ttl_s)
-                now_leading = u.leases.acquire(self.name, self.holder, self.ttl_s)
+                self._lead(u.leases.acquire(self.name, self.holder, self.ttl_s))
         except Exception as exc:  # noqa: BLE001 - try again at the next beat
             log.warning("lease_campaign_failed", lease=self.name, error=str(exc))
-            now_leading = False
-        if now_leading != self.leading:
-            log.info("leader_elected" if now_leading else "leader_lost", lease=self.name,
-                     holder=self.holder)
-        self.leading = now_leading
-        return now_leading
+            self._lead(False)
+        return self.leading
 
     def claim(self, mark: int) -> bool:
         with self.uow() as u:
             self.ttl_s = float(self.ttl_s or u.leases.ttl_s)
-            self.leading = u.leases.acquire(self.name, self.holder, self.ttl_s)
+            self._lead(u.leases.acquire(self.name, self.holder, self.ttl_s))
             return self.leading and u.leases.advance_mark(self.name, self.holder, mark)
+
+    def _lead(self, now_leading: bool) -> None:
+        if now_leading != self.leading:
+            log.info("leader_elected" if now_leading else "leader_lost", lease=self.name,
+                     holder=self.holder)
+        self.leading = now_leading
 
     def start(self) -> "Candidate":
         self.campaign()
