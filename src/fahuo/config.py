@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     periodic_every_s: int = Field(60, ge=1, le=60, description="seconds between checks of the "
                                   "periodic tasks (a divisor of 60; 60 in production: the "
                                   "schedules are per minute, shorter only for tests)")
+
+    @field_validator("periodic_every_s")
+    @classmethod
+    def _divides_a_minute(cls, v: int) -> int:
+        if 60 % v:  # periods must line up with the minutes the schedules name
+            raise ValueError(f"must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60), got {v}")
+        return v
 
     @property
     def sqlite_path(self) -> Path:
