@@ -60,7 +60,7 @@ def test_three_workers_enqueue_each_period_once_and_a_new_leader_takes_over(
                 procs.append(subprocess.Popen(
                     [sys.executable, "-m", "fahuo.entrypoints.cli", "worker", "--workers", "1"],
                     env=env, stdout=out, stderr=subprocess.STDOUT))
-        assert _wait(lambda: sum(len(_periods(p)) for p in logs) >= 4, 25), \
+        assert _wait(lambda: sum(len(_periods(p)) for p in logs) >= 3, 25), \
             [p.read_text()[-1500:] for p in logs]
         before = [_periods(p) for p in logs]
         leaders = [i for i, got in enumerate(before) if got]
@@ -70,12 +70,12 @@ def test_three_workers_enqueue_each_period_once_and_a_new_leader_takes_over(
         procs[old].wait(10)
         killed_after = max(before[old])
         others = [i for i in range(3) if i != old]
-        assert _wait(lambda: sum(len(_periods(logs[i])) for i in others) >= 3, 20), \
+        assert _wait(lambda: sum(len(_periods(logs[i])) for i in others) >= 2, 20), \
             [logs[i].read_text()[-1500:] for i in others]
     finally:
         for p in procs:
             if p.poll() is None:
-                p.send_signal(signal.SIGINT)
+                p.send_signal(signal.SIGTERM)  # Huey's immediate stop
         for p in procs:
             try:
                 p.wait(15)
