@@ -233,6 +233,14 @@ class PipelineRepository:
         return [r[0] for r in _deadline_first(self.conn, q, o.c.exp_ship_time, o.c.order_id,
                                               limit)]
 
+    def lock_orders_to_judge(self, order_ids: Sequence[str], held_limit: int,
+                             judged_before: int) -> None:
+        """The audit's lock: these orders and the held ones ``held_to_reaudit`` will hand
+        it, in one statement (no-op on SQLite, whose writer is single)."""
+        if self.conn.dialect.name == "postgresql":
+            held = self.held_to_reaudit(held_limit, judged_before) if held_limit else []
+            self.lock_orders([*order_ids, *held])
+
     def mark_audited(self, order_ids: Sequence[str]) -> None:
         if order_ids:
             ids = sorted(order_ids)
