@@ -125,3 +125,45 @@ def test_push_drain_and_pipeline_pass_never_deadlock(tmp_path, pg_url, monkeypat
         assert {h.reason for h in holds} == {"out_of_range"}
     finally:
         app.close()
+
+
+@pytest.mark.postgres
+def test_a_pack_write_waits_for_its_orders_before_it_locks_the_pack(tmp_path, pg_url):
+    """Orders before packs: while another transaction holds the order, a pack write (here
+    what saving a confirmation does) must wait without having locked the pack, or a writer
+    going order → pack (an address change, a recycle) and this one deadlock."""
+    import sqlalchemy as sa
+    from support import labelled_pack
+
+    app = make_fahuo(tmp_path, pg_url)
+    try:
+        oid = "6920000000000000001"
+        _, pid = labelled_pack(app, order_payload, oid, "ZT0000000001")
+        holder = app.uow()
+        holder.__enter__()
+        holder.orders.lock([oid])  # an order → pack writer, between its two steps
+        writer_done = threading.Event()
+
+        def confirm_save() -> None:
+            with app.uow() as u:
+                u.pipeline.update_packs([pid], state="confirmed")
+            writer_done.set()
+
+        t = threading.Thread(target=confirm_save)
+        t.start()
+        try:
+            time.sleep(0.5)
+            assert not writer_done.is_set()  # it waits for the order...
+            with app.engine.connect() as probe:  # ...and has not taken the pack meanwhile
+                got = probe.execute(sa.select(m.packs.c.id).where(m.packs.c.id == pid)
+                                    .with_for_update(nowait=True)).all()
+                probe.rollback()
+            assert [r.id for r in got] == [pid]
+        finally:
+            holder.__exit__(None, None, None)
+            t.join(10)
+        assert writer_done.is_set()
+        with app.uow() as u:
+            assert u.pipeline.packs_by_ids([pid])[0]["state"] == "confirmed"
+    finally:
+        app.close()
