@@ -84,10 +84,6 @@ class UnitOfWorkFactory:
     def __call__(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.engine, self.box, readonly=readonly)
 
-    def run(self, body: Callable[["UnitOfWork"], T], **kw: object) -> T:
-        """``in_transaction`` on this factory."""
-        return in_transaction(self, body, **kw)  # type: ignore[arg-type]
-
 
 def is_retryable(exc: BaseException) -> bool:
     """A deadlock or serialization failure reported by PostgreSQL (SQLAlchemy wraps the
