@@ -340,6 +340,10 @@ class Pipeline:
         now = int(self.clock())
         with self.uow() as u:
             ids = u.pipeline.orders_to_audit(limit)
+            # Lock order (docs/architecture.md): the held orders judged again below are
+            # locked with these, in one statement, not after them.
+            u.pipeline.lock_orders_to_judge(ids, limit if reaudit is None else reaudit,
+                                            judged_before=now - REAUDIT_EVERY_S)
             loaded = self._load(u, ids)
             rules: dict[int, AuditRules] = {}
             states: dict[str, str] = {}

@@ -18,7 +18,7 @@ import structlog
 
 from fahuo.adapters.platforms.doudian.push import MalformedPush, parse_push_body
 from fahuo.adapters.platforms.doudian.signing import verify_push
-from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.adapters.store.unit_of_work import UnitOfWork, in_transaction
 from fahuo.services.orders import store_platform_orders
 from fahuo.services.ports import PlatformFactory
 
@@ -146,16 +146,24 @@ def process_inbox(uow_factory: Callable[[], UnitOfWork], platform_for: PlatformF
         report.order_ids.append(order_id)
         done.extend(ids)
     attempts = {m["msg_id"]: m["attempts"] for m in pending}
-    with uow_factory() as uow:
+    give_up = [i for i in errors if attempts[i] + 1 >= MAX_ATTEMPTS]
+
+    def save(uow: UnitOfWork) -> None:
+        # Lock order (docs/architecture.md, "Locks"): every order of every shop in this
+        # drain, in one statement by ascending order_id, before any is written. Locking shop
+        # by shop ran against the pipeline's global order and deadlocked with it.
+        uow.orders.lock(report.order_ids)
         for shop_ref, payloads in fetched.items():
             store_platform_orders(uow, shop_ref, payloads)
         uow.inbox.mark(done, "done")
         uow.inbox.mark(no_shop, "failed", "no shop in fahuo for this app-id and shop_id")
-        give_up = [i for i in errors if attempts[i] + 1 >= MAX_ATTEMPTS]
         for i in give_up:
             uow.inbox.mark([i], "failed", errors[i])
         for i in set(errors) - set(give_up):
             uow.inbox.mark([i], "pending", errors[i])
+
+    # Pure store work (the details were fetched above): a deadlock victim runs again whole.
+    in_transaction(uow_factory, save)
     report.processed = len(done)
     report.failed = len(no_shop) + len(give_up)
     report.retried = len(errors) - len(give_up)

@@ -273,6 +273,7 @@ def retry_short(uow: UowFactory, limit: int = 2000) -> Reserved:
 def retry_short_in(u: UnitOfWork, limit: int = 2000) -> Reserved:
     """``retry_short`` inside the caller's unit of work."""
     waiting = u.pipeline.held_for(HoldReason.STOCK_SHORT.value, limit)
+    u.pipeline.lock_orders(waiting)  # orders before stock items (docs/architecture.md)
     holds = u.pipeline.open_holds(waiting)
     res = reserve_in(u, waiting, actor="stock")  # deadline first (reserve_in orders them)
     if res.reserved:

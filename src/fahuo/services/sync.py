@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.adapters.store.unit_of_work import UnitOfWork, in_transaction
 from fahuo.services.orders import store_platform_orders
 from fahuo.services.ports import ShopPlatform
 
@@ -189,10 +189,15 @@ class OrderSync:
                     if page.total != total:
                         return True
                 last = p == pages - 1
-                with self.uow() as uow:
-                    res = store_platform_orders(uow, shop_ref, page.orders)
+
+                def store(uow: UnitOfWork, orders=page.orders, last=last):  # noqa: ANN001, ANN202
+                    res = store_platform_orders(uow, shop_ref, orders)
                     if last:
                         uow.cursors.advance(shop_ref, b, total)
+                    return res
+
+                # Store work only (the page is in hand): a deadlock victim runs again whole.
+                res = in_transaction(self.uow, store)
                 report.orders_seen += len(page.orders)
                 report.inserted += res.inserted
                 report.updated += res.updated

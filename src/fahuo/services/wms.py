@@ -95,6 +95,8 @@ def import_confirmations(uow: UowFactory, platform_for: PlatformFactory,
             by_id = {p["id"]: p for p in u.pipeline.packs_by_ids(
                 sorted({c.pack_id for c in rows if c.pack_id}))}
             by_no = u.pipeline.packs_by_track_nos([c.track_no for c in rows if not c.pack_id])
+            # The file's parcels in one lock (their orders, then the packs), not one by one.
+            u.pipeline.lock_packs([*by_id, *(p["id"] for p in by_no.values())])
             for c in rows:
                 pack = by_id.get(c.pack_id) if c.pack_id else by_no.get(c.track_no)
                 if pack is None:

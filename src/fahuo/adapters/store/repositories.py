@@ -190,13 +190,19 @@ class OrderRepository:
         self.conn, self.box = conn, box
 
     def current(self, order_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
-        """order_id → (state, update_time) for the ones we hold; locks them on PostgreSQL."""
+        """order_id → (state, update_time) for the ones we hold; locks them on PostgreSQL,
+        in one statement by ascending order_id (the lock order, docs/architecture.md)."""
         if not order_ids:
             return {}
         q = _CURRENT
         if self.conn.dialect.name == "postgresql":
             q = q.order_by(m.orders.c.order_id).with_for_update()
-        return {r[0]: (r[1], r[2]) for r in self.conn.execute(q, {"ids": list(order_ids)})}
+        return {r[0]: (r[1], r[2]) for r in self.conn.execute(q, {"ids": sorted(order_ids)})}
+
+    def lock(self, order_ids: Sequence[str]) -> None:
+        """Lock the orders a transaction is about to write, every shop's together, before
+        any of them is written (``current`` then only meets locks it holds)."""
+        self.current(sorted(set(order_ids)))
 
     def receivers(self, order_ids: Sequence[str]) -> dict[str, tuple[str, str, str]]:
         """order_id → receiver ciphertexts (name, phone, address detail)."""
@@ -251,6 +257,9 @@ class OrderRepository:
                     after_sale_status=s.after_sale_status, after_sale_type=s.after_sale_type,
                     refund_status=s.refund_status, presale_type=s.presale_type,
                     exp_ship_time=s.exp_ship_time))
+        # New rows are locked as they are inserted: in key order too, like the locks above.
+        order_rows.sort(key=lambda r: r["order_id"])
+        sub_rows.sort(key=lambda r: (r["order_id"], r["sku_order_id"]))
         upserts = _Upserts.get(self.conn)
         if order_rows:
             upserts.run(self.conn, 0, order_rows)

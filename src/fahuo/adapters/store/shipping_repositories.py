@@ -27,7 +27,9 @@ def _insert(conn: Connection, table):
 
 
 def _lock(conn: Connection, q):
-    """Row locks on PostgreSQL, in primary-key order (no deadlocks); SQLite has one writer."""
+    """Row locks on PostgreSQL, in primary-key order (no deadlocks); SQLite has one writer.
+    The order every writer follows is in docs/architecture.md ("Locks"): orders by order_id
+    across shops, then packs by id, then stock items by id."""
     return q.with_for_update() if conn.dialect.name == "postgresql" else q
 
 
@@ -231,6 +233,14 @@ class PipelineRepository:
         return [r[0] for r in _deadline_first(self.conn, q, o.c.exp_ship_time, o.c.order_id,
                                               limit)]
 
+    def lock_orders_to_judge(self, order_ids: Sequence[str], held_limit: int,
+                             judged_before: int) -> None:
+        """The audit's lock: these orders and the held ones ``held_to_reaudit`` will hand
+        it, in one statement (no-op on SQLite, whose writer is single)."""
+        if self.conn.dialect.name == "postgresql":
+            held = self.held_to_reaudit(held_limit, judged_before) if held_limit else []
+            self.lock_orders([*order_ids, *held])
+
     def mark_audited(self, order_ids: Sequence[str]) -> None:
         if order_ids:
             ids = sorted(order_ids)
@@ -251,6 +261,25 @@ class PipelineRepository:
         if self.conn.dialect.name == "postgresql":
             self.conn.execute(select(m.orders.c.order_id).where(which)
                               .order_by(m.orders.c.order_id).with_for_update()).all()
+
+    def lock_orders(self, order_ids: Sequence[str]) -> None:
+        """Lock these orders, all shops together, in one statement by ascending order_id:
+        the first lock a transaction takes on orders covers every order it will write, so
+        later locks only meet rows it holds already (docs/architecture.md, "Locks")."""
+        if order_ids:
+            self._lock_in_order(m.orders.c.order_id.in_(sorted(set(order_ids))))
+
+    def lock_packs(self, pack_ids: Sequence[int]) -> None:
+        """Before packs are written: their orders first (by order_id), then the packs (by
+        id). A writer that locks orders and then packs, as most do, and one that starts
+        from packs (confirmations, waybills, printing) then take locks in the same order."""
+        if not pack_ids or self.conn.dialect.name != "postgresql":
+            return
+        ids = sorted(set(pack_ids))
+        self._lock_in_order(m.orders.c.order_id.in_(
+            select(m.pack_lines.c.order_id).where(m.pack_lines.c.pack_id.in_(ids))))
+        self.conn.execute(select(m.packs.c.id).where(m.packs.c.id.in_(ids))
+                          .order_by(m.packs.c.id).with_for_update()).all()
 
     def load_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[int, str, Order]]:
         """order_id → (shop_ref, state, Order), in two queries, locked on PostgreSQL."""
@@ -348,6 +377,7 @@ class PipelineRepository:
         by_state: dict[str, list[str]] = defaultdict(list)
         for oid, st in states.items():
             by_state[st].append(oid)
+        self.lock_orders(list(states))  # an UPDATE alone locks in whatever order it scans
         for st, ids in by_state.items():
             self.conn.execute(update(m.orders).where(m.orders.c.order_id.in_(ids)).values(
                 state=st))
@@ -486,6 +516,7 @@ class PipelineRepository:
         return out
 
     def update_pack(self, pack_id: int, **values: Any) -> None:
+        self.lock_packs([pack_id])
         self.conn.execute(update(m.packs).where(m.packs.c.id == pack_id).values(
             **values, updated_at=_now()))
 
@@ -494,6 +525,7 @@ class PipelineRepository:
         package_center; state waybill_taken, last_error cleared. One executemany."""
         if not rows:
             return
+        self.lock_packs([r["id"] for r in rows])
         cols = ("track_no", "sort_code", "short_address", "package_center")
         stmt = update(m.packs).where(m.packs.c.id == bindparam("k_id")).values(
             state="waybill_taken", last_error=None, updated_at=_now(),
@@ -503,6 +535,7 @@ class PipelineRepository:
 
     def update_packs(self, pack_ids: Sequence[int], **values: Any) -> None:
         if pack_ids:
+            self.lock_packs(pack_ids)
             self.conn.execute(update(m.packs).where(m.packs.c.id.in_(list(pack_ids))).values(
                 **values, updated_at=_now()))
 

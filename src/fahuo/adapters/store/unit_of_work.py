@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import structlog
 from sqlalchemy import Connection, Engine
 
 from fahuo.adapters.crypto import SecretBox
@@ -14,6 +20,14 @@ from .stock_repositories import StockRepository
 from .repositories import (
     AuditRepository, CursorRepository, InboxRepository, OrderRepository, ShopRepository,
 )
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+# PostgreSQL gave up on the transaction, not on its data: serialization_failure and
+# deadlock_detected. Running the whole unit of work again is the documented answer.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+RETRY_ATTEMPTS = 4
+RETRY_BASE_DELAY_S = 0.05
 
 
 class UnitOfWork:
@@ -74,3 +88,38 @@ class UnitOfWorkFactory:
 
     def __call__(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.engine, self.box, readonly=readonly, lease_s=self.lease_s)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A deadlock or serialization failure reported by PostgreSQL (SQLAlchemy wraps the
+    driver's error; its SQLSTATE is on ``orig``)."""
+    orig = getattr(exc, "orig", None)
+    return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) \
+        in RETRYABLE_SQLSTATES
+
+
+def in_transaction(uow_factory: Callable[[], UnitOfWork], body: Callable[[UnitOfWork], T], *,
+                   attempts: int = RETRY_ATTEMPTS, base_delay: float = RETRY_BASE_DELAY_S,
+                   sleep: Callable[[float], None] = time.sleep,
+                   jitter: Callable[[], float] = random.random) -> T:
+    """Run ``body`` in a fresh unit of work, again (up to ``attempts`` times, after a growing
+    wait with jitter) if PostgreSQL aborts it as a deadlock victim or a serialization
+    failure. Any other error raises at once.
+
+    Safe only for bodies that are pure store work: the failed attempt was rolled back whole,
+    so running it again from the start is as if it ran once. Never pass a body that calls a
+    platform (or anything outside the database) inside the transaction: that call would be
+    repeated.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with uow_factory() as uow:
+                return body(uow)
+        except Exception as exc:
+            if attempt >= attempts or not is_retryable(exc):
+                raise
+            wait = base_delay * 2 ** (attempt - 1) * (0.5 + jitter())
+            log.warning("transaction_retried", attempt=attempt, wait_s=round(wait, 3),
+                        error=str(getattr(exc, "orig", exc)).splitlines()[0][:200])
+            sleep(wait)
+    raise AssertionError("unreachable")  # the loop returns or raises
