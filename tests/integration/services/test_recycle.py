@@ -4,7 +4,7 @@ from fakes import FakeShippingApi
 from support import labelled_pack
 
 from fahuo.adapters.platforms.doudian.errors import ServiceUnavailable
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.pipeline import Pipeline, StepReport
 
 
 def _shipped_elsewhere(app, make_order, oid, track_no):
@@ -56,3 +56,25 @@ def test_a_number_shown_unused_is_cancelled_and_recorded(fahuo_any_db, make_orde
     app.tracking.start()
     with app.uow() as u:
         assert u.tracking.by_track_nos(["78000000000102"]) == {}
+
+
+def test_a_refund_stop_never_cancels_a_number_the_platform_shipped_with(fahuo_any_db,
+                                                                         make_order):
+    # The buyer asks for a refund while fahuo still thinks the label is waiting, but the
+    # parcel was confirmed behind its back: the stop keeps the number, recycle confirms it.
+    app = fahuo_any_db
+    oid, no = "6900000000000000103", "78000000000103"
+    pid = _shipped_elsewhere(app, make_order, oid, no)
+    with app.uow() as u:
+        u.pipeline.set_states({oid: "waybill_taken"})
+        unit = u.pipeline.packs_by_ids([pid])
+        lines = u.pipeline.lines([pid])
+    api = FakeShippingApi()
+    api.shipped(oid, no)
+    pipe = Pipeline(app.uow, lambda shop: api)
+    pipe._stop_for_refund(unit, lines, [oid], StepReport())
+    assert api.cancelled == [] and _state(app, pid) == ("stale", {"live": 1})
+    pipe.recycle()
+    assert api.cancelled == [] and _state(app, pid) == ("confirmed", {"used": 1})
+    with app.uow() as u:
+        assert u.orders.get(oid)["state"] == "shipped"
