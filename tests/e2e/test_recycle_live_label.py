@@ -153,3 +153,39 @@ def test_an_order_shipped_with_another_number_gets_its_unused_number_cancelled(
     # The other packs were not touched.
     status = _waybills(sandbox, creds["shop_id"])
     assert all(status[p["track_no"]] == "live" for p in packs if p["id"] != victim["id"])
+
+
+def test_a_split_order_keeps_the_number_it_shipped_with_and_gives_back_the_other(
+        fahuo, sandbox):
+    ref, creds = orders_in_fahuo(fahuo, sandbox, 8, seed=105, run=False,
+                                 confirm_mode="on_scan")
+    with fahuo.uow() as u:
+        codes = {s["merchant_code"] for oid in sandbox.index(creds["shop_id"])
+                 for s in u.orders.get(oid)["sub_orders"]}
+    update_settings(fahuo.uow, ref, {"split_rules": {"large_item_alone": True}, "sku_facts": {
+        c: {"weight_g": 500, "large": True} for c in codes}}, actor="test")
+    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    with fahuo.uow() as u:
+        taken = u.pipeline.packs_in_state(["waybill_taken"], limit=1000)
+        by_order: dict = {}
+        for p in taken:
+            if p["kind"] == "split" and p["courier_code"] == "zhongtong":
+                by_order.setdefault(p["main_order_id"], []).append(p)
+        oid, packs = next((k, sorted(v, key=lambda p: p["seq"]))
+                          for k, v in by_order.items() if len(v) >= 2)
+        lines = u.pipeline.lines([p["id"] for p in packs])
+    # The back office ships the first parcel on fahuo's label, the rest on its own labels.
+    own = ["78" + f"{n:012d}" for n in range(1, len(packs))]
+    _api(fahuo, ref).ship_multi_pack(oid, [
+        ("zhongtong", no, [ShippedLine(ln["sku_order_id"], ln["quantity"])
+                           for ln in lines[p["id"]]])
+        for p, no in zip(packs, [packs[0]["track_no"], *own])], "back-office-2")
+    sync_now(fahuo, ref)
+    Pipeline(fahuo.uow, fahuo.platform_for).run()
+    status = _waybills(sandbox, creds["shop_id"])
+    assert status[packs[0]["track_no"]] == "used"
+    assert [status[p["track_no"]] for p in packs[1:]] == ["cancelled"] * (len(packs) - 1)
+    assert [_pack(fahuo, p["id"])["state"] for p in packs] == (
+        ["confirmed"] + ["cancelled"] * (len(packs) - 1))
+    with fahuo.uow() as u:
+        assert u.orders.get(oid)["state"] == "shipped"
