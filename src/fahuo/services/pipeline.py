@@ -846,8 +846,8 @@ class Pipeline:
         api = self.platform_for(shop)
         # A number the platform already shipped with stays live: its pack waits as stale and
         # the next recycle saves it confirmed.
-        recycled, kept, _shipped = self._cancel_numbers(api, unit, lines, r)
-        kept |= set(_shipped)
+        recycled, kept, live = self._cancel_numbers(api, unit, lines, r)
+        kept |= set(live)
         with self.uow() as u:
             ids = sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]})
             current = u.pipeline.order_states(ids)
@@ -912,7 +912,8 @@ class Pipeline:
         """Give numbers back, only those the platform shows unused by every order of their
         pack. Returns (recycled keys, ids of packs to try again later, pack id → read-backs
         of the orders the platform shipped with that pack's number: never cancelled)."""
-        recycled, kept = [], set()
+        recycled: list[tuple[str, str]] = []
+        # Nothing taken, or the merchant's own number: nothing to read, nothing to give back.
         ours = [p for p in packs if p["track_no"] and p["courier_rule"] != "import"]
         used, kept = cls._numbers_in_use(api, ours, lines, r, read=read,
                                          never_shipped=never_shipped)
