@@ -27,7 +27,7 @@ from fahuo.adapters.platforms.doudian.errors import (
     DoudianError, ServiceUnavailable, Throttled, TransportError,
 )
 from fahuo.adapters.platforms.doudian.shipping import (
-    WAYBILL_BATCH, PostalAddress, ShippedLine, WaybillRequest,
+    WAYBILL_BATCH, OrderPackages, PostalAddress, ShippedLine, WaybillRequest,
 )
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import (
@@ -763,8 +763,9 @@ class Pipeline:
         return r
 
     def _save_confirmed(self, shipped: list[tuple[list[dict[str, Any]], list[str]]],
-                        r: StepReport) -> None:
-        """Save units the platform accepted, in one transaction; empties `shipped`."""
+                        r: StepReport, *, partly: frozenset[str] = frozenset()) -> None:
+        """Save units the platform accepted, in one transaction; empties `shipped`. Orders in
+        ``partly`` are the ones the platform shows only partly shipped."""
         if not shipped:
             return
         packs = [p for unit, _ in shipped for p in unit]
@@ -776,7 +777,8 @@ class Pipeline:
             current = u.pipeline.order_states(order_ids)
             new: dict[str, str] = {}
             for oid in order_ids:
-                _move(new, oid, current[oid], OrderState.SHIPPED)
+                _move(new, oid, current[oid],
+                      OrderState.PARTLY_SHIPPED if oid in partly else OrderState.SHIPPED)
             u.pipeline.set_states(new)
             ship_in(u, order_ids)  # reserved units leave the shelf with the parcel
         r.done += len(packs)
@@ -837,18 +839,19 @@ class Pipeline:
     @staticmethod
     def _already_shipped(api, pack: dict[str, Any]) -> bool:
         try:
-            detail = api.order_detail(pack["main_order_id"])
+            return bool(api.order_packages(pack["main_order_id"]).carries(pack["track_no"]))
         except DoudianError:
             return False
-        return any(str(x.get("tracking_no")) == pack["track_no"]
-                   for x in detail.get("logistics_info") or [])
 
     def _stop_for_refund(self, unit, lines, refund_open, r: StepReport) -> None:
         """截停: the buyer asked for money back before the parcel left."""
         with self.uow() as u:
             shop = u.shops.get(unit[0]["shop_ref"])
         api = self.platform_for(shop)
-        recycled, kept = self._cancel_numbers(api, unit, r)
+        # A number the platform already shipped with stays live: its pack waits as stale and
+        # the next recycle saves it confirmed.
+        recycled, kept, live = self._cancel_numbers(api, unit, lines, r)
+        kept |= set(live)
         with self.uow() as u:
             ids = sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]})
             current = u.pipeline.order_states(ids)
@@ -868,12 +871,59 @@ class Pipeline:
         r.held += len(refund_open)
 
     @staticmethod
-    def _cancel_numbers(api, packs, r: StepReport) -> tuple[list[tuple[str, str]], set[int]]:
-        """Give numbers back. Returns (recycled keys, ids of packs to try again later)."""
-        recycled, kept = [], set()
+    def _read_back(api, order_id: str, read: dict[str, OrderPackages | None],
+                   r: StepReport) -> OrderPackages | None:
+        """The order's parcels on the platform, once per pass; None when it cannot say now."""
+        if order_id not in read:
+            try:
+                r.calls += 1
+                read[order_id] = api.order_packages(order_id)
+            except DoudianError as exc:
+                if not isinstance(exc, TRANSIENT):
+                    log.warning("order_packages_read_failed", order_id=order_id, error=str(exc))
+                r.notes.append(f"{order_id}: {exc}")
+                read[order_id] = None
+        return read[order_id]
+
+    @classmethod
+    def _numbers_in_use(cls, api, packs, lines, r: StepReport, *,
+                        read: dict[str, OrderPackages | None] | None = None,
+                        never_shipped: frozenset[str] = frozenset()
+                        ) -> tuple[dict[int, list[OrderPackages]], set[int]]:
+        """Check each pack's number against the packages of each of its orders (a merged pack
+        has several orders, a split order several packs): (pack id → the orders' read-backs
+        that carry its number, ids of packs the platform could not answer for)."""
+        read = {} if read is None else read
+        used: dict[int, list[OrderPackages]] = {}
+        unsure: set[int] = set()
         for p in packs:
-            if not p["track_no"] or p["courier_rule"] == "import":
-                continue  # nothing taken, or the merchant's own number: nothing to give back
+            if not p["track_no"]:
+                continue
+            ids = sorted({ln["order_id"] for ln in lines.get(p["id"], [])} - never_shipped)
+            got = [cls._read_back(api, oid, read, r) for oid in ids]
+            carried = [x for x in got if x is not None and x.carries(p["track_no"])]
+            if carried:
+                used[p["id"]] = carried
+            elif any(x is None for x in got):
+                unsure.add(p["id"])
+        return used, unsure
+
+    @classmethod
+    def _cancel_numbers(cls, api, packs, lines, r: StepReport, *,
+                        read: dict[str, OrderPackages | None] | None = None,
+                        never_shipped: frozenset[str] = frozenset()
+                        ) -> tuple[list[tuple[str, str]], set[int], dict[int, list[OrderPackages]]]:
+        """Give numbers back, only those the platform shows unused by every order of their
+        pack. Returns (recycled keys, ids of packs to try again later, pack id → read-backs
+        of the orders the platform shipped with that pack's number: never cancelled)."""
+        recycled: list[tuple[str, str]] = []
+        # Nothing taken, or the merchant's own number: nothing to read, nothing to give back.
+        ours = [p for p in packs if p["track_no"] and p["courier_rule"] != "import"]
+        used, kept = cls._numbers_in_use(api, ours, lines, r, read=read,
+                                         never_shipped=never_shipped)
+        for p in ours:
+            if p["id"] in used or p["id"] in kept:
+                continue  # live on a parcel, or the platform cannot say now: never cancel
             try:
                 r.calls += 1
                 api.cancel_waybill(p["courier_code"], p["track_no"])
@@ -886,13 +936,15 @@ class Pipeline:
                 else:
                     log.warning("waybill_recycle_refused", track_no=p["track_no"],
                                 error=str(exc))  # e.g. picked up: nothing more to do
-        return recycled, kept
+        return recycled, kept, used
 
     # ---- 5. recycle numbers of orders that will not ship -----------------------------------
     def recycle(self, limit: int = 2000) -> StepReport:
         """Take back numbers that will not ship: a cancelled or refunded order in the pack, an
         address changed after the label (stale), or an order already shipped another way.
-        Orders of the pack that still want their parcel are planned again."""
+        Orders of the pack that still want their parcel are planned again. A number the
+        platform shipped with (a crash after the confirmation call, or the label confirmed in
+        the Douyin back office) is not given back: its pack is saved as confirmed."""
         r = StepReport()
         with self.uow() as u:
             packs = u.pipeline.packs_in_state(
@@ -904,6 +956,11 @@ class Pipeline:
         gone = (OrderState.CANCELLED.value, OrderState.REFUNDED.value)
         shipped = (OrderState.SHIPPED.value, OrderState.PARTLY_SHIPPED.value,
                    OrderState.IN_TRANSIT.value, OrderState.DELIVERED.value)
+        # A cancelled order never left (a refund may come after shipping: those are read).
+        never_shipped = frozenset(oid for oid, st in known.items()
+                                  if st == OrderState.CANCELLED.value)
+        read: dict[str, OrderPackages | None] = {}  # one read-back per order per pass
+        found = 0
         for p in packs:
             ids = {ln["order_id"] for ln in lines[p["id"]]}
             states = {oid: known[oid] for oid in ids if oid in known}
@@ -911,10 +968,17 @@ class Pipeline:
             if not dead:
                 continue
             r.seen += 1
-            recycled, kept = self._cancel_numbers(self.platform_for(shops[p["shop_ref"]]),
-                                                  [p], r)
+            recycled, kept, used = self._cancel_numbers(
+                self.platform_for(shops[p["shop_ref"]]), [p], lines, r, read=read,
+                never_shipped=never_shipped)
+            if used:
+                carried = used[p["id"]]
+                self._save_confirmed([([p], sorted(x.order_id for x in carried))], StepReport(),
+                                     partly=frozenset(x.order_id for x in carried if x.partly))
+                found += 1
+                continue
             if kept:
-                continue  # the platform was busy: next pass
+                continue  # the platform was busy or could not say: next pass
             with self.uow() as u:
                 current = u.pipeline.order_states(sorted(ids))
                 u.pipeline.update_pack(p["id"], state="cancelled",
@@ -926,6 +990,8 @@ class Pipeline:
                         _move(again, oid, st, OrderState.APPROVED)  # label voided: plan again
                 u.pipeline.set_states(again)
             r.done += 1
+        if found:
+            r.notes.append(f"{found} pack(s) found shipped with their number: saved as confirmed")
         return r
 
     def run(self, limit: int = 2000) -> PipelineReport:

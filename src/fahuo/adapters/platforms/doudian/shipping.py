@@ -84,6 +84,28 @@ class ShippedLine:
     quantity: int
 
 
+@dataclass(frozen=True)
+class ShippedPackage:
+    track_no: str
+    courier_code: str
+    sku_order_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrderPackages:
+    """What the platform shipped an order with: its status and its parcels (logistics_info)."""
+    order_id: str
+    order_status: int | None
+    packages: tuple[ShippedPackage, ...] = ()
+
+    def carries(self, track_no: str | None) -> bool:
+        return bool(track_no) and any(pk.track_no == track_no for pk in self.packages)
+
+    @property
+    def partly(self) -> bool:
+        return self.order_status == 101  # 部分发货
+
+
 def _s(v: Any) -> str:
     return "" if v is None else str(v)
 
@@ -170,6 +192,25 @@ class ShippingCalls:
         errs = {_s(e.get("track_no")): f"{_s(e.get('err_code'))} {_s(e.get('err_msg'))}".strip()
                 for e in data.get("err_infos") or []}
         return got, errs
+
+    def order_packages(self, order_id: str) -> OrderPackages:
+        """order.orderDetail read for its parcels: which numbers the order shipped with (set
+        by fahuo or by anyone in the Douyin back office)."""
+        data = self.session.call("order.orderDetail", {"shop_order_id": order_id})
+        detail = data.get("shop_order_detail") if isinstance(data, dict) else None
+        if not isinstance(detail, dict):
+            raise UnexpectedResponse(f"no shop_order_detail for order {order_id}",
+                                     method="order.orderDetail")
+        return OrderPackages(
+            order_id=_s(detail.get("order_id") or order_id),
+            order_status=_balance(detail.get("order_status")),
+            packages=tuple(ShippedPackage(
+                track_no=_s(pk.get("tracking_no")).strip(),
+                courier_code=_s(pk.get("company") or pk.get("company_code")),
+                sku_order_ids=tuple(_s(x.get("sku_order_id")) for x in pk.get("product_info") or []
+                                    if isinstance(x, dict)))
+                for pk in detail.get("logistics_info") or [] if isinstance(pk, dict)
+                and pk.get("tracking_no")))
 
     def cancel_waybill(self, courier_code: str, track_no: str) -> bool:
         data = self.session.call("logistics.cancelOrder",

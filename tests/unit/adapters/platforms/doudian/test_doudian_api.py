@@ -89,6 +89,26 @@ def test_order_detail(api, gateway, h):
     assert gateway.seen[0].body == b'{"shop_order_id":"6900000000000000001"}'
 
 
+def test_order_packages_reads_the_numbers_an_order_shipped_with(api, gateway, h):
+    detail = {"order_id": "6900000000000000001", "order_status": 101, "logistics_info": [
+        {"tracking_no": "78000000000001", "company": "zhongtong",
+         "product_info": [{"sku_order_id": "6900000000000000002", "product_count": 1}]},
+        {"tracking_no": "", "company": "zhongtong"}]}  # an entry without a number is no parcel
+    gateway.script("order.orderDetail", h.ok({"shop_order_detail": detail}))
+    got = api.order_packages("6900000000000000001")
+    assert gateway.seen[0].body == b'{"shop_order_id":"6900000000000000001"}'
+    assert [(p.track_no, p.courier_code, p.sku_order_ids) for p in got.packages] == [
+        ("78000000000001", "zhongtong", ("6900000000000000002",))]
+    assert got.carries("78000000000001") and not got.carries("78000000000009")
+    assert not got.carries("") and got.partly
+
+
+def test_order_packages_without_a_detail_is_an_error(api, gateway, h):
+    gateway.script("order.orderDetail", h.ok({}))
+    with pytest.raises(UnexpectedResponse, match="shop_order_detail"):
+        api.order_packages("1")
+
+
 def test_order_detail_missing_in_response(api, gateway, h):
     gateway.script("order.orderDetail", h.ok({}))
     with pytest.raises(UnexpectedResponse, match="shop_order_detail"):
