@@ -183,7 +183,8 @@ def test_one_pack_carries_what_is_left_and_refuses_an_order_with_nothing():
     refunded = sub(2, "MUG", after_sale_status=12, refund_status=3)
     o = order([sub(1, "TEE", 2), refunded])
     assert one_pack([o]).lines == (PackLine(o.sub_orders[0].sku_order_id, 2),)
-    done = order([sub(3, "TEE", after_sale_status=12, refund_status=3)], order_id="6925621234567890001")
+    done = order([sub(3, "TEE", after_sale_status=12, refund_status=3)],
+                 order_id="6925621234567890001")
     with pytest.raises(NothingToShip, match="6925621234567890001"):
         one_pack([done])
     with pytest.raises(NothingToShip):  # a merged parcel needs a line of every order in it
