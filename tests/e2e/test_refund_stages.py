@@ -212,3 +212,43 @@ def test_a_refund_stopped_in_the_pipeline_and_then_agreed_closes_the_order(
         live = [p for p in uow.pipeline.packs_of_orders([oid]) if p["state"] != "cancelled"]
     assert not live
     assert oid not in _shipped(sandbox, creds["shop_id"])
+
+
+def test_a_refund_agreed_after_the_label_never_ships_an_empty_parcel(fahuo, sandbox, tmp_path):
+    """Asked for and agreed between two syncs, after the label was printed: the sync sees
+    售后成功 at once (never the open request that stops a parcel). The pack's lines are
+    refunded, so its number goes back and the order is closed instead of confirmed."""
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"confirm_mode": "on_print", "audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
+        actor="t")
+    sandbox.generate(creds["shop_id"], 6, seed=84, spread_seconds=600)
+    _sync(fahuo, ref)
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    pipe.run()
+    with fahuo.uow() as uow:
+        packs = uow.pipeline.packs_in_state(["waybill_taken"], limit=100)
+    assert len(packs) >= 2
+    oid = packs[0]["main_order_id"]
+    for case in _refund(sandbox, oid)["aftersales"]:
+        _agree(sandbox, case)
+    for _ in range(8):  # each change moves update_time a second on: it may be ahead of now
+        _sync(fahuo, ref)
+        with fahuo.uow() as uow:
+            if all(ln.after_sale_status == 12 for ln in uow.pipeline.stock_lines([oid])[oid][1]):
+                break
+    else:
+        raise AssertionError("the refund never reached fahuo")
+    print_labels(fahuo.uow, [p["id"] for p in packs], actor="t", out_dir=tmp_path)
+    pipe.run()
+    pipe.run()
+    shipped = _shipped(sandbox, creds["shop_id"])
+    assert oid not in shipped
+    assert {p["main_order_id"] for p in packs[1:]} <= shipped  # the other labels shipped
+    with fahuo.uow() as uow:
+        assert uow.pipeline.order_states([oid])[oid] == "refunded"
+        live = [p for p in uow.pipeline.packs_of_orders([oid]) if p["state"] != "cancelled"]
+    assert not live
+    waybills = {w["track_no"]: w for w in sandbox.http.get(
+        "/sandbox/waybills", params={"shop_id": creds["shop_id"]}).json()}
+    assert waybills[packs[0]["track_no"]]["status"] in ("cancelled", "recycled")

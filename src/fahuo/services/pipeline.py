@@ -35,8 +35,8 @@ from fahuo.domain.holds import (
 )
 from fahuo.domain.orders import Order, OrderState, can_move
 from fahuo.domain.packs import (
-    MergeCandidate, SkuFacts, SplitRules, closing_state, one_pack, pack_ids, plan_merges,
-    plan_split, receiver_key,
+    MergeCandidate, SkuFacts, SplitRules, closing_state, is_line_shippable, one_pack, pack_ids,
+    plan_merges, plan_split, receiver_key,
 )
 from fahuo.domain.routing import CostTable, CourierRule, ParcelFacts, choose_courier
 from fahuo.services.ports import PlatformFactory
@@ -239,6 +239,11 @@ class _Confirmations:
             order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
             states = u.pipeline.order_states(order_ids)
             refund_asked = u.pipeline.refund_asked(order_ids, sorted(OPEN_AFTER_SALE_STATUSES))
+            # Lines refunded after their pack was made (asked and agreed between two syncs,
+            # so never seen open): such a parcel must not be confirmed.
+            refunded = u.pipeline.refund_asked(order_ids, [12])
+            gone = {s.sku_order_id for _, _, o in u.pipeline.load_orders(sorted(refunded)).values()
+                    for s in o.sub_orders if not is_line_shippable(s)} if refunded else set()
         units: list[list[dict[str, Any]]] = []
         split_groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for p in siblings:
@@ -259,7 +264,8 @@ class _Confirmations:
         for unit in units:  # checks and refund stops touch the store: this thread only
             r.seen += len(unit)
             try:
-                call = pipe._prepare_unit(unit, lines, states, refund_asked, shops, cfgs, r)
+                call = pipe._prepare_unit(unit, lines, states, refund_asked, shops, cfgs, r,
+                                          gone=gone)
             except Exception as exc:  # this unit only: the others still ship
                 self._break(unit, lines, exc)
                 continue
@@ -1081,8 +1087,10 @@ class Pipeline:
         r.done += len(packs)
         shipped.clear()
 
-    def _prepare_unit(self, unit, lines, states, refund_asked, shops, cfgs, r: StepReport):
-        """Checks before shipping one unit; the platform call to make, or None to skip."""
+    def _prepare_unit(self, unit, lines, states, refund_asked, shops, cfgs, r: StepReport, *,
+                      gone: set[str] | frozenset[str] = frozenset()):
+        """Checks before shipping one unit; the platform call to make, or None to skip.
+        ``gone``: sku_order_ids refunded since they were packed."""
         first = unit[0]
         order_ids = _order_ids(unit, lines)
         cfg = cfgs[first["shop_ref"]]
@@ -1091,6 +1099,15 @@ class Pipeline:
             return None  # recycle() takes the number back
         if any(states[oid] == OrderState.HELD.value for oid in order_ids):
             return None  # a person is looking at it: nothing leaves until it is released
+        if any(ln["sku_order_id"] in gone for p in unit for ln in lines[p["id"]]):
+            # The label is void: recycle() takes the number back and the orders are planned
+            # again with what is left, or closed when nothing is.
+            with self.uow() as u:
+                u.pipeline.update_packs([p["id"] for p in unit], state="stale",
+                                        last_error="包裹中有商品已退款，面单作废 "
+                                                   "(a line was refunded after packing)")
+            r.notes.append(f"{first['main_order_id']}: 包裹中有商品已退款，面单作废")
+            return None
         refund_open = [oid for oid in order_ids if oid in refund_asked]
         reject_refund = False
         if refund_open:
