@@ -109,6 +109,18 @@ def _agree(sandbox, case):
     assert r.status_code == 200, r.text
 
 
+def _sync_until(fahuo, ref, oid, status):
+    """Sync until every line of ``oid`` shows after-sale ``status`` in fahuo: each change
+    moves the order's update_time a second on, so it may be ahead of the sync window."""
+    for _ in range(8):
+        _sync(fahuo, ref)
+        with fahuo.uow() as uow:
+            if all(ln.after_sale_status == status
+                   for ln in uow.pipeline.stock_lines([oid])[oid][1]):
+                return
+    raise AssertionError(f"after-sale {status} of {oid} never reached fahuo")
+
+
 def _shop_with_orders(fahuo, sandbox, seed):
     ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
     update_settings(fahuo.uow, ref, {"audit_rules": {
@@ -150,7 +162,7 @@ def test_an_order_refunded_in_full_before_fahuo_saw_it_is_closed_and_the_rest_sh
     # stored but not judged yet: the next sync brings it in already refunded
     for case in _refund(sandbox, refunded)["aftersales"]:
         _agree(sandbox, case)
-    _sync(fahuo, ref)
+    _sync_until(fahuo, ref, refunded, 12)
     pipe = Pipeline(fahuo.uow, fahuo.platform_for)
     pipe.run()
     pipe.run()
@@ -163,7 +175,7 @@ def test_a_refund_completed_while_held_for_after_sale_closes_the_order(fahuo, sa
     ref, creds, paid = _shop_with_orders(fahuo, sandbox, 82)
     refunded = paid[0]
     cases = _refund(sandbox, refunded)["aftersales"]
-    _sync(fahuo, ref)
+    _sync_until(fahuo, ref, refunded, 6)
     pipe = Pipeline(fahuo.uow, fahuo.platform_for)
     pipe.run()
     with fahuo.uow() as uow:
@@ -172,7 +184,7 @@ def test_a_refund_completed_while_held_for_after_sale_closes_the_order(fahuo, sa
             "after_sale_open"}
     for case in cases:
         _agree(sandbox, case)
-    _sync(fahuo, ref)
+    _sync_until(fahuo, ref, refunded, 12)
     pipe.run()
     pipe.run()
     _everything_else_shipped(fahuo, sandbox, creds, paid, refunded)
@@ -198,13 +210,13 @@ def test_a_refund_stopped_in_the_pipeline_and_then_agreed_closes_the_order(
         pipe.plan()
         pipe.take_waybills()
     cases = _refund(sandbox, oid)["aftersales"]
-    _sync(fahuo, ref)
+    _sync_until(fahuo, ref, oid, 6)
     pipe.run()
     with fahuo.uow() as uow:
         assert uow.pipeline.order_states([oid])[oid] == "held"
     for case in cases:
         _agree(sandbox, case)
-    _sync(fahuo, ref)
+    _sync_until(fahuo, ref, oid, 12)
     pipe.run()
     with fahuo.uow() as uow:
         assert uow.pipeline.order_states([oid])[oid] == "refunded"
@@ -232,13 +244,7 @@ def test_a_refund_agreed_after_the_label_never_ships_an_empty_parcel(fahuo, sand
     oid = packs[0]["main_order_id"]
     for case in _refund(sandbox, oid)["aftersales"]:
         _agree(sandbox, case)
-    for _ in range(8):  # each change moves update_time a second on: it may be ahead of now
-        _sync(fahuo, ref)
-        with fahuo.uow() as uow:
-            if all(ln.after_sale_status == 12 for ln in uow.pipeline.stock_lines([oid])[oid][1]):
-                break
-    else:
-        raise AssertionError("the refund never reached fahuo")
+    _sync_until(fahuo, ref, oid, 12)
     print_labels(fahuo.uow, [p["id"] for p in packs], actor="t", out_dir=tmp_path)
     pipe.run()
     pipe.run()
