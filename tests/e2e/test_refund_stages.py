@@ -100,3 +100,161 @@ def test_a_refund_at_each_stage(fahuo, sandbox, tmp_path, stage):
         assert waybills[number]["status"] in ("cancelled", "recycled")
     if stage in ("printed", "scanned"):  # printed: the label stays, the scanner refuses it
         assert scan(fahuo.uow, fahuo.platform_for, number).verdict == "intercepted"
+
+
+def _agree(sandbox, case):
+    """The merchant agrees a refund before shipment: 售后成功, money back (12 / refund 3)."""
+    r = sandbox.http.post(f"/sandbox/aftersales/{case['aftersale_id']}/status",
+                          json={"aftersale_status": 12})
+    assert r.status_code == 200, r.text
+
+
+def _sync_until(fahuo, ref, oid, status):
+    """Sync until every line of ``oid`` shows after-sale ``status`` in fahuo: each change
+    moves the order's update_time a second on, so it may be ahead of the sync window."""
+    for _ in range(8):
+        _sync(fahuo, ref)
+        with fahuo.uow() as uow:
+            if all(ln.after_sale_status == status
+                   for ln in uow.pipeline.stock_lines([oid])[oid][1]):
+                return
+    raise AssertionError(f"after-sale {status} of {oid} never reached fahuo")
+
+
+def _shop_with_orders(fahuo, sandbox, seed):
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
+        actor="t")
+    sandbox.generate(creds["shop_id"], 12, seed=seed, spread_seconds=600)
+    _sync(fahuo, ref)
+    with fahuo.uow() as uow:
+        _, rows = uow.orders.search(shop_ref=ref, limit=100)
+    paid = sorted(r["order_id"] for r in rows if r["order_status"] == 2)
+    assert len(paid) >= 4
+    return ref, creds, paid
+
+
+def _everything_else_shipped(fahuo, sandbox, creds, paid, refunded):
+    shipped = _shipped(sandbox, creds["shop_id"])
+    with fahuo.uow() as uow:
+        states = uow.pipeline.order_states(paid)
+        holds = uow.pipeline.open_holds(paid)
+        packs = uow.pipeline.packs_of_orders([refunded])
+    assert refunded not in shipped
+    assert states[refunded] == "refunded" and not holds.get(refunded)
+    assert not packs  # closed, never packed
+    # Every other paid order left (or waits with a reason a person can read).
+    others = [o for o in paid if o != refunded]
+    assert all(o in shipped or (states[o] == "held" and holds.get(o)) for o in others)
+    assert sum(o in shipped for o in others) >= len(others) - 2
+
+
+def test_an_order_refunded_in_full_before_fahuo_saw_it_is_closed_and_the_rest_ship(
+        fahuo, sandbox):
+    """Issue 11 A: every line refunded and agreed before the audit saw it. It was approved and
+    planned into a pack with no lines; taking numbers then raised KeyError, and every later
+    pass an IntegrityError on the packs' key, so no order of the shop shipped again."""
+    ref, creds, paid = _shop_with_orders(fahuo, sandbox, 81)
+    with fahuo.uow() as uow:
+        order = uow.pipeline.load_orders(paid)
+    refunded = next(o for o in paid if not order[o][2].buyer_words)
+    # stored but not judged yet: the next sync brings it in already refunded
+    for case in _refund(sandbox, refunded)["aftersales"]:
+        _agree(sandbox, case)
+    _sync_until(fahuo, ref, refunded, 12)
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    pipe.run()
+    pipe.run()
+    _everything_else_shipped(fahuo, sandbox, creds, paid, refunded)
+
+
+def test_a_refund_completed_while_held_for_after_sale_closes_the_order(fahuo, sandbox):
+    """The buyer asks first (held "售后中"), the merchant agrees later: the re-audit used to
+    clear the hold and approve the order, which then went the same empty-pack way."""
+    ref, creds, paid = _shop_with_orders(fahuo, sandbox, 82)
+    refunded = paid[0]
+    cases = _refund(sandbox, refunded)["aftersales"]
+    _sync_until(fahuo, ref, refunded, 6)
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    pipe.run()
+    with fahuo.uow() as uow:
+        assert uow.pipeline.order_states([refunded])[refunded] == "held"
+        assert {h["reason"] for h in uow.pipeline.open_holds([refunded])[refunded]} == {
+            "after_sale_open"}
+    for case in cases:
+        _agree(sandbox, case)
+    _sync_until(fahuo, ref, refunded, 12)
+    pipe.run()
+    pipe.run()
+    _everything_else_shipped(fahuo, sandbox, creds, paid, refunded)
+
+
+@pytest.mark.parametrize("stage", ["approved", "waybill_taken"])
+def test_a_refund_stopped_in_the_pipeline_and_then_agreed_closes_the_order(
+        fahuo, sandbox, stage):
+    """Stopped by the pipeline (held "售后中", number given back), then the refund completes:
+    the order is over, not waiting for a person."""
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"confirm_mode": "on_scan", "audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
+        actor="t")
+    sandbox.generate(creds["shop_id"], 6, seed=83, spread_seconds=600)
+    _sync(fahuo, ref)
+    with fahuo.uow() as uow:
+        _, rows = uow.orders.search(shop_ref=ref, limit=100)
+    oid = next(r["order_id"] for r in rows if r["order_status"] == 2)
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    pipe.audit_new()
+    if stage == "waybill_taken":
+        pipe.plan()
+        pipe.take_waybills()
+    cases = _refund(sandbox, oid)["aftersales"]
+    _sync_until(fahuo, ref, oid, 6)
+    pipe.run()
+    with fahuo.uow() as uow:
+        assert uow.pipeline.order_states([oid])[oid] == "held"
+    for case in cases:
+        _agree(sandbox, case)
+    _sync_until(fahuo, ref, oid, 12)
+    pipe.run()
+    with fahuo.uow() as uow:
+        assert uow.pipeline.order_states([oid])[oid] == "refunded"
+        assert not uow.pipeline.open_holds([oid]).get(oid)
+        live = [p for p in uow.pipeline.packs_of_orders([oid]) if p["state"] != "cancelled"]
+    assert not live
+    assert oid not in _shipped(sandbox, creds["shop_id"])
+
+
+def test_a_refund_agreed_after_the_label_never_ships_an_empty_parcel(fahuo, sandbox, tmp_path):
+    """Asked for and agreed between two syncs, after the label was printed: the sync sees
+    售后成功 at once (never the open request that stops a parcel). The pack's lines are
+    refunded, so its number goes back and the order is closed instead of confirmed."""
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"confirm_mode": "on_print", "audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
+        actor="t")
+    sandbox.generate(creds["shop_id"], 6, seed=84, spread_seconds=600)
+    _sync(fahuo, ref)
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    pipe.run()
+    with fahuo.uow() as uow:
+        packs = uow.pipeline.packs_in_state(["waybill_taken"], limit=100)
+    assert len(packs) >= 2
+    oid = packs[0]["main_order_id"]
+    for case in _refund(sandbox, oid)["aftersales"]:
+        _agree(sandbox, case)
+    _sync_until(fahuo, ref, oid, 12)
+    print_labels(fahuo.uow, [p["id"] for p in packs], actor="t", out_dir=tmp_path)
+    pipe.run()
+    pipe.run()
+    shipped = _shipped(sandbox, creds["shop_id"])
+    assert oid not in shipped
+    assert {p["main_order_id"] for p in packs[1:]} <= shipped  # the other labels shipped
+    with fahuo.uow() as uow:
+        assert uow.pipeline.order_states([oid])[oid] == "refunded"
+        live = [p for p in uow.pipeline.packs_of_orders([oid]) if p["state"] != "cancelled"]
+    assert not live
+    waybills = {w["track_no"]: w for w in sandbox.http.get(
+        "/sandbox/waybills", params={"shop_id": creds["shop_id"]}).json()}
+    assert waybills[packs[0]["track_no"]]["status"] in ("cancelled", "recycled")

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from fahuo.domain.orders import Order, Receiver, SubOrder
+from fahuo.domain.packs import is_line_shippable
 from fahuo.domain.regions import CITIES_WITHOUT_DISTRICTS, province_of
 
 
@@ -34,6 +35,8 @@ class HoldReason(StrEnum):
     WAYBILL_FAILED = "waybill_failed"
     SHIP_FAILED = "ship_failed"
     ADDRESS_CHANGED = "address_changed"
+    # A step of the pass raised for this order alone: it waits, the others go on.
+    PIPELINE_ERROR = "pipeline_error"
 
     @property
     def label(self) -> str:
@@ -63,9 +66,11 @@ _LABELS: dict[HoldReason, str] = {
     R.PRESALE_NOT_DUE: "预售未到发货期", R.AFTER_SALE_OPEN: "售后中", R.AMOUNT_ABOVE: "金额超限",
     R.BLACKLISTED: "黑名单", R.STOCK_SHORT: "库存不足", R.MANUAL: "人工挂起",
     R.WAYBILL_FAILED: "取号失败", R.SHIP_FAILED: "发货失败", R.ADDRESS_CHANGED: "地址变更待确认",
+    R.PIPELINE_ERROR: "处理出错",
 }
 _NOT_WAIVABLE = frozenset({R.RISK_CONTROL, R.ADDRESS_INCOMPLETE, R.OUT_OF_RANGE})
-_EVENT_REASONS = frozenset({R.MANUAL, R.WAYBILL_FAILED, R.SHIP_FAILED, R.ADDRESS_CHANGED})
+_EVENT_REASONS = frozenset({R.MANUAL, R.WAYBILL_FAILED, R.SHIP_FAILED, R.ADDRESS_CHANGED,
+                            R.PIPELINE_ERROR})
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,8 +248,10 @@ def _sku_label(sub: SubOrder) -> str:
 
 
 def _presale_hold(order: Order, rules: AuditRules, now: int) -> Hold | None:
-    presale_subs = [s for s in order.sub_orders if s.presale_type]
-    if not presale_subs and not order.presale_type:
+    # Only lines still to ship: a refunded presale line has no date to wait for.
+    presale_subs = [s for s in order.sub_orders if s.presale_type and is_line_shippable(s)]
+    if not presale_subs and not (order.presale_type and any(
+            is_line_shippable(s) for s in order.sub_orders)):
         return None
     dues = [s.exp_ship_time or order.exp_ship_time for s in presale_subs] or [order.exp_ship_time]
     if any(d is None for d in dues):
@@ -281,7 +288,9 @@ def _civil_from_days(z: int) -> tuple[int, int, int]:
 
 def audit(order: Order, rules: AuditRules, now: int, *, stock_short: Iterable[str] = (),
           out_of_range: bool = False) -> list[Hold]:
-    """The rule-driven holds on an order; an empty list means approve.
+    """The rule-driven holds on an order; an empty list means approve. Judged on the lines
+    still to ship (see ``packs.is_line_shippable``); an order with none left is not the
+    audit's to approve (``packs.closing_state`` says how it ends).
 
     ``stock_short``: sku_order_ids of this order that stock cannot cover (the caller counts).
     ``out_of_range``: no courier strategy could reach the receiver (see routing.choose_courier).

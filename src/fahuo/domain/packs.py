@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -189,6 +189,12 @@ class PackLine:
     quantity: int
 
 
+class NothingToShip(ValueError):
+    """A parcel was asked for with no line in it: a pack always carries at least one unit of
+    every order it names (an order with nothing left to ship is closed, see
+    ``closing_state``, never packed)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PackPlan:
     lines: tuple[PackLine, ...]
@@ -198,6 +204,13 @@ class PackPlan:
     later: bool = False
     why: str = ""
     weight_g: int | None = None  # None when some SKU's weight is unknown
+
+    def __post_init__(self) -> None:
+        if not self.lines:
+            raise NothingToShip("a pack needs at least one line (包裹里没有商品)")
+        bad = [ln.sku_order_id for ln in self.lines if ln.quantity < 1]
+        if bad:
+            raise NothingToShip(f"pack lines need at least one unit: {', '.join(bad)}")
 
 
 _UNKNOWN = SkuFacts()
@@ -218,7 +231,38 @@ def is_line_shippable(sub: LineStatus) -> bool:
     """Lines that still go to the buyer: not closed, not refunded, at least one unit."""
     if sub.order_status == _CLOSED_LINE_STATUS or sub.quantity <= 0:
         return False
-    return not (sub.after_sale_status == 12 and sub.refund_status == 3)
+    return not _refunded(sub)
+
+
+def _refunded(sub: LineStatus) -> bool:
+    return sub.after_sale_status == 12 and sub.refund_status == 3
+
+
+def closing_state(lines: Iterable[LineStatus]) -> OrderState | None:
+    """How an order ends when none of its lines is left to ship: REFUNDED if a line was
+    refunded, else CANCELLED (every line closed). None while something still ships, and for
+    an order without lines (nothing to judge by: planning refuses it instead)."""
+    lines = list(lines)
+    if not lines or any(is_line_shippable(s) for s in lines):
+        return None
+    return OrderState.REFUNDED if any(_refunded(s) for s in lines) else OrderState.CANCELLED
+
+
+def one_pack(orders: Sequence[Order], why: str = "整单一包") -> PackPlan:
+    """Every line still to ship of one order, or of a merged group, in one parcel. Raises
+    ``NothingToShip`` when one of the orders has no such line: the platform ships a merged
+    parcel only if each listed order has a line in it."""
+    if not orders:
+        raise NothingToShip("a pack needs at least one order")
+    lines: list[PackLine] = []
+    for o in orders:
+        mine = [PackLine(s.sku_order_id, s.quantity) for s in o.sub_orders
+                if is_line_shippable(s)]
+        if not mine:
+            raise NothingToShip(f"订单{o.order_id}没有可发的商品 (order {o.order_id} has no "
+                                f"line left to ship)")
+        lines += mine
+    return PackPlan(tuple(lines), "", False, why)
 
 
 def plan_split(order: Order, facts: Mapping[str, SkuFacts], rules: SplitRules = SplitRules(),

@@ -35,8 +35,8 @@ from fahuo.domain.holds import (
 )
 from fahuo.domain.orders import Order, OrderState, can_move
 from fahuo.domain.packs import (
-    MergeCandidate, SkuFacts, SplitRules, is_line_shippable, pack_ids, plan_merges, plan_split,
-    receiver_key,
+    MergeCandidate, SkuFacts, SplitRules, closing_state, is_line_shippable, one_pack, pack_ids,
+    plan_merges, plan_split, receiver_key,
 )
 from fahuo.domain.routing import CostTable, CourierRule, ParcelFacts, choose_courier
 from fahuo.services.ports import PlatformFactory
@@ -115,6 +115,37 @@ def _order_ids(unit: list[dict[str, Any]], lines: dict[int, list[dict[str, Any]]
     return sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]})
 
 
+# ---- one bad order never stops a pass ----------------------------------------------------
+# A step that raises for one order holds that order (处理出错, with the error's words) and goes
+# on with the rest. Isolation needs evidence that the step itself works: when every order it
+# tried raised, nothing is held (the orders flow again once the cause is fixed) and the step
+# raises; the pass lets the other steps run and raises it at the end.
+_STEP_ZH = {"audit": "审单", "reaudit": "复审", "plan": "分包", "waybills": "取号",
+            "confirm": "发货"}
+
+
+def _isolated(step: str, errors: dict[str, BaseException], went_through: int) -> None:
+    """Re-raise the first error when orders failed and none went through: the step itself
+    is broken (a bug, the database, a changed platform answer), not one order. Its own type
+    is kept, so callers still tell a lost database from a bug."""
+    if errors and not went_through:
+        oid, exc = next(iter(errors.items()))
+        exc.add_note(f"pipeline step {step} failed for every order it tried ({len(errors)}), "
+                     f"e.g. {oid}; nothing was held for it")
+        raise exc
+
+
+def _lines_of(unit: list[dict[str, Any]], order_ids: list[str]) -> dict[int, list[dict[str, Any]]]:
+    """Line rows enough to hold a unit's orders (``_fail_packs`` reads their order ids)."""
+    lines: dict[int, list[dict[str, Any]]] = {p["id"]: [] for p in unit}
+    lines[unit[0]["id"]] = [{"order_id": oid} for oid in order_ids]
+    return lines
+
+
+def _words(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
 class _Confirmations:
     """Shipment confirmations in flight. Units are chosen and checked in the caller's thread
     (that touches the store), only the platform calls run in the pool, and their outcomes are
@@ -129,6 +160,10 @@ class _Confirmations:
         self.futures: dict[Any, tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]] = {}
         self.in_flight: set[int] = set()
         self.shipped: list[tuple[list[dict[str, Any]], list[str]]] = []
+        # Units that raised (held at the end, see _settle_broken) and units that did not.
+        self.broken: list[tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]],
+                                BaseException]] = []
+        self.went = 0
 
     def __enter__(self) -> "_Confirmations":
         return self
@@ -156,6 +191,26 @@ class _Confirmations:
             elif self.pool is not None:
                 self.pool.shutdown(wait=True)
             self._save()
+        if clean:
+            self._settle_broken()
+
+    def _break(self, unit, lines, exc: BaseException) -> None:
+        self.broken.append((unit, lines, exc))
+        self.in_flight.update(p["id"] for p in unit)  # not chosen again this pass
+
+    def _settle_broken(self) -> None:
+        broken, self.broken = self.broken, []
+        if not broken:
+            return
+        _isolated("confirm", {oid: exc for unit, lines, exc in broken
+                              for oid in _order_ids(unit, lines) or [unit[0]["main_order_id"]]},
+                  self.went)
+        for unit, lines, exc in broken:
+            log.error("pipeline_order_failed", step="confirm", order_ids=_order_ids(unit, lines),
+                      error=_words(exc), exc_info=exc)
+            self.pipe._fail_packs(unit, lines, HoldReason.PIPELINE_ERROR,
+                                  f"{_STEP_ZH['confirm']}：{_words(exc)}", self.r)
+            self.in_flight.difference_update(p["id"] for p in unit)
 
     def submit(self, limit: int = 2000, *, pack_ids_only: list[int] | None = None) -> int:
         """Start the calls for ready packs not in flight yet; save what has finished. Returns
@@ -184,6 +239,11 @@ class _Confirmations:
             order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
             states = u.pipeline.order_states(order_ids)
             refund_asked = u.pipeline.refund_asked(order_ids, sorted(OPEN_AFTER_SALE_STATUSES))
+            # Lines refunded after their pack was made (asked and agreed between two syncs,
+            # so never seen open): such a parcel must not be confirmed.
+            refunded = u.pipeline.refund_asked(order_ids, [12])
+            gone = {s.sku_order_id for _, _, o in u.pipeline.load_orders(sorted(refunded)).values()
+                    for s in o.sub_orders if not is_line_shippable(s)} if refunded else set()
         units: list[list[dict[str, Any]]] = []
         split_groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for p in siblings:
@@ -203,8 +263,14 @@ class _Confirmations:
         started = 0
         for unit in units:  # checks and refund stops touch the store: this thread only
             r.seen += len(unit)
-            call = pipe._prepare_unit(unit, lines, states, refund_asked, shops, cfgs, r)
+            try:
+                call = pipe._prepare_unit(unit, lines, states, refund_asked, shops, cfgs, r,
+                                          gone=gone)
+            except Exception as exc:  # this unit only: the others still ship
+                self._break(unit, lines, exc)
+                continue
             if call is None:
+                self.went += 1
                 continue
             if self.pool is None:
                 self.pool = ThreadPoolExecutor(max_workers=pipe.concurrency,
@@ -225,9 +291,26 @@ class _Confirmations:
             self._save()
 
     def _save(self) -> None:
-        saved = [p["id"] for unit, _ in self.shipped for p in unit]
-        self.pipe._save_confirmed(self.shipped, self.r)
-        self.in_flight.difference_update(saved)  # confirmed in the store now
+        units, self.shipped = self.shipped, []
+        if not units:
+            return
+        try:
+            self.pipe._save_confirmed(list(units), self.r)
+            self.went += len(units)
+        except Exception as exc:
+            # Shipped on the platform, not saved here: unit by unit, so one row that cannot
+            # be written does not lose the others (a held one is found shipped by the sync).
+            for one in units if len(units) > 1 else []:
+                try:
+                    self.pipe._save_confirmed([one], self.r)
+                    self.went += 1
+                except Exception as exc1:
+                    self._break(one[0], _lines_of(*one), exc1)
+            if len(units) == 1:
+                self._break(units[0][0], _lines_of(*units[0]), exc)
+        broken = {p["id"] for unit, _, _ in self.broken for p in unit}
+        self.in_flight.difference_update(  # confirmed in the store now
+            p["id"] for unit, _ in units for p in unit if p["id"] not in broken)
 
     def _collect_done(self) -> None:
         for fut in [f for f in self.futures if f.done() and not f.cancelled()]:
@@ -235,22 +318,32 @@ class _Confirmations:
 
     def _outcome(self, fut: Any) -> None:
         unit, lines = self.futures.pop(fut)
-        outcome, text, n_calls = fut.result()
         pipe, r = self.pipe, self.r
+        try:
+            outcome, text, n_calls = fut.result()
+        except Exception as exc:  # not a platform answer: a bug on our side, this unit only
+            r.calls += 1
+            self._break(unit, lines, exc)
+            return
         r.calls += n_calls
         if outcome == "ok":
             self.shipped.append((unit, _order_ids(unit, lines)))
             if len(self.shipped) >= CONFIRM_SAVE_BATCH:
                 self._save()
-        elif outcome == "transient":
-            r.notes.append(text)  # try again next pass; nothing changed
-        elif outcome == "after_sale":
-            pipe._stop_for_refund(unit, lines, _refunding(unit, lines, text), r)
-        else:
-            pipe._fail_packs(unit, lines, HoldReason.SHIP_FAILED, text, r)
+            return
+        try:
+            if outcome == "transient":
+                r.notes.append(text)  # try again next pass; nothing changed
+            elif outcome == "after_sale":
+                pipe._stop_for_refund(unit, lines, _refunding(unit, lines, text), r)
+            else:
+                pipe._fail_packs(unit, lines, HoldReason.SHIP_FAILED, text, r)
+        except Exception as exc:
+            self._break(unit, lines, exc)
+            return
+        self.went += 1
         # Saved (or left as it was, for a retry): free to be chosen again.
-        if outcome != "ok":
-            self.in_flight.difference_update(p["id"] for p in unit)
+        self.in_flight.difference_update(p["id"] for p in unit)
 
 
 class Pipeline:
@@ -335,24 +428,37 @@ class Pipeline:
     # ---- 1. audit ---------------------------------------------------------------------
     def audit_new(self, limit: int = 2000, *, reaudit: int | None = None) -> StepReport:
         """Audit up to ``limit`` synced orders; then re-audit up to ``reaudit`` held ones
-        (default ``limit``; 0: none)."""
+        (default ``limit``; 0: none). An order with no line left to ship is closed (refunded
+        or cancelled), never approved."""
         r = StepReport()
         now = int(self.clock())
+        rules: dict[int, AuditRules] = {}
         with self.uow() as u:
             ids = u.pipeline.orders_to_audit(limit)
             # Lock order (docs/architecture.md): the held orders judged again below are
             # locked with these, in one statement, not after them.
             u.pipeline.lock_orders_to_judge(ids, limit if reaudit is None else reaudit,
                                             judged_before=now - REAUDIT_EVERY_S)
-            loaded = self._load(u, ids)
-            rules: dict[int, AuditRules] = {}
+            loaded, errors = self._load_each(u, ids)
             states: dict[str, str] = {}
             holds = []
+            r.seen += len(errors)
             for oid, (shop_ref, state, order) in loaded.items():
-                if shop_ref not in rules:
-                    rules[shop_ref] = AuditRules.from_dict(u.settings.get(shop_ref)["audit_rules"])
-                found = audit(order, rules[shop_ref], now)
                 r.seen += 1
+                try:
+                    closed = closing_state(order.sub_orders)
+                    if closed is None:
+                        if shop_ref not in rules:
+                            rules[shop_ref] = AuditRules.from_dict(
+                                u.settings.get(shop_ref)["audit_rules"])
+                        found = audit(order, rules[shop_ref], now)
+                except Exception as exc:  # this order only
+                    errors[oid] = exc
+                    continue
+                if closed is not None:  # every line refunded or closed: over, not a parcel
+                    _move(states, oid, state, closed)
+                    log.info("order_closed_nothing_to_ship", order_id=oid, state=closed.value)
+                    continue
                 if order.order_status != 2 and not found:
                     continue  # unpaid or risk-checked orders wait for the platform
                 if found:
@@ -363,70 +469,150 @@ class Pipeline:
                 else:
                     r.done += 1
                     _move(states, oid, state, OrderState.APPROVED)
+            _isolated("audit", errors, len(ids) - len(errors))
             u.pipeline.add_holds(holds)
             u.pipeline.set_states(states)
-            u.pipeline.mark_audited(list(loaded))
-            if reaudit != 0:
+            u.pipeline.mark_audited(ids)
+            self._hold_for_error(u, "audit", errors, r)
+        if reaudit != 0:  # its own transaction: a re-audit that fails keeps the audit's work
+            with self.uow() as u:
                 self._reaudit_held(u, rules, now, limit if reaudit is None else reaudit, r)
         return r
 
+    def _load_each(self, u: UnitOfWork, ids: list[str]
+                   ) -> tuple[dict[str, tuple[int, str, Order]], dict[str, BaseException]]:
+        """``_load``, then one order at a time if the batch fails: an order that cannot be
+        read must not keep the others from being judged. (order_id → row, order_id → error)"""
+        try:
+            return self._load(u, ids), {}
+        except Exception as exc:
+            if len(ids) <= 1:
+                return {}, {oid: exc for oid in ids}
+        loaded: dict[str, tuple[int, str, Order]] = {}
+        errors: dict[str, BaseException] = {}
+        for oid in ids:
+            try:
+                loaded.update(self._load(u, [oid]))
+            except Exception as exc:
+                errors[oid] = exc
+        return loaded, errors
+
     @staticmethod
-    def _reaudit_held(u: UnitOfWork, rules: dict[int, AuditRules], now: int, limit: int,
+    def _hold_for_error(u: UnitOfWork, step: str, errors: dict[str, BaseException],
+                        r: StepReport) -> None:
+        """Hold each order that raised (处理出错, with the error's words), once; logged with
+        the traceback."""
+        if not errors:
+            return
+        ids = sorted(errors)
+        current = u.pipeline.order_states(ids)
+        already = u.pipeline.open_holds(ids)
+        states: dict[str, str] = {}
+        rows = []
+        for oid in ids:
+            exc = errors[oid]
+            log.error("pipeline_order_failed", step=step, order_id=oid, error=_words(exc),
+                      exc_info=exc)
+            if oid not in current:
+                continue
+            _move(states, oid, current[oid], OrderState.HELD)
+            held = states.get(oid, current[oid]) == OrderState.HELD.value
+            if held and not any(h["reason"] == HoldReason.PIPELINE_ERROR.value
+                                for h in already.get(oid, [])):
+                rows.append({"order_id": oid, "reason": HoldReason.PIPELINE_ERROR.value,
+                             "detail": f"{_STEP_ZH[step]}：{_words(exc)}",
+                             "source": "pipeline"})
+        u.pipeline.add_holds(rows)
+        u.pipeline.set_states(states)
+        r.failed += len(rows)
+
+    def _reaudit_held(self, u: UnitOfWork, rules: dict[int, AuditRules], now: int, limit: int,
                       r: StepReport) -> None:
         """Holds the rules set clear themselves when their facts change: the platform ends its
         risk review, a presale comes due, the buyer fixes the address or drops the refund.
-        Holds set by a person or an event stay until a person releases them."""
+        Holds set by a person or an event stay until a person releases them. A held order
+        with no line left to ship (the refund went through) is closed, whatever holds it."""
         ids = u.pipeline.held_to_reaudit(limit, judged_before=now - REAUDIT_EVERY_S)
         u.pipeline.mark_audited(ids)
+        stock_lines = u.pipeline.stock_lines(ids)
+        closing: dict[str, str] = {}
+        for oid in ids:
+            closed = closing_state(stock_lines.get(oid, (None, []))[1])
+            if closed is not None:
+                _move(closing, oid, OrderState.HELD.value, closed)
+        if closing:
+            u.pipeline.release_holds(sorted(closing), "system: nothing left to ship")
+            u.pipeline.set_states(closing)
+            log.info("held_orders_closed_nothing_to_ship", orders=sorted(closing))
+            r.done += len(closing)
         open_holds = u.pipeline.open_holds(ids)
         judged = {HoldReason.OUT_OF_RANGE, HoldReason.STOCK_SHORT}  # not the audit's to clear
-        ids = [oid for oid in ids if open_holds.get(oid) and all(
+        ids = [oid for oid in ids if oid not in closing and open_holds.get(oid) and all(
             h["source"] == "rule" and HoldReason(h["reason"]).from_audit
             and HoldReason(h["reason"]) not in judged for h in open_holds[oid])]
         if not ids:
             return
-        loaded = u.pipeline.load_orders(ids)
+        loaded, errors = self._load_each(u, ids)
         cleared: list[str] = []
         for oid, (shop_ref, state, order) in loaded.items():
-            if shop_ref not in rules:
-                rules[shop_ref] = AuditRules.from_dict(u.settings.get(shop_ref)["audit_rules"])
-            if order.order_status == 2 and not audit(order, rules[shop_ref], now):
+            try:
+                if shop_ref not in rules:
+                    rules[shop_ref] = AuditRules.from_dict(
+                        u.settings.get(shop_ref)["audit_rules"])
+                clear = order.order_status == 2 and not audit(order, rules[shop_ref], now)
+            except Exception as exc:  # this order only
+                errors[oid] = exc
+                continue
+            if clear:
                 cleared.append(oid)
+        _isolated("reaudit", errors, len(ids) - len(errors))
         if cleared:
             u.pipeline.release_holds(cleared, "system: re-audit")
             u.pipeline.set_states({oid: OrderState.APPROVED.value for oid in cleared})
             r.done += len(cleared)
+        self._hold_for_error(u, "reaudit", errors, r)
 
     # ---- 2. packs and courier ------------------------------------------------------------
     def plan(self, limit: int = 2000) -> StepReport:
         """Packs (whole, merged, split) with a courier each. Couriers are checked against the
-        platform between two short transactions, never inside one."""
+        platform between two short transactions, never inside one. An order with no line
+        left to ship (however it came to be approved) is closed instead of packed."""
         r = StepReport()
         with self.uow() as u:
             ids = u.pipeline.unpacked_in_state(OrderState.APPROVED.value, limit)
-            loaded = self._load(u, ids)
+            loaded, errors = self._load_each(u, ids)
             # (order_id, pack_id) keys already used: a re-planned pack needs a fresh key, or
             # the platform would hand back the number we recycled.
             used = {(p["main_order_id"], p["platform_pack_id"])
                     for p in u.pipeline.packs_of_orders(ids)}
             by_shop: dict[int, list[tuple[str, Order]]] = defaultdict(list)
+            closing: dict[str, OrderState] = {}
             for oid, (shop_ref, _state, order) in loaded.items():
-                if order.order_status == 2:
+                closed = closing_state(order.sub_orders)
+                if closed is not None:
+                    closing[oid] = closed
+                elif order.order_status == 2:
                     by_shop[shop_ref].append((oid, order))
             shops = {ref: (u.shops.get(ref), u.settings.get(ref), u.settings.netsites(ref))
                      for ref in by_shop}
         planned: list[tuple[list[str], list[tuple[dict, list]]]] = []
         refused: list[tuple[list[str], str]] = []
         for shop_ref, orders in by_shop.items():
-            shop, cfg, sites = shops[shop_ref]
-            reachable_couriers = {x["courier_code"] for x in sites
-                                  if x["balance"] is None or x["balance"] > 0}
-            rules = [CourierRule.from_dict(x) for x in cfg["courier_rules"]]
-            costs = CostTable.from_dict(cfg["cost_table"]) if cfg["cost_table"] else None
-            facts = {k: SkuFacts.from_dict(v) for k, v in cfg["sku_facts"].items()}
-            split_rules = SplitRules.from_dict(cfg["split_rules"])
-            api = self.platform_for(shop)
-            for group in self._groups(orders, cfg["merge_window_s"], loaded):
+            try:
+                shop, cfg, sites = shops[shop_ref]
+                reachable_couriers = {x["courier_code"] for x in sites
+                                      if x["balance"] is None or x["balance"] > 0}
+                rules = [CourierRule.from_dict(x) for x in cfg["courier_rules"]]
+                costs = CostTable.from_dict(cfg["cost_table"]) if cfg["cost_table"] else None
+                facts = {k: SkuFacts.from_dict(v) for k, v in cfg["sku_facts"].items()}
+                split_rules = SplitRules.from_dict(cfg["split_rules"])
+                api = self.platform_for(shop)
+                groups = self._groups(orders, cfg["merge_window_s"], loaded)
+            except Exception as exc:  # this shop's settings: its orders, not the others'
+                errors.update({oid: exc for oid, _ in orders})
+                continue
+
+            def pack_group(group: list[Order]) -> None:
                 packs, why_not = [], None
                 for pack, lines, _ in self._packs_for(group, facts, split_rules):
                     r.seen += 1
@@ -452,38 +638,91 @@ class Pipeline:
                     planned.append((group_ids, packs))
                 else:
                     refused.append((group_ids, why_not))
-        with self.uow() as u:
-            involved = [oid for g, _ in planned + refused for oid in g]
-            still = set(self._unpacked(u, involved))
-            current = u.pipeline.order_states(involved)
-            ok = {oid for oid in still if current.get(oid) == OrderState.APPROVED.value}
-            states: dict[str, str] = {}
-            holds = []
-            # Stock is reserved as the pack is made (every way to "approved" passes here);
-            # an order stock cannot cover waits, held, and its group is planned again.
-            stock = reserve_in(u, [oid for g, _ in planned if set(g) <= ok for oid in g])
-            for oid, missing in stock.short.items():
-                r.held += 1
-                _move(states, oid, current[oid], OrderState.HELD)
-                holds.append({"order_id": oid, "reason": HoldReason.STOCK_SHORT.value,
-                              "detail": missing, "source": STOCK_HOLD_SOURCE})
-            new_packs = [pl for group_ids, packs in planned
-                         if set(group_ids) <= ok and not set(group_ids) & stock.short.keys()
-                         for pl in packs]
-            u.pipeline.add_packs(new_packs)
-            r.done += len(new_packs)
-            for group_ids, why_not in refused:
-                if set(group_ids) <= ok:
-                    for oid in group_ids:
-                        r.held += 1
-                        _move(states, oid, current[oid], OrderState.HELD)
-                        # "pipeline", not "rule": the audit does not judge reach, so a
-                        # re-audit must not clear it (planning would hold it again, forever).
-                        holds.append({"order_id": oid, "reason": HoldReason.OUT_OF_RANGE.value,
-                                      "detail": why_not, "source": "pipeline"})
-            u.pipeline.add_holds(holds)
-            u.pipeline.set_states(states)
+
+            for group in groups:
+                try:
+                    pack_group(group)
+                except Exception as exc:
+                    if len(group) == 1:
+                        errors[group[0].order_id] = exc
+                        continue
+                    for o in group:  # one bad order of a merged group: the others alone
+                        try:
+                            pack_group([o])
+                        except Exception as exc1:
+                            errors[o.order_id] = exc1
+        # The write, all at once; if it fails, group by group, so that one order whose pack
+        # cannot be stored does not keep the others from theirs.
+        went = 0
+        try:
+            with self.uow() as u:
+                saved = self._save_plan(u, planned, refused, closing)
+            went = saved.seen
+            r.held, r.done = r.held + saved.held, r.done + saved.done
+        except Exception as exc:
+            parts = ([([g], [], {}) for g in planned] + [([], [g], {}) for g in refused]
+                     + [([], [], {oid: st}) for oid, st in closing.items()])
+            if len(parts) == 1:
+                errors.update({oid: exc for oid in
+                               [o for g, _ in planned + refused for o in g] + list(closing)})
+                parts = []
+            for p_, f_, c_ in parts:
+                try:
+                    with self.uow() as u:
+                        saved = self._save_plan(u, p_, f_, c_)
+                    went += saved.seen
+                    r.held, r.done = r.held + saved.held, r.done + saved.done
+                except Exception as exc1:
+                    errors.update({oid: exc1 for oid in
+                                   [o for g, _ in p_ + f_ for o in g] + list(c_)})
+        _isolated("plan", errors, went)
+        if errors:
+            with self.uow() as u:
+                self._hold_for_error(u, "plan", errors, r)
         return r
+
+    def _save_plan(self, u: UnitOfWork, planned, refused,
+                   closing: dict[str, OrderState]) -> StepReport:
+        """Store what ``plan`` decided, re-checking that nobody planned or held the orders
+        meanwhile. Returns the counts (``seen``: orders handled) for the caller to add once
+        the transaction is in."""
+        mine = StepReport()
+        involved = [oid for g, _ in planned + refused for oid in g] + list(closing)
+        still = set(self._unpacked(u, involved))
+        current = u.pipeline.order_states(involved)
+        ok = {oid for oid in still if current.get(oid) == OrderState.APPROVED.value}
+        states: dict[str, str] = {}
+        holds = []
+        for oid, closed in closing.items():  # nothing left to ship: over, never packed
+            if oid in ok:
+                _move(states, oid, current[oid], closed)
+                log.info("order_closed_nothing_to_ship", order_id=oid, state=closed.value)
+        # Stock is reserved as the pack is made (every way to "approved" passes here);
+        # an order stock cannot cover waits, held, and its group is planned again.
+        stock = reserve_in(u, [oid for g, _ in planned if set(g) <= ok for oid in g])
+        for oid, missing in stock.short.items():
+            mine.held += 1
+            _move(states, oid, current[oid], OrderState.HELD)
+            holds.append({"order_id": oid, "reason": HoldReason.STOCK_SHORT.value,
+                          "detail": missing, "source": STOCK_HOLD_SOURCE})
+        new_packs = [pl for group_ids, packs in planned
+                     if set(group_ids) <= ok and not set(group_ids) & stock.short.keys()
+                     for pl in packs]
+        u.pipeline.add_packs(new_packs)
+        mine.done += len(new_packs)
+        for group_ids, why_not in refused:
+            if set(group_ids) <= ok:
+                for oid in group_ids:
+                    mine.held += 1
+                    _move(states, oid, current[oid], OrderState.HELD)
+                    # "pipeline", not "rule": the audit does not judge reach, so a
+                    # re-audit must not clear it (planning would hold it again, forever).
+                    holds.append({"order_id": oid, "reason": HoldReason.OUT_OF_RANGE.value,
+                                  "detail": why_not, "source": "pipeline"})
+        u.pipeline.add_holds(holds)
+        u.pipeline.set_states(states)
+        mine.seen = len(involved)
+        return mine
 
     @staticmethod
     def _unpacked(u: UnitOfWork, ids: list[str]) -> list[str]:
@@ -547,10 +786,11 @@ class Pipeline:
         """(pack row, line rows) for one order or one merged group."""
         deadline = min((o.exp_ship_time for o in group if o.exp_ship_time), default=None)
         main = group[0].order_id
+        # The domain plans every pack: none comes out empty (packs.NothingToShip).
         if len(group) > 1:
-            lines = [{"order_id": o.order_id, "sku_order_id": s.sku_order_id,
-                      "quantity": s.quantity} for o in group for s in o.sub_orders
-                     if is_line_shippable(s)]
+            owner = {s.sku_order_id: o.order_id for o in group for s in o.sub_orders}
+            lines = [{"order_id": owner[ln.sku_order_id], "sku_order_id": ln.sku_order_id,
+                      "quantity": ln.quantity} for ln in one_pack(group, "合单").lines]
             yield ({"kind": "merged", "state": "planned", "main_order_id": main,
                     "platform_pack_id": "", "seq": 1, "of": 1, "exp_ship_time": deadline,
                     "request_id": uuid.uuid4().hex}, lines, group)
@@ -558,8 +798,8 @@ class Pipeline:
         order = group[0]
         plans = plan_split(order, facts, rules) if facts else []
         if len(plans) <= 1:
-            lines = [{"order_id": order.order_id, "sku_order_id": s.sku_order_id,
-                      "quantity": s.quantity} for s in order.sub_orders if is_line_shippable(s)]
+            lines = [{"order_id": order.order_id, "sku_order_id": ln.sku_order_id,
+                      "quantity": ln.quantity} for ln in one_pack([order]).lines]
             yield ({"kind": "whole", "state": "planned", "main_order_id": main,
                     "platform_pack_id": "", "seq": 1, "of": 1, "exp_ship_time": deadline,
                     "request_id": uuid.uuid4().hex}, lines, group)
@@ -605,6 +845,14 @@ class Pipeline:
         with self.uow() as u:
             packs = u.pipeline.packs_in_state(["planned", "waybill_pending"], limit=limit)
             lines = u.pipeline.lines([p["id"] for p in packs])
+            # A pack without lines (planned before packs were checked) can never ship: void
+            # it, and its order is planned again (or closed, with nothing left to ship).
+            empty = [p["id"] for p in packs if not lines[p["id"]]]
+            if empty:
+                log.warning("empty_packs_voided", pack_ids=empty)
+                u.pipeline.update_packs(empty, state="cancelled",
+                                        last_error="包裹里没有商品，已作废 (pack without lines)")
+                packs = [p for p in packs if lines[p["id"]]]
             order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
             receivers, names = u.pipeline.waybill_facts(order_ids)
             shops = {s.id: s for s in u.shops.list()}
@@ -617,44 +865,57 @@ class Pipeline:
             # Intent first: every pack we are about to ask a number for is marked pending.
             u.pipeline.update_packs([p["id"] for p in packs if p["state"] == "planned"],
                                     state="waybill_pending")
+        errors: list[tuple[dict[str, Any], BaseException]] = []  # packs that raised
         batches: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
         for p in packs:
             batches[(p["shop_ref"], p["courier_code"], p["netsite_code"])].append(p)
-        calls: list[tuple[list[dict[str, Any]], str, Callable[..., Any], tuple]] = []
+        calls: list[tuple[list[dict[str, Any]], str, Callable[..., Any], tuple,
+                          list[WaybillRequest], Any]] = []
         for (shop_ref, courier, netsite), group in batches.items():
-            site = sites.get((shop_ref, courier, netsite))
-            sender = self._sender(cfgs[shop_ref], addresses[shop_ref], site)
+            try:
+                site = sites.get((shop_ref, courier, netsite))
+                sender = self._sender(cfgs[shop_ref], addresses[shop_ref], site)
+                api = self.platform_for(shops[shop_ref])
+            except Exception as exc:  # this shop's or courier's setup: its packs only
+                errors += [(p, exc) for p in group]
+                continue
             if isinstance(sender, str):
                 self._fail_packs(group, lines, HoldReason.WAYBILL_FAILED, sender, r)
                 continue
             if site and site["balance"] is not None and site["balance"] < len(group):
                 log.warning("waybill_balance_low", shop_ref=shop_ref, courier=courier,
                             netsite=netsite, balance=site["balance"], needed=len(group))
-            api = self.platform_for(shops[shop_ref])
             for i in range(0, len(group), WAYBILL_BATCH):
                 chunk = group[i:i + WAYBILL_BATCH]
-                reqs = {p["id"]: self._request(p, lines[p["id"]], receivers, names)
-                        for p in chunk}
+                reqs = {}
+                for p in chunk:
+                    try:
+                        reqs[p["id"]] = self._request(p, lines[p["id"]], receivers, names)
+                    except Exception as exc:  # one pack's data: not the other 99
+                        errors.append((p, exc))
+                chunk = [p for p in chunk if p["id"] in reqs]
                 bad = [p for p in chunk if not reqs[p["id"]].complete]
                 if bad:  # one incomplete receiver must not fail the other 99
                     self._fail_packs(bad, lines, HoldReason.WAYBILL_FAILED,
                                      "收件人姓名、电话或详细地址为空 (receiver incomplete)", r)
                     chunk = [p for p in chunk if p not in bad]
-                    if not chunk:
-                        continue
+                if not chunk:
+                    continue
                 r.seen += len(chunk)
-                calls.append((chunk, courier, api.take_waybills, (
-                    courier, sender[0], sender[1], sender[2], [reqs[p["id"]] for p in chunk],
-                    netsite)))
+                calls.append((chunk, courier, api.take_waybills,
+                              (courier, sender[0], sender[1], sender[2]),
+                              [reqs[p["id"]] for p in chunk], netsite))
         # A few batches in flight: the platform fills one while the last one is saved here.
         # Every key was stored as pending above, so a crash anywhere still gets the same
         # numbers back next run.
+        again = []  # batches that raised something other than a platform answer
         with ThreadPoolExecutor(max_workers=max(1, min(WAYBILL_CALLS_IN_FLIGHT, len(calls))),
                                 thread_name_prefix="fahuo-waybills") as pool:
-            futures = {pool.submit(fn, *args): (chunk, courier)
-                       for chunk, courier, fn, args in calls}
+            futures = {pool.submit(fn, *head, rq, netsite): (chunk, courier, fn, head, rq,
+                                                             netsite)
+                       for chunk, courier, fn, head, rq, netsite in calls}
             for fut in as_completed(futures):
-                chunk, courier = futures[fut]
+                chunk, courier = futures[fut][:2]
                 r.calls += 1
                 try:
                     bills, errs = fut.result()
@@ -664,8 +925,56 @@ class Pipeline:
                 except DoudianError as exc:
                     self._fail_packs(chunk, lines, HoldReason.WAYBILL_FAILED, str(exc), r)
                     continue
-                self._save_waybills(chunk, lines, bills, errs, r)
+                except Exception as exc:
+                    if len(chunk) == 1:
+                        errors.append((chunk[0], exc))
+                    else:
+                        again.append(futures[fut])
+                    continue
+                errors += self._save_each(chunk, lines, bills, errs, r)
+        for chunk, courier, fn, head, rq, netsite in again:
+            # Which pack made the batch fail? Ask pack by pack: the keys are pending, so a
+            # number the platform issued already comes back the same.
+            for p, req in zip(chunk, rq):
+                r.calls += 1
+                try:
+                    bills, errs = fn(*head, [req], netsite)
+                except TRANSIENT as exc:
+                    r.notes.append(f"{courier}: {exc}")
+                    continue
+                except DoudianError as exc:
+                    self._fail_packs([p], lines, HoldReason.WAYBILL_FAILED, str(exc), r)
+                    continue
+                except Exception as exc:
+                    errors.append((p, exc))
+                    continue
+                errors += self._save_each([p], lines, bills, errs, r)
+        _isolated("waybills", {p["main_order_id"]: exc for p, exc in errors},
+                  len(packs) - len(errors))
+        for p, exc in errors:
+            log.error("pipeline_order_failed", step="waybills", pack_id=p["id"],
+                      order_id=p["main_order_id"], error=_words(exc), exc_info=exc)
+            self._fail_packs([p], lines, HoldReason.PIPELINE_ERROR,
+                             f"{_STEP_ZH['waybills']}：{_words(exc)}", r)
         return r
+
+    def _save_each(self, chunk, lines, bills, errs, r: StepReport
+                   ) -> list[tuple[dict[str, Any], BaseException]]:
+        """``_save_waybills``; pack by pack if the batch cannot be saved. The packs that
+        still failed, with their errors."""
+        try:
+            self._save_waybills(chunk, lines, bills, errs, r)
+            return []
+        except Exception as exc:
+            if len(chunk) == 1:
+                return [(chunk[0], exc)]
+        failed = []
+        for p in chunk:  # each takes only the answers under its own key
+            try:
+                self._save_waybills([p], lines, bills, errs, r)
+            except Exception as exc:
+                failed.append((p, exc))
+        return failed
 
     @staticmethod
     def _sender(cfg: dict[str, Any], addresses: list[dict[str, Any]],
@@ -784,8 +1093,10 @@ class Pipeline:
         r.done += len(packs)
         shipped.clear()
 
-    def _prepare_unit(self, unit, lines, states, refund_asked, shops, cfgs, r: StepReport):
-        """Checks before shipping one unit; the platform call to make, or None to skip."""
+    def _prepare_unit(self, unit, lines, states, refund_asked, shops, cfgs, r: StepReport, *,
+                      gone: set[str] | frozenset[str] = frozenset()):
+        """Checks before shipping one unit; the platform call to make, or None to skip.
+        ``gone``: sku_order_ids refunded since they were packed."""
         first = unit[0]
         order_ids = _order_ids(unit, lines)
         cfg = cfgs[first["shop_ref"]]
@@ -794,6 +1105,15 @@ class Pipeline:
             return None  # recycle() takes the number back
         if any(states[oid] == OrderState.HELD.value for oid in order_ids):
             return None  # a person is looking at it: nothing leaves until it is released
+        if any(ln["sku_order_id"] in gone for p in unit for ln in lines[p["id"]]):
+            # The label is void: recycle() takes the number back and the orders are planned
+            # again with what is left, or closed when nothing is.
+            with self.uow() as u:
+                u.pipeline.update_packs([p["id"] for p in unit], state="stale",
+                                        last_error="包裹中有商品已退款，面单作废 "
+                                                   "(a line was refunded after packing)")
+            r.notes.append(f"{first['main_order_id']}: 包裹中有商品已退款，面单作废")
+            return None
         refund_open = [oid for oid in order_ids if oid in refund_asked]
         reject_refund = False
         if refund_open:
@@ -1020,16 +1340,44 @@ class Pipeline:
             return rep
 
     def _rounds(self, rep: PipelineReport, limit: int) -> None:
-        with _Confirmations(self, rep.confirm) as shipping:
-            size = max(1, min(ROUND, limit))
-            for i in range(max(1, -(-limit // size))):
-                a = self.audit_new(size, reaudit=limit if i == 0 else 0)
-                p, w = self.plan(size), self.take_waybills(size)
-                for mine, step in ((rep.audit, a), (rep.plan, p), (rep.waybills, w)):
-                    _add(mine, step)
-                started = shipping.submit(size)
-                if not (a.seen or p.seen or w.seen or started):
-                    break
+        # A step that fails as a whole (see _isolated, or anything it did not isolate) is not
+        # run again this pass, the other steps still run, and the pass raises the first
+        # failure once every confirmation is saved: the rest ship, and the failure is seen.
+        failures: list[Exception] = []
+        broken: set[str] = set()
+
+        def step(name: str, total: StepReport, fn: Callable[..., Any], *args: Any,
+                 **kw: Any) -> Any:
+            if name in broken:
+                return StepReport() if name != "confirm" else 0
+            try:
+                got = fn(*args, **kw)
+            except Exception as exc:
+                log.error("pipeline_step_failed", step=name, error=_words(exc), exc_info=exc)
+                total.notes.append(f"{_STEP_ZH[name]}：{_words(exc)}")
+                broken.add(name)
+                failures.append(exc)
+                return StepReport() if name != "confirm" else 0
+            if isinstance(got, StepReport):
+                _add(total, got)
+            return got
+
+        try:
+            with _Confirmations(self, rep.confirm) as shipping:
+                size = max(1, min(ROUND, limit))
+                for i in range(max(1, -(-limit // size))):
+                    a = step("audit", rep.audit, self.audit_new, size,
+                             reaudit=limit if i == 0 else 0)
+                    p = step("plan", rep.plan, self.plan, size)
+                    w = step("waybills", rep.waybills, self.take_waybills, size)
+                    started = step("confirm", rep.confirm, shipping.submit, size)
+                    if not (a.seen or p.seen or w.seen or started):
+                        break
+        except Exception as exc:  # leaving the block: the confirmations' own failure
+            log.error("pipeline_step_failed", step="confirm", error=_words(exc), exc_info=exc)
+            failures.append(exc)
+        if failures:
+            raise failures[0]
 
 
 def _add(total: StepReport, step: StepReport) -> None:

@@ -282,3 +282,24 @@ def test_reaudit_never_loses_an_event_hold_nor_keeps_a_stale_audit_hold(a, b):
     assert (Hold(a, "old") in out) == (not a.from_audit)
     if b.from_audit:
         assert Hold(b, "new") in out
+
+
+def test_a_refunded_presale_line_does_not_hold_the_lines_still_to_ship():
+    # The presale line, due in ten days, was refunded: only the in-stock line is left, and
+    # it has nothing to wait for.
+    later = NOW + 10 * 86400
+    refunded = sub("7000000000000000002", presale_type=1, exp_ship_time=later,
+                   after_sale_status=12, refund_status=3)
+    assert audit(order(sub_orders=[sub(), refunded]), AuditRules(), NOW) == []
+    # while the refund is only asked for, the line still counts (and the request holds)
+    asked = sub("7000000000000000002", presale_type=1, exp_ship_time=later,
+                after_sale_status=6, refund_status=1)
+    assert {h.reason for h in audit(order(sub_orders=[sub(), asked]), AuditRules(), NOW)} == {
+        R.PRESALE_NOT_DUE, R.AFTER_SALE_OPEN}
+
+
+def test_a_pipeline_error_is_an_event_a_person_may_release():
+    assert R.PIPELINE_ERROR.label == "处理出错"
+    assert R.PIPELINE_ERROR.waivable and not R.PIPELINE_ERROR.from_audit
+    kept = reaudit([Hold(R.PIPELINE_ERROR, "取号：KeyError: '6925'")], [])
+    assert [h.text for h in kept] == ["处理出错：取号：KeyError: '6925'"]

@@ -6,8 +6,9 @@ from hypothesis import strategies as st
 
 from fahuo.domain.orders import Order, OrderState, Receiver, SubOrder
 from fahuo.domain.packs import (
-    MergeCandidate, PackLine, SkuFacts, SplitRules, merge_candidate, pack_ids, plan_merges,
-    plan_split, receiver_key, waybill_order_id,
+    MergeCandidate, NothingToShip, PackLine, PackPlan, SkuFacts, SplitRules, closing_state,
+    merge_candidate, one_pack, pack_ids, plan_merges, plan_split, receiver_key,
+    waybill_order_id,
 )
 
 S = OrderState
@@ -169,6 +170,40 @@ def test_refunded_and_closed_lines_are_not_packed():
                SubOrder("7000000000000000003", "p", "s", "TEE", "T恤", 1, 0, 4)])
     assert lines_of(plan_split(o, FACTS, SplitRules())) == [("杭州仓", (("01", 1),))]
     assert plan_split(order([]), FACTS, SplitRules()) == []
+
+
+def test_a_pack_without_lines_or_units_cannot_exist():
+    with pytest.raises(NothingToShip):
+        PackPlan((), "杭州仓")
+    with pytest.raises(NothingToShip, match="7000000000000000001"):
+        PackPlan((PackLine("7000000000000000001", 0),), "杭州仓")
+
+
+def test_one_pack_carries_what_is_left_and_refuses_an_order_with_nothing():
+    refunded = sub(2, "MUG", after_sale_status=12, refund_status=3)
+    o = order([sub(1, "TEE", 2), refunded])
+    assert one_pack([o]).lines == (PackLine(o.sub_orders[0].sku_order_id, 2),)
+    done = order([sub(3, "TEE", after_sale_status=12, refund_status=3)],
+                 order_id="6925621234567890001")
+    with pytest.raises(NothingToShip, match="6925621234567890001"):
+        one_pack([done])
+    with pytest.raises(NothingToShip):  # a merged parcel needs a line of every order in it
+        one_pack([o, done])
+    with pytest.raises(NothingToShip):
+        one_pack([order([])])
+
+
+def test_an_order_with_nothing_left_to_ship_is_closed_as_refunded_or_cancelled():
+    refunded = sub(2, "MUG", after_sale_status=12, refund_status=3)
+    closed = sub(3, "TEE", order_status=4)
+    assert closing_state([sub(1, "TEE"), refunded]) is None  # one line still goes
+    assert closing_state([refunded]) == S.REFUNDED
+    assert closing_state([refunded, closed]) == S.REFUNDED
+    assert closing_state([closed]) == S.CANCELLED
+    # asked for but not refunded yet (6), or agreed but money not back (12 / 1): still ours
+    assert closing_state([sub(4, "TEE", after_sale_status=6, refund_status=1)]) is None
+    assert closing_state([sub(5, "TEE", after_sale_status=12, refund_status=1)]) is None
+    assert closing_state([]) is None  # no lines at all: nothing to judge by
 
 
 def test_sku_without_facts_ships_with_unknown_weight():
