@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     public_url: str = Field("", description="fahuo's address as merchants and providers reach "
                             "it (links in alerts, e.g. https://fahuo.example.com)")
     webhook_max_body: int = Field(1 << 20, description="largest accepted push body, bytes")
+    # Merchant uploads (导入发货, 盘点/入库 files): refused whole beyond these, never cut.
+    import_max_bytes: int = Field(5 << 20, ge=1024, le=1 << 30,
+                                  description="largest accepted .xlsx/.csv upload, bytes")
+    import_max_rows: int = Field(20_000, ge=1, le=1_000_000,
+                                 description="most data rows in one uploaded file")
+    import_time_budget_s: float = Field(30.0, gt=0, le=3600,
+                                        description="seconds one upload may take to read")
     embedded_worker: bool = Field(True, description="run the task consumer inside `fahuo serve`")
 
     @property

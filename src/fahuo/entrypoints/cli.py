@@ -357,8 +357,10 @@ def ship(orders: list[str] = typer.Option([], "--orders", help="order ids to shi
     from fahuo.services.manual_ship import (
         ImportFileError, apply_import, preview_import, ship_selected,
     )
+    from fahuo.services.uploads import UploadLimits, UploadRefused, check_size
     app = get_app()
     app.migrate()
+    limits = UploadLimits.from_settings(app.settings)
     if bool(orders) == bool(import_file):
         _fail("give either --orders or --import FILE")
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -370,20 +372,21 @@ def ship(orders: list[str] = typer.Option([], "--orders", help="order ids to shi
 
         try:
             if import_file:
+                check_size(import_file.name, import_file.stat().st_size, limits)
                 data = import_file.read_bytes()
                 if dry_run:
-                    prev = preview_import(app.uow, import_file.name, data)
+                    prev = preview_import(app.uow, import_file.name, data, limits)
                     rows = [{"line_no": r.line_no, "order_id": r.order_id, "status": r.status,
                              "courier_code": r.courier_code, "track_no": r.track_no,
                              "message": r.message} for r in prev.rows]
                     job = {"id": None, "status": "preview", "items": rows}
                 else:
                     job = apply_import(app.uow, app.platform_for, import_file.name, data,
-                                       actor="cli", progress=progress)
+                                       actor="cli", progress=progress, limits=limits)
             else:
                 job = ship_selected(app.uow, app.platform_for, _order_ids(orders), actor="cli",
                                     progress=progress)
-        except (ImportFileError, OSError) as exc:
+        except (ImportFileError, UploadRefused, OSError) as exc:
             _fail(str(exc))
     t = Table("line", "order", "courier", "number", "result", "why")
     for it in job["items"]:

@@ -6,14 +6,11 @@ applied; valid rows apply idempotently, so importing the same file twice changes
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from fahuo.adapters.store.unit_of_work import UnitOfWork
@@ -21,6 +18,7 @@ from fahuo.domain.imports import parse_import
 from fahuo.domain.orders import PRE_SHIPMENT, OrderState
 from fahuo.services.pipeline import Pipeline
 from fahuo.services.ports import PlatformFactory
+from fahuo.services.uploads import UploadLimits, UploadRefused, chunks, read_table
 
 UowFactory = Callable[[], UnitOfWork]
 Progress = Callable[[int, int], None]
@@ -30,42 +28,17 @@ class ImportFileError(ValueError):
     """The file as a whole cannot be read (format, encoding, missing column)."""
 
 
-def read_rows(name: str, data: bytes) -> list[dict[str, str]]:
-    """Rows of an .xlsx or .csv file as header → text (UTF-8, UTF-8 with BOM, or GBK)."""
-    suffix = Path(name).suffix.lower()
-    if suffix == ".xlsx":
-        from openpyxl import load_workbook
-        try:
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
-            raise ImportFileError(f"{name}: not a readable .xlsx file ({exc})") from exc
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        header = next(it, None)
-        if header is None:
-            raise ImportFileError(f"{name}: the first sheet is empty")
-        keys = ["" if h is None else str(h).strip() for h in header]
-        rows = []
-        for values in it:
-            if values is None or all(v in (None, "") for v in values):
-                continue
-            rows.append({k: _cell(v) for k, v in zip(keys, values) if k})
-        return rows
-    if suffix == ".csv":
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise ImportFileError(f"{name}: not UTF-8 or GBK text")
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames:
-            raise ImportFileError(f"{name}: no header row")
-        return [{(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
-                for row in reader if any((v or "").strip() for v in row.values())]
-    raise ImportFileError(f"{name}: only .xlsx and .csv files can be imported")
+def read_rows(name: str, data: bytes, limits: UploadLimits | None = None
+              ) -> tuple[list[dict[str, str]], list[int]]:
+    """Rows of an .xlsx or .csv file as header → text (UTF-8, UTF-8 with BOM, or GBK), and
+    each row's line number as the merchant sees it. Blank rows are left out."""
+    try:
+        header, rows = read_table(name, data, limits or UploadLimits())
+    except UploadRefused as exc:
+        raise ImportFileError(str(exc)) from exc
+    keys = ["" if h is None else str(h).strip() for h in header]
+    return ([{k: _cell(v) for k, v in zip(keys, values) if k} for _, values in rows],
+            [line_no for line_no, _ in rows])
 
 
 def _cell(v: Any) -> str:
@@ -102,10 +75,12 @@ class ImportPreview:
         return out
 
 
-def preview_import(uow_factory: UowFactory, name: str, data: bytes) -> ImportPreview:
+def preview_import(uow_factory: UowFactory, name: str, data: bytes,
+                   limits: UploadLimits | None = None) -> ImportPreview:
     """Check every row against the file rules and the store. Changes nothing."""
+    rows, line_nos = read_rows(name, data, limits)
     try:
-        plan = parse_import(read_rows(name, data))
+        plan = parse_import(rows, line_nos=line_nos)
     except ImportFileError:
         raise
     except ValueError as exc:  # a missing column: the domain names it
@@ -114,9 +89,12 @@ def preview_import(uow_factory: UowFactory, name: str, data: bytes) -> ImportPre
     for p in plan.invalid:
         out.rows.append(RowOutcome(p.line_no, p.order_id or "", "", "", "invalid", p.reason_zh))
     ids = [r.order_id for r in plan.valid]
+    loaded: dict[str, Any] = {}
+    packs: list[dict[str, Any]] = []
     with uow_factory() as u:
-        loaded = u.pipeline.load_orders(ids)
-        packs = u.pipeline.packs_of_orders(ids)
+        for part in chunks(ids):  # a long file must not become one statement
+            loaded.update(u.pipeline.load_orders(part))
+            packs += u.pipeline.packs_of_orders(part)
     shipped_with = {(p["main_order_id"], p["track_no"]) for p in packs
                     if p["state"] == "confirmed"}
     for row in plan.valid:
@@ -136,17 +114,20 @@ def preview_import(uow_factory: UowFactory, name: str, data: bytes) -> ImportPre
 
 
 def apply_import(uow_factory: UowFactory, platform_for: PlatformFactory, name: str,
-                 data: bytes, actor: str, progress: Progress | None = None) -> dict[str, Any]:
-    preview = preview_import(uow_factory, name, data)
+                 data: bytes, actor: str, progress: Progress | None = None,
+                 limits: UploadLimits | None = None) -> dict[str, Any]:
+    preview = preview_import(uow_factory, name, data, limits)
     with uow_factory() as u:
         job_id = u.pipeline.add_job(kind="import", status="running", source=name,
                                     fingerprint=preview.fingerprint, total=len(preview.rows),
                                     created_by=actor)
-        u.pipeline.add_job_items(job_id, [
+        items = [
             {"line_no": r.line_no, "order_id": r.order_id, "courier_code": r.courier_code,
              "track_no": r.track_no, "status": "pending" if r.status == "ready" else
              ("skipped" if r.status == "already_shipped" else "invalid"),
-             "message": r.message} for r in preview.rows])
+             "message": r.message} for r in preview.rows]
+        for part in chunks(items):
+            u.pipeline.add_job_items(job_id, list(part))
         u.audit.add(actor=actor, action="ship.import", subject_type="ship_job",
                     subject_id=str(job_id), detail={"file": name, **preview.counts()})
     _ship_rows(uow_factory, platform_for, job_id, preview.ready, progress)
