@@ -1,12 +1,10 @@
 """Hostile uploads are refused or read quickly, in bounded memory; bad values are row errors."""
 
-import io
-import re
 import time
-import zipfile
 
 import pytest
-from openpyxl import Workbook
+
+from support import crafted_xlsx
 
 from fahuo.services.manual_ship import ImportFileError, read_rows
 from fahuo.services.stock import StockInputError, parse_stock_file
@@ -14,31 +12,6 @@ from fahuo.services.uploads import UploadLimits
 
 HEADER = ["订单号", "快递公司", "快递单号"]
 ROW = ["6900000000000000001", "中通", "781111111111111"]
-
-
-def crafted_xlsx(rows, *, dimension="A1:XFD1048576", far_row=True) -> bytes:
-    """A tiny workbook whose sheet claims the largest possible dimension and (``far_row``)
-    holds one more cell on Excel's very last row: the 4.7 KB file that froze the server."""
-    wb = Workbook()
-    for r in rows:
-        wb.active.append(r)
-    plain = io.BytesIO()
-    wb.save(plain)
-    src = zipfile.ZipFile(io.BytesIO(plain.getvalue()))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                text, n = re.subn(r'<dimension ref="[^"]*" ?/>',
-                                  f'<dimension ref="{dimension}"/>', data.decode())
-                assert n == 1
-                if far_row:
-                    text = text.replace("</sheetData>", '<row r="1048576"><c r="A1048576" '
-                                        't="inlineStr"><is><t>x</t></is></c></row></sheetData>')
-                data = text.encode()
-            z.writestr(info, data)
-    return out.getvalue()
 
 
 def test_a_tiny_xlsx_declaring_a_huge_sheet_is_read_quickly():

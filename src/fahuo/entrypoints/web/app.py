@@ -597,7 +597,8 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
 
     @web.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
-        with c().uow() as uow:
+        # A read: it must not queue behind a writer for the SQLite write lock.
+        with c().uow(readonly=True) as uow:
             uow.orders.count_by_state()
         return {"status": "ok"}
 
