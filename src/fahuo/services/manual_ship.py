@@ -16,6 +16,7 @@ from typing import Any
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.imports import parse_import
 from fahuo.domain.orders import PRE_SHIPMENT, OrderState
+from fahuo.domain.packs import receiver_key
 from fahuo.services.pipeline import Pipeline
 from fahuo.services.ports import PlatformFactory
 from fahuo.services.uploads import UploadLimits, UploadRefused, chunks, read_table
@@ -91,17 +92,36 @@ def preview_import(uow_factory: UowFactory, name: str, data: bytes,
     ids = [r.order_id for r in plan.valid]
     loaded: dict[str, Any] = {}
     packs: list[dict[str, Any]] = []
+    by_number: dict[str, dict[str, Any]] = {}
     with uow_factory() as u:
         for part in chunks(ids):  # a long file must not become one statement
             loaded.update(u.pipeline.load_orders(part))
             packs += u.pipeline.packs_of_orders(part)
+        for nos in chunks(sorted({r.tracking_no for r in plan.valid})):
+            by_number.update(u.pipeline.packs_by_track_nos(nos))
+        others = sorted({p["main_order_id"] for p in by_number.values()} - set(loaded))
+        for part in chunks(others):
+            loaded.update(u.pipeline.load_orders(part))
+    # One parcel, one receiver: a number may cover several orders only as a merged parcel
+    # (same shop, same person at the same address), never two buyers' orders.
+    orders_of_number: dict[str, set[str]] = {}
+    for r in plan.valid:
+        orders_of_number.setdefault(r.tracking_no, set()).add(r.order_id)
     shipped_with = {(p["main_order_id"], p["track_no"]) for p in packs
                     if p["state"] == "confirmed"}
     for row in plan.valid:
         base = RowOutcome(row.line_no, row.order_id, row.courier_code, row.tracking_no, "ready")
         got = loaded.get(row.order_id)
+        other = _used_by_other_order(by_number.get(row.tracking_no), row.order_id, loaded)
+        if not other and len(orders_of_number[row.tracking_no]) > 1 and not _one_parcel(
+                [loaded.get(o) for o in orders_of_number[row.tracking_no]]):
+            other = (f"快递单号 {row.tracking_no} 在文件中用于不同收件人的订单 "
+                     f"{'、'.join(sorted(orders_of_number[row.tracking_no] - {row.order_id}))}，"
+                     "一个单号只能发一个包裹 (one number for two receivers' orders)")
         if got is None:
             base.status, base.message = "invalid", "订单不在fahuo中 (order not synced into fahuo)"
+        elif other:
+            base.status, base.message = "invalid", other
         elif (row.order_id, row.tracking_no) in shipped_with:
             base.status, base.message = "already_shipped", "已用此单号发货 (already shipped)"
         elif OrderState(got[1]) not in PRE_SHIPMENT or got[2].order_status != 2:
@@ -111,6 +131,26 @@ def preview_import(uow_factory: UowFactory, name: str, data: bytes,
         out.rows.append(base)
     out.rows.sort(key=lambda r: r.line_no)
     return out
+
+
+def _one_parcel(orders: Sequence[tuple[int, str, Any] | None]) -> bool:
+    """Whether these loaded orders may travel in one parcel: same shop, same receiver."""
+    if any(o is None for o in orders):
+        return False
+    keys = {(o[0], receiver_key(o[2])) for o in orders if o is not None}
+    return len(keys) == 1 and all(k for _, k in keys)
+
+
+def _used_by_other_order(pack: dict[str, Any] | None, order_id: str,
+                         loaded: dict[str, tuple[int, str, Any]]) -> str:
+    """Why this number cannot ship ``order_id`` ("" if it can): a number already on another
+    order's parcel, unless both orders are one merged parcel."""
+    if pack is None or pack["state"] == "cancelled" or pack["main_order_id"] == order_id:
+        return ""
+    if _one_parcel([loaded.get(order_id), loaded.get(pack["main_order_id"])]):
+        return ""
+    return (f"快递单号 {pack['track_no']} 已用于订单 {pack['main_order_id']}，一个单号只能发一个"
+            "包裹 (tracking number already used by another order)")
 
 
 def apply_import(uow_factory: UowFactory, platform_for: PlatformFactory, name: str,
@@ -142,6 +182,13 @@ def _ship_rows(uow_factory: UowFactory, platform_for: PlatformFactory, job_id: i
     ok = failed = 0
     for i, row in enumerate(rows, start=1):
         with uow_factory() as u:
+            used = u.pipeline.packs_by_track_nos([row.track_no]).get(row.track_no)
+            other = _used_by_other_order(used, row.order_id, u.pipeline.load_orders(
+                [row.order_id] + ([used["main_order_id"]] if used else [])))
+            if other:  # taken since the preview (another import, another person)
+                u.pipeline.update_job_item(job_id, row.line_no, status="failed", message=other)
+                failed += 1
+                continue
             loaded = u.pipeline.load_orders([row.order_id])
             shop_ref, state, order = loaded[row.order_id]
             # "manual": only this call confirms it; the automatic pass never picks it up.

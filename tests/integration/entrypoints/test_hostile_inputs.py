@@ -162,3 +162,52 @@ def test_a_slow_push_insert_never_stalls_other_requests(fahuo, make_order, monke
     assert status == 200 and took < 1.0, took
     with fahuo.uow() as uow:
         assert [m["msg_id"] for m in uow.inbox.recent(10)] == ["m1"]
+
+
+def _someone_else(make_order):
+    """Orders for another buyer at another address (other ciphertexts)."""
+    def make(*a, **kw):
+        o = make_order(*a, **kw)
+        o["encrypt_post_receiver"], o["doudian_open_id"] = "##E1b3RoZXI=#1##", "2@#other"
+        return o
+    return make
+
+
+def test_a_number_already_on_another_orders_parcel_is_refused(fahuo, make_order):
+    from support import labelled_pack
+    _shop_with_orders(fahuo, make_order)
+    labelled_pack(fahuo, _someone_else(make_order), "6900000000000000003", "78222222222222")
+    data = (f"订单号,快递公司,快递单号\n{OIDS[0]},中通,78222222222222\n"
+            f"{OIDS[1]},中通,78333333333333\n").encode()
+    with TestClient(create_app(fahuo, embedded_worker=False)) as c:
+        r = c.post("/api/ship/import", files={"file": ("单号.csv", data)})
+    items = {i["line_no"]: i for i in r.json()["items"]}
+    assert items[2]["status"] == "invalid"
+    assert "已用于订单 6900000000000000003" in items[2]["message"]
+    assert items[3]["status"] == "ready"
+
+
+def test_duplicate_pack_ids_for_the_print_component_are_refused_clearly(fahuo, make_order):
+    from support import labelled_pack
+    _, pid = labelled_pack(fahuo, make_order, "6900000000000000003", "78222222222222")
+    with TestClient(create_app(fahuo, embedded_worker=False)) as c:
+        r = c.post("/api/print/component/tasks", json={"pack_ids": [pid, pid]})
+    assert r.status_code == 422 and f"包裹 {pid} 重复出现" in r.json()["message"]
+
+
+def test_one_number_for_two_receivers_orders_in_a_file_is_refused(fahuo, make_order):
+    _shop_with_orders(fahuo, make_order)
+    with fahuo.uow() as uow:  # a third order, same buyer and address as the first: merged
+        ref = uow.shops.list()[0].id
+        store_platform_orders(uow, ref, [make_order("6900000000000000004", 1_700_000_000),
+                                         _someone_else(make_order)("6900000000000000005",
+                                                                   1_700_000_000)])
+    data = ("订单号,快递公司,快递单号\n"
+            f"{OIDS[0]},中通,78444444444444\n6900000000000000004,中通,78444444444444\n"
+            f"{OIDS[1]},中通,78555555555555\n6900000000000000005,中通,78555555555555\n").encode()
+    with TestClient(create_app(fahuo, embedded_worker=False)) as c:
+        r = c.post("/api/ship/import", files={"file": ("单号.csv", data)})
+    status = {i["line_no"]: (i["status"], i["message"]) for i in r.json()["items"]}
+    assert status[2][0] == status[3][0] == "ready"  # one parcel, one receiver: fine
+    assert status[4][0] == status[5][0] == "invalid"
+    assert "不同收件人的订单 6900000000000000005" in status[4][1]

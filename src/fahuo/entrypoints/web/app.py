@@ -30,7 +30,9 @@ from fahuo.services.manual_ship import (
     ImportFileError, apply_import, preview_import, ship_selected,
 )
 from fahuo.services.push import PushRejected, accept_push
-from fahuo.services.print_component import component_tasks, record_component_result
+from fahuo.services.print_component import (
+    ComponentTaskError, component_tasks, record_component_result,
+)
 from fahuo.services.print_data import print_data
 from fahuo.services.printing import (
     PrintError, print_documents, print_labels, select_packs,
@@ -537,16 +539,20 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                                  "X-Fahuo-Already-Printed": str(r.already_printed).lower(),
                                  "Content-Disposition": f'attachment; filename="{r.path.name}"'})
 
-    @api.post("/print/component/tasks")
-    def api_component_tasks(body: ComponentTasksIn) -> dict[str, Any]:
+    @api.post("/print/component/tasks",
+              responses={422: {"description": "a pack id listed twice"}})
+    def api_component_tasks(body: ComponentTasksIn) -> Any:
         """Print tasks for the Douyin print component (platform waybills)."""
         fh = c()
         with fh.uow(readonly=True) as uow:
             ids = body.pack_ids or [p["id"] for p in select_packs(uow, None, "labels")]
         if not ids:
             return {"tasks": [], "problems": {}}
-        return component_tasks(fh.uow, fh.platform_for, ids, printer=body.printer,
-                               per_task=body.per_task)
+        try:
+            return component_tasks(fh.uow, fh.platform_for, ids, printer=body.printer,
+                                   per_task=body.per_task)
+        except ComponentTaskError as exc:
+            return JSONResponse({"message": str(exc)}, 422)
 
     @api.post("/print/component/result")
     async def api_component_result(request: Request) -> Any:
