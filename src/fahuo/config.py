@@ -29,7 +29,11 @@ class Settings(BaseSettings):
     sync_window_max_total: int = Field(
         5000, description="a window holding more orders than this is split (keeps offsets small)")
     sync_window_max_span_s: int = Field(86400, description="longest time window of one query")
-    rate_qps: float = Field(50.0, description="default API call budget per app, calls/second")
+    rate_qps: float = Field(50.0, ge=0.5, le=10000,
+                            description="default API call budget per app, calls/second")
+    rate_max_wait_s: float = Field(
+        10.0, gt=0, le=600, description="longest a call waits for the rate budget; past it "
+        "the call fails at once and is retried later (a worker thread is never held longer)")
     platform_concurrency: int = Field(
         8, ge=1, le=64, description="shipment confirmations in flight at once (within rate_qps)")
 

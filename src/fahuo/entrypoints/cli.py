@@ -515,8 +515,29 @@ def serve(host: Optional[str] = None, port: Optional[int] = None,
     from fahuo.entrypoints.web.app import create_app
     app = get_app()
     app.migrate()
+    # SIGTERM stops within 10 s whatever is running: open requests get 3 s, the embedded
+    # consumer 3 s (see EmbeddedConsumer), threads still busy after that 2 s more.
     uvicorn.run(create_app(embedded_worker=worker), host=host or app.settings.host,
-                port=port or app.settings.port, log_level="warning")
+                port=port or app.settings.port, log_level="warning",
+                timeout_graceful_shutdown=3)
+    _exit_despite_busy_threads(2.0)
+
+
+def _exit_despite_busy_threads(grace_s: float) -> None:
+    """After the server stopped: a thread-pool thread still inside a long call (an import
+    confirming row by row, a stuck socket) would keep the interpreter from exiting."""
+    import threading
+    deadline = time.monotonic() + grace_s
+    for t in threading.enumerate():
+        if t is not threading.current_thread() and not t.daemon:
+            t.join(max(0.0, deadline - time.monotonic()))
+    busy = [t.name for t in threading.enumerate()
+            if t is not threading.current_thread() and not t.daemon and t.is_alive()]
+    if busy:
+        err.print(f"stopping with work still running in: {', '.join(busy)}")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 @cli.command("worker")

@@ -211,3 +211,14 @@ def test_one_number_for_two_receivers_orders_in_a_file_is_refused(fahuo, make_or
     assert status[2][0] == status[3][0] == "ready"  # one parcel, one receiver: fine
     assert status[4][0] == status[5][0] == "invalid"
     assert "不同收件人的订单 6900000000000000005" in status[4][1]
+
+
+def test_a_shop_with_a_tiny_rate_is_refused_by_api_and_cli(client, run):
+    body = {"shop_id": "2002", "app_key": "1234567890123456789", "app_secret": "sec",
+            "gateway_url": "http://127.0.0.1:2", "rate_qps": 0.0001}
+    r = client.post("/api/shops", json=body)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "rate_qps"
+    out = run("shop", "add", "--shop-id", "2003", "--app-key", "1234567890123456780",
+              "--app-secret", "s", "--qps", "0.0001", "--no-connect")
+    assert out.exit_code == 2 and "between 0.5 and 10000" in out.output
+    assert [s["shop_id"] for s in client.get("/api/shops").json()] == ["1001"]

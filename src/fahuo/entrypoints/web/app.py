@@ -95,7 +95,8 @@ class ShopIn(BaseModel):
     shop_name: str = Field("", max_length=128)
     sign_method: Literal["hmac-sha256", "md5"] = "hmac-sha256"
     auth_type: Literal["self", "oauth"] = "self"
-    rate_qps: float | None = Field(None, gt=0, le=10000)
+    rate_qps: float | None = Field(None, ge=0.5, le=10000,
+                                   description="API calls per second for this app (0.5–10000)")
 
 
 class ShopOut(BaseModel):
