@@ -201,3 +201,31 @@ def need_service(name: str, reason: str) -> None:
     pytest.skip(f"{name} unavailable: {reason}")
 
 
+def crafted_xlsx(rows, *, dimension="A1:XFD1048576", far_row=True) -> bytes:
+    """A tiny workbook whose sheet claims the largest possible dimension and (``far_row``)
+    holds one more cell on Excel's very last row: the 4.7 KB file that froze the server."""
+    import io
+    import re
+    import zipfile
+
+    from openpyxl import Workbook
+    wb = Workbook()
+    for r in rows:
+        wb.active.append(r)
+    plain = io.BytesIO()
+    wb.save(plain)
+    src = zipfile.ZipFile(io.BytesIO(plain.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text, n = re.subn(r'<dimension ref="[^"]*" ?/>',
+                                  f'<dimension ref="{dimension}"/>', data.decode())
+                assert n == 1
+                if far_row:
+                    text = text.replace("</sheetData>", '<row r="1048576"><c r="A1048576" '
+                                        't="inlineStr"><is><t>x</t></is></c></row></sheetData>')
+                data = text.encode()
+            z.writestr(info, data)
+    return out.getvalue()

@@ -122,7 +122,8 @@ class Fahuo:
             budget = self._budgets.get((calls, per))
             if budget is None:
                 budget = self._budgets[(calls, per)] = RateBudget(
-                    calls, per, redis_url=self.settings.redis_url)
+                    calls, per, redis_url=self.settings.redis_url,
+                    max_wait_s=self.settings.rate_max_wait_s)
             return budget
 
     @cached_property

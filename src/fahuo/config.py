@@ -29,7 +29,11 @@ class Settings(BaseSettings):
     sync_window_max_total: int = Field(
         5000, description="a window holding more orders than this is split (keeps offsets small)")
     sync_window_max_span_s: int = Field(86400, description="longest time window of one query")
-    rate_qps: float = Field(50.0, description="default API call budget per app, calls/second")
+    rate_qps: float = Field(50.0, ge=0.5, le=10000,
+                            description="default API call budget per app, calls/second")
+    rate_max_wait_s: float = Field(
+        10.0, gt=0, le=600, description="longest a call waits for the rate budget; past it "
+        "the call fails at once and is retried later (a worker thread is never held longer)")
     platform_concurrency: int = Field(
         8, ge=1, le=64, description="shipment confirmations in flight at once (within rate_qps)")
 
@@ -38,6 +42,13 @@ class Settings(BaseSettings):
     public_url: str = Field("", description="fahuo's address as merchants and providers reach "
                             "it (links in alerts, e.g. https://fahuo.example.com)")
     webhook_max_body: int = Field(1 << 20, description="largest accepted push body, bytes")
+    # Merchant uploads (导入发货, 盘点/入库 files): refused whole beyond these, never cut.
+    import_max_bytes: int = Field(5 << 20, ge=1024, le=1 << 30,
+                                  description="largest accepted .xlsx/.csv upload, bytes")
+    import_max_rows: int = Field(20_000, ge=1, le=1_000_000,
+                                 description="most data rows in one uploaded file")
+    import_time_budget_s: float = Field(30.0, gt=0, le=3600,
+                                        description="seconds one upload may take to read")
     embedded_worker: bool = Field(True, description="run the task consumer inside `fahuo serve`")
     lease_s: float = Field(30.0, ge=1, le=600, description="locks (a pipeline pass, a shop's "
                            "sync, the scheduler's leadership) expire this long after their "

@@ -111,10 +111,12 @@ def clean_order_id(raw: object) -> tuple[str | None, str | None]:
 
 
 def parse_import(rows: Sequence[Mapping[str, str | None]], *,
-                 headers: Sequence[str] | None = None, first_line_no: int = 2) -> ImportPlan:
+                 headers: Sequence[str] | None = None, first_line_no: int = 2,
+                 line_nos: Sequence[int] | None = None) -> ImportPlan:
     """Check every row; valid rows come back cleaned, the rest with the reason.
 
-    ``headers``: the file's header row (default: the keys of the first row). Blank rows are
+    ``headers``: the file's header row (default: the keys of the first row). ``line_nos``:
+    each row's line in the file (default: consecutive from ``first_line_no``). Blank rows are
     skipped. One order with different numbers in the file → all its rows invalid (a split
     order ships per pack from fahuo, not from a sheet); identical repeats → the first kept.
     An order whose id is readable but has one bad row is not shipped from its other rows
@@ -130,7 +132,7 @@ def parse_import(rows: Sequence[Mapping[str, str | None]], *,
     raws: dict[int, Mapping[str, str | None]] = {}
     bad_order_ids: dict[str, list[int]] = {}
     for offset, row in enumerate(rows):
-        line_no = first_line_no + offset
+        line_no = line_nos[offset] if line_nos is not None else first_line_no + offset
         if all(not _cell(v) for v in row.values()):
             continue
         raws[line_no] = row

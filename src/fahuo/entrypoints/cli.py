@@ -362,8 +362,10 @@ def ship(orders: list[str] = typer.Option([], "--orders", help="order ids to shi
     from fahuo.services.manual_ship import (
         ImportFileError, apply_import, preview_import, ship_selected,
     )
+    from fahuo.services.uploads import UploadLimits, UploadRefused, check_size
     app = get_app()
     app.migrate()
+    limits = UploadLimits.from_settings(app.settings)
     if bool(orders) == bool(import_file):
         _fail("give either --orders or --import FILE")
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -375,20 +377,21 @@ def ship(orders: list[str] = typer.Option([], "--orders", help="order ids to shi
 
         try:
             if import_file:
+                check_size(import_file.name, import_file.stat().st_size, limits)
                 data = import_file.read_bytes()
                 if dry_run:
-                    prev = preview_import(app.uow, import_file.name, data)
+                    prev = preview_import(app.uow, import_file.name, data, limits)
                     rows = [{"line_no": r.line_no, "order_id": r.order_id, "status": r.status,
                              "courier_code": r.courier_code, "track_no": r.track_no,
                              "message": r.message} for r in prev.rows]
                     job = {"id": None, "status": "preview", "items": rows}
                 else:
                     job = apply_import(app.uow, app.platform_for, import_file.name, data,
-                                       actor="cli", progress=progress)
+                                       actor="cli", progress=progress, limits=limits)
             else:
                 job = ship_selected(app.uow, app.platform_for, _order_ids(orders), actor="cli",
                                     progress=progress)
-        except (ImportFileError, OSError) as exc:
+        except (ImportFileError, UploadRefused, OSError) as exc:
             _fail(str(exc))
     t = Table("line", "order", "courier", "number", "result", "why")
     for it in job["items"]:
@@ -517,8 +520,29 @@ def serve(host: Optional[str] = None, port: Optional[int] = None,
     from fahuo.entrypoints.web.app import create_app
     app = get_app()
     app.migrate()
+    # SIGTERM stops within 10 s whatever is running: open requests get 3 s, the embedded
+    # consumer 3 s (see EmbeddedConsumer), threads still busy after that 2 s more.
     uvicorn.run(create_app(embedded_worker=worker), host=host or app.settings.host,
-                port=port or app.settings.port, log_level="warning")
+                port=port or app.settings.port, log_level="warning",
+                timeout_graceful_shutdown=3)
+    _exit_despite_busy_threads(2.0)
+
+
+def _exit_despite_busy_threads(grace_s: float) -> None:
+    """After the server stopped: a thread-pool thread still inside a long call (an import
+    confirming row by row, a stuck socket) would keep the interpreter from exiting."""
+    import threading
+    deadline = time.monotonic() + grace_s
+    for t in threading.enumerate():
+        if t is not threading.current_thread() and not t.daemon:
+            t.join(max(0.0, deadline - time.monotonic()))
+    busy = [t.name for t in threading.enumerate()
+            if t is not threading.current_thread() and not t.daemon and t.is_alive()]
+    if busy:
+        err.print(f"stopping with work still running in: {', '.join(busy)}")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 @cli.command("worker")

@@ -55,11 +55,17 @@ def stock_import(file: Path = typer.Argument(..., exists=True, dir_okay=False),
                  move: str = typer.Option("count", help="count (盘点) or receive (入库)")) -> None:
     """A count or receipt file (.xlsx/.csv with 商家编码 and 数量), all rows or none."""
     from fahuo.services.stock import StockInputError, move_stock, parse_stock_file
+    from fahuo.services.uploads import UploadLimits, UploadRefused, check_size
     if move not in ("count", "receive"):
         _fail("move must be count or receive")
     app = _app()
+    limits = UploadLimits.from_settings(app.settings)
     try:
-        lines = parse_stock_file(file.name, file.read_bytes())
+        try:  # a file over the limit is not even read
+            check_size(file.name, file.stat().st_size, limits)
+        except UploadRefused as exc:
+            raise StockInputError([str(exc)]) from exc
+        lines = parse_stock_file(file.name, file.read_bytes(), limits)
         moved = move_stock(app.uow, move, lines, actor="cli", ref_type="import",
                            ref_id=file.name)
     except StockInputError as exc:

@@ -323,13 +323,20 @@ class FahuoConsumer(Consumer):
 
 
 class EmbeddedConsumer(FahuoConsumer):
-    """The consumer on threads inside the web server; the server owns the signals."""
+    """The consumer on threads inside the web server; the server owns the signals.
+
+    Its threads are daemons and a graceful stop waits at most ``SHUTDOWN_TIMEOUT_S`` for the
+    running tasks: a task stuck on the network or a lock must never keep `fahuo serve` from
+    stopping on SIGTERM (an interrupted task is redone by the next pass)."""
+
+    SHUTDOWN_TIMEOUT_S = 3.0
 
     def _set_signal_handlers(self) -> None:  # noqa: D401
         return None
 
 
 def start_embedded(workers: int = 2, periodic: bool = True) -> EmbeddedConsumer:
-    consumer = EmbeddedConsumer(huey, workers=workers, worker_type="thread", periodic=periodic)
+    consumer = EmbeddedConsumer(huey, workers=workers, worker_type="thread", periodic=periodic,
+                                shutdown_timeout=EmbeddedConsumer.SHUTDOWN_TIMEOUT_S)
     consumer.start()
     return consumer

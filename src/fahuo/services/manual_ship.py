@@ -6,21 +6,20 @@ applied; valid rows apply idempotently, so importing the same file twice changes
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.imports import parse_import
 from fahuo.domain.orders import PRE_SHIPMENT, OrderState
+from fahuo.domain.packs import receiver_key
 from fahuo.services.pipeline import Pipeline
 from fahuo.services.ports import PlatformFactory
+from fahuo.services.uploads import UploadLimits, UploadRefused, chunks, read_table
 
 UowFactory = Callable[[], UnitOfWork]
 Progress = Callable[[int, int], None]
@@ -30,42 +29,17 @@ class ImportFileError(ValueError):
     """The file as a whole cannot be read (format, encoding, missing column)."""
 
 
-def read_rows(name: str, data: bytes) -> list[dict[str, str]]:
-    """Rows of an .xlsx or .csv file as header → text (UTF-8, UTF-8 with BOM, or GBK)."""
-    suffix = Path(name).suffix.lower()
-    if suffix == ".xlsx":
-        from openpyxl import load_workbook
-        try:
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
-            raise ImportFileError(f"{name}: not a readable .xlsx file ({exc})") from exc
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        header = next(it, None)
-        if header is None:
-            raise ImportFileError(f"{name}: the first sheet is empty")
-        keys = ["" if h is None else str(h).strip() for h in header]
-        rows = []
-        for values in it:
-            if values is None or all(v in (None, "") for v in values):
-                continue
-            rows.append({k: _cell(v) for k, v in zip(keys, values) if k})
-        return rows
-    if suffix == ".csv":
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise ImportFileError(f"{name}: not UTF-8 or GBK text")
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames:
-            raise ImportFileError(f"{name}: no header row")
-        return [{(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
-                for row in reader if any((v or "").strip() for v in row.values())]
-    raise ImportFileError(f"{name}: only .xlsx and .csv files can be imported")
+def read_rows(name: str, data: bytes, limits: UploadLimits | None = None
+              ) -> tuple[list[dict[str, str]], list[int]]:
+    """Rows of an .xlsx or .csv file as header → text (UTF-8, UTF-8 with BOM, or GBK), and
+    each row's line number as the merchant sees it. Blank rows are left out."""
+    try:
+        header, rows = read_table(name, data, limits or UploadLimits())
+    except UploadRefused as exc:
+        raise ImportFileError(str(exc)) from exc
+    keys = ["" if h is None else str(h).strip() for h in header]
+    return ([{k: _cell(v) for k, v in zip(keys, values) if k} for _, values in rows],
+            [line_no for line_no, _ in rows])
 
 
 def _cell(v: Any) -> str:
@@ -102,10 +76,12 @@ class ImportPreview:
         return out
 
 
-def preview_import(uow_factory: UowFactory, name: str, data: bytes) -> ImportPreview:
+def preview_import(uow_factory: UowFactory, name: str, data: bytes,
+                   limits: UploadLimits | None = None) -> ImportPreview:
     """Check every row against the file rules and the store. Changes nothing."""
+    rows, line_nos = read_rows(name, data, limits)
     try:
-        plan = parse_import(read_rows(name, data))
+        plan = parse_import(rows, line_nos=line_nos)
     except ImportFileError:
         raise
     except ValueError as exc:  # a missing column: the domain names it
@@ -114,16 +90,38 @@ def preview_import(uow_factory: UowFactory, name: str, data: bytes) -> ImportPre
     for p in plan.invalid:
         out.rows.append(RowOutcome(p.line_no, p.order_id or "", "", "", "invalid", p.reason_zh))
     ids = [r.order_id for r in plan.valid]
+    loaded: dict[str, Any] = {}
+    packs: list[dict[str, Any]] = []
+    by_number: dict[str, dict[str, Any]] = {}
     with uow_factory() as u:
-        loaded = u.pipeline.load_orders(ids)
-        packs = u.pipeline.packs_of_orders(ids)
+        for part in chunks(ids):  # a long file must not become one statement
+            loaded.update(u.pipeline.load_orders(part))
+            packs += u.pipeline.packs_of_orders(part)
+        for nos in chunks(sorted({r.tracking_no for r in plan.valid})):
+            by_number.update(u.pipeline.packs_by_track_nos(nos))
+        others = sorted({p["main_order_id"] for p in by_number.values()} - set(loaded))
+        for part in chunks(others):
+            loaded.update(u.pipeline.load_orders(part))
+    # One parcel, one receiver: a number may cover several orders only as a merged parcel
+    # (same shop, same person at the same address), never two buyers' orders.
+    orders_of_number: dict[str, set[str]] = {}
+    for r in plan.valid:
+        orders_of_number.setdefault(r.tracking_no, set()).add(r.order_id)
     shipped_with = {(p["main_order_id"], p["track_no"]) for p in packs
                     if p["state"] == "confirmed"}
     for row in plan.valid:
         base = RowOutcome(row.line_no, row.order_id, row.courier_code, row.tracking_no, "ready")
         got = loaded.get(row.order_id)
+        other = _used_by_other_order(by_number.get(row.tracking_no), row.order_id, loaded)
+        if not other and len(orders_of_number[row.tracking_no]) > 1 and not _one_parcel(
+                [loaded.get(o) for o in orders_of_number[row.tracking_no]]):
+            other = (f"快递单号 {row.tracking_no} 在文件中用于不同收件人的订单 "
+                     f"{'、'.join(sorted(orders_of_number[row.tracking_no] - {row.order_id}))}，"
+                     "一个单号只能发一个包裹 (one number for two receivers' orders)")
         if got is None:
             base.status, base.message = "invalid", "订单不在fahuo中 (order not synced into fahuo)"
+        elif other:
+            base.status, base.message = "invalid", other
         elif (row.order_id, row.tracking_no) in shipped_with:
             base.status, base.message = "already_shipped", "已用此单号发货 (already shipped)"
         elif OrderState(got[1]) not in PRE_SHIPMENT or got[2].order_status != 2:
@@ -135,18 +133,41 @@ def preview_import(uow_factory: UowFactory, name: str, data: bytes) -> ImportPre
     return out
 
 
+def _one_parcel(orders: Sequence[tuple[int, str, Any] | None]) -> bool:
+    """Whether these loaded orders may travel in one parcel: same shop, same receiver."""
+    if any(o is None for o in orders):
+        return False
+    keys = {(o[0], receiver_key(o[2])) for o in orders if o is not None}
+    return len(keys) == 1 and all(k for _, k in keys)
+
+
+def _used_by_other_order(pack: dict[str, Any] | None, order_id: str,
+                         loaded: dict[str, tuple[int, str, Any]]) -> str:
+    """Why this number cannot ship ``order_id`` ("" if it can): a number already on another
+    order's parcel, unless both orders are one merged parcel."""
+    if pack is None or pack["state"] == "cancelled" or pack["main_order_id"] == order_id:
+        return ""
+    if _one_parcel([loaded.get(order_id), loaded.get(pack["main_order_id"])]):
+        return ""
+    return (f"快递单号 {pack['track_no']} 已用于订单 {pack['main_order_id']}，一个单号只能发一个"
+            "包裹 (tracking number already used by another order)")
+
+
 def apply_import(uow_factory: UowFactory, platform_for: PlatformFactory, name: str,
-                 data: bytes, actor: str, progress: Progress | None = None) -> dict[str, Any]:
-    preview = preview_import(uow_factory, name, data)
+                 data: bytes, actor: str, progress: Progress | None = None,
+                 limits: UploadLimits | None = None) -> dict[str, Any]:
+    preview = preview_import(uow_factory, name, data, limits)
     with uow_factory() as u:
         job_id = u.pipeline.add_job(kind="import", status="running", source=name,
                                     fingerprint=preview.fingerprint, total=len(preview.rows),
                                     created_by=actor)
-        u.pipeline.add_job_items(job_id, [
+        items = [
             {"line_no": r.line_no, "order_id": r.order_id, "courier_code": r.courier_code,
              "track_no": r.track_no, "status": "pending" if r.status == "ready" else
              ("skipped" if r.status == "already_shipped" else "invalid"),
-             "message": r.message} for r in preview.rows])
+             "message": r.message} for r in preview.rows]
+        for part in chunks(items):
+            u.pipeline.add_job_items(job_id, list(part))
         u.audit.add(actor=actor, action="ship.import", subject_type="ship_job",
                     subject_id=str(job_id), detail={"file": name, **preview.counts()})
     _ship_rows(uow_factory, platform_for, job_id, preview.ready, progress)
@@ -161,6 +182,13 @@ def _ship_rows(uow_factory: UowFactory, platform_for: PlatformFactory, job_id: i
     ok = failed = 0
     for i, row in enumerate(rows, start=1):
         with uow_factory() as u:
+            used = u.pipeline.packs_by_track_nos([row.track_no]).get(row.track_no)
+            other = _used_by_other_order(used, row.order_id, u.pipeline.load_orders(
+                [row.order_id] + ([used["main_order_id"]] if used else [])))
+            if other:  # taken since the preview (another import, another person)
+                u.pipeline.update_job_item(job_id, row.line_no, status="failed", message=other)
+                failed += 1
+                continue
             loaded = u.pipeline.load_orders([row.order_id])
             shop_ref, state, order = loaded[row.order_id]
             # "manual": only this call confirms it; the automatic pass never picks it up.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 import weakref
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,10 +31,19 @@ _TEMPLATES: "weakref.WeakKeyDictionary[Any, dict[tuple[str, bool], tuple[float, 
 TEMPLATE_CACHE_S = 3600
 
 
+class ComponentTaskError(ValueError):
+    """The request as a whole is refused (message for the merchant, Chinese first)."""
+
+
 def component_tasks(uow_factory: UowFactory, platform_for: PlatformFactory,
                     pack_ids: Sequence[int], *, printer: str, per_task: int = 10,
                     two_part: bool = True) -> dict[str, Any]:
     """The component's print tasks for these packs; packs that cannot print say why."""
+    twice = sorted(pid for pid, n in Counter(pack_ids).items() if n > 1)
+    if twice:  # one label per pack per batch: the component needs unique document ids
+        raise ComponentTaskError(
+            f"包裹 {'、'.join(map(str, twice[:20]))} 重复出现，同一批次每个包裹只能打印一张面单"
+            " (duplicate pack ids)")
     batch = print_data(uow_factory, platform_for, pack_ids)
     problems = {str(k): v for k, v in batch.problems.items()}
     with uow_factory(readonly=True) as u:

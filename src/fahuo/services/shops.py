@@ -10,6 +10,9 @@ from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 APP_KEY = re.compile(r"^\d{19}$")
 SHOP_ID = re.compile(r"^\d{1,20}$")
+# A budget below one call in two seconds stalls every task of the shop; above the
+# platform's own scale it is a typo.
+MIN_QPS, MAX_QPS = 0.5, 10000
 
 
 class ShopInputError(ValueError):
@@ -45,8 +48,9 @@ class NewShop:
             p["sign_method"] = "must be hmac-sha256 or md5"
         if self.auth_type not in ("self", "oauth"):
             p["auth_type"] = "must be self (自用型应用) or oauth (工具型应用)"
-        if self.rate_qps is not None and not 0 < self.rate_qps <= 10000:
-            p["rate_qps"] = "must be between 0 and 10000 calls per second"
+        if self.rate_qps is not None and not (
+                isinstance(self.rate_qps, (int, float)) and MIN_QPS <= self.rate_qps <= MAX_QPS):
+            p["rate_qps"] = f"must be between {MIN_QPS} and {MAX_QPS} calls per second"
         return p
 
 

@@ -9,9 +9,7 @@ reserved; an order of unmanaged SKUs needs nothing. Rows are locked in id order.
 
 from __future__ import annotations
 
-import csv
-import io
-import math
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from fahuo.domain.packs import is_line_shippable
 from fahuo.domain.stock import (
     Demand, Level, Move, StockError, SyncRule, apply, entry_for, expand, plan_reservations,
 )
+from fahuo.services.uploads import UploadLimits, UploadRefused, chunks, read_table
 
 log = structlog.get_logger(__name__)
 UowFactory = Callable[..., UnitOfWork]
@@ -207,11 +206,15 @@ def move_stock_in(u: UnitOfWork, move: str, lines: list[StockLine], *, actor: st
             problems.append(f"line {i}: SKU code is empty")
         if isinstance(ln.quantity, bool) or not isinstance(ln.quantity, int):
             problems.append(f"line {i} ({ln.sku_code}): quantity must be a whole number")
+        elif not -MAX_QUANTITY <= ln.quantity <= MAX_QUANTITY:
+            problems.append(f"line {i} ({ln.sku_code}): quantity must be between "
+                            f"-{MAX_QUANTITY} and {MAX_QUANTITY}")
     if not lines:
         problems.append("no lines")
     if problems:
         raise StockInputError(problems)
-    items = u.stock.items({ln.sku_code.strip() for ln in lines})
+    codes = sorted({ln.sku_code.strip() for ln in lines})
+    items = _items(u, codes)
     missing = [ln.sku_code for ln in lines if (ln.sku_code.strip(), ln.warehouse) not in items]
     if missing and mv not in (Move.RECEIVE, Move.COUNT, Move.RETURN_GOOD, Move.RETURN_DAMAGED):
         raise StockInputError([f"unknown SKU code {c} (receive or count it first)"
@@ -232,11 +235,15 @@ def move_stock_in(u: UnitOfWork, move: str, lines: list[StockLine], *, actor: st
     if problems:
         raise StockInputError(problems)  # nothing written yet
     if missing:
-        u.stock.ensure_items([{"sku_code": ln.sku_code.strip(), "warehouse": ln.warehouse,
-                               "name": ln.name} for ln in lines
-                              if (ln.sku_code.strip(), ln.warehouse) not in items])
-        items = u.stock.items({ln.sku_code.strip() for ln in lines})
-    locked = u.stock.lock_ids(r["id"] for r in items.values())
+        new_items = [{"sku_code": ln.sku_code.strip(), "warehouse": ln.warehouse,
+                      "name": ln.name} for ln in lines
+                     if (ln.sku_code.strip(), ln.warehouse) not in items]
+        for part in chunks(new_items):
+            u.stock.ensure_items(list(part))
+        items = _items(u, codes)
+    locked: dict[int, dict[str, Any]] = {}
+    for ids in chunks(sorted(r["id"] for r in items.values())):  # id order across chunks too
+        locked.update(u.stock.lock_ids(ids))
     final: dict[int, Level] = {i: _level(r) for i, r in locked.items()}
     moves = []
     for n, (_, ln, _e) in enumerate(pending, 1):
@@ -257,6 +264,14 @@ def move_stock_in(u: UnitOfWork, move: str, lines: list[StockLine], *, actor: st
               for _, ln, _ in pending]
     arrived = any(mv_["on_hand"] > 0 for mv_ in moves)
     return Moved(levels, retry_short_in(u).reserved if arrived else [])
+
+
+def _items(u: UnitOfWork, codes: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """``u.stock.items`` for any number of codes, a bounded IN (...) list at a time."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for part in chunks(codes):
+        out.update(u.stock.items(part))
+    return out
 
 
 def _level_dict(lv: Level) -> dict[str, int]:
@@ -342,12 +357,27 @@ HEADERS = {"sku_code": ("商家编码", "sku_code", "编码", "sku"),
            "warehouse": ("仓库", "warehouse"), "name": ("名称", "商品名称", "name")}
 
 
-def parse_stock_file(name: str, data: bytes) -> list[StockLine]:
+MAX_QUANTITY = 10**7  # units of one SKU in one line: the API's bound too
+_WHOLE = re.compile(r"[+-]?\d{1,12}(?:\.0*)?")
+
+
+def _quantity(text: str) -> int | None:
+    """A whole number of units within ±MAX_QUANTITY, else None (no float: a 20-digit
+    number, 1e30 or inf must be a row error, not an integer the database cannot hold)."""
+    if not _WHOLE.fullmatch(text):
+        return None
+    q = int(text.split(".")[0])
+    return q if -MAX_QUANTITY <= q <= MAX_QUANTITY else None
+
+
+def parse_stock_file(name: str, data: bytes, limits: UploadLimits | None = None
+                     ) -> list[StockLine]:
     """Rows of an .xlsx or .csv with a header row; every bad row is named."""
-    rows = _rows(name, data)
-    if not rows:
-        raise StockInputError(["the file is empty"])
-    head = [str(h or "").strip().lower() for h in rows[0]]
+    try:
+        header, rows = read_table(name, data, limits or UploadLimits())
+    except UploadRefused as exc:
+        raise StockInputError([str(exc)]) from exc
+    head = [str(h if h is not None else "").strip().lower() for h in header]
     col: dict[str, int] = {}
     for key, names in HEADERS.items():
         for i, h in enumerate(head):
@@ -359,24 +389,19 @@ def parse_stock_file(name: str, data: bytes) -> list[StockLine]:
         raise StockInputError([f"missing column {m} (header row: {', '.join(head)})"
                                for m in missing])
     out, problems, seen = [], [], set()
-    for n, row in enumerate(rows[1:], 2):
+    for n, row in rows:
         def cell(k: str) -> str:
             i = col.get(k)
             return "" if i is None or i >= len(row) or row[i] is None else str(row[i]).strip()
-        if not any(str(c or "").strip() for c in row):
-            continue
         code, qty_s = cell("sku_code"), cell("quantity")
         wh = cell("warehouse") or WAREHOUSE
         if not code:
             problems.append(f"row {n}: SKU code is empty")
             continue
-        try:
-            f = float(qty_s) if qty_s else None
-            qty = int(f) if f is not None and math.isfinite(f) and f == int(f) else None
-        except (ValueError, OverflowError):
-            qty = None
+        qty = _quantity(qty_s)
         if qty is None:
-            problems.append(f"row {n} ({code}): quantity {qty_s!r} is not a whole number")
+            problems.append(f"row {n} ({code}): quantity {qty_s[:40]!r} is not a whole number "
+                            f"between -{MAX_QUANTITY} and {MAX_QUANTITY}")
             continue
         if (code, wh) in seen:
             problems.append(f"row {n} ({code}): listed twice")
@@ -388,27 +413,6 @@ def parse_stock_file(name: str, data: bytes) -> list[StockLine]:
     return out
 
 
-def _rows(name: str, data: bytes) -> list[list[Any]]:
-    if name.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-        try:
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
-            raise StockInputError([f"not a readable .xlsx file: {exc}"]) from exc
-        return [list(r) for r in wb.active.iter_rows(values_only=True)]
-    if name.lower().endswith(".csv"):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:  # Excel in Chinese saves CSV as GBK unless told "CSV UTF-8"
-                text = data.decode("gb18030")
-            except UnicodeDecodeError as exc:
-                raise StockInputError([f"{name}: not UTF-8 or GBK text; save as \"CSV UTF-8\" "
-                                       "or upload .xlsx"]) from exc
-        return [r for r in csv.reader(io.StringIO(text))]
-    raise StockInputError([f"{name}: upload an .xlsx or .csv file"])
-
-
-__all__ = ["MOVES_BY_HAND", "Moved", "Reserved", "StockInputError", "StockLine", "WAREHOUSE",
+__all__ = ["MAX_QUANTITY", "MOVES_BY_HAND", "Moved", "Reserved", "StockInputError", "StockLine", "WAREHOUSE",
            "move_stock", "move_stock_in", "parse_stock_file", "release_in", "reserve_in", "retry_short",
            "retry_short_in", "set_bundle", "set_item", "settle_in", "ship_in"]

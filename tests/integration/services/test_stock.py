@@ -105,7 +105,8 @@ def test_stock_files_apply_all_or_nothing_and_name_bad_rows(fahuo):
     move_stock(fahuo.uow, "count", lines, actor="t", ref_type="import", ref_id="count.csv")
     with pytest.raises(StockInputError) as ei:
         parse_stock_file("bad.csv", "商家编码,数量\nCUP-A,4.5\n,3\nCUP-A,1\nCUP-C,2\n".encode())
-    assert ei.value.problems == ["row 2 (CUP-A): quantity '4.5' is not a whole number",
+    assert ei.value.problems == ["row 2 (CUP-A): quantity '4.5' is not a whole number "
+                                 "between -10000000 and 10000000",
                                  "row 3: SKU code is empty"]
     with pytest.raises(StockInputError, match="missing column 数量"):
         parse_stock_file("x.csv", b"sku_code,count\nA,1\n")

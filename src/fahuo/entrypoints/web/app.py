@@ -15,6 +15,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from pydantic import BaseModel, Field, StrictBool
 
@@ -29,7 +30,9 @@ from fahuo.services.manual_ship import (
     ImportFileError, apply_import, preview_import, ship_selected,
 )
 from fahuo.services.push import PushRejected, accept_push
-from fahuo.services.print_component import component_tasks, record_component_result
+from fahuo.services.print_component import (
+    ComponentTaskError, component_tasks, record_component_result,
+)
 from fahuo.services.print_data import print_data
 from fahuo.services.printing import (
     PrintError, print_documents, print_labels, select_packs,
@@ -40,6 +43,9 @@ from fahuo.services.settings import (
 )
 from fahuo.services.shops import (
     NewShop, ShopInputError, UnknownShop, add_shop, connect_shop, platform_reference,
+)
+from fahuo.services.uploads import (
+    UploadLimits, UploadRefused, check_declared_body, read_upload,
 )
 
 log = structlog.get_logger(__name__)
@@ -89,7 +95,8 @@ class ShopIn(BaseModel):
     shop_name: str = Field("", max_length=128)
     sign_method: Literal["hmac-sha256", "md5"] = "hmac-sha256"
     auth_type: Literal["self", "oauth"] = "self"
-    rate_qps: float | None = Field(None, gt=0, le=10000)
+    rate_qps: float | None = Field(None, ge=0.5, le=10000,
+                                   description="API calls per second for this app (0.5–10000)")
 
 
 class ShopOut(BaseModel):
@@ -218,6 +225,11 @@ def _enqueue(task_name: str, *args: Any) -> bool:
         return False
 
 
+def _store_push(fh: Fahuo, raw: bytes, app_id: str | None, sign: str | None) -> Any:
+    with fh.uow() as uow:
+        return accept_push(uow, raw, app_id, sign, uow.shops.app_secrets())
+
+
 def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None) -> FastAPI:
     container = app
 
@@ -262,10 +274,11 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                     raise PushRejected(413, f"push body exceeds {limit} bytes")
                 chunks.append(chunk)
             raw = b"".join(chunks)
-            with fh.uow() as uow:
-                accepted = accept_push(uow, raw, request.headers.get("app-id"),
-                                       request.headers.get("event-sign"),
-                                       uow.shops.app_secrets())
+            # The store is blocking work: in the thread pool, so one slow insert never
+            # stalls every other request on the event loop.
+            accepted = await run_in_threadpool(_store_push, fh, raw,
+                                               request.headers.get("app-id"),
+                                               request.headers.get("event-sign"))
         except PushRejected as exc:
             PUSHES.labels("rejected").inc()
             log.warning("push_rejected", status=exc.status, reason=exc.reason,
@@ -460,17 +473,25 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         fh = c()
         return ship_selected(fh.uow, fh.platform_for, body.order_ids, actor="api")
 
-    @api.post("/ship/import", responses={400: {"description": "file cannot be read"}})
+    @api.post("/ship/import", responses={
+        400: {"description": "file cannot be read (format, rows over FAHUO_IMPORT_MAX_ROWS, "
+                             "over FAHUO_IMPORT_TIME_BUDGET_S)"},
+        413: {"description": "file larger than FAHUO_IMPORT_MAX_BYTES"}})
     async def api_ship_import(file: UploadFile, dry_run: bool = Query(True)) -> dict[str, Any]:
         fh = c()
-        data = await file.read()
+        limits = UploadLimits.from_settings(fh.settings)
+        name = file.filename or "upload.csv"
         try:
+            data = await read_upload(file, name, limits)
+        except UploadRefused as exc:
+            raise HTTPException(413, str(exc))
+        try:  # parsing and the store: in the thread pool, never on the event loop
             if dry_run:
-                prev = preview_import(fh.uow, file.filename or "upload.csv", data)
+                prev = await run_in_threadpool(preview_import, fh.uow, name, data, limits)
                 return {"status": "preview", "counts": prev.counts(),
                         "items": [r.__dict__ for r in prev.rows]}
-            return apply_import(fh.uow, fh.platform_for, file.filename or "upload.csv", data,
-                                actor="api")
+            return await run_in_threadpool(apply_import, fh.uow, fh.platform_for, name, data,
+                                           actor="api", limits=limits)
         except ImportFileError as exc:
             raise HTTPException(400, str(exc))
 
@@ -523,16 +544,20 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                                  "X-Fahuo-Already-Printed": str(r.already_printed).lower(),
                                  "Content-Disposition": f'attachment; filename="{r.path.name}"'})
 
-    @api.post("/print/component/tasks")
-    def api_component_tasks(body: ComponentTasksIn) -> dict[str, Any]:
+    @api.post("/print/component/tasks",
+              responses={422: {"description": "a pack id listed twice"}})
+    def api_component_tasks(body: ComponentTasksIn) -> Any:
         """Print tasks for the Douyin print component (platform waybills)."""
         fh = c()
         with fh.uow(readonly=True) as uow:
             ids = body.pack_ids or [p["id"] for p in select_packs(uow, None, "labels")]
         if not ids:
             return {"tasks": [], "problems": {}}
-        return component_tasks(fh.uow, fh.platform_for, ids, printer=body.printer,
-                               per_task=body.per_task)
+        try:
+            return component_tasks(fh.uow, fh.platform_for, ids, printer=body.printer,
+                                   per_task=body.per_task)
+        except ComponentTaskError as exc:
+            return JSONResponse({"message": str(exc)}, 422)
 
     @api.post("/print/component/result")
     async def api_component_result(request: Request) -> Any:
@@ -583,7 +608,8 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
 
     @web.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
-        with c().uow() as uow:
+        # A read: it must not queue behind a writer for the SQLite write lock.
+        with c().uow(readonly=True) as uow:
             uow.orders.count_by_state()
         return {"status": "ok"}
 
@@ -731,19 +757,27 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
     @web.post("/ship/import", response_class=HTMLResponse, include_in_schema=False)
     async def ship_import_page(request: Request) -> Response:
         fh = c()
+        limits = UploadLimits.from_settings(fh.settings)
+        try:  # a body that cannot hold an allowed file is not even parsed
+            check_declared_body("上传的文件", request.headers.get("content-length"), limits)
+        except UploadRefused as exc:
+            return templates.TemplateResponse(request, "error.html", {"message": str(exc)}, 413)
         form = await request.form()
         upload = form.get("file")
         apply = form.get("apply") == "1"
         if upload is None or not hasattr(upload, "read"):
             return templates.TemplateResponse(request, "error.html",
                                               {"message": "请选择 .xlsx 或 .csv 文件"}, 400)
-        data = await upload.read()
+        name = upload.filename or "upload.csv"
         try:
+            data = await read_upload(upload, name, limits)
             if apply:
-                job = apply_import(fh.uow, fh.platform_for, upload.filename, data,
-                                   actor="console")
+                job = await run_in_threadpool(apply_import, fh.uow, fh.platform_for, name,
+                                              data, actor="console", limits=limits)
                 return RedirectResponse(f"/ship/jobs/{job['id']}", status_code=303)
-            prev = preview_import(fh.uow, upload.filename, data)
+            prev = await run_in_threadpool(preview_import, fh.uow, name, data, limits)
+        except UploadRefused as exc:
+            return templates.TemplateResponse(request, "error.html", {"message": str(exc)}, 413)
         except ImportFileError as exc:
             return templates.TemplateResponse(request, "error.html", {"message": str(exc)}, 400)
         with fh.uow() as uow:

@@ -11,13 +11,17 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field, StrictInt
+from starlette.concurrency import run_in_threadpool
 
 from fahuo.bootstrap import Fahuo
 from fahuo.entrypoints.web.auth import current_user
 from fahuo.services.aftersales import AfterSaleError, intercept, list_cases, receive_return
 from fahuo.services.stock import (
-    MOVES_BY_HAND, StockInputError, StockLine, move_stock, parse_stock_file, set_bundle,
+    MOVES_BY_HAND, Moved, StockInputError, StockLine, move_stock, parse_stock_file, set_bundle,
     set_item,
+)
+from fahuo.services.uploads import (
+    UploadLimits, UploadRefused, check_declared_body, read_upload,
 )
 from fahuo.services.stock_sync import sync_stock
 
@@ -55,6 +59,14 @@ def _actor(request: Request, default: str) -> str:
     return user.username if user else default
 
 
+def _import_file(fh: Fahuo, name: str, data: bytes, move: str, actor: str,
+                 limits: UploadLimits, reason: str = "") -> Moved:
+    """Read a stock file and apply it, all or nothing (blocking: run it off the loop)."""
+    lines = parse_stock_file(name, data, limits)
+    return move_stock(fh.uow, move, lines, actor=actor, reason=reason, ref_type="import",
+                      ref_id=name)
+
+
 def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Jinja2Templates,
              enqueue: Callable[..., bool]) -> None:
 
@@ -80,15 +92,22 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
             return JSONResponse({"message": str(exc), "problems": exc.problems}, 422)
         return {"levels": moved.levels, "released": moved.released}
 
-    @api.post("/stock/import", responses={422: {"description": "every bad row, named"}})
+    @api.post("/stock/import", responses={
+        422: {"description": "every bad row, named (or rows over FAHUO_IMPORT_MAX_ROWS)"},
+        413: {"description": "file larger than FAHUO_IMPORT_MAX_BYTES"}})
     async def api_import(request: Request, file: UploadFile,
                          move: Literal["count", "receive"] = "count") -> Any:
         """A stock count (盘点) or inbound receipt file: .xlsx or .csv with 商家编码 and 数量."""
         fh = c()
+        limits = UploadLimits.from_settings(fh.settings)
+        name = file.filename or ""
+        actor = _actor(request, "api")
         try:
-            lines = parse_stock_file(file.filename or "", await file.read())
-            moved = move_stock(fh.uow, move, lines, actor=_actor(request, "api"),
-                               ref_type="import", ref_id=file.filename or "")
+            data = await read_upload(file, name, limits)
+        except UploadRefused as exc:
+            return JSONResponse({"message": str(exc), "problems": [str(exc)]}, 413)
+        try:  # parsing and the store: in the thread pool, never on the event loop
+            moved = await run_in_threadpool(_import_file, fh, name, data, move, actor, limits)
         except StockInputError as exc:
             return JSONResponse({"message": str(exc), "problems": exc.problems}, 422)
         return {"lines": len(moved.levels), "released": moved.released}
@@ -180,24 +199,34 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
     @web.post("/stock", include_in_schema=False)
     async def stock_post(request: Request) -> Response:
         fh = c()
-        form = await request.form()
-        move = str(form.get("move", ""))
-        upload = form.get("file")
+        limits = UploadLimits.from_settings(fh.settings)
+        actor = _actor(request, "console")
         try:
+            try:  # a body that cannot hold an allowed file is not even parsed
+                check_declared_body("上传的文件", request.headers.get("content-length"), limits)
+            except UploadRefused as exc:
+                raise StockInputError([str(exc)]) from exc
+            form = await request.form()
+            move = str(form.get("move", ""))
+            reason = str(form.get("reason", ""))
+            upload = form.get("file")
             if upload is not None and getattr(upload, "filename", ""):
-                lines = parse_stock_file(upload.filename, await upload.read())
-                ref = ("import", upload.filename)
+                try:
+                    data = await read_upload(upload, upload.filename, limits)
+                except UploadRefused as exc:
+                    raise StockInputError([str(exc)]) from exc
+                moved = await run_in_threadpool(_import_file, fh, upload.filename, data, move,
+                                                actor, limits, reason)
             else:
                 qty = str(form.get("quantity", "")).strip()
-                if not qty.lstrip("-").isdigit():
-                    raise StockInputError([f"数量必须是整数：{qty!r}"])
-                lines = [StockLine(str(form.get("sku_code", "")).strip(), int(qty))]
-                ref = ("adjust", "")
-            moved = move_stock(fh.uow, move, lines, actor=_actor(request, "console"),
-                               reason=str(form.get("reason", "")), ref_type=ref[0],
-                               ref_id=ref[1])
-            msg = f"已处理 {len(lines)} 行" + (f"；{len(moved.released)} 单库存到位已放行"
-                                             if moved.released else "")
+                if not qty.lstrip("-").isdigit() or len(qty) > 12:
+                    raise StockInputError([f"数量必须是整数：{qty[:20]!r}"])
+                moved = await run_in_threadpool(
+                    lambda: move_stock(fh.uow, move, [StockLine(
+                        str(form.get("sku_code", "")).strip(), int(qty))], actor=actor,
+                        reason=reason, ref_type="adjust", ref_id=""))
+            msg = f"已处理 {len(moved.levels)} 行" + (f"；{len(moved.released)} 单库存到位已放行"
+                                                    if moved.released else "")
         except StockInputError as exc:
             msg = "未处理：" + "；".join(exc.problems[:10])
         return RedirectResponse("/stock?msg=" + quote(msg), 303)

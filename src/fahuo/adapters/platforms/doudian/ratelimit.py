@@ -14,7 +14,16 @@ from typing import Any
 
 from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate, RedisBucket
 
-__all__ = ["RateBudget"]
+from .errors import Throttled
+
+__all__ = ["RateBudget", "RateBudgetExhausted"]
+
+
+class RateBudgetExhausted(Throttled):
+    """The call would wait for the budget past its deadline: fail now, retry later (the task
+    queue or the next pass), instead of holding a worker thread for the wait."""
+
+    retryable = False  # not within this call: waiting is exactly what it must not do
 
 
 class RateBudget:
@@ -31,6 +40,7 @@ class RateBudget:
         redis_url: str | None = None,
         redis_client: Any = None,
         key_prefix: str = "fahuo:doudian:budget",
+        max_wait_s: float | None = None,
     ) -> None:
         if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1:
             raise ValueError(f"calls must be a positive int, got {calls!r}")
@@ -39,8 +49,11 @@ class RateBudget:
         interval_ms = int(round(per_seconds * Duration.SECOND))
         if interval_ms < 1:
             raise ValueError("per_seconds must be at least 1 ms")
+        if max_wait_s is not None and max_wait_s < 0:
+            raise ValueError(f"max_wait_s must be >= 0, got {max_wait_s!r}")
         self.calls = calls
         self.per_seconds = per_seconds
+        self.max_wait_s = max_wait_s  # None: wait as long as it takes
         self._rate = Rate(calls, interval_ms)
         self._key_prefix = key_prefix
         if redis_client is None and redis_url is not None:
@@ -68,11 +81,24 @@ class RateBudget:
                 self._limiters[app_key] = limiter
             return limiter
 
-    def acquire(self, app_key: str) -> None:
-        """Block until one more call for ``app_key`` fits the budget."""
-        ok = self._limiter(str(app_key)).try_acquire(str(app_key), weight=1, blocking=True, timeout=-1)
-        if not ok:  # only possible if the weight can never fit; defensive
-            raise RuntimeError(f"rate budget refused a call for app {app_key}")
+    def acquire(self, app_key: str, max_wait_s: float | None = None) -> None:
+        """Block until one more call for ``app_key`` fits the budget; raise
+        :class:`RateBudgetExhausted` when that would take longer than ``max_wait_s``
+        (default: the budget's own ``max_wait_s``; None on both: no limit)."""
+        key = str(app_key)
+        limit = self.max_wait_s if max_wait_s is None else max_wait_s
+        limiter = self._limiter(key)
+        if limit is None:
+            ok = limiter.try_acquire(key, weight=1, blocking=True, timeout=-1)
+        elif self.per_seconds / self.calls > limit:
+            # The spacing of two calls alone is past the deadline: do not sleep to find out.
+            ok = limiter.try_acquire(key, weight=1, blocking=False)
+        else:
+            ok = limiter.try_acquire(key, weight=1, blocking=True, timeout=limit)
+        if not ok:
+            raise RateBudgetExhausted(
+                f"rate budget of {self.calls} calls per {self.per_seconds:g} s for app {key} "
+                f"has no room within {limit:g} s; retry later")
 
     def close(self) -> None:
         with self._lock:
