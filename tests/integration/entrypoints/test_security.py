@@ -257,6 +257,8 @@ def test_a_cookie_stops_working_after_logout_password_change_or_sign_out(fahuo, 
     boss = _signed_in(fahuo, password="a new horse")
     p1, p2 = _signed_in(fahuo, "packer", "packer pass"), _signed_in(fahuo, "packer",
                                                                     "packer pass")
+    page = boss.get("/users").text
+    assert 'value="sign_out">在所有设备退出（2 个会话）' in page
     r = boss.post("/users", data={"action": "sign_out", "username": "packer",
                                   "csrf_token": _csrf(boss, "/users")})
     assert "2" in r.headers["location"]

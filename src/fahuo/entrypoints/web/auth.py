@@ -187,7 +187,8 @@ class Guard:
                 hdrs += [h for h in HEADERS if h[0] not in names]
                 if b"content-security-policy" not in names:
                     hdrs.append((b"content-security-policy", csp.encode()))
-                if cookie:
+                ctype = next((v for k, v in hdrs if k.lower() == b"content-type"), b"")
+                if cookie and ctype.startswith(b"text/html"):  # pages that hold a form
                     hdrs.append((b"set-cookie", cookie))
                 message = {**message, "headers": hdrs}
             await send(message)
