@@ -39,10 +39,14 @@ def _signed_in(fahuo, name="boss", password=PASSWORD) -> TestClient:
 
 
 def _audit(fahuo, action):
+    from sqlalchemy import select
+
+    from fahuo.adapters.store import models as m
+    t = m.audit_log
     with fahuo.uow() as uow:
-        return [dict(r._mapping) for r in uow.conn.exec_driver_sql(
-            "SELECT actor, subject_id, detail FROM audit_log WHERE action = ? ORDER BY id",
-            (action,))]
+        return [dict(r._mapping) for r in uow.conn.execute(
+            select(t.c.actor, t.c.subject_id, t.c.detail).where(t.c.action == action)
+            .order_by(t.c.id))]
 
 
 # ---- OAuth ------------------------------------------------------------------------------
@@ -152,7 +156,8 @@ def test_only_an_admin_gets_a_state(fahuo, sandbox, tool_shop):
 
 # ---- sign-in throttling -----------------------------------------------------------------
 
-def test_failures_back_off_per_account_and_per_address(fahuo):
+def test_failures_back_off_per_account_and_per_address(fahuo_any_db):
+    fahuo = fahuo_any_db
     add_user(fahuo.uow, "boss", PASSWORD, actor="t")
     now = [1_000_000.0]
 
@@ -278,6 +283,30 @@ def test_a_cookie_stops_working_after_logout_password_change_or_sign_out(fahuo, 
     assert len(_audit(fahuo, "user.sign_out_everywhere")) == 3
 
 
+def test_sessions_and_states_on_either_database(fahuo_any_db):
+    from fahuo.services.shops import OAuthRefused, use_oauth_state
+    from fahuo.services.users import (
+        end_session, sign_out_everywhere, start_session, user_by_session,
+    )
+    fh = fahuo_any_db
+    boss = add_user(fh.uow, "boss", PASSWORD, actor="t")
+    a, b = start_session(fh.uow, boss), start_session(fh.uow, boss)
+    assert user_by_session(fh.uow, a) == boss and user_by_session(fh.uow, b) == boss
+    assert user_by_session(fh.uow, a, now=int(time.time()) + 12 * 3600 + 1) is None
+    end_session(fh.uow, a)
+    assert user_by_session(fh.uow, a) is None and user_by_session(fh.uow, b) == boss
+    assert sign_out_everywhere(fh.uow, "boss", actor="t") == 1
+    assert user_by_session(fh.uow, b) is None
+    with fh.uow() as uow:
+        ref = add_shop(uow, NewShop(shop_id="5", app_key="1" * 19, app_secret="s",
+                                    gateway_url="http://127.0.0.1:1"))
+    key = fh.box.derive("oauth-state")
+    state = issue_oauth_state(fh.uow, key, ref, user_id=boss.id, actor="boss")
+    assert use_oauth_state(fh.uow, key, state, user_id=boss.id) == ref
+    with pytest.raises(OAuthRefused, match="already used"):
+        use_oauth_state(fh.uow, key, state, user_id=boss.id)
+
+
 # ---- CSRF -------------------------------------------------------------------------------
 
 def test_a_cross_site_form_cannot_use_a_valid_cookie(fahuo):
@@ -300,6 +329,10 @@ def test_a_cross_site_form_cannot_use_a_valid_cookie(fahuo):
     # JSON from a script with the cookie needs the header token as well
     r = c.post("/api/users", json={"username": "mallory", "password": "12345678"})
     assert r.status_code == 403
+    # a file posted with the cookie (a form another site can send) is checked too
+    r = c.post("/api/ship/import", params={"dry_run": "false"},
+               files={"file": ("t.csv", b"order_id,track_no\n", "text/csv")})
+    assert r.status_code == 403 and "CSRF" in r.json()["message"]
     with fahuo.uow() as uow:
         assert uow.users.by_name("mallory") is None
     # the console's own form works
