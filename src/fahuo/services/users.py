@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,6 +95,7 @@ class SignIn:
 # Throttling: a few failures are free, then each further try waits twice as long as the one
 # before (capped). Per account and per address; stored in the database so every process agrees.
 FREE_PER_ACCOUNT, FREE_PER_IP = 5, 20
+_CHECKING = threading.BoundedSemaphore(2)
 WINDOW_S, MAX_WAIT_S = 3600.0, 900.0
 
 
@@ -137,11 +139,18 @@ def sign_in(uow: UowFactory, username: str, password: str, *, ip: str = "",
         log.warning("login_throttled", username=username, ip=ip,
                     retry_after=round(throttled, 1))
         return SignIn(None, throttled)
+    # At most two argon2 checks at a time per process: a flood of tries for many names
+    # must not take every core from the rest of the server.
+    if not _CHECKING.acquire(timeout=5):
+        log.warning("login_busy", username=username, ip=ip)
+        return SignIn(None, 1.0)  # the claimed try stays a failure
     try:
         _hasher.verify(row["password_hash"] if row else _DUMMY, password)
         ok = row is not None and not row["disabled"]
     except (VerificationError, InvalidHashError):
         ok = False
+    finally:
+        _CHECKING.release()
     rehash = (_hasher.hash(password)
               if ok and _hasher.check_needs_rehash(row["password_hash"]) else None)
     with uow() as u:

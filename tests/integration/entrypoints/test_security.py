@@ -236,8 +236,8 @@ def test_a_login_flood_is_throttled_and_the_server_keeps_answering(fahuo):
     checked = len(_audit(fahuo, "user.login_failed"))
     assert FREE_PER_ACCOUNT <= checked <= FREE_PER_ACCOUNT + 4
     # (the machine running the tests is shared: seconds-long stalls are what is ruled out)
-    assert len(health) > 10 and max(health) < 2.0
-    assert sorted(health)[len(health) // 2] < 0.5
+    assert len(health) > 10 and max(health) < 2.0, health
+    assert sorted(health)[len(health) // 2] < 0.5, health
 
 
 # ---- sessions ---------------------------------------------------------------------------
