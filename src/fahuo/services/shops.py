@@ -128,7 +128,17 @@ def _refuse(uow_factory: Callable[[], UnitOfWork], shop_ref: int | None, reason:
         uow.audit.add(actor=detail.pop("actor", None) or "anonymous",
                       action="shop.oauth_refused", subject_type="shop",
                       subject_id=str(shop_ref or ""), detail={"reason": reason, **detail})
-    return OAuthRefused(reason)
+    return OAuthRefused(f"{_REASONS.get(reason, reason)} ({reason})")
+
+
+_REASONS = {  # for the merchant; the audit log keeps the English reason
+    "state is not one fahuo issued": "授权参数不是本系统签发的",
+    "unknown state": "授权参数不存在",
+    "state already used": "授权链接已经用过",
+    "state expired": f"授权链接已过期（{OAUTH_STATE_S // 60} 分钟内有效）",
+    "state was issued to another user": "授权链接是发给另一位用户的",
+    "the code is for another shop": "授权码属于另一家店铺，令牌未保存",
+}
 
 
 def use_oauth_state(uow_factory: Callable[[], UnitOfWork], key: bytes, state: str, *,
