@@ -41,6 +41,9 @@ class Settings(BaseSettings):
                                  "(outbound/ and inbound/ files); unset = no warehouse")
     public_url: str = Field("", description="fahuo's address as merchants and providers reach "
                             "it (links in alerts, e.g. https://fahuo.example.com)")
+    trust_proxy_headers: bool = Field(
+        False, description="behind a reverse proxy: believe its X-Forwarded-Proto/-Host "
+        "(https → Secure cookies, the origin CSRF checks compare with)")
     webhook_max_body: int = Field(1 << 20, description="largest accepted push body, bytes")
     # Merchant uploads (导入发货, 盘点/入库 files): refused whole beyond these, never cut.
     import_max_bytes: int = Field(5 << 20, ge=1024, le=1 << 30,

@@ -56,6 +56,9 @@ def test_merchant_filters_orders_and_releases_a_held_one(fahuo, sandbox, browser
     held = {"order_id": taken}
     with serve_in_thread(create_app(fahuo, embedded_worker=False)) as url:
         page = browser.new_page()
+        blocked = []  # the console's CSP allows only its own files: nothing may be refused
+        page.on("console", lambda m: "Content Security Policy" in m.text and blocked.append(
+            m.text))
         page.goto(f"{url}/")
         assert page.locator("#total-orders").inner_text() == "80"
         assert page.locator("#state-chart canvas").count() == 1  # ECharts drew the chart
@@ -69,6 +72,7 @@ def test_merchant_filters_orders_and_releases_a_held_one(fahuo, sandbox, browser
         page.check(f"input[name=order_id][value='{held['order_id']}']")
         page.click("button[value=release]")
         assert "已放行 1 单" in page.locator("[role=status]").inner_text()
+        assert blocked == []
     with fahuo.uow() as uow:
         assert uow.orders.get(held["order_id"])["state"] == "approved"
 

@@ -129,11 +129,14 @@ def test_a_tool_app_shop_is_authorised_by_the_oauth_redirect(fahuo, sandbox):
     code = sandbox.http.post("/sandbox/oauth/code", json={"app_key": creds["app_key"],
                                                           "shop_id": creds["shop_id"]}).json()
     with TestClient(create_app(fahuo, embedded_worker=False)) as client:
-        r = client.get("/oauth/doudian/callback", params={"code": code["code"], "state": ref},
+        def state() -> str:  # what the shop page's "authorise" button hands the merchant
+            return client.post(f"/api/shops/{ref}/oauth-state").json()["state"]
+        r = client.get("/oauth/doudian/callback", params={"code": code["code"],
+                                                          "state": state()},
                        follow_redirects=False)
         assert r.status_code == 303 and "msg=" in r.headers["location"]
         again = client.get("/oauth/doudian/callback", params={"code": code["code"],
-                                                              "state": ref},
+                                                              "state": state()},
                            follow_redirects=False)  # a code works once
         assert "%E5%A4%B1%E8%B4%A5" in again.headers["location"]  # 失败
     with fahuo.uow() as uow:

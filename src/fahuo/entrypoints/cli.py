@@ -74,8 +74,9 @@ def shop_add(
     out.print(f"shop {shop_id} added as #{ref}")
     if auth == "oauth" and not code:
         out.print("tool app: authorise it at the Douyin service market, then run "
-                  f"`fahuo shop authorize --shop {ref} --code …` or let the redirect reach "
-                  "/oauth/doudian/callback")
+                  f"`fahuo shop authorize --shop {ref} --code …`, or have an admin press "
+                  "the shop page's authorise button (its redirect comes back to "
+                  "/oauth/doudian/callback)")
     if connect and (auth == "self" or code):
         with app.uow() as uow:
             shop = uow.shops.get(ref)

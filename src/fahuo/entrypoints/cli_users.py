@@ -78,5 +78,16 @@ def user_token(username: str) -> None:
         _fail(str(exc))
 
 
+@user_cli.command("sign-out")
+def user_sign_out(username: str) -> None:
+    """Sign the user out everywhere: every console session ends now (API tokens stay)."""
+    from fahuo.services.users import UserError, sign_out_everywhere
+    try:
+        n = sign_out_everywhere(_app().uow, username, actor="cli")
+    except UserError as exc:
+        _fail(str(exc))
+    out.print(f"{username}: {n} session(s) ended")
+
+
 def register(cli: typer.Typer) -> None:
     cli.add_typer(user_cli, name="user")

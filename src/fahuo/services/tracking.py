@@ -22,6 +22,7 @@ import httpx
 import orjson
 import structlog
 
+from fahuo.domain.urls import url_problem
 from fahuo.adapters.carriers.base import (
     InvalidPush, PhoneRequired, ProviderError, QueryTooSoon, TrackingResult, UnknownCourier,
 )
@@ -429,11 +430,11 @@ def add_account(uow: UowFactory, provider: str, name: str, credentials: dict[str
                             "(fahuo track intercept-partner), not with the account")
     if not name.strip():
         problems.append("name is required")
-    if not base_url.startswith(("http://", "https://")):
-        problems.append(f"base_url must be an http(s) URL, got {base_url!r}")
-    if not callback_url.startswith(("http://", "https://")):
-        problems.append("callback_url must be fahuo's public http(s) address (pushes go to "
-                        f"<it>/webhooks/{provider}/<account id>), got {callback_url!r}")
+    if (bad := url_problem(base_url)) is not None:
+        problems.append(f"base_url: {bad} ({base_url!r})")
+    if (bad := url_problem(callback_url)) is not None:
+        problems.append(f"callback_url must be fahuo's public http(s) address (pushes go to "
+                        f"<it>/webhooks/{provider}/<account id>): {bad} ({callback_url!r})")
     if problems:
         raise TrackingError("; ".join(problems))
     with uow() as u:
@@ -447,9 +448,10 @@ def add_account(uow: UowFactory, provider: str, name: str, credentials: dict[str
 
 
 def _label_url_problems(url: Any) -> list[str]:
-    if url is None or (isinstance(url, str) and url.startswith(("http://", "https://"))):
+    if url is None or (bad := url_problem(url)) is None:
         return []
-    return [f"label_url must be an http(s) URL (Kuaidi100: {DEFAULT_LABEL_URL}), got {url!r}"]
+    return [f"label_url must be an http(s) URL (Kuaidi100: {DEFAULT_LABEL_URL}): {bad} "
+            f"({url!r})"]
 
 
 def _k100_account(u: UnitOfWork, account_id: int) -> dict[str, Any]:

@@ -10,16 +10,19 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 
+log = structlog.get_logger(__name__)
 UowFactory = Callable[..., UnitOfWork]
 ROLES = ("admin", "operator")
 _NAME = re.compile(r"^[\w.\-@\u4e00-\u9fff]{2,64}$")
@@ -66,11 +69,12 @@ def add_user(uow: UowFactory, username: str, password: str, *, role: str = "oper
         problems.append(str(exc))
     if problems:
         raise UserError("; ".join(problems))
+    password_hash = _hasher.hash(password)  # before the transaction: argon2 is slow on purpose
     with uow() as u:
         if u.users.by_name(username):
             raise UserError(f"user {username!r} exists")
         first = u.users.count() == 0
-        uid = u.users.add({"username": username, "password_hash": _hasher.hash(password),
+        uid = u.users.add({"username": username, "password_hash": password_hash,
                            # the first user manages the rest, whatever was asked
                            "role": "admin" if first else role,
                            "may_see_receiver": may_see_receiver, "disabled": False,
@@ -81,20 +85,131 @@ def add_user(uow: UowFactory, username: str, password: str, *, role: str = "oper
         return _user(u.users.by_id(uid))
 
 
-def authenticate(uow: UowFactory, username: str, password: str) -> User | None:
+@dataclass(frozen=True)
+class SignIn:
+    """What a sign-in attempt came to: a user, or None and, when throttled, how long to wait."""
+    user: User | None
+    retry_after: float = 0.0
+
+
+# Throttling: a few failures are free, then each further try waits twice as long as the one
+# before (capped). Per account and per address; stored in the database so every process agrees.
+FREE_PER_ACCOUNT, FREE_PER_IP = 5, 20
+_CHECKING = threading.BoundedSemaphore(2)
+WINDOW_S, MAX_WAIT_S = 3600.0, 900.0
+
+
+def _wait(failures: list[float], free: int, now: float) -> float:
+    if len(failures) < free:
+        return 0.0
+    delay = min(2.0 ** (len(failures) - free), MAX_WAIT_S)
+    return max(0.0, failures[-1] + delay - now)
+
+
+def authenticate(uow: UowFactory, username: str, password: str, *, ip: str = "",
+                 clock: Callable[[], float] = time.time) -> User | None:
+    return sign_in(uow, username, password, ip=ip, clock=clock).user
+
+
+def sign_in(uow: UowFactory, username: str, password: str, *, ip: str = "",
+            clock: Callable[[], float] = time.time) -> SignIn:
+    """Checks a password with no transaction open while argon2 works (~0.1–0.6 s).
+
+    The attempt is written down as failed *before* the hash is checked (and turned into a
+    success after), so tries running at the same time in any process count against each
+    other at once instead of all slipping through the free allowance together."""
+    username, ip = (username or "")[:64], (ip or "")[:64]
+    now = clock()
+
+    def wait(u: Any) -> float:
+        return max(_wait(u.users.failures_since("username", username, now - WINDOW_S),
+                         FREE_PER_ACCOUNT, now),
+                   _wait(u.users.failures_since("ip", ip, now - WINDOW_S), FREE_PER_IP, now)
+                   if ip else 0.0)
+
+    with uow(readonly=True) as u:  # the common refusal during a flood takes no write lock
+        throttled = wait(u)
+    if not throttled:
+        with uow() as u:  # again under the write lock, and claim the try
+            throttled = wait(u)
+            row = u.users.by_name(username)
+            attempt = None if throttled else u.users.add_attempt(at=now, username=username,
+                                                                 ip=ip, ok=False)
+    if throttled > 0:
+        log.warning("login_throttled", username=username, ip=ip,
+                    retry_after=round(throttled, 1))
+        return SignIn(None, throttled)
+    # At most two argon2 checks at a time per process: a flood of tries for many names
+    # must not take every core from the rest of the server.
+    if not _CHECKING.acquire(timeout=5):
+        log.warning("login_busy", username=username, ip=ip)
+        return SignIn(None, 1.0)  # the claimed try stays a failure
+    try:
+        _hasher.verify(row["password_hash"] if row else _DUMMY, password)
+        ok = row is not None and not row["disabled"]
+    except (VerificationError, InvalidHashError):
+        ok = False
+    finally:
+        _CHECKING.release()
+    rehash = (_hasher.hash(password)
+              if ok and _hasher.check_needs_rehash(row["password_hash"]) else None)
+    with uow() as u:
+        if not ok:
+            u.audit.add(actor=username or "?", action="user.login_failed", subject_type="user",
+                        subject_id=str(row["id"]) if row else "", detail={
+                            "ip": ip, "reason": "disabled" if row and row["disabled"]
+                            else "no such user" if row is None else "wrong password"})
+            return SignIn(None)
+        u.users.attempt_succeeded(attempt)
+        values: dict[str, Any] = {"last_login_at": int(now)}
+        if rehash:
+            values["password_hash"] = rehash
+        u.users.update(row["id"], **values)
+        u.users.forget_attempts_before(now - 2 * WINDOW_S)  # no longer evidence of anything
+        return SignIn(_user(row))
+
+
+# ---- sessions ----------------------------------------------------------------------------
+SESSION_S = 12 * 3600
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def start_session(uow: UowFactory, user: User, *, now: int | None = None) -> str:
+    """A new session id for the cookie (the database keeps only its digest)."""
+    sid = secrets.token_urlsafe(32)
+    at = int(time.time()) if now is None else now
+    with uow() as u:
+        u.users.delete_expired_sessions(at)
+        u.users.add_session(_digest(sid), user.id, at, at + SESSION_S)
+    return sid
+
+
+def user_by_session(uow: UowFactory, sid: str, *, now: int | None = None) -> User | None:
+    if not sid or len(sid) > 128:
+        return None
+    with uow(readonly=True) as u:
+        row = u.users.session_user(_digest(sid), int(time.time()) if now is None else now)
+    return None if row is None or row["disabled"] else _user(row)
+
+
+def end_session(uow: UowFactory, sid: str) -> None:
+    with uow() as u:
+        u.users.delete_session(_digest(sid))
+
+
+def sign_out_everywhere(uow: UowFactory, username: str, *, actor: str) -> int:
+    """Ends every console session of this user; returns how many there were."""
     with uow() as u:
         row = u.users.by_name(username)
-        try:
-            _hasher.verify(row["password_hash"] if row else _DUMMY, password)
-        except (VerificationError, InvalidHashError):
-            return None
-        if row is None or row["disabled"]:
-            return None
-        values: dict[str, Any] = {"last_login_at": int(time.time())}
-        if _hasher.check_needs_rehash(row["password_hash"]):
-            values["password_hash"] = _hasher.hash(password)
-        u.users.update(row["id"], **values)
-        return _user(row)
+        if row is None:
+            raise UserError(f"no user {username!r}")
+        n = u.users.delete_sessions_of(row["id"])
+        u.audit.add(actor=actor, action="user.sign_out_everywhere", subject_type="user",
+                    subject_id=str(row["id"]), detail={"sessions": n})
+    return n
 
 
 def user_by_id(uow: UowFactory, user_id: int) -> User | None:
@@ -147,6 +262,8 @@ def change_user(uow: UowFactory, username: str, *, actor: str, password: str | N
                 values.get("role", "admin") != "admin" or values.get("disabled")):
             raise UserError("the last admin cannot be demoted or disabled")
         u.users.update(row["id"], **values)
+        if password is not None or disabled:  # a changed password ends every old session
+            u.users.delete_sessions_of(row["id"])
         u.audit.add(actor=actor, action="user.change", subject_type="user",
                     subject_id=str(row["id"]),
                     detail={k: v for k, v in values.items() if k != "password_hash"}
@@ -156,8 +273,10 @@ def change_user(uow: UowFactory, username: str, *, actor: str, password: str | N
 
 def list_users(uow: UowFactory) -> list[dict[str, Any]]:
     with uow(readonly=True) as u:
+        sessions = u.users.session_counts()
         return [{k: v for k, v in r.items() if k not in ("password_hash", "api_token_hash")}
-                | {"has_token": bool(r["api_token_hash"])} for r in u.users.list()]
+                | {"has_token": bool(r["api_token_hash"]), "sessions": sessions.get(r["id"], 0)}
+                for r in u.users.list()]
 
 
 def users_exist(uow: UowFactory) -> bool:
@@ -165,5 +284,7 @@ def users_exist(uow: UowFactory) -> bool:
         return u.users.count() > 0
 
 
-__all__ = ["ROLES", "User", "UserError", "add_user", "authenticate", "change_user",
-           "issue_token", "list_users", "user_by_id", "user_by_token", "users_exist"]
+__all__ = ["ROLES", "SESSION_S", "SignIn", "User", "UserError", "add_user", "authenticate",
+           "change_user", "end_session", "issue_token", "list_users", "sign_in",
+           "sign_out_everywhere", "start_session", "user_by_id", "user_by_session",
+           "user_by_token", "users_exist"]

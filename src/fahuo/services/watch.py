@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import structlog
 
+from fahuo.domain.urls import url_problem
 from fahuo.adapters.notify.base import Alert, NotifyError
 from fahuo.adapters.notify.dingtalk import DingTalkChannel
 from fahuo.adapters.notify.email import EmailChannel
@@ -322,6 +323,9 @@ def add_channel(uow: UowFactory, name: str, kind: str, config: dict[str, Any],
         problems.append(f"interval_s must be whole seconds >= 0, got {interval_s!r}")
     if not name.strip():
         problems.append("name is required")
+    for k in ("url", "base_url"):  # where alerts are posted (with the findings in them)
+        if k in config and (bad := url_problem(config[k])) is not None:
+            problems.append(f"{k}: {bad}")
     if not problems:
         try:
             build_channel({"kind": kind, "config": config})

@@ -4,6 +4,7 @@ webhooks still work, and plain receivers print only for people allowed to see th
 from __future__ import annotations
 
 import os
+import re
 
 import fitz
 import pytest
@@ -18,6 +19,11 @@ from support import labelled_pack
 
 def _client(fahuo) -> TestClient:
     return TestClient(create_app(fahuo, embedded_worker=False), follow_redirects=False)
+
+
+def csrf(client, page="/") -> str:
+    """The CSRF token a console page hands the browser (as the page's JavaScript reads it)."""
+    return re.search(r'name="csrf-token" content="([0-9a-f]+)"', client.get(page).text)[1]
 
 
 def _login(client, name, password):
@@ -51,11 +57,13 @@ def test_with_users_strangers_are_sent_to_sign_in(fahuo):
     page = c.get("/")
     assert page.status_code == 200 and "boss" in page.text
     assert c.get("/api/me").json()["user"]["username"] == "boss"
-    # a forged session (someone else's id, same shape) is refused
+    # a made-up session id is refused; the database holds only the real one's digest
     value = c.cookies.get("fahuo_session")
-    uid, issued, sig = value.split(".")
+    with fahuo.uow() as uow:
+        stored = [r[0] for r in uow.conn.exec_driver_sql("SELECT id_hash FROM sessions")]
+    assert value not in stored and len(stored) == 1
     forged = TestClient(create_app(fahuo, embedded_worker=False), follow_redirects=False)
-    forged.cookies.set("fahuo_session", f"{int(uid) + 1}.{issued}.{sig}")
+    forged.cookies.set("fahuo_session", value[:-2] + ("aa" if value[-2:] != "aa" else "bb"))
     assert forged.get("/").status_code == 303
 
 
@@ -95,6 +103,7 @@ def test_plain_receiver_prints_only_for_someone_allowed_to_see_it(fahuo, make_or
     add_user(fahuo.uow, "packer", "packer pass", actor="t")
     c = _client(fahuo)
     _login(c, "packer", "packer pass")
+    c.headers["X-CSRF-Token"] = csrf(c)  # as the console's own pages send it
     r = c.post("/api/print/labels", json={"pack_ids": [pid]})
     assert r.status_code == 200 and "王小明" not in _text(r.content)
     change_user(fahuo.uow, "packer", actor="boss", may_see_receiver=True)

@@ -435,6 +435,35 @@ users = Table(
     Column("last_login_at", BigInteger),
 )
 
+sessions = Table(  # console sign-ins; the cookie holds a random id, this only its SHA-256
+    "sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+login_attempts = Table(  # every sign-in try, for throttling across processes
+    "login_attempts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Index("ix_login_attempts_username_at", "username", "at"),
+    Index("ix_login_attempts_ip_at", "ip", "at"),
+)
+
+oauth_states = Table(  # OAuth `state` nonces handed to an admin: single use, short-lived
+    "oauth_states", metadata,
+    Column("nonce_hash", String(64), primary_key=True),
+    Column("shop_ref", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("user_id", Integer),  # who asked (None on an install without users)
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger),
+)
+
 
 # ---- issue 6: stock -------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, FastAPI, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -24,7 +24,10 @@ from fahuo.bootstrap import Fahuo, get_app
 from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import PLATFORM_STATUS_NAMES, OrderState
 from fahuo.domain.pii import mask_phone
-from fahuo.entrypoints.web.auth import SignInRequired, current_user, may_see_receiver
+from fahuo.entrypoints.web.auth import (
+    CsrfRefused, Guard, SignInRequired, check_form_token, csrf_refused_response, current_user,
+    may_see_receiver,
+)
 from fahuo.services.holds import hold_orders, release_orders
 from fahuo.services.manual_ship import (
     ImportFileError, apply_import, preview_import, ship_selected,
@@ -42,7 +45,8 @@ from fahuo.services.settings import (
     SettingsError, balances, refresh_from_platform, update_settings,
 )
 from fahuo.services.shops import (
-    NewShop, ShopInputError, UnknownShop, add_shop, connect_shop, platform_reference,
+    NewShop, OAuthRefused, ShopInputError, UnknownShop, add_shop, authorize_url, connect_shop,
+    issue_oauth_state, platform_reference, use_oauth_state,
 )
 from fahuo.services.uploads import (
     UploadLimits, UploadRefused, check_declared_body, read_upload,
@@ -251,7 +255,9 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                 consumer.stop(graceful=True)
 
     web = FastAPI(title="fahuo 发货", version="0.1.0", lifespan=lifespan,
-                  description="Shipping automation for Douyin shops: API, push webhooks, console.")
+                  description="Shipping automation for Douyin shops: API, push webhooks, console.",
+                  dependencies=[Depends(check_form_token)])
+    web.add_exception_handler(CsrfRefused, csrf_refused_response)
     static = HERE / "static"
     static.mkdir(exist_ok=True)
     web.mount("/static", StaticFiles(directory=str(static)), name="static")
@@ -333,11 +339,14 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
     @api.post("/shops", status_code=201, response_model=ShopOut,
               responses={409: {"model": ShopProblems, "description": "already connected"},
                          400: {"description": "body is not JSON"}})
-    def create_shop(body: ShopIn) -> Any:
+    def create_shop(request: Request, body: ShopIn) -> Any:
         fh = c()
+        user = current_user(request)
         try:
             with fh.uow() as uow:
-                ref = add_shop(uow, NewShop(**body.model_dump()), actor="api")
+                ref = add_shop(uow, NewShop(**body.model_dump()),
+                               actor=user.username if user else "api",
+                               by_admin=user is None or user.is_admin)
         except ShopInputError as exc:
             return JSONResponse(ShopProblems(problems=exc.problems).model_dump(), 409)
         return next(s for s in _shops_with_cursors(fh) if s.id == ref)
@@ -582,26 +591,82 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
             raise HTTPException(404, f"no job {job_id}")
         return job
 
+    def is_admin(request: Request) -> bool:
+        # Nobody signed in past SignInRequired means the install has no users: all open.
+        user = current_user(request)
+        return user is None or user.is_admin
+
+    def oauth_key() -> bytes:
+        return c().box.derive("oauth-state")
+
+    @api.post("/shops/{shop_ref}/oauth-state", status_code=201, responses={
+        403: {"description": "admins only"}, 404: {"description": "no such shop"}})
+    def api_oauth_state(request: Request, shop_ref: int = PathParam(ge=1, le=MAX_ID),
+                        service_id: str = Query("", pattern=r"^\d{0,20}$",
+                                                description="the app's service market id")
+                        ) -> Any:
+        """A single-use `state` (15 minutes) for authorising a tool-app shop, and the
+        service-market link that carries it when `service_id` is given."""
+        if not is_admin(request):
+            return JSONResponse({"message": "只有管理员可以授权店铺 (admins only)"}, 403)
+        user = current_user(request)
+        try:
+            state = issue_oauth_state(c().uow, oauth_key(), shop_ref,
+                                      user_id=user.id if user else None,
+                                      actor=user.username if user else "api")
+        except UnknownShop as exc:
+            raise HTTPException(404, str(exc))
+        return {"state": state,
+                "authorize_url": authorize_url(service_id, state) if service_id else None}
+
+    @web.post("/shops/{shop_ref}/authorize", include_in_schema=False)
+    def shop_authorize_form(request: Request, shop_ref: int,
+                            service_id: str = Form("")) -> Response:
+        if not is_admin(request):
+            return RedirectResponse(f"/shops/{shop_ref}?msg=" + quote("只有管理员可以授权店铺"),
+                                    303)
+        if not service_id.strip().isdigit():
+            return RedirectResponse(f"/shops/{shop_ref}?msg=" + quote(
+                "请填写服务市场的服务ID（service_id，数字）"), 303)
+        user = current_user(request)
+        try:
+            state = issue_oauth_state(c().uow, oauth_key(), shop_ref,
+                                      user_id=user.id if user else None,
+                                      actor=user.username if user else "console")
+        except UnknownShop as exc:
+            return RedirectResponse("/shops?msg=" + quote(str(exc)), 303)
+        return RedirectResponse(authorize_url(service_id.strip(), state), 303)
+
     from fahuo.entrypoints.web import stock_routes, tracking_routes, user_routes
     tracking_routes.register(web, api, c, templates, _enqueue)
     stock_routes.register(web, api, c, templates, _enqueue)
     user_routes.register(web, api, c, templates)
     web.include_router(api)
     web.add_middleware(SignInRequired, container=c)
+    web.add_middleware(Guard, container=c)  # outermost: headers on every answer
 
     @web.get("/oauth/doudian/callback", include_in_schema=False)
-    def oauth_callback(code: str = "", state: str = "") -> Response:
-        """Where the Douyin service market sends the merchant back (state = shop #)."""
+    def oauth_callback(request: Request, code: str = "", state: str = "") -> Response:
+        """Where the Douyin service market sends the merchant back. `state` must be a nonce
+        fahuo issued to this signed-in admin; the token must be for that shop."""
         fh = c()
-        if not code or not state.isdigit():
+        user = current_user(request)
+        if not code or not state:
             return RedirectResponse("/shops?msg=" + quote("授权回调缺少 code 或 state"), 303)
-        with fh.uow() as uow:
-            shop = uow.shops.get(int(state))
-        if shop is None:
-            return RedirectResponse("/shops?msg=" + quote(f"店铺 {state} 不存在"), 303)
+        actor = user.username if user else None
         try:
-            connect_shop(fh.platform_for(shop), fh.uow, shop.id, code=code)
+            ref = use_oauth_state(fh.uow, oauth_key(), state, user_id=user.id if user else None,
+                                  actor=actor,
+                                  client=request.client.host if request.client else "")
+            with fh.uow() as uow:
+                shop = uow.shops.get(ref)
+            connect_shop(fh.platform_for(shop), fh.uow, shop.id, code=code,
+                         actor=actor or "oauth")
             msg = "授权成功"
+        except OAuthRefused as exc:
+            log.warning("oauth_refused", reason=str(exc), user=actor)
+            return templates.TemplateResponse(request, "error.html", {
+                "message": f"授权被拒绝：{exc}。请在店铺页面重新点击“授权”。"}, 403)
         except DoudianError as exc:
             msg = f"授权失败：{exc}"
         return RedirectResponse(f"/shops/{shop.id}?msg=" + quote(msg), 303)
@@ -682,9 +747,11 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         new = NewShop(shop_id=shop_id.strip(), app_key=app_key.strip(), app_secret=app_secret,
                       gateway_url=gateway_url.strip() or "https://openapi-fxg.jinritemai.com",
                       shop_name=shop_name.strip())
+        user = current_user(request)
         try:
             with fh.uow() as uow:
-                add_shop(uow, new, actor="console")
+                add_shop(uow, new, actor=user.username if user else "console",
+                         by_admin=user is None or user.is_admin)
         except ShopInputError as exc:
             return templates.TemplateResponse(
                 request, "shops.html",
