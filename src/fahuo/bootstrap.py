@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from fahuo.adapters.platforms.doudian.client import AppCredentials, DoudianClien
 from fahuo.adapters.platforms.doudian.ratelimit import RateBudget
 from fahuo.adapters.platforms.doudian.tokens import ShopSession, TokenSet
 from fahuo.adapters.platforms.doudian.wire import Urllib3Wire
-from fahuo.adapters.store.db import make_engine
+from fahuo.adapters.store.db import make_engine, private_sqlite_file
 from fahuo.adapters.store.migrate import upgrade
 from fahuo.adapters.store.repositories import ShopRecord
 from fahuo.adapters.store.unit_of_work import UnitOfWorkFactory
@@ -37,6 +38,39 @@ RATE_MARGIN = 0.8
 def configure_logging(level: str = "INFO") -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(
         logging.getLevelName(level.upper())))
+
+
+def private_data_dir(settings: Settings) -> None:
+    """The data folder holds the database, the queue, the install key and label files with
+    buyers' data: the folder is 0700 and fahuo's files in it 0600, also for an install made
+    before this (tightened at every start).
+
+    Explicit modes rather than a process umask: a umask is process-wide (it would also make
+    the files handed to a warehouse in FAHUO_WMS_DIR unreadable to it), it comes too late for
+    whatever was created before it is set, and it never fixes an existing install. SQLite
+    gives -wal/-shm/-journal files the main file's mode, so private main files are enough."""
+    d = settings.data_dir
+    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _tighten(d, 0o700)
+    if not settings.redis_url:
+        private_sqlite_file(settings.queue_path)  # before Huey opens it
+    files = [d / "secret.key"]
+    for db in {settings.queue_path, settings.sqlite_path}:
+        files += [db.with_name(db.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    if settings.prints_dir.is_dir():
+        _tighten(settings.prints_dir, 0o700)
+        files += list(settings.prints_dir.iterdir())
+    for f in files:
+        if f.is_file():
+            _tighten(f, 0o600)
+
+
+def _tighten(path, mode: int) -> None:  # noqa: ANN001
+    try:
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, mode)
+    except OSError as exc:  # not ours to change (e.g. another user's folder): say so
+        log.warning("data_dir_permissions", path=str(path), error=str(exc))
 
 
 class DbTokenStore:
@@ -88,10 +122,12 @@ class Fahuo:
 
     @cached_property
     def engine(self):  # noqa: ANN201
+        private_data_dir(self.settings)
         return make_engine(self.settings.db_url)
 
     @cached_property
     def box(self) -> SecretBox:
+        private_data_dir(self.settings)
         return box_for(self.settings)
 
     @cached_property
@@ -130,7 +166,11 @@ class Fahuo:
         return OrderSync(self.uow, SyncPolicy.from_settings(self.settings))
 
     def migrate(self) -> None:
+        """What every start path does first (CLI commands, `fahuo serve`, `fahuo worker`)."""
         upgrade(self.engine)
+        private_data_dir(self.settings)
+        from fahuo.services.printing import forget_plain_labels
+        forget_plain_labels(self.settings.prints_dir, self.settings.plain_label_keep_s)
 
     def client_for(self, shop: ShopRecord) -> DoudianClient:
         return DoudianClient(

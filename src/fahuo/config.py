@@ -39,10 +39,22 @@ class Settings(BaseSettings):
                             "it (links in alerts, e.g. https://fahuo.example.com)")
     webhook_max_body: int = Field(1 << 20, description="largest accepted push body, bytes")
     embedded_worker: bool = Field(True, description="run the task consumer inside `fahuo serve`")
+    plain_label_keep_s: int = Field(
+        3600, ge=1, le=7 * 86400, description="a label file with the receiver in plain text is "
+        "deleted once downloaded, or after this many seconds (masked labels stay)")
 
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "fahuo.db"
+
+    @property
+    def queue_path(self) -> Path:
+        """The embedded task queue (SQLite) when there is no Redis."""
+        return self.data_dir / "queue.db"
+
+    @property
+    def prints_dir(self) -> Path:
+        return self.data_dir / "prints"
 
     @property
     def db_url(self) -> str:
