@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import httpx
 import structlog
@@ -24,6 +24,7 @@ from fahuo.adapters.store.migrate import upgrade
 from fahuo.adapters.store.repositories import ShopRecord
 from fahuo.adapters.store.unit_of_work import UnitOfWorkFactory
 from fahuo.config import Settings, get_settings
+from fahuo.domain.pii import REDACTED, redact, sensitive_key
 from fahuo.services.sync import OrderSync, SyncPolicy
 
 if TYPE_CHECKING:
@@ -35,9 +36,33 @@ log = structlog.get_logger(__name__)
 RATE_MARGIN = 0.8
 
 
-def configure_logging(level: str = "INFO") -> None:
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(
-        logging.getLevelName(level.upper())))
+def redact_pii(_logger, _method, event: dict) -> dict:  # noqa: ANN001
+    """structlog processor: receivers, phones, addresses, tokens, secrets and passwords never
+    reach a log line (by key name at any depth; phone numbers anywhere in text, tracebacks
+    included)."""
+    return {k: v if k in ("level", "timestamp", "logger") else
+            (REDACTED if sensitive_key(k) and v not in (None, "") else redact(v))
+            for k, v in event.items()}
+
+
+def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> None:
+    # Tracebacks are rendered as plain text before redaction: a rich traceback would print
+    # every frame's local variables (receivers, tokens) after the redaction ran.
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.StackInfoRenderer(),
+            structlog.dev.set_exc_info,
+            structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+            structlog.processors.format_exc_info,
+            redact_pii,
+            structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(stream),
+        cache_logger_on_first_use=False)
 
 
 def private_data_dir(settings: Settings) -> None:

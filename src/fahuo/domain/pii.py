@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 _CIPHER = re.compile(r"^(##|\$\$|#).*")
@@ -96,3 +97,60 @@ def _strip(node: object, holder: bool) -> object:
                 items[i] = new
         return node if items is None else items
     return node
+
+
+# -- logs -------------------------------------------------------------------------------------
+
+REDACTED = "[redacted]"
+# A key is sensitive when one of its words (snake_case, kebab-case or camelCase) is one of
+# these: receivers, contacts, secrets and tokens, plain and encrypted PII.
+_SENSITIVE_WORDS = frozenset({
+    "receiver", "tel", "phone", "mobile", "telephone", "addr", "address", "contact",
+    "password", "passwd", "pwd", "secret", "token", "authorization", "cookie", "credentials",
+    "credential", "plain", "encrypt", "salt",
+})
+_SENSITIVE_KEYS = frozenset({
+    "buyer_words", "seller_words", "remark", "api_key", "apikey", "partner_key", "partnerkey",
+    "private_key", "auth_code", "oauth_code", "sign", "detail_address",
+})
+_WORDS = re.compile(r"[_\-\s.]+|(?<=[a-z0-9])(?=[A-Z])")
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d{9})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-\d{7,8}(?!\d)")
+_QUERY_SECRET = re.compile(
+    r"(?i)\b(access_token|refresh_token|token|app_secret|secret|password|sign|code)=([^&\s'\"]+)")
+
+
+def sensitive_key(key: object) -> bool:
+    if not isinstance(key, str):
+        return False
+    if key.lower() in _SENSITIVE_KEYS:
+        return True
+    return any(w.lower() in _SENSITIVE_WORDS for w in _WORDS.split(key) if w)
+
+
+def redact_text(text: str) -> str:
+    """Phone numbers masked, secrets in query strings replaced."""
+    if not any(c.isdigit() for c in text) and "=" not in text:
+        return text
+    text = _MOBILE.sub(lambda m: mask_phone(m.group(1)), text)
+    text = _LANDLINE.sub(REDACTED, text)
+    return _QUERY_SECRET.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+
+
+def redact(value: object, _depth: int = 0) -> object:
+    """A log value with sensitive keys redacted at any depth and phones masked in text."""
+    if _depth > 20:
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, dict):
+        return {k: REDACTED if sensitive_key(k) and value[k] not in (None, "")
+                else redact(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [redact(v, _depth + 1) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"__type__": type(value).__name__, **redact(
+            {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, _depth + 1)}
+    return redact_text(repr(value))
