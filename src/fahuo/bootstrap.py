@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import threading
@@ -96,6 +98,56 @@ def _tighten(path, mode: int) -> None:  # noqa: ANN001
             os.chmod(path, mode)
     except OSError as exc:  # not ours to change (e.g. another user's folder): say so
         log.warning("data_dir_permissions", path=str(path), error=str(exc))
+
+
+KEY_CHECK = "install_key_check"
+
+
+class InstallKeyMismatch(SystemExit):
+    """A SystemExit: every entry point (CLI, `fahuo serve`, `fahuo worker`) stops with the
+    message alone, before any work that would fail to decrypt."""
+
+
+_KEY_MISMATCH = (
+    "本机的 FAHUO_SECRET_KEY 与此安装（同一数据库）使用的密钥不同，已拒绝启动：集群中每台机器"
+    "必须使用同一个 FAHUO_SECRET_KEY（复制第一台机器的值或其 data/secret.key）。\n"
+    "This machine's FAHUO_SECRET_KEY is not the key this install (this database) uses; "
+    "refusing to start: every machine must share the same FAHUO_SECRET_KEY (copy it, or the "
+    "first machine's data/secret.key).")
+
+
+def _key_fingerprint(box: SecretBox) -> str:
+    """An HMAC of a fixed label under a key derived for this purpose: never the key."""
+    mac = hmac.new(box.derive("install-key-check"), b"fahuo install key v1", hashlib.sha256)
+    return "v1:" + mac.hexdigest()
+
+
+def check_install_key(engine, box: SecretBox) -> None:  # noqa: ANN001
+    """Record the install key's fingerprint on first start; refuse any other key later."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    from fahuo.adapters.store import models as m
+    mine = _key_fingerprint(box)
+    q = select(m.install_meta.c.value).where(m.install_meta.c.key == KEY_CHECK)
+    with engine.begin() as c:
+        stored = c.execute(q).scalar()
+        if stored is None:
+            # An install from before the check: the key must still open what is stored.
+            secret = c.execute(select(m.shops.c.app_secret_enc).limit(1)).scalar()
+            if secret:
+                try:
+                    box.decrypt(secret)
+                except Exception as exc:  # noqa: BLE001 - wrong key
+                    raise InstallKeyMismatch(_KEY_MISMATCH) from exc
+            try:
+                with c.begin_nested():
+                    c.execute(m.install_meta.insert().values(key=KEY_CHECK, value=mine))
+                return
+            except IntegrityError:  # another machine started at the same moment
+                stored = c.execute(q).scalar()
+    if not hmac.compare_digest(str(stored), mine):
+        raise InstallKeyMismatch(_KEY_MISMATCH)
 
 
 class DbTokenStore:
@@ -193,6 +245,7 @@ class Fahuo:
     def migrate(self) -> None:
         """What every start path does first (CLI commands, `fahuo serve`, `fahuo worker`)."""
         upgrade(self.engine)
+        check_install_key(self.engine, self.box)
         private_data_dir(self.settings)
         from fahuo.services.printing import forget_plain_labels
         forget_plain_labels(self.settings.prints_dir, self.settings.plain_label_keep_s)
