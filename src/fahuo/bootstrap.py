@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import httpx
 import structlog
@@ -18,11 +21,12 @@ from fahuo.adapters.platforms.doudian.client import AppCredentials, DoudianClien
 from fahuo.adapters.platforms.doudian.ratelimit import RateBudget
 from fahuo.adapters.platforms.doudian.tokens import ShopSession, TokenSet
 from fahuo.adapters.platforms.doudian.wire import Urllib3Wire
-from fahuo.adapters.store.db import make_engine
+from fahuo.adapters.store.db import make_engine, private_sqlite_file
 from fahuo.adapters.store.migrate import upgrade
 from fahuo.adapters.store.repositories import ShopRecord
 from fahuo.adapters.store.unit_of_work import UnitOfWorkFactory
 from fahuo.config import Settings, get_settings
+from fahuo.domain.pii import REDACTED, redact, sensitive_key
 from fahuo.services.sync import OrderSync, SyncPolicy
 
 if TYPE_CHECKING:
@@ -34,9 +38,116 @@ log = structlog.get_logger(__name__)
 RATE_MARGIN = 0.8
 
 
-def configure_logging(level: str = "INFO") -> None:
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(
-        logging.getLevelName(level.upper())))
+def redact_pii(_logger, _method, event: dict) -> dict:  # noqa: ANN001
+    """structlog processor: receivers, phones, addresses, tokens, secrets and passwords never
+    reach a log line (by key name at any depth; phone numbers anywhere in text, tracebacks
+    included)."""
+    return {k: v if k in ("level", "timestamp", "logger") else
+            (REDACTED if sensitive_key(k) and v not in (None, "") else redact(v))
+            for k, v in event.items()}
+
+
+def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> None:
+    # Tracebacks are rendered as plain text before redaction: a rich traceback would print
+    # every frame's local variables (receivers, tokens) after the redaction ran.
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.StackInfoRenderer(),
+            structlog.dev.set_exc_info,
+            structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+            structlog.processors.format_exc_info,
+            redact_pii,
+            structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(stream),
+        cache_logger_on_first_use=False)
+
+
+def private_data_dir(settings: Settings) -> None:
+    """The data folder holds the database, the queue, the install key and label files with
+    buyers' data: the folder is 0700 and fahuo's files in it 0600, also for an install made
+    before this (tightened at every start).
+
+    Explicit modes rather than a process umask: a umask is process-wide (it would also make
+    the files handed to a warehouse in FAHUO_WMS_DIR unreadable to it), it comes too late for
+    whatever was created before it is set, and it never fixes an existing install. SQLite
+    gives -wal/-shm/-journal files the main file's mode, so private main files are enough."""
+    d = settings.data_dir
+    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _tighten(d, 0o700)
+    if not settings.redis_url:
+        private_sqlite_file(settings.queue_path)  # before Huey opens it
+    files = [d / "secret.key"]
+    for db in {settings.queue_path, settings.sqlite_path}:
+        files += [db.with_name(db.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    if settings.prints_dir.is_dir():
+        _tighten(settings.prints_dir, 0o700)
+        files += list(settings.prints_dir.iterdir())
+    for f in files:
+        if f.is_file():
+            _tighten(f, 0o600)
+
+
+def _tighten(path, mode: int) -> None:  # noqa: ANN001
+    try:
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, mode)
+    except OSError as exc:  # not ours to change (e.g. another user's folder): say so
+        log.warning("data_dir_permissions", path=str(path), error=str(exc))
+
+
+KEY_CHECK = "install_key_check"
+
+
+class InstallKeyMismatch(SystemExit):
+    """A SystemExit: every entry point (CLI, `fahuo serve`, `fahuo worker`) stops with the
+    message alone, before any work that would fail to decrypt."""
+
+
+_KEY_MISMATCH = (
+    "本机的 FAHUO_SECRET_KEY 与此安装（同一数据库）使用的密钥不同，已拒绝启动：集群中每台机器"
+    "必须使用同一个 FAHUO_SECRET_KEY（复制第一台机器的值或其 data/secret.key）。\n"
+    "This machine's FAHUO_SECRET_KEY is not the key this install (this database) uses; "
+    "refusing to start: every machine must share the same FAHUO_SECRET_KEY (copy it, or the "
+    "first machine's data/secret.key).")
+
+
+def _key_fingerprint(box: SecretBox) -> str:
+    """An HMAC of a fixed label under a key derived for this purpose: never the key."""
+    mac = hmac.new(box.derive("install-key-check"), b"fahuo install key v1", hashlib.sha256)
+    return "v1:" + mac.hexdigest()
+
+
+def check_install_key(engine, box: SecretBox) -> None:  # noqa: ANN001
+    """Record the install key's fingerprint on first start; refuse any other key later."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    from fahuo.adapters.store import models as m
+    mine = _key_fingerprint(box)
+    q = select(m.install_meta.c.value).where(m.install_meta.c.key == KEY_CHECK)
+    with engine.begin() as c:
+        stored = c.execute(q).scalar()
+        if stored is None:
+            # An install from before the check: the key must still open what is stored.
+            secret = c.execute(select(m.shops.c.app_secret_enc).limit(1)).scalar()
+            if secret:
+                try:
+                    box.decrypt(secret)
+                except Exception as exc:  # noqa: BLE001 - wrong key
+                    raise InstallKeyMismatch(_KEY_MISMATCH) from exc
+            try:
+                with c.begin_nested():
+                    c.execute(m.install_meta.insert().values(key=KEY_CHECK, value=mine))
+                return
+            except IntegrityError:  # another machine started at the same moment
+                stored = c.execute(q).scalar()
+    if not hmac.compare_digest(str(stored), mine):
+        raise InstallKeyMismatch(_KEY_MISMATCH)
 
 
 class DbTokenStore:
@@ -88,10 +199,12 @@ class Fahuo:
 
     @cached_property
     def engine(self):  # noqa: ANN201
+        private_data_dir(self.settings)
         return make_engine(self.settings.db_url)
 
     @cached_property
     def box(self) -> SecretBox:
+        private_data_dir(self.settings)
         return box_for(self.settings)
 
     @cached_property
@@ -131,7 +244,12 @@ class Fahuo:
         return OrderSync(self.uow, SyncPolicy.from_settings(self.settings))
 
     def migrate(self) -> None:
+        """What every start path does first (CLI commands, `fahuo serve`, `fahuo worker`)."""
         upgrade(self.engine)
+        check_install_key(self.engine, self.box)
+        private_data_dir(self.settings)
+        from fahuo.services.printing import forget_plain_labels
+        forget_plain_labels(self.settings.prints_dir, self.settings.plain_label_keep_s)
 
     def client_for(self, shop: ShopRecord) -> DoudianClient:
         return DoudianClient(

@@ -66,10 +66,22 @@ class Settings(BaseSettings):
         if 60 % v:  # periods must line up with the minutes the schedules name
             raise ValueError(f"must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60), got {v}")
         return v
+    plain_label_keep_s: int = Field(
+        3600, ge=1, le=7 * 86400, description="a label file with the receiver in plain text is "
+        "deleted once downloaded, or after this many seconds (masked labels stay)")
 
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "fahuo.db"
+
+    @property
+    def queue_path(self) -> Path:
+        """The embedded task queue (SQLite) when there is no Redis."""
+        return self.data_dir / "queue.db"
+
+    @property
+    def prints_dir(self) -> Path:
+        return self.data_dir / "prints"
 
     @property
     def db_url(self) -> str:

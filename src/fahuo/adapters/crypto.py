@@ -38,12 +38,17 @@ class SecretBox:
     @classmethod
     def load_or_create(cls, path: Path) -> "SecretBox":
         """The install key file; created once with owner-only permissions."""
-        if path.exists():
-            return cls.from_b64(path.read_text())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(base64.b64encode(AESGCM.generate_key(256)).decode())
+        if not path.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it meanwhile: use theirs
+                pass
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(base64.b64encode(AESGCM.generate_key(256)).decode())
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o600)  # a key file copied in with the usual 0644
         return cls.from_b64(path.read_text())
 
     def encrypt(self, plain: str | None) -> str | None:

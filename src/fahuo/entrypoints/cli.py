@@ -453,7 +453,8 @@ def print_labels_cmd(
         r = print_labels(app.uow, packs or None, fmt=fmt, size=size, order_by=order_by,
                          actor="cli", printer=printer, reason=reason, dpi=dpi,
                          out_dir=app.settings.data_dir / "prints",
-                         may_see_receiver=plain_receiver)
+                         may_see_receiver=plain_receiver,
+                         plain_keep_s=app.settings.plain_label_keep_s)
     except PrintError as exc:
         _fail(str(exc))
     if out_file:

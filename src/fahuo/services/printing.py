@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import structlog
+
 from fahuo.adapters.labels.model import SIZES, LabelData, LabelError, Party
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.orders import OrderState, can_move
+
+log = structlog.get_logger(__name__)
 
 UowFactory = Callable[[], UnitOfWork]
 GMT8 = timezone(timedelta(hours=8))
@@ -36,6 +42,11 @@ class PrintResult:
     packs: int
     already_printed: bool  # the same batch again: the same file, nothing new recorded
     reprint: bool
+    plain: bool = False  # the receiver in plain text: the file goes once handed out
+
+
+PLAIN_PREFIX = "labels-plain"
+PLAIN_KEEP_S = 3600.0
 
 
 def _selection_key(kind: str, fmt: str, size: str, order_by: str, ids: Sequence[int]) -> str:
@@ -68,12 +79,79 @@ def select_packs(u: UnitOfWork, pack_ids: Sequence[int] | None, record: str,
 
 
 def _store_file(out_dir: Path, prefix: str, fmt: str, data: bytes) -> tuple[str, str]:
-    """Files are named by their content, so the same batch is the same file."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Files are named by their content, so the same batch is the same file. They carry
+    receivers (masked or plain): this user's only."""
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     fingerprint = hashlib.sha256(data).hexdigest()
     file_name = f"{prefix}-{fingerprint[:16]}.{fmt}"
-    (out_dir / file_name).write_bytes(data)
+    fd = os.open(out_dir / file_name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), 0o600)  # a file left from before with looser permissions
+        f.write(data)
     return fingerprint, file_name
+
+
+def hand_out(result: PrintResult) -> bytes:
+    """The file's bytes for a download; a plain-receiver file is deleted once read (a copy
+    wanted again is a reprint, with a reason). Masked files stay."""
+    data = result.path.read_bytes()
+    if result.plain:
+        result.path.unlink(missing_ok=True)
+    return data
+
+
+def forget_plain_labels(out_dir: Path, keep_s: float, *, now: float | None = None) -> int:
+    """Delete plain-receiver label files older than keep_s (by their write time)."""
+    now = time.time() if now is None else now
+    gone = 0
+    try:
+        files = list(Path(out_dir).glob(PLAIN_PREFIX + "-*"))
+    except OSError:
+        return 0
+    for f in files:
+        try:
+            if f.stat().st_mtime + keep_s < now:
+                f.unlink()
+                gone += 1
+        except FileNotFoundError:
+            pass  # handed out meanwhile
+    return gone
+
+
+class _PlainLabelReaper:
+    """Deletes plain-receiver files when their keep time is over, in the process that wrote
+    them (the files are on its machine's disk, where a cluster-wide task may not run). A
+    process that ended earlier (a CLI print) leaves them to the sweep every start does."""
+
+    def __init__(self) -> None:
+        self._dirs: dict[Path, float] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, out_dir: Path, keep_s: float) -> None:
+        with self._lock:
+            self._dirs[Path(out_dir)] = min(keep_s, self._dirs.get(Path(out_dir), keep_s))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="fahuo-plain-labels",
+                                                daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.clear()  # before reading: a watch() from now on wakes the next wait
+            with self._lock:
+                dirs = dict(self._dirs)
+            for d, keep in dirs.items():
+                try:
+                    forget_plain_labels(d, keep)
+                except Exception as exc:  # noqa: BLE001 - keep sweeping the others
+                    log.warning("plain_labels_sweep_failed", error=str(exc))
+            self._wake.wait(max(0.05, min(60.0, min(dirs.values(), default=60.0) / 4)))
+
+
+_reaper = _PlainLabelReaper()
 
 
 def _receiver_party(rc, plain: dict | None) -> Party:  # noqa: ANN001
@@ -89,11 +167,14 @@ def _receiver_party(rc, plain: dict | None) -> Party:  # noqa: ANN001
 def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt: str = "pdf",
                  size: str = "76x130", order_by: str = "deadline", actor: str,
                  printer: str = "", reason: str = "", dpi: int = 203,
-                 out_dir: Path, may_see_receiver: bool = False) -> PrintResult:
+                 out_dir: Path, may_see_receiver: bool = False,
+                 plain_keep_s: float = PLAIN_KEEP_S) -> PrintResult:
     """Labels for the given packs (None: every pack with a number not printed yet).
 
     The receiver prints in plain text only where the shop's policy allows it *and* the person
-    printing may see it (``may_see_receiver``); everyone else gets the masked receiver."""
+    printing may see it (``may_see_receiver``); everyone else gets the masked receiver. A
+    plain file is deleted once handed out (``hand_out``) or after ``plain_keep_s``."""
+    forget_plain_labels(out_dir, plain_keep_s)
     if fmt not in FORMATS["labels"]:
         raise PrintError(f"format {fmt!r}: labels print as pdf or zpl")
     if size not in SIZES:
@@ -125,7 +206,7 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
     if same is not None and not reason.strip():
         path = out_dir / same["file_name"]
         if path.exists():
-            return PrintResult(same["id"], path, len(ids), True, False)
+            return PrintResult(same["id"], path, len(ids), True, False, bool(plain))
     if before and not reason.strip():
         raise PrintError("already printed (batch "
                          + ", ".join(sorted({str(b) for b in before.values()}))
@@ -174,7 +255,10 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
             data = render_zpl(labels, size, dpi=dpi).encode("utf-8")
     except LabelError as exc:
         raise PrintError(str(exc)) from exc
-    fingerprint, file_name = _store_file(out_dir, "labels", fmt, data)
+    fingerprint, file_name = _store_file(out_dir, PLAIN_PREFIX if plain else "labels", fmt,
+                                         data)
+    if plain:
+        _reaper.watch(out_dir, plain_keep_s)
     reprint = bool(before) or same is not None
     with uow_factory() as u:
         bid = u.prints.add_batch(
@@ -192,7 +276,7 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
                     subject_type="print_batch", subject_id=str(bid),
                     detail={"packs": len(packs), "format": fmt, "size": size,
                             "printer": printer, "reason": reason.strip()})
-    return PrintResult(bid, out_dir / file_name, len(packs), False, reprint)
+    return PrintResult(bid, out_dir / file_name, len(packs), False, reprint, bool(plain))
 
 
 def print_documents(uow_factory: UowFactory, kind: str, pack_ids: Sequence[int] | None, *,

@@ -19,6 +19,7 @@ import structlog
 from fahuo.adapters.platforms.doudian.push import MalformedPush, parse_push_body
 from fahuo.adapters.platforms.doudian.signing import verify_push
 from fahuo.adapters.store.unit_of_work import UnitOfWork, in_transaction
+from fahuo.domain.pii import strip_plain_receiver
 from fahuo.services.orders import store_platform_orders
 from fahuo.services.ports import PlatformFactory
 
@@ -43,11 +44,14 @@ _RECEIVER_KEYS = ("receiver_msg", "post_receiver_msg", "post_addr", "post_receiv
 
 def _without_receiver(msg):  # noqa: ANN001, ANN202
     """Address-change pushes carry the receiver; the order is re-read anyway, so it is never
-    stored from the push (PII is kept only encrypted, on the order)."""
+    stored from the push (PII is kept only encrypted, on the order), at any depth."""
     data = msg.data or {}
-    if not any(k in data for k in _RECEIVER_KEYS):
+    clean = data
+    if any(k in data for k in _RECEIVER_KEYS):
+        clean = {k: ("[removed]" if k in _RECEIVER_KEYS else v) for k, v in data.items()}
+    clean = strip_plain_receiver(clean)
+    if clean is data:
         return msg
-    clean = {k: ("[removed]" if k in _RECEIVER_KEYS else v) for k, v in data.items()}
     return dataclasses.replace(msg, data=clean,
                                raw_data=json.dumps(clean, ensure_ascii=False,
                                                    separators=(",", ":")))

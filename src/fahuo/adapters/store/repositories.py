@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fahuo.adapters.crypto import SecretBox
 from fahuo.domain.orders import Order, OrderState
+from fahuo.domain.pii import strip_plain_receiver
 
 from . import models as m
 
@@ -163,21 +164,6 @@ class _Upserts:
         conn.exec_driver_sql(sql, [tuple([r[k] for k in keys]) for r in rows])
 
 
-_PLAIN_KEYS = ("post_receiver", "post_tel")
-
-
-def _strip_plain_pii(raw: dict) -> dict:
-    """The raw payload is kept for support, minus any plain receiver data (kept encrypted)."""
-    out = dict(raw)
-    for k in _PLAIN_KEYS:
-        if out.get(k):
-            out[k] = "[encrypted]"
-    addr = out.get("post_addr")
-    if isinstance(addr, dict) and addr.get("detail") and "*" not in addr["detail"]:
-        out["post_addr"] = {**addr, "detail": "[encrypted]"}
-    return out
-
-
 @dataclass(slots=True)
 class UpsertResult:
     inserted: int
@@ -246,7 +232,8 @@ class OrderRepository:
                 receiver_phone_mask=r.phone_mask, receiver_address_mask=r.address_mask,
                 province=r.province, city=r.city, district=r.district, street=r.street,
                 receiver_plain_enc=plain,
-                raw=orjson.dumps(_strip_plain_pii(order.raw)).decode(),
+                # kept for support, minus plain receiver text at any depth (kept encrypted)
+                raw=orjson.dumps(strip_plain_receiver(order.raw)).decode(),
                 synced_at=now, audited_at=None))
             for s in order.sub_orders:
                 sub_rows.append(dict(

@@ -38,7 +38,7 @@ from fahuo.services.print_component import (
 )
 from fahuo.services.print_data import print_data
 from fahuo.services.printing import (
-    PrintError, print_documents, print_labels, select_packs,
+    PrintError, hand_out, print_documents, print_labels, select_packs,
 )
 from fahuo.services.scan import scan
 from fahuo.services.settings import (
@@ -524,10 +524,11 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                              order_by=body.order_by, actor=user.username if user else "api",
                              printer=body.printer, reason=body.reason, dpi=body.dpi,
                              out_dir=fh.settings.data_dir / "prints",
-                             may_see_receiver=may_see_receiver(request))
+                             may_see_receiver=may_see_receiver(request),
+                             plain_keep_s=fh.settings.plain_label_keep_s)
         except PrintError as exc:
             return JSONResponse({"message": str(exc)}, 409)
-        return Response(r.path.read_bytes(),
+        return Response(hand_out(r),
                         media_type="application/pdf" if body.format == "pdf" else "text/plain",
                         headers={"X-Fahuo-Batch": str(r.batch_id),
                                  "X-Fahuo-Already-Printed": str(r.already_printed).lower(),
@@ -881,10 +882,11 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                              printer=str(form.get("printer", "")),
                              reason=str(form.get("reason", "")),
                              out_dir=fh.settings.data_dir / "prints",
-                             may_see_receiver=may_see_receiver(request))
+                             may_see_receiver=may_see_receiver(request),
+                             plain_keep_s=fh.settings.plain_label_keep_s)
         except PrintError as exc:
             return RedirectResponse("/print?msg=" + quote(f"未打印：{exc}"), 303)
-        return Response(r.path.read_bytes(), media_type="application/pdf"
+        return Response(hand_out(r), media_type="application/pdf"
                         if r.path.suffix == ".pdf" else "text/plain",
                         headers={"Content-Disposition": f'attachment; filename="{r.path.name}"',
                                  "X-Fahuo-Already-Printed": str(r.already_printed).lower()})

@@ -1,0 +1,159 @@
+"""The data folder and every file fahuo writes there are for its own user only; a label
+with the receiver in plain text does not stay on disk."""
+
+import os
+import stat
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from support import labelled_pack
+
+from fahuo.bootstrap import Fahuo
+from fahuo.config import Settings
+from fahuo.services.printing import forget_plain_labels, print_labels
+from fahuo.services.settings import update_settings
+from fahuo.services.users import add_user
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def _loose(root) -> dict[str, str]:
+    """Everything under root (root included) that its group or others may open."""
+    found = {}
+    for dirpath, dirs, files in os.walk(root):
+        for p in [dirpath] + [os.path.join(dirpath, f) for f in files]:
+            if _mode(p) & 0o077:
+                found[os.path.relpath(p, root)] = oct(_mode(p))
+    return found
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    """A fresh install with the defaults: key file, SQLite database and queue in data_dir."""
+    old = os.umask(0o022)  # the usual umask: files come out 0644 unless fahuo says otherwise
+    app = Fahuo(Settings(data_dir=tmp_path / "data"))
+    yield app
+    app.close()
+    os.umask(old)
+
+
+def _a_queue(settings):
+    from fahuo.entrypoints.worker import make_huey
+    h = make_huey(settings)
+    h.storage.enqueue(b"a task", 0)
+    assert h.storage.queue_size() == 1
+    return h
+
+
+def test_fresh_install_init_migrate_queue_and_plain_print_are_private(fresh, make_order):
+    app = fresh
+    app.migrate()
+    app.box  # noqa: B018 - `fahuo init` creates the key file like this
+    _a_queue(app.settings)
+    ref, pid = labelled_pack(app, make_order, "6900000000000000777", "78" + "7" * 12)
+    update_settings(app.uow, ref, {"label_receiver": "plain"}, actor="t")
+    r = print_labels(app.uow, [pid], actor="t", out_dir=app.settings.data_dir / "prints",
+                     may_see_receiver=True)
+    data = app.settings.data_dir
+    names = {p.name for p in data.iterdir()}
+    assert {"fahuo.db", "fahuo.db-wal", "queue.db", "secret.key", "prints"} <= names, names
+    assert r.path.exists() and r.path.parent == data / "prints"
+    assert _mode(data) == 0o700 and _mode(data / "prints") == 0o700
+    assert _loose(data) == {}
+
+
+def test_an_older_install_is_made_private_at_start(tmp_path):
+    old = os.umask(0o022)
+    try:
+        data = tmp_path / "data"
+        app = Fahuo(Settings(data_dir=data))
+        app.migrate()
+        app.box  # noqa: B018
+        _a_queue(app.settings)
+        app.close()
+        # as an install from before this fix left it
+        os.chmod(data, 0o755)
+        for p in data.iterdir():
+            os.chmod(p, 0o644)
+        assert _loose(data)
+        again = Fahuo(Settings(data_dir=data))
+        again.migrate()
+        again.close()
+        assert _loose(data) == {}
+    finally:
+        os.umask(old)
+
+
+def _client(app) -> TestClient:
+    from fahuo.entrypoints.web.app import create_app
+    return TestClient(create_app(app, embedded_worker=False), follow_redirects=False)
+
+
+def test_plain_label_is_deleted_once_downloaded_masked_one_stays(fahuo, make_order):
+    ref, pid = labelled_pack(fahuo, make_order, "6900000000000000778", "78" + "8" * 12)
+    add_user(fahuo.uow, "boss", "correct horse", may_see_receiver=True, actor="t")
+    c = _client(fahuo)
+    c.post("/login", data={"username": "boss", "password": "correct horse", "next": "/ship"})
+    prints = fahuo.settings.data_dir / "prints"
+    masked = c.post("/api/print/labels", json={"pack_ids": [pid]})
+    assert masked.status_code == 200, masked.text
+    kept = sorted(p.name for p in prints.iterdir())
+    assert len(kept) == 1  # the masked file stays: the same batch again is the same file
+    update_settings(fahuo.uow, ref, {"label_receiver": "plain"}, actor="t")
+    plain = c.post("/api/print/labels", json={"pack_ids": [pid], "reason": "明文"})
+    assert plain.status_code == 200 and plain.content[:4] == b"%PDF"
+    assert plain.content != masked.content
+    assert sorted(p.name for p in prints.iterdir()) == kept
+    # the console's print button hands it out the same way
+    page = c.post("/print", data={"batch": plain.headers["X-Fahuo-Batch"], "reason": "再打"})
+    assert page.status_code == 200 and page.content[:4] == b"%PDF"
+    assert sorted(p.name for p in prints.iterdir()) == kept
+
+
+def test_plain_label_is_deleted_after_its_keep_time(fahuo, make_order, tmp_path):
+    ref, pid = labelled_pack(fahuo, make_order, "6900000000000000779", "78" + "9" * 12)
+    masked = print_labels(fahuo.uow, [pid], actor="t", out_dir=tmp_path / "p")
+    update_settings(fahuo.uow, ref, {"label_receiver": "plain"}, actor="t")
+    plain = print_labels(fahuo.uow, [pid], actor="t", out_dir=tmp_path / "p", reason="明文",
+                         may_see_receiver=True, plain_keep_s=0.5)
+    assert plain.path.exists() and plain.path != masked.path
+    deadline = time.monotonic() + 10
+    while plain.path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not plain.path.exists()  # the process that wrote it deleted it in time
+    assert masked.path.exists()
+
+
+def test_sweep_deletes_only_plain_files_older_than_the_keep_time(fahuo, make_order, tmp_path):
+    ref, pid = labelled_pack(fahuo, make_order, "6900000000000000780", "78" + "3" * 12)
+    out = tmp_path / "p"
+    masked = print_labels(fahuo.uow, [pid], actor="t", out_dir=out)
+    update_settings(fahuo.uow, ref, {"label_receiver": "plain"}, actor="t")
+    plain = print_labels(fahuo.uow, [pid], actor="t", out_dir=out, reason="明文",
+                         may_see_receiver=True)
+    made = plain.path.stat().st_mtime
+    assert forget_plain_labels(out, 3600, now=made + 3599) == 0 and plain.path.exists()
+    assert forget_plain_labels(out, 3600, now=made + 3601) == 1
+    assert not plain.path.exists() and masked.path.exists()
+    os.utime(masked.path, (made - 86400, made - 86400))
+    assert forget_plain_labels(out, 3600, now=made + 3601) == 0 and masked.path.exists()
+
+
+def test_a_start_sweeps_plain_labels_left_behind(tmp_path, make_order):
+    from support import make_fahuo
+    app = make_fahuo(tmp_path, plain_label_keep_s=60)
+    try:
+        ref, pid = labelled_pack(app, make_order, "6900000000000000781", "78" + "4" * 12)
+        update_settings(app.uow, ref, {"label_receiver": "plain"}, actor="t")
+        out = app.settings.data_dir / "prints"
+        r = print_labels(app.uow, [pid], actor="cli", out_dir=out, may_see_receiver=True)
+        past = time.time() - 61
+        os.utime(r.path, (past, past))  # written by a CLI run that ended long ago
+        app.migrate()  # what every command, `fahuo serve` and `fahuo worker` do at start
+        assert not r.path.exists()
+    finally:
+        app.close()
