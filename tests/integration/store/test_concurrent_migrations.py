@@ -80,7 +80,8 @@ def test_big_table_indexes_are_built_concurrently_and_a_broken_one_again(pg_url)
         sa.event.listen(engine, "before_cursor_execute",
                         lambda *a: seen.append(" ".join(a[2].split())))
         upgrade(engine)
-        built = [s for s in seen if s.startswith("CREATE INDEX")]
+        big = (" ON orders ", " ON sub_orders ", " ON packs ")  # new tables are empty: plain
+        built = [s for s in seen if s.startswith("CREATE INDEX") and any(t in s for t in big)]
         assert built == [
             "CREATE INDEX CONCURRENTLY ix_orders_state_deadline ON orders "
             "(state, exp_ship_time, order_id)",

@@ -7,6 +7,7 @@ database), so the others wait, then find the schema at head and go on.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -74,7 +75,9 @@ def _file_lock(path: Path) -> Iterator[None]:
         yield
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as f:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # in the data folder: private like the rest
+    with os.fdopen(fd, "r+b") as f:
+        os.fchmod(fd, 0o600)
         fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes, or the process dies
         try:
             yield
