@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -59,7 +60,9 @@ def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> Non
             structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
             structlog.processors.format_exc_info,
             redact_pii,
-            structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+            structlog.dev.ConsoleRenderer(  # colours only on a terminal, not in a log file
+                colors=(stream or sys.stdout).isatty(),
+                exception_formatter=structlog.dev.plain_traceback),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelName(level.upper())),
