@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VENDOR := src/fahuo/entrypoints/web/static/vendor
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test lint bench clean
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	$(PY) -m venv $(VENV)
@@ -23,7 +23,11 @@ install: $(STAMP) $(VENDOR)/htmx.min.js $(VENDOR)/echarts.min.js
 demo: install
 	$(BIN)/fahuo demo
 
-test: install
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/pytest
 
 bench: install

@@ -11,7 +11,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import IO, TYPE_CHECKING
+from collections.abc import Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 import structlog
@@ -39,7 +40,8 @@ log = structlog.get_logger(__name__)
 RATE_MARGIN = 0.8
 
 
-def redact_pii(_logger, _method, event: dict) -> dict:  # noqa: ANN001
+def redact_pii(_logger: Any, _method: str, event: MutableMapping[str, Any]
+               ) -> Mapping[str, Any]:
     """structlog processor: receivers, phones, addresses, tokens, secrets and passwords never
     reach a log line (by key name at any depth; phone numbers anywhere in text, tracebacks
     included)."""
@@ -48,7 +50,7 @@ def redact_pii(_logger, _method, event: dict) -> dict:  # noqa: ANN001
             for k, v in event.items()}
 
 
-def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> None:
+def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
     # Tracebacks are rendered as plain text before redaction: a rich traceback would print
     # every frame's local variables (receivers, tokens) after the redaction ran.
     structlog.configure(

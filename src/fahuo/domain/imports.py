@@ -40,7 +40,7 @@ class ImportRow:
 @dataclass(frozen=True, slots=True)
 class RowProblem:
     line_no: int
-    raw: Mapping[str, str]  # the row as read, original header keys
+    raw: Mapping[str, str | None]  # the row as read, original header keys
     reason_zh: str
     order_id: str = ""  # the order-id cell as cleaned as far as it went, for the result table
 

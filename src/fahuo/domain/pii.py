@@ -146,11 +146,15 @@ def redact(value: object, _depth: int = 0) -> object:
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, dict):
-        return {k: REDACTED if sensitive_key(k) and value[k] not in (None, "")
-                else redact(v, _depth + 1) for k, v in value.items()}
+        return _redact_dict(value, _depth)
     if isinstance(value, (list, tuple, set, frozenset)):
         return [redact(v, _depth + 1) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"__type__": type(value).__name__, **redact(
-            {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, _depth + 1)}
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return {"__type__": type(value).__name__, **_redact_dict(fields, _depth + 1)}
     return redact_text(repr(value))
+
+
+def _redact_dict(value: dict[str, object], _depth: int) -> dict[str, object]:
+    return {k: REDACTED if sensitive_key(k) and value[k] not in (None, "")
+            else redact(v, _depth + 1) for k, v in value.items()}

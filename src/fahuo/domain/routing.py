@@ -289,7 +289,7 @@ def choose_courier(facts: ParcelFacts, rules: Sequence[CourierRule], default_cou
         with_price = sorted((p, i, r) for p, i, r in priced if p is not None)
         if with_price:
             fee, _, winner = with_price[0]
-            for p, i, r in priced:
+            for p, _i, r in priced:
                 if r is winner:
                     continue
                 considered.append((r.courier_code, f"规则「{r.name}」匹配，" + (

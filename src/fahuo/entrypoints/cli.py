@@ -7,14 +7,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import TaskID, BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fahuo.bootstrap import get_app
+from fahuo.entrypoints.cli_common import _fail, err, out
 
 cli = typer.Typer(help="fahuo 发货: shipping automation for Douyin shops.", no_args_is_help=True)
 shop_cli = typer.Typer(help="Connected shops.", no_args_is_help=True)
@@ -25,13 +25,6 @@ pipeline_cli = typer.Typer(help="The auto-ship pipeline.", no_args_is_help=True)
 waybills_cli = typer.Typer(help="E-waybill accounts.", no_args_is_help=True)
 cli.add_typer(pipeline_cli, name="pipeline")
 cli.add_typer(waybills_cli, name="waybills")
-out = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
 
 
 @cli.command()
@@ -70,7 +63,7 @@ def shop_add(
     except ShopInputError as exc:
         for field, problem in exc.problems.items():
             err.print(f"[red]{field}[/red]: {problem}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from exc
     out.print(f"shop {shop_id} added as #{ref}")
     if auth == "oauth" and not code:
         out.print("tool app: authorise it at the Douyin service market, then run "
@@ -79,7 +72,7 @@ def shop_add(
                   "/oauth/doudian/callback)")
     if connect and (auth == "self" or code):
         with app.uow() as uow:
-            shop = uow.shops.get(ref)
+            shop = uow.shops.require(ref)
         try:
             shop_name = connect_shop(app.platform_for(shop), app.uow, ref, code=code)
         except Exception as exc:  # noqa: BLE001 - shown to the merchant as is
@@ -160,7 +153,7 @@ def sync(shop: Optional[int] = typer.Option(None, help="shop # (default: all sho
                       TimeElapsedColumn(), console=out, disable=quiet) as bar:
             task = bar.add_task(f"shop {s.shop_name or s.shop_id}", total=None)
 
-            def progress(done: int, expected: int) -> None:
+            def progress(done: int, expected: int, task: TaskID = task) -> None:
                 bar.update(task, completed=done, total=max(done, expected))
 
             try:
@@ -271,7 +264,7 @@ def pipeline_run(loop: bool = typer.Option(False, help="keep running until nothi
             rep = pipe.run()
         except LeaseHeld:  # a worker, the console or another command is running a pass
             err.print("[yellow]另一轮发货正在进行，请稍后[/yellow]")
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
         t = Table("step", "seen", "done", "held", "failed", "API calls")
         for step, v in rep.summary().items():
             t.add_row(step, *(str(v[k]) for k in ("seen", "done", "held", "failed", "calls")))
@@ -332,7 +325,7 @@ def shop_settings(shop: int = typer.Option(..., help="shop #"),
         except SettingsError as exc:
             for k, v in exc.problems.items():
                 err.print(f"[red]{k}[/red]: {v}")
-            raise typer.Exit(2)
+            raise typer.Exit(2) from exc
     else:
         with app.uow() as uow:
             cfg = uow.settings.get(shop)
@@ -385,7 +378,7 @@ def ship(orders: list[str] = typer.Option([], "--orders", help="order ids to shi
                     rows = [{"line_no": r.line_no, "order_id": r.order_id, "status": r.status,
                              "courier_code": r.courier_code, "track_no": r.track_no,
                              "message": r.message} for r in prev.rows]
-                    job = {"id": None, "status": "preview", "items": rows}
+                    job: dict[str, Any] = {"id": None, "status": "preview", "items": rows}
                 else:
                     job = apply_import(app.uow, app.platform_for, import_file.name, data,
                                        actor="cli", progress=progress, limits=limits)

@@ -7,32 +7,14 @@ import time
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from fahuo.bootstrap import get_app
+from fahuo.entrypoints.cli_common import _app, _fail, _t, err, out  # noqa: F401 - shared
 
 track_cli = typer.Typer(help="Parcel tracking after shipping.", no_args_is_help=True)
 exceptions_cli = typer.Typer(help="Logistics exceptions and deadline warnings.",
                              no_args_is_help=True)
 alerts_cli = typer.Typer(help="Where exception alerts go.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
-
-
-def _app():
-    app = get_app()
-    app.migrate()
-    return app
-
-
-def _t(ts: int | None) -> str:
-    return time.strftime("%m-%d %H:%M", time.localtime(ts)) if ts else "—"
 
 
 def _report(rep: dict) -> None:

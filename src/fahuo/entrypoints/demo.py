@@ -74,7 +74,7 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
                                         app_secret=creds["app_secret"], gateway_url=sandbox_url,
                                         shop_name="演示小店"), actor="demo")
         with app.uow() as uow:
-            shop = uow.shops.get(ref)
+            shop = uow.shops.require(ref)
         connect_shop(app.platform_for(shop), app.uow, ref)
         from fahuo.services.settings import refresh_from_platform, update_settings
         refresh_from_platform(app.uow, app.platform_for, ref)
@@ -120,8 +120,11 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
 
         server = uvicorn.Server(uvicorn.Config(create_app(app), host="127.0.0.1", port=port,
                                                log_level="warning"))
-        watcher = threading.Thread(target=lambda: (_wait_started(server), after_start()),
-                                   daemon=True)
+        def started() -> None:
+            _wait_started(server)
+            after_start()
+
+        watcher = threading.Thread(target=started, daemon=True)
         watcher.start()
         server.run()
         return 0

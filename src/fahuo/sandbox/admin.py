@@ -309,6 +309,13 @@ def _opt_int(b: dict[str, Any], name: str) -> int | None:
     return int(v)
 
 
+def _req_int(b: dict[str, Any], name: str) -> int:
+    v = _opt_int(b, name)
+    if v is None:
+        raise BadRequest(f"{name} is required")
+    return v
+
+
 @handle_errors
 async def aftersales_create(request: Request) -> Response:
     b = await _body(request)
@@ -348,7 +355,7 @@ async def aftersales_status(request: Request) -> Response:
     _need(b, "aftersale_status")
     try:
         return jres(await run_in_threadpool(af.set_status, _sb(request), request.path_params["aftersale_id"],
-                                            _opt_int(b, "aftersale_status"), _opt_int(b, "refund_status")))
+                                            _req_int(b, "aftersale_status"), _opt_int(b, "refund_status")))
     except LookupError as exc:
         return jres({"error": str(exc)}, 404)
 

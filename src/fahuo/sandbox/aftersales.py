@@ -160,7 +160,8 @@ def _row_case(r: tuple) -> dict[str, Any]:
 
 
 def _load_case(conn: Any, aid: str, shop_id: int | None = None) -> dict[str, Any] | None:
-    sql, args = f"SELECT {_COLS} FROM aftersales WHERE aftersale_id=?", [aid]
+    sql = f"SELECT {_COLS} FROM aftersales WHERE aftersale_id=?"
+    args: list[Any] = [aid]
     if shop_id is not None:
         sql += " AND shop_id=?"
         args.append(shop_id)
@@ -288,6 +289,8 @@ def _decide(sb: Sandbox, aid: str, fn) -> dict[str, Any]:
         if c is None:
             raise LookupError(f"unknown after-sale {aid}")
         o = _load_order(conn, None, int(c["order_id"]))
+        if o is None:
+            raise LookupError(f"after-sale {aid} points at unknown order {c['order_id']}")
         tags = fn(c, _line(o, c["sku_order_id"]), now)
         _save_case(conn, c)
         _mirror(_line(o, c["sku_order_id"]), c)
@@ -500,7 +503,8 @@ def _order_by(params: dict[str, Any]) -> str:
 def after_sale_list(ctx: Ctx, params: dict[str, Any]) -> Any:
     size = p_int(params, "size", 10, lo=1, hi=100, msg="size参数非法，单页大小限制1~100")
     page = p_int(params, "page", 0, lo=0, msg="page参数非法，页码从0开始")
-    where, args = ["shop_id=?"], [ctx.shop_id]
+    where: list[str] = ["shop_id=?"]
+    args: list[Any] = [ctx.shop]
     if params.get("order_id") not in (None, ""):
         where.append("order_id=?")
         args.append(str(_oid(params["order_id"], "order_id")))
@@ -539,7 +543,7 @@ def after_sale_list(ctx: Ctx, params: dict[str, Any]) -> Any:
             raise bad("order_logistics_tracking_no", "order_logistics_tracking_no应为运单号字符串数组")
         where.append("order_id IN (SELECT j.value FROM shipments AS sh, json_each(sh.order_ids) AS j WHERE"
                      " sh.shop_id=? AND sh.tracking_no IN (%s))" % ",".join("?" * len(nos)))
-        args += [ctx.shop_id] + nos
+        args += [ctx.shop] + nos
     order = _order_by(params)
     w = " AND ".join(where)
     sb = ctx.sb
@@ -565,14 +569,14 @@ def after_sale_detail(ctx: Ctx, params: dict[str, Any]) -> Any:
     aid = str(_oid(params.get("after_sale_id"), "after_sale_id"))
     records = p_bool(params, "need_operation_record", False)
     sb = ctx.sb
-    c = _load_case(sb.store.conn, aid, ctx.shop_id)
+    c = _load_case(sb.store.conn, aid, ctx.shop)
     if c is None:
         raise not_found(aid)
-    order = json.loads(sb.order_payload(ctx.shop_id, int(c["order_id"])))
+    order = json.loads(sb.order_payload(ctx.shop, int(c["order_id"])) or "{}")
     i, s = c["info"], _line(order, c["sku_order_id"])
     ol = _order_logistics(sb, order, c["sku_order_id"])
     ret = i["return"]
-    ret_addr = next(a for a in shop_addresses(ctx.shop_id) if a["is_default"])
+    ret_addr = next(a for a in shop_addresses(ctx.shop) if a["is_default"])
     info = {
         "after_sale_id": int(c["aftersale_id"]), "after_sale_status": c["aftersale_status"],
         "after_sale_status_desc": STATUS_TEXT[c["aftersale_status"]], "refund_status": c["refund_status"],
@@ -647,12 +651,14 @@ def apply_logistics_intercept(ctx: Ctx, params: dict[str, Any]) -> Any:
     sb, now = ctx.sb, int(ctx.now)
     results, accepted = [], []
     with _tx(sb) as conn:
-        c = _load_case(conn, aid, ctx.shop_id)
+        c = _load_case(conn, aid, ctx.shop)
         if c is None:
             raise not_found(aid)
         if c["aftersale_status"] not in INTERCEPTABLE:
             raise refused(f"售后单当前状态不支持拦截: {STATUS_TEXT[c['aftersale_status']]}（仅{sorted(INTERCEPTABLE)}）")
-        o = _load_order(conn, ctx.shop_id, int(c["order_id"]))
+        o = _load_order(conn, ctx.shop, int(c["order_id"]))
+        if o is None:
+            raise not_found(aid)
         parcels = {pk["tracking_no"]: pk for pk in _parcels(o)}
         if not parcels:
             raise refused(f"订单未发货，无需拦截: {c['order_id']}")
@@ -699,7 +705,7 @@ def apply_logistics_intercept(ctx: Ctx, params: dict[str, Any]) -> Any:
                 cost = INTERCEPT_COST.get(code, DEFAULT_INTERCEPT_COST)
                 res.update(can_intercept=True, is_success=True, intercept_cost=cost)
                 conn.execute("INSERT INTO intercepts (track_no, aftersale_id, shop_id, company_code, cost, at)"
-                             " VALUES (?,?,?,?,?,?)", (tn, aid, ctx.shop_id, code, cost, now))
+                             " VALUES (?,?,?,?,?,?)", (tn, aid, ctx.shop, code, cost, now))
                 c["info"]["intercepts"].append({"tracking_no": tn, "company_code": code, "cost": cost, "at": now,
                                                 "op_from": op_from})
                 _log(c, now, ROLE_MERCHANT if op_from == 1 else ROLE_PLATFORM, "intercept",

@@ -26,7 +26,7 @@ WINDOW_90D = 90 * 86400
 INSERT_BATCH = 5000
 PARALLEL_MIN = 20000
 try:  # fork: cheap start, and never re-imports the host program's __main__ (unlike spawn)
-    _FORK = multiprocessing.get_context("fork")
+    _FORK: Any = multiprocessing.get_context("fork")
 except ValueError:  # pragma: no cover - non-POSIX
     _FORK = None
 
@@ -335,7 +335,7 @@ class Sandbox:
             results = (gen.gen_chunk(*c) for c in chunks)
         inserted = 0
         try:
-            for k, rows in enumerate(results):
+            for _k, rows in enumerate(results):
                 inserted += self._insert_rows(rows, push_apps)
             extra = 0
             while inserted < count and extra < 100:  # id collisions (INSERT OR IGNORE): top up

@@ -809,7 +809,7 @@ class Couriers:
             cur = self.sb.store.conn.execute(
                 "INSERT INTO k100_subs (customer, company, number, callbackurl, salt, resultv2, phone, created_at,"
                 " status) VALUES (?,?,?,?,?,?,?,?,'polling')", (customer, company, number, url, salt, resultv2, phone, now))
-            sid = cur.lastrowid
+            sid = int(cur.lastrowid or 0)
         self._schedule(sid, self._sub_events(row, company), now, 0, now)
         return _k100("200", "提交成功", True)
 
@@ -877,7 +877,7 @@ class Couriers:
             self.sb.store.conn.execute("INSERT INTO k100_queries (number, last_at) VALUES (?,?) ON CONFLICT(number)"
                                        " DO UPDATE SET last_at=excluded.last_at", (num, now))
         events = [e for e in self._sub_events(row, com) if e["at"] <= now] if row else []
-        if not events:
+        if not events or row is None:
             return _k100("500", "查询无结果，请隔段时间再查"), "queries_no_result"
         rv2 = {"0": "", "2": "1", "6": "4"}.get(str(p.get("resultv2") or ""), str(p.get("resultv2") or ""))
         body = last_result(num, com, events, rv2, "asc" if p.get("order") == "asc" else "desc")
@@ -1093,7 +1093,7 @@ class Couriers:
                     lr.update(message=abort, state="", status="")
                 self._new_push(sid, number, upto, url, salt, {
                     "status": "abort", "billstatus": "", "message": abort, "autoCheck": "0",
-                    "comOld": company if wrong else "", "comNew": row["courier"] if wrong else "", "lastResult": lr},
+                    "comOld": company if wrong else "", "comNew": row["courier"] if row is not None and wrong else "", "lastResult": lr},
                     now)
                 created += 1
                 aborts += 1

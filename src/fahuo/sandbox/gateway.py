@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, overload
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -34,6 +34,13 @@ class Ctx:
     method: str
     shop_id: int | None
     now: float
+
+    @property
+    def shop(self) -> int:
+        """The token's shop: every method that needs a token has one."""
+        if self.shop_id is None:
+            raise RuntimeError(f"{self.method} ran without a shop token")
+        return self.shop_id
 
 
 @dataclass
@@ -170,6 +177,12 @@ async def gateway(request: Request) -> Response:
 
 # ---------------------------------------------------------------------------- param helpers
 
+@overload
+def p_int(params: dict[str, Any], name: str, default: int, *, lo: int | None = None,
+          hi: int | None = None, msg: str | None = None) -> int: ...
+@overload
+def p_int(params: dict[str, Any], name: str, default: None = None, *, lo: int | None = None,
+          hi: int | None = None, msg: str | None = None) -> int | None: ...
 def p_int(params: dict[str, Any], name: str, default: int | None = None, *, lo: int | None = None,
           hi: int | None = None, msg: str | None = None) -> int | None:
     v = params.get(name)

@@ -231,7 +231,7 @@ def _ensure_netsites(sb: Sandbox, conn: Any, shop_id: int) -> None:
     if conn.execute("SELECT 1 FROM netsites WHERE shop_id=? LIMIT 1", (shop_id,)).fetchone() is None:
         addrs = shop_addresses(shop_id)
         rows = []
-        for k, (code, (name, ctype, balances, _, _)) in enumerate(COURIERS.items()):
+        for k, (code, (_name, ctype, balances, _, _)) in enumerate(COURIERS.items()):
             for i, bal in enumerate(balances):
                 a = addrs[i]
                 sender = [{"province_name": a["receiver_provinc"], "city_name": a["receiver_city"],
@@ -265,9 +265,9 @@ def list_shop_netsite(ctx: Ctx, params: dict[str, Any]) -> Any:
     if code and code not in COMPANY_BY_CODE:
         raise bad("logistics_code", f"logistics_code不存在: {code}")
     with _tx(ctx.sb) as conn:
-        _ensure_netsites(ctx.sb, conn, ctx.shop_id)
+        _ensure_netsites(ctx.sb, conn, ctx.shop)
     sql = f"SELECT {_NETSITE_COLS} FROM netsites WHERE shop_id=?"
-    args: list[Any] = [ctx.shop_id]
+    args: list[Any] = [ctx.shop]
     if code:
         sql += " AND logistics_code=?"
         args.append(code)
@@ -341,8 +341,8 @@ def new_create_order(ctx: Ctx, params: dict[str, Any]) -> Any:
     now = int(ctx.now)
     ebills, errs = [], []
     with _tx(sb) as conn:
-        _ensure_netsites(sb, conn, ctx.shop_id)
-        nets = _opened(conn, ctx.shop_id, code)
+        _ensure_netsites(sb, conn, ctx.shop)
+        nets = _opened(conn, ctx.shop, code)
         if not nets:
             raise biz(8, f"店铺未开通该快递公司的电子面单服务: {code}")
         netsite = None
@@ -359,7 +359,7 @@ def new_create_order(ctx: Ctx, params: dict[str, Any]) -> Any:
                                                 "detail_address"))
             raise biz(8, f"寄件人地址不是{code}网点的发货地址（请使用logistics.listShopNetsite返回的sender_address）: {addr}")
         amount = conn.execute("SELECT amount FROM netsites WHERE shop_id=? AND logistics_code=? AND netsite_code=?",
-                              (ctx.shop_id, code, netsite)).fetchone()[0]
+                              (ctx.shop, code, netsite)).fetchone()[0]
         seq_row = conn.execute("SELECT seq FROM waybill_seq WHERE logistics_code=?", (code,)).fetchone()
         seq = seq_row[0] if seq_row else 0
         seq0, spent = seq, 0
@@ -369,7 +369,7 @@ def new_create_order(ctx: Ctx, params: dict[str, Any]) -> Any:
             order = None
             if oid.isdigit() and oid.isascii() and len(oid) <= 19:
                 row = conn.execute("SELECT order_status FROM orders WHERE order_id=? AND shop_id=?",
-                                   (int(oid), ctx.shop_id)).fetchone()
+                                   (int(oid), ctx.shop)).fetchone()
                 order = row
             if order is None:
                 errs.append(_item_err(order_id, pack_id, "10702", f"订单不存在或不属于当前店铺: {order_id}"))
@@ -381,7 +381,7 @@ def new_create_order(ctx: Ctx, params: dict[str, Any]) -> Any:
                 continue
             old = conn.execute("SELECT info FROM waybills WHERE shop_id=? AND order_id=? AND pack_id=? AND"
                                " logistics_code=? AND status!='cancelled'",
-                               (ctx.shop_id, order_id, pack_id, code)).fetchone()
+                               (ctx.shop, order_id, pack_id, code)).fetchone()
             if old:
                 ebills.append(json.loads(old[0]))
                 continue
@@ -397,14 +397,14 @@ def new_create_order(ctx: Ctx, params: dict[str, Any]) -> Any:
             tn = track_no_for(code, seq)
             info = _ebill(code, order_id, pack_id, tn, rcv)
             ebills.append(info)
-            new_rows.append((tn, ctx.shop_id, code, netsite, order_id, pack_id, "live", now,
+            new_rows.append((tn, ctx.shop, code, netsite, order_id, pack_id, "live", now,
                              json.dumps(info, ensure_ascii=False)))
         if new_rows:
             conn.executemany("INSERT INTO waybills (track_no, shop_id, logistics_code, netsite_code, order_id,"
                              " pack_id, status, created_at, info) VALUES (?,?,?,?,?,?,?,?,?)", new_rows)
             conn.execute("UPDATE netsites SET amount=amount-?, allocated_quantity=allocated_quantity+? WHERE"
                          " shop_id=? AND logistics_code=? AND netsite_code=?",
-                         (spent, spent, ctx.shop_id, code, netsite))
+                         (spent, spent, ctx.shop, code, netsite))
         if seq != seq0:
             conn.execute("INSERT INTO waybill_seq (logistics_code, seq) VALUES (?,?) ON CONFLICT(logistics_code)"
                          " DO UPDATE SET seq=excluded.seq", (code, seq))
@@ -434,15 +434,15 @@ def waybill_apply(ctx: Ctx, params: dict[str, Any]) -> Any:
     infos, errs = [], []
     for code, tn in wanted:
         row = ctx.sb.store.one("SELECT order_id, status, info, logistics_code FROM waybills WHERE track_no=? AND"
-                               " shop_id=?", (tn, ctx.shop_id))
+                               " shop_id=?", (tn, ctx.shop))
         if row is None or row[3] != code:
             errs.append({"track_no": tn, "order_id": "", "err_code": "10801", "err_msg": f"运单号不存在: {tn}"})
             continue
         if row[1] == "cancelled":
             errs.append({"track_no": tn, "order_id": row[0], "err_code": "10802", "err_msg": f"运单号已取消: {tn}"})
             continue
-        blob, sign = _print_blob(tn, json.loads(row[2]), ctx.shop_id)
-        infos.append({"order_id": f"{row[0]}|{ctx.shop_id}", "track_no": tn, "print_data": blob, "sign": sign})
+        blob, sign = _print_blob(tn, json.loads(row[2]), ctx.shop)
+        infos.append({"order_id": f"{row[0]}|{ctx.shop}", "track_no": tn, "print_data": blob, "sign": sign})
     return {"waybill_infos": infos, "err_infos": errs}
 
 
@@ -452,7 +452,7 @@ def cancel_order(ctx: Ctx, params: dict[str, Any]) -> Any:
     tn = _req_str(params, "track_no")
     with _tx(ctx.sb) as conn:
         row = conn.execute("SELECT status, picked_up, netsite_code, logistics_code FROM waybills WHERE track_no=?"
-                           " AND shop_id=?", (tn, ctx.shop_id)).fetchone()
+                           " AND shop_id=?", (tn, ctx.shop)).fetchone()
         if row is None or row[3] != code:
             raise biz(8, f"运单号不存在: {tn}")
         status, picked, ncode, _ = row
@@ -463,7 +463,7 @@ def cancel_order(ctx: Ctx, params: dict[str, Any]) -> Any:
         conn.execute("UPDATE waybills SET status='cancelled' WHERE track_no=?", (tn,))
         conn.execute("UPDATE netsites SET amount=amount+1, cancelled_quantity=cancelled_quantity+1,"
                      " recycled_quantity=recycled_quantity+1 WHERE shop_id=? AND logistics_code=? AND netsite_code=?",
-                     (ctx.shop_id, code, ncode))
+                     (ctx.shop, code, ncode))
     return {"cancel_result": {"success": True}}
 
 
@@ -633,7 +633,7 @@ def _replay(ctx: Ctx, method: str, rid: str | None) -> Any:
     if rid is None:
         return None
     row = ctx.sb.store.one("SELECT result FROM ship_requests WHERE shop_id=? AND method=? AND request_id=?",
-                           (ctx.shop_id, method, rid))
+                           (ctx.shop, method, rid))
     return orjson.loads(row[0]) if row else None
 
 
@@ -661,7 +661,7 @@ def _check_quantities(order_map: dict[str, dict[str, Any]], lines: list[tuple[st
     want: dict[str, int] = {}
     for _, s, n in lines:
         want[s["order_id"]] = want.get(s["order_id"], 0) + n
-    for pid, o in order_map.items():
+    for _pid, o in order_map.items():
         done = _shipped_qty(o)
         for s in o["sku_order_list"]:
             w = want.get(s["order_id"], 0)
@@ -682,24 +682,24 @@ def logistics_add(ctx: Ctx, params: dict[str, Any]) -> Any:
     company = _company(params)
     tn = _tracking(params)
     reject = _reject_flag(params)
-    _check_address_id(params, ctx.shop_id)
+    _check_address_id(params, ctx.shop)
     _check_serials(params.get("serial_number_list"))
     sb, now = ctx.sb, int(ctx.now)
     with _tx(sb) as conn:
-        order = _load_order(conn, ctx.shop_id, oid)
+        order = _load_order(conn, ctx.shop, oid)
         if order is None:
             raise biz(1, f"订单不存在: {oid}")
         _check_shippable(order, allow_partial=False)
         refusals = _check_refunds(sb, conn, order["sku_order_list"], reject, now)
-        _check_waybill(conn, ctx.shop_id, tn, company["code"])
+        _check_waybill(conn, ctx.shop, tn, company["code"])
         pack_id = _new_pack_id(conn)
         lines = [(s, s["item_num"]) for s in order["sku_order_list"]
                  if (s.get("after_sale_info") or {}).get("after_sale_status") not in DONE_AFTER_SALE]
         msgs = refusals + _apply_ship(sb, order, [_package(order, pack_id, tn, company, now, lines)], now)
         _save_order(conn, order)
-        _record(conn, ctx.shop_id, "order.logisticsAdd", pack_id, [str(oid)], tn, company["code"], None,
+        _record(conn, ctx.shop, "order.logisticsAdd", pack_id, [str(oid)], tn, company["code"], None,
                 [{"shipped_order_id": s["order_id"], "shipped_num": n} for s, n in lines], now)
-    _push(sb, ctx.shop_id, msgs)
+    _push(sb, ctx.shop, msgs)
     return {}
 
 
@@ -715,7 +715,7 @@ def logistics_add_single_pack(ctx: Ctx, params: dict[str, Any]) -> Any:
     tn = _tracking(params)
     rid = _request_id(params)
     reject = _reject_flag(params)
-    _check_address_id(params, ctx.shop_id)
+    _check_address_id(params, ctx.shop)
     method = "order.logisticsAddSinglePack"
     prev = _replay(ctx, method, rid)
     if prev is not None:
@@ -725,7 +725,7 @@ def logistics_add_single_pack(ctx: Ctx, params: dict[str, Any]) -> Any:
     with _tx(sb) as conn:
         order_map = {}
         for oid in oids:
-            o = _load_order(conn, ctx.shop_id, int(oid))
+            o = _load_order(conn, ctx.shop, int(oid))
             if o is None:
                 raise biz(1, f"订单不存在: {oid}")
             _check_shippable(o, allow_partial=True)
@@ -736,19 +736,19 @@ def logistics_add_single_pack(ctx: Ctx, params: dict[str, Any]) -> Any:
                 raise biz(7, f"订单{oid}没有商品在本包裹中")
         msgs = _check_refunds(sb, conn, [s for _, s, _ in lines], reject, now)
         _check_quantities(order_map, lines)
-        _check_waybill(conn, ctx.shop_id, tn, company["code"])
+        _check_waybill(conn, ctx.shop, tn, company["code"])
         pack_id = _new_pack_id(conn)
         for oid, o in order_map.items():
             mine = [(s, n) for pid, s, n in lines if pid == oid]
             msgs += _apply_ship(sb, o, [_package(o, pack_id, tn, company, now, mine)], now)
             _save_order(conn, o)
         result = {"pack_id": pack_id}
-        _record(conn, ctx.shop_id, method, pack_id, oids, tn, company["code"], rid,
+        _record(conn, ctx.shop, method, pack_id, oids, tn, company["code"], rid,
                 [{"order_id": pid, "shipped_order_id": s["order_id"], "shipped_num": n} for pid, s, n in lines], now)
         if rid is not None:
             conn.execute("INSERT INTO ship_requests (shop_id, method, request_id, result) VALUES (?,?,?,?)",
-                         (ctx.shop_id, method, rid, json.dumps(result)))
-    _push(sb, ctx.shop_id, msgs)
+                         (ctx.shop, method, rid, json.dumps(result)))
+    _push(sb, ctx.shop, msgs)
     return result
 
 
@@ -758,7 +758,7 @@ def logistics_add_multi_pack(ctx: Ctx, params: dict[str, Any]) -> Any:
     packs = _list(params, "pack_list", 50)
     rid = _request_id(params)
     reject = _reject_flag(params)
-    _check_address_id(params, ctx.shop_id)
+    _check_address_id(params, ctx.shop)
     _check_serials(params.get("serial_number_list"))
     parsed = []
     for i, pk in enumerate(packs):
@@ -771,21 +771,21 @@ def logistics_add_multi_pack(ctx: Ctx, params: dict[str, Any]) -> Any:
         return prev
     sb, now = ctx.sb, int(ctx.now)
     with _tx(sb) as conn:
-        o = _load_order(conn, ctx.shop_id, int(oid))
+        o = _load_order(conn, ctx.shop, int(oid))
         if o is None:
             raise biz(1, f"订单不存在: {oid}")
         _check_shippable(o, allow_partial=True)
         order_map = {oid: o}
         all_lines, per_pack = [], []
-        for i, (pk, company, tn) in enumerate(parsed):
+        for i, (pk, _co, _no) in enumerate(parsed):
             lines = _shipped_lines(order_map, pk.get("shipped_order_info"), f"pack_list[{i}].shipped_order_info")
             per_pack.append(lines)
             all_lines += lines
         refusals = _check_refunds(sb, conn, [s for _, s, _ in all_lines], reject, now)  # one open refund fails all
         _check_quantities(order_map, all_lines)
         out, packages, records = [], [], []
-        for i, ((pk, company, tn), lines) in enumerate(zip(parsed, per_pack)):
-            _check_waybill(conn, ctx.shop_id, tn, company["code"])
+        for i, ((_pk, company, tn), lines) in enumerate(zip(parsed, per_pack)):
+            _check_waybill(conn, ctx.shop, tn, company["code"])
             pack_id = _new_pack_id(conn, i)
             packages.append(_package(o, pack_id, tn, company, now, [(s, n) for _, s, n in lines]))
             info = [{"shipped_order_id": s["order_id"], "shipped_num": n} for _, s, n in lines]
@@ -795,12 +795,12 @@ def logistics_add_multi_pack(ctx: Ctx, params: dict[str, Any]) -> Any:
         msgs = refusals + _apply_ship(sb, o, packages, now)
         _save_order(conn, o)
         for pack_id, tn, code, info in records:
-            _record(conn, ctx.shop_id, method, pack_id, [oid], tn, code, rid, info, now)
+            _record(conn, ctx.shop, method, pack_id, [oid], tn, code, rid, info, now)
         result = {"pack_list": out}
         if rid is not None:
             conn.execute("INSERT INTO ship_requests (shop_id, method, request_id, result) VALUES (?,?,?,?)",
-                         (ctx.shop_id, method, rid, json.dumps(result)))
-    _push(sb, ctx.shop_id, msgs)
+                         (ctx.shop, method, rid, json.dumps(result)))
+    _push(sb, ctx.shop, msgs)
     return result
 
 
@@ -811,7 +811,7 @@ def logistics_edit(ctx: Ctx, params: dict[str, Any]) -> Any:
     tn = _tracking(params)
     sb, now = ctx.sb, int(ctx.now)
     with _tx(sb) as conn:
-        o = _load_order(conn, ctx.shop_id, oid)
+        o = _load_order(conn, ctx.shop, oid)
         if o is None:
             raise biz(1, f"订单不存在: {oid}")
         packs = o.get("logistics_info") or []
@@ -819,20 +819,20 @@ def logistics_edit(ctx: Ctx, params: dict[str, Any]) -> Any:
             raise biz(4, f"订单未发货，无法修改物流信息: {oid}")
         if len(packs) > 1:
             raise biz(7, f"订单有{len(packs)}个包裹，请使用order.logisticsEditByPack: {oid}")
-        _check_waybill(conn, ctx.shop_id, tn, company["code"])
+        _check_waybill(conn, ctx.shop, tn, company["code"])
         pk = packs[0]
         previous = pk["tracking_no"]
         pk.update(tracking_no=tn, company=company["code"], company_name=company["name"])
         ut = _touch(o, now)
         _save_order(conn, o)
-        _record(conn, ctx.shop_id, "order.logisticsEdit", pk["delivery_id"], [str(oid)], tn, company["code"], None,
+        _record(conn, ctx.shop, "order.logisticsEdit", pk["delivery_id"], [str(oid)], tn, company["code"], None,
                 [], now, previous)
     pa = o["post_addr"]
     rmsg = {"addr": json.dumps({"province": pa["province"], "city": pa["city"], "town": pa["town"],
                                 "street": pa["street"], "detail": pa["detail"],
                                 "encrypt_detail": pa["encrypt_detail"]}, ensure_ascii=False, separators=(",", ":")),
             "name": o["mask_post_receiver"], "tel": o["mask_post_tel"]}
-    _push(sb, ctx.shop_id, [sb.push.msg(104, o, update_time=ut, receiver_msg=rmsg, logistics_msg={
+    _push(sb, ctx.shop, [sb.push.msg(104, o, update_time=ut, receiver_msg=rmsg, logistics_msg={
         "express_company_id": company["id"], "logistics_code": tn})])
     return {}
 
@@ -846,7 +846,7 @@ def track_no_route_detail(ctx: Ctx, params: dict[str, Any]) -> Any:
     phone = params.get("receiver_phone")
     if phone is not None and not isinstance(phone, (str, int)):
         raise bad("receiver_phone", "receiver_phone应为字符串")
-    return ctx.sb.couriers.route_detail(ctx.shop_id, code, tn)
+    return ctx.sb.couriers.route_detail(ctx.shop, code, tn)
 
 
 # ---------------------------------------------------------------------------- admin helpers

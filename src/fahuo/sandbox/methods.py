@@ -96,7 +96,7 @@ def order_search_list(ctx: Ctx, params: dict[str, Any]) -> Any:
         raise ApiError(40003, "isv.parameter-invalid:order_by", "order_by仅支持create_time和update_time")
     asc = p_bool(params, "order_asc", False)
     total, blobs = ctx.sb.search_orders(
-        ctx.shop_id, statuses=statuses,
+        ctx.shop, statuses=statuses,
         ct=(bounds["create_time_start"], bounds["create_time_end"]),
         ut=(bounds["update_time_start"], bounds["update_time_end"]),
         order_by=order_by, asc=asc, page=page, size=size)
@@ -111,7 +111,7 @@ def order_detail(ctx: Ctx, params: dict[str, Any]) -> Any:
     oid = str(oid).strip()
     if not (oid.isdigit() and oid.isascii()):
         raise ApiError(40003, "isv.parameter-invalid:shop_order_id", f"shop_order_id非法: {oid}")
-    blob = ctx.sb.order_payload(ctx.shop_id, int(oid)) if len(oid) <= 19 else None
+    blob = ctx.sb.order_payload(ctx.shop, int(oid)) if len(oid) <= 19 else None
     if blob is None:
         raise ApiError(50002, "isv.business-failed", f"订单不存在: {oid}")
     return Raw('{"shop_order_detail":' + blob + "}")
@@ -157,7 +157,7 @@ def shop_addresses(shop_id: int) -> list[dict[str, Any]]:
 def address_list(ctx: Ctx, params: dict[str, Any]) -> Any:
     page_no = p_int(params, "page_no", 1, lo=1, msg="page_no参数非法，页码从1开始")
     page_size = p_int(params, "page_size", 10, lo=1, hi=100)
-    items = shop_addresses(ctx.shop_id)
+    items = shop_addresses(ctx.shop)
     if params.get("order_by") == "desc":
         items.reverse()
     start = (page_no - 1) * page_size

@@ -128,7 +128,8 @@ def order_units(order: dict[str, Any]) -> dict[tuple[int, int], int]:
 
 def prehold(sb: Sandbox, shop_id: int, sku_id: int | None = None) -> dict[int, int]:
     """Units of paid-but-unshipped lines per SKU (refunded lines and shipped units excluded)."""
-    flt, args = "", [shop_id]
+    flt = ""
+    args: list[Any] = [shop_id]
     if sku_id is not None:  # a plain substring test first spares parsing the orders without that SKU
         flt = " AND instr(o.payload, ?) > 0 AND json_extract(j.value, '$.sku_id') = ?"
         args += [f'"sku_id":{sku_id},', sku_id]
@@ -248,7 +249,7 @@ def _logged(method: str):
                                "code": params.get("code"), "stock_num": params.get("stock_num")}])
                 idem = params.get("idempotent_id")
                 with _tx(ctx.sb) as conn:
-                    _log(conn, ctx.shop_id, method, int(ctx.now), params.get("product_id"),
+                    _log(conn, ctx.shop, method, int(ctx.now), params.get("product_id"),
                          params.get("incremental") in (True, "true", 1),
                          str(idem) if isinstance(idem, (str, int)) and not isinstance(idem, bool) else None, skus, err)
                 raise
@@ -262,7 +263,7 @@ def _logged(method: str):
 def _apply(ctx: Ctx, method: str, product_id: int, incremental: bool, idem: str | None,
            changes: list[tuple[dict[str, Any], int]]) -> None:
     """One transaction: idempotency, every SKU's new value (none may go below 0), the log row."""
-    sb, now, shop = ctx.sb, int(ctx.now), ctx.shop_id
+    sb, now, shop = ctx.sb, int(ctx.now), ctx.shop
     with _tx(sb) as conn:
         ensure_shop(conn, shop, now)
         if idem is not None and conn.execute("SELECT 1 FROM stock_idempotent WHERE shop_id=? AND idempotent_id=?",
@@ -392,9 +393,9 @@ def stock_num(ctx: Ctx, params: dict[str, Any]) -> Any:
     _no_warehouse(params)
     _, sku = _resolve(sku_id, code)
     sb = ctx.sb
-    seed(sb, ctx.shop_id)
-    n = sb.store.one("SELECT stock_num FROM stock WHERE shop_id=? AND sku_id=?", (ctx.shop_id, sku["sku_id"]))[0]
-    held = prehold(sb, ctx.shop_id, sku["sku_id"]).get(sku["sku_id"], 0)
+    seed(sb, ctx.shop)
+    n = sb.store.one("SELECT stock_num FROM stock WHERE shop_id=? AND sku_id=?", (ctx.shop, sku["sku_id"]))[0]
+    held = prehold(sb, ctx.shop, sku["sku_id"]).get(sku["sku_id"], 0)
     return {"sku_id": sku["sku_id"], "out_sku_id": 0, "code": sku["code"], "sku_type": 0,
             "stock_num": n, "prehold_stock_num": held, "prom_stock_num": 0, "step_stock_num": 0,
             "prehold_step_stock_num": 0, "prom_step_stock_num": 0, "normal_stock_num": n, "channel_stock_num": 0,

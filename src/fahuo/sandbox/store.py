@@ -134,7 +134,8 @@ class Store:
                 self._all.append(c)
         return c
 
-    def one(self, sql: str, params: Iterable[Any] = ()) -> tuple | None:
+    def one(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        """The first row (a tuple), or None."""
         return self.conn.execute(sql, tuple(params)).fetchone()
 
     def all(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:

@@ -24,7 +24,6 @@ path once the merchant has checked with the courier.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -47,11 +46,10 @@ from fahuo.adapters.store.repositories import _insert
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.couriers import courier_code
 from fahuo.domain.stock import expand
-from fahuo.services.ports import PlatformFactory
+from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.stock import StockInputError, StockLine, move_stock_in
 
 log = structlog.get_logger(__name__)
-UowFactory = Callable[..., UnitOfWork]
 CURSOR = "aftersales"
 OPEN = {6, 7, 8, 11, 13, 27}      # waiting on someone (27: refused once, buyer may appeal)
 # The buyer wants money back and the parcel is still the courier's to turn round (at 11 the
@@ -486,7 +484,7 @@ def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str,
             raise AfterSaleError(why)
         packs = [p for p in u.pipeline.packs_of_orders([case["order_id"]])
                  if p["state"] == "confirmed" and p["track_no"]]
-        shop = u.shops.get(case["shop_ref"])
+        shop = u.shops.require(case["shop_ref"])
         accounts = ([x for x in u.tracking.accounts(enabled_only=True)
                      if x["provider"] == "kuaidi100"] if via != "douyin" else [])
     if not packs:
@@ -494,7 +492,7 @@ def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str,
     parcels = [_Parcel(p["courier_code"] or "", p["track_no"]) for p in packs]
     routes = {p.courier: _k100_route(accounts, p.courier) for p in parcels}
     if via == "kuaidi100":  # checked for every parcel before anything is sent
-        missing = sorted({why for acc, why in routes.values() if acc is None})
+        missing = sorted({str(why) for acc, why in routes.values() if acc is None})
         if missing:
             raise AfterSaleError("Kuaidi100 interception is not set up: " + "; ".join(missing))
     before = _claim(uow, aftersale_id, case["order_id"], via)

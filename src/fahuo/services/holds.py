@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.services.stock import reserve_in
 from fahuo.domain.holds import AuditRules, HoldReason, audit, unwaivable
 from fahuo.domain.orders import OrderState, can_move
+from fahuo.services.ports import UowFactory
 
 
 @dataclass
@@ -18,7 +18,7 @@ class HoldResult:
     refused: dict[str, str] = field(default_factory=dict)  # order_id → why not
 
 
-def hold_orders(uow_factory: Callable[[], UnitOfWork], order_ids: Sequence[str], note: str,
+def hold_orders(uow_factory: UowFactory, order_ids: Sequence[str], note: str,
                 actor: str) -> HoldResult:
     res = HoldResult()
     if not note.strip():
@@ -46,7 +46,7 @@ def hold_orders(uow_factory: Callable[[], UnitOfWork], order_ids: Sequence[str],
     return res
 
 
-def release_orders(uow_factory: Callable[[], UnitOfWork], order_ids: Sequence[str],
+def release_orders(uow_factory: UowFactory, order_ids: Sequence[str],
                    actor: str, note: str = "") -> HoldResult:
     """Clear the open holds a person may waive; the order goes back into the pipeline.
 

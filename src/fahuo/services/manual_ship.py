@@ -13,15 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.imports import parse_import
 from fahuo.domain.orders import PRE_SHIPMENT, OrderState
 from fahuo.domain.packs import receiver_key
 from fahuo.services.pipeline import Pipeline
-from fahuo.services.ports import PlatformFactory
+from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.uploads import UploadLimits, UploadRefused, chunks, read_table
 
-UowFactory = Callable[[], UnitOfWork]
 Progress = Callable[[int, int], None]
 
 
@@ -172,7 +170,9 @@ def apply_import(uow_factory: UowFactory, platform_for: PlatformFactory, name: s
                     subject_id=str(job_id), detail={"file": name, **preview.counts()})
     _ship_rows(uow_factory, platform_for, job_id, preview.ready, progress)
     with uow_factory() as u:
-        return u.pipeline.job(job_id)
+        job = u.pipeline.job(job_id)
+    assert job is not None  # made above, jobs are never deleted
+    return job
 
 
 def _ship_rows(uow_factory: UowFactory, platform_for: PlatformFactory, job_id: int,
@@ -237,7 +237,7 @@ def ship_selected(uow_factory: UowFactory, platform_for: PlatformFactory,
         orders_of = {p["id"]: {ln["order_id"] for ln in pack_lines[p["id"]]} for p in packs}
         job_id = u.pipeline.add_job(kind="batch", status="running", source="selection",
                                     total=len(order_ids), created_by=actor)
-        items = []
+        items: list[dict[str, Any]] = []
         ready: dict[str, list[int]] = {}
         for n, oid in enumerate(order_ids, start=1):
             mine = [p for p in packs if oid in orders_of[p["id"]]]
@@ -279,5 +279,7 @@ def ship_selected(uow_factory: UowFactory, platform_for: PlatformFactory,
     with uow_factory() as u:
         u.pipeline.update_job(job_id, status="done", ok=ok, failed=failed,
                               finished_at=int(time.time()))
-        return u.pipeline.job(job_id)
+        job = u.pipeline.job(job_id)
+    assert job is not None  # written in this unit of work
+    return job
 

@@ -39,14 +39,13 @@ from fahuo.domain.packs import (
     plan_merges, plan_split, receiver_key,
 )
 from fahuo.domain.routing import CostTable, CourierRule, ParcelFacts, choose_courier
-from fahuo.services.ports import PlatformFactory
+from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.stock import (
     STOCK_HOLD_SOURCE, reserve_in, retry_short_in, settle_in, ship_in,
 )
 
 log = structlog.get_logger(__name__)
 
-UowFactory = Callable[[], UnitOfWork]
 TRANSIENT = (Throttled, ServiceUnavailable, TransportError)
 BALANCE_EXHAUSTED = "10701"
 # Confirmed shipments are saved this many units per transaction. A crash before a save only
@@ -554,7 +553,7 @@ class Pipeline:
             return
         loaded, errors = self._load_each(u, ids)
         cleared: list[str] = []
-        for oid, (shop_ref, state, order) in loaded.items():
+        for oid, (shop_ref, _state, order) in loaded.items():
             try:
                 if shop_ref not in rules:
                     rules[shop_ref] = AuditRules.from_dict(
@@ -593,7 +592,7 @@ class Pipeline:
                     closing[oid] = closed
                 elif order.order_status == 2:
                     by_shop[shop_ref].append((oid, order))
-            shops = {ref: (u.shops.get(ref), u.settings.get(ref), u.settings.netsites(ref))
+            shops = {ref: (u.shops.require(ref), u.settings.get(ref), u.settings.netsites(ref))
                      for ref in by_shop}
         planned: list[tuple[list[str], list[tuple[dict, list]]]] = []
         refused: list[tuple[list[str], str]] = []
@@ -660,8 +659,9 @@ class Pipeline:
             went = saved.seen
             r.held, r.done = r.held + saved.held, r.done + saved.done
         except Exception as exc:
-            parts = ([([g], [], {}) for g in planned] + [([], [g], {}) for g in refused]
-                     + [([], [], {oid: st}) for oid, st in closing.items()])
+            parts: list[tuple[list, list, dict[str, OrderState]]] = (
+                [([g], [], {}) for g in planned] + [([], [g], {}) for g in refused]
+                + [([], [], {oid: st}) for oid, st in closing.items()])
             if len(parts) == 1:
                 errors.update({oid: exc for oid in
                                [o for g, _ in planned + refused for o in g] + list(closing)})
@@ -774,7 +774,7 @@ class Pipeline:
             return [[o] for _, o in orders]
         cands = [MergeCandidate(order_id=oid, shop_id=str(loaded[oid][0]), buyer_id=o.buyer_id,
                                 receiver_key=receiver_key(o), pay_time=o.pay_time or 0,
-                                held=False, state="approved") for oid, o in orders]
+                                held=False, state=OrderState.APPROVED) for oid, o in orders]
         merged = plan_merges(cands, window_s)
         in_group = {oid for g in merged for oid in g}
         by_id = dict(orders)
@@ -817,7 +817,9 @@ class Pipeline:
     def _parcel(group: list[Order], lines: list[dict[str, Any]],
                 facts: dict[str, SkuFacts]) -> ParcelFacts:
         subs = {s.sku_order_id: s for o in group for s in o.sub_orders}
-        codes, tags, weight = set(), set(), 0
+        codes: set[str] = set()
+        tags: set[str] = set()
+        weight: int | None = 0
         for ln in lines:
             s = subs[ln["sku_order_id"]]
             codes.add(s.merchant_code)
@@ -951,11 +953,11 @@ class Pipeline:
                 errors += self._save_each([p], lines, bills, errs, r)
         _isolated("waybills", {p["main_order_id"]: exc for p, exc in errors},
                   len(packs) - len(errors))
-        for p, exc in errors:
+        for p, err in errors:
             log.error("pipeline_order_failed", step="waybills", pack_id=p["id"],
-                      order_id=p["main_order_id"], error=_words(exc), exc_info=exc)
+                      order_id=p["main_order_id"], error=_words(err), exc_info=err)
             self._fail_packs([p], lines, HoldReason.PIPELINE_ERROR,
-                             f"{_STEP_ZH['waybills']}：{_words(exc)}", r)
+                             f"{_STEP_ZH['waybills']}：{_words(err)}", r)
         return r
 
     def _save_each(self, chunk, lines, bills, errs, r: StepReport
@@ -968,7 +970,7 @@ class Pipeline:
         except Exception as exc:
             if len(chunk) == 1:
                 return [(chunk[0], exc)]
-        failed = []
+        failed: list[tuple[dict[str, Any], BaseException]] = []
         for p in chunk:  # each takes only the answers under its own key
             try:
                 self._save_waybills([p], lines, bills, errs, r)
@@ -1166,7 +1168,7 @@ class Pipeline:
     def _stop_for_refund(self, unit, lines, refund_open, r: StepReport) -> None:
         """截停: the buyer asked for money back before the parcel left."""
         with self.uow() as u:
-            shop = u.shops.get(unit[0]["shop_ref"])
+            shop = u.shops.require(unit[0]["shop_ref"])
         api = self.platform_for(shop)
         # A number the platform already shipped with stays live: its pack waits as stale and
         # the next recycle saves it confirmed.

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fahuo.adapters.store.repositories import ShopRecord
 
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
+    from fahuo.adapters.platforms.doudian.api import Address, Courier
+    from fahuo.adapters.platforms.doudian.shipping import (
+        ItemError, Netsite, OrderPackages, PostalAddress, PrintData, ShippedLine, Waybill,
+        WaybillRequest)
+    from fahuo.adapters.platforms.doudian.stock import AfterSalePage
+
 
 class OrderPage(Protocol):
-    total: int
-    page: int
-    size: int
-    orders: list[dict[str, Any]]
+    @property
+    def total(self) -> int: ...
+    @property
+    def page(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def orders(self) -> list[dict[str, Any]]: ...
 
 
 class ShopPlatform(Protocol):
-    """One shop's view of the Douyin open platform."""
+    """One shop's view of the Douyin open platform: every call a use case makes.
+
+    The value types still live beside the Douyin adapter (one platform so far)."""
+
+    session: Any  # signs print-component requests; opaque to the services
 
     def search_orders(self, *, update_time_start: int, update_time_end: int, page: int,
                       size: int = 100, order_by: str = "update_time",
@@ -24,8 +40,58 @@ class ShopPlatform(Protocol):
 
     def order_detail(self, shop_order_id: str) -> dict[str, Any]: ...
 
+    def logistics_companies(self) -> list[Courier]: ...
+
+    def all_addresses(self, page_size: int = 100) -> list[Address]: ...
+
+    def netsites(self, courier_code: str = "") -> list[Netsite]: ...
+
+    def take_waybills(self, courier_code: str, sender: PostalAddress, sender_name: str,
+                      sender_phone: str, requests: list[WaybillRequest],
+                      netsite_code: str | None = None) -> tuple[list[Waybill], list[ItemError]]: ...
+
+    def print_data(self, numbers: list[tuple[str, str]]
+                   ) -> tuple[dict[str, PrintData], dict[str, str]]: ...
+
+    def order_packages(self, order_id: str) -> OrderPackages: ...
+
+    def cancel_waybill(self, courier_code: str, track_no: str) -> bool: ...
+
+    def is_out_of_range(self, courier_code: str, sender: PostalAddress,
+                        receiver: PostalAddress) -> bool: ...
+
+    def track_route(self, courier_code: str, track_no: str) -> list[dict[str, Any]]: ...
+
+    def ship_order(self, order_id: str, courier_code: str, track_no: str, *,
+                   reject_refund: bool = False, address_id: str | None = None) -> None: ...
+
+    def ship_single_pack(self, order_ids: list[str], lines: list[ShippedLine], courier_code: str,
+                         track_no: str, request_id: str, *, reject_refund: bool = False,
+                         address_id: str | None = None) -> str: ...
+
+    def ship_multi_pack(self, order_id: str, packs: list[tuple[str, str, list[ShippedLine]]],
+                        request_id: str, *, reject_refund: bool = False, address_id: str | None = None) -> list[str]: ...
+
+    def sync_stock(self, product_id: str, sku_id: str, stock_num: int, *,
+                   incremental: bool = False, idempotent_id: str | None = None) -> bool: ...
+
+    def sync_stock_batch(self, product_id: str, skus: list[tuple[str, int]], *,
+                         incremental: bool = False, idempotent_id: str | None = None) -> bool: ...
+
+    def after_sales(self, *, update_start: int, update_end: int, page: int = 0,
+                    size: int = 100) -> AfterSalePage: ...
+
+    def apply_intercept(self, after_sale_id: str, targets: list[tuple[str, str]]
+                        ) -> dict[str, Any]: ...
+
 
 PlatformFactory = Callable[[ShopRecord], ShopPlatform]
+
+
+class UowFactory(Protocol):
+    """Opens one unit of work; a ``readonly`` one never writes."""
+
+    def __call__(self, *, readonly: bool = False) -> UnitOfWork: ...
 
 
 class LeaseHeld(Exception):

@@ -12,18 +12,16 @@ import time
 import uuid
 import weakref
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from fahuo.adapters.platforms.doudian.print_component import (
     Document, fetch_template_urls, parse_component_message, shop_key_params_for, split_tasks,
 )
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.orders import OrderState, can_move
-from fahuo.services.ports import PlatformFactory
+from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.print_data import print_data
 
-UowFactory = Callable[[], UnitOfWork]
 DOC_PREFIX = "fahuo-pack-"
 # Per shop session (two installs in one process never share): (courier, two_part) → (until, url).
 _TEMPLATES: "weakref.WeakKeyDictionary[Any, dict[tuple[str, bool], tuple[float, str]]]" = (

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from fahuo.adapters.platforms.doudian.errors import DoudianError
-from fahuo.adapters.platforms.doudian.shipping import WAYBILL_BATCH
-from fahuo.adapters.store.unit_of_work import UnitOfWork
-from fahuo.services.ports import PlatformFactory
+from fahuo.adapters.platforms.doudian.shipping import WAYBILL_BATCH, PrintData
+from fahuo.services.ports import PlatformFactory, UowFactory
 
 
 @dataclass
@@ -19,7 +18,7 @@ class PrintBatch:
     calls: int = 0
 
 
-def print_data(uow_factory: Callable[[], UnitOfWork], platform_for: PlatformFactory,
+def print_data(uow_factory: UowFactory, platform_for: PlatformFactory,
                pack_ids: Sequence[int]) -> PrintBatch:
     """For each pack with a live platform number: its print data and signature (≤ 100 numbers
     per logistics.waybillApply call, grouped by shop). Packs without one say why."""
@@ -38,7 +37,7 @@ def print_data(uow_factory: Callable[[], UnitOfWork], platform_for: PlatformFact
             out.problems[pid] = "自有单号，不是平台电子面单 (not a platform waybill)"
         else:
             by_shop[p["shop_ref"]].append(p)
-    got: dict[str, object] = {}
+    got: dict[str, PrintData] = {}
     for shop_ref, group in by_shop.items():
         api = platform_for(shops[shop_ref])
         for i in range(0, len(group), WAYBILL_BATCH):
@@ -57,7 +56,7 @@ def print_data(uow_factory: Callable[[], UnitOfWork], platform_for: PlatformFact
     for pid in pack_ids:
         p = packs.get(pid)
         d = got.get(p["track_no"]) if p else None
-        if d is not None and pid not in out.problems:
+        if p is not None and d is not None and pid not in out.problems:
             out.documents.append({"pack_id": pid, "track_no": d.track_no, "courier_code":
                                   p["courier_code"], "encrypted_data": d.print_data,
                                   "signature": d.sign, "pack_no": f"{p['seq']}/{p['of']}"})

@@ -12,7 +12,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,10 +22,10 @@ import structlog
 from fahuo.adapters.labels.model import SIZES, LabelData, LabelError, Party
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.orders import OrderState, can_move
+from fahuo.services.ports import UowFactory
 
 log = structlog.get_logger(__name__)
 
-UowFactory = Callable[[], UnitOfWork]
 GMT8 = timezone(timedelta(hours=8))
 FORMATS = {"labels": ("pdf", "zpl")}
 PRINTABLE = ("waybill_taken", "printed", "scanned")
@@ -198,7 +198,7 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
         plain_enc = u.pipeline.plain_receivers(
             [p["main_order_id"] for p in packs if may_see_receiver
              and cfgs[p["shop_ref"]]["label_receiver"] == "plain"])
-        plain = {oid: json.loads(u.box.decrypt(v)) for oid, v in plain_enc.items()}
+        plain = {oid: json.loads(u.box.decrypt(v) or "{}") for oid, v in plain_enc.items()}
         # A plain and a masked rendering are different files: never hand one for the other.
         key = _selection_key("labels" + ("+plain" if plain else ""), fmt, size, order_by, ids)
         same = u.prints.batch_for_selection(key)

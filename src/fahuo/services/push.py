@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +20,7 @@ from fahuo.adapters.platforms.doudian.signing import verify_push
 from fahuo.adapters.store.unit_of_work import UnitOfWork, in_transaction
 from fahuo.domain.pii import strip_plain_receiver
 from fahuo.services.orders import store_platform_orders
-from fahuo.services.ports import PlatformFactory
+from fahuo.services.ports import PlatformFactory, UowFactory
 
 log = structlog.get_logger(__name__)
 
@@ -108,7 +107,7 @@ class InboxReport:
     aftersale_shops: set[int] = field(default_factory=set)  # refund tags (2xx) came for these
 
 
-def process_inbox(uow_factory: Callable[[], UnitOfWork], platform_for: PlatformFactory,
+def process_inbox(uow_factory: UowFactory, platform_for: PlatformFactory,
                   limit: int = 500) -> InboxReport:
     report = InboxReport()
     with uow_factory() as uow:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.couriers import normalize_tracking_no
 from fahuo.domain.holds import open_after_sale
 from fahuo.services.pipeline import Pipeline
-from fahuo.services.ports import PlatformFactory
+from fahuo.services.ports import PlatformFactory, UowFactory
 
 
 @dataclass(frozen=True)
@@ -20,7 +18,7 @@ class ScanResult:
     order_ids: tuple[str, ...] = ()
 
 
-def scan(uow_factory: Callable[[], UnitOfWork], platform_for: PlatformFactory,
+def scan(uow_factory: UowFactory, platform_for: PlatformFactory,
          raw_code: str, actor: str = "scanner") -> ScanResult:
     track_no = normalize_tracking_no(raw_code or "")
     if not track_no:

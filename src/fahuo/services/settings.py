@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.couriers import courier_code
 from fahuo.domain.holds import AuditRules
 from fahuo.domain.packs import SkuFacts, SplitRules
 from fahuo.domain.routing import CostTable, CourierRule
 from fahuo.domain.watch import WatchRules
-from fahuo.services.ports import PlatformFactory
+from fahuo.services.ports import PlatformFactory, UowFactory
 
-UowFactory = Callable[[], UnitOfWork]
 CONFIRM_MODES = ("on_waybill", "on_print", "on_scan")
 REFUND_POLICIES = ("block", "reject")
 EDITABLE = ("default_courier", "confirm_mode", "refund_policy", "merge_window_s",

@@ -7,12 +7,12 @@ import hmac
 import re
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.urls import is_loopback, url_problem
+from fahuo.services.ports import UowFactory
 
 APP_KEY = re.compile(r"^\d{19}$")
 SHOP_ID = re.compile(r"^\d{1,20}$")
@@ -105,7 +105,7 @@ def _state_sig(key: bytes, nonce: str) -> str:
     return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def issue_oauth_state(uow_factory: Callable[[], UnitOfWork], key: bytes, shop_ref: int, *,
+def issue_oauth_state(uow_factory: UowFactory, key: bytes, shop_ref: int, *,
                       user_id: int | None, actor: str, now: int | None = None) -> str:
     """A signed, single-use ``state`` for authorising this shop, issued to an admin."""
     at = int(time.time()) if now is None else now
@@ -126,7 +126,7 @@ def authorize_url(service_id: str, state: str) -> str:
     return f"{AUTHORIZE_URL}?{urlencode({'service_id': service_id, 'state': state})}"
 
 
-def _refuse(uow_factory: Callable[[], UnitOfWork], shop_ref: int | None, reason: str,
+def _refuse(uow_factory: UowFactory, shop_ref: int | None, reason: str,
             detail: dict) -> OAuthRefused:
     with uow_factory() as uow:
         uow.audit.add(actor=detail.pop("actor", None) or "anonymous",
@@ -145,7 +145,7 @@ _REASONS = {  # for the merchant; the audit log keeps the English reason
 }
 
 
-def use_oauth_state(uow_factory: Callable[[], UnitOfWork], key: bytes, state: str, *,
+def use_oauth_state(uow_factory: UowFactory, key: bytes, state: str, *,
                     user_id: int | None, actor: str | None = None, client: str = "",
                     now: int | None = None) -> int:
     """The shop # a valid state was issued for; it can never be used again. Anything else
@@ -168,7 +168,7 @@ def use_oauth_state(uow_factory: Callable[[], UnitOfWork], key: bytes, state: st
     raise _refuse(uow_factory, row["shop_ref"] if row else None, problem, seen)
 
 
-def connect_shop(platform, uow_factory: Callable[[], UnitOfWork], shop_ref: int,
+def connect_shop(platform, uow_factory: UowFactory, shop_ref: int,
                  code: str | None = None, *, actor: str = "system") -> str:
     """Get (or check) the shop's token now, so a wrong key or secret shows up at once.
 
@@ -197,7 +197,7 @@ class UnknownShop(LookupError):
     pass
 
 
-def platform_reference(uow_factory: Callable[[], UnitOfWork], platform_for, shop_ref: int,
+def platform_reference(uow_factory: UowFactory, platform_for, shop_ref: int,
                        what: str) -> list[dict]:
     """Live platform lists a merchant checks while setting up: couriers or ship-from addresses."""
     from dataclasses import asdict

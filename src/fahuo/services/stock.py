@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +25,9 @@ from fahuo.domain.stock import (
     Demand, Level, Move, StockError, SyncRule, apply, entry_for, expand, plan_reservations,
 )
 from fahuo.services.uploads import UploadLimits, UploadRefused, chunks, read_table
+from fahuo.services.ports import UowFactory
 
 log = structlog.get_logger(__name__)
-UowFactory = Callable[..., UnitOfWork]
 WAREHOUSE = "main"
 STOCK_HOLD_SOURCE = "stock"
 
@@ -259,11 +259,11 @@ def move_stock_in(u: UnitOfWork, move: str, lines: list[StockLine], *, actor: st
     u.stock.apply(moves)
     u.audit.add(actor=actor, action=f"stock.{mv.value}", subject_type="stock",
                 subject_id=ref_id or "-", detail={"lines": len(lines), "reason": reason})
-    levels = [{"sku_code": ln.sku_code, "warehouse": ln.warehouse,
+    shown = [{"sku_code": ln.sku_code, "warehouse": ln.warehouse,
                **_level_dict(final[items[(ln.sku_code.strip(), ln.warehouse)]["id"]])}
               for _, ln, _ in pending]
     arrived = any(mv_["on_hand"] > 0 for mv_ in moves)
-    return Moved(levels, retry_short_in(u).reserved if arrived else [])
+    return Moved(shown, retry_short_in(u).reserved if arrived else [])
 
 
 def _items(u: UnitOfWork, codes: list[str]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,11 +24,10 @@ from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.adapters.store import models as m
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.stock import Level, SyncRule, expand, pushed_quantity
-from fahuo.services.ports import PlatformFactory
+from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.stock import WAREHOUSE
 
 log = structlog.get_logger(__name__)
-UowFactory = Callable[..., UnitOfWork]
 
 
 @dataclass

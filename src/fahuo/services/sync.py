@@ -24,7 +24,7 @@ import structlog
 
 from fahuo.adapters.store.unit_of_work import UnitOfWork, in_transaction
 from fahuo.services.orders import store_platform_orders
-from fahuo.services.ports import ShopPlatform
+from fahuo.services.ports import ShopPlatform, UowFactory
 
 log = structlog.get_logger(__name__)
 
@@ -105,7 +105,7 @@ class _Prefetch:
 
 
 class OrderSync:
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], policy: SyncPolicy | None = None,
+    def __init__(self, uow_factory: UowFactory, policy: SyncPolicy | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.uow, self.policy, self.clock = uow_factory, policy or SyncPolicy(), clock
 
@@ -184,6 +184,7 @@ class OrderSync:
             page = first
             for p in range(pages):
                 if p > 0:
+                    assert fetch is not None  # pages > 1
                     page = fetch.get()
                     report.pages += 1
                     if page.total != total:

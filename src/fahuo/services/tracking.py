@@ -39,10 +39,9 @@ from fahuo.domain.tracking import (
     from_kdniao, from_kuaidi100,
 )
 from fahuo.domain.watch import WatchRules, next_poll_at
-from fahuo.services.ports import PlatformFactory
+from fahuo.services.ports import PlatformFactory, UowFactory
 
 log = structlog.get_logger(__name__)
-UowFactory = Callable[..., UnitOfWork]
 PROVIDERS = ("kuaidi100", "kdniao")
 
 
@@ -108,7 +107,7 @@ def provider_events(provider: str, result: TrackingResult) -> list[TrackingEvent
             state, incident = mapper(result.raw_state, result.raw_sub_state)
         else:
             state, incident = TrackingState.IN_TRANSIT, None
-        out.append(TrackingEvent(at=ev.at, state=state, description=ev.description or "",
+        out.append(TrackingEvent(at=ev.at or 0, state=state, description=ev.description or "",
                                  location=ev.location or "", raw_state=ev.raw_state or "",
                                  raw_sub_state=ev.raw_sub_state or "", incident=incident))
     return out

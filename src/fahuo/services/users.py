@@ -20,10 +20,9 @@ import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.services.ports import UowFactory
 
 log = structlog.get_logger(__name__)
-UowFactory = Callable[..., UnitOfWork]
 ROLES = ("admin", "operator")
 _NAME = re.compile(r"^[\w.\-@\u4e00-\u9fff]{2,64}$")
 _hasher = PasswordHasher()
@@ -45,6 +44,12 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+def _must(row: dict[str, Any] | None) -> dict[str, Any]:
+    if row is None:  # read back in the same unit of work that wrote it
+        raise LookupError("user row vanished")
+    return row
 
 
 def _user(row: dict[str, Any]) -> User:
@@ -82,7 +87,7 @@ def add_user(uow: UowFactory, username: str, password: str, *, role: str = "oper
         u.audit.add(actor=actor, action="user.add", subject_type="user", subject_id=str(uid),
                     detail={"username": username, "role": "admin" if first else role,
                             "may_see_receiver": may_see_receiver})
-        return _user(u.users.by_id(uid))
+        return _user(_must(u.users.by_id(uid)))
 
 
 @dataclass(frozen=True)
@@ -152,7 +157,7 @@ def sign_in(uow: UowFactory, username: str, password: str, *, ip: str = "",
     finally:
         _CHECKING.release()
     rehash = (_hasher.hash(password)
-              if ok and _hasher.check_needs_rehash(row["password_hash"]) else None)
+              if ok and row and _hasher.check_needs_rehash(row["password_hash"]) else None)
     with uow() as u:
         if not ok:
             u.audit.add(actor=username or "?", action="user.login_failed", subject_type="user",
@@ -160,6 +165,7 @@ def sign_in(uow: UowFactory, username: str, password: str, *, ip: str = "",
                             "ip": ip, "reason": "disabled" if row and row["disabled"]
                             else "no such user" if row is None else "wrong password"})
             return SignIn(None)
+        assert row is not None and attempt is not None  # ok: the user exists, not throttled
         u.users.attempt_succeeded(attempt)
         values: dict[str, Any] = {"last_login_at": int(now)}
         if rehash:
@@ -268,7 +274,7 @@ def change_user(uow: UowFactory, username: str, *, actor: str, password: str | N
                     subject_id=str(row["id"]),
                     detail={k: v for k, v in values.items() if k != "password_hash"}
                     | ({"password": "changed"} if password is not None else {}))
-        return _user(u.users.by_id(row["id"]))
+        return _user(_must(u.users.by_id(row["id"])))
 
 
 def list_users(uow: UowFactory) -> list[dict[str, Any]]:

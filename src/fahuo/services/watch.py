@@ -31,9 +31,9 @@ from fahuo.domain.watch import (
     Finding, FindingKind, WatchRules, detect_deadline, detect_parcel, quiet, reconcile,
 )
 from fahuo.services.tracking import tracker_from_row
+from fahuo.services.ports import UowFactory
 
 log = structlog.get_logger(__name__)
-UowFactory = Callable[..., UnitOfWork]
 
 PARCEL_KINDS = (FindingKind.PICKUP_TIMEOUT, FindingKind.STALLED, FindingKind.FAILED_DELIVERY,
                 FindingKind.REFUSED, FindingKind.RETURNED, FindingKind.LOST)
@@ -324,8 +324,8 @@ def add_channel(uow: UowFactory, name: str, kind: str, config: dict[str, Any],
     if not name.strip():
         problems.append("name is required")
     for k in ("url", "base_url"):  # where alerts are posted (with the findings in them)
-        if k in config and (bad := url_problem(config[k])) is not None:
-            problems.append(f"{k}: {bad}")
+        if k in config and (why := url_problem(config[k])) is not None:
+            problems.append(f"{k}: {why}")
     if not problems:
         try:
             build_channel({"kind": kind, "config": config})

@@ -4,18 +4,15 @@ confirmations come back and are confirmed on the platform like a scan at the pac
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
 from fahuo.adapters.store import models as m
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.adapters.wms.base import OutboundLine, OutboundOrder, WarehousePort
 from fahuo.services.pipeline import Pipeline
-from fahuo.services.ports import PlatformFactory
+from fahuo.services.ports import PlatformFactory, UowFactory
 
-UowFactory = Callable[..., UnitOfWork]
 READY = ("waybill_taken", "printed")
 READY_ORDERS = ("waybill_taken", "printed")  # a held, cancelled or refunded order waits
 
@@ -115,12 +112,12 @@ def import_confirmations(uow: UowFactory, platform_for: PlatformFactory,
             Pipeline(uow, platform_for, concurrency=concurrency).confirm(pack_ids_only=ids)
             with uow() as u:
                 after = u.pipeline.packs_by_ids(ids)
-                done = [p["id"] for p in after if p["state"] == "confirmed"]
+                done = [a["id"] for a in after if a["state"] == "confirmed"]
                 u.conn.execute(update(m.wms_exports).where(
                     m.wms_exports.c.pack_id.in_(done)).values(confirmed_at=int(time.time())))
-                for p in after:
-                    if p["state"] != "confirmed":
-                        r.refused[f"pack {p['id']}"] = p["last_error"] or p["state"]
+                for a in after:
+                    if a["state"] != "confirmed":
+                        r.refused[f"pack {a['id']}"] = a["last_error"] or a["state"]
             r.confirmed += len(done)
         port.done(ref)
     return r

@@ -25,7 +25,7 @@ def _mode(path) -> int:
 def _loose(root) -> dict[str, str]:
     """Everything under root (root included) that its group or others may open."""
     found = {}
-    for dirpath, dirs, files in os.walk(root):
+    for dirpath, _dirs, files in os.walk(root):
         for p in [dirpath] + [os.path.join(dirpath, f) for f in files]:
             if _mode(p) & 0o077:
                 found[os.path.relpath(p, root)] = oct(_mode(p))

@@ -2,7 +2,6 @@
 
 import copy
 
-import pytest
 from sqlalchemy import text
 
 from fahuo.services.orders import store_platform_orders

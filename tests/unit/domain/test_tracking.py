@@ -8,7 +8,7 @@ from fahuo.domain.tracking import (
 
 import pytest
 
-S, I = TrackingState, Incident
+S, I = TrackingState, Incident  # noqa: E741 - short names keep the table below readable
 
 # Every entry written out again, so a changed mapping is a deliberate, visible change.
 KUAIDI100_EXPECTED = {

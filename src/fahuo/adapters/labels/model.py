@@ -306,7 +306,9 @@ def fit_text(text: str, box_w: float, box_h: float, max_size: float, min_size: f
         max_lines = int(box_h // (size * line_em) + 1e-9)
         if max_lines >= 1 and sum(max(1, math.ceil(p * size / box_w - 1e-9))
                                   for p in para_em) <= max_lines:
-            lines = wrap(text, box_w, lambda ch, s=size: em_width(ch) * s)
+            def width_at(ch: str, s: float = size) -> float:
+                return em_width(ch) * s
+            lines = wrap(text, box_w, width_at)
             if len(lines) <= max_lines:
                 return Fitted(size, tuple(lines), size * line_em)
         size -= step

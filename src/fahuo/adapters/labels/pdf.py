@@ -159,6 +159,7 @@ def find_font(font_path: str | None = None) -> LabelFont:
     with _fonts_lock:
         if key in _fonts:
             return _fonts[key]
+        font: LabelFont | None = None
         if explicit:
             if not os.path.isfile(explicit):
                 raise LabelError(f"label font {explicit!r} (from "
@@ -169,7 +170,6 @@ def find_font(font_path: str | None = None) -> LabelFont:
                 raise LabelError(f"label font {explicit!r} cannot be embedded: {e} (a TrueType "
                                  "outline .ttf/.ttc is needed, e.g. WenQuanYi Zen Hei)") from e
         else:
-            font = None
             tried: list[str] = []
             for path in (*FONT_CANDIDATES, *_fontconfig_paths()):
                 if path in tried or not os.path.isfile(path):

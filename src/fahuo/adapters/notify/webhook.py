@@ -104,7 +104,8 @@ class WebhookChannel:
             reraise=True,
             before_sleep=lambda st: log.info(
                 "notify.retry", channel=self.name, kind=alert.kind,
-                attempt=st.attempt_number, error=str(st.outcome.exception())),
+                attempt=st.attempt_number,
+                error=str(st.outcome.exception() if st.outcome else None)),
         )
         for attempt in retrying:
             with attempt:

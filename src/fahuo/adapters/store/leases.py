@@ -58,14 +58,14 @@ class LeaseRepository:
                                            expires_at=self._now + self._ttl(ttl_s),
                                            acquired_at=self._now)
         ex = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
+        upsert = stmt.on_conflict_do_update(
             index_elements=[leases.c.name],
             set_={"holder": ex.holder, "expires_at": ex.expires_at,
                   "acquired_at": sa.case((leases.c.holder == ex.holder, leases.c.acquired_at),
                                          else_=ex.acquired_at)},
             where=sa.or_(leases.c.holder == ex.holder, leases.c.expires_at <= ex.acquired_at),
         ).returning(leases.c.holder)
-        return self.conn.execute(stmt).first() is not None
+        return self.conn.execute(upsert).first() is not None
 
     def renew(self, name: str, holder: str, ttl_s: float | None = None) -> bool:
         # Still ours (even if just past expiry) means nobody held it meanwhile: taking it

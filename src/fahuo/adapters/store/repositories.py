@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, bindparam, func, select, update
+from sqlalchemy import Connection, CursorResult, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fahuo.adapters.crypto import SecretBox
@@ -26,6 +26,14 @@ def _insert(conn: Connection, table):
 
 def _now() -> int:
     return int(time.time())
+
+
+def new_id(res: CursorResult[Any]) -> int:
+    """The id the database gave the row one INSERT just made."""
+    key = res.inserted_primary_key
+    if key is None or key[0] is None:
+        raise RuntimeError("the insert returned no primary key")
+    return int(key[0])
 
 
 @dataclass(slots=True)
@@ -56,7 +64,7 @@ class ShopRepository:
             app_secret_enc=self.box.encrypt(app_secret), gateway_url=gateway_url,
             sign_method=sign_method, auth_type=auth_type, rate_qps=rate_qps, enabled=True,
             token_scope="", created_at=now, updated_at=now))
-        return int(res.inserted_primary_key[0])
+        return new_id(res)
 
     def _record(self, row) -> ShopRecord:
         return ShopRecord(
@@ -68,6 +76,13 @@ class ShopRepository:
     def get(self, ref: int) -> ShopRecord | None:
         row = self.conn.execute(select(m.shops).where(m.shops.c.id == ref)).first()
         return self._record(row) if row else None
+
+    def require(self, ref: int) -> ShopRecord:
+        """The shop an order or pack points at (it cannot be missing unless deleted)."""
+        shop = self.get(ref)
+        if shop is None:
+            raise LookupError(f"店铺 #{ref} 不存在 (shop {ref} not found)")
+        return shop
 
     def find(self, *, shop_id: str, app_key: str | None = None) -> ShopRecord | None:
         q = select(m.shops).where(m.shops.c.shop_id == shop_id)
@@ -245,8 +260,8 @@ class OrderRepository:
                     refund_status=s.refund_status, presale_type=s.presale_type,
                     exp_ship_time=s.exp_ship_time))
         # New rows are locked as they are inserted: in key order too, like the locks above.
-        order_rows.sort(key=lambda r: r["order_id"])
-        sub_rows.sort(key=lambda r: (r["order_id"], r["sku_order_id"]))
+        order_rows.sort(key=lambda r: str(r["order_id"]))
+        sub_rows.sort(key=lambda r: (str(r["order_id"]), str(r["sku_order_id"])))
         upserts = _Upserts.get(self.conn)
         if order_rows:
             upserts.run(self.conn, 0, order_rows)

@@ -9,13 +9,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fahuo.adapters.crypto import SecretBox
 from fahuo.domain.orders import Order, Receiver, SubOrder
 
 from . import models as m
+from .repositories import new_id
 
 
 def _now() -> int:
@@ -571,7 +572,7 @@ class PipelineRepository:
     # ---- ship jobs ------------------------------------------------------------------------
     def add_job(self, **values: Any) -> int:
         res = self.conn.execute(m.ship_jobs.insert().values(**values, created_at=_now()))
-        return int(res.inserted_primary_key[0])
+        return new_id(res)
 
     def add_job_items(self, job_id: int, items: list[dict[str, Any]]) -> None:
         if items:
@@ -616,17 +617,15 @@ class PrintRepository:
         row = self.conn.execute(select(m.print_batches).where(
             m.print_batches.c.selection_key == selection_key,
             m.print_batches.c.reprint_of.is_(None)).order_by(m.print_batches.c.id)).first()
-        return self._batch(row)
+        return None if row is None else self._batch(row)
 
     def batch(self, batch_id: int) -> dict[str, Any] | None:
         row = self.conn.execute(select(m.print_batches).where(
             m.print_batches.c.id == batch_id)).first()
-        return self._batch(row)
+        return None if row is None else self._batch(row)
 
     @staticmethod
-    def _batch(row) -> dict[str, Any] | None:  # noqa: ANN001
-        if row is None:
-            return None
+    def _batch(row: Row[Any]) -> dict[str, Any]:
         d = dict(row._mapping)
         d["pack_ids"] = json.loads(d["pack_ids"])
         return d
@@ -645,7 +644,7 @@ class PrintRepository:
         now = _now()
         res = self.conn.execute(m.print_batches.insert().values(
             pack_ids=json.dumps(list(pack_ids)), created_at=now, **values))
-        bid = int(res.inserted_primary_key[0])
+        bid = new_id(res)
         self.conn.execute(m.print_records.insert(), [
             {"batch_id": bid, "pack_id": p, "kind": values["kind"], "reprint": records_reprint,
              "printed_by": values["created_by"], "printed_at": now} for p in pack_ids])

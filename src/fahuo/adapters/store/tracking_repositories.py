@@ -11,12 +11,12 @@ import time
 from typing import Any, Iterable
 
 import orjson
-from sqlalchemy import Connection, and_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, select, update
 
 from fahuo.adapters.crypto import SecretBox
 
 from . import models as m
-from .repositories import _insert
+from .repositories import _insert, new_id
 
 UNSHIPPED_STATES = ("synced", "held", "approved", "waybill_taken", "printed")
 
@@ -39,7 +39,7 @@ class TrackingRepository:
         res = self.conn.execute(m.tracking_accounts.insert().values(
             provider=provider, name=name, credentials_enc=self.box.encrypt(_json(credentials)),
             base_url=base_url, callback_url=callback_url, enabled=True, created_at=_now()))
-        return int(res.inserted_primary_key[0])
+        return new_id(res)
 
     def account(self, account_id: int, *, lock: bool = False) -> dict[str, Any] | None:
         """One account with its credentials decrypted; ``lock`` for a read-modify-write."""
@@ -175,7 +175,7 @@ class TrackingRepository:
         total = self.conn.execute(count_q).scalar_one()
         return total, [dict(r._mapping) for r in self.conn.execute(q.limit(limit).offset(offset))]
 
-    def watch_page(self, after_id: int, limit: int) -> list[tuple]:
+    def watch_page(self, after_id: int, limit: int) -> list[Any]:
         """The slim columns detection needs, for trackers that can still be in trouble
         (delivered parcels never are), in id order from ``after_id``."""
         t = m.trackers
@@ -183,7 +183,7 @@ class TrackingRepository:
                     t.c.state, t.c.incident, t.c.state_since, t.c.last_event_at,
                     t.c.picked_up_at, t.c.shipped_at, t.c.created_at, t.c.last_event)
              .where(t.c.id > after_id, t.c.state != "delivered").order_by(t.c.id).limit(limit))
-        return self.conn.execute(q).fetchall()
+        return list(self.conn.execute(q).fetchall())
 
     # ---- pushes (inbox) --------------------------------------------------------------
     def store_push(self, account_id: int, digest: str, body: str, now: int) -> bool:
@@ -269,7 +269,7 @@ class TrackingRepository:
             return 0
         f = m.findings
         keys = [r["key"] for r in rows]
-        old = set()
+        old: set[str] = set()
         for i in range(0, len(keys), 500):
             old.update(self.conn.execute(select(f.c.key).where(
                 f.c.key.in_(keys[i:i + 500]))).scalars())
@@ -304,7 +304,7 @@ class TrackingRepository:
                       order_id: str | None = None, limit: int = 100, offset: int = 0
                       ) -> tuple[int, list[dict[str, Any]]]:
         f = m.findings
-        conds = []
+        conds: list[ColumnElement[bool]] = []
         if status == "open":
             conds.append(f.c.closed_at.is_(None))
         elif status == "closed":
@@ -367,7 +367,7 @@ class TrackingRepository:
         res = self.conn.execute(m.alert_channels.insert().values(
             name=name, kind=kind, config_enc=self.box.encrypt(_json(config)), kinds=_json(kinds),
             interval_s=interval_s, enabled=True, created_at=_now()))
-        return int(res.inserted_primary_key[0])
+        return new_id(res)
 
     def channels(self, *, enabled_only: bool = False) -> list[dict[str, Any]]:
         q = select(m.alert_channels).order_by(m.alert_channels.c.id)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import structlog
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RootTransaction
 
 from fahuo.adapters.crypto import SecretBox
 
@@ -48,7 +48,7 @@ class UnitOfWork:
     def __init__(self, engine: Engine, box: SecretBox, *, readonly: bool = False,
                  lease_s: float = DEFAULT_LEASE_S) -> None:
         self.engine, self.box, self.readonly, self.lease_s = engine, box, readonly, lease_s
-        self._tx = None
+        self._tx: RootTransaction | None = None
 
     def __enter__(self) -> "UnitOfWork":
         self.conn = self.engine.connect()
@@ -70,6 +70,7 @@ class UnitOfWork:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        assert self._tx is not None, "leaving a unit of work that was never entered"
         try:
             if exc_type is None:
                 self._tx.commit()

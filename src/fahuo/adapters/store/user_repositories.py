@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 
 from . import models as m
+from .repositories import new_id
 
 
 class UserRepository:
@@ -17,7 +19,7 @@ class UserRepository:
         return self.conn.execute(select(func.count()).select_from(m.users)).scalar_one()
 
     def add(self, row: dict[str, Any]) -> int:
-        return int(self.conn.execute(m.users.insert().values(**row)).inserted_primary_key[0])
+        return new_id(self.conn.execute(m.users.insert().values(**row)))
 
     def by_name(self, username: str) -> dict[str, Any] | None:
         r = self.conn.execute(select(m.users).where(m.users.c.username == username)).first()
@@ -67,14 +69,14 @@ class UserRepository:
 
     # ---- sign-in attempts -------------------------------------------------------------------
     def add_attempt(self, *, at: float, username: str, ip: str, ok: bool) -> int:
-        return int(self.conn.execute(m.login_attempts.insert().values(
-            at=at, username=username, ip=ip, ok=ok)).inserted_primary_key[0])
+        return new_id(self.conn.execute(m.login_attempts.insert().values(
+            at=at, username=username, ip=ip, ok=ok)))
 
     def attempt_succeeded(self, attempt_id: int) -> None:
         self.conn.execute(update(m.login_attempts).where(
             m.login_attempts.c.id == attempt_id).values(ok=True))
 
-    def failures_since(self, column: str, value: str, since: float) -> list[float]:
+    def failures_since(self, column: str, value: str, since: float) -> builtins.list[float]:
         """Times of failed attempts after ``since`` and after the last success, oldest first."""
         t = m.login_attempts
         col = t.c[column]

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request, UploadFile
+from starlette.datastructures import UploadFile as FormFile
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -369,9 +370,9 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         try:
             return platform_reference(fh.uow, fh.platform_for, shop_ref, what)
         except UnknownShop as exc:
-            raise HTTPException(404, str(exc))
+            raise HTTPException(404, str(exc)) from exc
         except DoudianError as exc:
-            raise HTTPException(502, str(exc))
+            raise HTTPException(502, str(exc)) from exc
 
     @api.get("/push-inbox")
     def inbox(limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
@@ -415,7 +416,7 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         try:
             return refresh_from_platform(fh.uow, fh.platform_for, shop_ref)
         except DoudianError as exc:
-            raise HTTPException(502, str(exc))
+            raise HTTPException(502, str(exc)) from exc
 
     @api.get("/shops/{shop_ref}/addresses", responses={404: {"description": "no such shop"}})
     def list_addresses(shop_ref: int = PathParam(ge=1, le=MAX_ID)) -> list[dict[str, Any]]:
@@ -469,7 +470,7 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         try:
             return fh.pipeline().run().summary()
         except LeaseHeld:  # one pass at a time across the install; this one did not run
-            raise HTTPException(409, "另一轮发货正在进行，请稍后")
+            raise HTTPException(409, "另一轮发货正在进行，请稍后") from None
 
     @api.get("/packs")
     def list_packs(state: str = Query("waybill_taken", pattern="^[a-z_]{1,20}$"),
@@ -493,7 +494,7 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         try:
             data = await read_upload(file, name, limits)
         except UploadRefused as exc:
-            raise HTTPException(413, str(exc))
+            raise HTTPException(413, str(exc)) from exc
         try:  # parsing and the store: in the thread pool, never on the event loop
             if dry_run:
                 prev = await run_in_threadpool(preview_import, fh.uow, name, data, limits)
@@ -502,7 +503,7 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
             return await run_in_threadpool(apply_import, fh.uow, fh.platform_for, name, data,
                                            actor="api", limits=limits)
         except ImportFileError as exc:
-            raise HTTPException(400, str(exc))
+            raise HTTPException(400, str(exc)) from exc
 
     @api.post("/packs/print-data")
     def api_print_data(body: PackIds) -> dict[str, Any]:
@@ -616,7 +617,7 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                                       user_id=user.id if user else None,
                                       actor=user.username if user else "api")
         except UnknownShop as exc:
-            raise HTTPException(404, str(exc))
+            raise HTTPException(404, str(exc)) from exc
         return {"state": state,
                 "authorize_url": authorize_url(service_id, state) if service_id else None}
 
@@ -660,7 +661,7 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                                   actor=actor,
                                   client=request.client.host if request.client else "")
             with fh.uow() as uow:
-                shop = uow.shops.get(ref)
+                shop = uow.shops.require(ref)
             connect_shop(fh.platform_for(shop), fh.uow, shop.id, code=code,
                          actor=actor or "oauth")
             msg = "授权成功"
@@ -833,7 +834,7 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         form = await request.form()
         upload = form.get("file")
         apply = form.get("apply") == "1"
-        if upload is None or not hasattr(upload, "read"):
+        if not isinstance(upload, FormFile):
             return templates.TemplateResponse(request, "error.html",
                                               {"message": "请选择 .xlsx 或 .csv 文件"}, 400)
         name = upload.filename or "upload.csv"

@@ -21,7 +21,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -68,7 +68,7 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
     return next((v.decode("latin-1") for k, v in headers if k == name), None)
 
 
-def is_https(scope: dict, trust_proxy: bool) -> bool:
+def is_https(scope: Mapping[str, Any], trust_proxy: bool) -> bool:
     """Served over https: the request's own scheme, or a trusted proxy's X-Forwarded-Proto."""
     if scope.get("scheme") == "https":
         return True

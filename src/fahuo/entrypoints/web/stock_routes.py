@@ -7,6 +7,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Query, Request, UploadFile
+from starlette.datastructures import UploadFile as FormFile
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -210,7 +211,7 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
             move = str(form.get("move", ""))
             reason = str(form.get("reason", ""))
             upload = form.get("file")
-            if upload is not None and getattr(upload, "filename", ""):
+            if isinstance(upload, FormFile) and upload.filename:
                 try:
                     data = await read_upload(upload, upload.filename, limits)
                 except UploadRefused as exc:

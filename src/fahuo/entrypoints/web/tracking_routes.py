@@ -357,7 +357,7 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
     @web.post("/exceptions", include_in_schema=False)
     async def exceptions_act(request: Request) -> Response:
         form = await request.form()
-        ids = [int(v) for v in form.getlist("finding_id") if str(v).isdigit()]
+        ids = [int(str(v)) for v in form.getlist("finding_id") if str(v).isdigit()]
         action, text = str(form.get("action", "")), str(form.get("text", "")).strip()
         if not ids:
             return RedirectResponse("/exceptions?msg=" + quote("没有选择异常"), 303)
@@ -410,7 +410,7 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
                                             "sender", "user", "password") if form.get(k)}
         if form.get("to"):
             config["to"] = [a.strip() for a in str(form.get("to")).split(",") if a.strip()]
-        kinds = [k for k in form.getlist("kinds")] or ["*"]
+        kinds = [str(k) for k in form.getlist("kinds")] or ["*"]
         try:
             interval = int(str(form.get("interval_s") or "1800"))
             add_channel(c().uow, str(form.get("name", "")), kind, config, kinds, interval)

@@ -51,6 +51,11 @@ def client_ip(request: Request, trust_proxy: bool) -> str:
 def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo],
              templates: Jinja2Templates) -> None:
 
+    def _actor(request: Request) -> str:  # only after admin_only let the request through
+        user = current_user(request)
+        assert user is not None
+        return user.username
+
     def admin_only(request: Request) -> Any:
         user = current_user(request)
         if user is None or not user.is_admin:
@@ -77,7 +82,7 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo],
         try:
             return add_user(c().uow, body.username, body.password, role=body.role,
                             may_see_receiver=body.may_see_receiver,
-                            actor=current_user(request).username).__dict__
+                            actor=_actor(request)).__dict__
         except UserError as exc:
             return JSONResponse({"message": str(exc)}, 422)
 
@@ -88,7 +93,7 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo],
         if (refused := admin_only(request)) is not None:
             return refused
         try:
-            return change_user(c().uow, username, actor=current_user(request).username,
+            return change_user(c().uow, username, actor=_actor(request),
                                **body.model_dump()).__dict__
         except UserError as exc:
             return JSONResponse({"message": str(exc)}, 422)
@@ -100,7 +105,7 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo],
         if (refused := admin_only(request)) is not None:
             return refused
         try:
-            return {"token": issue_token(c().uow, username, actor=current_user(request).username)}
+            return {"token": issue_token(c().uow, username, actor=_actor(request))}
         except UserError as exc:
             return JSONResponse({"message": str(exc)}, 422)
 
@@ -112,7 +117,7 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo],
             return refused
         try:
             return {"ended": sign_out_everywhere(c().uow, username,
-                                                 actor=current_user(request).username)}
+                                                 actor=_actor(request))}
         except UserError as exc:
             return JSONResponse({"message": str(exc)}, 422)
 

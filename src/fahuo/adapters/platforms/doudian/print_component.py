@@ -339,7 +339,7 @@ def parse_component_message(raw: str | bytes) -> ComponentEvent:
     cmd = msg.get("cmd")
     if not isinstance(cmd, str) or not cmd:
         raise ValueError(f"print component message has no 'cmd': {sorted(msg)}")
-    common = dict(cmd=cmd, request_id=_str(msg.get("requestID")), task_id=_str(msg.get("taskID")),
+    common: dict[str, Any] = dict(cmd=cmd, request_id=_str(msg.get("requestID")), task_id=_str(msg.get("taskID")),
                   msg=_str(msg.get("msg")), printer=_str(msg.get("printer")), raw=msg)
     if cmd == "print":
         return ComponentEvent(kind="ack", status=_str(msg.get("status")), **common)

@@ -128,7 +128,8 @@ class ShippingCalls:
             raise UnexpectedResponse("listShopNetsite data is not an object",
                                      method="logistics.listShopNetsite")
         # Some answers carry one courier at the top level, others a list of them.
-        groups = data.get("netsite_list") if isinstance(data.get("netsite_list"), list) else [data]
+        listed = data.get("netsite_list")
+        groups = listed if isinstance(listed, list) else [data]
         out = []
         for g in groups:
             code = _s(g.get("logistics_code") or courier_code)
@@ -232,7 +233,7 @@ class ShippingCalls:
         nodes = data.get("route_node_list")
         if nodes is None:
             nodes = data.get("route__node_list") or []
-        out = []
+        out: list[dict[str, Any]] = []
         for n in nodes:
             try:
                 at = int(str(n.get("timestamp") or "").strip())

@@ -81,7 +81,7 @@ class TokenSet:
             raise UnexpectedResponse("token data lacks access_token or refresh_token", method=method)
         now = int(issued_at)
         try:
-            expires_in = int(data.get("expires_in"))
+            expires_in = int(data.get("expires_in"))  # type: ignore[arg-type]  # None → TypeError below
         except (TypeError, ValueError):
             expires_in = 0
         if expires_in > _ABSOLUTE_THRESHOLD_S:

@@ -313,7 +313,7 @@ def test_sandbox_template_list_over_the_gateway(sandbox):
     try:
         got = fetch_template_urls(session)
         assert set(got) == set(COURIERS)
-        for code, infos in got.items():
+        for _code, infos in got.items():
             assert {t.template_type for t in infos} == {1, 2}
             assert all(t.template_url.startswith("https://") and t.template_url.endswith(".xml") for t in infos)
         from fahuo.sandbox.gateway import REGISTRY

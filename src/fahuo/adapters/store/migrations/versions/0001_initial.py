@@ -1,7 +1,7 @@
 """orders flow in: shops, orders, sub-orders, cursors, push inbox, audit log
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 from alembic import op
 import sqlalchemy as sa
