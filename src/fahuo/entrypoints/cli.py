@@ -14,6 +14,7 @@ from rich.progress import TaskID, BarColumn, MofNCompleteColumn, Progress, TextC
 from rich.table import Table
 
 from fahuo.bootstrap import get_app
+from fahuo.domain.clock import shop_time
 from fahuo.entrypoints.cli_common import _fail, err, out
 
 cli = typer.Typer(help="fahuo 发货: shipping automation for Douyin shops.", no_args_is_help=True)
@@ -110,7 +111,7 @@ def shop_list() -> None:
     for s in shops:
         c = cursors.get(s.id, {})
         t.add_row(str(s.id), s.shop_id, s.shop_name, s.app_key, s.gateway_url,
-                  time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(c["cursor_time"]))
+                  shop_time(c["cursor_time"], "%Y-%m-%d %H:%M:%S")
                   if c else "—", (c.get("last_error") or "")[:60])
     out.print(t)
 
@@ -185,7 +186,7 @@ def orders_list(state: Optional[str] = typer.Option(None), limit: int = 20,
     t = Table("order", "state", "status", "deadline", "receiver", "region")
     for r in rows:
         t.add_row(r["order_id"], r["state"], str(r["order_status"]),
-                  time.strftime("%m-%d %H:%M", time.localtime(r["exp_ship_time"]))
+                  shop_time(r["exp_ship_time"], "%m-%d %H:%M")
                   if r["exp_ship_time"] else "—",
                   f"{r['receiver_name_mask']} {r['receiver_phone_mask']}",
                   f"{r['province']}{r['city']}")
@@ -245,7 +246,7 @@ def orders_holds(limit: int = 50) -> None:
         rows = uow.pipeline.held_orders(limit=limit)
     t = Table("order", "deadline", "reasons")
     for r in rows:
-        t.add_row(r["order_id"], time.strftime("%m-%d %H:%M", time.localtime(r["exp_ship_time"]))
+        t.add_row(r["order_id"], shop_time(r["exp_ship_time"], "%m-%d %H:%M")
                   if r["exp_ship_time"] else "—",
                   "; ".join(f"{h['reason']}: {h['detail']}" for h in r["holds"]))
     out.print(t)

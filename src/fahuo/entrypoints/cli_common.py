@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import NoReturn
 
 import typer
 from rich.console import Console
 
 from fahuo.bootstrap import get_app
+from fahuo.domain.clock import shop_time
 
 out = Console()
 err = Console(stderr=True)
@@ -26,4 +26,4 @@ def _app():  # noqa: ANN202 - the wired Fahuo
 
 
 def _t(ts: int | None) -> str:
-    return time.strftime("%m-%d %H:%M", time.localtime(ts)) if ts else "—"
+    return shop_time(ts, "%m-%d %H:%M")

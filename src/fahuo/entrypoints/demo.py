@@ -14,6 +14,8 @@ import threading
 import time
 from pathlib import Path
 
+from fahuo.domain.clock import shop_time
+
 import httpx
 
 DEMO_DIR = Path(".fahuo-demo")
@@ -111,7 +113,7 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
                     counts = uow.orders.count_by_state(ref)
                     inbox = uow.inbox.counts()
                     tracked = uow.tracking.list_trackers(limit=1)[0]
-                print(f"  {time.strftime('%H:%M:%S')}  orders in fahuo: {sum(counts.values())}"
+                print(f"  {shop_time(time.time(), '%H:%M:%S')}  orders in fahuo: {sum(counts.values())}"
                       f"  (已发货 {counts.get('shipped', 0)}, 挂起 {counts.get('held', 0)},"
                       f" 已取消 {counts.get('cancelled', 0)})"
                       f"  pushes: {inbox.get('done', 0)} done, {inbox.get('pending', 0)} pending"

@@ -14,7 +14,9 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
+
+from fahuo.domain.clock import SHOP_TZ
 from pathlib import Path
 
 import structlog
@@ -26,7 +28,6 @@ from fahuo.services.ports import UowFactory
 
 log = structlog.get_logger(__name__)
 
-GMT8 = timezone(timedelta(hours=8))
 FORMATS = {"labels": ("pdf", "zpl")}
 PRINTABLE = ("waybill_taken", "printed", "scanned")
 
@@ -224,7 +225,7 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
 
     packs.sort(key=route_key if order_by == "route" else
                (lambda p: (p["exp_ship_time"] or 0, p["id"])))
-    printed_at = datetime.fromtimestamp(same["created_at"] if same else time.time(), GMT8)
+    printed_at = datetime.fromtimestamp(same["created_at"] if same else time.time(), SHOP_TZ)
     labels = []
     for p in packs:
         cfg = cfgs[p["shop_ref"]]
@@ -314,7 +315,7 @@ def print_documents(uow_factory: UowFactory, kind: str, pack_ids: Sequence[int] 
     if before and not reason.strip():
         raise PrintError(f"{kind} already printed for {len(before)} packs: a reprint needs a "
                          "reason (补打原因)")
-    printed_at = datetime.fromtimestamp(same["created_at"] if same else time.time(), GMT8)
+    printed_at = datetime.fromtimestamp(same["created_at"] if same else time.time(), SHOP_TZ)
     subs = {s.sku_order_id: s for _, _, o in loaded.values() for s in o.sub_orders}
     if kind == "picklist":
         items = [(ln["order_id"], subs[ln["sku_order_id"]].merchant_code,

@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, runtime_checkable
 
+from fahuo.domain.clock import SHOP_TZ
+
 __all__ = [
     "CST",
     "ProviderError",
@@ -37,7 +39,7 @@ __all__ = [
 ]
 
 #: China Standard Time; both providers send wall-clock GMT+8 strings.
-CST = _dt.timezone(_dt.timedelta(hours=8), "CST")
+CST = SHOP_TZ  # couriers speak Beijing time
 
 _NUMERIC_FORMATS = (
     "%Y-%m-%d %H:%M:%S",

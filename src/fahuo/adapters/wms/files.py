@@ -17,6 +17,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from fahuo.domain.clock import shop_time
+
 from .base import Confirmation, OutboundOrder
 
 CSV_FIELDS = ["pack_id", "order_ids", "courier_code", "track_no", "deadline", "receiver",
@@ -34,7 +36,7 @@ class FileWarehouse:
             d.mkdir(parents=True, exist_ok=True)
 
     def send_outbound(self, orders: list[OutboundOrder]) -> str:
-        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 10**6:06d}"
+        stamp = shop_time(time.time(), "%Y%m%d-%H%M%S") + f"-{time.time_ns() % 10**6:06d}"
         base = f"outbound-{stamp}"
         doc = {"orders": [asdict(o) for o in orders]}
         self._write(self.outbound / f"{base}.json",
@@ -53,7 +55,7 @@ class FileWarehouse:
         return f"{base}.json"
 
     def send_cancellations(self, packs: list[tuple[int, str]]) -> str:
-        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 10**6:06d}"
+        stamp = shop_time(time.time(), "%Y%m%d-%H%M%S") + f"-{time.time_ns() % 10**6:06d}"
         name = f"cancel-{stamp}.json"
         self._write(self.outbound / name, json.dumps(
             {"cancel": [{"pack_id": p, "track_no": t} for p, t in packs]},

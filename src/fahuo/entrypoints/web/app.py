@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from pydantic import BaseModel, Field, StrictBool
 
+from fahuo.domain.clock import shop_time
 from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.bootstrap import Fahuo, get_app
 from fahuo.domain.holds import HoldReason
@@ -69,9 +70,7 @@ STATE_LABELS = {
 
 
 def _fmt_time(ts: int | None) -> str:
-    if not ts:
-        return "—"
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+    return shop_time(ts)
 
 
 def _fen(v: int | None) -> str:

@@ -32,6 +32,8 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from fahuo.domain.clock import SHOP_TZ
+
 from .errors import DoudianError, TransportError, error_from_envelope
 from .ratelimit import RateBudget
 from .signing import SIGN_METHODS, canonical_json, sign_request
@@ -52,7 +54,7 @@ SANDBOX_GATEWAY = "https://openapi-sandbox.jinritemai.com"
 TOKEN_METHODS = frozenset({"token.create", "token.refresh"})
 TIMESTAMP_FORMATS = ("seconds", "milliseconds", "datetime")
 _METHOD_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
-_CST = _dt.timezone(_dt.timedelta(hours=8))
+_CST = SHOP_TZ  # the gateway's timestamp is Beijing time
 _USER_AGENT = "fahuo-doudian/0.1"
 _HEADERS = {"Content-Type": "application/json", "Accept": "application/json",
             "User-Agent": _USER_AGENT}
