@@ -263,7 +263,8 @@ def move_stock_in(u: UnitOfWork, move: str, lines: list[StockLine], *, actor: st
                 continue
             if known is None:  # every code fahuo knows, once: an error path only
                 known = ({k[0] for k in u.stock.items()} | u.stock.sold_codes()
-                         | {p for parts in bundles.values() for p in parts})
+                         | {p for parts in bundles.values() for p in parts}
+                         | {x.sku_code.strip() for x in lines if x.new})  # new alongside
             # difflib costs a pass over every known code: the first few dozen get a
             # suggestion (a file of thousands of new codes is a first import, not typos)
             near = _suggest(code, known - {code}) if len(found) < SUGGEST_MAX else None
@@ -592,6 +593,11 @@ def read_stock_file(name: str, data: bytes, limits: UploadLimits | None = None
             qty = read_quantity(qty_s)
         except ValueError as exc:
             problems.append((n, f"{at}：{exc}"))
+            qty = None
+        extra = [_cell_text(v) for v in row[len(head):] if _cell_text(v)]
+        if extra:  # an unquoted 1,000 in a CSV is two cells: "1" must not pass for it
+            problems.append((n, f"{at}：比表头多出 {len(extra)} 格（“{extra[0][:20]}”）：数字里的"
+                                f"逗号会把一格拆成两格，请去掉千位分隔符"))
             qty = None
         new = cell("new").lower()
         if new not in YES | NO:
