@@ -52,10 +52,11 @@ class SyncReport:
                 "unchanged": self.unchanged, "failed": self.failed}
 
 
-def learn_shop_skus(u: UnitOfWork) -> int:
-    """Map platform SKUs to managed stock codes and bundle codes from the order lines seen
-    so far."""
-    codes = {k[0] for k in u.stock.items(warehouse=WAREHOUSE)} | set(u.stock.bundles())
+def learn_shop_skus(u: UnitOfWork, codes: set[str] | None = None) -> int:
+    """Map platform SKUs to managed stock codes and bundle codes (or just these) from the
+    order lines seen so far."""
+    if codes is None:
+        codes = {k[0] for k in u.stock.items(warehouse=WAREHOUSE)} | set(u.stock.bundles())
     if not codes:
         return 0
     s, o = m.sub_orders, m.orders
@@ -153,8 +154,11 @@ def sync_stock(uow: UowFactory, platform_for: PlatformFactory, *, full: bool = F
         else:
             items = [i for i in u.stock.dirty() if i["warehouse"] == WAREHOUSE]
             moved = {i["sku_code"] for i in items}
-            todo = moved | {b for b, parts in bundles.items() if moved & set(parts)} | {
-                b for b, row in u.stock.bundle_settings(bundles).items() if row["dirty_at"]}
+            changed = {b for b, row in u.stock.bundle_settings(bundles).items()
+                       if row["dirty_at"]}
+            todo = moved | {b for b, parts in bundles.items() if moved & set(parts)} | changed
+            if changed:  # a bundle just defined sells under SKUs not mapped yet
+                learn_shop_skus(u, changed)
         q = Quantities.read(u, todo)
         targets = u.stock.shop_skus(todo)
         shops = {s.id: s for s in u.shops.list(enabled_only=True)}

@@ -144,15 +144,18 @@ def test_the_console_sets_rules_with_an_oversell_warning_and_badge(fahuo, client
     assert "已保存" in r.text and "已允许超卖：" in r.text  # the warning on screen
     listing = client.get("/stock").text
     assert 'class="badge badge-risk"' in listing and "最高6" in listing
+    move_stock(fahuo.uow, "receive", [StockLine("LID", 1, new=True)], actor="t")
+    plain = client.get("/stock", params={"code": "LID"}).text  # the default rule says nothing
+    assert "比例" not in plain.split("<h2>")[0] and "最高" not in plain.split("<h2>")[0]
     # the maximum left empty is cleared; the checkbox left out turns oversell off
     r = client.post("/stock/items/CUP-A", data={"safety": "1", "percent": "100", "add": "3",
                                                 "minimum": "0", "maximum": ""},
                     follow_redirects=True)
     assert "已保存" in r.text and "已允许超卖：" not in r.text
     with fahuo.uow() as u:
-        (row,) = u.stock.levels()[1]
+        row = u.stock.levels(code_like="CUP-A")[1][0]
     assert row["sync_rule"]["maximum"] is None and row["oversell"] is False
-    assert row["safety"] == 1 and row["sync_rule"]["add"] == 3
+    assert row["sku_code"] == "CUP-A" and row["safety"] == 1 and row["sync_rule"]["add"] == 3
     bad = client.post("/stock/items/CUP-A", data={"safety": "1.5", "maximum": "1e3"},
                       follow_redirects=True).text
     assert "未保存" in bad and "安全库存：数量“1.5”有小数" in bad and "最高：数量“1e3”是科学计数法" in bad
@@ -167,7 +170,7 @@ def test_the_console_defines_bundles_and_refuses_odd_numbers(fahuo, client):
     assert "<td><b>3</b></td>" in r.text  # what the shop will be told
     r = client.post("/stock", data={"move": "receive", "sku_code": "LID", "quantity": "１０"},
                     follow_redirects=True)
-    assert "未处理（全部未改动）：数量“１０”含全角字符" in r.text
+    assert "未处理（全部未改动）：\n数量“１０”含全角字符" in r.text
     r = client.post("/stock", data={"move": "receive", "sku_code": "SPOON", "quantity": "4"},
                     follow_redirects=True)
     assert "未知编码 SPOON" in r.text

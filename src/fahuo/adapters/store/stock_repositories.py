@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Integer, bindparam, column, func, select, update, values
 
+from fahuo.domain.stock import SyncRule
+
 from . import models as m
 from .repositories import _insert
 
@@ -113,7 +115,7 @@ class StockRepository:
         rows = [dict(r._mapping) for r in self.conn.execute(q.limit(limit).offset(offset))]
         for r in rows:
             r["available"] = r["on_hand"] - r["reserved"]
-            r["sync_rule"] = orjson.loads(r["sync_rule"] or "{}")
+            r["sync_rule"] = SyncRule.from_dict(orjson.loads(r["sync_rule"] or "{}")).to_dict()
         return total, rows
 
     def journal_sums(self) -> dict[int, tuple[int, int, int]]:

@@ -251,8 +251,8 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
                         f"可用 {lv['available']}")
         except StockInputError as exc:
             more = len(exc.problems) - 20
-            msg = "未处理（全部未改动）：" + "；".join(exc.problems[:20]) + (
-                f"；另有 {more} 个问题" if more > 0 else "")
+            msg = "未处理（全部未改动）：\n" + "\n".join(exc.problems[:20]) + (
+                f"\n另有 {more} 个问题" if more > 0 else "")  # one problem a line
         return RedirectResponse("/stock?msg=" + quote(msg), 303)
 
     @web.post("/stock/bundles", include_in_schema=False)
@@ -309,7 +309,7 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
                 sync_rule=rule, oversell=form.get("oversell") == "1"))
             msg = "已保存，下一轮同步推送到店铺"
         except StockInputError as exc:
-            msg = "未保存：" + "；".join(exc.problems)
+            msg = "未保存：\n" + "\n".join(exc.problems)
         return RedirectResponse(f"/stock/items/{quote(sku_code)}?msg=" + quote(msg), 303)
 
     @web.get("/aftersales", response_class=HTMLResponse, include_in_schema=False)
