@@ -139,8 +139,9 @@ def stock_set(sku_code: str, safety: Optional[int] = None,
     from fahuo.services.stock import StockInputError, set_item
     if no_maximum and maximum is not None:
         _fail("--maximum 和 --no-maximum 只能选一个")
-    rule = {k: v for k, v in dict(percent=percent, add=add, minimum=minimum,
-                                  maximum=maximum).items() if v is not None}
+    given: dict[str, int | None] = {"percent": percent, "add": add, "minimum": minimum,
+                                    "maximum": maximum}
+    rule: dict[str, int | None] = {k: v for k, v in given.items() if v is not None}
     if no_maximum:
         rule["maximum"] = None
     try:

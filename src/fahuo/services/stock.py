@@ -579,7 +579,9 @@ def read_stock_file(name: str, data: bytes, limits: UploadLimits | None = None
     if missing:
         raise StockInputError([f"缺少“{m}”列（表头：{'、'.join(h for h in head if h) or '空'}）"
                                for m in missing])
-    out, problems, seen = [], [], {}
+    out: list[StockLine] = []
+    problems: list[tuple[int, str]] = []
+    seen: dict[tuple[str, str], int] = {}
     for n, row in rows:
         def cell(k: str) -> str:
             i = col.get(k)

@@ -275,9 +275,9 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
             item = None if bundle else next(
                 (r for r in u.stock.levels(code_like=sku_code)[1]
                  if r["sku_code"] == sku_code), None)
-        if bundle is None and item is None:
-            return RedirectResponse("/stock?msg=" + quote(f"未知编码 {sku_code}"), 303)
         row = bundle or item
+        if row is None:
+            return RedirectResponse("/stock?msg=" + quote(f"未知编码 {sku_code}"), 303)
         return templates.TemplateResponse(request, "stock_item.html", {
             "code": sku_code, "item": item, "bundle": bundle, "rule": row["sync_rule"],
             "oversell": row["oversell"], "msg": msg, "parts_text": parts_text})
