@@ -8,7 +8,8 @@ can always be rebuilt from the journal. The invariants a merchant relies on::
 
 ``plan_reservations`` decides, for orders in deadline order, which can be reserved from the
 available stock (all lines of an order or none); bundles (组套) expand to their components
-first. ``pushed_quantity`` is what the shop is told it can sell.
+first. ``advertised`` is the one rule for what the shop is told it can sell, of a plain SKU
+(``pushed_quantity``) and of a bundle (``bundle_sellable``: what its parts can make).
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ class Move(StrEnum):
     DAMAGE = "damage"          # found damaged on the shelf: on hand → damaged
 
 
+MOVE_NAMES = {Move.RECEIVE: "入库", Move.COUNT: "盘点", Move.ADJUST: "调整", Move.RESERVE: "占用",
+              Move.RELEASE: "释放", Move.SHIP: "出库", Move.RETURN_GOOD: "退货良品",
+              Move.RETURN_DAMAGED: "退货残次", Move.DAMAGE: "转残次"}
+
+
 class StockError(ValueError):
     """A move that would break the ledger (negative stock, reserving more than there is)."""
 
@@ -48,10 +54,10 @@ class Level:
 
     def check(self) -> None:
         if self.on_hand < 0 or self.damaged < 0 or self.reserved < 0:
-            raise StockError(f"stock cannot go negative (on hand {self.on_hand}, reserved "
-                             f"{self.reserved}, damaged {self.damaged})")
+            raise StockError(f"库存不能为负（实物 {self.on_hand}，占用 {self.reserved}，"
+                             f"残次 {self.damaged}）")
         if self.reserved > self.on_hand:
-            raise StockError(f"cannot reserve {self.reserved} with {self.on_hand} on hand")
+            raise StockError(f"实物 {self.on_hand} 件少于订单占用的 {self.reserved} 件")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +72,15 @@ def entry_for(move: Move, qty: int, level: Level | None = None) -> Entry:
     """The journal deltas of one move of ``qty`` units (COUNT: ``qty`` is the counted figure,
     so it needs the current ``level``)."""
     if isinstance(qty, bool) or not isinstance(qty, int):
-        raise StockError(f"quantity must be a whole number, got {qty!r}")
+        raise StockError(f"数量必须是整数，收到 {qty!r}")
     if move is Move.COUNT:
         if qty < 0:
-            raise StockError(f"a counted quantity cannot be negative, got {qty}")
+            raise StockError(f"盘点数不能为负，收到 {qty}")
         return Entry(move, on_hand=qty - (level or Level()).on_hand)
     if move is Move.ADJUST:
         return Entry(move, on_hand=qty)
     if qty <= 0:
-        raise StockError(f"{move} needs a positive quantity, got {qty}")
+        raise StockError(f"{MOVE_NAMES[move]}数量必须大于 0，收到 {qty}")
     return {
         Move.RECEIVE: Entry(move, on_hand=qty),
         Move.RESERVE: Entry(move, reserved=qty),
@@ -92,6 +98,12 @@ def apply(level: Level, entry: Entry) -> Level:
     new = replace(level, on_hand=level.on_hand + entry.on_hand,
                   reserved=level.reserved + entry.reserved,
                   damaged=level.damaged + entry.damaged)
+    if entry.reserved > 0 and new.reserved > new.on_hand:
+        raise StockError(f"可用只有 {level.available} 件，不能占用 {entry.reserved} 件")
+    if new.on_hand < 0 or (0 <= new.on_hand < new.reserved):
+        raise StockError(f"{MOVE_NAMES[entry.move]}后实物为 {new.on_hand} 件，"
+                         + ("库存不能为负" if new.on_hand < 0 else
+                            f"少于已付款订单占用的 {new.reserved} 件"))
     new.check()
     return new
 
@@ -155,6 +167,10 @@ def plan_reservations(demands: Iterable[Demand], available: Mapping[str, int]) -
 
 # ---- what the shop is told ---------------------------------------------------------------
 
+RULE_NAMES = {"percent": "同步比例", "add": "加量", "minimum": "最低", "maximum": "最高"}
+BOUND = 10**7  # any figure of a rule: a database integer, not a 20-digit number
+
+
 @dataclass(frozen=True, slots=True)
 class SyncRule:
     """How much of the sellable stock a shop sees, as in mature ERPs: a percentage of what is
@@ -169,25 +185,28 @@ class SyncRule:
     def from_dict(cls, d: Mapping[str, Any] | None) -> SyncRule:
         d = dict(d or {})
         problems = []
-        unknown = sorted(set(d) - {"percent", "add", "minimum", "maximum"})
+        unknown = sorted(set(d) - set(RULE_NAMES))
         if unknown:
-            problems.append(f"unknown fields {', '.join(unknown)}")
+            problems.append(f"未知字段 {', '.join(unknown)}（可用：percent、add、minimum、"
+                            "maximum）")
         defaults = {"percent": 100, "add": 0, "minimum": 0}
         for k, dv in defaults.items():
             v = d.get(k, dv)
-            if isinstance(v, bool) or not isinstance(v, int):
-                problems.append(f"{k} must be a whole number, got {v!r}")
-        if isinstance(d.get("percent", 100), int) and not 0 <= d.get("percent", 100) <= 100:
-            problems.append("percent must be between 0 and 100")
-        if isinstance(d.get("minimum", 0), int) and d.get("minimum", 0) < 0:
-            problems.append("minimum cannot be negative")
+            if isinstance(v, bool) or not isinstance(v, int) or not -BOUND <= v <= BOUND:
+                problems.append(f"{RULE_NAMES[k]}（{k}）必须是整数，收到 {v!r}")
+                d[k] = dv
+        if not 0 <= d.get("percent", 100) <= 100:
+            problems.append("同步比例（percent）必须在 0 到 100 之间")
+        if d.get("minimum", 0) < 0:
+            problems.append("最低（minimum）不能为负")
         mx = d.get("maximum")
-        if mx is not None and (isinstance(mx, bool) or not isinstance(mx, int) or mx < 0):
-            problems.append(f"maximum must be a whole number ≥ 0 or empty, got {mx!r}")
-        if not problems and mx is not None and mx < d.get("minimum", 0):
-            problems.append("maximum cannot be below minimum")
+        if mx is not None and (isinstance(mx, bool) or not isinstance(mx, int)
+                               or not 0 <= mx <= BOUND):
+            problems.append(f"最高（maximum）必须是 ≥ 0 的整数或留空（不设上限），收到 {mx!r}")
+        elif not problems and mx is not None and mx < d.get("minimum", 0):
+            problems.append(f"最高（maximum）{mx} 不能低于最低（minimum）{d.get('minimum', 0)}")
         if problems:
-            raise StockError("; ".join(problems))
+            raise StockError("；".join(problems))
         return cls(**d)
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,15 +214,38 @@ class SyncRule:
                 "maximum": self.maximum}
 
 
-def pushed_quantity(level: Level, rule: SyncRule = SyncRule()) -> int:
-    """Available − safety stock, scaled, topped up, clamped; never below 0."""
-    base = max(0, level.available - level.safety)
-    qty = base * rule.percent // 100 + rule.add
-    qty = max(qty, rule.minimum)
+def sellable(level: Level) -> int:
+    """What can be sold without touching the safety stock; never below 0."""
+    return max(0, level.available - level.safety)
+
+
+def bundle_sellable(parts: Mapping[str, int], levels: Mapping[str, Level]) -> int | None:
+    """Bundles (组套) the parts can make: the fewest over parts of sellable ÷ units per
+    bundle. Parts fahuo keeps no stock for do not limit it (as they are never reserved);
+    None when it keeps none of them (the bundle is not managed, like a plain SKU without
+    stock)."""
+    made = [sellable(levels[code]) // each for code, each in parts.items() if code in levels]
+    return min(made) if made else None
+
+
+def advertised(can_sell: int, rule: SyncRule = SyncRule(), oversell: bool = False) -> int:
+    """What the shop is told, of ``can_sell`` units (or bundles): scaled, topped up, clamped.
+    Never more than can be sold unless the merchant chose to oversell this SKU: then the
+    add-on and the minimum may promise stock that is not there."""
+    can_sell = max(0, can_sell)
+    qty = max(can_sell * rule.percent // 100 + rule.add, rule.minimum)
+    if not oversell:
+        qty = min(qty, can_sell)
     if rule.maximum is not None:
         qty = min(qty, rule.maximum)
     return max(0, qty)
 
 
-__all__ = ["Demand", "Entry", "Level", "Move", "Plan", "StockError", "SyncRule", "apply",
-           "entry_for", "expand", "plan_reservations", "pushed_quantity", "rebuild"]
+def pushed_quantity(level: Level, rule: SyncRule = SyncRule(), oversell: bool = False) -> int:
+    """A plain SKU: available − safety stock, by the rule."""
+    return advertised(sellable(level), rule, oversell)
+
+
+__all__ = ["MOVE_NAMES", "RULE_NAMES", "Demand", "Entry", "Level", "Move", "Plan",
+           "StockError", "SyncRule", "advertised", "apply", "bundle_sellable", "entry_for",
+           "expand", "plan_reservations", "pushed_quantity", "rebuild", "sellable"]

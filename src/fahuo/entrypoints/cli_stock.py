@@ -16,48 +16,98 @@ aftersales_cli = typer.Typer(help="After-sale cases, interceptions and returns."
                              no_args_is_help=True)
 
 
+def _rule_text(rule: dict, oversell: bool) -> str:
+    """The sync rule in a merchant's words; empty when it is the default."""
+    bits = []
+    if rule.get("percent", 100) != 100:
+        bits.append(f"比例{rule['percent']}%")
+    if rule.get("add"):
+        bits.append(f"加{rule['add']}")
+    if rule.get("minimum"):
+        bits.append(f"最低{rule['minimum']}")
+    if rule.get("maximum") is not None:
+        bits.append(f"最高{rule['maximum']}")
+    if oversell:
+        bits.append("[bold red]允许超卖[/bold red]")
+    return " ".join(bits)
+
+
 @stock_cli.command("show")
 def stock_show(code: Optional[str] = typer.Argument(None, help="part of a SKU code"),
                limit: int = 100) -> None:
-    """On hand, reserved, available, safety and damaged per SKU code."""
+    """On hand, reserved, available, safety and damaged per SKU code, and each sync rule."""
     with _app().uow(readonly=True) as u:
         total, rows = u.stock.levels(code_like=code, limit=limit)
-    t = Table("code", "warehouse", "on hand", "reserved", "available", "safety", "damaged")
+    t = Table("code", "warehouse", "on hand", "reserved", "available", "safety", "damaged",
+              "rule")
     for r in rows:
         t.add_row(r["sku_code"], r["warehouse"], str(r["on_hand"]), str(r["reserved"]),
-                  str(r["available"]), str(r["safety"]), str(r["damaged"]))
+                  str(r["available"]), str(r["safety"]), str(r["damaged"]),
+                  _rule_text(r["sync_rule"], r["oversell"]))
     out.print(t)
     out.print(f"{len(rows)} of {total}")
 
 
+@stock_cli.command("bundles")
+def stock_bundles() -> None:
+    """Bundles (组套): parts, how many the parts can make, what the shop is told."""
+    from fahuo.services.stock import parts_text
+    from fahuo.services.stock_sync import bundle_levels
+    with _app().uow(readonly=True) as u:
+        rows = bundle_levels(u)
+    t = Table("bundle", "parts", "can make", "shop is told", "rule", "pending")
+    for r in rows:
+        t.add_row(r["bundle_code"], parts_text(r["parts"]) + "".join(
+            f" [yellow]({p} 无库存记录，不限制)[/yellow]" for p in r["missing_parts"]),
+            "—" if r["sellable"] is None else str(r["sellable"]),
+            "—" if r["pushed"] is None else str(r["pushed"]),
+            _rule_text(r["sync_rule"], r["oversell"]), "yes" if r["dirty"] else "")
+    out.print(t)
+
+
+def _echo_levels(moved) -> None:  # noqa: ANN001
+    """Levels after the move and after held orders took what arrived."""
+    for lv in moved.levels:
+        out.print(f"{lv['sku_code']}: on hand {lv['on_hand']}, reserved {lv['reserved']}, "
+                  f"available {lv['available']}")
+    if moved.released:
+        out.print(f"{len(moved.released)} held orders took their units and were released: "
+                  + ", ".join(moved.released[:20]) + (" …" if len(moved.released) > 20 else ""))
+
+
 @stock_cli.command("adjust", context_settings={"ignore_unknown_options": True})
-def stock_adjust(sku_code: str, quantity: int = typer.Argument(..., help="± units (count: "
+def stock_adjust(sku_code: str, quantity: str = typer.Argument(..., help="± units (count: "
                                                                           "the counted figure)"),
                  move: str = typer.Option("adjust", help="receive, count, adjust, damage, "
                                                          "return_good, return_damaged"),
-                 reason: str = typer.Option("", help="why (kept in the journal)")) -> None:
+                 reason: str = typer.Option("", help="why (kept in the journal)"),
+                 new_code: bool = typer.Option(False, "--new-code", help="a new product: "
+                                               "let a receipt or count create this code")
+                 ) -> None:
     """One stock move; held orders waiting for this stock are released deadline-first."""
-    from fahuo.services.stock import StockInputError, StockLine, move_stock
+    from fahuo.services.stock import StockInputError, StockLine, move_stock, read_quantity
     app = _app()
     try:
-        moved = move_stock(app.uow, move, [StockLine(sku_code, quantity)], actor="cli",
-                           reason=reason)
+        qty = read_quantity(quantity)
+    except ValueError as exc:
+        _fail(str(exc))
+    try:
+        moved = move_stock(app.uow, move, [StockLine(sku_code, qty, new=new_code)],
+                           actor="cli", reason=reason)
     except StockInputError as exc:
         _fail(str(exc))
-    (lv,) = moved.levels
-    out.print(f"{sku_code}: on hand {lv['on_hand']}, reserved {lv['reserved']}, available "
-              f"{lv['available']}" + (f"; {len(moved.released)} held orders released"
-                                      if moved.released else ""))
+    _echo_levels(moved)
 
 
 @stock_cli.command("import")
 def stock_import(file: Path = typer.Argument(..., exists=True, dir_okay=False),
                  move: str = typer.Option("count", help="count (盘点) or receive (入库)")) -> None:
-    """A count or receipt file (.xlsx/.csv with 商家编码 and 数量), all rows or none."""
-    from fahuo.services.stock import StockInputError, move_stock, parse_stock_file
+    """A count or receipt file (.xlsx/.csv with 商家编码 and 数量; 新编码=是 for a new product),
+    all rows or none; every problem is listed by the file's row number."""
+    from fahuo.services.stock import StockInputError, import_stock_file
     from fahuo.services.uploads import UploadLimits, UploadRefused, check_size
     if move not in ("count", "receive"):
-        _fail("move must be count or receive")
+        _fail("--move 只能是 count（盘点）或 receive（入库）")
     app = _app()
     limits = UploadLimits.from_settings(app.settings)
     try:
@@ -65,56 +115,61 @@ def stock_import(file: Path = typer.Argument(..., exists=True, dir_okay=False),
             check_size(file.name, file.stat().st_size, limits)
         except UploadRefused as exc:
             raise StockInputError([str(exc)]) from exc
-        lines = parse_stock_file(file.name, file.read_bytes(), limits)
-        moved = move_stock(app.uow, move, lines, actor="cli", ref_type="import",
-                           ref_id=file.name)
+        moved = import_stock_file(app.uow, file.name, file.read_bytes(), move, actor="cli",
+                                  limits=limits)
     except StockInputError as exc:
         for p in exc.problems:
-            out.print(f"[red]{p}[/red]")
-        _fail(f"{len(exc.problems)} problems; nothing was applied")
-    out.print(f"{len(lines)} lines applied ({move})"
-              + (f"; {len(moved.released)} held orders released" if moved.released else ""))
+            out.print(f"[red]{p}[/red]", soft_wrap=True)
+        _fail(f"{len(exc.problems)} 个问题，什么都没有改动")
+    out.print(f"{len(moved.levels)} lines applied ({move})")
+    _echo_levels(moved)
 
 
 @stock_cli.command("set")
 def stock_set(sku_code: str, safety: Optional[int] = None,
               percent: Optional[int] = None, add: Optional[int] = None,
-              minimum: Optional[int] = None, maximum: Optional[int] = None) -> None:
-    """Safety stock and the shop sync rule (percent, add, minimum, maximum) of a SKU code."""
-    import json
+              minimum: Optional[int] = None, maximum: Optional[int] = None,
+              no_maximum: bool = typer.Option(False, "--no-maximum",
+                                              help="clear the maximum (no upper limit)"),
+              oversell: Optional[bool] = typer.Option(
+                  None, "--oversell/--no-oversell",
+                  help="let add/minimum advertise stock that is not there (risky)")) -> None:
+    """Safety stock, the shop sync rule (percent, add, minimum, maximum) and oversell of a SKU
+    code or a bundle code; only the options given change."""
     from fahuo.services.stock import StockInputError, set_item
-    app = _app()
-    rule = None
-    if any(v is not None for v in (percent, add, minimum, maximum)):
-        with app.uow(readonly=True) as u:
-            cur = next((r for r in u.stock.levels(code_like=sku_code)[1]
-                        if r["sku_code"] == sku_code), None)
-        rule = dict((cur or {}).get("sync_rule") or {})
-        rule.update({k: v for k, v in dict(percent=percent, add=add, minimum=minimum,
-                                           maximum=maximum).items() if v is not None})
+    if no_maximum and maximum is not None:
+        _fail("--maximum 和 --no-maximum 只能选一个")
+    given: dict[str, int | None] = {"percent": percent, "add": add, "minimum": minimum,
+                                    "maximum": maximum}
+    rule: dict[str, int | None] = {k: v for k, v in given.items() if v is not None}
+    if no_maximum:
+        rule["maximum"] = None
     try:
-        row = set_item(app.uow, sku_code, actor="cli", safety=safety, sync_rule=rule)
+        row = set_item(_app().uow, sku_code, actor="cli", safety=safety,
+                       sync_rule=rule or None, oversell=oversell)
     except StockInputError as exc:
         _fail(str(exc))
-    out.print(f"{sku_code}: safety {row['safety']}, rule {json.loads(row['sync_rule'])}")
+    rule_text = _rule_text(row["sync_rule"], row["oversell"]) or "默认（可售全部推送）"
+    if row["bundle"]:
+        out.print(f"{sku_code}（组套）: rule {rule_text}")
+    else:
+        out.print(f"{sku_code}: safety {row['safety']}, rule {rule_text}")
+    if row["oversell"]:
+        out.print("[bold red]注意：已允许超卖——可售为 0 时也会按“加量/最低”告诉店铺有货，"
+                  "买家可能买到没有库存的商品[/bold red]")
 
 
 @stock_cli.command("bundle")
 def stock_bundle(bundle_code: str,
                  part: list[str] = typer.Option(..., help="CODE=QTY, once per part")) -> None:
-    """Define a bundle (组套): orders of it reserve and ship its parts."""
-    from fahuo.services.stock import StockInputError, set_bundle
-    parts = {}
-    for it in part:
-        code, _, qty = it.partition("=")
-        if not code or not qty.isdigit():
-            _fail(f"{it!r}: write CODE=QTY, e.g. CUP-A=2")
-        parts[code] = int(qty)
+    """Define a bundle (组套): orders of it reserve and ship its parts, and the shop is told
+    how many bundles the parts can make."""
+    from fahuo.services.stock import StockInputError, parse_parts, parts_text, set_bundle
     try:
-        set_bundle(_app().uow, bundle_code, parts, actor="cli")
+        row = set_bundle(_app().uow, bundle_code, parse_parts(part), actor="cli")
     except StockInputError as exc:
         _fail(str(exc))
-    out.print(f"{bundle_code} = " + " + ".join(f"{q}×{c}" for c, q in parts.items()))
+    out.print(f"{row['bundle_code']} = {parts_text(row['parts'])}")
 
 
 @stock_cli.command("sync")
@@ -124,7 +179,8 @@ def stock_sync_cmd(full: bool = typer.Option(False, help="every SKU, not just ch
     from fahuo.services.stock_sync import sync_stock
     app = _app()
     r = sync_stock(app.uow, app.platform_for, full=full)
-    out.print(f"{r.items} items, {r.skus} shop SKUs in {r.calls} calls, {r.unchanged} unchanged")
+    out.print(f"{r.items} items, {r.bundles} bundles, {r.skus} shop SKUs in {r.calls} calls, "
+              f"{r.unchanged} unchanged")
     for k, v in r.failed.items():
         out.print(f"[red]{k}: {v}[/red]")
 
@@ -149,12 +205,19 @@ def aftersales_list(status: str = typer.Option("open", help="open, closed, inter
     from fahuo.services.aftersales import list_cases
     if status not in ("open", "closed", "intercept", "all"):
         _fail("status must be open, closed, intercept or all")
-    t = Table("case", "order", "type", "status", "stage", "return parcel", "intercept",
-              "via", "updated")
+    from rich.table import Column
+    # ids are copied into other commands: never cut, the free text wraps instead
+    t = Table(Column("case", no_wrap=True, min_width=19),
+              Column("order", no_wrap=True, min_width=19), "type", "status", "stage",
+              "return parcel", "returned", "intercept", "via", "updated")
     for r in list_cases(_app().uow, status=status, limit=limit):
+        back = " ".join(x for x in (r["received_good"] and f"good {r['received_good']}",
+                                    r["received_damaged"] and f"damaged {r['received_damaged']}")
+                        if x) or (f"good {r['good_qty']} damaged {r['damaged_qty']}"
+                                  if r["received_at"] else "")
         t.add_row(r["aftersale_id"], r["order_id"], str(r["aftersale_type"]),
                   str(r["aftersale_status"]), r["stage"],
-                  f"{r['return_company']} {r['return_tracking_no']}".strip(),
+                  f"{r['return_company']} {r['return_tracking_no']}".strip(), back,
                   f"{r['intercept_state']} {r['intercept_detail']}".strip(),
                   r["intercept_via"], _t(r["update_time"]))
     out.print(t)

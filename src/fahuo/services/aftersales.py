@@ -139,7 +139,8 @@ def sync_after_sales(uow: UowFactory, platform_for: PlatformFactory, shop_ref: i
         if rows:
             stmt = _insert(u.conn, m.after_sales)
             keep = ("intercept_state", "intercept_detail", "intercept_via",
-                    "intercept_claimed_at", "received_at", "good_qty", "damaged_qty")
+                    "intercept_claimed_at", "received_at", "good_qty", "damaged_qty",
+                    "received_lines")
             stmt = stmt.on_conflict_do_update(index_elements=["aftersale_id"], set_={
                 c.name: stmt.excluded[c.name] for c in m.after_sales.c
                 if c.name not in keep and c.name != "aftersale_id"})
@@ -206,8 +207,21 @@ def list_cases(uow: UowFactory, *, status: str = "open", stage: str | None = Non
     if stage:
         q = q.where(a.c.stage == stage)
     with uow(readonly=True) as u:
-        return [dict(r._mapping) | {"sku_order_ids": orjson.loads(r.sku_order_ids)}
+        bundles = u.stock.bundles()
+        return [dict(r._mapping) | {"sku_order_ids": orjson.loads(r.sku_order_ids),
+                                    **_received(r.received_lines, bundles)}
                 for r in u.conn.execute(q)]
+
+
+def _received(stored: str, bundles: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """What came back as it was named (a bundle as bundles), for lists and screens."""
+    lines = orjson.loads(stored or "{}")
+
+    def text(kind: str) -> str:
+        return "、".join(f"{c}×{q}" + ("（组套）" if c in bundles else "")
+                        for c, q in (lines.get(kind) or {}).items())
+    return {"received_lines": lines, "received_good": text("good"),
+            "received_damaged": text("damaged")}
 
 
 def _case(u: UnitOfWork, aftersale_id: str) -> dict[str, Any]:
@@ -644,6 +658,8 @@ def receive_return(uow: UowFactory, aftersale_id: str, *, good: dict[str, int],
              if s.sku_order_id in subs or not subs}
     # A bundle comes back as its parts: either may be named, stock is kept for the parts.
     codes |= {part for c in codes for part in bundles.get(c, {})}
+    named = {"good": {c: q for c, q in good.items() if q},  # as people see it: bundles stay
+             "damaged": {c: q for c, q in damaged.items() if q}}
     good = expand(good.items(), bundles)
     damaged = expand(damaged.items(), bundles)
     unknown = sorted((set(good) | set(damaged)) - codes)
@@ -672,7 +688,8 @@ def receive_return(uow: UowFactory, aftersale_id: str, *, good: dict[str, int],
             u.conn.execute(update(m.after_sales).where(
                 m.after_sales.c.aftersale_id == aftersale_id).values(
                 received_at=now, good_qty=sum(good.values()),
-                damaged_qty=sum(damaged.values()), closed_at=now))
+                damaged_qty=sum(damaged.values()),  # stock units (parts)
+                received_lines=orjson.dumps(named).decode(), closed_at=now))
             u.audit.add(actor=actor, action="aftersale.receive", subject_type="aftersale",
                         subject_id=aftersale_id, detail={"good": good, "damaged": damaged})
     except StockInputError as exc:

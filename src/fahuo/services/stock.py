@@ -9,10 +9,12 @@ reserved; an order of unmanaged SKUs needs nothing. Rows are locked in id order.
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -164,23 +166,32 @@ class StockLine:
     quantity: int
     warehouse: str = WAREHOUSE
     name: str = ""
+    row: int = 0  # the file's own row number (0: not from a file)
+    new: bool = False  # the merchant says this code is new: a receipt or count may create it
 
 
 class StockInputError(ValueError):
     """Names every bad line; nothing was applied."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
+        super().__init__("；".join(problems))
         self.problems = problems
 
 
 MOVES_BY_HAND = {m.value for m in (Move.RECEIVE, Move.COUNT, Move.ADJUST, Move.DAMAGE,
                                    Move.RETURN_GOOD, Move.RETURN_DAMAGED)}
+CREATES = (Move.RECEIVE, Move.COUNT)  # may start a new code, when it is marked new
+RETURNS = (Move.RETURN_GOOD, Move.RETURN_DAMAGED)  # codes the order's lines vouch for
+NEW_CODE_HINT = ("若是新商品，请标明新编码（控制台勾选“新编码”，命令行加 --new-code，"
+                 "接口在该行写 \"new\": true）")
+SUGGEST_MAX = 50
+NEW_CODE_HINT_FILE = "若是新商品，在该行“新编码”列填“是”"
 
 
 @dataclass
 class Moved:
-    levels: list[dict[str, Any]]  # each line's SKU after the move
+    levels: list[dict[str, Any]]  # each line's SKU after the move (and after held orders
+    # took what arrived)
     released: list[str] = field(default_factory=list)  # held orders the stock went to
 
 
@@ -192,52 +203,100 @@ def move_stock(uow: UowFactory, move: str, lines: list[StockLine], *, actor: str
                              ref_id=ref_id)
 
 
+def _label(ln: StockLine, n: int, many: bool) -> str:
+    """How a line is named to the merchant: the file's row, else its place in the list."""
+    code = ln.sku_code.strip() or "（空编码）"
+    return f"第{ln.row}行 {code}" if ln.row else f"第{n}行 {code}" if many else code
+
+
+def _suggest(code: str, known: Iterable[str]) -> str | None:
+    match = difflib.get_close_matches(code, sorted(set(known)), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
 def move_stock_in(u: UnitOfWork, move: str, lines: list[StockLine], *, actor: str,
-                  reason: str = "", ref_type: str = "adjust", ref_id: str = "") -> Moved:
-    """``move_stock`` inside the caller's unit of work. New SKU codes are created by receipts
-    and counts; other moves need an existing item. Raises before writing anything. Stock that
-    arrives goes to orders held for it, deadline first, in the same transaction."""
+                  reason: str = "", ref_type: str = "adjust", ref_id: str = "",
+                  problems: Iterable[tuple[int, str]] = ()) -> Moved:
+    """``move_stock`` inside the caller's unit of work. Every problem of every line is found
+    in one round (with ``problems`` a file's reading already found, by row) and raised
+    before anything is written. A receipt or count creates a code only when it is marked
+    new or the shops sell it (it is on order lines); anything else unknown is refused, with
+    the closest known code. Stock that arrives goes to orders held for it, deadline first,
+    in the same transaction; the levels returned are after that."""
     if move not in MOVES_BY_HAND:
-        raise StockInputError([f"move must be one of {', '.join(sorted(MOVES_BY_HAND))}"])
+        raise StockInputError([f"操作必须是 {', '.join(sorted(MOVES_BY_HAND))} 之一，收到 "
+                               f"{move!r}"])
     mv = Move(move)
-    problems = []
-    for i, ln in enumerate(lines, 1):
-        if not ln.sku_code.strip():
-            problems.append(f"line {i}: SKU code is empty")
-        if isinstance(ln.quantity, bool) or not isinstance(ln.quantity, int):
-            problems.append(f"line {i} ({ln.sku_code}): quantity must be a whole number")
-        elif not -MAX_QUANTITY <= ln.quantity <= MAX_QUANTITY:
-            problems.append(f"line {i} ({ln.sku_code}): quantity must be between "
-                            f"-{MAX_QUANTITY} and {MAX_QUANTITY}")
-    if not lines:
-        problems.append("no lines")
-    if problems:
-        raise StockInputError(problems)
-    codes = sorted({ln.sku_code.strip() for ln in lines})
-    items = _items(u, codes)
-    missing = [ln.sku_code for ln in lines if (ln.sku_code.strip(), ln.warehouse) not in items]
-    if missing and mv not in (Move.RECEIVE, Move.COUNT, Move.RETURN_GOOD, Move.RETURN_DAMAGED):
-        raise StockInputError([f"unknown SKU code {c} (receive or count it first)"
-                               for c in missing])
-    levels: dict[int, Level] = {}
-    pending: list[tuple[int, StockLine, object]] = []
+    many = len(lines) > 1
+    found: list[tuple[int, str]] = list(problems)
+    order = {id(ln): (ln.row or n) for n, ln in enumerate(lines, 1)}
+    if not lines and not found:
+        found.append((0, "没有要处理的行"))
+    bundles = u.stock.bundles()
+    ok: list[tuple[int, StockLine]] = []
     for n, ln in enumerate(lines, 1):
+        at, code = _label(ln, n, many), ln.sku_code.strip()
+        if not code:
+            found.append((order[id(ln)], f"{at}：商家编码为空"))
+        elif isinstance(ln.quantity, bool) or not isinstance(ln.quantity, int):
+            found.append((order[id(ln)], f"{at}：数量必须是整数，收到 {ln.quantity!r}"))
+        elif not -MAX_QUANTITY <= ln.quantity <= MAX_QUANTITY:
+            found.append((order[id(ln)], f"{at}：数量 {ln.quantity} 超出范围（一行最多 "
+                                         f"±{MAX_QUANTITY} 件）"))
+        elif code in bundles:
+            found.append((order[id(ln)], f"{at}：这是组套，库存记在部件上（{parts_text(bundles[code])}），"
+                                         "请对部件入库或盘点"))
+        else:
+            ok.append((n, ln))
+    codes = sorted({ln.sku_code.strip() for _, ln in ok})
+    items = _items(u, codes)
+    unknown = [(n, ln) for n, ln in ok if (ln.sku_code.strip(), ln.warehouse) not in items]
+    if unknown:
+        sold = u.stock.sold_codes({ln.sku_code.strip() for _, ln in unknown})
+        known: set[str] | None = None
+        hint = NEW_CODE_HINT_FILE if ref_type == "import" else NEW_CODE_HINT
+        creatable = []
+        for n, ln in unknown:
+            code = ln.sku_code.strip()
+            if mv in RETURNS or (mv in CREATES and (ln.new or code in sold)):
+                creatable.append((n, ln))
+                continue
+            if known is None:  # every code fahuo knows, once: an error path only
+                known = ({k[0] for k in u.stock.items()} | u.stock.sold_codes()
+                         | {p for parts in bundles.values() for p in parts}
+                         | {x.sku_code.strip() for x in lines if x.new})  # new alongside
+            # difflib costs a pass over every known code: the first few dozen get a
+            # suggestion (a file of thousands of new codes is a first import, not typos)
+            near = _suggest(code, known - {code}) if len(found) < SUGGEST_MAX else None
+            if mv in CREATES:
+                why = (f"未知编码 {code}，是不是 {near}？{hint}" if near else
+                       f"未知编码 {code}（库存、组套和订单里都没有）；{hint}")
+            else:
+                why = f"未知编码 {code}（还没有库存记录：先入库或盘点）" + (
+                    f"，是不是 {near}？" if near else "")
+            at = f"{_label(ln, n, many)}：" if ln.row or many else ""  # why names the code
+            found.append((order[id(ln)], at + why))
+        unknown = creatable
+    new_rows = {n for n, _ in unknown}
+    levels: dict[Any, Level] = {}
+    pending: list[StockLine] = []
+    for n, ln in ok:
         key = (ln.sku_code.strip(), ln.warehouse)
-        iid = items[key]["id"] if key in items else -n  # new item: checked on an empty level
-        lv = levels.get(iid) or (_level(items[key]) if key in items else Level())
+        if key not in items and n not in new_rows:
+            continue  # refused above
+        lv = levels.get(key) or (_level(items[key]) if key in items else Level())
         try:
             e = entry_for(mv, ln.quantity, lv)
-            levels[iid] = apply(lv, e)
+            levels[key] = apply(lv, e)
         except StockError as exc:
-            problems.append(f"line {n} ({ln.sku_code}): {exc}")
+            found.append((order[id(ln)], f"{_label(ln, n, many)}：{exc}"))
             continue
-        pending.append((iid, ln, e))
-    if problems:
-        raise StockInputError(problems)  # nothing written yet
-    if missing:
+        pending.append(ln)
+    if found:
+        raise StockInputError([p for _, p in sorted(found, key=lambda f: f[0])])
+    if unknown:
         new_items = [{"sku_code": ln.sku_code.strip(), "warehouse": ln.warehouse,
-                      "name": ln.name} for ln in lines
-                     if (ln.sku_code.strip(), ln.warehouse) not in items]
+                      "name": ln.name} for _, ln in unknown]
         for part in chunks(new_items):
             u.stock.ensure_items(list(part))
         items = _items(u, codes)
@@ -246,24 +305,34 @@ def move_stock_in(u: UnitOfWork, move: str, lines: list[StockLine], *, actor: st
         locked.update(u.stock.lock_ids(ids))
     final: dict[int, Level] = {i: _level(r) for i, r in locked.items()}
     moves = []
-    for n, (_, ln, _e) in enumerate(pending, 1):
+    for n, ln in enumerate(pending, 1):
         iid = items[(ln.sku_code.strip(), ln.warehouse)]["id"]
         try:  # again on the locked rows: another worker may have moved them meanwhile
             e = entry_for(mv, ln.quantity, final[iid])
             final[iid] = apply(final[iid], e)
         except StockError as exc:
-            raise StockInputError([f"line {n} ({ln.sku_code}): {exc}"]) from exc
+            raise StockInputError([f"{_label(ln, n, many)}：{exc}（刚被其他操作改动）"]
+                                  ) from exc
         moves.append({"item_id": iid, "move": mv.value, "on_hand": e.on_hand,
                       "reserved": e.reserved, "damaged": e.damaged, "ref_type": ref_type,
                       "ref_id": ref_id, "reason": reason, "actor": actor})
     u.stock.apply(moves)
     u.audit.add(actor=actor, action=f"stock.{mv.value}", subject_type="stock",
                 subject_id=ref_id or "-", detail={"lines": len(lines), "reason": reason})
-    shown = [{"sku_code": ln.sku_code, "warehouse": ln.warehouse,
-               **_level_dict(final[items[(ln.sku_code.strip(), ln.warehouse)]["id"]])}
-              for _, ln, _ in pending]
     arrived = any(mv_["on_hand"] > 0 for mv_ in moves)
-    return Moved(shown, retry_short_in(u).reserved if arrived else [])
+    released = retry_short_in(u).reserved if arrived else []
+    if released:  # held orders took their units: show the levels as they are now
+        after = u.stock.lock_ids(final)
+        final = {i: _level(r) for i, r in after.items()}
+    out = [{"sku_code": ln.sku_code.strip(), "warehouse": ln.warehouse,
+            **_level_dict(final[items[(ln.sku_code.strip(), ln.warehouse)]["id"]])}
+           for ln in pending]
+    return Moved(out, released)
+
+
+def parts_text(parts: dict[str, int]) -> str:
+    """2×CUP-A + 1×LID"""
+    return " + ".join(f"{q}×{c}" for c, q in parts.items())
 
 
 def _items(u: UnitOfWork, codes: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -302,77 +371,199 @@ def retry_short_in(u: UnitOfWork, limit: int = 2000) -> Reserved:
 
 def set_item(uow: UowFactory, sku_code: str, *, warehouse: str = WAREHOUSE, actor: str,
              safety: int | None = None, sync_rule: dict | None = None,
-             name: str | None = None) -> dict:
-    values: dict[str, Any] = {}
-    if safety is not None:
-        if isinstance(safety, bool) or not isinstance(safety, int) or safety < 0:
-            raise StockInputError([f"safety stock must be a whole number ≥ 0, got {safety!r}"])
-        values["safety"] = safety
-    if sync_rule is not None:
-        try:
-            import orjson
-            values["sync_rule"] = orjson.dumps(SyncRule.from_dict(sync_rule).to_dict()).decode()
-        except StockError as exc:
-            raise StockInputError([f"sync rule: {exc}"]) from exc
-    if name is not None:
-        values["name"] = name
+             name: str | None = None, oversell: bool | None = None) -> dict:
+    """Safety stock, name, sync rule and oversell flag of a SKU code or a bundle code.
+    ``sync_rule`` changes only the fields it names (``{"maximum": None}`` clears the
+    maximum); the rest stay as they are."""
+    import orjson
+    problems = []
+    if safety is not None and (isinstance(safety, bool) or not isinstance(safety, int)
+                               or not 0 <= safety <= MAX_QUANTITY):
+        problems.append(f"安全库存必须是 0 到 {MAX_QUANTITY} 的整数，收到 {safety!r}")
+    if oversell is not None and not isinstance(oversell, bool):
+        problems.append(f"允许超卖（oversell）只能是 true 或 false，收到 {oversell!r}")
+    if sync_rule is not None and not isinstance(sync_rule, dict):
+        problems.append("同步规则必须是 {percent, add, minimum, maximum} 这样的对象")
+    if problems:
+        raise StockInputError(problems)
+    code = sku_code.strip()
     with uow() as u:
-        items = u.stock.items([sku_code], warehouse)
-        if (sku_code, warehouse) not in items:
-            raise StockInputError([f"unknown SKU code {sku_code}"])
-        iid = items[(sku_code, warehouse)]["id"]
-        u.stock.set_item(iid, **values, dirty_at=int(time.time()))
-        u.audit.add(actor=actor, action="stock.item", subject_type="stock", subject_id=sku_code,
-                    detail={k: v for k, v in values.items()})
-        return u.stock.items([sku_code], warehouse)[(sku_code, warehouse)]
+        bundles = u.stock.bundles()
+        if code in bundles:
+            return _set_bundle_rule(u, code, bundles[code], actor=actor, safety=safety,
+                                    sync_rule=sync_rule, name=name, oversell=oversell)
+        items = u.stock.items([code], warehouse)
+        if (code, warehouse) not in items:
+            near = _suggest(code, [k[0] for k in u.stock.items()] + list(bundles))
+            raise StockInputError([f"未知编码 {code}" + (f"，是不是 {near}？" if near else
+                                                         "（先入库或盘点，或定义为组套）")])
+        row = items[(code, warehouse)]
+        values: dict[str, Any] = {}
+        if safety is not None:
+            values["safety"] = safety
+        if sync_rule is not None:
+            values["sync_rule"] = _merged_rule(row["sync_rule"], sync_rule)
+        if name is not None:
+            values["name"] = name
+        if oversell is not None:
+            values["oversell"] = oversell
+        u.stock.set_item(row["id"], **values, dirty_at=int(time.time()))
+        u.audit.add(actor=actor, action="stock.item", subject_type="stock", subject_id=code,
+                    detail=values)
+        out = u.stock.items([code], warehouse)[(code, warehouse)]
+        return {**out, "sync_rule": orjson.loads(out["sync_rule"]), "bundle": False}
+
+
+def _merged_rule(stored: str | None, change: dict) -> str:
+    import orjson
+    try:
+        merged = SyncRule.from_dict({**orjson.loads(stored or "{}"), **change})
+    except StockError as exc:
+        raise StockInputError([f"同步规则：{exc}"]) from exc
+    return orjson.dumps(merged.to_dict()).decode()
+
+
+def _set_bundle_rule(u: UnitOfWork, code: str, parts: dict[str, int], *, actor: str,
+                     safety: int | None, sync_rule: dict | None, name: str | None,
+                     oversell: bool | None) -> dict:
+    import orjson
+    if safety is not None or name is not None:
+        raise StockInputError([f"{code} 是组套（{parts_text(parts)}）：库存和安全库存都记在"
+                               "部件上，组套只有同步规则和是否允许超卖"])
+    row = u.stock.bundle_settings([code]).get(code) or {}
+    values: dict[str, Any] = {}
+    if sync_rule is not None:
+        values["sync_rule"] = _merged_rule(row.get("sync_rule"), sync_rule)
+    if oversell is not None:
+        values["oversell"] = oversell
+    u.stock.set_bundle_settings(code, **values, dirty_at=int(time.time()))
+    u.audit.add(actor=actor, action="stock.bundle_rule", subject_type="stock",
+                subject_id=code, detail=values)
+    row = u.stock.bundle_settings([code])[code]
+    return {"sku_code": code, "bundle": True, "parts": parts,
+            "sync_rule": orjson.loads(row["sync_rule"]), "oversell": row["oversell"]}
+
+
+def parse_parts(items: Iterable[str]) -> dict[str, int]:
+    """Parts typed by a person: ``CODE=QTY`` each, or several in one text separated by
+    commas, spaces or 、 (``CUP-A=2, LID=1``)."""
+    parts: dict[str, int] = {}
+    problems = []
+    for text in items:
+        for it in re.split(r"[,，、;；\s]+", text.strip()):
+            if not it:
+                continue
+            code, sep, qty = it.replace("＝", "=").partition("=")
+            try:
+                q = read_quantity(qty) if sep and code else None
+            except ValueError as exc:
+                problems.append(f"部件 {code}：{exc}")
+                continue
+            if q is None:
+                problems.append(f"“{it[:40]}”：请写成 编码=每套数量，如 CUP-A=2")
+            elif code in parts:
+                problems.append(f"部件 {code} 写了两次")
+            else:
+                parts[code] = q
+    if problems:
+        raise StockInputError(problems)
+    return parts
 
 
 def set_bundle(uow: UowFactory, bundle_code: str, parts: dict[str, int], *, actor: str) -> dict:
-    """A bundle (组套) sold under one code ships as its parts: stock is kept for the parts."""
+    """A bundle (组套) sold under one code ships as its parts: stock is kept for the parts,
+    and the shop is told how many bundles they can make."""
     problems = []
-    if not bundle_code.strip():
-        problems.append("bundle code is empty")
-    for code, q in parts.items():
-        if not code.strip() or code == bundle_code:
-            problems.append(f"part {code!r}: a part needs its own code")
-        if isinstance(q, bool) or not isinstance(q, int) or q <= 0:
-            problems.append(f"part {code}: quantity must be a whole number > 0, got {q!r}")
+    code = bundle_code.strip()
+    if not code:
+        problems.append("组套编码为空")
+    if not parts:
+        problems.append("组套至少要有一个部件（写成 编码=数量，如 CUP-A=2）")
+    for part, q in parts.items():
+        if not part.strip() or part.strip() == code:
+            problems.append(f"部件 {part!r}：部件要有自己的编码（不能是组套本身）")
+        if isinstance(q, bool) or not isinstance(q, int) or not 0 < q <= 10_000:
+            problems.append(f"部件 {part}：每套数量必须是 1 到 10000 的整数，收到 {q!r}")
     if problems:
         raise StockInputError(problems)
+    parts = {p.strip(): q for p, q in parts.items()}
     with uow() as u:
         nested = sorted(set(parts) & set(u.stock.bundles()))
         if nested:
-            raise StockInputError([f"part {c} is itself a bundle: list its parts instead"
-                                   for c in nested])
-        u.stock.set_bundle(bundle_code.strip(), parts)
+            raise StockInputError([f"部件 {c} 本身是组套：请直接写它的部件" for c in nested])
+        kept = [r for r in u.stock.items([code]).values() if r["on_hand"] or r["reserved"]]
+        if kept:
+            raise StockInputError([f"{code} 已有库存（{r['warehouse']} 仓实物 {r['on_hand']}，"
+                                   f"占用 {r['reserved']}）：组套的库存记在部件上，先把它盘点"
+                                   "为 0 再定义为组套" for r in kept])
+        u.stock.set_bundle(code, parts)
         u.audit.add(actor=actor, action="stock.bundle", subject_type="stock",
-                    subject_id=bundle_code, detail={"parts": parts})
-    return {"bundle_code": bundle_code, "parts": parts}
+                    subject_id=code, detail={"parts": parts})
+    return {"bundle_code": code, "parts": parts}
 
 
 # ---- count / receipt files (盘点, 入库) -----------------------------------------------------------
 
 HEADERS = {"sku_code": ("商家编码", "sku_code", "编码", "sku"),
            "quantity": ("数量", "quantity", "qty", "盘点数量", "入库数量"),
-           "warehouse": ("仓库", "warehouse"), "name": ("名称", "商品名称", "name")}
+           "warehouse": ("仓库", "warehouse"), "name": ("名称", "商品名称", "name"),
+           "new": ("新编码", "new")}
+YES, NO = {"是", "y", "yes", "1", "true", "新"}, {"", "否", "n", "no", "0", "false"}
 
 
 MAX_QUANTITY = 10**7  # units of one SKU in one line: the API's bound too
-_WHOLE = re.compile(r"[+-]?\d{1,12}(?:\.0*)?")
+_ASCII_INT = re.compile(r"[+-]?[0-9]{1,12}")
+_ZEROS = re.compile(r"([+-]?[0-9]{1,12})\.0+")  # 7.0 as a spreadsheet writes 7: no loss
+_SCIENTIFIC = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)")
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:[,，][0-9]{3})+")
 
 
-def _quantity(text: str) -> int | None:
-    """A whole number of units within ±MAX_QUANTITY, else None (no float: a 20-digit
-    number, 1e30 or inf must be a row error, not an integer the database cannot hold)."""
-    if not _WHOLE.fullmatch(text):
-        return None
-    q = int(text.split(".")[0])
-    return q if -MAX_QUANTITY <= q <= MAX_QUANTITY else None
+def read_quantity(text: str) -> int:
+    """A whole number of units within ±MAX_QUANTITY, as typed; anything else raises
+    ``ValueError`` saying in Chinese what is wrong and how to write it. Nothing is
+    converted behind the merchant's back: 1e3, １０, 1,000 and 1.5 are refused."""
+    t = text.strip()
+    shown = f"“{t[:24]}”"
+    if not t:
+        raise ValueError("数量为空")
+    if _GROUPED.fullmatch(t):
+        raise ValueError(f"数量{shown}含千位分隔符：请去掉逗号，写成 {re.sub('[,，]', '', t)}")
+    if any(ch.isdigit() and ch not in "0123456789" for ch in t) or any(
+            "\uff01" <= ch <= "\uff5e" for ch in t):
+        plain = "".join(chr(ord(ch) - 0xFEE0) if "\uff01" <= ch <= "\uff5e" else ch for ch in t)
+        raise ValueError(f"数量{shown}含全角字符：请用半角数字" + (
+            f"，写成 {plain}" if _ASCII_INT.fullmatch(plain) else ""))
+    if _SCIENTIFIC.fullmatch(t):
+        d = Decimal(t)
+        as_int = (f"，如 {int(d)}" if d == d.to_integral_value() and abs(d) <= MAX_QUANTITY
+                  else "")
+        raise ValueError(f"数量{shown}是科学计数法（Excel 常把数字显示成这样）：请写成整数"
+                         f"{as_int}")
+    if m := _ZEROS.fullmatch(t):
+        t = m.group(1)
+    elif _DECIMAL.fullmatch(t):
+        raise ValueError(f"数量{shown}有小数：库存按件计，只能是整数")
+    if not _ASCII_INT.fullmatch(t):
+        if len(t.lstrip("+-")) > 12 and t.lstrip("+-").isdigit():
+            raise ValueError(f"数量{shown}超出范围：一行最多 ±{MAX_QUANTITY} 件")
+        raise ValueError(f"数量{shown}不是整数")
+    q = int(t)
+    if not -MAX_QUANTITY <= q <= MAX_QUANTITY:
+        raise ValueError(f"数量{shown}超出范围：一行最多 ±{MAX_QUANTITY} 件")
+    return q
 
 
-def parse_stock_file(name: str, data: bytes, limits: UploadLimits | None = None
-                     ) -> list[StockLine]:
-    """Rows of an .xlsx or .csv with a header row; every bad row is named."""
+def _cell_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))  # a spreadsheet's number 7 (stored as 7.0)
+    return "" if v is None else str(v).strip()
+
+
+def read_stock_file(name: str, data: bytes, limits: UploadLimits | None = None
+                    ) -> tuple[list[StockLine], list[tuple[int, str]]]:
+    """The good rows of an .xlsx or .csv with a header row, and every bad row's problem by
+    its row number in the file. A file that cannot be read at all raises."""
     try:
         header, rows = read_table(name, data, limits or UploadLimits())
     except UploadRefused as exc:
@@ -386,33 +577,66 @@ def parse_stock_file(name: str, data: bytes, limits: UploadLimits | None = None
                 break
     missing = [HEADERS[k][0] for k in ("sku_code", "quantity") if k not in col]
     if missing:
-        raise StockInputError([f"missing column {m} (header row: {', '.join(head)})"
+        raise StockInputError([f"缺少“{m}”列（表头：{'、'.join(h for h in head if h) or '空'}）"
                                for m in missing])
-    out, problems, seen = [], [], set()
+    out: list[StockLine] = []
+    problems: list[tuple[int, str]] = []
+    seen: dict[tuple[str, str], int] = {}
     for n, row in rows:
         def cell(k: str) -> str:
             i = col.get(k)
-            return "" if i is None or i >= len(row) or row[i] is None else str(row[i]).strip()
+            return "" if i is None or i >= len(row) else _cell_text(row[i])
         code, qty_s = cell("sku_code"), cell("quantity")
         wh = cell("warehouse") or WAREHOUSE
+        at = f"第{n}行 {code}" if code else f"第{n}行"
         if not code:
-            problems.append(f"row {n}: SKU code is empty")
+            problems.append((n, f"{at}：商家编码为空"))
+        try:
+            qty = read_quantity(qty_s)
+        except ValueError as exc:
+            problems.append((n, f"{at}：{exc}"))
+            qty = None
+        extra = [_cell_text(v) for v in row[len(head):] if _cell_text(v)]
+        if extra:  # an unquoted 1,000 in a CSV is two cells: "1" must not pass for it
+            problems.append((n, f"{at}：比表头多出 {len(extra)} 格（“{extra[0][:20]}”）：数字里的"
+                                f"逗号会把一格拆成两格，请去掉千位分隔符"))
+            qty = None
+        new = cell("new").lower()
+        if new not in YES | NO:
+            problems.append((n, f"{at}：“新编码”列只能填“是”或留空，收到“{new[:20]}”"))
+        if code and (code, wh) in seen:
+            problems.append((n, f"{at}：与第{seen[(code, wh)]}行重复"))
             continue
-        qty = _quantity(qty_s)
-        if qty is None:
-            problems.append(f"row {n} ({code}): quantity {qty_s[:40]!r} is not a whole number "
-                            f"between -{MAX_QUANTITY} and {MAX_QUANTITY}")
-            continue
-        if (code, wh) in seen:
-            problems.append(f"row {n} ({code}): listed twice")
-            continue
-        seen.add((code, wh))
-        out.append(StockLine(code, qty, wh, cell("name")))
+        if code:
+            seen[(code, wh)] = n
+        if code and qty is not None and new in YES | NO:
+            out.append(StockLine(code, qty, wh, cell("name"), row=n, new=new in YES))
+    return out, problems
+
+
+def parse_stock_file(name: str, data: bytes, limits: UploadLimits | None = None
+                     ) -> list[StockLine]:
+    """``read_stock_file`` that raises on any bad row (reading alone, no stock checks)."""
+    lines, problems = read_stock_file(name, data, limits)
     if problems:
-        raise StockInputError(problems)
-    return out
+        raise StockInputError([p for _, p in problems])
+    return lines
 
 
-__all__ = ["MAX_QUANTITY", "MOVES_BY_HAND", "Moved", "Reserved", "StockInputError", "StockLine", "WAREHOUSE",
-           "move_stock", "move_stock_in", "parse_stock_file", "release_in", "reserve_in", "retry_short",
-           "retry_short_in", "set_bundle", "set_item", "settle_in", "ship_in"]
+def import_stock_file(uow: UowFactory, name: str, data: bytes, move: str, *, actor: str,
+                      limits: UploadLimits | None = None, reason: str = "") -> Moved:
+    """A count (盘点) or receipt (入库) file, all rows or none: what is wrong with the
+    file's values and what is wrong with its stock (unknown codes, counts below what orders
+    hold) come back together, each by the file's own row number."""
+    if move not in ("count", "receive"):
+        raise StockInputError(["文件只能用于盘点（count）或入库（receive）"])
+    lines, problems = read_stock_file(name, data, limits)
+    with uow() as u:
+        return move_stock_in(u, move, lines, actor=actor, reason=reason, ref_type="import",
+                             ref_id=name, problems=problems)
+
+
+__all__ = ["MAX_QUANTITY", "MOVES_BY_HAND", "Moved", "Reserved", "StockInputError", "StockLine",
+           "WAREHOUSE", "import_stock_file", "move_stock", "move_stock_in", "parse_stock_file",
+           "parse_parts", "parts_text", "read_quantity", "read_stock_file", "release_in", "reserve_in",
+           "retry_short", "retry_short_in", "set_bundle", "set_item", "settle_in", "ship_in"]

@@ -99,23 +99,142 @@ def test_release_ship_and_rebuild(fahuo_any_db):
 
 
 def test_stock_files_apply_all_or_nothing_and_name_bad_rows(fahuo):
-    good = "商家编码,数量,名称\nCUP-A,40,马克杯\nCUP-B,0,\n".encode("utf-8-sig")
+    good = "商家编码,数量,名称,新编码\nCUP-A,40,马克杯,是\nCUP-B,0,,是\n".encode("utf-8-sig")
     lines = parse_stock_file("count.csv", good)
-    assert [(x.sku_code, x.quantity) for x in lines] == [("CUP-A", 40), ("CUP-B", 0)]
+    assert [(x.sku_code, x.quantity, x.row, x.new) for x in lines] == [
+        ("CUP-A", 40, 2, True), ("CUP-B", 0, 3, True)]
     move_stock(fahuo.uow, "count", lines, actor="t", ref_type="import", ref_id="count.csv")
     with pytest.raises(StockInputError) as ei:
         parse_stock_file("bad.csv", "商家编码,数量\nCUP-A,4.5\n,3\nCUP-A,1\nCUP-C,2\n".encode())
-    assert ei.value.problems == ["row 2 (CUP-A): quantity '4.5' is not a whole number "
-                                 "between -10000000 and 10000000",
-                                 "row 3: SKU code is empty"]
-    with pytest.raises(StockInputError, match="missing column 数量"):
+    assert ei.value.problems == ["第2行 CUP-A：数量“4.5”有小数：库存按件计，只能是整数",
+                                 "第3行：商家编码为空", "第4行 CUP-A：与第2行重复"]
+    with pytest.raises(StockInputError, match="缺少“数量”列（表头：sku_code、count）"):
         parse_stock_file("x.csv", b"sku_code,count\nA,1\n")
-    with pytest.raises(StockInputError, match="line 2 .CUP-B.: .*negative"):
+    with pytest.raises(StockInputError) as ei:
         move_stock(fahuo.uow, "adjust", [StockLine("CUP-A", -5), StockLine("CUP-B", -1)],
                    actor="t")
+    assert ei.value.problems == ["第2行 CUP-B：调整后实物为 -1 件，库存不能为负"]
     with fahuo.uow() as u:
         levels = {r["sku_code"]: r["on_hand"] for r in u.stock.levels()[1]}
     assert levels == {"CUP-A": 40, "CUP-B": 0}  # the good first line was not applied either
+
+
+def _levels(app) -> dict[str, tuple[int, int]]:
+    with app.uow() as u:
+        return {r["sku_code"]: (r["on_hand"], r["reserved"]) for r in u.stock.levels()[1]}
+
+
+def test_every_problem_of_a_file_comes_back_in_one_round_by_the_files_own_rows(fahuo):
+    from fahuo.services.stock import import_stock_file, set_bundle
+    move_stock(fahuo.uow, "receive", [StockLine("CUP-A", 10, new=True),
+                                      StockLine("LID", 3, new=True)], actor="t")
+    set_bundle(fahuo.uow, "GIFT-SET", {"CUP-A": 2, "LID": 1}, actor="t")
+    ids = _orders(fahuo, 1)  # 2 × TEE-RED-0, sold in the shop: a known code
+    move_stock(fahuo.uow, "receive", [StockLine(HOT, 2)], actor="t")
+    with fahuo.uow() as u:
+        assert reserve_in(u, ids).reserved == ids  # both units held by the order
+    data = ("商家编码,数量\n"
+            "CUP-A,8\n"           # 2: fine
+            "\n"                  # 3: blank, still counted as the merchant sees it
+            "LID,1e3\n"           # 4: scientific
+            f"{HOT},1\n"          # 5: below the 2 units the order holds
+            "CUP-AA,5\n"          # 6: a typo of CUP-A
+            "GIFT-SET,4\n"        # 7: a bundle: its stock is its parts'
+            "SPOON,１０\n"        # 8: full-width digits (and an unknown code)
+            "CUP-A,3\n").encode()  # 9: twice
+    with pytest.raises(StockInputError) as ei:
+        import_stock_file(fahuo.uow, "盘点.csv", data, "count", actor="t")
+    assert ei.value.problems == [
+        "第4行 LID：数量“1e3”是科学计数法（Excel 常把数字显示成这样）：请写成整数，如 1000",
+        f"第5行 {HOT}：盘点后实物为 1 件，少于已付款订单占用的 2 件",
+        "第6行 CUP-AA：未知编码 CUP-AA，是不是 CUP-A？若是新商品，在该行“新编码”列填“是”",
+        "第7行 GIFT-SET：这是组套，库存记在部件上（2×CUP-A + 1×LID），请对部件入库或盘点",
+        "第8行 SPOON：数量“１０”含全角字符：请用半角数字，写成 10",
+        "第9行 CUP-A：与第2行重复",
+    ]
+    assert _levels(fahuo) == {"CUP-A": (10, 0), "LID": (3, 0), HOT: (2, 2)}  # nothing applied
+    # fixed as told: the typo corrected, the new spoon marked new, the rest as it was meant
+    fixed = ("商家编码,数量,新编码\nCUP-A,8,\nLID,1000,\nSPOON,10,是\n").encode()
+    moved = import_stock_file(fahuo.uow, "盘点.csv", fixed, "count", actor="t")
+    assert [lv["sku_code"] for lv in moved.levels] == ["CUP-A", "LID", "SPOON"]
+    assert _levels(fahuo) == {"CUP-A": (8, 0), "LID": (1000, 0), "SPOON": (10, 0), HOT: (2, 2)}
+
+
+@pytest.mark.parametrize("typed, why", [
+    ("1e3", "数量“1e3”是科学计数法（Excel 常把数字显示成这样）：请写成整数，如 1000"),
+    ("１０", "数量“１０”含全角字符：请用半角数字，写成 10"),
+    ("1,000", "数量“1,000”含千位分隔符：请去掉逗号，写成 1000"),
+    ("1.5", "数量“1.5”有小数：库存按件计，只能是整数"),
+    ("12345678901234567890", "数量“12345678901234567890”超出范围：一行最多 ±10000000 件"),
+    ("inf", "数量“inf”不是整数"),
+])
+def test_numbers_are_never_converted_behind_the_merchants_back(fahuo, typed, why):
+    from fahuo.services.stock import import_stock_file
+    data = f"商家编码,数量,新编码\nCUP-A,5,是\nCUP-B,\"{typed}\",是\n".encode()
+    with pytest.raises(StockInputError) as ei:
+        import_stock_file(fahuo.uow, "入库.csv", data, "receive", actor="t")
+    assert ei.value.problems == [f"第3行 CUP-B：{why}"]
+    assert _levels(fahuo) == {}
+
+
+def test_a_typo_code_is_refused_with_the_closest_code_and_a_new_one_must_be_marked(fahuo):
+    move_stock(fahuo.uow, "receive", [StockLine("CUP-A", 5, new=True)], actor="t")
+    with pytest.raises(StockInputError) as ei:
+        move_stock(fahuo.uow, "receive", [StockLine("CUP-AA", 5)], actor="t")
+    assert ei.value.problems == [
+        "未知编码 CUP-AA，是不是 CUP-A？若是新商品，请标明新编码（控制台勾选“新编码”，"
+        "命令行加 --new-code，接口在该行写 \"new\": true）"]
+    with pytest.raises(StockInputError, match="未知编码 ZZ-9（库存、组套和订单里都没有）"):
+        move_stock(fahuo.uow, "count", [StockLine("ZZ-9", 5)], actor="t")
+    with pytest.raises(StockInputError, match=r"未知编码 CUP-AA（还没有库存记录：先入库或盘点），"
+                                              "是不是 CUP-A？"):
+        move_stock(fahuo.uow, "adjust", [StockLine("CUP-AA", -1, new=True)], actor="t")
+    assert _levels(fahuo) == {"CUP-A": (5, 0)}  # nothing created by the refusals
+    move_stock(fahuo.uow, "receive", [StockLine("CUP-AA", 5, new=True)], actor="t")
+    _orders(fahuo, 1)  # the shop sells TEE-RED-0: its first receipt needs no mark
+    move_stock(fahuo.uow, "receive", [StockLine(HOT, 4)], actor="t")
+    assert _levels(fahuo) == {"CUP-A": (5, 0), "CUP-AA": (5, 0), HOT: (4, 0)}
+
+
+def test_levels_after_a_receipt_are_after_held_orders_took_their_units(fahuo):
+    from fahuo.services.stock import retry_short
+    ids = _orders(fahuo, 3)  # 2 × TEE-RED-0 each
+    move_stock(fahuo.uow, "receive", [StockLine(HOT, 1)], actor="t")
+    with fahuo.uow() as u:
+        short = reserve_in(u, ids).short
+        assert sorted(short) == ids
+        u.pipeline.set_states({o: OrderState.HELD.value for o in ids})
+        u.pipeline.add_holds([{"order_id": o, "reason": "stock_short", "detail": short[o],
+                               "source": "stock"} for o in ids])
+    assert retry_short(fahuo.uow).reserved == []
+    moved = move_stock(fahuo.uow, "receive", [StockLine(HOT, 4)], actor="t")  # 5: two orders
+    assert moved.released == ids[:2]
+    (lv,) = moved.levels
+    assert (lv["on_hand"], lv["reserved"], lv["available"]) == (5, 4, 1)
+
+
+def test_set_item_changes_only_what_it_names_clears_a_maximum_and_oversells(fahuo):
+    from fahuo.services.stock import set_bundle, set_item
+    move_stock(fahuo.uow, "receive", [StockLine("CUP-A", 5, new=True)], actor="t")
+    row = set_item(fahuo.uow, "CUP-A", sync_rule={"percent": 50, "maximum": 30}, actor="t")
+    assert row["sync_rule"] == {"percent": 50, "add": 0, "minimum": 0, "maximum": 30}
+    row = set_item(fahuo.uow, "CUP-A", sync_rule={"add": 2}, safety=1, actor="t")
+    assert row["sync_rule"] == {"percent": 50, "add": 2, "minimum": 0, "maximum": 30}
+    row = set_item(fahuo.uow, "CUP-A", sync_rule={"maximum": None}, actor="t")
+    assert row["sync_rule"]["maximum"] is None and row["sync_rule"]["percent"] == 50
+    assert row["safety"] == 1 and row["oversell"] is False
+    assert set_item(fahuo.uow, "CUP-A", oversell=True, actor="t")["oversell"] is True
+    with pytest.raises(StockInputError, match="最高（maximum）1 不能低于最低（minimum）2"):
+        set_item(fahuo.uow, "CUP-A", sync_rule={"minimum": 2, "maximum": 1}, actor="t")
+    with pytest.raises(StockInputError, match="未知编码 CUP-B，是不是 CUP-A？"):
+        set_item(fahuo.uow, "CUP-B", safety=1, actor="t")
+    set_bundle(fahuo.uow, "GIFT-SET", {"CUP-A": 2}, actor="t")
+    b = set_item(fahuo.uow, "GIFT-SET", sync_rule={"maximum": 3}, oversell=True, actor="t")
+    assert b["bundle"] and b["sync_rule"]["maximum"] == 3 and b["oversell"] is True
+    with pytest.raises(StockInputError, match="GIFT-SET 是组套（2×CUP-A）：库存和安全库存都记在部件上"):
+        set_item(fahuo.uow, "GIFT-SET", safety=2, actor="t")
+    with pytest.raises(StockInputError, match="CUP-A 已有库存（main 仓实物 5，占用 0）"):
+        set_bundle(fahuo.uow, "CUP-A", {"LID": 1}, actor="t")
 
 
 def test_pipeline_holds_short_orders_and_releases_them_deadline_first(fahuo, sandbox):
@@ -166,13 +285,14 @@ def test_a_bundle_reserves_its_parts(fahuo):
     from fahuo.services.stock import set_bundle
     ids = _orders(fahuo, 3)  # each: 2 × TEE-RED-0
     set_bundle(fahuo.uow, HOT, {"CUP": 2, "LID": 1}, actor="t")
-    move_stock(fahuo.uow, "receive", [StockLine("CUP", 9), StockLine("LID", 10)], actor="t")
+    move_stock(fahuo.uow, "receive", [StockLine("CUP", 9, new=True),
+                                      StockLine("LID", 10, new=True)], actor="t")
     with fahuo.uow() as u:
         got = reserve_in(u, ids)
         levels = {r["sku_code"]: (r["on_hand"], r["reserved"]) for r in u.stock.levels()[1]}
     assert len(got.reserved) == 2 and "CUP 需要4件，可用1件" in got.short[ids[2]]
     assert levels == {"CUP": (9, 8), "LID": (10, 4)}
-    with pytest.raises(StockInputError, match="itself a bundle"):
+    with pytest.raises(StockInputError, match=f"部件 {HOT} 本身是组套"):
         set_bundle(fahuo.uow, "BIG", {HOT: 1}, actor="t")
 
 

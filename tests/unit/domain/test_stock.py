@@ -5,9 +5,11 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from hypothesis import given
+
 from fahuo.domain.stock import (
-    Demand, Level, Move, StockError, SyncRule, apply, entry_for, expand, plan_reservations,
-    pushed_quantity, rebuild,
+    Demand, Level, Move, StockError, SyncRule, advertised, apply, bundle_sellable, entry_for,
+    expand, plan_reservations, pushed_quantity, rebuild,
 )
 
 
@@ -97,16 +99,73 @@ def test_pushed_quantity_rules():
     assert pushed_quantity(Level(on_hand=3, reserved=3, safety=5)) == 0
     assert SyncRule.from_dict({"percent": 50}) == SyncRule(percent=50)
     assert SyncRule.from_dict({}) == SyncRule() and SyncRule.from_dict(None) == SyncRule()
-    with pytest.raises(StockError, match="percent"):
+    with pytest.raises(StockError, match="同步比例（percent）必须在 0 到 100 之间"):
         SyncRule.from_dict({"percent": 150})
-    with pytest.raises(StockError, match="unknown fields colour"):
+    with pytest.raises(StockError, match="未知字段 colour"):
         SyncRule.from_dict({"colour": 1})
+    with pytest.raises(StockError, match=r"最高（maximum）3 不能低于最低（minimum）5"):
+        SyncRule.from_dict({"minimum": 5, "maximum": 3})
+    with pytest.raises(StockError, match="加量（add）必须是整数"):
+        SyncRule.from_dict({"add": 10**20})
+
+
+def test_add_and_minimum_never_advertise_what_is_not_sellable_unless_overselling():
+    empty = Level(on_hand=5, reserved=1, safety=4)  # available 4, sellable 0
+    rule = SyncRule(add=5, minimum=3)
+    assert pushed_quantity(empty, rule) == 0  # was 5: the shop sold units nobody had
+    assert pushed_quantity(empty, rule, oversell=True) == 5  # the merchant chose it
+    two = Level(on_hand=6, safety=4)  # 2 sellable
+    assert pushed_quantity(two, rule) == 2  # capped at what can be sold
+    assert pushed_quantity(two, rule, oversell=True) == 7
+    assert pushed_quantity(two, SyncRule(add=5, maximum=4), oversell=True) == 4
+    # half of 10 is 5, the add-on brings it back up to, never past, the 10 sellable
+    assert pushed_quantity(Level(on_hand=10), SyncRule(percent=50, add=3)) == 8
+    assert pushed_quantity(Level(on_hand=10), SyncRule(percent=50, add=30)) == 10
+
+
+def test_a_bundle_sells_what_its_scarcest_part_can_make():
+    parts = {"CUP-A": 2, "LID": 1}
+    levels = {"CUP-A": Level(on_hand=9, reserved=1, safety=1),  # 7 sellable → 3 bundles
+              "LID": Level(on_hand=10)}  # 10 bundles
+    assert bundle_sellable(parts, levels) == 3
+    assert bundle_sellable(parts, {**levels, "LID": Level(on_hand=2, reserved=2)}) == 0
+    assert bundle_sellable(parts, {"LID": Level(on_hand=4)}) == 4  # cups not kept: no limit
+    assert bundle_sellable(parts, {}) is None  # nothing of it kept: not pushed at all
+    assert advertised(3, SyncRule(minimum=5)) == 3 and advertised(0, SyncRule(add=2)) == 0
+    assert advertised(0, SyncRule(add=2), oversell=True) == 2
+
+
+@given(st.dictionaries(st.sampled_from("ABCD"), st.integers(1, 5), min_size=1),
+       st.dictionaries(st.sampled_from("ABCD"),
+                       st.tuples(st.integers(0, 60), st.integers(0, 60), st.integers(0, 20))),
+       st.integers(0, 100), st.integers(0, 30), st.integers(0, 30),
+       st.none() | st.integers(30, 60))
+def test_pushed_bundles_can_always_be_made_from_the_parts(parts, raw, percent, add, minimum,
+                                                         maximum):
+    levels = {c: Level(on_hand=oh, reserved=min(rs, oh), safety=sf) for c, (oh, rs, sf)
+              in raw.items()}
+    can = bundle_sellable(parts, levels)
+    if can is None:
+        assert not set(parts) & set(levels)
+        return
+    pushed = advertised(can, SyncRule(percent, add, minimum, maximum))
+    for code, each in parts.items():  # every bundle the shop sells has its parts on the shelf
+        if code in levels:
+            assert pushed * each <= max(0, levels[code].available - levels[code].safety)
+    # and no part could make one more than that (without a rule cutting it)
+    assert any(code in levels and (can + 1) * each > levels[code].available - levels[code].safety
+               for code, each in parts.items())
 
 
 def test_moves_name_what_is_wrong():
-    with pytest.raises(StockError, match="positive"):
+    with pytest.raises(StockError, match="入库数量必须大于 0，收到 0"):
         entry_for(Move.RECEIVE, 0)
-    with pytest.raises(StockError, match="whole number"):
+    with pytest.raises(StockError, match="数量必须是整数"):
         entry_for(Move.RECEIVE, 1.5)
-    with pytest.raises(StockError, match="cannot reserve"):
+    with pytest.raises(StockError, match="可用只有 2 件，不能占用 3 件"):
         apply(Level(on_hand=2), entry_for(Move.RESERVE, 3))
+    with pytest.raises(StockError, match="盘点后实物为 1 件，少于已付款订单占用的 3 件"):
+        lv = Level(on_hand=5, reserved=3)
+        apply(lv, entry_for(Move.COUNT, 1, lv))
+    with pytest.raises(StockError, match="调整后实物为 -2 件，库存不能为负"):
+        apply(Level(on_hand=3), entry_for(Move.ADJUST, -5))

@@ -32,8 +32,7 @@ def test_the_same_xlsx_as_a_stock_file_is_read_quickly_and_names_the_bad_row():
         parse_stock_file("盘点.xlsx", data)
     assert time.monotonic() - started < 10
     # column A of the far row is the SKU column: code "x", no quantity
-    assert ei.value.problems == [
-        "row 1048576 (x): quantity '' is not a whole number between -10000000 and 10000000"]
+    assert ei.value.problems == ["第1048576行 x：数量为空"]
     assert [(x.sku_code, x.quantity) for x in
             parse_stock_file("盘点.xlsx", crafted_xlsx([["商家编码", "数量"], ["CUP-A", 3]],
                                                      far_row=False))] == [("CUP-A", 3)]
@@ -65,14 +64,17 @@ def test_rows_over_the_limit_refuse_the_whole_file():
                                                  UploadLimits(max_rows=1))] == [1]
 
 
-@pytest.mark.parametrize("qty", ["12345678901234567890", "1e30", "inf", "nan", "-inf",
-                                 "10000001", "0x10", "1.5"])
-def test_a_quantity_that_is_not_a_sane_whole_number_is_a_row_error(qty):
+@pytest.mark.parametrize("qty, why", [
+    ("12345678901234567890", "超出范围：一行最多 ±10000000 件"),
+    ("1e30", "是科学计数法（Excel 常把数字显示成这样）：请写成整数"),
+    ("inf", "不是整数"), ("nan", "不是整数"), ("-inf", "不是整数"),
+    ("10000001", "超出范围：一行最多 ±10000000 件"), ("0x10", "不是整数"),
+    ("1.5", "有小数：库存按件计，只能是整数")])
+def test_a_quantity_that_is_not_a_sane_whole_number_is_a_row_error(qty, why):
     data = f"商家编码,数量\nCUP-A,5\nCUP-B,{qty}\n".encode()
     with pytest.raises(StockInputError) as ei:
         parse_stock_file("盘点.csv", data)
-    assert ei.value.problems == [
-        f"row 3 (CUP-B): quantity '{qty}' is not a whole number between -10000000 and 10000000"]
+    assert ei.value.problems == [f"第3行 CUP-B：数量“{qty}”{why}"]
 
 
 def test_whole_numbers_as_excel_writes_them_are_read():

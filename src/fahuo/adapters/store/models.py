@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table,
-    Text, UniqueConstraint,
+    Text, UniqueConstraint, false,
 )
 
 metadata = MetaData(naming_convention={
@@ -478,6 +478,8 @@ stock_items = Table(
     Column("damaged", Integer, nullable=False, default=0),
     Column("safety", Integer, nullable=False, default=0),
     Column("sync_rule", Text, nullable=False, default="{}"),  # domain.stock.SyncRule
+    # the merchant chose to let the rule's add-on / minimum promise stock that is not there
+    Column("oversell", Boolean, nullable=False, server_default=false()),
     Column("dirty_at", BigInteger),  # changed since the last push to the shops
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("sku_code", "warehouse"),
@@ -515,6 +517,17 @@ bundles = Table(
     Column("quantity", Integer, nullable=False),
 )
 
+bundle_settings = Table(  # a bundle's own sync rule; its stock is its parts'
+    "bundle_settings", metadata,
+    Column("bundle_code", String(64), primary_key=True),
+    Column("sync_rule", Text, nullable=False, server_default="{}"),  # domain.stock.SyncRule
+    Column("oversell", Boolean, nullable=False, server_default=false()),
+    # its rule or parts changed since the last push (a part's move marks the part; its
+    # bundles are pushed with it)
+    Column("dirty_at", BigInteger),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
 shop_skus = Table(  # which platform SKU sells which stock item, per shop
     "shop_skus", metadata,
     Column("shop_ref", Integer, ForeignKey("shops.id"), primary_key=True),
@@ -548,6 +561,9 @@ after_sales = Table(
     Column("received_at", BigInteger),
     Column("good_qty", Integer, nullable=False, default=0),
     Column("damaged_qty", Integer, nullable=False, default=0),
+    # what came back as the merchant named it ({"good": {code: n}, "damaged": {…}}): a
+    # bundle stays a bundle here, while stock took its parts
+    Column("received_lines", Text, nullable=False, server_default="{}"),
     Column("apply_time", BigInteger),
     Column("update_time", BigInteger, nullable=False),
     Column("closed_at", BigInteger),

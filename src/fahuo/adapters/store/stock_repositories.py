@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Integer, bindparam, column, func, select, update, values
 
+from fahuo.domain.stock import SyncRule
+
 from . import models as m
 from .repositories import _insert
 
@@ -113,7 +115,7 @@ class StockRepository:
         rows = [dict(r._mapping) for r in self.conn.execute(q.limit(limit).offset(offset))]
         for r in rows:
             r["available"] = r["on_hand"] - r["reserved"]
-            r["sync_rule"] = orjson.loads(r["sync_rule"] or "{}")
+            r["sync_rule"] = SyncRule.from_dict(orjson.loads(r["sync_rule"] or "{}")).to_dict()
         return total, rows
 
     def journal_sums(self) -> dict[int, tuple[int, int, int]]:
@@ -186,6 +188,42 @@ class StockRepository:
             self.conn.execute(m.bundles.insert(), [
                 {"bundle_code": bundle_code, "component_code": c, "quantity": q}
                 for c, q in parts.items()])
+        self.set_bundle_settings(bundle_code, dirty_at=_now())  # new parts: push it again
+
+    def bundle_settings(self, codes: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """bundle code → its own sync rule, oversell flag and dirty mark (bundles without a
+        row have the defaults)."""
+        b = m.bundle_settings
+        q = select(b)
+        if codes is not None:
+            q = q.where(b.c.bundle_code.in_(sorted(set(codes))))
+        return {r.bundle_code: dict(r._mapping) for r in self.conn.execute(q)}
+
+    def set_bundle_settings(self, bundle_code: str, **values: Any) -> None:
+        now = _now()
+        stmt = _insert(self.conn, m.bundle_settings).values(
+            bundle_code=bundle_code, updated_at=now, **values)
+        self.conn.execute(stmt.on_conflict_do_update(
+            index_elements=["bundle_code"], set_={**values, "updated_at": now}))
+
+    def clear_bundles_dirty(self, codes: list[str], before: int) -> None:
+        b = m.bundle_settings
+        for i in range(0, len(codes), 500):
+            self.conn.execute(update(b).where(b.c.bundle_code.in_(codes[i:i + 500]),
+                                              b.c.dirty_at < before).values(dirty_at=None))
+
+    def sold_codes(self, codes: Iterable[str] | None = None) -> set[str]:
+        """Merchant codes found on order lines (of these codes, or all): codes the shops
+        really sell. A scan of the order lines: for refusals and new codes, not hot paths."""
+        s = m.sub_orders
+        q = select(s.c.merchant_code).distinct().where(s.c.merchant_code != "")
+        if codes is None:
+            return set(self.conn.execute(q).scalars())
+        ids, out = sorted(set(codes)), set()
+        for i in range(0, len(ids), 500):
+            out |= set(self.conn.execute(q.where(s.c.merchant_code.in_(ids[i:i + 500])))
+                       .scalars())
+        return out
 
     # ---- shop SKUs and sync ----------------------------------------------------------
     def dirty(self, limit: int = 5000) -> list[dict[str, Any]]:

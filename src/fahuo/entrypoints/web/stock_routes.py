@@ -18,13 +18,13 @@ from fahuo.bootstrap import Fahuo
 from fahuo.entrypoints.web.auth import current_user
 from fahuo.services.aftersales import AfterSaleError, intercept, list_cases, receive_return
 from fahuo.services.stock import (
-    MOVES_BY_HAND, Moved, StockInputError, StockLine, move_stock, parse_stock_file, set_bundle,
-    set_item,
+    MOVES_BY_HAND, Moved, StockInputError, StockLine, import_stock_file, move_stock,
+    parse_parts, parts_text, read_quantity, set_bundle, set_item,
 )
 from fahuo.services.uploads import (
     UploadLimits, UploadRefused, check_declared_body, read_upload,
 )
-from fahuo.services.stock_sync import sync_stock
+from fahuo.services.stock_sync import bundle_levels, sync_stock
 
 CODE = r"^[\w.\-/#+]{1,64}$"
 
@@ -34,6 +34,8 @@ class LineIn(BaseModel):
     quantity: StrictInt = Field(ge=-10**7, le=10**7)
     warehouse: str = Field("main", pattern=r"^[\w\-]{1,32}$")
     name: str = Field("", max_length=128)
+    new: bool = Field(False, description="a new product: a receipt or count may create this "
+                                         "code (otherwise an unknown code is refused)")
 
 
 class MoveIn(BaseModel):
@@ -45,8 +47,13 @@ class MoveIn(BaseModel):
 class ItemIn(BaseModel):
     safety: StrictInt | None = Field(None, ge=0, le=10**7)
     sync_rule: dict[str, Any] | None = Field(
-        None, description="percent (0–100), add, minimum, maximum (null = none)")
+        None, description="the fields to change of percent (0–100), add, minimum, maximum; "
+                          "the others stay; maximum null clears the maximum")
     name: str | None = Field(None, max_length=128)
+    oversell: bool | None = Field(
+        None, description="true: add/minimum may advertise stock that is not there "
+                          "(oversell, the merchant's explicit choice); false: never more "
+                          "than is sellable")
 
 
 class ReceiveIn(BaseModel):
@@ -63,9 +70,8 @@ def _actor(request: Request, default: str) -> str:
 def _import_file(fh: Fahuo, name: str, data: bytes, move: str, actor: str,
                  limits: UploadLimits, reason: str = "") -> Moved:
     """Read a stock file and apply it, all or nothing (blocking: run it off the loop)."""
-    lines = parse_stock_file(name, data, limits)
-    return move_stock(fh.uow, move, lines, actor=actor, reason=reason, ref_type="import",
-                      ref_id=name)
+    return import_stock_file(fh.uow, name, data, move, actor=actor, limits=limits,
+                             reason=reason)
 
 
 def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Jinja2Templates,
@@ -116,17 +122,26 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
     @api.post("/stock/items/{sku_code}", responses={422: {"description": "what is wrong"}})
     def api_item(request: Request, body: ItemIn,
                  sku_code: str = PathParam(pattern=CODE)) -> Any:
-        """Safety stock and the shop sync rule of one SKU code."""
+        """Safety stock, the shop sync rule and oversell of one SKU code or bundle code; only
+        the fields given change."""
         try:
             row = set_item(c().uow, sku_code, actor=_actor(request, "api"), **body.model_dump())
         except StockInputError as exc:
-            return JSONResponse({"message": str(exc)}, 422)
-        return {k: v for k, v in row.items()}
+            return JSONResponse({"message": str(exc), "problems": exc.problems}, 422)
+        return row
+
+    @api.get("/stock/bundles")
+    def api_bundles() -> list[dict[str, Any]]:
+        """Bundles (组套): parts, how many the parts can make (``sellable``), what the shop is
+        told (``pushed``), the bundle's rule and whether a push is pending."""
+        with c().uow(readonly=True) as u:
+            return bundle_levels(u)
 
     @api.post("/stock/bundles/{bundle_code}", responses={422: {"description": "what is wrong"}})
     def api_bundle(request: Request, parts: dict[str, StrictInt],
                    bundle_code: str = PathParam(pattern=CODE)) -> Any:
-        """A bundle (组套): part code → units per bundle."""
+        """A bundle (组套): part code → units per bundle. The shop is told how many bundles
+        the parts can make."""
         try:
             return set_bundle(c().uow, bundle_code, parts, actor=_actor(request, "api"))
         except StockInputError as exc:
@@ -193,9 +208,10 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
     def stock_page(request: Request, code: str = "", msg: str = "") -> HTMLResponse:
         with c().uow(readonly=True) as u:
             total, rows = u.stock.levels(code_like=code or None, limit=500)
+            bundles = bundle_levels(u)
         return templates.TemplateResponse(request, "stock.html", {
-            "rows": rows, "total": total, "code": code, "msg": msg,
-            "moves": sorted(MOVES_BY_HAND)})
+            "rows": rows, "total": total, "code": code, "msg": msg, "bundles": bundles,
+            "parts_text": parts_text, "moves": sorted(MOVES_BY_HAND)})
 
     @web.post("/stock", include_in_schema=False)
     async def stock_post(request: Request) -> Response:
@@ -219,18 +235,83 @@ def register(web: FastAPI, api: APIRouter, c: Callable[[], Fahuo], templates: Ji
                 moved = await run_in_threadpool(_import_file, fh, upload.filename, data, move,
                                                 actor, limits, reason)
             else:
-                qty = str(form.get("quantity", "")).strip()
-                if not qty.lstrip("-").isdigit() or len(qty) > 12:
-                    raise StockInputError([f"数量必须是整数：{qty[:20]!r}"])
+                try:
+                    qty = read_quantity(str(form.get("quantity", "")))
+                except ValueError as exc:
+                    raise StockInputError([str(exc)]) from exc
+                line = StockLine(str(form.get("sku_code", "")).strip(), qty,
+                                 new=form.get("new") == "1")
                 moved = await run_in_threadpool(
-                    lambda: move_stock(fh.uow, move, [StockLine(
-                        str(form.get("sku_code", "")).strip(), int(qty))], actor=actor,
-                        reason=reason, ref_type="adjust", ref_id=""))
+                    lambda: move_stock(fh.uow, move, [line], actor=actor, reason=reason,
+                                       ref_type="adjust", ref_id=""))
             msg = f"已处理 {len(moved.levels)} 行" + (f"；{len(moved.released)} 单库存到位已放行"
                                                     if moved.released else "")
+            if len(moved.levels) == 1:
+                (lv,) = moved.levels
+                msg += (f"：{lv['sku_code']} 实物 {lv['on_hand']}，占用 {lv['reserved']}，"
+                        f"可用 {lv['available']}")
         except StockInputError as exc:
-            msg = "未处理：" + "；".join(exc.problems[:10])
+            more = len(exc.problems) - 20
+            msg = "未处理（全部未改动）：\n" + "\n".join(exc.problems[:20]) + (
+                f"\n另有 {more} 个问题" if more > 0 else "")  # one problem a line
         return RedirectResponse("/stock?msg=" + quote(msg), 303)
+
+    @web.post("/stock/bundles", include_in_schema=False)
+    async def stock_bundle_post(request: Request) -> Response:
+        form = await request.form()
+        try:
+            parts = parse_parts([str(form.get("parts", ""))])
+            row = await run_in_threadpool(set_bundle, c().uow, str(form.get("bundle_code", "")),
+                                          parts, actor=_actor(request, "console"))
+            msg = f"组套 {row['bundle_code']} = {parts_text(row['parts'])}"
+        except StockInputError as exc:
+            msg = "未保存：" + "；".join(exc.problems[:20])
+        return RedirectResponse("/stock?msg=" + quote(msg), 303)
+
+    @web.get("/stock/items/{sku_code}", response_class=HTMLResponse, include_in_schema=False)
+    def stock_item_page(request: Request, sku_code: str = PathParam(pattern=CODE),
+                        msg: str = "") -> Response:
+        with c().uow(readonly=True) as u:
+            bundle = next((b for b in bundle_levels(u) if b["bundle_code"] == sku_code), None)
+            item = None if bundle else next(
+                (r for r in u.stock.levels(code_like=sku_code)[1]
+                 if r["sku_code"] == sku_code), None)
+        row = bundle or item
+        if row is None:
+            return RedirectResponse("/stock?msg=" + quote(f"未知编码 {sku_code}"), 303)
+        return templates.TemplateResponse(request, "stock_item.html", {
+            "code": sku_code, "item": item, "bundle": bundle, "rule": row["sync_rule"],
+            "oversell": row["oversell"], "msg": msg, "parts_text": parts_text})
+
+    @web.post("/stock/items/{sku_code}", include_in_schema=False)
+    async def stock_item_post(request: Request,
+                              sku_code: str = PathParam(pattern=CODE)) -> Response:
+        form = await request.form()
+        problems: list[str] = []
+
+        def whole(key: str, label: str, default: int | None) -> int | None:
+            text = str(form.get(key, "")).strip()
+            if not text:
+                return default
+            try:
+                return read_quantity(text)
+            except ValueError as exc:
+                problems.append(f"{label}：{exc}")
+                return default
+        rule = {"percent": whole("percent", "同步比例", 100), "add": whole("add", "加量", 0),
+                "minimum": whole("minimum", "最低", 0),
+                "maximum": whole("maximum", "最高", None)}  # empty: no maximum
+        safety = whole("safety", "安全库存", None) if "safety" in form else None
+        try:
+            if problems:
+                raise StockInputError(problems)
+            await run_in_threadpool(lambda: set_item(
+                c().uow, sku_code, actor=_actor(request, "console"), safety=safety,
+                sync_rule=rule, oversell=form.get("oversell") == "1"))
+            msg = "已保存，下一轮同步推送到店铺"
+        except StockInputError as exc:
+            msg = "未保存：\n" + "\n".join(exc.problems)
+        return RedirectResponse(f"/stock/items/{quote(sku_code)}?msg=" + quote(msg), 303)
 
     @web.get("/aftersales", response_class=HTMLResponse, include_in_schema=False)
     def aftersales_page(request: Request, status: str = "open", msg: str = "") -> HTMLResponse:
