@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import defaultdict
 
 import pytest
 
@@ -258,3 +259,65 @@ def test_a_refund_agreed_after_the_label_never_ships_an_empty_parcel(fahuo, sand
     waybills = {w["track_no"]: w for w in sandbox.http.get(
         "/sandbox/waybills", params={"shop_id": creds["shop_id"]}).json()}
     assert waybills[packs[0]["track_no"]]["status"] in ("cancelled", "recycled")
+
+
+def test_refunds_agreed_after_the_last_sync_void_the_labels_and_the_rest_ships(
+        fahuo, sandbox, tmp_path):
+    """Found by tests/e2e/test_crash_anywhere.py: refunds agreed after fahuo's last sync, just
+    before the parcels are confirmed, of one line of a split order and of a whole order. The
+    platform refuses to ship a refunded line (子订单已退款); fahuo held the orders 发货失败
+    with their numbers left live, for a person. The orders read back explain the refusal: the
+    labels are void, their numbers go back, the line still wanted ships on a new one and the
+    order refunded in full is closed."""
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000, shop_id=7285)  # the same orders
+    update_settings(fahuo.uow, ref, {"confirm_mode": "on_print", "audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
+        actor="t")
+    sandbox.generate(creds["shop_id"], 20, seed=85, spread_seconds=600)
+    _sync(fahuo, ref)
+    with fahuo.uow() as uow:  # every item ships alone: an order of two items is split
+        codes = {s["merchant_code"] for oid in sandbox.index(creds["shop_id"])
+                 for s in uow.orders.get(oid)["sub_orders"]}
+    update_settings(fahuo.uow, ref, {"split_rules": {"large_item_alone": True}, "sku_facts": {
+        c: {"weight_g": 500, "large": True} for c in codes}}, actor="t")
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    pipe.run()
+    with fahuo.uow() as uow:
+        packs = uow.pipeline.packs_in_state(["waybill_taken"], limit=100)
+        lines = uow.pipeline.lines([p["id"] for p in packs])
+    by_order = defaultdict(list)
+    for p in packs:
+        by_order[p["main_order_id"]].append(p)
+    skus = {oid: sorted({ln["sku_order_id"] for p in v for ln in lines[p["id"]]})
+            for oid, v in by_order.items()}
+    oid = next(k for k, v in by_order.items() if v[0]["kind"] == "split" and len(skus[k]) >= 2)
+    single = next(v[0] for v in by_order.values() if v[0]["kind"] == "whole")
+    mine = by_order[oid] + [single]
+    gone, *kept = skus[oid]
+    for order_id, sku in ((oid, gone), (single["main_order_id"], None)):
+        r = sandbox.http.post("/sandbox/orders/refund",
+                              json={"order_id": order_id, "sku_order_id": sku})
+        assert r.status_code == 200, r.text
+        for case in r.json()["aftersales"]:
+            _agree(sandbox, case)
+    # no sync: fahuo has not heard of the refunds when the printed parcels are confirmed
+    print_labels(fahuo.uow, [p["id"] for p in mine], actor="t", out_dir=tmp_path)
+    pipe.run()
+    pipe.run()  # the void labels' numbers go back; what is left is packed on new numbers
+    print_labels(fahuo.uow, None, actor="t", out_dir=tmp_path)
+    pipe.run()
+    with fahuo.uow() as uow:
+        assert uow.pipeline.order_states([oid, single["main_order_id"]]) == {
+            oid: "shipped", single["main_order_id"]: "refunded"}
+        assert not uow.pipeline.open_holds([oid, single["main_order_id"]])
+    calls = [s for s in sandbox.http.get("/sandbox/shipments", params={
+        "shop_id": creds["shop_id"]}).json()
+        if {oid, single["main_order_id"]} & set(s["order_ids"])]
+    assert {(tuple(c["order_ids"]), c["request_id"]) for c in calls} == {
+        ((oid,), calls[0]["request_id"])}  # one call, for what is left only
+    assert sorted({str(x["shipped_order_id"]) for c in calls
+                   for x in c["shipped_order_info"]}) == kept
+    waybills = {w["track_no"]: w["status"] for w in sandbox.http.get(
+        "/sandbox/waybills", params={"shop_id": creds["shop_id"]}).json()}
+    assert [waybills[p["track_no"]] for p in mine] == ["cancelled"] * len(mine)
+    assert {waybills[c["tracking_no"]] for c in calls} == {"used"}

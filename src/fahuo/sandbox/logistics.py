@@ -690,11 +690,13 @@ def logistics_add(ctx: Ctx, params: dict[str, Any]) -> Any:
         if order is None:
             raise biz(1, f"订单不存在: {oid}")
         _check_shippable(order, allow_partial=False)
+        lines = [(s, s["item_num"]) for s in order["sku_order_list"]
+                 if (s.get("after_sale_info") or {}).get("after_sale_status") not in DONE_AFTER_SALE]
+        if not lines:  # refunded in full: nothing to ship (as the pack calls refuse a refunded line)
+            raise biz(7, "子订单已退款，无需发货: " + ",".join(s["order_id"] for s in order["sku_order_list"]))
         refusals = _check_refunds(sb, conn, order["sku_order_list"], reject, now)
         _check_waybill(conn, ctx.shop, tn, company["code"])
         pack_id = _new_pack_id(conn)
-        lines = [(s, s["item_num"]) for s in order["sku_order_list"]
-                 if (s.get("after_sale_info") or {}).get("after_sale_status") not in DONE_AFTER_SALE]
         msgs = refusals + _apply_ship(sb, order, [_package(order, pack_id, tn, company, now, lines)], now)
         _save_order(conn, order)
         _record(conn, ctx.shop, "order.logisticsAdd", pack_id, [str(oid)], tn, company["code"], None,

@@ -39,6 +39,7 @@ from fahuo.domain.packs import (
     plan_merges, plan_split, receiver_key,
 )
 from fahuo.domain.routing import CostTable, CourierRule, ParcelFacts, choose_courier
+from fahuo.services.orders import store_platform_orders
 from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.stock import (
     STOCK_HOLD_SOURCE, reserve_in, retry_short_in, settle_in, ship_in,
@@ -319,7 +320,7 @@ class _Confirmations:
         unit, lines = self.futures.pop(fut)
         pipe, r = self.pipe, self.r
         try:
-            outcome, text, n_calls = fut.result()
+            outcome, text, n_calls, fresh = fut.result()
         except Exception as exc:  # not a platform answer: a bug on our side, this unit only
             r.calls += 1
             self._break(unit, lines, exc)
@@ -335,7 +336,7 @@ class _Confirmations:
                 r.notes.append(text)  # try again next pass; nothing changed
             elif outcome == "after_sale":
                 pipe._stop_for_refund(unit, lines, _refunding(unit, lines, text), r)
-            else:
+            elif not pipe._explained(unit, lines, fresh, r):
                 pipe._fail_packs(unit, lines, HoldReason.SHIP_FAILED, text, r)
         except Exception as exc:
             self._break(unit, lines, exc)
@@ -1108,13 +1109,8 @@ class Pipeline:
         if any(states[oid] == OrderState.HELD.value for oid in order_ids):
             return None  # a person is looking at it: nothing leaves until it is released
         if any(ln["sku_order_id"] in gone for p in unit for ln in lines[p["id"]]):
-            # The label is void: recycle() takes the number back and the orders are planned
-            # again with what is left, or closed when nothing is.
             with self.uow() as u:
-                u.pipeline.update_packs([p["id"] for p in unit], state="stale",
-                                        last_error="包裹中有商品已退款，面单作废 "
-                                                   "(a line was refunded after packing)")
-            r.notes.append(f"{first['main_order_id']}: 包裹中有商品已退款，面单作废")
+                self._void_labels(u, unit, r)
             return None
         refund_open = [oid for oid in order_ids if oid in refund_asked]
         reject_refund = False
@@ -1126,10 +1122,43 @@ class Pipeline:
         api = self.platform_for(shops[first["shop_ref"]])
         return api, unit, lines, order_ids, cfg, reject_refund
 
+    @staticmethod
+    def _void_labels(u: UnitOfWork, unit, r: StepReport) -> None:
+        """A line of the parcel was refunded after it was packed: the label is void.
+        recycle() takes the number back and the orders are planned again with what is
+        left, or closed when nothing is."""
+        u.pipeline.update_packs([p["id"] for p in unit], state="stale",
+                                last_error="包裹中有商品已退款，面单作废 "
+                                           "(a line was refunded after packing)")
+        r.notes.append(f"{unit[0]['main_order_id']}: 包裹中有商品已退款，面单作废")
+
+    def _explained(self, unit, lines, fresh: list[dict[str, Any]], r: StepReport) -> bool:
+        """A refused confirmation, checked against the unit's orders as the platform shows
+        them now (``fresh``, read back after the refusal). They are stored (the sync would
+        bring the same), and when they explain the refusal nothing waits for a person: a
+        line refunded since the last sync voids the label (``_void_labels``); an order
+        cancelled, refunded or shipped meanwhile is recycle()'s. False: hold it."""
+        order_ids = _order_ids(unit, lines)
+        if not fresh or {str(d.get("order_id")) for d in fresh} != set(order_ids):
+            return False  # not every order could be read: a person looks
+        with self.uow() as u:
+            u.orders.lock(order_ids)  # lock order: the orders first, then their packs
+            store_platform_orders(u, unit[0]["shop_ref"], fresh)
+            loaded = u.pipeline.load_orders(order_ids)
+            packed = {ln["sku_order_id"] for p in unit for ln in lines[p["id"]]}
+            if any(not is_line_shippable(s) for _, _, o in loaded.values()
+                   for s in o.sub_orders if s.sku_order_id in packed):
+                self._void_labels(u, unit, r)
+                return True
+            return any(OrderState(st) not in (OrderState.WAYBILL_TAKEN, OrderState.PRINTED,
+                                              OrderState.APPROVED, OrderState.HELD)
+                       for _, st, _ in loaded.values())
+
     def _ship_on_platform(self, api, unit, lines, order_ids, cfg, reject_refund
-                          ) -> tuple[str, str, int]:
+                          ) -> tuple[str, str, int, list[dict[str, Any]]]:
         """One confirmation call, in a pool thread (no store access here):
-        ("ok" | "transient" | "failed", the platform's words, calls made)."""
+        ("ok" | "transient" | "after_sale" | "failed", the platform's words, calls made,
+        the unit's orders read back after a refusal)."""
         first = unit[0]
         try:
             if first["kind"] == "whole":
@@ -1149,14 +1178,22 @@ class Pipeline:
                     for p in unit], first["request_id"], reject_refund=reject_refund,
                     address_id=cfg["ship_from_address_id"])
         except TRANSIENT as exc:
-            return "transient", str(exc), 1
+            return "transient", str(exc), 1, []
         except DoudianError as exc:
             if (exc.sub_code or "").endswith(AFTER_SALE_REFUSAL):
-                return "after_sale", str(exc), 1  # a refund we had not heard of yet
+                return "after_sale", str(exc), 1, []  # a refund we had not heard of yet
             if first["kind"] == "whole" and self._already_shipped(api, first):
-                return "ok", "", 2  # the platform has this very number: that is success
-            return "failed", str(exc), 1 + (first["kind"] == "whole")
-        return "ok", "", 1
+                return "ok", "", 2, []  # the platform has this very number: that is success
+            # Something changed since the last sync, maybe: what do the orders say now?
+            fresh, reads = [], 0
+            for oid in order_ids:
+                reads += 1
+                try:
+                    fresh.append(api.order_detail(oid))
+                except DoudianError:
+                    break
+            return "failed", str(exc), 1 + (first["kind"] == "whole") + reads, fresh
+        return "ok", "", 1, []
 
     @staticmethod
     def _already_shipped(api, pack: dict[str, Any]) -> bool:

@@ -301,6 +301,34 @@ def test_logistics_add_refund_rule_and_status_refusals(client, receiver):
     assert res["sub_msg"] == "该订单当前为“部分发货”状态，无法调用此接口"
 
 
+def test_logistics_add_refuses_an_order_refunded_in_full(client):
+    """Every line refunded before shipment (售后成功): nothing is left to ship, so the whole-order
+    call is refused as the pack calls refuse a refunded line. It used to record a shipment
+    with no items and mark the order shipped (found by tests/e2e/test_crash_anywhere.py)."""
+    orders = prepare(client, 6)
+    o = orders[0]
+    no = take(client, "zhongtong", [info(o["order_id"])])["ebill_infos"][0]["track_no"]
+    for case in client.admin("/sandbox/orders/refund", {"order_id": o["order_id"]})["aftersales"]:
+        client.admin(f"/sandbox/aftersales/{case['aftersale_id']}/status", {"aftersale_status": 12})
+    res = err(client, "order.logisticsAdd", {"order_id": o["order_id"], "company_code": "zhongtong",
+                                             "logistics_code": no})
+    assert res["sub_code"] == "isv.business-failed:7" and "已退款" in res["sub_msg"]
+    d = detail(client, o["order_id"])
+    assert d["order_status"] == 2 and not d.get("logistics_info")
+    assert client.admin(f"/sandbox/shipments?shop_id={client.app['shop_id']}", method="GET") == []
+    # one line refunded of several: the call ships what is left
+    multi = next(x for x in orders[1:] if len(x["sku_order_list"]) >= 2)
+    first, *rest = [s["order_id"] for s in multi["sku_order_list"]]
+    for case in client.admin("/sandbox/orders/refund", {"order_id": multi["order_id"],
+                                                         "sku_order_id": first})["aftersales"]:
+        client.admin(f"/sandbox/aftersales/{case['aftersale_id']}/status", {"aftersale_status": 12})
+    no2 = take(client, "zhongtong", [info(multi["order_id"])])["ebill_infos"][0]["track_no"]
+    assert client.call("order.logisticsAdd", {"order_id": multi["order_id"], "company_code": "zhongtong",
+                                              "logistics_code": no2}) == {}
+    (li,) = detail(client, multi["order_id"])["logistics_info"]
+    assert sorted(p["sku_order_id"] for p in li["product_info"]) == sorted(rest)
+
+
 # ---------------------------------------------------------------------------- pack APIs
 
 def test_single_pack_merge_and_request_id(client, receiver):
