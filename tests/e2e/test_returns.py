@@ -41,7 +41,7 @@ def test_a_return_comes_back_into_stock(fahuo, sandbox):
     with fahuo.uow() as uow:
         (tracker,) = uow.tracking.by_track_nos(["3999000011112"])["3999000011112"]
     assert tracker["order_id"] == oid and tracker["courier_code"] == "yunda"  # named 韵达快递
-    with pytest.raises(AfterSaleError, match="not in this order"):
+    with pytest.raises(AfterSaleError, match="不在售后单"):
         receive_return(fahuo.uow, case_id, good={"NOPE": 1}, damaged={}, actor="t")
     units = line.quantity
     receive_return(fahuo.uow, case_id, good={line.merchant_code: units - 1 or 1},
@@ -50,5 +50,5 @@ def test_a_return_comes_back_into_stock(fahuo, sandbox):
         (item,) = [r for r in uow.stock.levels()[1] if r["sku_code"] == line.merchant_code]
     assert item["on_hand"] == 10 + (units - 1 or 1)
     assert item["damaged"] == (1 if units > 1 else 0)
-    with pytest.raises(AfterSaleError, match="already received"):
+    with pytest.raises(AfterSaleError, match="已经收过货"):
         receive_return(fahuo.uow, case_id, good={line.merchant_code: 1}, damaged={}, actor="t")
