@@ -165,18 +165,28 @@ def reserved_view(uow: UowFactory, *, limit: int = 500) -> dict[str, Any]:
         rows = u.stock.live_reservations(limit=limit)
         ids = sorted({r["order_id"] for r in rows})
         holds = u.pipeline.open_holds(ids)
+        packs = u.pipeline.packs_of_orders(ids)
+        pack_orders = u.pipeline.lines([p["id"] for p in packs])
         boxes = u.pipeline.boxes_not_unpacked()
         box_lines = u.pipeline.lines([b["id"] for b in boxes])
         box_states = u.pipeline.order_states(sorted({ln["order_id"] for ls in box_lines.values()
                                                      for ln in ls}))
         releases = [j for j in u.stock.journal(limit=400) if j["move"] == "release"][:50]
+    going: dict[str, dict[str, Any]] = {}  # order → a numbered pack still going out
+    for p in packs:
+        if p["state"] in WILL_SHIP and p["state"] != "planned":
+            for ln in pack_orders.get(p["id"], []):
+                going.setdefault(ln["order_id"], p)
     orders: dict[str, dict[str, Any]] = {}
     for r in rows:
         o = orders.setdefault(r["order_id"], {
             "order_id": r["order_id"], "state": r["order_state"] or "",
             "state_zh": ORDER_STATE_ZH.get(r["order_state"] or "", r["order_state"] or ""),
             "holds": [h["detail"] or h["reason"] for h in holds.get(r["order_id"], [])],
-            "lines": [], "since": r["updated_at"]})
+            "lines": [], "since": r["updated_at"],
+            # the same refusal release_by_hand gives, shown instead of a button that fails
+            "blocked": (f"包裹{PACK_STATE_ZH.get(going[r['order_id']]['state'], '')}，发出时扣减"
+                        if r["order_id"] in going else "")})
         o["lines"].append({"sku_code": r["sku_code"], "quantity": r["quantity"]})
     out_boxes = []
     for b in boxes:
@@ -188,7 +198,15 @@ def reserved_view(uow: UowFactory, *, limit: int = 500) -> dict[str, Any]:
                           "orders": [f"{o}（{ORDER_STATE_ZH.get(box_states.get(o, ''), box_states.get(o, ''))}）"
                                      for o in oids],
                           "units": sum(ln["quantity"] for ln in ls)})
-    return {"orders": list(orders.values()), "boxes": out_boxes, "releases": releases}
+    # what a person may have to act on first: held or closed orders, then the oldest
+    boxed_orders = {o for b in out_boxes for o in b["order_ids"]}
+    for o in orders.values():
+        if o["state"] in ("cancelled", "refunded"):
+            o["holds"].append(f"订单{o['state_zh']}" + ("：货在未拆的包裹里，拆包放回后释放"
+                                                       if o["order_id"] in boxed_orders else ""))
+    listed = sorted(orders.values(), key=lambda o: (
+        o["state"] not in ("held", "cancelled", "refunded"), bool(o["blocked"]), o["since"]))
+    return {"orders": listed, "boxes": out_boxes, "releases": releases}
 
 
 __all__ = ["Released", "ReservationError", "release_by_hand", "reserved_view", "unpack"]
