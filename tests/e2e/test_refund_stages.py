@@ -321,3 +321,207 @@ def test_refunds_agreed_after_the_last_sync_void_the_labels_and_the_rest_ships(
         "/sandbox/waybills", params={"shop_id": creds["shop_id"]}).json()}
     assert [waybills[p["track_no"]] for p in mine] == ["cancelled"] * len(mine)
     assert {waybills[c["tracking_no"]] for c in calls} == {"used"}
+
+
+# ---- issue 11 B: stock comes back when a refund means the goods stay -------------------------
+
+def _levels(fahuo):
+    with fahuo.uow() as uow:
+        return {r["sku_code"]: r for r in uow.stock.levels(limit=5000)[1]}
+
+
+def _releases(fahuo, oid):
+    with fahuo.uow() as uow:
+        return [j for j in uow.stock.journal(ref_id=oid) if j["move"] == "release"]
+
+
+def _stocked_shop(fahuo, sandbox, seed, confirm_mode="on_scan", count=24):
+    """A shop whose every sold code has 100 units on hand, its orders audited and planned (so
+    reserved) but not shipped."""
+    from fahuo.services.stock import StockLine, move_stock
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
+    update_settings(fahuo.uow, ref, {"confirm_mode": confirm_mode, "audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}}, actor="t")
+    sandbox.generate(creds["shop_id"], count, seed=seed, spread_seconds=600)
+    _sync(fahuo, ref)
+    with fahuo.uow() as uow:
+        _, rows = uow.orders.search(shop_ref=ref, limit=200)
+        paid = sorted(r["order_id"] for r in rows if r["order_status"] == 2)
+        orders = {oid: o for oid, (_, _, o) in uow.pipeline.load_orders(paid).items()}
+    codes = sorted({s.merchant_code for o in orders.values() for s in o.sub_orders})
+    move_stock(fahuo.uow, "receive", [StockLine(c, 100) for c in codes], actor="t")
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    pipe.audit_new()
+    pipe.plan()
+    with fahuo.uow() as uow:
+        reserved = {r["order_id"] for r in uow.stock.reservations(paid, ("reserved",))}
+    return ref, creds, {oid: o for oid, o in orders.items() if oid in reserved}, pipe
+
+
+def _refund_units(sandbox, oid, line, units):
+    r = sandbox.http.post("/sandbox/aftersales", json={
+        "order_id": oid, "sku_order_id": line.sku_order_id, "kind": "refund",
+        "item_num": units})
+    assert r.status_code == 200, r.text
+    return r.json()["aftersales"]
+
+
+def _sync_cases(fahuo, ref):
+    sync_after_sales(fahuo.uow, fahuo.platform_for, ref, now=int(time.time()) + LAG_S + 5)
+
+
+def test_a_line_refunded_in_part_before_shipment_gives_those_units_back_at_once(
+        fahuo, sandbox):
+    """Issue 11 B: a line of several units, one refunded and agreed before it left. Its
+    reservation stayed whole (only cancelled or refunded orders were released), so available
+    stock and what the shop was told stayed low. Now the refunded unit goes back as soon as
+    the refund is read, the rest stays reserved and ships, and the journal says why."""
+    ref, creds, orders, pipe = _stocked_shop(fahuo, sandbox, seed=91)
+    oid, line = next((oid, s) for oid, o in sorted(orders.items()) for s in o.sub_orders
+                     if s.quantity >= 2)
+    code, qty = line.merchant_code, line.quantity
+    before = _levels(fahuo)[code]
+    assert before["reserved"] >= qty
+    for case in _refund_units(sandbox, oid, line, 1):
+        _agree(sandbox, case)
+    _sync_until_line(fahuo, ref, oid, line.sku_order_id, 12)  # the line: 售后成功, money back
+    _sync_cases(fahuo, ref)  # the case: how many units
+    after = _levels(fahuo)[code]
+    assert after["reserved"] == before["reserved"] - 1  # no pipeline pass needed
+    assert after["on_hand"] == before["on_hand"]
+    (rel,) = _releases(fahuo, oid)
+    assert rel["reserved"] == -1 and rel["reason"] == "退款释放"
+    item_id = _levels(fahuo)[code]["id"]
+    with fahuo.uow() as uow:
+        (res,) = [r for r in uow.stock.reservations([oid], ("reserved",))
+                  if r["item_id"] == item_id]
+    assert res["quantity"] == qty - 1  # a line of 3 with 1 refunded keeps 2
+    # the rest of the line ships; on hand drops by what left, nothing stays reserved for it
+    update_settings(fahuo.uow, ref, {"confirm_mode": "on_waybill"}, actor="t")
+    pipe.run()
+    pipe.run()
+    shipped = {s["tracking_no"]: s for s in sandbox.http.get(
+        "/sandbox/shipments", params={"shop_id": creds["shop_id"]}).json() if oid in s["order_ids"]}
+    assert shipped
+    with fahuo.uow() as uow:  # other orders of the code shipped too: this order's entries
+        mine = [j for j in uow.stock.journal(ref_id=oid) if j["item_id"] == item_id]
+        assert not [r for r in uow.stock.reservations([oid], ("reserved",))]
+    assert sum(j["on_hand"] for j in mine if j["move"] == "ship") == -(qty - 1)
+    assert sum(j["reserved"] for j in mine) == 0  # reserved qty, 1 released, qty − 1 shipped
+
+
+def test_a_whole_line_refunded_while_the_order_waits_gives_its_units_back(fahuo, sandbox):
+    """One line of a two-line order refunded before shipment while the order is held for
+    something else: the other line still ships later, the refunded line's units are free
+    now, not when (if ever) the order ships."""
+    from fahuo.services.holds import hold_orders
+    ref, creds, orders, pipe = _stocked_shop(fahuo, sandbox, seed=92)
+    oid, o = next((oid, o) for oid, o in sorted(orders.items())
+                  if len({s.merchant_code for s in o.sub_orders}) >= 2)
+    line, other = o.sub_orders[0], o.sub_orders[1]
+    hold_orders(fahuo.uow, [oid], actor="t", note="客户要改规格，先别发")
+    before = _levels(fahuo)
+    for case in _refund_units(sandbox, oid, line, line.quantity):
+        _agree(sandbox, case)
+    _sync_until_line(fahuo, ref, oid, line.sku_order_id, 12)
+    _sync_cases(fahuo, ref)
+    pipe.run()
+    after = _levels(fahuo)
+    assert after[line.merchant_code]["reserved"] == \
+        before[line.merchant_code]["reserved"] - line.quantity
+    assert after[other.merchant_code]["reserved"] == before[other.merchant_code]["reserved"]
+    assert [j["reason"] for j in _releases(fahuo, oid)] == ["退款释放"]
+    with fahuo.uow() as uow:
+        assert uow.pipeline.order_states([oid])[oid] == "held"
+
+
+def _sync_until_line(fahuo, ref, oid, sku_order_id, status):
+    for _ in range(8):
+        _sync(fahuo, ref)
+        with fahuo.uow() as uow:
+            if any(ln.sku_order_id == sku_order_id and ln.after_sale_status == status
+                   for ln in uow.pipeline.load_orders([oid])[oid][2].sub_orders):
+                return
+    raise AssertionError(f"after-sale {status} of {sku_order_id} never reached fahuo")
+
+
+def test_a_printed_parcel_stopped_at_the_scanner_gives_its_units_back_once_unpacked(
+        fahuo, sandbox, tmp_path):
+    """The label was printed (the goods are in the box), the buyer asked for a refund and the
+    scanner stopped the parcel; the refund is agreed. The units stay reserved until the
+    merchant confirms the box was unpacked (拆包放回); then they are free, the journal says
+    拆包放回 with the parcel, and a second confirmation is refused."""
+    ref, creds, orders, pipe = _stocked_shop(fahuo, sandbox, seed=93)
+    pipe.take_waybills()
+    with fahuo.uow() as uow:
+        packs = [p for p in uow.pipeline.packs_in_state(["waybill_taken"], limit=100)
+                 if p["kind"] == "whole" and p["main_order_id"] in orders]
+    pack = packs[0]
+    oid = pack["main_order_id"]
+    o = orders[oid]
+    print_labels(fahuo.uow, [pack["id"]], actor="t", out_dir=tmp_path)
+    before = _levels(fahuo)
+    cases = _refund(sandbox, oid)["aftersales"]
+    _sync_until(fahuo, ref, oid, 6)
+    res = scan(fahuo.uow, fahuo.platform_for, pack["track_no"])
+    assert res.verdict == "intercepted"
+    for case in cases:
+        _agree(sandbox, case)
+    _sync_until(fahuo, ref, oid, 12)
+    _sync_cases(fahuo, ref)
+    pipe.run()
+    pipe.run()
+    with fahuo.uow() as uow:
+        assert uow.pipeline.order_states([oid])[oid] == "refunded"
+    mid = _levels(fahuo)
+    for s in o.sub_orders:  # in the box, not on the shelf: still reserved
+        assert mid[s.merchant_code]["reserved"] == before[s.merchant_code]["reserved"]
+    from fahuo.services.reservations import ReservationError, unpack
+    with pytest.raises(ReservationError, match="没有找到"):
+        unpack(fahuo.uow, track_no="NOPE12345", actor="t")
+    done = unpack(fahuo.uow, track_no=pack["track_no"], actor="packer", note="已放回货架")
+    assert "已拆包放回" in done.message
+    after = _levels(fahuo)
+    for s in o.sub_orders:
+        assert after[s.merchant_code]["reserved"] == \
+            before[s.merchant_code]["reserved"] - s.quantity
+        assert after[s.merchant_code]["on_hand"] == before[s.merchant_code]["on_hand"]
+    reasons = {j["reason"] for j in _releases(fahuo, oid)}
+    assert reasons == {f"拆包放回：包裹 {pack['track_no']}，已放回货架"}
+    with pytest.raises(ReservationError, match="确认拆包"):
+        unpack(fahuo.uow, track_no=pack["track_no"], actor="t")
+
+
+def test_a_stuck_reservation_is_released_by_hand_with_a_note(fahuo, sandbox):
+    """A person releases what fahuo cannot see is free (the buyer's request hangs, the goods
+    are wanted elsewhere): a note is required, the journal says 手工释放 with it, the audit
+    log says who; a parcel still going out is refused; the order reserves again when it is
+    planned again."""
+    from fahuo.services.holds import hold_orders, release_orders
+    from fahuo.services.reservations import ReservationError, release_by_hand
+    ref, creds, orders, pipe = _stocked_shop(fahuo, sandbox, seed=94)
+    oid, o = sorted(orders.items())[0]
+    line = o.sub_orders[0]
+    with pytest.raises(ReservationError, match="备注必填"):
+        release_by_hand(fahuo.uow, oid, note="  ", actor="t")
+    hold_orders(fahuo.uow, [oid], actor="t", note="等买家回复")
+    before = _levels(fahuo)
+    got = release_by_hand(fahuo.uow, oid, note="买家说不要了，货先给别人", actor="老王")
+    assert got.released[oid][line.merchant_code] == line.quantity
+    after = _levels(fahuo)
+    assert after[line.merchant_code]["reserved"] == before[line.merchant_code]["reserved"] - \
+        line.quantity
+    assert {j["reason"] for j in _releases(fahuo, oid)} == {"手工释放：买家说不要了，货先给别人"}
+    with fahuo.uow() as uow:
+        (entry,) = [a for a in uow.audit.for_subject("order", oid)
+                    if a["action"] == "stock.release"]
+    assert entry["actor"] == "老王" and entry["subject_id"] == oid
+    with pytest.raises(ReservationError, match="没有占用中的库存"):
+        release_by_hand(fahuo.uow, oid, note="again", actor="t")
+    # released from hold, it is planned again and reserves again
+    release_orders(fahuo.uow, [oid], actor="t")
+    pipe.plan()
+    assert _levels(fahuo)[line.merchant_code]["reserved"] == before[line.merchant_code]["reserved"]
+    pipe.take_waybills()
+    with pytest.raises(ReservationError, match="还会发出"):
+        release_by_hand(fahuo.uow, oid, note="试试", actor="t")

@@ -134,6 +134,9 @@ class SubOrder:
     presale_type: int = 0
     exp_ship_time: int | None = None
     spec: str = ""
+    # Units the merchant agreed to refund before shipment (未发货仅退款 cases that succeeded,
+    # by their item count): known from the after-sale sync, 0 while none is known.
+    refunded_units: int = 0
 
 
 @dataclass(slots=True)

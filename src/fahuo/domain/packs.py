@@ -216,6 +216,7 @@ class PackPlan:
 _UNKNOWN = SkuFacts()
 # Sub-order order_status 4 = closed; a refunded line (after_sale 12 + refund 3) is not sent.
 _CLOSED_LINE_STATUS = 4
+_SHIPPED_LINE_STATUSES = frozenset({3, 5})  # 已发货, 已完成
 
 
 class LineStatus(Protocol):
@@ -225,13 +226,43 @@ class LineStatus(Protocol):
     quantity: int
     after_sale_status: int
     refund_status: int | None
+    refunded_units: int
+
+
+def units_to_ship(sub: LineStatus) -> int:
+    """Units of a line still going to the buyer: none when it is closed; its quantity less
+    the units refunded before shipment (a line of 3 with 1 refunded still sends 2). A line
+    the platform shows refunded (售后成功, money back) whose case fahuo has not read yet
+    counts as refunded whole, as the platform ships nothing of it then."""
+    if sub.order_status == _CLOSED_LINE_STATUS or sub.quantity <= 0:
+        return 0
+    if _refunded(sub) and not sub.refunded_units:
+        return 0
+    return max(0, sub.quantity - sub.refunded_units)
+
+
+def units_to_keep(sub: LineStatus) -> int:
+    """Units of a line its reservation keeps: what it still sends, except that a line shown
+    refunded before its case (and so how many units) is known keeps them all until then: a
+    partial refund read late must not find its units sold to someone else."""
+    if _refunded(sub) and not sub.refunded_units and sub.order_status != _CLOSED_LINE_STATUS:
+        return max(0, sub.quantity)
+    return units_to_ship(sub)
 
 
 def is_line_shippable(sub: LineStatus) -> bool:
-    """Lines that still go to the buyer: not closed, not refunded, at least one unit."""
-    if sub.order_status == _CLOSED_LINE_STATUS or sub.quantity <= 0:
-        return False
-    return not _refunded(sub)
+    """Lines that still go to the buyer: at least one unit left to send."""
+    return units_to_ship(sub) > 0
+
+
+def units_sent(sub: LineStatus, in_confirmed_packs: int = 0) -> int:
+    """Units of a line that left for the buyer: those in fahuo's confirmed parcels, or, once
+    the platform shows the line shipped (it may have been shipped in the Douyin back office),
+    the line less what was refunded before it left. A refund after shipping changes nothing
+    here: those units went out."""
+    if sub.order_status in _SHIPPED_LINE_STATUSES:
+        return max(in_confirmed_packs, max(0, sub.quantity - sub.refunded_units))
+    return in_confirmed_packs
 
 
 def _refunded(sub: LineStatus) -> bool:
@@ -256,7 +287,7 @@ def one_pack(orders: Sequence[Order], why: str = "整单一包") -> PackPlan:
         raise NothingToShip("a pack needs at least one order")
     lines: list[PackLine] = []
     for o in orders:
-        mine = [PackLine(s.sku_order_id, s.quantity) for s in o.sub_orders
+        mine = [PackLine(s.sku_order_id, units_to_ship(s)) for s in o.sub_orders
                 if is_line_shippable(s)]
         if not mine:
             raise NothingToShip(f"订单{o.order_id}没有可发的商品 (order {o.order_id} has no "
@@ -288,7 +319,7 @@ def plan_split(order: Order, facts: Mapping[str, SkuFacts], rules: SplitRules = 
         warehouse = _common_warehouse(subs, facts)
         by_wh = f"（{warehouse or '默认仓'}）" if rules.per_warehouse and several_warehouses else ""
         if later:
-            packs.append(_pack([(s, s.quantity) for s in subs], warehouse, facts, True,
+            packs.append(_pack([(s, units_to_ship(s)) for s in subs], warehouse, facts, True,
                                f"库存不足，待补货后发{by_wh}"))
             continue
         normal: list[SubOrder] = []
@@ -304,7 +335,7 @@ def plan_split(order: Order, facts: Mapping[str, SkuFacts], rules: SplitRules = 
         for group in groups:
             packs.append(_pack(group, warehouse, facts, False, _join(split_wh, by_weight)))
         for s in large_units:
-            for _ in range(s.quantity):
+            for _ in range(units_to_ship(s)):
                 packs.append(_pack([(s, 1)], warehouse, facts, False, _join(
                     split_wh, f"大件单独成包：{s.product_name or s.merchant_code}")))
     if len(packs) == 1 and not packs[0].later:
@@ -328,13 +359,13 @@ def _fill_by_weight(subs: list[SubOrder], facts: Mapping[str, SkuFacts],
     if not subs:
         return []
     if limit is None:
-        return [[(s, s.quantity) for s in subs]]
+        return [[(s, units_to_ship(s)) for s in subs]]
     packs: list[list[tuple[SubOrder, int]]] = []
     current: list[tuple[SubOrder, int]] = []
     load = 0
     for s in subs:
         w = facts.get(s.merchant_code, _UNKNOWN).weight_g
-        for _ in range(s.quantity):
+        for _ in range(units_to_ship(s)):
             if current and load + w > limit:
                 packs.append(current)
                 current, load = [], 0

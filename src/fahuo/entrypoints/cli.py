@@ -572,6 +572,7 @@ def demo(port: int = 8600, sandbox_port: int = 8700,
 
 
 from fahuo.entrypoints import cli_stock, cli_tracking, cli_users  # noqa: E402 - they join
+from fahuo.entrypoints import cli_reservations  # noqa: E402,F401 - adds to `fahuo stock`
 
 cli_tracking.register(cli)
 cli_users.register(cli)

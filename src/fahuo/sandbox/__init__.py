@@ -83,7 +83,9 @@ E-waybill and shipping (``logistics.py``; UNCONFIRMED choices)
   (105), 7 item/quantity/number checks (cancelled sandbox number, number of another courier), 8/9 see
   above. Unknown ``company_code`` → 40003.
   Tracking numbers: 6–32 of ``[A-Za-z0-9-]`` (foreign numbers accepted).
-* ``logisticsAdd`` ships every line except refunded ones (after_sale 12); repeated ``logisticsAdd`` with
+* ``logisticsAdd`` ships every line except refunded ones (after_sale 12), less the units of agreed partial
+  未发货仅退款 cases (12 / refund 3, by ``aftersale_num``: a line of 3 with 1 refunded sends 2, and the pack
+  APIs take at most that); repeated ``logisticsAdd`` with
   the same number on other orders is allowed (merged parcels). Pack APIs accept status 2/101; sub-orders
   must belong to the listed orders; ``shipped_num`` ≤ remaining; every listed order needs ≥1 line.
   ``request_id`` (optional, ≤ 64) replays the first *successful* result per (shop, method); failures are

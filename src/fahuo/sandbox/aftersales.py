@@ -18,6 +18,7 @@ import json
 import time
 from typing import Any
 
+
 from . import generator as gen
 from .core import ApiError, Sandbox
 from .gateway import Ctx, api_method, p_bool, p_int

@@ -568,13 +568,37 @@ def _package(order: dict[str, Any], pack_id: str, tn: str, company: dict[str, An
                               "price": s["goods_price"]} for s, n in lines]}
 
 
+def refunded_units(conn: Any, sku_order_ids: list[str]) -> dict[str, int]:
+    """Units refunded before shipment per line: 未发货仅退款 cases agreed with the money back
+    (12 / refund 3), by their aftersale_num (a partial refund leaves the rest to ship)."""
+    out: dict[str, int] = {}
+    ids = sorted({str(i) for i in sku_order_ids})
+    for k in range(0, len(ids), 500):
+        part = ids[k:k + 500]
+        for sku, info in conn.execute(
+                "SELECT sku_order_id, info FROM aftersales WHERE aftersale_type=2 AND aftersale_status=12"
+                f" AND refund_status=3 AND sku_order_id IN ({','.join('?' * len(part))})", part):
+            out[sku] = out.get(sku, 0) + int(orjson.loads(info).get("aftersale_num") or 0)
+    return out
+
+
+def to_send(s: dict[str, Any], refunded: dict[str, int]) -> int:
+    """Units of a line the merchant still sends: a line refunded (12) with no agreed partial
+    case known sends nothing; otherwise item_num less the units refunded before shipment."""
+    units = refunded.get(str(s["order_id"]), 0)
+    if (s.get("after_sale_info") or {}).get("after_sale_status") in DONE_AFTER_SALE and not units:
+        return 0
+    return max(0, s["item_num"] - units)
+
+
 def _apply_ship(sb: Sandbox, order: dict[str, Any], packages: list[dict[str, Any]], now: int) -> list[dict[str, Any]]:
     """Append packages, recompute statuses, bump update_time; return the push messages (102 or 108)."""
     order.setdefault("logistics_info", []).extend(packages)
     done = _shipped_qty(order)
     complete = True
+    refunded = refunded_units(sb.store.conn, [s["order_id"] for s in order["sku_order_list"]])
     for s in order["sku_order_list"]:
-        need = 0 if (s.get("after_sale_info") or {}).get("after_sale_status") in DONE_AFTER_SALE else s["item_num"]
+        need = to_send(s, refunded)
         got = done.get(s["order_id"], 0)
         if got and not s.get("ship_time"):
             s["ship_time"] = now
@@ -657,19 +681,21 @@ def _shipped_lines(order_map: dict[str, dict[str, Any]], info: Any, label: str) 
     return out
 
 
-def _check_quantities(order_map: dict[str, dict[str, Any]], lines: list[tuple[str, dict[str, Any], int]]) -> None:
+def _check_quantities(conn: Any, order_map: dict[str, dict[str, Any]],
+                      lines: list[tuple[str, dict[str, Any], int]]) -> None:
     want: dict[str, int] = {}
     for _, s, n in lines:
         want[s["order_id"]] = want.get(s["order_id"], 0) + n
     for _pid, o in order_map.items():
         done = _shipped_qty(o)
+        refunded = refunded_units(conn, [s["order_id"] for s in o["sku_order_list"]])
         for s in o["sku_order_list"]:
             w = want.get(s["order_id"], 0)
             if not w:
                 continue
-            if (s.get("after_sale_info") or {}).get("after_sale_status") in DONE_AFTER_SALE:
+            if not to_send(s, refunded):
                 raise biz(7, f"子订单已退款，无需发货: {s['order_id']}")
-            left = s["item_num"] - done.get(s["order_id"], 0)
+            left = to_send(s, refunded) - done.get(s["order_id"], 0)
             if w > left:
                 raise biz(7, f"发货数量超过可发货数量: 子订单{s['order_id']} 可发{left}件，本次{w}件")
 
@@ -690,11 +716,11 @@ def logistics_add(ctx: Ctx, params: dict[str, Any]) -> Any:
         if order is None:
             raise biz(1, f"订单不存在: {oid}")
         _check_shippable(order, allow_partial=False)
-        lines = [(s, s["item_num"]) for s in order["sku_order_list"]
-                 if (s.get("after_sale_info") or {}).get("after_sale_status") not in DONE_AFTER_SALE]
+        refusals = _check_refunds(sb, conn, order["sku_order_list"], reject, now)
+        refunded = refunded_units(conn, [s["order_id"] for s in order["sku_order_list"]])
+        lines = [(s, to_send(s, refunded)) for s in order["sku_order_list"] if to_send(s, refunded)]
         if not lines:  # refunded in full: nothing to ship (as the pack calls refuse a refunded line)
             raise biz(7, "子订单已退款，无需发货: " + ",".join(s["order_id"] for s in order["sku_order_list"]))
-        refusals = _check_refunds(sb, conn, order["sku_order_list"], reject, now)
         _check_waybill(conn, ctx.shop, tn, company["code"])
         pack_id = _new_pack_id(conn)
         msgs = refusals + _apply_ship(sb, order, [_package(order, pack_id, tn, company, now, lines)], now)
@@ -737,7 +763,7 @@ def logistics_add_single_pack(ctx: Ctx, params: dict[str, Any]) -> Any:
             if not any(pid == oid for pid, _, _ in lines):
                 raise biz(7, f"订单{oid}没有商品在本包裹中")
         msgs = _check_refunds(sb, conn, [s for _, s, _ in lines], reject, now)
-        _check_quantities(order_map, lines)
+        _check_quantities(conn, order_map, lines)
         _check_waybill(conn, ctx.shop, tn, company["code"])
         pack_id = _new_pack_id(conn)
         for oid, o in order_map.items():
@@ -784,7 +810,7 @@ def logistics_add_multi_pack(ctx: Ctx, params: dict[str, Any]) -> Any:
             per_pack.append(lines)
             all_lines += lines
         refusals = _check_refunds(sb, conn, [s for _, s, _ in all_lines], reject, now)  # one open refund fails all
-        _check_quantities(order_map, all_lines)
+        _check_quantities(conn, order_map, all_lines)
         out, packages, records = [], [], []
         for i, ((_pk, company, tn), lines) in enumerate(zip(parsed, per_pack)):
             _check_waybill(conn, ctx.shop, tn, company["code"])

@@ -45,9 +45,11 @@ from fahuo.adapters.store import models as m
 from fahuo.adapters.store.repositories import _insert
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.couriers import courier_code
+from fahuo.domain.aftersales import goods_come_back, receipt_problems
+from fahuo.domain.packs import units_sent
 from fahuo.domain.stock import expand
 from fahuo.services.ports import PlatformFactory, UowFactory
-from fahuo.services.stock import StockInputError, StockLine, move_stock_in
+from fahuo.services.stock import StockInputError, StockLine, follow_lines_in, move_stock_in
 
 log = structlog.get_logger(__name__)
 CURSOR = "aftersales"
@@ -111,6 +113,27 @@ def _case_row(shop_ref: int, item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _case_lines(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The units the case is about, per line (aftersale_item_num; a one-line case without it
+    takes aftersale_num, else the line's item_num)."""
+    info, order = item.get("aftersale_info") or {}, item.get("order_info") or {}
+    related = [r for r in order.get("related_order_info") or [] if r.get("sku_order_id")]
+    out = []
+    for r in related:
+        units = r.get("aftersale_item_num")
+        if units in (None, "") and len(related) == 1:
+            units = info.get("aftersale_num")
+        if units in (None, ""):
+            units = r.get("item_num")
+        try:
+            n = int(units or 0)
+        except (TypeError, ValueError):
+            n = 0
+        out.append({"aftersale_id": str(info.get("aftersale_id")),
+                    "sku_order_id": str(r["sku_order_id"]), "units": max(0, n)})
+    return out
+
+
 def sync_after_sales(uow: UowFactory, platform_for: PlatformFactory, shop_ref: int,
                      now: int | None = None) -> AfterSaleReport:
     """Read cases changed since the cursor (page by page), then offer interceptions."""
@@ -125,6 +148,7 @@ def sync_after_sales(uow: UowFactory, platform_for: PlatformFactory, shop_ref: i
     end = now - LAG_S
     api = platform_for(shop)
     rows: dict[str, dict[str, Any]] = {}
+    units: dict[str, list[dict[str, Any]]] = {}
     page = 0
     while True:
         got = api.after_sales(update_start=start, update_end=end, page=page)
@@ -132,6 +156,7 @@ def sync_after_sales(uow: UowFactory, platform_for: PlatformFactory, shop_ref: i
             row = _case_row(shop_ref, item)
             if row["aftersale_id"] != "None":
                 rows[row["aftersale_id"]] = row
+                units[row["aftersale_id"]] = _case_lines(item)
         if not got.has_more or not got.items:
             break
         page += 1
@@ -146,6 +171,9 @@ def sync_after_sales(uow: UowFactory, platform_for: PlatformFactory, shop_ref: i
                 if c.name not in keep and c.name != "aftersale_id"})
             u.conn.execute(stmt, [{**x, "intercept_state": "", "intercept_detail": "",
                                    "intercept_via": ""} for x in rows.values()])
+            u.aftersales.set_lines([ln for ls in units.values() for ln in ls])
+            # a refund agreed before shipment gives its units back now (partial ones too)
+            follow_lines_in(u, u.aftersales.order_ids_of(rows), actor="aftersales")
         r.offered = _offer_intercepts(u)
         r.returns_tracked = _track_returns(u, now)
         r.intercept_outcomes = _follow_intercepts(u, shop_ref)
@@ -646,55 +674,90 @@ def _follow_intercepts(u: UnitOfWork, shop_ref: int | None = None) -> int:
 def receive_return(uow: UowFactory, aftersale_id: str, *, good: dict[str, int],
                    damaged: dict[str, int], actor: str) -> dict[str, Any]:
     """The return parcel arrived and was inspected: good units back on hand, damaged ones to
-    damaged; the case is closed on fahuo's side."""
-    with uow(readonly=True) as u:
-        case = _case(u, aftersale_id)
-        if case["received_at"]:
-            raise AfterSaleError(f"return {aftersale_id} was already received")
-        subs = orjson.loads(case["sku_order_ids"])
-        loaded = u.pipeline.load_orders([case["order_id"]])
-        bundles = u.stock.bundles()
-    codes = {s.merchant_code for _, _, o in loaded.values() for s in o.sub_orders
-             if s.sku_order_id in subs or not subs}
-    # A bundle comes back as its parts: either may be named, stock is kept for the parts.
-    codes |= {part for c in codes for part in bundles.get(c, {})}
-    named = {"good": {c: q for c, q in good.items() if q},  # as people see it: bundles stay
-             "damaged": {c: q for c, q in damaged.items() if q}}
-    good = expand(good.items(), bundles)
-    damaged = expand(damaged.items(), bundles)
-    unknown = sorted((set(good) | set(damaged)) - codes)
-    if unknown:
-        raise AfterSaleError(f"SKU codes not in this order: {', '.join(unknown)} "
-                             f"(order lines: {', '.join(sorted(codes)) or 'none'})")
-    if not any(good.values()) and not any(damaged.values()):
-        raise AfterSaleError("say how many units came back good and how many damaged")
+    damaged; the case is closed on fahuo's side. Only a case that brings goods back may
+    receive, and each code at most what the order sent out less what came back already
+    (``domain.aftersales``): a return cannot invent stock. Checked and applied in one
+    transaction under the order's lock, so two receipts of one order cannot both pass."""
+    asked_good = {c.strip(): q for c, q in good.items() if q}
+    asked_damaged = {c.strip(): q for c, q in damaged.items() if q}
+    bad = sorted(f"{c}={q}" for c, q in {**good, **damaged}.items()
+                 if isinstance(q, bool) or not isinstance(q, int) or q < 0)
+    if bad:
+        raise AfterSaleError(f"数量必须是不小于 0 的整数：{', '.join(bad)}")
+    if not asked_good and not asked_damaged:
+        raise AfterSaleError("请填写收回的良品和残次数量（至少一件）")
     now = int(time.time())
     try:
-        with uow() as u:  # stock and the case move together, or not at all
-            # Claim the case first: a second click or a second screen finds it taken.
-            claimed = u.conn.execute(update(m.after_sales).where(
-                m.after_sales.c.aftersale_id == aftersale_id,
-                m.after_sales.c.received_at.is_(None)).values(received_at=now)).rowcount
-            if not claimed:
-                raise AfterSaleError(f"return {aftersale_id} was already received")
-            if any(good.values()):
-                move_stock_in(u, "return_good", [StockLine(c, q) for c, q in good.items() if q],
+        with uow() as u:  # the check, stock and the case move together, or not at all
+            case = u.aftersales.case(aftersale_id)
+            if case is None:
+                raise AfterSaleError(f"没有售后单 {aftersale_id}")
+            u.pipeline.lock_orders([case["order_id"]])
+            if case["received_at"]:
+                raise AfterSaleError(f"售后单 {aftersale_id} 的退货已经收过货了")
+            why = goods_come_back(case["aftersale_type"], case["intercept_state"])
+            if why:
+                raise AfterSaleError(f"售后单 {aftersale_id} 不能收货入库：{why}")
+            subs = orjson.loads(case["sku_order_ids"])
+            loaded = u.pipeline.load_orders([case["order_id"]])
+            bundles = u.stock.bundles()
+            order = loaded[case["order_id"]][2] if case["order_id"] in loaded else None
+            lines = [s for s in (order.sub_orders if order else [])
+                     if s.sku_order_id in subs or not subs]
+            codes = {s.merchant_code for s in lines}
+            # A bundle comes back as its parts: either may be named, stock is kept for parts.
+            codes |= {part for c in codes for part in bundles.get(c, {})}
+            good_parts = expand(asked_good.items(), bundles)
+            damaged_parts = expand(asked_damaged.items(), bundles)
+            unknown = sorted((set(good_parts) | set(damaged_parts)) - codes)
+            if unknown:
+                raise AfterSaleError(
+                    f"这些编码不在售后单 {aftersale_id} 的商品里：{'、'.join(unknown)}"
+                    f"（售后商品：{'、'.join(sorted(codes)) or '无'}）")
+            asked = {c: good_parts.get(c, 0) + damaged_parts.get(c, 0)
+                     for c in set(good_parts) | set(damaged_parts)}
+            problems = receipt_problems(
+                asked, _sent_units(u, case["order_id"], order, bundles),
+                u.stock.returned_units(u.aftersales.case_ids_of_order(case["order_id"])))
+            if problems:
+                raise AfterSaleError(f"售后单 {aftersale_id} 不能收货入库：" + "；".join(problems))
+            # Claim the case: a second click or a second screen finds it taken.
+            if not u.aftersales.claim_receipt(aftersale_id, now):
+                raise AfterSaleError(f"售后单 {aftersale_id} 的退货已经收过货了")
+            if good_parts:
+                move_stock_in(u, "return_good", [StockLine(c, q) for c, q in good_parts.items()],
                               actor=actor, ref_type="return", ref_id=aftersale_id,
                               reason="退货入库")
-            if any(damaged.values()):
+            if damaged_parts:
                 move_stock_in(u, "return_damaged",
-                              [StockLine(c, q) for c, q in damaged.items() if q], actor=actor,
+                              [StockLine(c, q) for c, q in damaged_parts.items()], actor=actor,
                               ref_type="return", ref_id=aftersale_id, reason="退货残次")
-            u.conn.execute(update(m.after_sales).where(
-                m.after_sales.c.aftersale_id == aftersale_id).values(
-                received_at=now, good_qty=sum(good.values()),
-                damaged_qty=sum(damaged.values()),  # stock units (parts)
-                received_lines=orjson.dumps(named).decode(), closed_at=now))
+            named = {"good": asked_good, "damaged": asked_damaged}  # as people see it: bundles stay
+            u.aftersales.close_receipt(aftersale_id, received_at=now,
+                                       good_qty=sum(good_parts.values()),  # stock units (parts)
+                                       damaged_qty=sum(damaged_parts.values()),
+                                       received_lines=orjson.dumps(named).decode(), closed_at=now)
             u.audit.add(actor=actor, action="aftersale.receive", subject_type="aftersale",
-                        subject_id=aftersale_id, detail={"good": good, "damaged": damaged})
+                        subject_id=aftersale_id,
+                        detail={"good": good_parts, "damaged": damaged_parts})
     except StockInputError as exc:
         raise AfterSaleError(str(exc)) from exc
-    return {"aftersale_id": aftersale_id, "good": good, "damaged": damaged}
+    return {"aftersale_id": aftersale_id, "good": good_parts, "damaged": damaged_parts}
+
+
+def _sent_units(u: UnitOfWork, order_id: str, order: Any,
+                bundles: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Stock units (bundles as parts) the order sent to the buyer, per code."""
+    if order is None:
+        return {}
+    packs = [p["id"] for p in u.pipeline.packs_of_orders([order_id]) if p["state"] == "confirmed"]
+    in_packs: dict[str, int] = {}
+    for ls in u.pipeline.lines(packs).values():
+        for ln in ls:
+            if ln["order_id"] == order_id:
+                in_packs[ln["sku_order_id"]] = in_packs.get(ln["sku_order_id"], 0) + ln["quantity"]
+    return expand(((s.merchant_code, units_sent(s, in_packs.get(s.sku_order_id, 0)))
+                   for s in order.sub_orders if s.merchant_code), bundles)
 
 
 __all__ = ["AfterSaleError", "AfterSaleReport", "VIAS", "follow_intercepts", "intercept",

@@ -12,6 +12,7 @@ from fahuo.adapters.store.repositories import UpsertResult
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import OrderState, apply_platform_status
+from fahuo.services.stock import follow_lines_in
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +49,10 @@ def store_platform_orders(uow: UnitOfWork, shop_ref: int,
              and latest[oid].order_status == 2]
     if moved:
         stop_for_address_change(uow, moved)
+    refunded = [o.order_id for o in latest.values()
+                if any(s.after_sale_status == 12 and s.refund_status == 3 for s in o.sub_orders)]
+    if refunded:  # a line refunded before it left gives its units back now
+        follow_lines_in(uow, refunded, actor="sync")
     return result
 
 

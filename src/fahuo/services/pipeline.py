@@ -36,6 +36,7 @@ from fahuo.domain.holds import (
 from fahuo.domain.orders import Order, OrderState, can_move
 from fahuo.domain.packs import (
     MergeCandidate, SkuFacts, SplitRules, closing_state, is_line_shippable, one_pack, pack_ids,
+    units_to_ship,
     plan_merges, plan_split, receiver_key,
 )
 from fahuo.domain.routing import CostTable, CourierRule, ParcelFacts, choose_courier
@@ -142,6 +143,24 @@ def _lines_of(unit: list[dict[str, Any]], order_ids: list[str]) -> dict[int, lis
     return lines
 
 
+def _refunded_since_packed(u: UnitOfWork, packs: list[dict[str, Any]],
+                           lines: dict[int, list[dict[str, Any]]], order_ids: list[str]
+                           ) -> set[str]:
+    """sku_order_ids that these live packs carry more of than the line still sends: refunded
+    (in whole or in part) after the pack was made, maybe asked and agreed between two syncs
+    and so never seen open. Such a label is void."""
+    refunded = u.pipeline.refund_asked(order_ids, [12])
+    if not refunded:
+        return set()
+    packed: dict[str, int] = defaultdict(int)
+    for p in {x["id"]: x for x in packs}.values():
+        if p["state"] != "cancelled":
+            for ln in lines.get(p["id"], []):
+                packed[ln["sku_order_id"]] += ln["quantity"]
+    return {s.sku_order_id for _, (_, subs) in u.pipeline.stock_lines(sorted(refunded)).items()
+            for s in subs if packed.get(s.sku_order_id, 0) > units_to_ship(s)}
+
+
 def _words(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
@@ -240,10 +259,9 @@ class _Confirmations:
             states = u.pipeline.order_states(order_ids)
             refund_asked = u.pipeline.refund_asked(order_ids, sorted(OPEN_AFTER_SALE_STATUSES))
             # Lines refunded after their pack was made (asked and agreed between two syncs,
-            # so never seen open): such a parcel must not be confirmed.
-            refunded = u.pipeline.refund_asked(order_ids, [12])
-            gone = {s.sku_order_id for _, _, o in u.pipeline.load_orders(sorted(refunded)).values()
-                    for s in o.sub_orders if not is_line_shippable(s)} if refunded else set()
+            # so never seen open), in whole or in part: a parcel carrying more of a line than
+            # it still sends must not be confirmed.
+            gone = _refunded_since_packed(u, [*packs, *siblings], lines, order_ids)
         units: list[list[dict[str, Any]]] = []
         split_groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for p in siblings:
@@ -1311,6 +1329,9 @@ class Pipeline:
             lines = u.pipeline.lines([p["id"] for p in packs])
             known = u.pipeline.order_states(sorted({ln["order_id"] for ls in lines.values()
                                                     for ln in ls}))
+            # a printed label waiting for a scan that will never come (the parcel was put
+            # aside) is void as soon as its lines are refunded, whatever the confirm mode
+            void = _refunded_since_packed(u, packs, lines, sorted(known))
             shops = {s.id: s for s in u.shops.list()}
         gone = (OrderState.CANCELLED.value, OrderState.REFUNDED.value)
         shipped = (OrderState.SHIPPED.value, OrderState.PARTLY_SHIPPED.value,
@@ -1323,7 +1344,8 @@ class Pipeline:
         for p in packs:
             ids = {ln["order_id"] for ln in lines[p["id"]]}
             states = {oid: known[oid] for oid in ids if oid in known}
-            dead = p["state"] == "stale" or any(st in gone + shipped for st in states.values())
+            dead = (p["state"] == "stale" or any(st in gone + shipped for st in states.values())
+                    or any(ln["sku_order_id"] in void for ln in lines[p["id"]]))
             if not dead:
                 continue
             r.seen += 1
@@ -1369,8 +1391,10 @@ class Pipeline:
             rep.recycle.held += stopped.held
             rep.recycle.calls += stopped.calls
             with self.uow() as u:  # reservations of orders shipped or called off elsewhere
-                if settle_in(u)["released"]:
-                    retry_short_in(u)  # what a cancellation freed goes to who waits for it
+                settle_in(u)
+                # what a cancellation or a refund freed (here, or as it was stored) goes to
+                # who waits for it
+                retry_short_in(u)
             self._memo = {}
             try:
                 self._rounds(rep, limit)

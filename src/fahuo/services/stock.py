@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,9 @@ import structlog
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import OrderState
-from fahuo.domain.packs import is_line_shippable
+from fahuo.domain.orders import PRE_SHIPMENT
+from fahuo.domain.packs import units_sent, units_to_keep, units_to_ship
+from fahuo.domain.reservations import Parcel, boxed, kept, release_reason
 from fahuo.domain.stock import (
     Demand, Level, Move, StockError, SyncRule, apply, entry_for, expand, plan_reservations,
 )
@@ -44,14 +46,16 @@ def _level(row: dict[str, Any]) -> Level:
     return Level(row["on_hand"], row["reserved"], row["damaged"], row["safety"])
 
 
-def _demands(u: UnitOfWork, order_ids: list[str]) -> tuple[list[Demand], dict[str, int]]:
-    """Demands deadline-first, and the stock item id per code they touch."""
+def _demands(u: UnitOfWork, order_ids: list[str], units: Callable[[Any], int] = units_to_ship
+             ) -> tuple[list[Demand], dict[str, int]]:
+    """Demands deadline-first (each line's ``units``), and the stock item id per code they
+    touch."""
     bundles = u.stock.bundles()
     raw: list[tuple[int, str, dict[str, int]]] = []
     codes: set[str] = set()
     for oid, (deadline, subs) in u.pipeline.stock_lines(order_ids).items():
-        need = expand(((s.merchant_code, s.quantity) for s in subs
-                       if is_line_shippable(s) and s.merchant_code), bundles)
+        need = expand(((s.merchant_code, units(s)) for s in subs
+                       if units(s) > 0 and s.merchant_code), bundles)
         raw.append((deadline or 2**62, oid, need))
         codes.update(need)
     items = u.stock.items(codes, WAREHOUSE)
@@ -148,14 +152,124 @@ def ship_in(u: UnitOfWork, order_ids: Iterable[str], actor: str = "pipeline") ->
 
 def settle_in(u: UnitOfWork, limit: int = 5000) -> dict[str, int]:
     """Reservations of orders that left or were called off some other way (shipped on the
-    platform, cancelled, refunded) are deducted or released."""
+    platform, cancelled, refunded) are deducted or released; those of orders with a line
+    refunded before it left shrink to what the order still sends."""
     gone = u.stock.reserved_orders_in_states(
         [OrderState.CANCELLED.value, OrderState.REFUNDED.value], limit)
     left = u.stock.reserved_orders_in_states(
         [OrderState.SHIPPED.value, OrderState.IN_TRANSIT.value, OrderState.DELIVERED.value,
          "partly_shipped"], limit)
-    return {"released": release_in(u, gone, "order cancelled or refunded"),
-            "shipped": ship_in(u, left)}
+    refunded = u.stock.reserved_orders_with_refunded_lines(limit)
+    followed = follow_lines_in(u, sorted(set(gone) | set(refunded)))
+    # called off after the platform showed lines sent (shipped in the back office, then
+    # refunded): what it sent leaves on hand, the rest goes back
+    sent = sorted(o for o in gone if o in followed.sent)
+    return {"released": len(followed.orders), "shipped": ship_in(u, left) + _ship_sent(u, sent)}
+
+
+def _ship_sent(u: UnitOfWork, order_ids: list[str]) -> int:
+    if not order_ids:
+        return 0
+    bundles = u.stock.bundles()
+    shipped: dict[tuple[str, str], int] = {}
+    for oid, (_, subs) in u.pipeline.stock_lines(order_ids).items():
+        for code, q in expand(((s.merchant_code, units_sent(s)) for s in subs
+                               if s.merchant_code and units_sent(s)), bundles).items():
+            shipped[(oid, code)] = q
+    items = u.stock.items({c for _, c in shipped}, WAREHOUSE)
+    by_item = {(oid, items[(c, WAREHOUSE)]["id"]): q for (oid, c), q in shipped.items()
+               if (c, WAREHOUSE) in items}
+    return _settle(u, order_ids, Move.SHIP, "shipped", "shipped", "pipeline", by_item)
+
+
+@dataclass
+class Followed:
+    orders: dict[str, dict[str, int]] = field(default_factory=dict)  # order → code → units
+    # back on the shelf
+    sent: set[str] = field(default_factory=set)  # orders the platform shows partly sent:
+    # left to the shipping settlement
+    units: int = 0
+
+
+def _boxed_items(u: UnitOfWork, order_ids: list[str], lines: dict[str, Any],
+                 bundles: dict[str, dict[str, int]], item_of: dict[str, int]
+                 ) -> dict[tuple[str, int], int]:
+    """(order, stock item) → units in printed parcels that neither left nor were unpacked."""
+    packs = u.pipeline.packs_of_orders(order_ids)
+    if not packs:
+        return {}
+    ids = [p["id"] for p in packs]
+    plines = u.pipeline.lines(ids)
+    printed = u.prints.printed_before(ids, "labels")
+    parcels = [Parcel(p["id"], p["id"] in printed or p["state"] in ("printed", "scanned"),
+                      p["state"] == "confirmed", p.get("unpacked_at") is not None,
+                      tuple((ln["order_id"], ln["sku_order_id"], ln["quantity"])
+                            for ln in plines[p["id"]])) for p in packs]
+    out: dict[tuple[str, int], int] = {}
+    for (oid, sku_order_id), units in boxed(parcels).items():
+        code = lines.get(sku_order_id)
+        if not code:
+            continue
+        for part, q in expand([(code, units)], bundles).items():
+            if part in item_of:
+                key = (oid, item_of[part])
+                out[key] = out.get(key, 0) + q
+    return out
+
+
+def follow_lines_in(u: UnitOfWork, order_ids: Iterable[str], *, actor: str = "pipeline",
+                    unpacked: frozenset[str] = frozenset(), note: str = "") -> Followed:
+    """Reservations follow the lines (docs/architecture.md, "Stock"): per stock item an
+    order keeps what it still sends, or what sits in its printed parcels not yet unpacked,
+    whichever is more; the rest goes back at once, the journal saying why (退款释放,
+    取消释放, or 拆包放回 for orders in ``unpacked``, with ``note``). Only orders that
+    never left: once the platform shows a line sent, the shipping settlement decides."""
+    out = Followed()
+    ids = sorted(set(order_ids))
+    if not ids or not u.stock.reservations(ids, ("reserved",)):
+        return out
+    ids = sorted({r["order_id"] for r in u.stock.reservations(ids, ("reserved",))})
+    u.pipeline.lock_orders(ids)  # orders before stock items (docs/architecture.md, "Locks")
+    states = u.pipeline.order_states(ids)
+    stock_lines = u.pipeline.stock_lines(ids)
+    out.sent = {oid for oid, (_, subs) in stock_lines.items() if any(units_sent(s) for s in subs)}
+    closed_states = (OrderState.CANCELLED.value, OrderState.REFUNDED.value)
+    ids = [oid for oid in ids if oid not in out.sent
+           and (states.get(oid) in closed_states
+                or OrderState(states.get(oid, "synced")) in PRE_SHIPMENT)]
+    if not ids:
+        return out
+    demands, item_of = _demands(u, ids, units_to_keep)
+    need = {(d.order_id, item_of[c]): q for d in demands for c, q in d.need.items()}
+    codes = {s.sku_order_id: s.merchant_code for oid in ids for s in stock_lines[oid][1]}
+    bundles = u.stock.bundles()
+    live = u.stock.reservations(ids, ("reserved",))
+    by_id = {r["item_id"] for r in live}
+    locked = u.stock.lock_ids(by_id)
+    item_code = {i: row["sku_code"] for i, row in locked.items()}
+    in_boxes = _boxed_items(u, ids, codes, bundles, {row["sku_code"]: i
+                                                      for i, row in locked.items()})
+    live = u.stock.reservations(ids, ("reserved",))  # again under the item locks
+    moves, keep = [], []
+    for r in live:
+        oid, iid = r["order_id"], r["item_id"]
+        closed = states[oid] if states.get(oid) in closed_states else None
+        k = kept(r["quantity"], 0 if closed else need.get((oid, iid), 0),
+                 in_boxes.get((oid, iid), 0))
+        back = r["quantity"] - k
+        if back <= 0:
+            continue
+        why = release_reason(closed, oid in unpacked)
+        moves.append({"item_id": iid, "move": Move.RELEASE.value, "on_hand": 0,
+                      "reserved": -back, "damaged": 0, "ref_type": "order", "ref_id": oid,
+                      "reason": f"{why}：{note}" if note else why, "actor": actor})
+        keep.append((oid, iid, k))
+        got = out.orders.setdefault(oid, {})
+        got[item_code[iid]] = got.get(item_code[iid], 0) + back
+        out.units += back
+    u.stock.apply(moves)
+    u.stock.keep_reserved(keep)
+    return out
 
 
 # ---- people and files move stock ---------------------------------------------------------------
@@ -639,4 +753,5 @@ def import_stock_file(uow: UowFactory, name: str, data: bytes, move: str, *, act
 __all__ = ["MAX_QUANTITY", "MOVES_BY_HAND", "Moved", "Reserved", "StockInputError", "StockLine",
            "WAREHOUSE", "import_stock_file", "move_stock", "move_stock_in", "parse_stock_file",
            "parse_parts", "parts_text", "read_quantity", "read_stock_file", "release_in", "reserve_in",
-           "retry_short", "retry_short_in", "set_bundle", "set_item", "settle_in", "ship_in"]
+           "retry_short", "retry_short_in", "set_bundle", "set_item", "settle_in", "ship_in",
+           "Followed", "follow_lines_in"]

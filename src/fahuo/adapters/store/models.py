@@ -230,6 +230,10 @@ packs = Table(
     Column("platform_pack", String(64)),  # pack_id the shipping API returned
     Column("exp_ship_time", BigInteger),
     Column("last_error", Text),
+    # A printed parcel that will not ship was opened and its goods put back (拆包放回): until
+    # then its units stay reserved (they are in the box, not on the shelf).
+    Column("unpacked_at", BigInteger),
+    Column("unpacked_by", String(64)),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("main_order_id", "platform_pack_id"),
@@ -568,6 +572,14 @@ after_sales = Table(
     Column("update_time", BigInteger, nullable=False),
     Column("closed_at", BigInteger),
     Index("ix_after_sales_open", "closed_at", "stage"),
+)
+
+after_sale_lines = Table(  # the units a case is about, per order line (aftersale_item_num)
+    "after_sale_lines", metadata,
+    Column("aftersale_id", String(32), primary_key=True),
+    Column("sku_order_id", String(32), primary_key=True),
+    Column("units", Integer, nullable=False),
+    Index("ix_after_sale_lines_sku_order_id", "sku_order_id"),
 )
 
 wms_exports = Table(  # packs handed to a third-party warehouse, so each goes out once

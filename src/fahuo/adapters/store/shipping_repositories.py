@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, delete, func, or_, sele
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fahuo.adapters.crypto import SecretBox
+from fahuo.domain.aftersales import MONEY_BACK, REFUND_UNSHIPPED, SUCCEEDED
 from fahuo.domain.orders import Order, Receiver, SubOrder
 
 from . import models as m
@@ -169,7 +170,24 @@ _ORDER_COLUMNS = [c for c in m.orders.c if c.name not in ("raw", "receiver_plain
 # A line's columns in SubOrder's own field order: lines are built positionally (they are
 # the most numerous objects the pipeline makes).
 _SUB_FIELDS = [f.name for f in dataclasses.fields(SubOrder)]
-_SUB_COLUMNS = [m.sub_orders.c.order_id, *(m.sub_orders.c[name] for name in _SUB_FIELDS)]
+
+
+def _refunded_units() -> Any:
+    """Units of the line refunded before shipment, summed over its cases (a correlated
+    subquery on the line's own index: the after-sale sync keeps these, the order sync the
+    line, so neither overwrites the other)."""
+    al, a = m.after_sale_lines, m.after_sales
+    return (select(func.coalesce(func.sum(al.c.units), 0))
+            .select_from(al.join(a, a.c.aftersale_id == al.c.aftersale_id))
+            .where(al.c.sku_order_id == m.sub_orders.c.sku_order_id,
+                   a.c.aftersale_type == REFUND_UNSHIPPED, a.c.aftersale_status == SUCCEEDED,
+                   a.c.refund_status == MONEY_BACK)
+            .scalar_subquery().label("refunded_units"))
+
+
+_SUB_COLUMNS = [m.sub_orders.c.order_id,
+                *(m.sub_orders.c[name] if name != "refunded_units" else _refunded_units()
+                  for name in _SUB_FIELDS)]
 
 
 def order_from_rows(row: Any, subs: Sequence[Any]) -> Order:
@@ -358,8 +376,9 @@ class PipelineRepository:
         return set(self.conn.execute(q).scalars())
 
     def stock_lines(self, order_ids: Sequence[str]) -> dict[str, tuple[int | None, list[Any]]]:
-        """order_id → (deadline, its lines with just what stock needs: merchant_code,
-        quantity, order_status, after_sale_status, refund_status). Cheaper than loading
+        """order_id → (deadline, its lines with just what stock needs: sku_order_id,
+        merchant_code, quantity, order_status, after_sale_status, refund_status,
+        refunded_units). Cheaper than loading
         whole orders, which the pipeline does once per step already."""
         if not order_ids:
             return {}
@@ -368,8 +387,9 @@ class PipelineRepository:
             oid: (exp, []) for oid, exp in self.conn.execute(
                 select(o.c.order_id, o.c.exp_ship_time).where(o.c.order_id.in_(list(order_ids))))}
         for r in self.conn.execute(
-                select(s.c.order_id, s.c.merchant_code, s.c.quantity, s.c.order_status,
-                       s.c.after_sale_status, s.c.refund_status)
+                select(s.c.order_id, s.c.sku_order_id, s.c.merchant_code, s.c.quantity,
+                       s.c.order_status, s.c.after_sale_status, s.c.refund_status,
+                       _refunded_units())
                 .where(s.c.order_id.in_(list(order_ids))).order_by(s.c.sku_order_id)):
             out[r.order_id][1].append(r)
         return out
@@ -504,6 +524,21 @@ class PipelineRepository:
             return []
         ids = select(m.pack_lines.c.pack_id).where(m.pack_lines.c.order_id.in_(list(order_ids)))
         q = select(m.packs).where(m.packs.c.id.in_(ids)).order_by(m.packs.c.id)
+        return _dicts(self.conn.execute(q))
+
+    def boxes_not_unpacked(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Packs whose label was printed (the goods went into a box) that did not leave, will
+        not leave as they are (cancelled, stale, failed) or wait held, and that nobody has
+        unpacked yet; newest first."""
+        p, o, pl = m.packs, m.orders, m.pack_lines
+        printed = select(m.print_records.c.pack_id).where(m.print_records.c.kind == "labels")
+        held = select(pl.c.pack_id).select_from(pl.join(o, o.c.order_id == pl.c.order_id)).where(
+            o.c.state.in_(("held", "cancelled", "refunded")))
+        q = (select(p).where(p.c.id.in_(printed), p.c.state != "confirmed",
+                             p.c.unpacked_at.is_(None),
+                             or_(p.c.state.in_(("cancelled", "stale", "failed")),
+                                 p.c.id.in_(held)))
+             .order_by(p.c.id.desc()).limit(limit))
         return _dicts(self.conn.execute(q))
 
     def lines(self, pack_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:

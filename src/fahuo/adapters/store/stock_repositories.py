@@ -138,10 +138,76 @@ class StockRepository:
         return out
 
     def add_reservations(self, rows: list[dict[str, Any]]) -> None:
+        """rows: {order_id, item_id, quantity}. An order whose earlier reservation went back
+        (released by hand, say) and is planned again reserves afresh on the same row."""
         if rows:
             now = _now()
-            self.conn.execute(m.stock_reservations.insert(),
-                              [{**x, "state": "reserved", "updated_at": now} for x in rows])
+            stmt = _insert(self.conn, m.stock_reservations)
+            self.conn.execute(stmt.on_conflict_do_update(
+                index_elements=["order_id", "item_id"],
+                set_={"quantity": stmt.excluded.quantity, "state": stmt.excluded.state,
+                      "updated_at": stmt.excluded.updated_at}),
+                [{**x, "state": "reserved", "updated_at": now} for x in rows])
+
+    def keep_reserved(self, rows: list[tuple[str, int, int]]) -> None:
+        """(order_id, item_id, units kept): a live reservation shrinks to what it keeps, and
+        is released when that is none."""
+        if rows:
+            r = m.stock_reservations
+            now = _now()
+            self.conn.execute(
+                update(r).where(r.c.order_id == bindparam("_o"), r.c.item_id == bindparam("_i"),
+                                r.c.state == "reserved")
+                .values(quantity=bindparam("_q"), state=bindparam("_s"), updated_at=now),
+                [{"_o": o, "_i": i, "_q": q, "_s": "reserved" if q > 0 else "released"}
+                 for o, i, q in rows])
+
+    def reserved_orders_with_refunded_lines(self, limit: int = 5000) -> list[str]:
+        """Orders holding a live reservation with a line refunded (whole or in part) before
+        it left: their reservation may hold more than they still send."""
+        r, s, al = m.stock_reservations, m.sub_orders, m.after_sale_lines
+        refunded = ((s.c.after_sale_status == 12) & (s.c.refund_status == 3)) | \
+            s.c.sku_order_id.in_(select(al.c.sku_order_id))
+        q = (select(r.c.order_id).distinct()
+             .select_from(r.join(s, s.c.order_id == r.c.order_id))
+             .where(r.c.state == "reserved", refunded).limit(limit))
+        return list(self.conn.execute(q).scalars())
+
+    def live_reservations(self, *, order_id: str | None = None, limit: int = 500
+                          ) -> list[dict[str, Any]]:
+        """Live reservations with their code and the order's state, oldest first."""
+        r, s, o = m.stock_reservations, m.stock_items, m.orders
+        q = (select(r.c.order_id, r.c.item_id, r.c.quantity, r.c.updated_at, s.c.sku_code,
+                    s.c.warehouse, o.c.state.label("order_state"), o.c.shop_ref)
+             .select_from(r.join(s, s.c.id == r.c.item_id)
+                          .join(o, o.c.order_id == r.c.order_id, isouter=True))
+             .where(r.c.state == "reserved").order_by(r.c.updated_at, r.c.order_id, s.c.sku_code)
+             .limit(limit))
+        if order_id is not None:
+            q = q.where(r.c.order_id == order_id)
+        return [dict(x._mapping) for x in self.conn.execute(q)]
+
+    def returned_units(self, aftersale_ids: Iterable[str]) -> dict[str, int]:
+        """Units received back (good and damaged) by these cases, per stock code."""
+        ids = sorted(set(aftersale_ids))
+        if not ids:
+            return {}
+        j, s = m.stock_journal, m.stock_items
+        q = (select(s.c.sku_code, func.sum(j.c.on_hand + j.c.damaged))
+             .select_from(j.join(s, s.c.id == j.c.item_id))
+             .where(j.c.ref_type == "return", j.c.ref_id.in_(ids),
+                    j.c.move.in_(("return_good", "return_damaged")))
+             .group_by(s.c.sku_code))
+        return {code: int(n) for code, n in self.conn.execute(q)}
+
+    def journal(self, *, ref_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Newest first, with the code each entry moved."""
+        j, s = m.stock_journal, m.stock_items
+        q = (select(j, s.c.sku_code).select_from(j.join(s, s.c.id == j.c.item_id))
+             .order_by(j.c.id.desc()).limit(limit))
+        if ref_id is not None:
+            q = q.where(j.c.ref_id == ref_id)
+        return [dict(x._mapping) for x in self.conn.execute(q)]
 
     def set_reservations(self, keys: list[tuple[str, int]], state: str) -> None:
         if keys:

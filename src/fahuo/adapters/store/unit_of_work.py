@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 
 from fahuo.adapters.crypto import SecretBox
 
+from .aftersale_repositories import AfterSaleRepository
 from .leases import DEFAULT_LEASE_S, LeaseRepository
 from .shipping_repositories import PipelineRepository, PrintRepository, SettingsRepository
 from .tracking_repositories import TrackingRepository
@@ -42,6 +43,7 @@ class UnitOfWork:
     tracking: TrackingRepository
     users: UserRepository
     stock: StockRepository
+    aftersales: AfterSaleRepository
     leases: LeaseRepository
     conn: Connection
 
@@ -66,6 +68,7 @@ class UnitOfWork:
         self.tracking = TrackingRepository(self.conn, self.box)
         self.users = UserRepository(self.conn)
         self.stock = StockRepository(self.conn)
+        self.aftersales = AfterSaleRepository(self.conn)
         self.leases = LeaseRepository(self.conn, self.lease_s)
         return self
 

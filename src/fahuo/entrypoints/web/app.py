@@ -638,9 +638,12 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
             return RedirectResponse("/shops?msg=" + quote(str(exc)), 303)
         return RedirectResponse(authorize_url(service_id.strip(), state), 303)
 
-    from fahuo.entrypoints.web import stock_routes, tracking_routes, user_routes
+    from fahuo.entrypoints.web import (
+        reservation_routes, stock_routes, tracking_routes, user_routes,
+    )
     tracking_routes.register(web, api, c, templates, _enqueue)
     stock_routes.register(web, api, c, templates, _enqueue)
+    reservation_routes.register(web, api, c, templates)
     user_routes.register(web, api, c, templates)
     web.include_router(api)
     web.add_middleware(SignInRequired, container=c)
@@ -915,8 +918,8 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
         return templates.TemplateResponse(request, "print_component.html", {"ws": ws})
 
     @web.get("/scan", response_class=HTMLResponse, include_in_schema=False)
-    def scan_page(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, "scan.html", {"result": None})
+    def scan_page(request: Request, msg: str = "") -> HTMLResponse:
+        return templates.TemplateResponse(request, "scan.html", {"result": None, "msg": msg})
 
     @web.post("/scan", response_class=HTMLResponse, include_in_schema=False)
     def scan_post(request: Request, code: str = Form("")) -> HTMLResponse:
