@@ -19,17 +19,7 @@ def _platform(sandbox, shop_id) -> dict:
 
 def test_stock_goes_to_the_shop_in_batches_by_rule_and_only_when_changed(fahuo, sandbox):
     ref, creds = orders_in_fahuo(fahuo, sandbox, 40, seed=17, run=False)
-    with fahuo.uow() as uow:
-        _, rows = uow.orders.search(shop_ref=ref, limit=100)
-        loaded = uow.pipeline.load_orders([r["order_id"] for r in rows])
-    sold: dict[str, set[tuple[str, str]]] = defaultdict(set)  # code → (product, sku)
-    paid: dict[str, int] = defaultdict(int)  # units bought and not shipped: already gone
-    for _, _, o in loaded.values():
-        for s in o.sub_orders:
-            sold[s.merchant_code].add((s.product_id, s.sku_id))
-            if o.order_status in (2, 105) and not (s.after_sale_status == 12
-                                                    and s.refund_status == 3):
-                paid[s.merchant_code] += s.quantity
+    sold, paid = _sold_and_paid(fahuo, ref)
     codes = sorted(sold)
     move_stock(fahuo.uow, "receive", [StockLine(c, 40) for c in codes], actor="t")
     set_item(fahuo.uow, codes[0], safety=10, sync_rule={"percent": 50}, actor="t")
