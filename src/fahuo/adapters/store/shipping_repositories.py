@@ -172,7 +172,7 @@ _ORDER_COLUMNS = [c for c in m.orders.c if c.name not in ("raw", "receiver_plain
 _SUB_FIELDS = [f.name for f in dataclasses.fields(SubOrder)]
 
 
-def _refunded_units() -> Any:
+def refunded_units() -> Any:
     """Units of the line refunded before shipment, summed over its cases (a correlated
     subquery on the line's own index: the after-sale sync keeps these, the order sync the
     line, so neither overwrites the other)."""
@@ -182,12 +182,12 @@ def _refunded_units() -> Any:
             .where(al.c.sku_order_id == m.sub_orders.c.sku_order_id,
                    a.c.aftersale_type == REFUND_UNSHIPPED, a.c.aftersale_status == SUCCEEDED,
                    a.c.refund_status == MONEY_BACK)
-            .scalar_subquery().label("refunded_units"))
+            .scalar_subquery())
 
 
 _SUB_COLUMNS = [m.sub_orders.c.order_id,
-                *(m.sub_orders.c[name] if name != "refunded_units" else _refunded_units()
-                  for name in _SUB_FIELDS)]
+                *(m.sub_orders.c[name] if name != "refunded_units"
+                  else refunded_units().label("refunded_units") for name in _SUB_FIELDS)]
 
 
 def order_from_rows(row: Any, subs: Sequence[Any]) -> Order:
@@ -389,7 +389,7 @@ class PipelineRepository:
         for r in self.conn.execute(
                 select(s.c.order_id, s.c.sku_order_id, s.c.merchant_code, s.c.quantity,
                        s.c.order_status, s.c.after_sale_status, s.c.refund_status,
-                       _refunded_units())
+                       refunded_units().label("refunded_units"))
                 .where(s.c.order_id.in_(list(order_ids))).order_by(s.c.sku_order_id)):
             out[r.order_id][1].append(r)
         return out

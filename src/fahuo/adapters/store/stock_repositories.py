@@ -14,6 +14,7 @@ from fahuo.domain.stock import SyncRule
 
 from . import models as m
 from .repositories import _insert
+from .shipping_repositories import refunded_units
 
 
 def _now() -> int:
@@ -231,11 +232,16 @@ class StockRepository:
         s, o, r = m.sub_orders, m.orders, m.stock_reservations
         has = select(r.c.order_id).where(r.c.order_id == o.c.order_id,
                                          r.c.state.in_(("reserved", "shipped"))).exists()
-        q = (select(s.c.merchant_code, func.sum(s.c.quantity))
+        refunded = refunded_units()  # a line's units refunded before shipment (packs'
+        # units_to_ship): a line of 3 with 1 refunded still sells 2; one shown refunded with
+        # no case known yet, none
+        q = (select(s.c.merchant_code, func.sum(s.c.quantity - refunded))
              .select_from(s.join(o, o.c.order_id == s.c.order_id))
              .where(o.c.state.in_(("synced", "held", "approved", "waybill_taken", "printed")),
                     o.c.order_status.in_((2, 101, 105)), ~has, s.c.merchant_code != "",
-                    ~((s.c.after_sale_status == 12) & (s.c.refund_status == 3)))
+                    s.c.order_status != 4, s.c.quantity > refunded,
+                    ~((s.c.after_sale_status == 12) & (s.c.refund_status == 3)
+                      & (refunded == 0)))
              .group_by(s.c.merchant_code))
         return {code: int(n) for code, n in self.conn.execute(q)}
 
