@@ -30,7 +30,7 @@ def test_reservations_follow_a_partial_refund_then_a_person(fahuo_any_db, make_o
         ref = add_shop(u, NewShop(shop_id="1001", app_key="3409409348479354011",
                                   app_secret="s", gateway_url="http://127.0.0.1:1"))
         store_platform_orders(u, ref, [payload])
-    move_stock(app.uow, "receive", [StockLine("TEE-RED-0", 5)], actor="t")
+    move_stock(app.uow, "receive", [StockLine("TEE-RED-0", 5, new=True)], actor="t")
     with app.uow() as u:
         assert reserve_in(u, [OID]).reserved == [OID]
     assert _reserved(app) == 2

@@ -124,7 +124,7 @@ class StockStory(RuleBasedStateMachine):
     def a_morning(self, orders, stock) -> None:
         """The day starts with a few orders in and some stock on the shelf."""
         if stock:
-            move_stock(self.app.uow, "receive", [StockLine(c, stock) for c in PARTS],
+            move_stock(self.app.uow, "receive", [StockLine(c, stock, new=True) for c in PARTS],
                        actor="t")
         for lines in orders:
             self.new_order(lines)
@@ -149,12 +149,12 @@ class StockStory(RuleBasedStateMachine):
 
     @rule(code=st.sampled_from(PARTS), qty=st.integers(1, 8))
     def receive(self, code, qty) -> None:
-        move_stock(self.app.uow, "receive", [StockLine(code, qty)], actor="t")
+        move_stock(self.app.uow, "receive", [StockLine(code, qty, new=True)], actor="t")
 
     @rule(code=st.sampled_from(PARTS), qty=st.integers(0, 12))
     def count(self, code, qty) -> None:
         try:  # a count below what is reserved is refused, whole
-            move_stock(self.app.uow, "count", [StockLine(code, qty)], actor="t")
+            move_stock(self.app.uow, "count", [StockLine(code, qty, new=True)], actor="t")
         except StockInputError:
             pass
 
