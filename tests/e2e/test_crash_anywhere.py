@@ -33,9 +33,7 @@ from support import NO_RULE_HOLDS, make_fahuo, ready_to_ship
 from fahuo.sandbox.generator import CATALOGUE
 from fahuo.services.settings import update_settings
 
-pytestmark = [pytest.mark.slow, pytest.mark.xfail(strict=False, reason=(
-    "open (issue 10): after the refunds merge, seed 2108093535 on SQLite left one order the "
-    "platform shows partly shipped (101) while fahuo says shipped; under investigation"))]
+pytestmark = pytest.mark.slow
 
 SRC = Path(fahuo.__file__).resolve().parents[1]  # the sources this test runs against
 SEED = int(os.environ.get("FAHUO_CRASH_SEED") or random.SystemRandom().randrange(1 << 31))

@@ -22,7 +22,8 @@ from typing import Any
 from . import generator as gen
 from .core import ApiError, Sandbox
 from .gateway import Ctx, api_method, p_bool, p_int
-from .logistics import COMPANY_BY_CODE, _load_order, _oid, _push, _save_order, _touch, _tx, bad, missing
+from .logistics import (COMPANY_BY_CODE, _load_order, _oid, _push, _save_order, _touch, _tx, bad, missing,
+                        settle_status)
 from .methods import shop_addresses
 
 DAY = 86400
@@ -295,6 +296,9 @@ def _decide(sb: Sandbox, aid: str, fn) -> dict[str, Any]:
         tags = fn(c, _line(o, c["sku_order_id"]), now)
         _save_case(conn, c)
         _mirror(_line(o, c["sku_order_id"]), c)
+        if o["order_status"] == 101 and c["aftersale_type"] == 2 and c["aftersale_status"] == 12:
+            # the last unshipped line refunded: nothing is left to send, the order has shipped
+            settle_status(conn, o, now)
         _touch(o, now)
         _save_order(conn, o)
     _push(sb, c["shop_id"], [_msg(sb, c, t) for t in tags])

@@ -591,12 +591,12 @@ def to_send(s: dict[str, Any], refunded: dict[str, int]) -> int:
     return max(0, s["item_num"] - units)
 
 
-def _apply_ship(sb: Sandbox, order: dict[str, Any], packages: list[dict[str, Any]], now: int) -> list[dict[str, Any]]:
-    """Append packages, recompute statuses, bump update_time; return the push messages (102 or 108)."""
-    order.setdefault("logistics_info", []).extend(packages)
+def settle_status(conn: Any, order: dict[str, Any], now: int) -> bool:
+    """Recompute line and order statuses from what has shipped and what was refunded before
+    shipment: 3 once every line has sent what it still owes, else 101. Returns complete."""
     done = _shipped_qty(order)
     complete = True
-    refunded = refunded_units(sb.store.conn, [s["order_id"] for s in order["sku_order_list"]])
+    refunded = refunded_units(conn, [s["order_id"] for s in order["sku_order_list"]])
     for s in order["sku_order_list"]:
         need = to_send(s, refunded)
         got = done.get(s["order_id"], 0)
@@ -610,6 +610,13 @@ def _apply_ship(sb: Sandbox, order: dict[str, Any], packages: list[dict[str, Any
     status = 3 if complete else 101
     order["order_status"], order["main_status"] = status, status
     order["order_status_desc"] = order["main_status_desc"] = gen.ORDER_STATUS_DESC[status]
+    return complete
+
+
+def _apply_ship(sb: Sandbox, order: dict[str, Any], packages: list[dict[str, Any]], now: int) -> list[dict[str, Any]]:
+    """Append packages, recompute statuses, bump update_time; return the push messages (102 or 108)."""
+    order.setdefault("logistics_info", []).extend(packages)
+    complete = settle_status(sb.store.conn, order, now)
     if not order.get("ship_time"):
         order["ship_time"] = now
     ut = _touch(order, now)

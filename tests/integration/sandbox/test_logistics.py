@@ -389,6 +389,36 @@ def test_single_pack_partial_then_rest(client, receiver):
     verify_signed(client, rec)
 
 
+def test_partly_shipped_order_whose_last_unshipped_line_is_refunded_has_shipped(client):
+    """One line shipped (101), the other refunded before shipment (未发货仅退款, agreed): nothing
+    is left to send, so the order reads 已发货 (3), as when the last parcel ships. It used to
+    stay 101 forever (found by tests/e2e/test_crash_anywhere.py)."""
+    orders = prepare(client, 20, seed=5)
+    o = next(x for x in orders if len(x["sku_order_list"]) >= 2)
+    first, *rest = o["sku_order_list"]
+    client.call("order.logisticsAddSinglePack", {
+        "order_id_list": [o["order_id"]], "company_code": "jtexpress", "logistics_code": "JT0000000000011",
+        "shipped_order_info": [{"shipped_order_id": first["order_id"], "shipped_num": first["item_num"]}]})
+    assert detail(client, o["order_id"])["order_status"] == 101
+    for i, s in enumerate(rest):
+        (case,) = client.admin("/sandbox/orders/refund", {"order_id": o["order_id"],
+                                                           "sku_order_id": s["order_id"]})["aftersales"]
+        assert case["aftersale_type"] == 2
+        client.admin(f"/sandbox/aftersales/{case['aftersale_id']}/status", {"aftersale_status": 12})
+        # still one line owed until the last is refunded
+        assert detail(client, o["order_id"])["order_status"] == (3 if i == len(rest) - 1 else 101)
+    d = detail(client, o["order_id"])
+    assert [s["order_status"] for s in d["sku_order_list"]][0] == 3
+    # and a pending (not agreed) refund of an unshipped line leaves the order owing it
+    o2 = next(x for x in orders if len(x["sku_order_list"]) >= 2 and x is not o)
+    a, b = o2["sku_order_list"][:2]
+    client.call("order.logisticsAddSinglePack", {
+        "order_id_list": [o2["order_id"]], "company_code": "jtexpress", "logistics_code": "JT0000000000012",
+        "shipped_order_info": [{"shipped_order_id": a["order_id"], "shipped_num": a["item_num"]}]})
+    client.admin("/sandbox/orders/refund", {"order_id": o2["order_id"], "sku_order_id": b["order_id"]})
+    assert detail(client, o2["order_id"])["order_status"] == 101
+
+
 def test_multi_pack_all_or_nothing_and_idempotent(client):
     orders = prepare(client, 20, seed=6)
     o = next(x for x in orders if sum(s["item_num"] for s in x["sku_order_list"]) >= 2)
