@@ -158,10 +158,9 @@ def sync(shop: Optional[int] = typer.Option(None, help="shop # (default: all sho
                 bar.update(task, completed=done, total=max(done, expected))
 
             try:
-                r = app.order_sync.run(s.id, app.platform_for(s), progress=progress)
+                r = app.order_sync.run_recording_failure(s.id, app.platform_for(s),
+                                                         progress=progress)
             except Exception as exc:  # noqa: BLE001 - reported per shop, others go on
-                with app.uow() as uow:
-                    uow.cursors.record_error(s.id, f"{type(exc).__name__}: {exc}")
                 err.print(f"[red]shop {s.shop_id}: {exc}[/red]")
                 failed = True
                 continue
