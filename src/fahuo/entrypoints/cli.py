@@ -15,7 +15,7 @@ from rich.table import Table
 
 from fahuo.bootstrap import get_app
 from fahuo.domain.clock import shop_time
-from fahuo.entrypoints.cli_common import _fail, err, out
+from fahuo.entrypoints.cli_common import _fail, err, out, set_actor, who
 
 cli = typer.Typer(help="fahuo 发货: shipping automation for Douyin shops.", no_args_is_help=True)
 shop_cli = typer.Typer(help="Connected shops.", no_args_is_help=True)
@@ -26,6 +26,16 @@ pipeline_cli = typer.Typer(help="The auto-ship pipeline.", no_args_is_help=True)
 waybills_cli = typer.Typer(help="E-waybill accounts.", no_args_is_help=True)
 cli.add_typer(pipeline_cli, name="pipeline")
 cli.add_typer(waybills_cli, name="waybills")
+
+
+@cli.callback()
+def _everyone(as_: Optional[str] = typer.Option(
+        None, "--as", metavar="NAME",
+        help="the name the audit log records for what this command does (default: the OS "
+             "user)")) -> None:
+    if as_ is not None and not as_.strip():
+        _fail("--as needs a name")
+    set_actor(as_.strip() if as_ else None)
 
 
 @cli.command()
@@ -60,7 +70,7 @@ def shop_add(
             ref = add_shop(uow, NewShop(shop_id=shop_id, app_key=app_key, app_secret=app_secret,
                                         gateway_url=gateway, shop_name=name,
                                         sign_method=sign_method, auth_type=auth, rate_qps=qps),
-                           actor="cli")
+                           actor=who())
     except ShopInputError as exc:
         for field, problem in exc.problems.items():
             err.print(f"[red]{field}[/red]: {problem}")
@@ -211,7 +221,7 @@ def orders_hold(order_ids: list[str] = typer.Argument(..., help="order ids (spac
     app = get_app()
     app.migrate()
     try:
-        res = hold_orders(app.uow, _order_ids(order_ids), note, actor="cli")
+        res = hold_orders(app.uow, _order_ids(order_ids), note, actor=who())
     except ValueError as exc:
         _fail(str(exc))
     out.print(f"held {len(res.changed)}")
@@ -228,7 +238,7 @@ def orders_release(order_ids: list[str] = typer.Argument(...),
     from fahuo.services.holds import release_orders
     app = get_app()
     app.migrate()
-    res = release_orders(app.uow, _order_ids(order_ids), actor="cli", note=note)
+    res = release_orders(app.uow, _order_ids(order_ids), actor=who(), note=note)
     out.print(f"released {len(res.changed)}")
     for oid, why in res.refused.items():
         err.print(f"[yellow]{oid}[/yellow]: {why}")
@@ -321,7 +331,7 @@ def shop_settings(shop: int = typer.Option(..., help="shop #"),
             changes[key.strip()] = raw
     if changes:
         try:
-            cfg = update_settings(app.uow, shop, changes, actor="cli")
+            cfg = update_settings(app.uow, shop, changes, actor=who())
         except SettingsError as exc:
             for k, v in exc.problems.items():
                 err.print(f"[red]{k}[/red]: {v}")
@@ -381,9 +391,9 @@ def ship(orders: list[str] = typer.Option([], "--orders", help="order ids to shi
                     job: dict[str, Any] = {"id": None, "status": "preview", "items": rows}
                 else:
                     job = apply_import(app.uow, app.platform_for, import_file.name, data,
-                                       actor="cli", progress=progress, limits=limits)
+                                       actor=who(), progress=progress, limits=limits)
             else:
-                job = ship_selected(app.uow, app.platform_for, _order_ids(orders), actor="cli",
+                job = ship_selected(app.uow, app.platform_for, _order_ids(orders), actor=who(),
                                     progress=progress)
         except (ImportFileError, UploadRefused, OSError) as exc:
             _fail(str(exc))
@@ -409,7 +419,7 @@ def scan_cmd(codes: list[str] = typer.Argument(..., help="scanned tracking numbe
     app.migrate()
     stopped = False
     for code in codes:
-        r = scan(app.uow, app.platform_for, code, actor="cli")
+        r = scan(app.uow, app.platform_for, code, actor=who())
         colour = "green" if r.ok else "bold red"
         out.print(f"[{colour}]{code}: {r.message}[/{colour}]")
         stopped |= not r.ok
@@ -444,7 +454,7 @@ def print_labels_cmd(
     packs = packs or _batch_packs(batch)
     try:
         r = print_labels(app.uow, packs or None, fmt=fmt, size=size, order_by=order_by,
-                         actor="cli", printer=printer, reason=reason, dpi=dpi,
+                         actor=who(), printer=printer, reason=reason, dpi=dpi,
                          out_dir=app.settings.data_dir / "prints",
                          may_see_receiver=plain_receiver,
                          plain_keep_s=app.settings.plain_label_keep_s)
@@ -476,7 +486,7 @@ def _print_docs(kind: str, packs: list[int], fmt: str, printer: str, reason: str
     app = get_app()
     app.migrate()
     try:
-        r = print_documents(app.uow, kind, packs or None, fmt=fmt, actor="cli", printer=printer,
+        r = print_documents(app.uow, kind, packs or None, fmt=fmt, actor=who(), printer=printer,
                             reason=reason, out_dir=app.settings.data_dir / "prints")
     except PrintError as exc:
         _fail(str(exc))
