@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import NoReturn
 
 import typer
@@ -12,6 +13,22 @@ from fahuo.domain.clock import shop_time
 
 out = Console()
 err = Console(stderr=True)
+_as: str | None = None  # the global --as NAME of this invocation
+
+
+def set_actor(name: str | None) -> None:
+    global _as
+    _as = name
+
+
+def who() -> str:
+    """The name the audit log records for this command: --as NAME, else the OS user."""
+    if _as:
+        return _as
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return "cli"
 
 
 def _fail(message: str) -> NoReturn:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from fahuo.entrypoints.cli_stock import stock_cli
-from fahuo.entrypoints.cli_tracking import _app, _fail, _t, out
+from fahuo.entrypoints.cli_common import _app, _fail, _t, out, who
 
 
 @stock_cli.command("reservations")
@@ -38,11 +38,13 @@ def stock_reservations(limit: int = 500) -> None:
 @stock_cli.command("release")
 def stock_release(order_id: str,
                   note: str = typer.Option(..., help="why (required; kept in the journal)"),
-                  actor: str = typer.Option("cli", help="who releases")) -> None:
+                  actor: Optional[str] = typer.Option(
+                      None, help="who releases (default: the global --as, else the OS user)")
+                  ) -> None:
     """Give an order's reserved stock back by hand (手工释放)."""
     from fahuo.services.reservations import ReservationError, release_by_hand
     try:
-        got = release_by_hand(_app().uow, order_id, note=note, actor=actor)
+        got = release_by_hand(_app().uow, order_id, note=note, actor=actor or who())
     except ReservationError as exc:
         _fail(str(exc))
     out.print(got.message)
@@ -52,13 +54,16 @@ def stock_release(order_id: str,
 def stock_unpack(track_no: Optional[str] = typer.Argument(None, help="the parcel's tracking no"),
                  pack: Optional[int] = typer.Option(None, "--pack", help="or fahuo's pack id"),
                  note: str = typer.Option("", help="what was done"),
-                 actor: str = typer.Option("cli", help="who unpacked it")) -> None:
+                 actor: Optional[str] = typer.Option(
+                     None, help="who unpacked it (default: the global --as, else the OS user)")
+                 ) -> None:
     """A printed parcel that will not ship was unpacked and its goods put back (拆包放回)."""
     from fahuo.services.reservations import ReservationError, unpack
     if (track_no is None) == (pack is None):
         _fail("give a tracking number or --pack ID (one of them)")
     try:
-        got = unpack(_app().uow, track_no=track_no, pack_id=pack, actor=actor, note=note)
+        got = unpack(_app().uow, track_no=track_no, pack_id=pack, actor=actor or who(),
+                     note=note)
     except ReservationError as exc:
         _fail(str(exc))
     out.print(got.message)

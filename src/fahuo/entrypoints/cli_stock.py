@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from fahuo.entrypoints.cli_tracking import _app, _fail, _t, out
+from fahuo.entrypoints.cli_common import _app, _fail, _t, out, who
 
 stock_cli = typer.Typer(help="Stock: levels, moves, count files, sync to the shops.",
                         no_args_is_help=True)
@@ -93,7 +93,7 @@ def stock_adjust(sku_code: str, quantity: str = typer.Argument(..., help="± uni
         _fail(str(exc))
     try:
         moved = move_stock(app.uow, move, [StockLine(sku_code, qty, new=new_code)],
-                           actor="cli", reason=reason)
+                           actor=who(), reason=reason)
     except StockInputError as exc:
         _fail(str(exc))
     _echo_levels(moved)
@@ -115,7 +115,7 @@ def stock_import(file: Path = typer.Argument(..., exists=True, dir_okay=False),
             check_size(file.name, file.stat().st_size, limits)
         except UploadRefused as exc:
             raise StockInputError([str(exc)]) from exc
-        moved = import_stock_file(app.uow, file.name, file.read_bytes(), move, actor="cli",
+        moved = import_stock_file(app.uow, file.name, file.read_bytes(), move, actor=who(),
                                   limits=limits)
     except StockInputError as exc:
         for p in exc.problems:
@@ -145,7 +145,7 @@ def stock_set(sku_code: str, safety: Optional[int] = None,
     if no_maximum:
         rule["maximum"] = None
     try:
-        row = set_item(_app().uow, sku_code, actor="cli", safety=safety,
+        row = set_item(_app().uow, sku_code, actor=who(), safety=safety,
                        sync_rule=rule or None, oversell=oversell)
     except StockInputError as exc:
         _fail(str(exc))
@@ -166,7 +166,7 @@ def stock_bundle(bundle_code: str,
     how many bundles the parts can make."""
     from fahuo.services.stock import StockInputError, parse_parts, parts_text, set_bundle
     try:
-        row = set_bundle(_app().uow, bundle_code, parse_parts(part), actor="cli")
+        row = set_bundle(_app().uow, bundle_code, parse_parts(part), actor=who())
     except StockInputError as exc:
         _fail(str(exc))
     out.print(f"{row['bundle_code']} = {parts_text(row['parts'])}")
@@ -234,7 +234,7 @@ def aftersales_intercept(aftersale_id: str,
         _fail(f"--via must be one of {', '.join(VIAS)}, got {via!r}")
     app = _app()
     try:
-        r = intercept(app.uow, app.platform_for, aftersale_id, actor="cli", via=via,
+        r = intercept(app.uow, app.platform_for, aftersale_id, actor=who(), via=via,
                       http=app.http)
     except AfterSaleError as exc:
         _fail(str(exc))
@@ -260,7 +260,7 @@ def aftersales_receive(aftersale_id: str,
     app = _app()
     try:
         receive_return(app.uow, aftersale_id, good=parse(good), damaged=parse(damaged),
-                       actor="cli")
+                       actor=who())
     except AfterSaleError as exc:
         _fail(str(exc))
     out.print(f"{aftersale_id}: received")

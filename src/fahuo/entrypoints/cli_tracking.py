@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from fahuo.entrypoints.cli_common import _app, _fail, _t, err, out  # noqa: F401 - shared
+from fahuo.entrypoints.cli_common import _app, _fail, _t, out, who
 
 track_cli = typer.Typer(help="Parcel tracking after shipping.", no_args_is_help=True)
 exceptions_cli = typer.Typer(help="Logistics exceptions and deadline warnings.",
@@ -82,7 +82,7 @@ def track_intercept_setup(account: int = typer.Argument(..., help="Kuaidi100 acc
     from fahuo.services.tracking import TrackingError, set_intercept
     try:
         _intercept_view(set_intercept(_app().uow, account, secret=secret, label_url=label_url,
-                                      actor="cli"))
+                                      actor=who()))
     except TrackingError as exc:
         _fail(str(exc))
 
@@ -117,9 +117,9 @@ def track_intercept_partner(
         if remove:
             if fields:
                 _fail("--remove takes no account fields")
-            v = remove_intercept_partner(app.uow, account, courier, actor="cli")
+            v = remove_intercept_partner(app.uow, account, courier, actor=who())
         else:
-            v = set_intercept_partner(app.uow, account, courier, fields, actor="cli")
+            v = set_intercept_partner(app.uow, account, courier, fields, actor=who())
     except TrackingError as exc:
         _fail(str(exc))
     _intercept_view(v)
@@ -199,20 +199,20 @@ def _watch_act(act) -> None:  # noqa: ANN001
 
 @exceptions_cli.command("assign")
 def exceptions_assign(finding_id: int, assignee: str) -> None:
-    _watch_act(lambda w: w.assign(finding_id, assignee, actor="cli"))
+    _watch_act(lambda w: w.assign(finding_id, assignee, actor=who()))
     out.print(f"#{finding_id} → {assignee}")
 
 
 @exceptions_cli.command("note")
 def exceptions_note(finding_id: int, text: str) -> None:
-    _watch_act(lambda w: w.note(finding_id, text, actor="cli"))
+    _watch_act(lambda w: w.note(finding_id, text, actor=who()))
     out.print(f"#{finding_id}: note added")
 
 
 @exceptions_cli.command("close")
 def exceptions_close(finding_id: int,
                      reason: str = typer.Option(..., help="why (e.g. 已联系买家改派)")) -> None:
-    _watch_act(lambda w: w.close(finding_id, reason, actor="cli"))
+    _watch_act(lambda w: w.close(finding_id, reason, actor=who()))
     out.print(f"#{finding_id} closed")
 
 

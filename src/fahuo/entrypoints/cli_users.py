@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from fahuo.entrypoints.cli_tracking import _app, _fail, _t, out
+from fahuo.entrypoints.cli_common import _app, _fail, _t, out, who
 
 
 user_cli = typer.Typer(help="Console users (the first one turns sign-in on).",
@@ -24,7 +24,7 @@ def user_add(username: str,
     from fahuo.services.users import UserError, add_user
     try:
         u = add_user(_app().uow, username, password, role=role, may_see_receiver=see_receiver,
-                     actor="cli")
+                     actor=who())
     except UserError as exc:
         _fail(str(exc))
     out.print(f"user {u.username} ({u.role}); sign-in is required from now on")
@@ -49,7 +49,7 @@ def user_set(username: str,
     """Change a user's role, plain-receiver permission or status."""
     from fahuo.services.users import UserError, change_user
     try:
-        u = change_user(_app().uow, username, actor="cli", role=role,
+        u = change_user(_app().uow, username, actor=who(), role=role,
                         may_see_receiver=see_receiver, disabled=disabled)
     except UserError as exc:
         _fail(str(exc))
@@ -62,7 +62,7 @@ def user_passwd(username: str,
                                              confirmation_prompt=True)) -> None:
     from fahuo.services.users import UserError, change_user
     try:
-        change_user(_app().uow, username, actor="cli", password=password)
+        change_user(_app().uow, username, actor=who(), password=password)
     except UserError as exc:
         _fail(str(exc))
     out.print(f"{username}: password changed")
@@ -73,7 +73,7 @@ def user_token(username: str) -> None:
     """A new API token (Authorization: Bearer …); shown once, the old one stops working."""
     from fahuo.services.users import UserError, issue_token
     try:
-        out.print(issue_token(_app().uow, username, actor="cli"))
+        out.print(issue_token(_app().uow, username, actor=who()))
     except UserError as exc:
         _fail(str(exc))
 
@@ -83,7 +83,7 @@ def user_sign_out(username: str) -> None:
     """Sign the user out everywhere: every console session ends now (API tokens stay)."""
     from fahuo.services.users import UserError, sign_out_everywhere
     try:
-        n = sign_out_everywhere(_app().uow, username, actor="cli")
+        n = sign_out_everywhere(_app().uow, username, actor=who())
     except UserError as exc:
         _fail(str(exc))
     out.print(f"{username}: {n} session(s) ended")

@@ -58,12 +58,7 @@ def sync_shop(shop_ref: int) -> dict:
         shop = uow.shops.get(shop_ref)
     if shop is None or not shop.enabled:
         return {"skipped": True}
-    try:
-        report = app.order_sync.run(shop_ref, app.platform_for(shop))
-    except Exception as exc:
-        with app.uow() as uow:
-            uow.cursors.record_error(shop_ref, f"{type(exc).__name__}: {exc}")
-        raise
+    report = app.order_sync.run_recording_failure(shop_ref, app.platform_for(shop))
     if report.inserted or report.updated:
         _enqueue_pipeline()
     return {"orders": report.orders_seen, "inserted": report.inserted,

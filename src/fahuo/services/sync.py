@@ -109,6 +109,17 @@ class OrderSync:
                  clock: Callable[[], float] = time.time) -> None:
         self.uow, self.policy, self.clock = uow_factory, policy or SyncPolicy(), clock
 
+    def run_recording_failure(self, shop_ref: int, api: ShopPlatform, *,
+                              progress: Progress | None = None) -> SyncReport:
+        """:meth:`run`, and a failure kept on the shop's cursor (the shop list shows it)
+        before it is raised: what the CLI and the worker do for each shop they sync."""
+        try:
+            return self.run(shop_ref, api, progress=progress)
+        except Exception as exc:
+            with self.uow() as uow:
+                uow.cursors.record_error(shop_ref, f"{type(exc).__name__}: {exc}")
+            raise
+
     def plan(self, cursor: int | None, now: int) -> tuple[int, int]:
         p = self.policy
         floor = now - NINETY_DAYS + 60  # stay inside the platform's 90-day window

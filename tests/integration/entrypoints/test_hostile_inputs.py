@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from support import crafted_xlsx, make_fahuo
 
 from fahuo.adapters.platforms.doudian.signing import push_signature
-from fahuo.entrypoints.web import app as web_app
+from fahuo.entrypoints.web import webhooks
 from fahuo.entrypoints.web.app import create_app
 from fahuo.services import manual_ship
 from fahuo.services.orders import store_platform_orders
@@ -146,12 +146,12 @@ def test_healthz_keeps_answering_while_an_upload_is_being_parsed(fahuo, make_ord
 
 def test_a_slow_push_insert_never_stalls_other_requests(fahuo, make_order, monkeypatch):
     _shop_with_orders(fahuo, make_order)
-    real = web_app.accept_push
+    real = webhooks.accept_push
 
     def slow_accept(*a, **kw):
         time.sleep(2.0)  # a database busy with a long write
         return real(*a, **kw)
-    monkeypatch.setattr(web_app, "accept_push", slow_accept)
+    monkeypatch.setattr(webhooks, "accept_push", slow_accept)
     body = json.dumps([{"tag": "101", "msg_id": "m1", "data": json.dumps(
         {"p_id": int(OIDS[0]), "s_ids": [int(OIDS[0])], "shop_id": 1001,
          "order_status": 2})}]).encode()

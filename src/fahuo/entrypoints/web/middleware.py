@@ -1,6 +1,7 @@
 """Sign-in, CSRF and security headers for the console and the API.
 
-Pure ASGI middlewares (webhooks pass straight through, untouched and unslowed).
+Pure ASGI middlewares (webhooks pass straight through, untouched and unslowed), and the
+form-token check they leave to the route. Who is signed in is read by ``deps.py``.
 
 * Console sessions: the cookie holds a random id; the database keeps only its SHA-256
   (``sessions``), so logout, a password change or "sign out everywhere" end it at once.
@@ -270,15 +271,6 @@ class SignInRequired:
         await send({"type": "http.response.body", "body": body})
 
 
-def current_user(request: Any) -> User | None:
-    return getattr(request.state, "user", None)
-
-
-def may_see_receiver(request: Any) -> bool:
-    user = current_user(request)
-    return bool(user and user.may_see_receiver)
-
-
 __all__ = ["COOKIE", "CSRF_COOKIE", "CSRF_FIELD", "CsrfRefused", "Guard", "SESSION_S",
            "SignInRequired", "check_form_token", "csrf_refused_response", "csrf_token",
-           "current_user", "is_https", "may_see_receiver"]
+           "is_https"]

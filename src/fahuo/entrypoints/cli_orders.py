@@ -1,0 +1,197 @@
+"""`fahuo orders …` (list, hold, release, holds), `fahuo pipeline run`, `fahuo ship` and
+`fahuo scan`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fahuo.bootstrap import get_app
+from fahuo.domain.clock import shop_time
+from fahuo.entrypoints.cli_common import _fail, err, out, who
+
+orders_cli = typer.Typer(help="Orders in the store.", no_args_is_help=True)
+pipeline_cli = typer.Typer(help="The auto-ship pipeline.", no_args_is_help=True)
+
+
+@orders_cli.command("list")
+def orders_list(state: Optional[str] = typer.Option(None), limit: int = 20,
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """Orders, deadline first."""
+    app = get_app()
+    app.migrate()
+    with app.uow() as uow:
+        total, rows = uow.orders.search(state=state, limit=limit)
+    if as_json:
+        print(json.dumps({"total": total, "items": rows}, ensure_ascii=False, default=str))
+        return
+    t = Table("order", "state", "status", "deadline", "receiver", "region")
+    for r in rows:
+        t.add_row(r["order_id"], r["state"], str(r["order_status"]),
+                  shop_time(r["exp_ship_time"], "%m-%d %H:%M")
+                  if r["exp_ship_time"] else "—",
+                  f"{r['receiver_name_mask']} {r['receiver_phone_mask']}",
+                  f"{r['province']}{r['city']}")
+    out.print(t)
+    out.print(f"{total} orders")
+
+
+def _order_ids(values: list[str]) -> list[str]:
+    ids = [x.strip() for v in values for x in v.split(",") if x.strip()]
+    bad = [x for x in ids if not x.isdigit()]
+    if bad:
+        _fail(f"not Douyin order ids: {', '.join(bad)}")
+    if not ids:
+        _fail("name at least one order id")
+    return ids
+
+
+@orders_cli.command("hold")
+def orders_hold(order_ids: list[str] = typer.Argument(..., help="order ids (space or comma)"),
+                note: str = typer.Option(..., help="why (shown to whoever releases it)")) -> None:
+    """Hold orders: the pipeline leaves them alone until released."""
+    from fahuo.services.holds import hold_orders
+    app = get_app()
+    app.migrate()
+    try:
+        res = hold_orders(app.uow, _order_ids(order_ids), note, actor=who())
+    except ValueError as exc:
+        _fail(str(exc))
+    out.print(f"held {len(res.changed)}")
+    for oid, why in res.refused.items():
+        err.print(f"[yellow]{oid}[/yellow]: {why}")
+    if res.refused:
+        raise typer.Exit(1)
+
+
+@orders_cli.command("release")
+def orders_release(order_ids: list[str] = typer.Argument(...),
+                   note: str = typer.Option("", help="optional note for the log")) -> None:
+    """Release held orders back into the pipeline."""
+    from fahuo.services.holds import release_orders
+    app = get_app()
+    app.migrate()
+    res = release_orders(app.uow, _order_ids(order_ids), actor=who(), note=note)
+    out.print(f"released {len(res.changed)}")
+    for oid, why in res.refused.items():
+        err.print(f"[yellow]{oid}[/yellow]: {why}")
+    if res.refused:
+        raise typer.Exit(1)
+
+
+@orders_cli.command("holds")
+def orders_holds(limit: int = 50) -> None:
+    """Held orders with their reasons, deadline first."""
+    app = get_app()
+    app.migrate()
+    with app.uow() as uow:
+        rows = uow.pipeline.held_orders(limit=limit)
+    t = Table("order", "deadline", "reasons")
+    for r in rows:
+        t.add_row(r["order_id"], shop_time(r["exp_ship_time"], "%m-%d %H:%M")
+                  if r["exp_ship_time"] else "—",
+                  "; ".join(f"{h['reason']}: {h['detail']}" for h in r["holds"]))
+    out.print(t)
+
+
+@pipeline_cli.command("run")
+def pipeline_run(loop: bool = typer.Option(False, help="keep running until nothing moves")
+                 ) -> None:
+    """Audit → packs and courier → e-waybills → confirm shipment, deadline first."""
+    from fahuo.services.ports import LeaseHeld
+    app = get_app()
+    app.migrate()
+    pipe = app.pipeline()
+    while True:
+        try:
+            rep = pipe.run()
+        except LeaseHeld:  # a worker, the console or another command is running a pass
+            err.print("[yellow]另一轮发货正在进行，请稍后[/yellow]")
+            raise typer.Exit(1) from None
+        t = Table("step", "seen", "done", "held", "failed", "API calls")
+        for step, v in rep.summary().items():
+            t.add_row(step, *(str(v[k]) for k in ("seen", "done", "held", "failed", "calls")))
+        out.print(t)
+        if not loop or not any(v["done"] for v in rep.summary().values()):
+            break
+
+
+def ship(orders: list[str] = typer.Option([], "--orders", help="order ids to ship now"),
+         import_file: Optional[Path] = typer.Option(None, "--import",
+                                                    help=".xlsx/.csv with 订单号/快递公司/快递单号"),
+         dry_run: bool = typer.Option(False, "--dry-run", help="check the file, change nothing")
+         ) -> None:
+    """Batch ship orders that have numbers, or import tracking numbers from a file."""
+    from fahuo.services.manual_ship import (
+        ImportFileError, apply_import, preview_import, ship_selected,
+    )
+    from fahuo.services.uploads import UploadLimits, UploadRefused, check_size
+    app = get_app()
+    app.migrate()
+    limits = UploadLimits.from_settings(app.settings)
+    if bool(orders) == bool(import_file):
+        _fail("give either --orders or --import FILE")
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=out, transient=True) as bar:
+        task = bar.add_task("shipping", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            if import_file:
+                check_size(import_file.name, import_file.stat().st_size, limits)
+                data = import_file.read_bytes()
+                if dry_run:
+                    prev = preview_import(app.uow, import_file.name, data, limits)
+                    rows = [{"line_no": r.line_no, "order_id": r.order_id, "status": r.status,
+                             "courier_code": r.courier_code, "track_no": r.track_no,
+                             "message": r.message} for r in prev.rows]
+                    job: dict[str, Any] = {"id": None, "status": "preview", "items": rows}
+                else:
+                    job = apply_import(app.uow, app.platform_for, import_file.name, data,
+                                       actor=who(), progress=progress, limits=limits)
+            else:
+                job = ship_selected(app.uow, app.platform_for, _order_ids(orders), actor=who(),
+                                    progress=progress)
+        except (ImportFileError, UploadRefused, OSError) as exc:
+            _fail(str(exc))
+    t = Table("line", "order", "courier", "number", "result", "why")
+    for it in job["items"]:
+        t.add_row(str(it["line_no"]), it["order_id"], it.get("courier_code", ""),
+                  it.get("track_no", ""), it["status"], it.get("message", ""))
+    out.print(t)
+    counts: dict[str, int] = {}
+    for it in job["items"]:
+        counts[it["status"]] = counts.get(it["status"], 0) + 1
+    out.print(("preview — nothing applied: " if job["status"] == "preview" else
+               f"job #{job['id']}: ") + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if any(it["status"] in ("invalid", "failed") for it in job["items"]):
+        raise typer.Exit(1)
+
+
+def scan_cmd(codes: list[str] = typer.Argument(..., help="scanned tracking numbers")) -> None:
+    """Scan-to-ship: confirm each parcel, or stop it if the buyer asked for a refund."""
+    from fahuo.services.scan import scan
+    app = get_app()
+    app.migrate()
+    stopped = False
+    for code in codes:
+        r = scan(app.uow, app.platform_for, code, actor=who())
+        colour = "green" if r.ok else "bold red"
+        out.print(f"[{colour}]{code}: {r.message}[/{colour}]")
+        stopped |= not r.ok
+    if stopped:
+        raise typer.Exit(1)
+
+
+def register(cli: typer.Typer) -> None:
+    cli.add_typer(orders_cli, name="orders")
+    cli.add_typer(pipeline_cli, name="pipeline")
+    cli.command()(ship)
+    cli.command("scan")(scan_cmd)

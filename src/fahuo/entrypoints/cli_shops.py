@@ -1,0 +1,196 @@
+"""`fahuo shop …` (connect, authorise, list, platform lists, settings, refresh) and
+`fahuo waybills balance`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from fahuo.bootstrap import get_app
+from fahuo.domain.clock import shop_time
+from fahuo.entrypoints.cli_common import _fail, err, out, who
+
+shop_cli = typer.Typer(help="Connected shops.", no_args_is_help=True)
+waybills_cli = typer.Typer(help="E-waybill accounts.", no_args_is_help=True)
+
+
+@shop_cli.command("add")
+def shop_add(
+    shop_id: str = typer.Option(..., help="numeric Douyin shop id (店铺ID)"),
+    app_key: str = typer.Option(..., help="19-digit app key"),
+    app_secret: str = typer.Option(..., help="app secret", envvar="FAHUO_APP_SECRET"),
+    gateway: str = typer.Option("https://openapi-fxg.jinritemai.com", help="open-platform URL"),
+    name: str = typer.Option("", help="shop name shown in the console"),
+    sign_method: str = typer.Option("hmac-sha256", help="hmac-sha256 or md5"),
+    auth: str = typer.Option("self", help="self (自用型) or oauth (工具型)"),
+    qps: Optional[float] = typer.Option(None, help="API calls per second for this app"),
+    connect: bool = typer.Option(True, help="get a token now to check key and secret"),
+    code: Optional[str] = typer.Option(None, help="OAuth code (工具型应用: from the redirect)"),
+) -> None:
+    """Connect a Douyin shop."""
+    from fahuo.services.shops import NewShop, ShopInputError, add_shop, connect_shop
+    app = get_app()
+    app.migrate()
+    try:
+        with app.uow() as uow:
+            ref = add_shop(uow, NewShop(shop_id=shop_id, app_key=app_key, app_secret=app_secret,
+                                        gateway_url=gateway, shop_name=name,
+                                        sign_method=sign_method, auth_type=auth, rate_qps=qps),
+                           actor=who())
+    except ShopInputError as exc:
+        for field, problem in exc.problems.items():
+            err.print(f"[red]{field}[/red]: {problem}")
+        raise typer.Exit(2) from exc
+    out.print(f"shop {shop_id} added as #{ref}")
+    if auth == "oauth" and not code:
+        out.print("tool app: authorise it at the Douyin service market, then run "
+                  f"`fahuo shop authorize --shop {ref} --code …`, or have an admin press "
+                  "the shop page's authorise button (its redirect comes back to "
+                  "/oauth/doudian/callback)")
+    if connect and (auth == "self" or code):
+        with app.uow() as uow:
+            shop = uow.shops.require(ref)
+        try:
+            shop_name = connect_shop(app.platform_for(shop), app.uow, ref, code=code)
+        except Exception as exc:  # noqa: BLE001 - shown to the merchant as is
+            _fail(f"shop saved, but getting a token failed: {exc}")
+        out.print(f"token ok: {shop_name or shop_id}")
+
+
+@shop_cli.command("authorize")
+def shop_authorize(shop: int = typer.Option(..., help="shop #"),
+                   code: str = typer.Option(..., help="the OAuth code (valid 10 minutes)")) -> None:
+    """Exchange an OAuth code for the shop's token (工具型应用)."""
+    from fahuo.services.shops import connect_shop
+    app = get_app()
+    app.migrate()
+    with app.uow() as uow:
+        record = uow.shops.get(shop)
+    if record is None:
+        _fail(f"no shop #{shop}")
+    try:
+        name = connect_shop(app.platform_for(record), app.uow, shop, code=code)
+    except Exception as exc:  # noqa: BLE001 - the platform's words
+        _fail(f"authorisation failed: {exc}")
+    out.print(f"token ok: {name or record.shop_id}")
+
+
+@shop_cli.command("list")
+def shop_list() -> None:
+    """Shops and how far each is synced."""
+    app = get_app()
+    app.migrate()
+    with app.uow() as uow:
+        shops = uow.shops.list()
+        cursors = {c["shop_ref"]: c for c in uow.cursors.get_all()}
+    t = Table("#", "shop id", "name", "app key", "gateway", "synced to", "last error")
+    for s in shops:
+        c = cursors.get(s.id, {})
+        t.add_row(str(s.id), s.shop_id, s.shop_name, s.app_key, s.gateway_url,
+                  shop_time(c["cursor_time"], "%Y-%m-%d %H:%M:%S")
+                  if c else "—", (c.get("last_error") or "")[:60])
+    out.print(t)
+
+
+@shop_cli.command("platform")
+def shop_platform(what: str = typer.Argument(..., help="couriers or addresses"),
+                  shop: int = typer.Option(..., help="shop #")) -> None:
+    """Live lists from the open platform: logistics companies, or the shop's addresses."""
+    from fahuo.services.shops import UnknownShop, platform_reference
+    app = get_app()
+    app.migrate()
+    try:
+        rows = platform_reference(app.uow, app.platform_for, shop, what)
+    except (UnknownShop, ValueError) as exc:
+        _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - the platform's words, shown as they are
+        _fail(f"the platform call failed: {exc}")
+    if not rows:
+        out.print("(none)")
+        return
+    t = Table(*rows[0].keys())
+    for r in rows:
+        t.add_row(*(str(v) for v in r.values()))
+    out.print(t)
+
+
+@waybills_cli.command("balance")
+def waybills_balance(shop: Optional[int] = typer.Option(None, help="shop #"),
+                     refresh: bool = typer.Option(True, help="ask the platform first")) -> None:
+    """E-waybill balance per courier branch (网点)."""
+    from fahuo.services.settings import balances, refresh_from_platform
+    app = get_app()
+    app.migrate()
+    if refresh:
+        with app.uow() as uow:
+            refs = [s.id for s in uow.shops.list(enabled_only=True) if shop in (None, s.id)]
+        for ref in refs:
+            try:
+                refresh_from_platform(app.uow, app.platform_for, ref)
+            except Exception as exc:  # noqa: BLE001 - shown as the platform said it
+                err.print(f"[red]shop #{ref}: {exc}[/red]")
+    t = Table("shop", "courier", "branch", "balance", "")
+    for r in balances(app.uow, shop):
+        t.add_row(str(r["shop_ref"]), r["courier_code"], r["netsite_name"] or r["netsite_code"],
+                  "?" if r["balance"] is None else str(r["balance"]),
+                  "[red]LOW[/red]" if r["low"] else "")
+    out.print(t)
+
+
+@shop_cli.command("settings")
+def shop_settings(shop: int = typer.Option(..., help="shop #"),
+                  set_: list[str] = typer.Option([], "--set", help="key=value (JSON values ok)"),
+                  file: Optional[Path] = typer.Option(None, help="a JSON file of settings")
+                  ) -> None:
+    """Show or change a shop's settings (courier rules, audit rules, confirm mode…)."""
+    from fahuo.services.settings import SettingsError, update_settings
+    app = get_app()
+    app.migrate()
+    changes: dict = {}
+    if file:
+        try:
+            changes.update(json.loads(file.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            _fail(f"{file}: {exc}")
+    for item in set_:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            _fail(f"--set needs key=value, got {item!r}")
+        try:
+            changes[key.strip()] = json.loads(raw)
+        except ValueError:
+            changes[key.strip()] = raw
+    if changes:
+        try:
+            cfg = update_settings(app.uow, shop, changes, actor=who())
+        except SettingsError as exc:
+            for k, v in exc.problems.items():
+                err.print(f"[red]{k}[/red]: {v}")
+            raise typer.Exit(2) from exc
+    else:
+        with app.uow() as uow:
+            cfg = uow.settings.get(shop)
+    cfg.pop("sender_phone", None)
+    print(json.dumps(cfg, ensure_ascii=False, indent=2, default=str))
+
+
+@shop_cli.command("refresh")
+def shop_refresh(shop: int = typer.Option(..., help="shop #")) -> None:
+    """Pull the address book and e-waybill accounts from the platform."""
+    from fahuo.services.settings import refresh_from_platform
+    app = get_app()
+    app.migrate()
+    try:
+        got = refresh_from_platform(app.uow, app.platform_for, shop)
+    except Exception as exc:  # noqa: BLE001
+        _fail(str(exc))
+    out.print(f"{got['addresses']} addresses, {got['netsites']} e-waybill branches")
+
+
+def register(cli: typer.Typer) -> None:
+    cli.add_typer(shop_cli, name="shop")
+    cli.add_typer(waybills_cli, name="waybills")

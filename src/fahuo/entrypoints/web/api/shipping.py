@@ -1,0 +1,81 @@
+"""API: the pipeline pass, packs, batch ship, tracking-number imports, scan-to-ship."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, UploadFile
+from fastapi import Path as PathParam
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from fahuo.entrypoints.web.api.orders import OrdersAct
+from fahuo.entrypoints.web.deps import MAX_ID, Actor, FahuoDep, UowDep
+from fahuo.services.manual_ship import ImportFileError, apply_import, preview_import, ship_selected
+from fahuo.services.ports import LeaseHeld
+from fahuo.services.scan import scan
+from fahuo.services.uploads import UploadLimits, UploadRefused, read_upload
+
+router = APIRouter()
+
+
+class ScanIn(BaseModel):
+    code: str = Field(min_length=1, max_length=64, description="the scanned tracking number")
+
+
+@router.post("/pipeline/run", responses={409: {"description": "另一轮发货正在进行"}})
+def api_pipeline_run(fh: FahuoDep) -> dict[str, Any]:
+    try:
+        return fh.pipeline().run().summary()
+    except LeaseHeld:  # one pass at a time across the install; this one did not run
+        raise HTTPException(409, "另一轮发货正在进行，请稍后") from None
+
+
+@router.get("/packs")
+def list_packs(uow: UowDep, state: str = Query("waybill_taken", pattern="^[a-z_]{1,20}$"),
+               limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
+    with uow() as u:
+        return u.pipeline.packs_in_state([state], limit=limit)
+
+
+@router.post("/ship")
+def api_ship(fh: FahuoDep, actor: Actor, body: OrdersAct) -> dict[str, Any]:
+    return ship_selected(fh.uow, fh.platform_for, body.order_ids, actor=actor)
+
+
+@router.post("/ship/import", responses={
+    400: {"description": "file cannot be read (format, rows over FAHUO_IMPORT_MAX_ROWS, "
+                         "over FAHUO_IMPORT_TIME_BUDGET_S)"},
+    413: {"description": "file larger than FAHUO_IMPORT_MAX_BYTES"}})
+async def api_ship_import(fh: FahuoDep, actor: Actor, file: UploadFile,
+                          dry_run: bool = Query(True)) -> dict[str, Any]:
+    limits = UploadLimits.from_settings(fh.settings)
+    name = file.filename or "upload.csv"
+    try:
+        data = await read_upload(file, name, limits)
+    except UploadRefused as exc:
+        raise HTTPException(413, str(exc)) from exc
+    try:  # parsing and the store: in the thread pool, never on the event loop
+        if dry_run:
+            prev = await run_in_threadpool(preview_import, fh.uow, name, data, limits)
+            return {"status": "preview", "counts": prev.counts(),
+                    "items": [r.__dict__ for r in prev.rows]}
+        return await run_in_threadpool(apply_import, fh.uow, fh.platform_for, name, data,
+                                       actor=actor, limits=limits)
+    except ImportFileError as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+
+@router.post("/scan")
+def api_scan(fh: FahuoDep, actor: Actor, body: ScanIn) -> dict[str, Any]:
+    """Scan-to-ship: confirm the parcel, or say loudly that it must not leave."""
+    return scan(fh.uow, fh.platform_for, body.code, actor=actor).__dict__
+
+
+@router.get("/ship/jobs/{job_id}", responses={404: {"description": "no such job"}})
+def api_job(uow: UowDep, job_id: int = PathParam(ge=1, le=MAX_ID)) -> dict[str, Any]:
+    with uow() as u:
+        job = u.pipeline.job(job_id)
+    if job is None:
+        raise HTTPException(404, f"no job {job_id}")
+    return job

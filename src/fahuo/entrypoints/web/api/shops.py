@@ -1,0 +1,205 @@
+"""API: shops, their settings and ship-from addresses, e-waybill balances, OAuth, the inbox."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, StrictBool
+
+from fahuo.adapters.platforms.doudian.errors import DoudianError
+from fahuo.entrypoints.web.deps import (
+    MAX_ID, Actor, FahuoDep, SignedIn, UowDep, enqueue, is_admin,
+)
+from fahuo.services import read_models
+from fahuo.services.settings import SettingsError, balances, refresh_from_platform, update_settings
+from fahuo.services.shops import (
+    NewShop, ShopInputError, UnknownShop, add_shop, authorize_url, issue_oauth_state,
+    platform_reference,
+)
+
+router = APIRouter()
+
+
+class ShopIn(BaseModel):
+    shop_id: str = Field(pattern=r"^\d{1,20}$", description="numeric Douyin shop id (店铺ID)")
+    app_key: str = Field(pattern=r"^\d{19}$", description="19-digit app key")
+    app_secret: str = Field(min_length=1, pattern=r"\S")
+    gateway_url: str = Field("https://openapi-fxg.jinritemai.com", pattern=r"^https?://\S+$")
+    shop_name: str = Field("", max_length=128)
+    sign_method: Literal["hmac-sha256", "md5"] = "hmac-sha256"
+    auth_type: Literal["self", "oauth"] = "self"
+    rate_qps: float | None = Field(None, ge=0.5, le=10000,
+                                   description="API calls per second for this app (0.5–10000)")
+
+
+class ShopOut(BaseModel):
+    id: int
+    shop_id: str
+    shop_name: str
+    app_key: str
+    gateway_url: str
+    enabled: bool
+    cursor_time: int | None = None
+    last_run_at: int | None = None
+    last_error: str | None = None
+
+
+class ShopProblems(BaseModel):
+    message: str = "shop not added"
+    problems: dict[str, str] = Field(description="field name → what is wrong with it")
+
+
+class SettingsProblems(BaseModel):
+    message: str = "settings not saved"
+    problems: dict[str, str] = Field(description="setting → what is wrong with it")
+
+
+class AddressIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    phone: str = Field(pattern=r"^[0-9+\- ]{5,20}$")
+    province: str = Field(min_length=2, max_length=32)
+    city: str = Field(min_length=1, max_length=32)
+    district: str = Field("", max_length=32)
+    street: str = Field("", max_length=64)
+    detail: str = Field(min_length=1, max_length=200)
+    is_default_send: StrictBool = False
+    is_default_return: StrictBool = False
+
+
+def _no_shop(uow: Any, shop_ref: int) -> None:
+    if not read_models.shop_exists(uow, shop_ref):
+        raise HTTPException(404, f"no shop {shop_ref}")
+
+
+@router.get("/shops", response_model=list[ShopOut])
+def list_shops(uow: UowDep) -> list[ShopOut]:
+    return [ShopOut(**asdict(s)) for s in read_models.shops(uow)]
+
+
+@router.post("/shops", status_code=201, response_model=ShopOut,
+             responses={409: {"model": ShopProblems, "description": "already connected"},
+                        400: {"description": "body is not JSON"}})
+def create_shop(uow: UowDep, user: SignedIn, actor: Actor, body: ShopIn) -> Any:
+    try:
+        with uow() as u:
+            ref = add_shop(u, NewShop(**body.model_dump()), actor=actor,
+                           by_admin=is_admin(user))
+    except ShopInputError as exc:
+        return JSONResponse(ShopProblems(problems=exc.problems).model_dump(), 409)
+    found = read_models.shop(uow, ref)
+    assert found is not None  # just added
+    return ShopOut(**asdict(found))
+
+
+@router.post("/shops/{shop_ref}/sync", status_code=202,
+             responses={404: {"description": "no such shop"}})
+def trigger_sync(uow: UowDep, shop_ref: int = PathParam(ge=1, le=MAX_ID)) -> dict[str, Any]:
+    _no_shop(uow, shop_ref)
+    return {"queued": enqueue("sync_shop_task", shop_ref)}
+
+
+@router.get("/shops/{shop_ref}/platform/{what}",
+            responses={404: {"description": "no such shop"},
+                       502: {"description": "the platform refused or failed"}})
+def shop_platform_list(fh: FahuoDep, what: Literal["couriers", "addresses"],
+                       shop_ref: int = PathParam(ge=1, le=MAX_ID)) -> list[dict[str, Any]]:
+    """Live from the open platform: logistics companies or the shop's address book."""
+    try:
+        return platform_reference(fh.uow, fh.platform_for, shop_ref, what)
+    except UnknownShop as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except DoudianError as exc:
+        raise HTTPException(502, str(exc)) from exc
+
+
+@router.get("/push-inbox")
+def inbox(uow: UowDep, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+    return read_models.inbox(uow, limit)
+
+
+@router.get("/shops/{shop_ref}/settings", responses={404: {"description": "no such shop"}})
+def get_settings_(uow: UowDep, shop_ref: int = PathParam(ge=1, le=MAX_ID)) -> dict[str, Any]:
+    cfg = read_models.shop_settings(uow, shop_ref)
+    if cfg is None:
+        raise HTTPException(404, f"no shop {shop_ref}")
+    return cfg
+
+
+@router.put("/shops/{shop_ref}/settings",
+            responses={404: {"description": "no such shop"},
+                       400: {"description": "nothing saved: `problems` names each wrong "
+                                            "setting (or the body is not JSON)"}})
+def put_settings(uow: UowDep, actor: Actor, changes: dict[str, Any],
+                 shop_ref: int = PathParam(ge=1, le=MAX_ID)) -> Any:
+    _no_shop(uow, shop_ref)
+    try:
+        cfg = update_settings(uow, shop_ref, changes, actor=actor)
+    except SettingsError as exc:
+        return JSONResponse(SettingsProblems(problems=exc.problems).model_dump(), 400)
+    return read_models.masked_settings(cfg)
+
+
+@router.post("/shops/{shop_ref}/refresh", responses={404: {"description": "no such shop"},
+                                                     502: {"description": "platform failed"}})
+def refresh_shop(fh: FahuoDep, shop_ref: int = PathParam(ge=1, le=MAX_ID)) -> dict[str, int]:
+    _no_shop(fh.uow, shop_ref)
+    try:
+        return refresh_from_platform(fh.uow, fh.platform_for, shop_ref)
+    except DoudianError as exc:
+        raise HTTPException(502, str(exc)) from exc
+
+
+@router.get("/shops/{shop_ref}/addresses", responses={404: {"description": "no such shop"}})
+def list_addresses(uow: UowDep, shop_ref: int = PathParam(ge=1, le=MAX_ID)
+                   ) -> list[dict[str, Any]]:
+    rows = read_models.shop_addresses(uow, shop_ref)
+    if rows is None:
+        raise HTTPException(404, f"no shop {shop_ref}")
+    return rows
+
+
+@router.put("/shops/{shop_ref}/addresses/{address_id}",
+            responses={404: {"description": "no such shop"}})
+def put_address(uow: UowDep, actor: Actor, body: AddressIn,
+                shop_ref: int = PathParam(ge=1, le=MAX_ID),
+                address_id: str = PathParam(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+                ) -> dict[str, str]:
+    """Add or edit a ship-from address by hand (platform refreshes keep it)."""
+    with uow() as u:
+        if u.shops.get(shop_ref) is None:
+            raise HTTPException(404, f"no shop {shop_ref}")
+        u.settings.save_manual_address(shop_ref, {"address_id": address_id,
+                                                  **body.model_dump()})
+        u.audit.add(actor=actor, action="address.save", subject_type="shop",
+                    subject_id=str(shop_ref), detail={"address_id": address_id})
+    return {"address_id": address_id}
+
+
+@router.get("/waybills/balance")
+def waybill_balance(uow: UowDep, shop: int | None = Query(None, ge=1, le=MAX_ID)
+                    ) -> list[dict[str, Any]]:
+    return balances(uow, shop)
+
+
+@router.post("/shops/{shop_ref}/oauth-state", status_code=201, responses={
+    403: {"description": "admins only"}, 404: {"description": "no such shop"}})
+def api_oauth_state(fh: FahuoDep, user: SignedIn, actor: Actor,
+                    shop_ref: int = PathParam(ge=1, le=MAX_ID),
+                    service_id: str = Query("", pattern=r"^\d{0,20}$",
+                                            description="the app's service market id")
+                    ) -> Any:
+    """A single-use `state` (15 minutes) for authorising a tool-app shop, and the
+    service-market link that carries it when `service_id` is given."""
+    if not is_admin(user):
+        return JSONResponse({"message": "只有管理员可以授权店铺 (admins only)"}, 403)
+    try:
+        state = issue_oauth_state(fh.uow, fh.box.derive("oauth-state"), shop_ref,
+                                  user_id=user.id if user else None, actor=actor)
+    except UnknownShop as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {"state": state,
+            "authorize_url": authorize_url(service_id, state) if service_id else None}

@@ -1,0 +1,28 @@
+"""Console: the overview page and the push inbox."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from fahuo.entrypoints.web.console.render import STATE_LABELS, render
+from fahuo.entrypoints.web.deps import UowDep
+from fahuo.services import read_models
+
+router = APIRouter()
+
+
+@router.get("/")
+def dashboard(request: Request, uow: UowDep) -> HTMLResponse:
+    d = read_models.dashboard(uow)
+    return render(request, "dashboard.html", {
+        "counts": d.counts, "total": sum(d.counts.values()), "shops": d.shops,
+        "inbox": d.inbox, "urgent": d.urgent, "packs": d.packs,
+        "low_balances": d.low_balances,
+        "chart_labels": [STATE_LABELS.get(k, k) for k in d.counts],
+        "chart_values": list(d.counts.values())})
+
+
+@router.get("/inbox")
+def inbox_page(request: Request, uow: UowDep) -> HTMLResponse:
+    return render(request, "inbox.html", read_models.inbox(uow, 100))
