@@ -12,8 +12,9 @@ from starlette.routing import Route
 from . import aftersales as af
 from . import couriers as cr
 from . import logistics as lg
-from . import stock as st
-from .core import ProfileRunner, Sandbox
+from .core import Sandbox
+from .profiles import ProfileRunner
+from .stock import sync as stock_sync
 
 
 def jres(obj: Any, status: int = 200) -> Response:
@@ -99,7 +100,7 @@ async def orders_generate(request: Request) -> Response:
     if profile not in ("steady", "spike"):
         raise BadRequest("profile must be steady or spike")
     sb = _sb(request)
-    res = await run_in_threadpool(sb.generate, int(b["shop_id"]), int(b["count"]), b.get("seed"),
+    res = await run_in_threadpool(sb.orders.generate, int(b["shop_id"]), int(b["count"]), b.get("seed"),
                                   float(b.get("spread_seconds", 3 * 86400)), profile)
     return jres(res)
 
@@ -109,14 +110,14 @@ async def orders_mutate(request: Request) -> Response:
     b = await _body(request)
     _need(b, "shop_id", "count")
     sb = _sb(request)
-    return jres(await run_in_threadpool(sb.mutate, int(b["shop_id"]), int(b["count"]), b.get("seed")))
+    return jres(await run_in_threadpool(sb.orders.mutate, int(b["shop_id"]), int(b["count"]), b.get("seed")))
 
 
 @handle_errors
 async def orders_repeat_buyer(request: Request) -> Response:
     b = await _body(request)
     _need(b, "order_id", "count")
-    return jres(await run_in_threadpool(_sb(request).repeat_buyer, int(b["order_id"]), int(b["count"]),
+    return jres(await run_in_threadpool(_sb(request).orders.repeat_buyer, int(b["order_id"]), int(b["count"]),
                                         b.get("seed")))
 
 
@@ -124,7 +125,7 @@ async def orders_repeat_buyer(request: Request) -> Response:
 async def orders_change(request: Request) -> Response:
     b = await _body(request)
     _need(b, "order_id", "kind")
-    return jres(await run_in_threadpool(_sb(request).change_order, int(b["order_id"]), str(b["kind"]),
+    return jres(await run_in_threadpool(_sb(request).orders.change_order, int(b["order_id"]), str(b["kind"]),
                                         b.get("seed")))
 
 
@@ -134,7 +135,7 @@ async def orders_index(request: Request) -> Response:
     if not shop_id:
         raise BadRequest("missing shop_id")
     sb = _sb(request)
-    return jres(await run_in_threadpool(sb.order_index, int(shop_id)))
+    return jres(await run_in_threadpool(sb.orders.index, int(shop_id)))
 
 
 @handle_errors
@@ -297,7 +298,7 @@ async def waybills_list(request: Request) -> Response:
 
 @handle_errors
 async def stock_view(request: Request) -> Response:
-    return jres(await run_in_threadpool(st.admin_view, _sb(request), _shop_q(request)))
+    return jres(await run_in_threadpool(stock_sync.admin_view, _sb(request), _shop_q(request)))
 
 
 def _opt_int(b: dict[str, Any], name: str) -> int | None:

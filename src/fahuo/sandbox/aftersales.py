@@ -21,7 +21,8 @@ from typing import Any
 
 from . import generator as gen
 from .core import ApiError, Sandbox
-from .gateway import Ctx, api_method, p_bool, p_int
+from .gateway import Ctx, api_method
+from .params import p_bool, p_int
 from .logistics import (COMPANY_BY_CODE, _load_order, _oid, _push, _save_order, _touch, _tx, bad, missing,
                         settle_status)
 from .methods import shop_addresses
@@ -577,7 +578,7 @@ def after_sale_detail(ctx: Ctx, params: dict[str, Any]) -> Any:
     c = _load_case(sb.store.conn, aid, ctx.shop)
     if c is None:
         raise not_found(aid)
-    order = json.loads(sb.order_payload(ctx.shop, int(c["order_id"])) or "{}")
+    order = json.loads(sb.orders.payload(ctx.shop, int(c["order_id"])) or "{}")
     i, s = c["info"], _line(order, c["sku_order_id"])
     ol = _order_logistics(sb, order, c["sku_order_id"])
     ret = i["return"]

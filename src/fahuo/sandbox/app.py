@@ -6,7 +6,8 @@ import contextlib
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from . import aftersales, logistics, methods, stock, templates  # noqa: F401  (registers gateway handlers)
+from . import aftersales, logistics, methods, templates  # noqa: F401  (registers gateway handlers)
+from .stock import sync  # noqa: F401
 from .admin import ROUTES
 from .core import Sandbox
 from .gateway import gateway

@@ -40,7 +40,8 @@ import orjson
 
 from . import generator as gen
 from .core import ApiError, Sandbox
-from .gateway import Ctx, api_method, p_bool, p_int
+from .gateway import Ctx, api_method
+from .params import p_bool, p_int
 from .methods import LOGISTICS_COMPANIES, shop_addresses
 
 COMPANY_BY_CODE = {c["code"]: c for c in LOGISTICS_COMPANIES}
@@ -182,16 +183,8 @@ def _contact(c: dict[str, Any], label: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def _tx(sb: Sandbox) -> Iterator[Any]:
-    with sb.store.write_lock:
-        conn = sb.store.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        sb.version += 1
+    with sb.store.transaction() as conn:
+        yield conn
 
 
 def _load_order(conn: Any, shop_id: int | None, oid: int) -> dict[str, Any] | None:
