@@ -11,8 +11,9 @@ from starlette.routing import Route
 
 from . import aftersales as af
 from . import couriers as cr
-from . import logistics as lg
+from . import orders
 from .core import Sandbox
+from .logistics import shipping, waybills
 from .profiles import ProfileRunner
 from .stock import sync as stock_sync
 
@@ -250,7 +251,7 @@ async def netsites_balance(request: Request) -> Response:
     _need(b, "shop_id", "logistics_code")
     if b.get("amount") is None:
         raise BadRequest("missing amount")
-    return jres(await run_in_threadpool(lg.admin_set_balance, _sb(request), int(b["shop_id"]), str(b["logistics_code"]),
+    return jres(await run_in_threadpool(waybills.admin_set_balance, _sb(request), int(b["shop_id"]), str(b["logistics_code"]),
                                         b.get("netsite_code") or None, int(b["amount"])))
 
 
@@ -259,22 +260,22 @@ async def orders_refund(request: Request) -> Response:
     b = await _body(request)
     _need(b, "order_id")
     sku = b.get("sku_order_id")
-    return jres(await run_in_threadpool(lg.admin_refund, _sb(request), int(b["order_id"]),
-                                        str(sku) if sku not in (None, "") else None))
+    return jres(await run_in_threadpool(af.create, _sb(request), int(b["order_id"]),
+                                        str(sku) if sku not in (None, "") else None, "refund"))
 
 
 @handle_errors
 async def orders_status(request: Request) -> Response:
     b = await _body(request)
     _need(b, "order_id", "order_status")
-    return jres(await run_in_threadpool(lg.admin_set_status, _sb(request), int(b["order_id"]), int(b["order_status"])))
+    return jres(await run_in_threadpool(orders.set_status, _sb(request), int(b["order_id"]), int(b["order_status"])))
 
 
 @handle_errors
 async def shipments_pickup(request: Request) -> Response:
     b = await _body(request)
     _need(b, "tracking_no")
-    return jres(await run_in_threadpool(lg.admin_pickup, _sb(request), str(b["tracking_no"])))
+    return jres(await run_in_threadpool(shipping.admin_pickup, _sb(request), str(b["tracking_no"])))
 
 
 def _shop_q(request: Request) -> int:
@@ -286,12 +287,12 @@ def _shop_q(request: Request) -> int:
 
 @handle_errors
 async def shipments_list(request: Request) -> Response:
-    return jres(await run_in_threadpool(lg.admin_shipments, _sb(request), _shop_q(request)))
+    return jres(await run_in_threadpool(shipping.admin_shipments, _sb(request), _shop_q(request)))
 
 
 @handle_errors
 async def waybills_list(request: Request) -> Response:
-    return jres(await run_in_threadpool(lg.admin_waybills, _sb(request), _shop_q(request)))
+    return jres(await run_in_threadpool(waybills.admin_waybills, _sb(request), _shop_q(request)))
 
 
 # ---------------------------------------------------------------------------- stock / after-sales

@@ -23,9 +23,10 @@ from . import generator as gen
 from .core import ApiError, Sandbox
 from .gateway import Ctx, api_method
 from .params import p_bool, p_int
-from .logistics import (COMPANY_BY_CODE, _load_order, _oid, _push, _save_order, _touch, _tx, bad, missing,
-                        settle_status)
-from .methods import shop_addresses
+from .logistics.shipping import settle_status
+from .methods import COMPANY_BY_CODE, shop_addresses
+from .orders import load_order, push_to_shop, save_order, touch
+from .params import bad, id_param, missing
 
 DAY = 86400
 ID_BASE = 7_200_000_000_000_000_000
@@ -232,8 +233,8 @@ def create(sb: Sandbox, order_id: int, sku_order_id: str | None = None, kind: st
     if reason_code is not None and reason_code not in REASONS:
         raise ValueError(f"reason_code must be one of {sorted(REASONS)}")
     now = int(sb.now())
-    with _tx(sb) as conn:
-        o = _load_order(conn, None, order_id)
+    with sb.store.transaction() as conn:
+        o = load_order(conn, None, order_id)
         if o is None:
             raise ValueError(f"unknown order {order_id}")
         if o["order_status"] in (1, 4):
@@ -249,7 +250,7 @@ def create(sb: Sandbox, order_id: int, sku_order_id: str | None = None, kind: st
             if busy:
                 raise ValueError(f"sub-order {s['order_id']} already has after-sale {busy[0]} in status {busy[1]} "
                                  f"({STATUS_TEXT[busy[1]]}); only a closed one (28) allows a new application")
-        ut = _touch(o, now)
+        ut = touch(o, now)
         seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM aftersales").fetchone()[0]
         out, msgs = [], []
         for s in skus:
@@ -279,19 +280,19 @@ def create(sb: Sandbox, order_id: int, sku_order_id: str | None = None, kind: st
             _mirror(s, c)
             out.append(case_view(c))
             msgs.append(_msg(sb, c, 200))
-        _save_order(conn, o)
-    _push(sb, o["shop_id"], msgs)
+        save_order(conn, o)
+    push_to_shop(sb, o["shop_id"], msgs)
     return {"order_id": str(order_id), "update_time": ut, "aftersales": out}
 
 
 def _decide(sb: Sandbox, aid: str, fn) -> dict[str, Any]:
     """Load a case and its order, let ``fn(case, order_line, now)`` change it, save both, push."""
     now = int(sb.now())
-    with _tx(sb) as conn:
+    with sb.store.transaction() as conn:
         c = _load_case(conn, aid)
         if c is None:
             raise LookupError(f"unknown after-sale {aid}")
-        o = _load_order(conn, None, int(c["order_id"]))
+        o = load_order(conn, None, int(c["order_id"]))
         if o is None:
             raise LookupError(f"after-sale {aid} points at unknown order {c['order_id']}")
         tags = fn(c, _line(o, c["sku_order_id"]), now)
@@ -300,9 +301,9 @@ def _decide(sb: Sandbox, aid: str, fn) -> dict[str, Any]:
         if o["order_status"] == 101 and c["aftersale_type"] == 2 and c["aftersale_status"] == 12:
             # the last unshipped line refunded: nothing is left to send, the order has shipped
             settle_status(conn, o, now)
-        _touch(o, now)
-        _save_order(conn, o)
-    _push(sb, c["shop_id"], [_msg(sb, c, t) for t in tags])
+        touch(o, now)
+        save_order(conn, o)
+    push_to_shop(sb, c["shop_id"], [_msg(sb, c, t) for t in tags])
     return dict(case_view(c), tags=[str(t) for t in tags])
 
 
@@ -513,10 +514,10 @@ def after_sale_list(ctx: Ctx, params: dict[str, Any]) -> Any:
     args: list[Any] = [ctx.shop]
     if params.get("order_id") not in (None, ""):
         where.append("order_id=?")
-        args.append(str(_oid(params["order_id"], "order_id")))
+        args.append(str(id_param(params["order_id"], "order_id")))
     if params.get("aftersale_id") not in (None, ""):
         where.append("aftersale_id=?")
-        args.append(str(_oid(params["aftersale_id"], "aftersale_id")))
+        args.append(str(id_param(params["aftersale_id"], "aftersale_id")))
     a_type = p_int(params, "aftersale_type", None)
     if a_type is not None:
         if a_type not in TYPE_TEXT:
@@ -572,7 +573,7 @@ def after_sale_list(ctx: Ctx, params: dict[str, Any]) -> Any:
 
 @api_method("afterSale.Detail")
 def after_sale_detail(ctx: Ctx, params: dict[str, Any]) -> Any:
-    aid = str(_oid(params.get("after_sale_id"), "after_sale_id"))
+    aid = str(id_param(params.get("after_sale_id"), "after_sale_id"))
     records = p_bool(params, "need_operation_record", False)
     sb = ctx.sb
     c = _load_case(sb.store.conn, aid, ctx.shop)
@@ -626,7 +627,7 @@ def _product(s: dict[str, Any], n: int) -> dict[str, Any]:
 
 @api_method("afterSale.applyLogisticsIntercept")
 def apply_logistics_intercept(ctx: Ctx, params: dict[str, Any]) -> Any:
-    aid = str(_oid(params.get("after_sale_id"), "after_sale_id"))
+    aid = str(id_param(params.get("after_sale_id"), "after_sale_id"))
     op_from = p_int(params, "op_from", None)
     if op_from is None:
         raise missing("op_from", "缺少op_from（1 商家，3 客服）")
@@ -656,13 +657,13 @@ def apply_logistics_intercept(ctx: Ctx, params: dict[str, Any]) -> Any:
         targets.append((code, tn.strip()))
     sb, now = ctx.sb, int(ctx.now)
     results, accepted = [], []
-    with _tx(sb) as conn:
+    with sb.store.transaction() as conn:
         c = _load_case(conn, aid, ctx.shop)
         if c is None:
             raise not_found(aid)
         if c["aftersale_status"] not in INTERCEPTABLE:
             raise refused(f"售后单当前状态不支持拦截: {STATUS_TEXT[c['aftersale_status']]}（仅{sorted(INTERCEPTABLE)}）")
-        o = _load_order(conn, ctx.shop, int(c["order_id"]))
+        o = load_order(conn, ctx.shop, int(c["order_id"]))
         if o is None:
             raise not_found(aid)
         parcels = {pk["tracking_no"]: pk for pk in _parcels(o)}

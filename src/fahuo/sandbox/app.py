@@ -6,7 +6,9 @@ import contextlib
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from . import aftersales, logistics, methods, templates  # noqa: F401  (registers gateway handlers)
+# imported for their @api_method registrations
+from . import aftersales, couriers, methods  # noqa: F401
+from .logistics import printing, reach, shipping, waybills  # noqa: F401
 from .stock import sync  # noqa: F401
 from .admin import ROUTES
 from .core import Sandbox

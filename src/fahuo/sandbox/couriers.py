@@ -38,7 +38,10 @@ from starlette.responses import Response
 
 from . import generator as gen
 from .core import ApiError
+from .gateway import Ctx, api_method
+from .logistics.fields import courier_param
 from .methods import shop_addresses
+from .params import bad, str_param
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -1140,6 +1143,16 @@ class Couriers:
         now = self.sb.now()
         nodes = [douyin_node(e) for e in row["events"] if e["at"] <= now]
         return {"track_info": {"track_no": track_no, "express": code}, "route__node_list": nodes}
+
+
+@api_method("logistics.trackNoRouteDetail")
+def track_no_route_detail(ctx: Ctx, params: dict[str, Any]) -> Any:
+    code = courier_param(params)
+    tn = str_param(params, "track_no")
+    phone = params.get("receiver_phone")
+    if phone is not None and not isinstance(phone, (str, int)):
+        raise bad("receiver_phone", "receiver_phone应为字符串")
+    return ctx.sb.couriers.route_detail(ctx.shop, code, tn)
 
 
 # ---------------------------------------------------------------------------- HTTP (Kuaidi100 endpoints)

@@ -26,6 +26,7 @@ LOGISTICS_COMPANIES = [
     {"id": 92, "name": "众邮快递", "code": "zhongyouex"},
     {"id": 99, "name": "其他", "code": "qita"},
 ]
+COMPANY_BY_CODE = {c["code"]: c for c in LOGISTICS_COMPANIES}
 
 
 # ---------------------------------------------------------------------------- token
