@@ -10,9 +10,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import aftersales as af
-from . import couriers as cr
 from . import orders
 from .core import Sandbox
+from .couriers import kuaidi100
 from .logistics import shipping, waybills
 from .profiles import ProfileRunner
 from .stock import sync as stock_sync
@@ -411,9 +411,9 @@ async def tracking_view(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/poll", cr.k100_subscribe, methods=["POST"]),
-    Route("/poll/query.do", cr.k100_query, methods=["POST"]),
-    Route("/label/order", cr.k100_label_order, methods=["POST"]),
+    Route("/poll", kuaidi100.k100_subscribe, methods=["POST"]),
+    Route("/poll/query.do", kuaidi100.k100_query, methods=["POST"]),
+    Route("/label/order", kuaidi100.k100_label_order, methods=["POST"]),
     Route("/sandbox/kuaidi100/accounts", k100_accounts, methods=["POST"]),
     Route("/sandbox/tracking/anomaly", tracking_anomaly, methods=["POST"]),
     Route("/sandbox/tracking/rates", tracking_rates, methods=["POST"]),

@@ -85,7 +85,7 @@ class Sandbox:
         self.orders = Orders(self)
         # late: these import the gateway, which imports this module
         from . import aftersales
-        from .couriers import Couriers
+        from .couriers.service import Couriers
         self.couriers = Couriers(self)
         self.store.conn.executescript(STOCK_SCHEMA)
         aftersales.ensure_schema(self)

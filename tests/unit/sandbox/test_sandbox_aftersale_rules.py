@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fahuo.sandbox import aftersales as af
-from fahuo.sandbox import couriers as cr
+from fahuo.sandbox.couriers.timeline import TimelineClosed, make_plan, timeline
 
 HZ = {"province": "浙江省", "city": "杭州市", "district": "西湖区"}
 URUMQI = {"province": "新疆维吾尔自治区", "city": "乌鲁木齐市", "district": "天山区"}
@@ -55,14 +55,14 @@ def test_decisions_follow_the_state_machine_with_default_refund_status():
 
 def test_an_intercepted_parcel_turns_back_from_where_it_is():
     no = "78000000000042"
-    plan = cr.make_plan(no, "zhongtong", HZ, URUMQI)
-    normal = cr.timeline(no, plan, 1_700_000_000, "none")
+    plan = make_plan(no, "zhongtong", HZ, URUMQI)
+    normal = timeline(no, plan, 1_700_000_000, "none")
     kept = normal[:2]  # collected, first hub
-    back = cr.timeline(no, plan, 1_700_000_000, "intercepted", kept, now=kept[-1]["at"] + 60)
+    back = timeline(no, plan, 1_700_000_000, "intercepted", kept, now=kept[-1]["at"] + 60)
     steps = [e["step"] for e in back]
     assert steps == ["collected", "hub:0", "return:intercept", "return:hub:0", "return:out", "returned"]
     assert back[2]["douyin"] == "退回" and "拦截" in back[2]["context"]
     assert all(a["at"] < b["at"] for a, b in zip(back, back[1:]))
-    assert cr.timeline(no, plan, 1_700_000_000, "intercepted") == []  # before pickup: never collected
-    with pytest.raises(cr.TimelineClosed):
-        cr.timeline(no, plan, 1_700_000_000, "intercepted", normal)  # signed: too late
+    assert timeline(no, plan, 1_700_000_000, "intercepted") == []  # before pickup: never collected
+    with pytest.raises(TimelineClosed):
+        timeline(no, plan, 1_700_000_000, "intercepted", normal)  # signed: too late
