@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import aftersales as af
+from .aftersales import cases, intercept
 from . import orders
 from .core import Sandbox
 from .couriers import kuaidi100
@@ -260,7 +260,7 @@ async def orders_refund(request: Request) -> Response:
     b = await _body(request)
     _need(b, "order_id")
     sku = b.get("sku_order_id")
-    return jres(await run_in_threadpool(af.create, _sb(request), int(b["order_id"]),
+    return jres(await run_in_threadpool(cases.create, _sb(request), int(b["order_id"]),
                                         str(sku) if sku not in (None, "") else None, "refund"))
 
 
@@ -324,13 +324,13 @@ async def aftersales_create(request: Request) -> Response:
     _need(b, "order_id")
     sku = b.get("sku_order_id")
     return jres(await run_in_threadpool(
-        af.create, _sb(request), int(b["order_id"]), str(sku) if sku not in (None, "") else None,
+        cases.create, _sb(request), int(b["order_id"]), str(sku) if sku not in (None, "") else None,
         b.get("kind") or None, _opt_int(b, "aftersale_type"), _opt_int(b, "item_num"), _opt_int(b, "reason_code")))
 
 
 @handle_errors
 async def aftersales_list(request: Request) -> Response:
-    return jres(await run_in_threadpool(af.admin_list, _sb(request), _shop_q(request)))
+    return jres(await run_in_threadpool(cases.admin_list, _sb(request), _shop_q(request)))
 
 
 @handle_errors
@@ -338,7 +338,7 @@ async def aftersales_return_shipped(request: Request) -> Response:
     b = await _body(request)
     _need(b, "company_code", "tracking_no")
     try:
-        return jres(await run_in_threadpool(af.return_shipped, _sb(request), request.path_params["aftersale_id"],
+        return jres(await run_in_threadpool(cases.return_shipped, _sb(request), request.path_params["aftersale_id"],
                                             str(b["company_code"]), str(b["tracking_no"])))
     except LookupError as exc:
         return jres({"error": str(exc)}, 404)
@@ -348,7 +348,7 @@ async def aftersales_return_shipped(request: Request) -> Response:
 async def aftersales_intercept_unsupported(request: Request) -> Response:
     b = await _body(request)
     _need(b, "company_codes")
-    return jres({"company_codes": af.set_intercept_unsupported(_sb(request), b["company_codes"])})
+    return jres({"company_codes": intercept.set_intercept_unsupported(_sb(request), b["company_codes"])})
 
 
 @handle_errors
@@ -356,7 +356,7 @@ async def aftersales_status(request: Request) -> Response:
     b = await _body(request)
     _need(b, "aftersale_status")
     try:
-        return jres(await run_in_threadpool(af.set_status, _sb(request), request.path_params["aftersale_id"],
+        return jres(await run_in_threadpool(cases.set_status, _sb(request), request.path_params["aftersale_id"],
                                             _req_int(b, "aftersale_status"), _opt_int(b, "refund_status")))
     except LookupError as exc:
         return jres({"error": str(exc)}, 404)

@@ -7,7 +7,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 # imported for their @api_method registrations
-from . import aftersales, methods  # noqa: F401
+from . import methods  # noqa: F401
+from .aftersales import intercept, wire  # noqa: F401
 from .couriers import douyin  # noqa: F401
 from .logistics import printing, reach, shipping, waybills  # noqa: F401
 from .stock import sync  # noqa: F401

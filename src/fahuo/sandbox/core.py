@@ -84,11 +84,11 @@ class Sandbox:
         self.profiles: dict[int, ProfileRunner] = {}
         self.orders = Orders(self)
         # late: these import the gateway, which imports this module
-        from . import aftersales
+        from .aftersales.cases import SCHEMA as AFTERSALES_SCHEMA
         from .couriers.service import Couriers
         self.couriers = Couriers(self)
         self.store.conn.executescript(STOCK_SCHEMA)
-        aftersales.ensure_schema(self)
+        self.store.conn.executescript(AFTERSALES_SCHEMA)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fahuo.sandbox import aftersales as af
+from fahuo.sandbox.aftersales.rules import check_transition, tags_for
 from fahuo.sandbox.couriers.timeline import TimelineClosed, make_plan, timeline
 
 HZ = {"province": "浙江省", "city": "杭州市", "district": "西湖区"}
@@ -26,7 +26,7 @@ URUMQI = {"province": "新疆维吾尔自治区", "city": "乌鲁木齐市", "di
     (27, 12, 4, 3, 1, [201, 206]),    # the platform rules for the buyer
 ])
 def test_tags_per_change(old, new, old_rs, new_rs, a_type, tags):
-    assert af.tags_for(old, new, old_rs, new_rs, a_type) == tags
+    assert tags_for(old, new, old_rs, new_rs, a_type) == tags
 
 
 def case(status: int, a_type: int, refund: int = 1) -> dict:
@@ -34,11 +34,11 @@ def case(status: int, a_type: int, refund: int = 1) -> dict:
 
 
 def test_decisions_follow_the_state_machine_with_default_refund_status():
-    assert af.check_transition(case(6, 2), 12, None) == 3
-    assert af.check_transition(case(6, 0), 7, None) == 1
-    assert af.check_transition(case(6, 1), 27, None) == 4
-    assert af.check_transition(case(11, 0), 12, 2) == 2
-    assert af.check_transition(case(12, 0, 2), 12, 3) == 3
+    assert check_transition(case(6, 2), 12, None) == 3
+    assert check_transition(case(6, 0), 7, None) == 1
+    assert check_transition(case(6, 1), 27, None) == 4
+    assert check_transition(case(11, 0), 12, 2) == 2
+    assert check_transition(case(12, 0, 2), 12, 3) == 3
     for c, new, rs, words in [
         (case(6, 0), 12, None, "two steps"),           # a return-refund waits for the goods
         (case(6, 1), 7, None, "only a return-refund"),  # refund-only never waits for a parcel
@@ -50,7 +50,7 @@ def test_decisions_follow_the_state_machine_with_default_refund_status():
         (case(6, 1), 12, 9, "refund_status must be"),
     ]:
         with pytest.raises(ValueError, match=words):
-            af.check_transition(c, new, rs)
+            check_transition(c, new, rs)
 
 
 def test_an_intercepted_parcel_turns_back_from_where_it_is():

@@ -17,7 +17,7 @@ Error shapes (all HTTP 200 envelopes; the numbering is the sandbox's own, UNCONF
   3     ``该订单当前为“部分发货”状态，无法调用此接口`` (doc §8.1 wording)
   4     order not shippable: ``订单已取消，无法发货`` / ``订单未支付，无法发货`` / ``订单未发货…``
   5     ``订单存在售后申请，无法发货: <sku_order_id,…>`` (open after-sale, no ``is_reject_refund``;
-        with it the after-sale is refused, see :func:`fahuo.sandbox.aftersales.refuse_on_ship`)
+        with it the after-sale is refused, see :func:`fahuo.sandbox.aftersales.cases.refuse_on_ship`)
   6     ``风控审核中的订单暂不能发货: <order_id>`` (status 105)
   7     item / quantity / tracking-number checks (sub-order not in order, over-ship, cancelled number…)
   8     e-waybill account checks (courier not opened, sender address not a netsite address, unknown number)

@@ -56,7 +56,7 @@ def check_refunds(sb: Sandbox, conn: Any, skus: list[dict[str, Any]], reject: bo
         raise biz(5, "订单存在售后申请，无法发货: " + ",".join(s["order_id"] for s in open_))
     if not open_:
         return []
-    from ..aftersales import refuse_on_ship  # late: after-sales imports the shipping module
+    from ..aftersales.cases import refuse_on_ship  # late: after-sales imports the shipping module
     return refuse_on_ship(sb, conn, open_, now)  # ship anyway = refuse the refund (拒绝售后申请)
 
 
