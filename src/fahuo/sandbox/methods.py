@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import generator as gen
+from .receivers import WAREHOUSE_REGIONS
 from .core import ApiError
 from .gateway import Ctx, Raw, api_method, window_floor
 from .params import p_bool, p_int
@@ -127,7 +127,7 @@ def logistics_company_list(ctx: Ctx, params: dict[str, Any]) -> Any:
 # ---------------------------------------------------------------------------- address
 
 def shop_addresses(shop_id: int) -> list[dict[str, Any]]:
-    regions = gen.WAREHOUSE_REGIONS
+    regions = WAREHOUSE_REGIONS
     n = len(regions)
     r1, r2, r3 = regions[shop_id % n], regions[(shop_id // 7 + 3) % n], regions[(shop_id // 13 + 5) % n]
     out = []

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from . import generator as gen
+from .receivers import apply_receiver, random_receiver
 from .stock.ledger import order_units, take_new_orders, take_units
 
 if TYPE_CHECKING:
@@ -293,7 +294,7 @@ class Orders:
             order["seller_remark_stars"] = rng.randint(0, 5)
             return "remark", [P.msg(113, order)]
         if r < 0.75:
-            gen.apply_receiver(order, gen.random_receiver(rng))
+            apply_receiver(order, random_receiver(rng))
             return "address", [P.msg(105, order)]
         new_exp = gen.end_of_day_gmt8(order["exp_ship_time"], rng.choice((1, 2, 3)))
         order["exp_ship_time"] = new_exp

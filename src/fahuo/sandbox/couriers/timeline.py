@@ -12,7 +12,7 @@ import hashlib
 import random
 from typing import Any
 
-from .. import generator as gen
+from .. import receivers
 from .k100_wire import K100_COMPANIES
 from .places import DAY, HOUR, HUB_CITIES, km, resolve_place, short_city, short_district
 
@@ -38,8 +38,8 @@ def _centre(courier: str, city: str) -> str:
 
 
 def _person(rng: random.Random) -> str:
-    name = rng.choice(gen.SURNAMES) + rng.choice(gen.GIVEN)
-    return f"{name}（{rng.choice(gen.MOBILE_PREFIXES)}****{rng.randrange(10000):04d}）"
+    name = rng.choice(receivers.SURNAMES) + rng.choice(receivers.GIVEN)
+    return f"{name}（{rng.choice(receivers.MOBILE_PREFIXES)}****{rng.randrange(10000):04d}）"
 
 
 def make_plan(track_no: str, courier: str, origin: dict[str, str] | str | None,
@@ -67,7 +67,7 @@ def make_plan(track_no: str, courier: str, origin: dict[str, str] | str | None,
         "origin_site": f"{short_city(oc)}{short_district(o['district'])}{rng.choice(branch)}营业部",
         "dest_site": f"{short_city(dc)}{short_district(d['district'])}{rng.choice(branch)}营业部",
         "collector": _person(rng), "deliverer": _person(rng),
-        "locker": f"{d['district']}{rng.choice(gen.COMMUNITIES)}驿站" if rng.random() < 0.3 else "",
+        "locker": f"{d['district']}{rng.choice(receivers.COMMUNITIES)}驿站" if rng.random() < 0.3 else "",
         "stall_at": rng.randrange(n),  # stalled: no scan after hub ``stall_at``
         "lost_at": rng.randrange(n),  # lost: after hub ``lost_at``
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .. import generator as gen
+from ..catalogue import ALL_SKUS
 
 if TYPE_CHECKING:
     from ..core import Sandbox
@@ -53,7 +53,7 @@ def ensure_shop(conn: Any, shop_id: int, now: int) -> None:
         return
     conn.executemany("INSERT OR IGNORE INTO stock (shop_id, sku_id, product_id, code, stock_num, update_time)"
                      " VALUES (?,?,?,?,?,?)",
-                     [(shop_id, s["sku_id"], p["product_id"], s["code"], INITIAL_STOCK, now) for p, s in gen.ALL_SKUS])
+                     [(shop_id, s["sku_id"], p["product_id"], s["code"], INITIAL_STOCK, now) for p, s in ALL_SKUS])
 
 
 def seed(sb: Sandbox, shop_id: int) -> None:

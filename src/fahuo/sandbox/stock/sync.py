@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .. import generator as gen
+from ..catalogue import ALL_SKUS, CATALOGUE
 from ..core import ApiError
 from ..gateway import Ctx, api_method
 from ..params import bad, id_param, missing, p_bool, p_int
@@ -17,9 +17,9 @@ BATCH_MAX = 100  # sku_sync_list entries per call (doc silent; a product has at 
 IDEMPOTENT_MAX = 64
 BIZ = "isv.business-failed:11"
 
-SKU_BY_ID: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {s["sku_id"]: (p, s) for p, s in gen.ALL_SKUS}
-SKU_BY_CODE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {s["code"]: (p, s) for p, s in gen.ALL_SKUS}
-PRODUCT_BY_ID: dict[int, dict[str, Any]] = {p["product_id"]: p for p in gen.CATALOGUE}
+SKU_BY_ID: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {s["sku_id"]: (p, s) for p, s in ALL_SKUS}
+SKU_BY_CODE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {s["code"]: (p, s) for p, s in ALL_SKUS}
+PRODUCT_BY_ID: dict[int, dict[str, Any]] = {p["product_id"]: p for p in CATALOGUE}
 
 
 def biz(msg: str) -> ApiError:
