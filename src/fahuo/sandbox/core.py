@@ -74,6 +74,7 @@ class Sandbox:
         self.faults: dict[str, Any] = {}
         # couriers whose parcels afterSale.applyLogisticsIntercept refuses (admin-set)
         self.intercept_unsupported: set[str] = set()
+        self.netsite_shops: set[int] = set()  # netsites seeded: spares a query per e-waybill call
         self._fault_rng = random.Random(7)
         self._fault_counter = itertools.count(1)
         self._log_seq = itertools.count(1)

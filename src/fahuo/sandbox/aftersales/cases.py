@@ -209,7 +209,7 @@ def _decide(sb: Sandbox, aid: str, fn) -> dict[str, Any]:
 
 
 def set_status(sb: Sandbox, aid: str, status: int, refund_status: int | None = None) -> dict[str, Any]:
-    """A merchant or platform decision (see :data:`NEXT`)."""
+    """A merchant or platform decision (see :data:`.rules.NEXT`)."""
 
     def fn(c: dict[str, Any], line: dict[str, Any], now: int) -> list[int]:
         old = c["aftersale_status"]

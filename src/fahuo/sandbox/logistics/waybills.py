@@ -39,8 +39,7 @@ def track_no_for(code: str, seq: int) -> str:
 
 
 def ensure_netsites(sb: Sandbox, conn: Any, shop_id: int) -> None:
-    seeded = sb.__dict__.setdefault("_netsite_shops", set())
-    if shop_id in seeded:
+    if shop_id in sb.netsite_shops:
         return
     if conn.execute("SELECT 1 FROM netsites WHERE shop_id=? LIMIT 1", (shop_id,)).fetchone() is None:
         addrs = shop_addresses(shop_id)
@@ -56,7 +55,7 @@ def ensure_netsites(sb: Sandbox, conn: Any, shop_id: int) -> None:
                 rows.append((shop_id, code, ncode, nname, ctype, bal, json.dumps(sender, ensure_ascii=False), i))
         conn.executemany("INSERT OR IGNORE INTO netsites (shop_id, logistics_code, netsite_code, netsite_name,"
                          " company_type, amount, sender_address, seq) VALUES (?,?,?,?,?,?,?,?)", rows)
-    seeded.add(shop_id)
+    sb.netsite_shops.add(shop_id)
 
 
 def _netsite_json(r: tuple) -> dict[str, Any]:
