@@ -81,7 +81,7 @@ class Orders:
         self._cursor_cache: dict[tuple, tuple[int, tuple]] = {}
 
     def search(self, shop_id: int, *, statuses: list[int] | None, ct: tuple, ut: tuple, order_by: str,
-                      asc: bool, page: int, size: int) -> tuple[int, list[str]]:
+               asc: bool, page: int, size: int) -> tuple[int, list[str]]:
         where = ["shop_id=?"]
         params: list[Any] = [shop_id]
         if statuses:
@@ -217,7 +217,7 @@ class Orders:
         shop_id = int(shop_id)
         rng = random.Random(f"mutate:{seed if seed is not None else secrets.token_hex(8)}:{shop_id}:{self.sb.store.version}")
         ids = [r[0] for r in self.sb.store.all("SELECT order_id FROM orders WHERE shop_id=? AND order_status IN (1,2,105)"
-                                            " ORDER BY order_id", (shop_id,))]
+                                               " ORDER BY order_id", (shop_id,))]
         chosen = rng.sample(ids, min(count, len(ids)))
         push_apps = self.sb.push.apps_for_shop(shop_id)
         out = []
