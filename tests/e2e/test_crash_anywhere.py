@@ -30,7 +30,7 @@ import sqlalchemy as sa
 import fahuo
 from support import NO_RULE_HOLDS, make_fahuo, ready_to_ship
 
-from fahuo.sandbox.generator import CATALOGUE
+from fahuo.sandbox.catalogue import CATALOGUE
 from fahuo.services.settings import update_settings
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from fahuo.sandbox.generator import decrypt_text
+from fahuo.sandbox.receivers import decrypt_text
 
 
 def _free_port() -> int:

@@ -9,12 +9,15 @@ Entry points
   yielding the base URL
 * :func:`fahuo.sandbox.__main__.serve` ``(db_path, host, port)``; ``python -m fahuo.sandbox --db PATH``
 
-Modules: ``signing`` (sign / push sign / timestamps / canonical JSON), ``generator`` (orders),
-``store`` (SQLite), ``core`` (state, tokens, orders, faults, profiles), ``push`` (webhook worker),
-``gateway`` (common checks + method registry, ``@api_method``), ``methods`` (handlers), ``logistics``
-(e-waybill §9 + shipping §8 handlers and their admin helpers), ``couriers`` (tracking timelines,
-Kuaidi100 subscribe / push / query, ``trackNoRouteDetail`` data), ``stock`` (inventory §11),
-``aftersales`` (after-sale §12 and refund pushes 200–208), ``admin``.
+Modules: ``signing`` (sign / push sign / timestamps / canonical JSON), ``store`` (SQLite, one
+transaction helper), ``core`` (state, tokens, faults, stats), ``orders`` (order reads, generation,
+changes; the order helpers of every writer), ``profiles`` (real-time order profiles), ``generator``,
+``catalogue`` and ``receivers`` (what orders are made of), ``push`` (webhook worker), ``gateway``
+(common checks + method registry, ``@api_method``), ``params`` (parameter checks), ``methods``
+(token / order / address handlers). Packages, each with its own docstring: ``logistics``
+(e-waybill §9, shipping §8, reachability, print data), ``couriers`` (places, timelines, Kuaidi100
+and Douyin wire, the shared store), ``stock`` (inventory §11), ``aftersales`` (after-sale §12 and
+refund pushes 200–208), ``admin`` (the unsigned ``/sandbox/…`` API).
 
 Choices where the platform doc is UNCONFIRMED or silent
 -------------------------------------------------------
@@ -45,8 +48,8 @@ Choices where the platform doc is UNCONFIRMED or silent
   (counted in ``/sandbox/stats``). ``msg_id`` = ``<19 digits>:<tag>:<unix seconds>``.
 * Default per-app QPS 100 (sliding 1 s window; rejected calls are not counted).
 
-E-waybill and shipping (``logistics.py``; UNCONFIRMED choices)
-----------------------------------------------------------
+E-waybill and shipping (``logistics``; UNCONFIRMED choices)
+-------------------------------------------------------
 * ``logistics.listShopNetsite``: ``data = {logistics_code (as asked, "" = all), company_type (0 for all),
   netsites[]}``; every netsite carries ``company`` (courier code) and ``company_type``. Seeded lazily per
   shop: zhongtong / yunda / jtexpress (2 netsites), yuantong / shentong / shunfeng (1); type 2 加盟, SF 1
@@ -99,8 +102,8 @@ E-waybill and shipping (``logistics.py``; UNCONFIRMED choices)
   {tracking_no}``, ``GET /sandbox/shipments?shop_id=``, ``GET /sandbox/waybills?shop_id=`` (status live /
   used / cancelled, picked_up).
 
-Stock (``stock.py``; facts: doudian-open-platform.md §11; UNCONFIRMED choices)
-------------------------------------------------------------------------------
+Stock (``stock``; facts: doudian-open-platform.md §11; UNCONFIRMED choices)
+---------------------------------------------------------------------------
 * Every shop sells the whole generator CATALOGUE. A shop's rows are created (1000 units per SKU) the first
   time anything touches its stock: a stock call, ``GET /sandbox/stock`` or a paid order.
 * ``stock_num`` = the last absolute sync (+ later increments) − units of orders paid after it (orders
@@ -133,7 +136,7 @@ Stock (``stock.py``; facts: doudian-open-platform.md §11; UNCONFIRMED choices)
   idempotent_id, skus[{sku_id, code, stock_num, before, after}], code, sub_code, sub_msg}]}``: every sync call
   that reached its handler, refused ones too (``before`` / ``after`` only when applied); ids are strings.
 
-After-sale (``aftersales.py``; facts: doudian-open-platform.md §12, §10.5; UNCONFIRMED choices)
+After-sale (``aftersales``; facts: doudian-open-platform.md §12, §10.5; UNCONFIRMED choices)
 -------------------------------------------------------------------------------------------
 * One case per sub-order (``related_id`` = ``sku_order_id``); types 0 退货退款, 1 已发货仅退款, 2 未发货仅退款
   (3/6/7/8 are not simulated). Ids are 19-digit strings ``7200000000000000000 + 7919·n``. Times are the sandbox
@@ -197,7 +200,7 @@ After-sale (``aftersales.py``; facts: doudian-open-platform.md §12, §10.5; UNC
   refund_status, apply_time, update_time, status_deadline, refund_amount, aftersale_num, reason_code, return,
   intercepts, logs}``.
 
-Couriers and tracking (``couriers.py``; facts: tracking-and-couriers.md §1, doudian-open-platform.md §9.8)
+Couriers and tracking (``couriers``; facts: tracking-and-couriers.md §1, doudian-open-platform.md §9.8)
 ---------------------------------------------------------------------------------------------------------
 * Kuaidi100 is served by the same app: ``POST /poll`` (subscribe) and ``POST /poll/query.do`` (query), so
   ``Kuaidi100Settings(base_url=<sandbox>)`` works. Accounts: ``POST /sandbox/kuaidi100/accounts

@@ -6,10 +6,16 @@ import contextlib
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from . import aftersales, logistics, methods, stock, templates  # noqa: F401  (registers gateway handlers)
-from .admin import ROUTES
+from .admin.routes import ROUTES
 from .core import Sandbox
 from .gateway import gateway
+
+# imported for their @api_method registrations
+from . import methods  # noqa: F401
+from .aftersales import intercept, wire  # noqa: F401
+from .couriers import douyin  # noqa: F401
+from .logistics import printing, reach, shipping, waybills  # noqa: F401
+from .stock import sync  # noqa: F401
 
 
 def create_app(db_path: str, *, clock_offset: float = 0.0) -> Starlette:

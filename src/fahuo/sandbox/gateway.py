@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, overload
+from typing import Any, Callable
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -173,50 +173,6 @@ async def gateway(request: Request) -> Response:
     sb.record_call(path_method, 10000)
     data_json = data if isinstance(data, Raw) else _dumps(data)
     return _json_response(_envelope(10000, "success", "", "", data_json, sb.next_log_id()))
-
-
-# ---------------------------------------------------------------------------- param helpers
-
-@overload
-def p_int(params: dict[str, Any], name: str, default: int, *, lo: int | None = None,
-          hi: int | None = None, msg: str | None = None) -> int: ...
-@overload
-def p_int(params: dict[str, Any], name: str, default: None = None, *, lo: int | None = None,
-          hi: int | None = None, msg: str | None = None) -> int | None: ...
-def p_int(params: dict[str, Any], name: str, default: int | None = None, *, lo: int | None = None,
-          hi: int | None = None, msg: str | None = None) -> int | None:
-    v = params.get(name)
-    if v is None or v == "":
-        return default
-    if isinstance(v, bool):
-        raise ApiError(40003, f"isv.parameter-invalid:{name}", f"{name}参数类型错误")
-    if isinstance(v, str):
-        s = v.strip()
-        if not (s.lstrip("-").isdigit() and s.isascii()):
-            raise ApiError(40003, f"isv.parameter-invalid:{name}", f"{name}参数类型错误")
-        v = int(s)
-    elif isinstance(v, float):
-        if not v.is_integer():
-            raise ApiError(40003, f"isv.parameter-invalid:{name}", f"{name}参数类型错误")
-        v = int(v)
-    elif not isinstance(v, int):
-        raise ApiError(40003, f"isv.parameter-invalid:{name}", f"{name}参数类型错误")
-    if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise ApiError(40003, f"isv.parameter-invalid:{name}", msg or f"{name}参数超出范围")
-    return v
-
-
-def p_bool(params: dict[str, Any], name: str, default: bool) -> bool:
-    v = params.get(name)
-    if v is None or v == "":
-        return default
-    if isinstance(v, bool):
-        return v
-    if v in (0, 1):
-        return bool(v)
-    if isinstance(v, str) and v.lower() in ("true", "false"):
-        return v.lower() == "true"
-    raise ApiError(40003, f"isv.parameter-invalid:{name}", f"{name}参数类型错误")
 
 
 def window_floor(ctx: Ctx) -> int:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import generator as gen
+from .receivers import WAREHOUSE_REGIONS
 from .core import ApiError
-from .gateway import Ctx, Raw, api_method, p_bool, p_int, window_floor
+from .gateway import Ctx, Raw, api_method, window_floor
+from .params import p_bool, p_int
 
 VALID_ORDER_STATUS = {1, 2, 3, 4, 5, 101, 105}
 
@@ -25,6 +26,7 @@ LOGISTICS_COMPANIES = [
     {"id": 92, "name": "众邮快递", "code": "zhongyouex"},
     {"id": 99, "name": "其他", "code": "qita"},
 ]
+COMPANY_BY_CODE = {c["code"]: c for c in LOGISTICS_COMPANIES}
 
 
 # ---------------------------------------------------------------------------- token
@@ -95,7 +97,7 @@ def order_search_list(ctx: Ctx, params: dict[str, Any]) -> Any:
     if order_by not in ("create_time", "update_time"):
         raise ApiError(40003, "isv.parameter-invalid:order_by", "order_by仅支持create_time和update_time")
     asc = p_bool(params, "order_asc", False)
-    total, blobs = ctx.sb.search_orders(
+    total, blobs = ctx.sb.orders.search(
         ctx.shop, statuses=statuses,
         ct=(bounds["create_time_start"], bounds["create_time_end"]),
         ut=(bounds["update_time_start"], bounds["update_time_end"]),
@@ -111,7 +113,7 @@ def order_detail(ctx: Ctx, params: dict[str, Any]) -> Any:
     oid = str(oid).strip()
     if not (oid.isdigit() and oid.isascii()):
         raise ApiError(40003, "isv.parameter-invalid:shop_order_id", f"shop_order_id非法: {oid}")
-    blob = ctx.sb.order_payload(ctx.shop, int(oid)) if len(oid) <= 19 else None
+    blob = ctx.sb.orders.payload(ctx.shop, int(oid)) if len(oid) <= 19 else None
     if blob is None:
         raise ApiError(50002, "isv.business-failed", f"订单不存在: {oid}")
     return Raw('{"shop_order_detail":' + blob + "}")
@@ -125,7 +127,7 @@ def logistics_company_list(ctx: Ctx, params: dict[str, Any]) -> Any:
 # ---------------------------------------------------------------------------- address
 
 def shop_addresses(shop_id: int) -> list[dict[str, Any]]:
-    regions = gen.WAREHOUSE_REGIONS
+    regions = WAREHOUSE_REGIONS
     n = len(regions)
     r1, r2, r3 = regions[shop_id % n], regions[(shop_id // 7 + 3) % n], regions[(shop_id // 13 + 5) % n]
     out = []

@@ -1,9 +1,10 @@
 """SQLite storage (stdlib sqlite3, WAL). One connection per thread."""
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS shops (
@@ -114,6 +115,7 @@ class Store:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self.write_lock = threading.RLock()  # serialise writers inside this process
+        self.version = 0  # bumped by every transaction (invalidates cached order totals and cursors)
         conn = self.conn
         conn.executescript(SCHEMA)
         conn.commit()
@@ -145,6 +147,20 @@ class Store:
         with self.write_lock:
             cur = self.conn.execute(sql, tuple(params))
             return cur.rowcount
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` … ``COMMIT`` under the write lock (rolled back on any error)."""
+        with self.write_lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self.version += 1
 
     def close(self) -> None:
         with self._lock:

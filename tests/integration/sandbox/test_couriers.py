@@ -23,7 +23,7 @@ from fahuo.adapters.carriers.kuaidi100.push import parse_form
 from fahuo.domain.tracking import (
     TrackingEvent, TrackingState as T, Tracker, apply_events, from_douyin, from_kuaidi100,
 )
-from fahuo.sandbox import couriers as cr
+from fahuo.sandbox.couriers.timeline import KINDS, pick_anomaly
 
 DAY = 86400
 
@@ -264,7 +264,7 @@ def test_each_anomaly_kind_yields_its_events(fresh_client, fresh_url, k100_recei
     c = fresh_client()
     c.login()
     rec = k100_receiver
-    nos = dict(zip(cr.KINDS, numbers("3", 12, len(cr.KINDS))))
+    nos = dict(zip(KINDS, numbers("3", 12, len(KINDS))))
     ship(c, "yunda", list(nos.values()))
     acc = c.admin("/sandbox/kuaidi100/accounts", {})
     salt = acc["salt_hint"]
@@ -321,7 +321,7 @@ def test_rates_pick_anomalies_per_number_when_the_timeline_is_built(fresh_client
     nos = numbers("JT", 13, 8)
     ship(c, "jtexpress", nos)
     got = {no: view(c, no)["anomaly"] for no in nos}
-    assert got == {no: cr.pick_anomaly(no, rates) for no in nos}
+    assert got == {no: pick_anomaly(no, rates) for no in nos}
     assert c.admin("/sandbox/tracking/rates", {}) == {}
     assert view(c, nos[0])["anomaly"] == got[nos[0]]  # built once: later rates do not rewrite it
 

@@ -18,11 +18,11 @@ from fahuo.adapters.platforms.doudian import (
     RetryPolicy,
     ShopSession,
 )
-from fahuo.sandbox import generator as gen
+from fahuo.sandbox import catalogue
 
 DAY = 86400
-PRODUCT = gen.CATALOGUE[0]  # 9 SKUs
-OTHER = gen.CATALOGUE[1]
+PRODUCT = catalogue.CATALOGUE[0]  # 9 SKUs
+OTHER = catalogue.CATALOGUE[1]
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_sync_stock_absolute_incremental_and_idempotent_through_fahuo(client, sb
     api = shop_api(sb_url, client.app)
     pid, sku, other = PRODUCT["product_id"], PRODUCT["skus"][0], OTHER["skus"][0]
     view = stock_of(client)
-    assert len(view["skus"]) == len(gen.ALL_SKUS) and {s["stock_num"] for s in view["skus"]} == {1000}
+    assert len(view["skus"]) == len(catalogue.ALL_SKUS) and {s["stock_num"] for s in view["skus"]} == {1000}
     got = api.stock_num(str(sku["sku_id"]))
     assert (got["sku_id"], got["code"], got["stock_num"], got["prehold_stock_num"]) == (sku["sku_id"], sku["code"],
                                                                                          1000, 0)
@@ -194,9 +194,9 @@ def test_stock_num_follows_syncs_and_paid_orders(client, sb_url, shop_api):
     client.admin("/sandbox/orders/generate", {"shop_id": shop, "count": 150, "seed": 71, "spread_seconds": 3600})
     first = all_orders(client)
     sold = paid_units(first.values())
-    assert sold and levels(client) == {s["sku_id"]: max(0, 1000 - sold[s["sku_id"]]) for _, s in gen.ALL_SKUS}
+    assert sold and levels(client) == {s["sku_id"]: max(0, 1000 - sold[s["sku_id"]]) for _, s in catalogue.ALL_SKUS}
     # the merchant syncs every SKU (0 for the first product: a sale then cannot take it below 0)
-    for p in gen.CATALOGUE:
+    for p in catalogue.CATALOGUE:
         q = 0 if p is PRODUCT else 500
         assert api.sync_stock_batch(str(p["product_id"]), [(str(s["sku_id"]), q) for s in p["skus"]])
     client.admin("/sandbox/orders/generate", {"shop_id": shop, "count": 150, "seed": 72, "spread_seconds": 3600})
@@ -208,7 +208,7 @@ def test_stock_num_follows_syncs_and_paid_orders(client, sb_url, shop_api):
     now_orders = all_orders(client)
     # paid after the sync: the second batch as generated, and every order the mutation paid (all were unpaid)
     after_sync = paid_units(second.values()) + paid_units([dict(now_orders[o], order_status=2) for o in paid_later])
-    want = {s["sku_id"]: max(0, (0 if p is PRODUCT else 500) - after_sync[s["sku_id"]]) for p, s in gen.ALL_SKUS}
+    want = {s["sku_id"]: max(0, (0 if p is PRODUCT else 500) - after_sync[s["sku_id"]]) for p, s in catalogue.ALL_SKUS}
     assert levels(client) == want
     # prehold: units of every paid, unshipped line, whenever it was paid
     held = paid_units(now_orders.values())

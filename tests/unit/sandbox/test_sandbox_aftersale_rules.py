@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fahuo.sandbox import aftersales as af
-from fahuo.sandbox import couriers as cr
+from fahuo.sandbox.aftersales.rules import check_transition, tags_for
+from fahuo.sandbox.couriers.timeline import TimelineClosed, make_plan, timeline
 
 HZ = {"province": "浙江省", "city": "杭州市", "district": "西湖区"}
 URUMQI = {"province": "新疆维吾尔自治区", "city": "乌鲁木齐市", "district": "天山区"}
@@ -26,7 +26,7 @@ URUMQI = {"province": "新疆维吾尔自治区", "city": "乌鲁木齐市", "di
     (27, 12, 4, 3, 1, [201, 206]),    # the platform rules for the buyer
 ])
 def test_tags_per_change(old, new, old_rs, new_rs, a_type, tags):
-    assert af.tags_for(old, new, old_rs, new_rs, a_type) == tags
+    assert tags_for(old, new, old_rs, new_rs, a_type) == tags
 
 
 def case(status: int, a_type: int, refund: int = 1) -> dict:
@@ -34,11 +34,11 @@ def case(status: int, a_type: int, refund: int = 1) -> dict:
 
 
 def test_decisions_follow_the_state_machine_with_default_refund_status():
-    assert af.check_transition(case(6, 2), 12, None) == 3
-    assert af.check_transition(case(6, 0), 7, None) == 1
-    assert af.check_transition(case(6, 1), 27, None) == 4
-    assert af.check_transition(case(11, 0), 12, 2) == 2
-    assert af.check_transition(case(12, 0, 2), 12, 3) == 3
+    assert check_transition(case(6, 2), 12, None) == 3
+    assert check_transition(case(6, 0), 7, None) == 1
+    assert check_transition(case(6, 1), 27, None) == 4
+    assert check_transition(case(11, 0), 12, 2) == 2
+    assert check_transition(case(12, 0, 2), 12, 3) == 3
     for c, new, rs, words in [
         (case(6, 0), 12, None, "two steps"),           # a return-refund waits for the goods
         (case(6, 1), 7, None, "only a return-refund"),  # refund-only never waits for a parcel
@@ -50,19 +50,19 @@ def test_decisions_follow_the_state_machine_with_default_refund_status():
         (case(6, 1), 12, 9, "refund_status must be"),
     ]:
         with pytest.raises(ValueError, match=words):
-            af.check_transition(c, new, rs)
+            check_transition(c, new, rs)
 
 
 def test_an_intercepted_parcel_turns_back_from_where_it_is():
     no = "78000000000042"
-    plan = cr.make_plan(no, "zhongtong", HZ, URUMQI)
-    normal = cr.timeline(no, plan, 1_700_000_000, "none")
+    plan = make_plan(no, "zhongtong", HZ, URUMQI)
+    normal = timeline(no, plan, 1_700_000_000, "none")
     kept = normal[:2]  # collected, first hub
-    back = cr.timeline(no, plan, 1_700_000_000, "intercepted", kept, now=kept[-1]["at"] + 60)
+    back = timeline(no, plan, 1_700_000_000, "intercepted", kept, now=kept[-1]["at"] + 60)
     steps = [e["step"] for e in back]
     assert steps == ["collected", "hub:0", "return:intercept", "return:hub:0", "return:out", "returned"]
     assert back[2]["douyin"] == "退回" and "拦截" in back[2]["context"]
     assert all(a["at"] < b["at"] for a, b in zip(back, back[1:]))
-    assert cr.timeline(no, plan, 1_700_000_000, "intercepted") == []  # before pickup: never collected
-    with pytest.raises(cr.TimelineClosed):
-        cr.timeline(no, plan, 1_700_000_000, "intercepted", normal)  # signed: too late
+    assert timeline(no, plan, 1_700_000_000, "intercepted") == []  # before pickup: never collected
+    with pytest.raises(TimelineClosed):
+        timeline(no, plan, 1_700_000_000, "intercepted", normal)  # signed: too late

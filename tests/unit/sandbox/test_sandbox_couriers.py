@@ -10,7 +10,10 @@ import pytest
 from fahuo.domain.tracking import (
     TrackingEvent, TrackingState as T, Tracker, apply_events, from_douyin, from_kuaidi100,
 )
-from fahuo.sandbox import couriers as cr
+from fahuo.sandbox.couriers.douyin import DOUYIN_DESC, douyin_node
+from fahuo.sandbox.couriers.k100_wire import acknowledged, k100_item, last_result
+from fahuo.sandbox.couriers.places import CITIES, fmt_time, km
+from fahuo.sandbox.couriers.timeline import KINDS, TimelineClosed, make_plan, pick_anomaly, timeline
 from fahuo.sandbox.core import Sandbox
 
 HZ = {"province": "浙江省", "city": "杭州市", "district": "西湖区"}
@@ -20,7 +23,7 @@ BASE = 1_700_000_000
 
 
 def plan(no: str = "78123456789012", origin=HZ, dest=URUMQI, courier: str = "zhongtong"):
-    return cr.make_plan(no, courier, origin, dest)
+    return make_plan(no, courier, origin, dest)
 
 
 def k100_state(events) -> T:
@@ -42,21 +45,21 @@ def test_route_goes_from_sender_city_to_receiver_city_through_hubs_in_between():
     assert cities[0] == "杭州市" and cities[-1] == "乌鲁木齐市"
     assert 2 <= len(cities) <= 4 and len(set(cities)) == len(cities)
     # every intermediate hub brings the parcel closer to the receiver
-    to_dest = [cr._km(c, "乌鲁木齐市") for c in cities]
+    to_dest = [km(c, "乌鲁木齐市") for c in cities]
     assert to_dest == sorted(to_dest, reverse=True)
-    near = cr.make_plan("YT0000000000001", "yuantong", HZ, SUZHOU)  # ~130 km: straight there
+    near = make_plan("YT0000000000001", "yuantong", HZ, SUZHOU)  # ~130 km: straight there
     assert [h["city"] for h in near["hubs"]] == ["杭州市", "苏州市"]
-    same = cr.make_plan("YT0000000000002", "yuantong", HZ, HZ)
+    same = make_plan("YT0000000000002", "yuantong", HZ, HZ)
     assert [h["city"] for h in same["hubs"]] == ["杭州市", "杭州市"] and len({h["site"] for h in same["hubs"]}) == 2
-    unknown = cr.make_plan("YT0000000000003", "yuantong", "火星基地", URUMQI)  # unknown text: a seeded real city
-    assert unknown["origin"]["city"] in cr.CITIES
+    unknown = make_plan("YT0000000000003", "yuantong", "火星基地", URUMQI)  # unknown text: a seeded real city
+    assert unknown["origin"]["city"] in CITIES
 
 
 def test_normal_timeline_is_collected_hubs_out_signed_with_doc_codes():
     for i in range(60):
         no = f"YT{i:013d}"
-        p = cr.make_plan(no, "yuantong", HZ, URUMQI if i % 2 else SUZHOU)
-        ev = cr.timeline(no, p, BASE, "none")
+        p = make_plan(no, "yuantong", HZ, URUMQI if i % 2 else SUZHOU)
+        ev = timeline(no, p, BASE, "none")
         steps = [e["step"] for e in ev]
         n = len(p["hubs"])
         assert steps[:n + 2] == ["collected"] + [f"hub:{k}" for k in range(n)] + ["out:1"]
@@ -73,24 +76,24 @@ def test_normal_timeline_is_collected_hubs_out_signed_with_doc_codes():
         # the two views of one event never disagree, and both end delivered
         for e in ev:
             assert from_kuaidi100(e["state"], e["code"])[0] == from_douyin(e["douyin"])[0], e
-            assert from_douyin(cr.DOUYIN_DESC[e["douyin"]])[0] == from_douyin(e["douyin"])[0]
+            assert from_douyin(DOUYIN_DESC[e["douyin"]])[0] == from_douyin(e["douyin"])[0]
         assert k100_state(ev) == douyin_state(ev) == T.DELIVERED
         assert "【乌鲁木齐市】" in ev[-1]["context"] or "【苏州市】" in ev[-1]["context"]
 
 
 def test_timelines_are_deterministic_per_number():
     p = plan()
-    assert cr.make_plan("78123456789012", "zhongtong", HZ, URUMQI) == p
-    for kind in cr.KINDS:
-        assert cr.timeline("78123456789012", p, BASE, kind) == cr.timeline("78123456789012", p, BASE, kind)
-    other = cr.make_plan("78123456789013", "zhongtong", HZ, URUMQI)
-    assert cr.timeline("78123456789013", other, BASE, "none") != cr.timeline("78123456789012", p, BASE, "none")
+    assert make_plan("78123456789012", "zhongtong", HZ, URUMQI) == p
+    for kind in KINDS:
+        assert timeline("78123456789012", p, BASE, kind) == timeline("78123456789012", p, BASE, kind)
+    other = make_plan("78123456789013", "zhongtong", HZ, URUMQI)
+    assert timeline("78123456789013", other, BASE, "none") != timeline("78123456789012", p, BASE, "none")
 
 
 @pytest.mark.parametrize("no", [f"JT{i:013d}" for i in range(8)])
 def test_each_anomaly_ends_where_the_merchant_must_act(no):
-    p = cr.make_plan(no, "jtexpress", HZ, URUMQI)
-    t = {k: cr.timeline(no, p, BASE, k) for k in cr.KINDS}
+    p = make_plan(no, "jtexpress", HZ, URUMQI)
+    t = {k: timeline(no, p, BASE, k) for k in KINDS}
     steps = {k: [e["step"] for e in v] for k, v in t.items()}
     assert t["never_collected"] == []
     # stalled: at least one hub scan, then nothing; a prefix of the normal trip
@@ -116,11 +119,11 @@ def test_each_anomaly_ends_where_the_merchant_must_act(no):
 
 
 def test_rates_pick_the_same_kind_for_the_same_number():
-    assert cr.pick_anomaly("YT1", {}) == "none"
-    assert all(cr.pick_anomaly(f"YT{i}", {"stalled": 1.0}) == "stalled" for i in range(50))
+    assert pick_anomaly("YT1", {}) == "none"
+    assert all(pick_anomaly(f"YT{i}", {"stalled": 1.0}) == "stalled" for i in range(50))
     rates = {"never_collected": 0.1, "lost": 0.2}
-    picks = [cr.pick_anomaly(f"YT{i:013d}", rates) for i in range(5000)]
-    assert picks == [cr.pick_anomaly(f"YT{i:013d}", rates) for i in range(5000)]
+    picks = [pick_anomaly(f"YT{i:013d}", rates) for i in range(5000)]
+    assert picks == [pick_anomaly(f"YT{i:013d}", rates) for i in range(5000)]
     c = collections.Counter(picks)
     assert abs(c["never_collected"] / 5000 - 0.1) < 0.02 and abs(c["lost"] / 5000 - 0.2) < 0.025
     assert set(c) == {"none", "never_collected", "lost"}
@@ -128,76 +131,76 @@ def test_rates_pick_the_same_kind_for_the_same_number():
 
 def test_changing_the_anomaly_keeps_history_and_rebuilds_only_the_future():
     no, p = "78123456789012", plan()
-    normal = cr.timeline(no, p, BASE, "none")
+    normal = timeline(no, p, BASE, "none")
     kept = normal[:3]
     now = kept[-1]["at"] + 60
-    refused = cr.timeline(no, p, BASE, "refused", kept, now)
+    refused = timeline(no, p, BASE, "refused", kept, now)
     assert refused[:3] == kept and refused[-1]["step"] == "refused"
     assert all(e["at"] > now for e in refused[3:])
     assert [e["step"] for e in refused[3:]] == [f"hub:{k}" for k in range(2, len(p["hubs"]))] + ["out:1", "refused"]
     # stalling a parcel already at the door adds nothing: it simply stays where it is
-    assert cr.timeline(no, p, BASE, "stalled", refused, refused[-1]["at"] + 1) == refused
+    assert timeline(no, p, BASE, "stalled", refused, refused[-1]["at"] + 1) == refused
     # a refused parcel can still be sent back; the reason follows the history
-    back = cr.timeline(no, p, BASE, "returned", refused, refused[-1]["at"] + 1)
+    back = timeline(no, p, BASE, "returned", refused, refused[-1]["at"] + 1)
     assert back[:len(refused)] == refused and back[len(refused)]["step"] == "return:start"
     assert "收件人拒收" in back[len(refused)]["context"] and back[-1]["step"] == "returned"
     # after failed attempts the parcel can still be delivered: 302 派件异常后签收
-    failed = cr.timeline(no, p, BASE, "failed_delivery")
-    ok = cr.timeline(no, p, BASE, "none", failed, failed[-1]["at"] + 1)
+    failed = timeline(no, p, BASE, "failed_delivery")
+    ok = timeline(no, p, BASE, "none", failed, failed[-1]["at"] + 1)
     assert ok[-2]["step"] == "out:3" and (ok[-1]["state"], ok[-1]["code"]) == ("3", "302")
     # finished or impossible changes are refused
-    with pytest.raises(cr.TimelineClosed):
-        cr.timeline(no, p, BASE, "lost", normal, normal[-1]["at"] + 1)
-    with pytest.raises(cr.TimelineClosed):
-        cr.timeline(no, p, BASE, "never_collected", kept, now)
+    with pytest.raises(TimelineClosed):
+        timeline(no, p, BASE, "lost", normal, normal[-1]["at"] + 1)
+    with pytest.raises(TimelineClosed):
+        timeline(no, p, BASE, "never_collected", kept, now)
     with pytest.raises(ValueError):
-        cr.timeline(no, p, BASE, "eaten_by_dog")
+        timeline(no, p, BASE, "eaten_by_dog")
 
 
 def test_a_stalled_parcel_that_resumes_moves_from_now_not_from_the_past():
     no, p = "78123456789012", plan()
-    stalled = cr.timeline(no, p, BASE, "stalled")
+    stalled = timeline(no, p, BASE, "stalled")
     later = stalled[-1]["at"] + 5 * 86400
-    resumed = cr.timeline(no, p, BASE, "none", stalled, later)
+    resumed = timeline(no, p, BASE, "none", stalled, later)
     assert resumed[:len(stalled)] == stalled
     tail = resumed[len(stalled):]
     assert tail and tail[0]["at"] > later and tail[-1]["step"] == "signed"
     last_hub = int(stalled[-1]["step"].split(":")[1])
     assert tail[0]["step"] == (f"hub:{last_hub + 1}" if last_hub + 1 < len(p["hubs"]) else "out:1")
     # a trigger point already behind the parcel applies where it is
-    lost_now = cr.timeline(no, p, BASE, "lost", resumed[:-1] if resumed[-2]["step"] != "locker" else resumed[:-2],
+    lost_now = timeline(no, p, BASE, "lost", resumed[:-1] if resumed[-2]["step"] != "locker" else resumed[:-2],
                            later + 10 * 86400)
     assert lost_now[-1]["step"] == "lost"
 
 
 def test_kuaidi100_shapes_follow_resultv2():
     p = plan()
-    ev = cr.timeline("78123456789012", p, BASE, "none")
-    assert set(cr.k100_item(ev[0], "")) == {"time", "ftime", "context", "location"}
-    one = cr.k100_item(ev[0], "1")
+    ev = timeline("78123456789012", p, BASE, "none")
+    assert set(k100_item(ev[0], "")) == {"time", "ftime", "context", "location"}
+    one = k100_item(ev[0], "1")
     assert one["status"] == "揽收" and one["areaCode"] == "CN330100000000" and one["areaName"] == "浙江,杭州市"
-    four = cr.k100_item(ev[0], "4")
+    four = k100_item(ev[0], "4")
     assert four["statusCode"] == "103" and four["status"] == "已揽收"
-    assert four["time"] == cr.fmt_time(ev[0]["at"]) and len(four["time"]) == 19
-    lr = cr.last_result("78123456789012", "zhongtong", ev, "4")
+    assert four["time"] == fmt_time(ev[0]["at"]) and len(four["time"]) == 19
+    lr = last_result("78123456789012", "zhongtong", ev, "4")
     assert lr["data"][0]["statusCode"] == ev[-1]["code"] and lr["state"] == "3" and lr["ischeck"] == "1"
-    assert [d["statusCode"] for d in cr.last_result("x", "zhongtong", ev, "4", "asc")["data"]] == \
+    assert [d["statusCode"] for d in last_result("x", "zhongtong", ev, "4", "asc")["data"]] == \
         [e["code"] for e in ev]
-    mid = cr.last_result("x", "zhongtong", ev[:3], "4")
+    mid = last_result("x", "zhongtong", ev[:3], "4")
     assert mid["ischeck"] == "0" and mid["state"] == "0"
-    node = cr.douyin_node(ev[0])
+    node = douyin_node(ev[0])
     assert node == {"content": ev[0]["context"], "timestamp": str(ev[0]["at"]), "state": "揽收",
                     "state_description": "已揽收", "site_name": p["origin_site"]}
 
 
 def test_only_the_documented_reply_acknowledges_a_push():
     ok = '{"result":true,"returnCode":"200","message":"成功"}'
-    assert cr.acknowledged(httpx.Response(200, text=ok))
-    assert cr.acknowledged(httpx.Response(200, text=ok.replace("成功", "提交成功")))
+    assert acknowledged(httpx.Response(200, text=ok))
+    assert acknowledged(httpx.Response(200, text=ok.replace("成功", "提交成功")))
     for bad in ('{"code":0,"msg":"success"}', '{"result":true,"returnCode":200,"message":"成功"}',
                 '{"result":"true","returnCode":"200","message":"成功"}', "success", ""):
-        assert not cr.acknowledged(httpx.Response(200, text=bad)), bad
-    assert not cr.acknowledged(httpx.Response(500, text=ok))
+        assert not acknowledged(httpx.Response(200, text=bad)), bad
+    assert not acknowledged(httpx.Response(500, text=ok))
 
 
 def _sub_form(key: str, number: str, **params) -> dict[str, str]:

@@ -304,8 +304,8 @@ def test_fetch_template_urls_parses_template_list():
 
 
 def test_sandbox_template_list_over_the_gateway(sandbox):
-    import fahuo.sandbox.templates  # noqa: F401  (registers the method even before app.py imports it)
-    from fahuo.sandbox.logistics import COURIERS
+    import fahuo.sandbox.logistics.printing  # noqa: F401  (registers the method even before app.py imports it)
+    from fahuo.sandbox.logistics.waybills import COURIERS
 
     app = sandbox.new_app()
     client = DoudianClient(AppCredentials(app["app_key"], app["app_secret"], gateway_url=sandbox.url))

@@ -1,162 +1,29 @@
-"""Inventory (§11): platform stock per shop SKU and ``sku.syncStock`` / ``sku.syncStockBatch`` / ``sku.stockNum``.
-
-Every shop sells the whole generator CATALOGUE, so every shop has every catalogue SKU. A shop's rows are
-created (``INITIAL_STOCK`` each) the first time anything touches its stock: a stock call, the admin view
-or a paid order. The model (choices listed in the :mod:`fahuo.sandbox` docstring, "Stock"):
-
-* ``stock_num`` = the merchant's last absolute sync (plus later increments) − units of orders that were
-  paid after it, floored at 0. The generator never checks stock: an order paid with the stock at 0
-  still exists (the platform would have stopped selling; the sandbox keeps the order).
-* ``prehold_stock_num`` = units of paid-but-unshipped lines (orders 2 / 105 / 101, refunded lines and
-  shipped units excluded), computed from the orders when asked. It is informational: ``stock_num`` is
-  already net of those units.
-
-Error shapes: 40002 / 40003 naming the parameter; ``isv.idempotent-id-existed`` (40003, §4.2) for a
-repeated incremental ``idempotent_id``; every business refusal is 50002 ``isv.business-failed:11``
-naming the SKU / product. A refused call changes nothing and does not consume its idempotent id.
-"""
+"""``sku.syncStock`` / ``sku.syncStockBatch`` / ``sku.stockNum`` (§11) and the admin view of a shop's stock."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import generator as gen
-from .core import ApiError, Sandbox
-from .gateway import Ctx, api_method, p_bool, p_int
-from .logistics import _oid, _tx, bad, missing
+from ..catalogue import ALL_SKUS, CATALOGUE
+from ..core import ApiError
+from ..gateway import Ctx, api_method
+from ..params import bad, id_param, missing, p_bool, p_int
+from .ledger import INITIAL_STOCK, ensure_shop, prehold, seed
 
-INITIAL_STOCK = 1000
+if TYPE_CHECKING:
+    from ..core import Sandbox
+
 BATCH_MAX = 100  # sku_sync_list entries per call (doc silent; a product has at most a dozen SKUs)
 IDEMPOTENT_MAX = 64
 BIZ = "isv.business-failed:11"
-UNSHIPPED = (2, 105, 101)
 
-SKU_BY_ID: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {s["sku_id"]: (p, s) for p, s in gen.ALL_SKUS}
-SKU_BY_CODE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {s["code"]: (p, s) for p, s in gen.ALL_SKUS}
-PRODUCT_BY_ID: dict[int, dict[str, Any]] = {p["product_id"]: p for p in gen.CATALOGUE}
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS stock (
-    shop_id INTEGER NOT NULL,
-    sku_id INTEGER NOT NULL,
-    product_id INTEGER NOT NULL,
-    code TEXT NOT NULL,
-    stock_num INTEGER NOT NULL,
-    sold_since_sync INTEGER NOT NULL DEFAULT 0,
-    synced_at INTEGER,
-    update_time INTEGER NOT NULL,
-    PRIMARY KEY (shop_id, sku_id)
-);
-CREATE TABLE IF NOT EXISTS stock_idempotent (
-    shop_id INTEGER NOT NULL,
-    idempotent_id TEXT NOT NULL,
-    method TEXT NOT NULL,
-    at INTEGER NOT NULL,
-    PRIMARY KEY (shop_id, idempotent_id)
-);
-CREATE TABLE IF NOT EXISTS stock_syncs (
-    id INTEGER PRIMARY KEY,
-    shop_id INTEGER NOT NULL,
-    method TEXT NOT NULL,
-    at INTEGER NOT NULL,
-    product_id TEXT,
-    incremental INTEGER NOT NULL,
-    idempotent_id TEXT,
-    skus TEXT NOT NULL,
-    code INTEGER NOT NULL,
-    sub_code TEXT NOT NULL,
-    sub_msg TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ix_stock_syncs_shop ON stock_syncs (shop_id, id);
-"""
+SKU_BY_ID: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {s["sku_id"]: (p, s) for p, s in ALL_SKUS}
+SKU_BY_CODE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {s["code"]: (p, s) for p, s in ALL_SKUS}
+PRODUCT_BY_ID: dict[int, dict[str, Any]] = {p["product_id"]: p for p in CATALOGUE}
 
 
 def biz(msg: str) -> ApiError:
     return ApiError(50002, BIZ, msg)
-
-
-def ensure_schema(sb: Sandbox) -> None:
-    sb.store.conn.executescript(SCHEMA)
-
-
-def ensure_shop(conn: Any, shop_id: int, now: int) -> None:
-    """Seed the shop's rows (no in-memory cache: a rolled-back seed must not look done)."""
-    if conn.execute("SELECT 1 FROM stock WHERE shop_id=? LIMIT 1", (shop_id,)).fetchone():
-        return
-    conn.executemany("INSERT OR IGNORE INTO stock (shop_id, sku_id, product_id, code, stock_num, update_time)"
-                     " VALUES (?,?,?,?,?,?)",
-                     [(shop_id, s["sku_id"], p["product_id"], s["code"], INITIAL_STOCK, now) for p, s in gen.ALL_SKUS])
-
-
-def seed(sb: Sandbox, shop_id: int) -> None:
-    """For readers: a write transaction only the first time (a transaction also resets the order caches)."""
-    if sb.store.one("SELECT 1 FROM stock WHERE shop_id=? LIMIT 1", (shop_id,)) is None:
-        with _tx(sb) as conn:
-            ensure_shop(conn, shop_id, int(sb.now()))
-
-
-# ---------------------------------------------------------------------------- paid orders take stock
-
-def take_units(conn: Any, units: dict[tuple[int, int], int], now: int) -> None:
-    """``units[(shop_id, sku_id)]`` were just paid: take them off the platform stock (floor 0)."""
-    for shop_id in {k[0] for k in units}:
-        ensure_shop(conn, shop_id, now)
-    conn.executemany("UPDATE stock SET stock_num=MAX(0, stock_num-?), sold_since_sync=sold_since_sync+?,"
-                     " update_time=? WHERE shop_id=? AND sku_id=?",
-                     [(n, n, now, shop, sku) for (shop, sku), n in units.items() if n])
-
-
-def take_new_orders(conn: Any, after_id: int, now: int) -> None:
-    """Orders inserted with ``id > after_id`` in this transaction: paid ones (2, 105) take their units.
-
-    JSON is read by SQLite (C speed), so big generated batches stay cheap."""
-    rows = conn.execute(
-        "SELECT o.shop_id, json_extract(j.value, '$.sku_id'), SUM(json_extract(j.value, '$.item_num'))"
-        " FROM orders AS o, json_each(o.payload, '$.sku_order_list') AS j"
-        " WHERE o.id > ? AND o.order_status IN (2, 105) GROUP BY 1, 2", (after_id,)).fetchall()
-    if rows:
-        take_units(conn, {(shop, int(sku)): int(n) for shop, sku, n in rows if sku is not None}, now)
-
-
-def order_units(order: dict[str, Any]) -> dict[tuple[int, int], int]:
-    out: dict[tuple[int, int], int] = {}
-    for s in order["sku_order_list"]:
-        k = (int(order["shop_id"]), int(s["sku_id"]))
-        out[k] = out.get(k, 0) + int(s["item_num"])
-    return out
-
-
-def prehold(sb: Sandbox, shop_id: int, sku_id: int | None = None) -> dict[int, int]:
-    """Units of paid-but-unshipped lines per SKU (refunded lines and shipped units excluded)."""
-    flt = ""
-    args: list[Any] = [shop_id]
-    if sku_id is not None:  # a plain substring test first spares parsing the orders without that SKU
-        flt = " AND instr(o.payload, ?) > 0 AND json_extract(j.value, '$.sku_id') = ?"
-        args += [f'"sku_id":{sku_id},', sku_id]
-    out: dict[int, int] = {}
-    for sku, n in sb.store.all(
-            "SELECT json_extract(j.value, '$.sku_id'), SUM(json_extract(j.value, '$.item_num'))"
-            " FROM orders AS o, json_each(o.payload, '$.sku_order_list') AS j"
-            " WHERE o.shop_id=? AND o.order_status IN (2, 105)"
-            " AND COALESCE(json_extract(j.value, '$.after_sale_info.after_sale_status'), 0) != 12"
-            f"{flt} GROUP BY 1", args):
-        if sku is not None:
-            out[int(sku)] = out.get(int(sku), 0) + int(n)
-    # partly shipped orders: what is left of each line (few rows, read in Python)
-    for (payload,) in sb.store.all("SELECT payload FROM orders WHERE shop_id=? AND order_status=101", (shop_id,)):
-        o = json.loads(payload)
-        shipped: dict[str, int] = {}
-        for pk in o.get("logistics_info") or []:
-            for p in pk.get("product_info") or []:
-                shipped[str(p["sku_order_id"])] = shipped.get(str(p["sku_order_id"]), 0) + int(p["product_count"])
-        for s in o["sku_order_list"]:
-            if (sku_id is not None and int(s["sku_id"]) != sku_id) or \
-                    (s.get("after_sale_info") or {}).get("after_sale_status") == 12:
-                continue
-            left = int(s["item_num"]) - shipped.get(s["order_id"], 0)
-            if left > 0:
-                out[int(s["sku_id"])] = out.get(int(s["sku_id"]), 0) + left
-    return out
 
 
 # ---------------------------------------------------------------------------- parameters
@@ -176,7 +43,7 @@ def _opt_id(params: dict[str, Any], name: str, label: str | None = None) -> int 
     v = params.get(name)
     if v is None or v == "":
         return None
-    return _oid(v, label or name)
+    return id_param(v, label or name)
 
 
 def _code(params: dict[str, Any]) -> str | None:
@@ -248,7 +115,7 @@ def _logged(method: str):
                         else [{"sku_id": None if params.get("sku_id") is None else str(params.get("sku_id")),
                                "code": params.get("code"), "stock_num": params.get("stock_num")}])
                 idem = params.get("idempotent_id")
-                with _tx(ctx.sb) as conn:
+                with ctx.sb.store.transaction() as conn:
                     _log(conn, ctx.shop, method, int(ctx.now), params.get("product_id"),
                          params.get("incremental") in (True, "true", 1),
                          str(idem) if isinstance(idem, (str, int)) and not isinstance(idem, bool) else None, skus, err)
@@ -264,7 +131,7 @@ def _apply(ctx: Ctx, method: str, product_id: int, incremental: bool, idem: str 
            changes: list[tuple[dict[str, Any], int]]) -> None:
     """One transaction: idempotency, every SKU's new value (none may go below 0), the log row."""
     sb, now, shop = ctx.sb, int(ctx.now), ctx.shop
-    with _tx(sb) as conn:
+    with sb.store.transaction() as conn:
         ensure_shop(conn, shop, now)
         if idem is not None and conn.execute("SELECT 1 FROM stock_idempotent WHERE shop_id=? AND idempotent_id=?",
                                              (shop, idem)).fetchone():
@@ -347,7 +214,7 @@ def sync_stock_batch(ctx: Ctx, params: dict[str, Any]) -> Any:
             raise bad("sku_sync_list", f"{lab}应为对象")
         if it.get("sku_id") in (None, ""):
             raise missing(f"{lab}.sku_id")
-        sid = _oid(it.get("sku_id"), f"{lab}.sku_id")
+        sid = id_param(it.get("sku_id"), f"{lab}.sku_id")
         st = p_int(it, "sku_type", 0)
         if st not in (0, 1, 10):
             raise bad(f"{lab}.sku_type", f"{lab}.sku_type仅支持0（普通）、1（区域）、10（阶梯）")
