@@ -42,7 +42,7 @@ def make_fahuo(tmp: Path):
     from fahuo.bootstrap import Fahuo
     from fahuo.config import Settings
     settings = Settings(data_dir=tmp / "fahuo", secret_key=base64.b64encode(os.urandom(32)).decode(),
-                        rate_qps=100000, sync_lag_s=1, sync_initial_days=3, log_level="WARNING")
+                        rate_qps=10000, sync_lag_s=1, sync_initial_days=3, log_level="WARNING")
     app = Fahuo(settings, retry=RetryPolicy(max_attempts=8, initial_wait=0.01, max_wait=0.2))
     app.migrate()
     return app
