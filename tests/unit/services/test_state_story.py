@@ -269,7 +269,7 @@ class StateStory(RuleBasedStateMachine):
 
 
 StateStory.TestCase.settings = settings(
-    max_examples=25, stateful_step_count=40, deadline=None,
+    max_examples=20, stateful_step_count=40, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 test_state_story = StateStory.TestCase
 
