@@ -41,7 +41,8 @@ class FakeShop(FakeShippingApi):
     """A whole shop's platform side for driving the real pipeline, after-sale sync and stock
     sync in unit tests: one ship-from address, one zhongtong e-waybill account, numbers handed
     out in order, every confirmation accepted (and remembered as the order's parcel), cases as
-    ``afterSale.List`` items, and the last quantity pushed per SKU."""
+    ``afterSale.List`` items, the last quantity pushed per SKU, route nodes per number (set in
+    ``routes``) and every interception accepted."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -49,6 +50,8 @@ class FakeShop(FakeShippingApi):
         self.numbers: dict[tuple[str, str], str] = {}  # (order, pack id) → number, idempotent
         self.cases: dict[str, dict[str, Any]] = {}  # aftersale id → afterSale.List item
         self.pushed: dict[str, int] = {}  # sku_id → last quantity pushed
+        self.routes: dict[str, list[dict[str, Any]]] = {}  # track_no → route nodes
+        self.intercepted: list[tuple[str, str]] = []  # (aftersale id, track_no)
 
     # settings
     def all_addresses(self, page_size: int = 100) -> list[Any]:
@@ -111,3 +114,14 @@ class FakeShop(FakeShippingApi):
     def sync_stock(self, product_id: str, sku_id: str, stock_num: int, **_: Any) -> bool:
         self.pushed[str(sku_id)] = stock_num
         return True
+
+    # tracking and interception
+    def track_route(self, courier_code: str, track_no: str) -> list[dict[str, Any]]:
+        return list(self.routes.get(track_no, []))
+
+    def apply_intercept(self, after_sale_id: str, targets: list[tuple[str, str]]
+                        ) -> dict[str, Any]:
+        self.intercepted += [(after_sale_id, no) for _, no in targets]
+        return {"intercept_results": [{"tracking_no": no, "can_intercept": True,
+                                       "is_success": True, "intercept_cost": 0}
+                                      for _, no in targets]}

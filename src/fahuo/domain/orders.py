@@ -1,4 +1,4 @@
-"""Orders as the merchant sees them, and the one state machine every later step obeys.
+"""Orders as the merchant sees them, and the order lifecycle every later step obeys.
 
 Pure: no SQL, no HTTP. The platform says what the shop thinks (``platform_status``); fahuo's
 own ``OrderState`` says where the parcel is in *our* pipeline. A platform update may push the
@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from fahuo.domain.lifecycle import IllegalTransition as IllegalTransition  # re-exported
+from fahuo.domain.lifecycle import Lifecycle
 
 
 class OrderState(StrEnum):
@@ -48,14 +51,22 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
                           S.CANCELLED, S.REFUNDED}),
     S.PARTLY_SHIPPED: frozenset({S.SHIPPED, S.IN_TRANSIT, S.DELIVERED, S.REFUNDED,
                                  S.INTERCEPTED}),
-    S.SHIPPED: frozenset({S.IN_TRANSIT, S.DELIVERED, S.REFUNDED, S.INTERCEPTED}),
-    S.IN_TRANSIT: frozenset({S.DELIVERED, S.REFUNDED, S.INTERCEPTED}),
-    S.DELIVERED: frozenset({S.REFUNDED}),
+    # Tracking moves a shipped order on (in transit, delivered); after-sales when a parcel
+    # is turned round (intercepted) or goods come back to the merchant (returned).
+    S.SHIPPED: frozenset({S.IN_TRANSIT, S.DELIVERED, S.REFUNDED, S.INTERCEPTED, S.RETURNED}),
+    S.IN_TRANSIT: frozenset({S.DELIVERED, S.REFUNDED, S.INTERCEPTED, S.RETURNED}),
+    # → RETURNED: the buyer sent the goods back (退货退款) and they were received.
+    S.DELIVERED: frozenset({S.REFUNDED, S.RETURNED}),
     S.INTERCEPTED: frozenset({S.RETURNED, S.DELIVERED, S.REFUNDED}),
     S.RETURNED: frozenset({S.REFUNDED}),
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),
 }
+
+# What a platform status alone may create a row in (``state_from_platform``).
+NEW = frozenset({S.UNPAID, S.SYNCED, S.PARTLY_SHIPPED, S.SHIPPED, S.DELIVERED, S.CANCELLED,
+                 S.REFUNDED})
+ORDER: Lifecycle[OrderState] = Lifecycle("order", TRANSITIONS, NEW)
 
 # Progress rank: platform updates may only raise it. Held and approved are the same step
 # (a person's decision, not progress); terminal states outrank everything.
@@ -66,17 +77,23 @@ RANK: dict[OrderState, int] = {
 }
 
 PRE_SHIPMENT = frozenset({S.UNPAID, S.SYNCED, S.HELD, S.APPROVED, S.WAYBILL_TAKEN, S.PRINTED})
-TERMINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
-
-
-class IllegalTransition(ValueError):
-    def __init__(self, order_id: str, current: OrderState, target: OrderState) -> None:
-        super().__init__(f"order {order_id}: cannot move from {current} to {target}")
-        self.order_id, self.current, self.target = order_id, current, target
+TERMINAL = ORDER.terminal
+# Orders that left, in part at least: whatever the parcel did since (every reader of
+# "shipped" orders takes these, not "shipped" alone).
+SENT = frozenset({S.PARTLY_SHIPPED, S.SHIPPED, S.IN_TRANSIT, S.DELIVERED, S.INTERCEPTED,
+                  S.RETURNED})
+# Orders a hold can still stop: not left yet and past the platform's payment check.
+HOLDABLE = ORDER.sources(S.HELD)
+# Orders tracking moves on: wholly shipped (a partly shipped order still has lines to send,
+# and stays so until they leave).
+ON_THE_WAY = frozenset({S.SHIPPED, S.IN_TRANSIT})
+# What after-sales may turn into intercepted / returned.
+INTERCEPTABLE = frozenset({S.SHIPPED, S.IN_TRANSIT})
+RETURNABLE = frozenset({S.SHIPPED, S.IN_TRANSIT, S.DELIVERED, S.INTERCEPTED})
 
 
 def can_move(current: OrderState, target: OrderState) -> bool:
-    return target in TRANSITIONS[current]
+    return ORDER.can_move(current, target)
 
 
 # Platform shop-order status (order_status) → the state it proves at least.
@@ -111,9 +128,7 @@ def apply_platform_status(current: OrderState | None, order_status: int,
 
 def move(order_id: str, current: OrderState, target: OrderState) -> OrderState:
     """A move fahuo itself makes (approve, hold, take a waybill…); illegal ones raise."""
-    if not can_move(current, target):
-        raise IllegalTransition(order_id, current, target)
-    return target
+    return ORDER.move(order_id, current, target)
 
 
 @dataclass(slots=True)

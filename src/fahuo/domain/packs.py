@@ -2,7 +2,11 @@
 
 A pack is one parcel with one waybill. Merging puts several orders of one buyer into one pack
 (shipped with ``order.logisticsAddSinglePack``); splitting spreads one order over several packs
-(``order.logisticsAddMultiPack``), doudian-open-platform §8.2–§8.3.
+(``order.logisticsAddMultiPack``), doudian-open-platform §8.2–§8.3. A pack's lifecycle
+(``PackState``, ``PACK``) is at the end.
+
+Over 400 lines on purpose: merging, splitting, the line rules and the pack lifecycle are the
+one concept of a parcel, and every part reads the others.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ import hashlib
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
+from fahuo.domain.lifecycle import Lifecycle
 from fahuo.domain.orders import Order, OrderState, SubOrder
 
 # ---------------------------------------------------------------- merging (合单)
@@ -413,3 +419,42 @@ def pack_ids(order_id: str, n: int, *, attempt: int = 1) -> list[str]:
         raise ValueError(f"pack ids: need n ≥ 0 and attempt ≥ 1, got n={n}, attempt={attempt}")
     suffix = "" if attempt == 1 else f"_r{attempt}"
     return [f"p{i}{suffix}" for i in range(1, n + 1)]
+
+
+# ---------------------------------------------------------------- a pack's lifecycle
+
+
+class PackState(StrEnum):
+    PLANNED = "planned"                  # made, no number asked yet
+    WAYBILL_PENDING = "waybill_pending"  # its key is stored, the number is being asked for
+    WAYBILL_TAKEN = "waybill_taken"
+    PRINTED = "printed"
+    SCANNED = "scanned"                  # at the packing station or confirmed by a warehouse
+    MANUAL = "manual"                    # a number the merchant imported: only that import ships it
+    CONFIRMED = "confirmed"              # the platform shows it shipped
+    FAILED = "failed"                    # the number or the confirmation was refused: held
+    STALE = "stale"                      # the label is void (address changed, line refunded)
+    CANCELLED = "cancelled"              # voided; its number (if any) went back
+
+
+P = PackState
+_GOING = frozenset({P.CONFIRMED, P.FAILED, P.STALE, P.CANCELLED})
+PACK_TRANSITIONS: dict[PackState, frozenset[PackState]] = {
+    P.PLANNED: frozenset({P.WAYBILL_PENDING, P.CANCELLED}),
+    P.WAYBILL_PENDING: frozenset({P.WAYBILL_TAKEN, P.FAILED, P.STALE, P.CANCELLED}),
+    P.WAYBILL_TAKEN: frozenset({P.PRINTED, P.SCANNED}) | _GOING,
+    P.PRINTED: frozenset({P.SCANNED}) | _GOING,
+    P.SCANNED: _GOING,
+    P.MANUAL: _GOING,
+    # released by a person: the number is tried again, or (none yet) planned again
+    P.FAILED: frozenset({P.WAYBILL_TAKEN, P.PLANNED, P.CONFIRMED, P.STALE, P.CANCELLED}),
+    P.STALE: frozenset({P.CONFIRMED, P.CANCELLED}),
+    # The platform accepted a confirmation while fahuo voided the pack (another process):
+    # its word wins, the parcel is on its way.
+    P.CANCELLED: frozenset({P.CONFIRMED}),
+    P.CONFIRMED: frozenset(),
+}
+PACK: Lifecycle[PackState] = Lifecycle("pack", PACK_TRANSITIONS,
+                                       frozenset({P.PLANNED, P.MANUAL}))
+# A pack that still goes out as it is (a refusal fails it; a void makes it stale).
+GOING_OUT = frozenset({P.WAYBILL_PENDING, P.WAYBILL_TAKEN, P.PRINTED, P.SCANNED, P.MANUAL})

@@ -12,8 +12,11 @@ duplicates do not matter, an older event never overrides a newer one, and a term
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+
+from fahuo.domain.orders import OrderState
 
 
 class TrackingState(StrEnum):
@@ -294,3 +297,15 @@ def apply_events(tracker: Tracker, events: list[TrackingEvent] | tuple[TrackingE
         incident=incident, state_since=since, picked_up_at=picked,
         last_event_at=merged[-1].at if merged else None,
     )
+
+
+def order_state_from_parcels(states: Iterable[TrackingState | str | None]
+                             ) -> OrderState | None:
+    """Where a shipped order is, by its parcels' tracking: delivered when every parcel is,
+    in transit once the courier holds one; None while no scan says either."""
+    got = [None if s is None else TrackingState(s) for s in states]
+    if got and all(s is T.DELIVERED for s in got):
+        return OrderState.DELIVERED
+    if any(s in POSSESSION for s in got if s is not None):
+        return OrderState.IN_TRANSIT
+    return None

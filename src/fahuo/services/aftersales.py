@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 import orjson
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from fahuo.adapters.carriers.base import ProviderError
 from fahuo.adapters.carriers.kuaidi100 import (
@@ -45,7 +45,11 @@ from fahuo.adapters.store import models as m
 from fahuo.adapters.store.repositories import _insert
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.couriers import courier_code
-from fahuo.domain.aftersales import goods_come_back, receipt_problems
+from fahuo.domain.aftersales import (
+    ASKED, BUSY as BUSY_STATES, INTERCEPT, InterceptState as I, goods_come_back, receipt_problems,
+)
+from fahuo.domain.lifecycle import StaleState
+from fahuo.domain.orders import INTERCEPTABLE, RETURNABLE, OrderState
 from fahuo.domain.packs import units_sent
 from fahuo.domain.stock import expand
 from fahuo.services.ports import PlatformFactory, UowFactory
@@ -61,14 +65,17 @@ FIRST_SYNC_DAYS = 7
 OVERLAP_S, LAG_S = 120, 3
 VIAS = ("auto", "douyin", "kuaidi100")
 VIA_LABEL = {"douyin": "抖音", "kuaidi100": "快递100"}
+# The interception lifecycle is domain/aftersales.py's (InterceptState, INTERCEPT); every
+# write goes through ``u.aftersales.move_intercepts`` (checked, conditional, recorded).
 # Asked for (or already coming back): a second request would pay twice.
-INTERCEPTED = ("requested", "returning", "returned")
+INTERCEPTED = tuple(sorted(ASKED))
 # Claimed by a request under way (a double click, a second console): nobody else may ask.
-REQUESTING = "requesting"
-BUSY = INTERCEPTED + (REQUESTING,)
+REQUESTING = I.REQUESTING.value
+BUSY = tuple(sorted(BUSY_STATES))
 # Kuaidi100's answer was lost or unreadable: the courier may have taken it (and charged).
 # Not retried automatically: a person checks with the courier, then picks a path explicitly.
-UNSURE = "unsure"
+UNSURE = I.UNSURE.value
+NOT_BUSY = INTERCEPT.states - BUSY_STATES
 # A claim older than this was left by a crash mid-request: the request may have gone out.
 CLAIM_STALE_S = 600
 # Douyin ``unavailable_reason_code`` 3 (该包裹已申请拦截，请勿重复申请): already asked, so it
@@ -199,10 +206,9 @@ def _offer_intercepts(u: UnitOfWork) -> int:
         a.c.intercept_state.in_(BUSY))).scalars())
     offer = [c.aftersale_id for c in cases
              if c.order_id not in delivered and c.order_id not in busy]
-    if offer:
-        u.conn.execute(update(a).where(a.c.aftersale_id.in_(offer)).values(
-            intercept_state="offered", intercept_detail="买家已申请退款，包裹仍在途：可拦截"))
-    return len(offer)
+    # still untouched (a request may have claimed one since it was read)
+    return len(u.aftersales.move_intercepts_from(
+        offer, frozenset({I.NONE}), I.OFFERED, intercept_detail="买家已申请退款，包裹仍在途：可拦截"))
 
 
 def _track_returns(u: UnitOfWork, now: int) -> int:
@@ -464,14 +470,13 @@ def _claim(uow: UowFactory, aftersale_id: str, order_id: str, via: str) -> dict[
         why = _refusal(aftersale_id, own, [r for r in rows if r is not own], via)
         if why:
             raise AfterSaleError(why)
-        claimed = u.conn.execute(update(a).where(
-            a.c.aftersale_id == aftersale_id, a.c.intercept_state == own.intercept_state,
-            a.c.intercept_state.not_in(BUSY)).values(
-            intercept_state=REQUESTING, intercept_detail="正在申请拦截…",
-            intercept_claimed_at=int(time.time()))).rowcount
-        if claimed != 1:  # changed since it was read
+        try:  # conditional on the state read: a second click finds it claimed
+            u.aftersales.move_intercepts({aftersale_id: (own.intercept_state, REQUESTING)},
+                                         intercept_detail="正在申请拦截…",
+                                         intercept_claimed_at=int(time.time()))
+        except StaleState:  # changed since it was read
             raise AfterSaleError(f"interception of {aftersale_id} is being requested right "
-                                 "now (正在申请拦截); wait for its result")
+                                 "now (正在申请拦截); wait for its result") from None
     return {"intercept_state": own.intercept_state, "intercept_detail": own.intercept_detail,
             "intercept_via": own.intercept_via}
 
@@ -480,7 +485,6 @@ def _release(uow: UowFactory, aftersale_id: str, before: dict[str, Any],
              parcels: list[_Parcel], exc: BaseException, *, actor: str, via: str) -> None:
     """Something raised after the claim: nothing sent → the case as it was; something sent →
     ``unsure`` (it may have been taken), with the error."""
-    a = m.after_sales
     error = f"{type(exc).__name__}: {exc}"
     sent = any(p.asked for p in parcels)
     values = (dict(intercept_state=UNSURE,
@@ -489,8 +493,9 @@ def _release(uow: UowFactory, aftersale_id: str, before: dict[str, Any],
               if sent else before)
     try:
         with uow() as u:
-            u.conn.execute(update(a).where(a.c.aftersale_id == aftersale_id,
-                                           a.c.intercept_state == REQUESTING).values(**values))
+            u.aftersales.move_intercepts_from(  # unless a crash sweep made it unsure
+                [aftersale_id], frozenset({I.REQUESTING}), I(values["intercept_state"]),
+                **{k: v for k, v in values.items() if k != "intercept_state"})
             u.audit.add(actor=actor, action="aftersale.intercept", subject_type="aftersale",
                         subject_id=aftersale_id, detail={
                             "via": via, "state": values["intercept_state"], "error": error,
@@ -550,20 +555,18 @@ def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str,
     used = sorted({p.via for p in parcels if p.via})
     via_used = "+".join(v for v in VIA_LABEL if v in used)  # douyin | kuaidi100 | both | ""
     with uow() as u:
-        u.conn.execute(update(a).where(a.c.aftersale_id == aftersale_id,
-                                       a.c.intercept_state == REQUESTING).values(
-            intercept_state=state, intercept_detail=detail, intercept_via=via_used))
+        u.aftersales.move_intercepts_from([aftersale_id], frozenset({I.REQUESTING}), I(state),
+                                          intercept_detail=detail, intercept_via=via_used)
         siblings: list[str] = []
         if state == "requested":
             # One case per refunded line, one set of parcels per order: the order's other
             # open cases are covered too (asking again for them would pay twice).
-            siblings = list(u.conn.execute(select(a.c.aftersale_id).where(
-                a.c.order_id == case["order_id"], a.c.aftersale_id != aftersale_id,
-                a.c.stage == "after_ship", a.c.closed_at.is_(None),
-                a.c.intercept_state.not_in(BUSY))).scalars())
-            if siblings:
-                u.conn.execute(update(a).where(a.c.aftersale_id.in_(siblings)).values(
-                    intercept_state=state, intercept_detail=detail, intercept_via=via_used))
+            siblings = u.aftersales.move_intercepts_from(
+                u.conn.execute(select(a.c.aftersale_id).where(
+                    a.c.order_id == case["order_id"], a.c.aftersale_id != aftersale_id,
+                    a.c.stage == "after_ship", a.c.closed_at.is_(None),
+                    a.c.intercept_state.not_in(BUSY))).scalars(),
+                NOT_BUSY, I.REQUESTED, intercept_detail=detail, intercept_via=via_used)
         u.audit.add(actor=actor, action="aftersale.intercept", subject_type="aftersale",
                     subject_id=aftersale_id, detail={
                         "via": via, "used": used, "state": state, "detail": detail,
@@ -609,14 +612,15 @@ def _expire_claims(u: UnitOfWork, aftersale_ids: list[str] | None = None) -> int
     """Claims a crash left behind (``requesting`` for over CLAIM_STALE_S) become ``unsure``:
     the request may have gone out, so only an explicit retry, after a look, may follow."""
     a = m.after_sales
-    q = update(a).where(a.c.intercept_state == REQUESTING,
-                        a.c.intercept_claimed_at < int(time.time()) - CLAIM_STALE_S)
+    q = select(a.c.aftersale_id).where(
+        a.c.intercept_state == REQUESTING,
+        a.c.intercept_claimed_at < int(time.time()) - CLAIM_STALE_S)
     if aftersale_ids is not None:
         q = q.where(a.c.aftersale_id.in_(aftersale_ids))
-    return u.conn.execute(q.values(
-        intercept_state=UNSURE,
+    return len(u.aftersales.move_intercepts_from(
+        u.conn.execute(q).scalars(), frozenset({I.REQUESTING}), I.UNSURE,
         intercept_detail="拦截结果未知：申请中断（程序中止），请先向快递核实包裹是否已被拦截，"
-                         "再选择拦截途径重新拦截")).rowcount
+                         "再选择拦截途径重新拦截"))
 
 
 def _follow_intercepts(u: UnitOfWork, shop_ref: int | None = None) -> int:
@@ -629,6 +633,7 @@ def _follow_intercepts(u: UnitOfWork, shop_ref: int | None = None) -> int:
     cases = list(u.conn.execute(q))
     if not cases:
         return 0
+    u.pipeline.lock_orders(sorted({c.order_id for c in cases}))  # orders before their cases
     # the order's shipped parcels (what intercept() asked about), each with its tracker state
     parcels: dict[str, dict[int, tuple[str, str | None]]] = {}
     orders = sorted({c.order_id for c in cases})
@@ -660,15 +665,25 @@ def _follow_intercepts(u: UnitOfWork, shop_ref: int | None = None) -> int:
             continue  # still travelling (or not tracked yet): ask again next pass
         if state == c.intercept_state:
             continue
-        u.conn.execute(update(a).where(a.c.aftersale_id == c.aftersale_id,
-                                       a.c.intercept_state == c.intercept_state).values(
-            intercept_state=state, intercept_detail=detail))
+        if not u.aftersales.move_intercepts_from([c.aftersale_id],
+                                                 frozenset({I(c.intercept_state)}), I(state),
+                                                 intercept_detail=detail):
+            continue  # moved meanwhile
+        # The order says so too: turned round (intercepted), back with the sender (returned).
+        if state in ORDER_AFTER:
+            target, among = ORDER_AFTER[state]
+            u.pipeline.move_orders_from([c.order_id], among, target)
         u.audit.add(actor="system", action="aftersale.intercept_outcome",
                     subject_type="aftersale", subject_id=c.aftersale_id,
                     detail={"state": state, "detail": detail,
                             "parcels": {no: st for no, st in got}})
         changed += 1
     return changed
+
+
+# Where a case's interception moves its order, and from where.
+ORDER_AFTER = {I.RETURNING.value: (OrderState.INTERCEPTED, INTERCEPTABLE),
+               I.RETURNED.value: (OrderState.RETURNED, RETURNABLE)}
 
 
 def receive_return(uow: UowFactory, aftersale_id: str, *, good: dict[str, int],
@@ -737,6 +752,8 @@ def receive_return(uow: UowFactory, aftersale_id: str, *, good: dict[str, int],
                                        good_qty=sum(good_parts.values()),  # stock units (parts)
                                        damaged_qty=sum(damaged_parts.values()),
                                        received_lines=orjson.dumps(named).decode(), closed_at=now)
+            # the goods are back with the merchant (a partly shipped order stays so)
+            u.pipeline.move_orders_from([case["order_id"]], RETURNABLE, OrderState.RETURNED)
             u.audit.add(actor=actor, action="aftersale.receive", subject_type="aftersale",
                         subject_id=aftersale_id,
                         detail={"good": good_parts, "damaged": damaged_parts})

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from fahuo.services.stock import reserve_in
 from fahuo.domain.holds import AuditRules, HoldReason, audit, unwaivable
-from fahuo.domain.orders import OrderState, can_move
+from fahuo.domain.orders import HOLDABLE, OrderState
+from fahuo.domain.packs import PackState
 from fahuo.services.ports import UowFactory
 
 
@@ -25,21 +26,22 @@ def hold_orders(uow_factory: UowFactory, order_ids: Sequence[str], note: str,
         raise ValueError("a hold needs a note saying why (给挂起写个原因)")
     with uow_factory() as u:
         loaded = u.pipeline.load_orders(list(order_ids))
-        states = {}
+        states: dict[str, tuple[str, str]] = {}
         for oid in order_ids:
             if oid not in loaded:
                 res.refused[oid] = "not in fahuo"
                 continue
             st = OrderState(loaded[oid][1])
-            if st != OrderState.HELD and not can_move(st, OrderState.HELD):
+            if st != OrderState.HELD and st not in HOLDABLE:
                 res.refused[oid] = f"cannot hold an order that is {st.value}"
                 continue
-            states[oid] = OrderState.HELD.value
+            if st != OrderState.HELD:
+                states[oid] = (st.value, OrderState.HELD.value)
             res.changed.append(oid)
         u.pipeline.add_holds([{"order_id": oid, "reason": HoldReason.MANUAL.value,
                                "detail": note.strip(), "source": "human"}
                               for oid in res.changed])
-        u.pipeline.set_states(states)
+        u.pipeline.move_orders(states)
         for oid in res.changed:
             u.audit.add(actor=actor, action="order.hold", subject_type="order", subject_id=oid,
                         detail={"note": note.strip()})
@@ -59,7 +61,7 @@ def release_orders(uow_factory: UowFactory, order_ids: Sequence[str],
     with uow_factory() as u:
         loaded = u.pipeline.load_orders(list(order_ids))
         holds = u.pipeline.open_holds(list(order_ids))
-        states = {}
+        states: dict[str, tuple[str, str]] = {}
         rules: dict[int, AuditRules] = {}
         for oid in order_ids:
             if oid not in loaded:
@@ -82,16 +84,18 @@ def release_orders(uow_factory: UowFactory, order_ids: Sequence[str],
                 if oid in got.short:
                     res.refused[oid] = f"不能放行：库存不足（{got.short[oid]}），请先入库或盘点"
                     continue
-            states[oid] = OrderState.APPROVED.value
+            states[oid] = (OrderState.HELD.value, OrderState.APPROVED.value)
             res.changed.append(oid)
         if res.changed:
             u.pipeline.release_holds(res.changed, actor)
-            for p in u.pipeline.packs_of_orders(res.changed):
-                if p["state"] == "failed":
-                    u.pipeline.update_pack(p["id"], state="waybill_taken" if p["track_no"]
-                                           else "planned" if p["kind"] == "split"
-                                           else "cancelled")
-            u.pipeline.set_states(states)
+            failed = [p for p in u.pipeline.packs_of_orders(res.changed)
+                      if p["state"] == PackState.FAILED]
+            u.pipeline.move_packs({p["id"]: (p["state"], PackState.WAYBILL_TAKEN.value
+                                             if p["track_no"] else PackState.PLANNED.value
+                                             if p["kind"] == "split"
+                                             else PackState.CANCELLED.value)
+                                   for p in failed})
+            u.pipeline.move_orders(states)
         for oid in res.changed:
             u.audit.add(actor=actor, action="order.release", subject_type="order",
                         subject_id=oid, detail={"note": note, "released": [

@@ -15,6 +15,7 @@ from typing import Any
 
 from fahuo.domain.imports import parse_import
 from fahuo.domain.orders import PRE_SHIPMENT, OrderState
+from fahuo.domain.packs import PACK, PackState
 from fahuo.domain.packs import receiver_key
 from fahuo.services.pipeline import Pipeline
 from fahuo.services.ports import PlatformFactory, UowFactory
@@ -212,8 +213,9 @@ def _ship_rows(uow_factory: UowFactory, platform_for: PlatformFactory, job_id: i
             ok += good
             failed += not good
             if not good:  # a failed row leaves nothing live behind to ship later
-                u.pipeline.update_pack(pack_id, state="cancelled",
-                                       last_error=pack["last_error"] or "; ".join(rep.notes))
+                u.pipeline.move_packs_from(
+                    [pack_id], PACK.sources(PackState.CANCELLED), PackState.CANCELLED,
+                    last_error=pack["last_error"] or "; ".join(rep.notes))
                 u.pipeline.set_waybill_status([(row.courier_code, row.track_no)], "unused")
             u.pipeline.update_job_item(job_id, row.line_no,
                                        status="shipped" if good else "failed",

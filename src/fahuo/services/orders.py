@@ -11,7 +11,8 @@ from fahuo.adapters.platforms.doudian.orders import OrderPayloadError, parse_ord
 from fahuo.adapters.store.repositories import UpsertResult
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import HoldReason
-from fahuo.domain.orders import OrderState, apply_platform_status
+from fahuo.domain.orders import HOLDABLE, OrderState, apply_platform_status
+from fahuo.domain.packs import PackState
 from fahuo.services.stock import follow_lines_in
 
 log = structlog.get_logger(__name__)
@@ -68,16 +69,17 @@ def _receiver(o) -> tuple[str, str, str]:  # noqa: ANN001
 def stop_for_address_change(uow: UnitOfWork, order_ids: list[str]) -> None:
     """The buyer changed the address (push 105): a label for the old one must not ship.
     Its pack goes stale (the pipeline recycles the number) and the order waits for a look."""
-    labelled = ("waybill_pending", "waybill_taken", "printed", "scanned", "failed")
+    labelled = frozenset({PackState.WAYBILL_PENDING, PackState.WAYBILL_TAKEN,
+                          PackState.PRINTED, PackState.SCANNED, PackState.FAILED})
     live = [p for p in uow.pipeline.packs_of_orders(order_ids) if p["state"] in labelled]
     lines = uow.pipeline.lines([p["id"] for p in live])
     order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls} & set(order_ids))
     if not order_ids:
         return  # no label printed yet: the waybill will be taken for the new address
-    for p in live:
-        uow.pipeline.update_pack(p["id"], state="stale", last_error="收件地址已变更")
+    uow.pipeline.move_packs_from([p["id"] for p in live], labelled, PackState.STALE,
+                                 last_error="收件地址已变更")
     uow.pipeline.add_holds([{"order_id": oid, "reason": HoldReason.ADDRESS_CHANGED.value,
                              "detail": "买家修改了收货地址，请核对后放行（旧面单将回收）",
                              "source": "platform"} for oid in order_ids])
-    uow.pipeline.set_states({oid: OrderState.HELD.value for oid in order_ids})
+    uow.pipeline.move_orders_from(order_ids, HOLDABLE, OrderState.HELD)
     log.info("address_changed", orders=len(order_ids), packs=len(live))

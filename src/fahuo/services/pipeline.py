@@ -33,11 +33,10 @@ from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import (
     OPEN_AFTER_SALE_STATUSES, AuditRules, HoldReason, audit,
 )
-from fahuo.domain.orders import Order, OrderState, can_move
+from fahuo.domain.orders import HOLDABLE, ORDER, SENT, Order, OrderState
 from fahuo.domain.packs import (
-    MergeCandidate, SkuFacts, SplitRules, closing_state, is_line_shippable, one_pack, pack_ids,
-    units_to_ship,
-    plan_merges, plan_split, receiver_key,
+    GOING_OUT, PACK, MergeCandidate, PackState, SkuFacts, SplitRules, closing_state,
+    is_line_shippable, one_pack, pack_ids, plan_merges, plan_split, receiver_key, units_to_ship,
 )
 from fahuo.domain.routing import CostTable, CourierRule, ParcelFacts, choose_courier
 from fahuo.services.orders import store_platform_orders
@@ -93,10 +92,11 @@ class PipelineReport:
                 for k, v in self.__dict__.items()}
 
 
-def _move(states: dict[str, str], oid: str, current: str, target: OrderState) -> None:
-    cur = OrderState(states.get(oid, current))
-    if cur != target and can_move(cur, target):
-        states[oid] = target.value
+# Every state write below goes through the repository's ``move_orders`` / ``move_packs``
+# (checked against the lifecycle, conditional on the state read, in this unit of work): a
+# step states which rows it applies to (``among``), and a move the table forbids raises.
+_LABELLED_ORDERS = frozenset({OrderState.WAYBILL_TAKEN, OrderState.PRINTED})
+Moves = dict[str, tuple[str, str]]
 
 
 # The platform refuses to ship an order with an open after-sale: isv.business-failed:5,
@@ -430,17 +430,16 @@ class Pipeline:
         hold_only = sorted((set(ids) - packed) | printed_orders)
         if hold_only:
             with self.uow() as u:
-                current = u.pipeline.order_states(hold_only)
-                states: dict[str, str] = {}
-                for oid in hold_only:
-                    _move(states, oid, current[oid], OrderState.HELD)
+                u.pipeline.lock_orders(hold_only)
+                moves = ORDER.moves_to(u.pipeline.order_states(hold_only), OrderState.HELD,
+                                       HOLDABLE)
                 u.pipeline.add_holds([{
                     "order_id": oid, "reason": HoldReason.AFTER_SALE_OPEN.value,
                     "detail": ("面单已打印：扫描发货时会拦截，请勿发出" if oid in printed_orders
                                else "买家申请退款，已截停"), "source": "pipeline"}
-                    for oid in hold_only if oid in states])
-                u.pipeline.set_states(states)
-                r.held += len(states)
+                    for oid in hold_only if oid in moves])
+                u.pipeline.move_orders(moves)
+                r.held += len(moves)
         return r
 
     # ---- 1. audit ---------------------------------------------------------------------
@@ -458,7 +457,7 @@ class Pipeline:
             u.pipeline.lock_orders_to_judge(ids, limit if reaudit is None else reaudit,
                                             judged_before=now - REAUDIT_EVERY_S)
             loaded, errors = self._load_each(u, ids)
-            states: dict[str, str] = {}
+            states: Moves = {}
             holds = []
             r.seen += len(errors)
             for oid, (shop_ref, state, order) in loaded.items():
@@ -474,22 +473,22 @@ class Pipeline:
                     errors[oid] = exc
                     continue
                 if closed is not None:  # every line refunded or closed: over, not a parcel
-                    _move(states, oid, state, closed)
+                    states[oid] = (state, closed.value)
                     log.info("order_closed_nothing_to_ship", order_id=oid, state=closed.value)
                     continue
                 if order.order_status != 2 and not found:
                     continue  # unpaid or risk-checked orders wait for the platform
                 if found:
                     r.held += 1
-                    _move(states, oid, state, OrderState.HELD)
+                    states[oid] = (state, OrderState.HELD.value)
                     holds += [{"order_id": oid, "reason": str(h.reason), "detail": h.detail,
                                "source": "rule"} for h in found]
                 else:
                     r.done += 1
-                    _move(states, oid, state, OrderState.APPROVED)
+                    states[oid] = (state, OrderState.APPROVED.value)
             _isolated("audit", errors, len(ids) - len(errors))
             u.pipeline.add_holds(holds)
-            u.pipeline.set_states(states)
+            u.pipeline.move_orders(states)
             u.pipeline.mark_audited(ids)
             self._hold_for_error(u, "audit", errors, r)
         if reaudit != 0:  # its own transaction: a re-audit that fails keeps the audit's work
@@ -523,9 +522,10 @@ class Pipeline:
         if not errors:
             return
         ids = sorted(errors)
+        u.pipeline.lock_orders(ids)
         current = u.pipeline.order_states(ids)
         already = u.pipeline.open_holds(ids)
-        states: dict[str, str] = {}
+        states = ORDER.moves_to(current, OrderState.HELD, HOLDABLE)
         rows = []
         for oid in ids:
             exc = errors[oid]
@@ -533,15 +533,14 @@ class Pipeline:
                       exc_info=exc)
             if oid not in current:
                 continue
-            _move(states, oid, current[oid], OrderState.HELD)
-            held = states.get(oid, current[oid]) == OrderState.HELD.value
+            held = oid in states or current[oid] == OrderState.HELD.value
             if held and not any(h["reason"] == HoldReason.PIPELINE_ERROR.value
                                 for h in already.get(oid, [])):
                 rows.append({"order_id": oid, "reason": HoldReason.PIPELINE_ERROR.value,
                              "detail": f"{_STEP_ZH[step]}：{_words(exc)}",
                              "source": "pipeline"})
         u.pipeline.add_holds(rows)
-        u.pipeline.set_states(states)
+        u.pipeline.move_orders(states)
         r.failed += len(rows)
 
     def _reaudit_held(self, u: UnitOfWork, rules: dict[int, AuditRules], now: int, limit: int,
@@ -553,14 +552,14 @@ class Pipeline:
         ids = u.pipeline.held_to_reaudit(limit, judged_before=now - REAUDIT_EVERY_S)
         u.pipeline.mark_audited(ids)
         stock_lines = u.pipeline.stock_lines(ids)
-        closing: dict[str, str] = {}
-        for oid in ids:
+        closing: Moves = {}
+        for oid in ids:  # held_to_reaudit read them held, in this unit of work
             closed = closing_state(stock_lines.get(oid, (None, []))[1])
             if closed is not None:
-                _move(closing, oid, OrderState.HELD.value, closed)
+                closing[oid] = (OrderState.HELD.value, closed.value)
         if closing:
             u.pipeline.release_holds(sorted(closing), "system: nothing left to ship")
-            u.pipeline.set_states(closing)
+            u.pipeline.move_orders(closing)
             log.info("held_orders_closed_nothing_to_ship", orders=sorted(closing))
             r.done += len(closing)
         open_holds = u.pipeline.open_holds(ids)
@@ -586,7 +585,8 @@ class Pipeline:
         _isolated("reaudit", errors, len(ids) - len(errors))
         if cleared:
             u.pipeline.release_holds(cleared, "system: re-audit")
-            u.pipeline.set_states({oid: OrderState.APPROVED.value for oid in cleared})
+            u.pipeline.move_orders({oid: (OrderState.HELD.value, OrderState.APPROVED.value)
+                                    for oid in cleared})
             r.done += len(cleared)
         self._hold_for_error(u, "reaudit", errors, r)
 
@@ -710,18 +710,18 @@ class Pipeline:
         still = set(self._unpacked(u, involved))
         current = u.pipeline.order_states(involved)
         ok = {oid for oid in still if current.get(oid) == OrderState.APPROVED.value}
-        states: dict[str, str] = {}
+        states: Moves = {}
         holds = []
         for oid, closed in closing.items():  # nothing left to ship: over, never packed
             if oid in ok:
-                _move(states, oid, current[oid], closed)
+                states[oid] = (current[oid], closed.value)
                 log.info("order_closed_nothing_to_ship", order_id=oid, state=closed.value)
         # Stock is reserved as the pack is made (every way to "approved" passes here);
         # an order stock cannot cover waits, held, and its group is planned again.
         stock = reserve_in(u, [oid for g, _ in planned if set(g) <= ok for oid in g])
         for oid, missing in stock.short.items():
             mine.held += 1
-            _move(states, oid, current[oid], OrderState.HELD)
+            states[oid] = (current[oid], OrderState.HELD.value)
             holds.append({"order_id": oid, "reason": HoldReason.STOCK_SHORT.value,
                           "detail": missing, "source": STOCK_HOLD_SOURCE})
         new_packs = [pl for group_ids, packs in planned
@@ -733,13 +733,13 @@ class Pipeline:
             if set(group_ids) <= ok:
                 for oid in group_ids:
                     mine.held += 1
-                    _move(states, oid, current[oid], OrderState.HELD)
+                    states[oid] = (current[oid], OrderState.HELD.value)
                     # "pipeline", not "rule": the audit does not judge reach, so a
                     # re-audit must not clear it (planning would hold it again, forever).
                     holds.append({"order_id": oid, "reason": HoldReason.OUT_OF_RANGE.value,
                                   "detail": why_not, "source": "pipeline"})
         u.pipeline.add_holds(holds)
-        u.pipeline.set_states(states)
+        u.pipeline.move_orders(states)
         mine.seen = len(involved)
         return mine
 
@@ -871,8 +871,9 @@ class Pipeline:
             empty = [p["id"] for p in packs if not lines[p["id"]]]
             if empty:
                 log.warning("empty_packs_voided", pack_ids=empty)
-                u.pipeline.update_packs(empty, state="cancelled",
-                                        last_error="包裹里没有商品，已作废 (pack without lines)")
+                u.pipeline.move_packs_from(
+                    empty, frozenset({PackState.PLANNED, PackState.WAYBILL_PENDING}),
+                    PackState.CANCELLED, last_error="包裹里没有商品，已作废 (pack without lines)")
                 packs = [p for p in packs if lines[p["id"]]]
             order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
             receivers, names = u.pipeline.waybill_facts(order_ids)
@@ -884,8 +885,8 @@ class Pipeline:
             held = {oid for oid, rc in receivers.items() if rc.state == OrderState.HELD.value}
             packs = [p for p in packs if not {ln["order_id"] for ln in lines[p["id"]]} & held]
             # Intent first: every pack we are about to ask a number for is marked pending.
-            u.pipeline.update_packs([p["id"] for p in packs if p["state"] == "planned"],
-                                    state="waybill_pending")
+            u.pipeline.move_packs({p["id"]: (p["state"], PackState.WAYBILL_PENDING.value)
+                                   for p in packs if p["state"] == PackState.PLANNED})
         errors: list[tuple[dict[str, Any], BaseException]] = []  # packs that raised
         batches: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
         for p in packs:
@@ -1031,7 +1032,7 @@ class Pipeline:
     def _save_waybills(self, chunk, lines, bills, errs, r: StepReport) -> None:
         by_key = {(p["main_order_id"], p["platform_pack_id"]): p for p in chunk}
         with self.uow() as u:
-            states: dict[str, str] = {}
+            orders_of: dict[int, list[str]] = {}
             waybill_rows = []
             taken = []
             for b in bills:
@@ -1044,14 +1045,15 @@ class Pipeline:
                 waybill_rows.append({"courier_code": p["courier_code"], "track_no": b.track_no,
                                      "shop_ref": p["shop_ref"], "pack_id": p["id"],
                                      "status": "live", "source": "ewaybill"})
-                for ln in lines[p["id"]]:
-                    states[ln["order_id"]] = OrderState.WAYBILL_TAKEN.value
+                orders_of[p["id"]] = [ln["order_id"] for ln in lines[p["id"]]]
                 r.done += 1
-            u.pipeline.set_packs_taken(taken)
-            u.pipeline.add_waybills(waybill_rows)
-            current = u.pipeline.order_states(list(states))
-            u.pipeline.set_states({oid: st for oid, st in states.items()
-                                   if can_move(OrderState(current[oid]), OrderState(st))})
+            u.pipeline.lock_orders(sorted({o for ids in orders_of.values() for o in ids}))
+            moved = u.pipeline.set_packs_taken(taken)  # the packs still pending
+            u.pipeline.add_waybills(waybill_rows)  # every number, live: recycle may need it
+            # Their approved orders have a label now; one held or voided meanwhile stays.
+            u.pipeline.move_orders_from(sorted({o for pid in moved for o in orders_of[pid]}),
+                                        frozenset({OrderState.APPROVED}),
+                                        OrderState.WAYBILL_TAKEN)
             if waybill_rows:
                 p0 = chunk[0]
                 u.settings.spend_balance(p0["shop_ref"], p0["courier_code"],
@@ -1073,14 +1075,13 @@ class Pipeline:
                     r: StepReport) -> None:
         with self.uow() as u:
             ids = sorted({ln["order_id"] for p in packs for ln in lines[p["id"]]})
-            current = u.pipeline.order_states(ids)
-            states: dict[str, str] = {}
-            for oid in ids:
-                _move(states, oid, current[oid], OrderState.HELD)
-            u.pipeline.update_packs([p["id"] for p in packs], state="failed", last_error=words)
+            u.pipeline.lock_orders(ids)
+            # a pack voided or shipped meanwhile keeps that state
+            u.pipeline.move_packs_from([p["id"] for p in packs], GOING_OUT, PackState.FAILED,
+                                       last_error=words)
             u.pipeline.add_holds([{"order_id": oid, "reason": reason.value, "detail": words,
                                    "source": "pipeline"} for oid in ids])
-            u.pipeline.set_states(states)
+            u.pipeline.move_orders_from(ids, HOLDABLE, OrderState.HELD)
         r.failed += len(packs)
 
     # ---- 4. shipment confirmation ------------------------------------------------------
@@ -1101,15 +1102,22 @@ class Pipeline:
         packs = [p for unit, _ in shipped for p in unit]
         order_ids = sorted({oid for _, ids in shipped for oid in ids})
         with self.uow() as u:
-            u.pipeline.update_packs([p["id"] for p in packs], state="confirmed", last_error=None)
+            u.pipeline.lock_orders(order_ids)
+            # The platform took them: confirmed from wherever they are (its word wins).
+            u.pipeline.move_packs_from([p["id"] for p in packs],
+                                       PACK.sources(PackState.CONFIRMED), PackState.CONFIRMED,
+                                       last_error=None)
             u.pipeline.set_waybill_status([(p["courier_code"], p["track_no"]) for p in packs],
                                           "used")
             current = u.pipeline.order_states(order_ids)
-            new: dict[str, str] = {}
-            for oid in order_ids:
-                _move(new, oid, current[oid],
-                      OrderState.PARTLY_SHIPPED if oid in partly else OrderState.SHIPPED)
-            u.pipeline.set_states(new)
+            # Shipped (or partly) from wherever the table lets an order become so; one that
+            # went further meanwhile (in transit, refunded) stays where it is.
+            new: Moves = {}
+            for target, ids in ((OrderState.PARTLY_SHIPPED, [o for o in order_ids if o in partly]),
+                                (OrderState.SHIPPED, [o for o in order_ids if o not in partly])):
+                new |= ORDER.moves_to({o: current[o] for o in ids if o in current}, target,
+                                      ORDER.sources(target))
+            u.pipeline.move_orders(new)
             ship_in(u, order_ids)  # reserved units leave the shelf with the parcel
         r.done += len(packs)
         shipped.clear()
@@ -1145,9 +1153,10 @@ class Pipeline:
         """A line of the parcel was refunded after it was packed: the label is void.
         recycle() takes the number back and the orders are planned again with what is
         left, or closed when nothing is."""
-        u.pipeline.update_packs([p["id"] for p in unit], state="stale",
-                                last_error="包裹中有商品已退款，面单作废 "
-                                           "(a line was refunded after packing)")
+        u.pipeline.move_packs_from([p["id"] for p in unit], PACK.sources(PackState.STALE),
+                                   PackState.STALE,
+                                   last_error="包裹中有商品已退款，面单作废 "
+                                              "(a line was refunded after packing)")
         r.notes.append(f"{unit[0]['main_order_id']}: 包裹中有商品已退款，面单作废")
 
     def _explained(self, unit, lines, fresh: list[dict[str, Any]], r: StepReport) -> bool:
@@ -1231,20 +1240,26 @@ class Pipeline:
         kept |= set(live)
         with self.uow() as u:
             ids = sorted({ln["order_id"] for p in unit for ln in lines[p["id"]]})
+            u.pipeline.lock_orders(ids)
             current = u.pipeline.order_states(ids)
-            states: dict[str, str] = {}
-            for oid in ids:  # the refunding order waits; a merged partner is planned again
-                _move(states, oid, current[oid],
-                      OrderState.HELD if oid in refund_open else OrderState.APPROVED)
+            # the refunding order waits; a merged partner whose label is void is planned
+            # again (one a person holds stays held)
+            states = ORDER.moves_to({o: st for o, st in current.items() if o in refund_open},
+                                    OrderState.HELD, HOLDABLE)
+            states |= ORDER.moves_to({o: st for o, st in current.items()
+                                      if o not in refund_open},
+                                     OrderState.APPROVED, _LABELLED_ORDERS)
             note = "买家申请退款，已截停 (refund requested: stopped)"
-            u.pipeline.update_packs([p["id"] for p in unit if p["id"] not in kept],
-                                    state="cancelled", last_error=note)
-            u.pipeline.update_packs(list(kept), state="stale", last_error=note)
+            u.pipeline.move_packs_from([p["id"] for p in unit if p["id"] not in kept],
+                                       PACK.sources(PackState.CANCELLED), PackState.CANCELLED,
+                                       last_error=note)
+            u.pipeline.move_packs_from(sorted(kept), PACK.sources(PackState.STALE),
+                                       PackState.STALE, last_error=note)
             u.pipeline.set_waybill_status(recycled, "recycled")
             u.pipeline.add_holds([{"order_id": oid, "reason": HoldReason.AFTER_SALE_OPEN.value,
                                    "detail": "发货前买家申请售后，已截停并回收面单",
                                    "source": "pipeline"} for oid in refund_open])
-            u.pipeline.set_states(states)
+            u.pipeline.move_orders(states)
         r.held += len(refund_open)
 
     @staticmethod
@@ -1334,8 +1349,7 @@ class Pipeline:
             void = _refunded_since_packed(u, packs, lines, sorted(known))
             shops = {s.id: s for s in u.shops.list()}
         gone = (OrderState.CANCELLED.value, OrderState.REFUNDED.value)
-        shipped = (OrderState.SHIPPED.value, OrderState.PARTLY_SHIPPED.value,
-                   OrderState.IN_TRANSIT.value, OrderState.DELIVERED.value)
+        shipped = tuple(s.value for s in SENT)
         # A cancelled order never left (a refund may come after shipping: those are read).
         never_shipped = frozenset(oid for oid, st in known.items()
                                   if st == OrderState.CANCELLED.value)
@@ -1361,15 +1375,13 @@ class Pipeline:
             if kept:
                 continue  # the platform was busy or could not say: next pass
             with self.uow() as u:
-                current = u.pipeline.order_states(sorted(ids))
-                u.pipeline.update_pack(p["id"], state="cancelled",
-                                       last_error="面单已回收 (number recycled)")
+                u.pipeline.lock_orders(sorted(ids))
+                u.pipeline.move_packs_from([p["id"]], PACK.sources(PackState.CANCELLED),
+                                           PackState.CANCELLED,
+                                           last_error="面单已回收 (number recycled)")
                 u.pipeline.set_waybill_status(recycled, "recycled")
-                again: dict[str, str] = {}
-                for oid, st in current.items():
-                    if st in (OrderState.WAYBILL_TAKEN.value, OrderState.PRINTED.value):
-                        _move(again, oid, st, OrderState.APPROVED)  # label voided: plan again
-                u.pipeline.set_states(again)
+                # label voided: its orders are planned again
+                u.pipeline.move_orders_from(sorted(ids), _LABELLED_ORDERS, OrderState.APPROVED)
             r.done += 1
         if found:
             r.notes.append(f"{found} pack(s) found shipped with their number: saved as confirmed")

@@ -18,7 +18,8 @@ from typing import Any
 from fahuo.adapters.platforms.doudian.print_component import (
     Document, fetch_template_urls, parse_component_message, shop_key_params_for, split_tasks,
 )
-from fahuo.domain.orders import OrderState, can_move
+from fahuo.domain.orders import OrderState
+from fahuo.domain.packs import PackState
 from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.print_data import print_data
 
@@ -112,11 +113,11 @@ def record_component_result(uow_factory: UowFactory, raw: str | bytes, *, actor:
                 file_name="", printer=event.printer or printer,
                 reprint_of=min(before.values()) if before else None,
                 reason="打印组件补打" if before else "", created_by=actor)
-            u.pipeline.update_packs([p["id"] for p in packs if p["state"] == "waybill_taken"],
-                                    state="printed")
             lines = u.pipeline.lines(printed)
             ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
-            current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(ids).items()}
-            u.pipeline.set_states({oid: OrderState.PRINTED.value for oid, st in current.items()
-                                   if can_move(OrderState(st), OrderState.PRINTED)})
+            u.pipeline.lock_orders(ids)
+            u.pipeline.move_packs_from([p["id"] for p in packs],
+                                       frozenset({PackState.WAYBILL_TAKEN}), PackState.PRINTED)
+            u.pipeline.move_orders_from(ids, frozenset({OrderState.WAYBILL_TAKEN}),
+                                        OrderState.PRINTED)
     return {"printed": printed, "failed": failed, "ignored": None}

@@ -23,7 +23,8 @@ import structlog
 
 from fahuo.adapters.labels.model import SIZES, LabelData, LabelError, Party
 from fahuo.adapters.store.unit_of_work import UnitOfWork
-from fahuo.domain.orders import OrderState, can_move
+from fahuo.domain.orders import OrderState
+from fahuo.domain.packs import PackState
 from fahuo.services.ports import UowFactory
 
 log = structlog.get_logger(__name__)
@@ -268,11 +269,12 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
             fingerprint=fingerprint, file_name=file_name, printer=printer,
             reprint_of=(same["id"] if same else min(before.values())) if reprint else None,
             reason=reason.strip(), created_by=actor)
-        u.pipeline.update_packs([p["id"] for p in packs if p["state"] == "waybill_taken"],
-                                state="printed")
-        current = {oid: st for oid, (_, st, _) in u.pipeline.load_orders(order_ids).items()}
-        u.pipeline.set_states({oid: OrderState.PRINTED.value for oid, st in current.items()
-                               if can_move(OrderState(st), OrderState.PRINTED)})
+        # read when the batch was chosen: only what is still waiting for its label moves
+        u.pipeline.lock_orders(order_ids)
+        u.pipeline.move_packs_from([p["id"] for p in packs],
+                                   frozenset({PackState.WAYBILL_TAKEN}), PackState.PRINTED)
+        u.pipeline.move_orders_from(order_ids, frozenset({OrderState.WAYBILL_TAKEN}),
+                                    OrderState.PRINTED)
         u.audit.add(actor=actor, action="print.reprint" if reprint else "print.labels",
                     subject_type="print_batch", subject_id=str(bid),
                     detail={"packs": len(packs), "format": fmt, "size": size,

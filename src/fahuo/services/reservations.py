@@ -17,6 +17,7 @@ from typing import Any
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.couriers import normalize_tracking_no
 from fahuo.domain.orders import OrderState
+from fahuo.domain.packs import PackState
 from fahuo.domain.reservations import MANUAL
 from fahuo.services.stock import follow_lines_in, retry_short_in
 
@@ -29,7 +30,9 @@ PACK_STATE_ZH = {"planned": "已分包", "waybill_pending": "取号中", "waybil
                  "cancelled": "已作废", "stale": "面单失效", "failed": "回传失败"}
 ORDER_STATE_ZH = {"synced": "待审核", "held": "挂起", "approved": "待分包",
                   "waybill_taken": "已取号", "printed": "已打印", "cancelled": "已取消",
-                  "refunded": "已退款", "shipped": "已发货", "partly_shipped": "部分发货"}
+                  "refunded": "已退款", "shipped": "已发货", "partly_shipped": "部分发货",
+                  "in_transit": "运输中", "delivered": "已签收", "intercepted": "已拦截",
+                  "returned": "已退回"}
 
 
 class ReservationError(ValueError):
@@ -87,8 +90,9 @@ def release_by_hand(uow: UowFactory, order_id: str, *, note: str, actor: str) ->
                 f"订单 {order_id} 的包裹{('（运单 ' + p['track_no'] + '）') if p['track_no'] else ''}"
                 f"{PACK_STATE_ZH.get(p['state'], p['state'])}，还会发出，发出时要扣这些库存，"
                 "不能手工释放。先拦下或取消该包裹；包裹若已拆开放回，请用“已拆包放回”")
-        for p in going:  # no number yet: planned again, and so reserved again, later
-            u.pipeline.update_pack(p["id"], state="cancelled",
+        # no number yet: planned again, and so reserved again, later
+        u.pipeline.move_packs_from([p["id"] for p in going], frozenset({PackState.PLANNED}),
+                                   PackState.CANCELLED,
                                    last_error="库存已手工释放：订单继续时重新分包")
         u.stock.lock_ids(r["item_id"] for r in live)
         live = u.stock.reservations([order_id], ("reserved",))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fahuo.domain.couriers import normalize_tracking_no
 from fahuo.domain.holds import open_after_sale
+from fahuo.domain.packs import PackState
 from fahuo.services.pipeline import Pipeline
 from fahuo.services.ports import PlatformFactory, UowFactory
 
@@ -45,8 +46,10 @@ def scan(uow_factory: UowFactory, platform_for: PlatformFactory,
                           ids)
     if pack["state"] not in ("waybill_taken", "printed", "scanned"):
         return ScanResult(False, "not_ready", f"包裹状态 {pack['state']}，不能发货", ids)
-    with uow_factory() as u:
-        u.pipeline.update_pack(pack["id"], state="scanned")
+    with uow_factory() as u:  # still waiting to go out (read above, outside this unit)
+        u.pipeline.move_packs_from([pack["id"]], frozenset({PackState.WAYBILL_TAKEN,
+                                                            PackState.PRINTED}),
+                                   PackState.SCANNED)
     Pipeline(uow_factory, platform_for).confirm(pack_ids_only=[pack["id"]])
     with uow_factory() as u:
         after = u.pipeline.pack_by_track_no(track_no)

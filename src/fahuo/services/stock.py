@@ -22,7 +22,7 @@ import structlog
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import OrderState
-from fahuo.domain.orders import PRE_SHIPMENT
+from fahuo.domain.orders import PRE_SHIPMENT, SENT
 from fahuo.domain.packs import units_sent, units_to_keep, units_to_ship
 from fahuo.domain.reservations import Parcel, boxed, kept, release_reason
 from fahuo.domain.stock import (
@@ -156,9 +156,7 @@ def settle_in(u: UnitOfWork, limit: int = 5000) -> dict[str, int]:
     refunded before it left shrink to what the order still sends."""
     gone = u.stock.reserved_orders_in_states(
         [OrderState.CANCELLED.value, OrderState.REFUNDED.value], limit)
-    left = u.stock.reserved_orders_in_states(
-        [OrderState.SHIPPED.value, OrderState.IN_TRANSIT.value, OrderState.DELIVERED.value,
-         "partly_shipped"], limit)
+    left = u.stock.reserved_orders_in_states(sorted(s.value for s in SENT), limit)
     refunded = u.stock.reserved_orders_with_refunded_lines(limit)
     followed = follow_lines_in(u, sorted(set(gone) | set(refunded)))
     # called off after the platform showed lines sent (shipped in the back office, then
@@ -479,7 +477,7 @@ def retry_short_in(u: UnitOfWork, limit: int = 2000) -> Reserved:
                                  [HoldReason.STOCK_SHORT.value])
         free = [oid for oid in res.reserved
                 if all(h["reason"] == HoldReason.STOCK_SHORT.value for h in holds[oid])]
-        u.pipeline.set_states({oid: OrderState.APPROVED.value for oid in free})
+        u.pipeline.move_orders_from(free, frozenset({OrderState.HELD}), OrderState.APPROVED)
     return res
 
 

@@ -34,15 +34,39 @@ from fahuo.adapters.carriers.kuaidi100.settings import DEFAULT_LABEL_URL
 from fahuo.adapters.carriers.kuaidi100 import push as k100_push
 from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.domain.orders import ORDER, OrderState
 from fahuo.domain.tracking import (
     UNKNOWN_DOUYIN, Incident, Tracker, TrackingEvent, TrackingState, apply_events, from_douyin,
-    from_kdniao, from_kuaidi100,
+    from_kdniao, from_kuaidi100, order_state_from_parcels,
 )
 from fahuo.domain.watch import WatchRules, next_poll_at
 from fahuo.services.ports import PlatformFactory, UowFactory
 
 log = structlog.get_logger(__name__)
 PROVIDERS = ("kuaidi100", "kdniao")
+# What the parcels' tracking moves an order to, and from where: a wholly shipped order goes
+# in transit, then delivered (also an intercepted one the buyer signed for after all). A
+# partly shipped order keeps its lines to send, so it stays partly shipped.
+_FOLLOWS = {OrderState.IN_TRANSIT: frozenset({OrderState.SHIPPED}),
+            OrderState.DELIVERED: frozenset({OrderState.SHIPPED, OrderState.IN_TRANSIT,
+                                             OrderState.INTERCEPTED})}
+
+
+def orders_follow_parcels(u: UnitOfWork, tracker_ids: list[int]) -> int:
+    """Move the orders these trackers' parcels carry to where their parcels are (in the
+    caller's unit of work, after the trackers were saved). The number of orders moved."""
+    parcels = u.tracking.parcels_of_orders(tracker_ids)
+    if not parcels:
+        return 0
+    ids = sorted(parcels)
+    u.pipeline.lock_orders(ids)
+    current = u.pipeline.order_states(ids)
+    moves: dict[str, tuple[str, str]] = {}
+    for oid, states in parcels.items():
+        target = order_state_from_parcels(states)
+        if target is not None and oid in current:
+            moves |= ORDER.moves_to({oid: current[oid]}, target, _FOLLOWS[target])
+    return len(u.pipeline.move_orders(moves))
 
 
 class TrackingError(ValueError):
@@ -316,6 +340,7 @@ class Tracking:
                 saves.append(self._merged(row, events, news_resets=True, stopped=stopped))
                 r.events += len(events)
             u.tracking.save_progress([s for s in saves if s is not None])
+            orders_follow_parcels(u, [s["id"] for s in saves if s is not None])
             u.tracking.mark_pushes([p["id"] for p in pending], int(self.clock()), errors)
         r.pushes = len(pending)
         return r
@@ -389,6 +414,7 @@ class Tracking:
                 r.events += len(events)
                 saves.append(s)
             u.tracking.save_progress(saves)
+            orders_follow_parcels(u, [s["id"] for s in saves])
         return r
 
     def run(self) -> TrackReport:

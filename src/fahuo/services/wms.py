@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from fahuo.adapters.store import models as m
 from fahuo.adapters.wms.base import OutboundLine, OutboundOrder, WarehousePort
+from fahuo.domain.packs import PackState
 from fahuo.services.pipeline import Pipeline
 from fahuo.services.ports import PlatformFactory, UowFactory
 
@@ -106,7 +107,7 @@ def import_confirmations(uow: UowFactory, platform_for: PlatformFactory,
                 elif pack["state"] not in READY:
                     r.refused[c.source] = f"pack {pack['id']} is {pack['state']}: not shipped"
                 else:
-                    u.pipeline.update_pack(pack["id"], state="scanned")
+                    u.pipeline.move_packs({pack["id"]: (pack["state"], PackState.SCANNED.value)})
                     ids.append(pack["id"])
         if ids:
             Pipeline(uow, platform_for, concurrency=concurrency).confirm(pack_ids_only=ids)

@@ -7,15 +7,20 @@ from fahuo.adapters.platforms.doudian.errors import ServiceUnavailable
 from fahuo.services.pipeline import Pipeline, StepReport
 
 
-def _shipped_elsewhere(app, make_order, oid, track_no):
-    """A labelled pack whose order the last sync saw shipped, and its live waybill."""
+def _labelled(app, make_order, oid, track_no, state):
+    """A labelled pack with its live waybill, its order moved on to ``state``."""
     ref, pid = labelled_pack(app, make_order, oid, track_no)
     with app.uow() as u:
         u.pipeline.add_waybills([{"courier_code": "zhongtong", "track_no": track_no,
                                   "shop_ref": ref, "pack_id": pid, "status": "live",
                                   "source": "ewaybill"}])
-        u.pipeline.set_states({oid: "shipped"})
+        u.pipeline.set_states({oid: state})
     return pid
+
+
+def _shipped_elsewhere(app, make_order, oid, track_no):
+    """A labelled pack whose order the last sync saw shipped, and its live waybill."""
+    return _labelled(app, make_order, oid, track_no, "shipped")
 
 
 def _state(app, pid):
@@ -64,7 +69,7 @@ def test_a_refund_stop_never_cancels_a_number_the_platform_shipped_with(fahuo_an
     # parcel was confirmed behind its back: the stop keeps the number, recycle confirms it.
     app = fahuo_any_db
     oid, no = "6900000000000000103", "78000000000103"
-    pid = _shipped_elsewhere(app, make_order, oid, no)
+    pid = _labelled(app, make_order, oid, no, "approved")
     with app.uow() as u:
         u.pipeline.set_states({oid: "waybill_taken"})
         unit = u.pipeline.packs_by_ids([pid])

@@ -1,5 +1,6 @@
-"""After-sale queries used by the stock side of cases: the units each case is about, and the
-receipt of a return (claimed, then closed, in the caller's transaction)."""
+"""After-sale queries used by the stock side of cases: the units each case is about, the
+receipt of a return (claimed, then closed, in the caller's transaction), and the one writer
+of a case's interception state (``move_intercepts``)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,53 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from fahuo.domain.aftersales import INTERCEPT, InterceptState
+from fahuo.domain.lifecycle import StateMove
+
 from . import models as m
 from .repositories import _insert
+from .states import current_states, move_rows
 
 
 class AfterSaleRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, moves: list[StateMove] | None = None) -> None:
         self.conn = conn
+        self.moves: list[StateMove] = [] if moves is None else moves
+
+    def lock_cases(self, aftersale_ids: Iterable[str]) -> None:
+        """Row locks on the cases, by id (PostgreSQL; SQLite's writer is single)."""
+        ids = sorted(set(aftersale_ids))
+        if ids and self.conn.dialect.name == "postgresql":
+            a = m.after_sales
+            self.conn.execute(select(a.c.aftersale_id).where(a.c.aftersale_id.in_(ids))
+                              .order_by(a.c.aftersale_id).with_for_update()).all()
+
+    def intercept_states(self, aftersale_ids: Iterable[str]) -> dict[str, str]:
+        a = m.after_sales
+        return current_states(self.conn, a.c.aftersale_id, a.c.intercept_state,
+                              list(aftersale_ids))
+
+    def move_intercepts(self, moves: dict[str, tuple[str, str]], **values: Any) -> list[str]:
+        """Interception states, each from the state the caller read (checked against the
+        interception lifecycle, conditional on that state, recorded); ``values`` (detail,
+        path, claim time) are written with each case moved. The cases moved."""
+        if not moves:
+            return []
+        self.lock_cases(moves)
+        return move_rows(self.conn, m.after_sales, INTERCEPT, moves, self.moves,
+                         key="aftersale_id", state="intercept_state", **values)
+
+    def move_intercepts_from(self, aftersale_ids: Iterable[str],
+                             sources: frozenset[InterceptState], target: InterceptState,
+                             **values: Any) -> list[str]:
+        """Move to ``target`` the cases among these still in one of ``sources`` (read under
+        their lock); the others stay. The cases moved."""
+        ids = sorted(set(aftersale_ids))
+        if not ids:
+            return []
+        self.lock_cases(ids)
+        return self.move_intercepts(INTERCEPT.moves_to(self.intercept_states(ids), target,
+                                                       sources), **values)
 
     def set_lines(self, rows: list[dict[str, Any]]) -> None:
         """rows: {aftersale_id, sku_order_id, units}; a case read again replaces its units."""

@@ -13,7 +13,8 @@ from sqlalchemy import Connection, CursorResult, and_, bindparam, func, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fahuo.adapters.crypto import SecretBox
-from fahuo.domain.orders import Order, OrderState
+from fahuo.domain.lifecycle import StateMove
+from fahuo.domain.orders import ORDER, Order, OrderState
 from fahuo.domain.pii import strip_plain_receiver
 
 from . import models as m
@@ -187,8 +188,10 @@ class UpsertResult:
 
 
 class OrderRepository:
-    def __init__(self, conn: Connection, box: SecretBox) -> None:
+    def __init__(self, conn: Connection, box: SecretBox,
+                 moves: list[StateMove] | None = None) -> None:
         self.conn, self.box = conn, box
+        self.moves: list[StateMove] = [] if moves is None else moves
 
     def current(self, order_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         """order_id → (state, update_time) for the ones we hold; locks them on PostgreSQL,
@@ -216,10 +219,23 @@ class OrderRepository:
 
     def upsert(self, shop_ref: int, items: Iterable[tuple[Order, OrderState]],
                *, existing: dict[str, tuple[str, int]]) -> UpsertResult:
-        """Write orders whose update is at least as new as ours; sub-orders with them."""
+        """Write orders whose update is at least as new as ours; sub-orders with them.
+        ``existing`` was read by ``current`` in this unit of work (under the rows' locks),
+        so the state each row moves from is the one stored: every move is checked against
+        the order lifecycle before anything is written."""
         now = _now()
         order_rows, sub_rows = [], []
+        moved: list[StateMove] = []
         inserted = updated = stale = 0
+        items = list(items)
+        for order, state in items:
+            held = existing.get(order.order_id)
+            if held is None:
+                ORDER.check_new(order.order_id, state)
+                moved.append(StateMove("order", order.order_id, None, str(state)))
+            elif held[0] != str(state) and order.update_time >= held[1]:
+                ORDER.move(order.order_id, held[0], state)
+                moved.append(StateMove("order", order.order_id, held[0], str(state)))
         for order, state in items:
             held = existing.get(order.order_id)
             if held is not None and order.update_time < held[1]:
@@ -267,6 +283,7 @@ class OrderRepository:
             upserts.run(self.conn, 0, order_rows)
         if sub_rows:
             upserts.run(self.conn, 1, sub_rows)
+        self.moves.extend(moved)
         return UpsertResult(inserted, updated, stale)
 
     def get(self, order_id: str) -> dict[str, Any] | None:

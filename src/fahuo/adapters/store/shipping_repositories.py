@@ -14,10 +14,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fahuo.adapters.crypto import SecretBox
 from fahuo.domain.aftersales import MONEY_BACK, REFUND_UNSHIPPED, SUCCEEDED
-from fahuo.domain.orders import Order, Receiver, SubOrder
+from fahuo.domain.lifecycle import StateMove
+from fahuo.domain.orders import ORDER, Order, OrderState, Receiver, SubOrder
+from fahuo.domain.packs import PACK, PackState
 
 from . import models as m
 from .repositories import new_id
+from .states import current_states, move_rows
 
 
 def _now() -> int:
@@ -208,10 +211,13 @@ def order_from_rows(row: Any, subs: Sequence[Any]) -> Order:
 
 
 class PipelineRepository:
-    """Orders as the pipeline needs them, holds, packs and waybills."""
+    """Orders as the pipeline needs them, holds, packs and waybills. Order and pack states
+    are written only by ``move_orders`` / ``move_packs`` (``states.move_rows``: checked
+    against the lifecycle, conditional on the state moved from, recorded in ``moves``)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, moves: list[StateMove] | None = None) -> None:
         self.conn = conn
+        self.moves: list[StateMove] = [] if moves is None else moves
 
     # ---- orders ----------------------------------------------------------------------------
     def order_ids_in_state(self, state: str, *, shop_ref: int | None = None,
@@ -394,14 +400,35 @@ class PipelineRepository:
             out[r.order_id][1].append(r)
         return out
 
-    def set_states(self, states: dict[str, str]) -> None:
-        by_state: dict[str, list[str]] = defaultdict(list)
-        for oid, st in states.items():
-            by_state[st].append(oid)
-        self.lock_orders(list(states))  # an UPDATE alone locks in whatever order it scans
-        for st, ids in by_state.items():
-            self.conn.execute(update(m.orders).where(m.orders.c.order_id.in_(ids)).values(
-                state=st))
+    def move_orders(self, moves: dict[str, tuple[str, str]]) -> list[str]:
+        """Order states, each from the state the caller read to its target: an illegal
+        move raises ``IllegalTransition``, a row moved meanwhile ``StaleState``, both before
+        anything is written. The orders moved."""
+        if not moves:
+            return []
+        self.lock_orders(list(moves))  # an UPDATE alone locks in whatever order it scans
+        return move_rows(self.conn, m.orders, ORDER, moves, self.moves, key="order_id")
+
+    def set_states(self, states: dict[str, str]) -> list[str]:
+        """Move each order to its target from the state it is in now (read under its lock),
+        as the lifecycle allows: an illegal move raises before anything is written. For
+        callers that decide on the target alone (fixtures, tools); the pipeline names the
+        state it moves from (``move_orders``)."""
+        if not states:
+            return []
+        self.lock_orders(list(states))
+        current = self.order_states(list(states))
+        return self.move_orders({oid: (current.get(oid, "(gone)"), st)
+                                 for oid, st in states.items()})
+
+    def move_orders_from(self, order_ids: Sequence[str], sources: frozenset[OrderState],
+                         target: OrderState) -> list[str]:
+        """Move to ``target`` the orders among these that are (still) in one of
+        ``sources``, read under their lock; the others stay. The orders moved."""
+        if not order_ids:
+            return []
+        self.lock_orders(order_ids)
+        return self.move_orders(ORDER.moves_to(self.order_states(order_ids), target, sources))
 
     # ---- holds ----------------------------------------------------------------------------
     def add_holds(self, rows: list[dict[str, Any]]) -> None:
@@ -455,6 +482,8 @@ class PipelineRepository:
             return []
         now = _now()
         rows = [{**p, "created_at": now, "updated_at": now} for p, _ in packs]
+        for row in rows:  # a known state; the services create planned or manual ones
+            PackState(row["state"])
         by_shape: dict[frozenset[str], list[dict[str, Any]]] = defaultdict(list)
         for row in rows:  # one executemany needs one set of keys
             by_shape[frozenset(row)].append(row)
@@ -471,6 +500,8 @@ class PipelineRepository:
         line_rows = [{**ln, "pack_id": pid} for pid, (_, lines) in zip(ids, packs) for ln in lines]
         if line_rows:
             self.conn.execute(m.pack_lines.insert(), line_rows)
+        self.moves.extend(StateMove("pack", str(pid), None, str(r["state"]))
+                          for pid, r in zip(ids, rows))
         return ids
 
     def held_for(self, reason: str, limit: int = 2000) -> list[str]:
@@ -552,28 +583,60 @@ class PipelineRepository:
         return out
 
     def update_pack(self, pack_id: int, **values: Any) -> None:
-        self.lock_packs([pack_id])
-        self.conn.execute(update(m.packs).where(m.packs.c.id == pack_id).values(
-            **values, updated_at=_now()))
-
-    def set_packs_taken(self, rows: list[dict[str, Any]]) -> None:
-        """Packs got their e-waybill numbers: rows of id, track_no, sort_code, short_address,
-        package_center; state waybill_taken, last_error cleared. One executemany."""
-        if not rows:
-            return
-        self.lock_packs([r["id"] for r in rows])
-        cols = ("track_no", "sort_code", "short_address", "package_center")
-        stmt = update(m.packs).where(m.packs.c.id == bindparam("k_id")).values(
-            state="waybill_taken", last_error=None, updated_at=_now(),
-            **{c: bindparam(f"k_{c}") for c in cols})
-        self.conn.execute(stmt, [{"k_id": r["id"], **{f"k_{c}": r[c] for c in cols}}
-                                 for r in rows])
+        self.update_packs([pack_id], **values)
 
     def update_packs(self, pack_ids: Sequence[int], **values: Any) -> None:
-        if pack_ids:
+        """Columns of packs. A ``state`` among them moves each pack from the state it is in
+        now, as the lifecycle allows (``move_packs``; an illegal move raises first)."""
+        if "state" in values and pack_ids:
+            target = values.pop("state")
+            self.lock_packs(pack_ids)
+            current = self.pack_states(pack_ids)
+            self.move_packs({pid: (current.get(pid, "(gone)"), target) for pid in pack_ids})
+        if pack_ids and values:
             self.lock_packs(pack_ids)
             self.conn.execute(update(m.packs).where(m.packs.c.id.in_(list(pack_ids))).values(
                 **values, updated_at=_now()))
+
+    def pack_states(self, pack_ids: Sequence[int]) -> dict[int, str]:
+        """pack id → state, as stored now (lock them first with ``lock_packs``)."""
+        return current_states(self.conn, m.packs.c.id, m.packs.c.state, list(pack_ids))
+
+    def move_packs(self, moves: dict[int, tuple[str, str]], **values: Any) -> list[int]:
+        """Pack states, as ``move_orders`` (checked, conditional, recorded); ``values``
+        are written with each pack moved. The packs moved."""
+        if not moves:
+            return []
+        self.lock_packs(list(moves))
+        return move_rows(self.conn, m.packs, PACK, moves, self.moves, updated_at=_now(),
+                         **values)
+
+    def move_packs_from(self, pack_ids: Sequence[int], sources: frozenset[PackState],
+                        target: PackState, **values: Any) -> list[int]:
+        """Move to ``target`` the packs among these that are (still) in one of
+        ``sources``, read under their lock; the others stay. The packs moved."""
+        if not pack_ids:
+            return []
+        self.lock_packs(pack_ids)
+        return self.move_packs(PACK.moves_to(self.pack_states(pack_ids), target, sources),
+                               **values)
+
+    def set_packs_taken(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Packs got their e-waybill numbers: rows of id, track_no, sort_code, short_address,
+        package_center, written on every pack (a number must never be lost: recycle gives
+        back the number of a pack voided meanwhile); the packs still pending move to
+        waybill_taken, last_error cleared. The packs moved."""
+        if not rows:
+            return []
+        ids = [r["id"] for r in rows]
+        self.lock_packs(ids)
+        cols = ("track_no", "sort_code", "short_address", "package_center")
+        stmt = update(m.packs).where(m.packs.c.id == bindparam("k_id")).values(
+            updated_at=_now(), **{c: bindparam(f"k_{c}") for c in cols})
+        self.conn.execute(stmt, [{"k_id": r["id"], **{f"k_{c}": r[c] for c in cols}}
+                                 for r in rows])
+        return self.move_packs_from(ids, frozenset({PackState.WAYBILL_PENDING}),
+                                    PackState.WAYBILL_TAKEN, last_error=None)
 
     def pack_counts(self) -> dict[str, int]:
         q = select(m.packs.c.state, func.count()).group_by(m.packs.c.state)

@@ -141,6 +141,31 @@ class TrackingRepository:
                 out[r.id] = dict(r._mapping)
         return out
 
+    def parcels_of_orders(self, tracker_ids: Iterable[int]
+                          ) -> dict[str, list[str | None]]:
+        """For the orders these trackers' parcels carry: order_id → the tracker state of
+        each of its confirmed, numbered parcels (None: not tracked yet). Return parcels
+        (trackers without a pack) carry no order here."""
+        t, p, pl = m.trackers, m.packs, m.pack_lines
+        ids = sorted(set(tracker_ids))
+        orders: set[str] = set()
+        for i in range(0, len(ids), 500):
+            orders.update(self.conn.execute(
+                select(pl.c.order_id).distinct().select_from(
+                    t.join(pl, pl.c.pack_id == t.c.pack_id))
+                .where(t.c.id.in_(ids[i:i + 500]))).scalars())
+        got = sorted(orders)
+        out: dict[str, dict[int, str | None]] = {}
+        for i in range(0, len(got), 500):
+            for oid, pid, st in self.conn.execute(
+                    select(pl.c.order_id, p.c.id, t.c.state)
+                    .select_from(pl.join(p, p.c.id == pl.c.pack_id)
+                                 .outerjoin(t, t.c.pack_id == p.c.id))
+                    .where(pl.c.order_id.in_(got[i:i + 500]), p.c.state == "confirmed",
+                           p.c.track_no.is_not(None), p.c.track_no != "")):
+                out.setdefault(oid, {})[pid] = st
+        return {oid: list(by_pack.values()) for oid, by_pack in out.items()}
+
     _SAVE_COLS = ("state", "incident", "state_since", "last_event_at", "picked_up_at",
                   "last_event", "events", "poll_attempts", "next_poll_at")
 

@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from fahuo.adapters.crypto import SecretBox
+from fahuo.domain.lifecycle import StateMove
 
 from .aftersale_repositories import AfterSaleRepository
 from .leases import DEFAULT_LEASE_S, LeaseRepository
@@ -46,10 +47,15 @@ class UnitOfWork:
     aftersales: AfterSaleRepository
     leases: LeaseRepository
     conn: Connection
+    # Every state this unit of work wrote (orders, packs, interceptions), in order; handed
+    # to ``on_commit`` once the transaction is in.
+    moves: list[StateMove]
 
     def __init__(self, engine: Engine, box: SecretBox, *, readonly: bool = False,
-                 lease_s: float = DEFAULT_LEASE_S) -> None:
+                 lease_s: float = DEFAULT_LEASE_S,
+                 on_commit: Callable[[list[StateMove]], None] | None = None) -> None:
         self.engine, self.box, self.readonly, self.lease_s = engine, box, readonly, lease_s
+        self.on_commit = on_commit
         self._tx: RootTransaction | None = None
 
     def __enter__(self) -> "UnitOfWork":
@@ -57,41 +63,49 @@ class UnitOfWork:
         if self.readonly:
             self.conn = self.conn.execution_options(fahuo_readonly=True)
         self._tx = self.conn.begin()
+        self.moves = []
         self.shops = ShopRepository(self.conn, self.box)
-        self.orders = OrderRepository(self.conn, self.box)
+        self.orders = OrderRepository(self.conn, self.box, self.moves)
         self.cursors = CursorRepository(self.conn)
         self.inbox = InboxRepository(self.conn)
         self.audit = AuditRepository(self.conn)
         self.settings = SettingsRepository(self.conn, self.box)
-        self.pipeline = PipelineRepository(self.conn)
+        self.pipeline = PipelineRepository(self.conn, self.moves)
         self.prints = PrintRepository(self.conn)
         self.tracking = TrackingRepository(self.conn, self.box)
         self.users = UserRepository(self.conn)
         self.stock = StockRepository(self.conn)
-        self.aftersales = AfterSaleRepository(self.conn)
+        self.aftersales = AfterSaleRepository(self.conn, self.moves)
         self.leases = LeaseRepository(self.conn, self.lease_s)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self._tx is not None, "leaving a unit of work that was never entered"
+        committed = False
         try:
             if exc_type is None:
                 self._tx.commit()
+                committed = True
             else:
                 self._tx.rollback()
         finally:
             self.conn.close()
+        if committed and self.on_commit is not None and self.moves:
+            self.on_commit(list(self.moves))
 
 
 class UnitOfWorkFactory:
     """What services are given: call it to open a unit of work."""
 
     def __init__(self, engine: Engine, box: SecretBox, *,
-                 lease_s: float = DEFAULT_LEASE_S) -> None:
+                 lease_s: float = DEFAULT_LEASE_S,
+                 on_commit: Callable[[list[StateMove]], None] | None = None) -> None:
         self.engine, self.box, self.lease_s = engine, box, lease_s
+        self.on_commit = on_commit  # sees each committed unit of work's state moves
 
     def __call__(self, *, readonly: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.box, readonly=readonly, lease_s=self.lease_s)
+        return UnitOfWork(self.engine, self.box, readonly=readonly, lease_s=self.lease_s,
+                          on_commit=self.on_commit)
 
 
 def is_retryable(exc: BaseException) -> bool:
