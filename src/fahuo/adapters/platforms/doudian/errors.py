@@ -251,7 +251,6 @@ SHIP_METHODS = frozenset(
     {"order.logisticsAdd", "order.logisticsAddSinglePack", "order.logisticsAddMultiPack"}
 )
 _CANCEL = frozenset({"logistics.cancelOrder"})
-_ANY: frozenset[str] = frozenset()
 # (type, methods (empty: any), words, sub_code test): the docstring's list, in its order.
 _REFUSALS: tuple[tuple[type[DoudianError], frozenset[str], tuple[str, ...], Any], ...] = (
     (PartlyShippedOrder, SHIP_METHODS, ("部分发货",), None),
