@@ -87,7 +87,7 @@ class _Recorder:
 
 
 def record_pages(labels, size: str):
-    from fahuo.adapters.labels.model import template_for
+    from fahuo.adapters.labels.templates import template_for
     from fahuo.adapters.labels.pdf import DEFAULT_PRINTER_DPI, _Renderer, find_font
     r = _Renderer(template_for(size), find_font(), DEFAULT_PRINTER_DPI)
     pages = []

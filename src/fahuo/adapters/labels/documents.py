@@ -50,7 +50,7 @@ from reportlab.platypus import (
 
 from .model import CODE128_CHARS, LabelError
 from .model import _clean as _clean_text  # private: strips control characters
-from .pdf import LabelFont, find_font
+from .fonts import LabelFont, find_font
 
 __all__ = [
     "PICKLIST_COLUMNS",

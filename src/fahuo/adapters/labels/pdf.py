@@ -7,12 +7,8 @@
   the dot grid, with 10-module quiet zones on both sides, sized to the largest module that
   fits the field. reportlab's ``code128`` does the encoding (code-set switching, checksum);
   the bars go out as one path per symbol, which keeps 10,000-label files small.
-- CJK text uses one TrueType font registered once per process and embedded once per
-  document (reportlab embeds 256-glyph subsets of TTF/TTC fonts, each subset once, with a
-  ToUnicode map, so text stays extractable). Font search: ``font_path`` argument, then
-  ``$FAHUO_LABEL_FONT``, then the usual Noto CJK / WenQuanYi / Droid / AR PL paths, then
-  fontconfig (``fc-list :lang=zh``). Without any, the built-in CID font ``STSong-Light``
-  (not embedded: the viewer/printer supplies it) with a logged warning.
+- CJK text uses one TrueType font, embedded once per document (``fonts.py`` says which and
+  how it is found); the bar geometry is in ``barcodes.py``, shared with the ZPL renderer.
 - Deterministic: ``invariant=1`` (fixed dates and document id), so printing the same batch
   twice yields byte-identical files.
 """
@@ -22,220 +18,26 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import shutil
-import subprocess
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Sequence
 
-import structlog
 from reportlab import rl_config
-from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from .model import (
-    Field,
-    LabelData,
-    LabelError,
-    Template,
-    field_text,
-    fit_text,
-    labels_list,
-    template_for,
-)
+from .barcodes import MAX_MODULE_MM, QUIET_MODULES, code128_pattern, module_dots, qr_matrix
+from .fitting import fit_text
+from .fonts import FONT_ENV, LabelFont, find_font
+from .model import Field, LabelData, LabelError, Template, field_text, labels_list
+from .templates import template_for
 
-log = structlog.get_logger(__name__)
+# Kept importable from here, where callers found them before the split.
+__all__ = [
+    "DEFAULT_PRINTER_DPI", "FONT_ENV", "MAX_MODULE_MM", "QUIET_MODULES", "LabelFont",
+    "code128_pattern", "find_font", "module_dots", "qr_matrix", "render_pdf", "save_canvas",
+]
 
-FONT_ENV = "FAHUO_LABEL_FONT"
-CID_FALLBACK = "STSong-Light"
-# TrueType-outline CJK fonts reportlab can embed (CFF-flavoured .otf/.ttc such as Debian's
-# fonts-noto-cjk are tried too but reportlab rejects PostScript outlines; they are skipped).
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/noto/NotoSansSC-Regular.ttf",
-    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-    "/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf",
-    "/System/Library/Fonts/PingFang.ttc",
-    "/System/Library/Fonts/STHeiti Medium.ttc",
-    "C:/Windows/Fonts/simhei.ttf",
-    "C:/Windows/Fonts/msyh.ttc",
-    "C:/Windows/Fonts/simsun.ttc",
-)
 DEFAULT_PRINTER_DPI = 203
-QUIET_MODULES = 10
-MAX_MODULE_MM = 0.5  # wider bars only waste label; scanners read 0.25–0.5 mm comfortably
-
-
-@dataclass(slots=True)
-class LabelFont:
-    name: str  # registered reportlab font name
-    path: str | None  # None for the CID fallback
-    embedded: bool
-    ascent: float  # em units (size 1)
-    descent: float  # negative, em units
-    _widths: dict[str, float]
-    _width_of: Callable[[str], float]
-    _str_width: Callable[[str, float], float] | None = None  # reportlab's (C) string width
-
-    def em(self, ch: str) -> float:
-        w = self._widths.get(ch)
-        if w is None:
-            w = self._widths[ch] = self._width_of(ch)
-        return w
-
-    def width(self, text: str, size: float) -> float:
-        return self.text_em(text) * size
-
-    def text_em(self, text: str) -> float:
-        if self._str_width is not None:
-            return self._str_width(text, 1.0)
-        em = self.em
-        return sum(em(ch) for ch in text)
-
-    @property
-    def line_em(self) -> float:
-        return max(1.15, (self.ascent - self.descent) * 1.05)
-
-
-_fonts: dict[str, LabelFont] = {}
-_fonts_lock = threading.Lock()
-
-
-def _load_ttf(path: str) -> LabelFont:
-    name = "FahuoCJK-" + hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:8]
-    font = TTFont(name, path, subfontIndex=0)
-    pdfmetrics.registerFont(font)
-    face = font.face
-    widths = face.charWidths
-    default = face.defaultWidth
-
-    def width_of(ch: str) -> float:
-        return widths.get(ord(ch), default) / 1000.0
-
-    return LabelFont(name, path, True, face.ascent / 1000.0, face.descent / 1000.0, {},
-                     width_of, font.stringWidth)
-
-
-def _load_cid() -> LabelFont:
-    if CID_FALLBACK not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CID_FALLBACK))
-
-    def width_of(ch: str) -> float:
-        return pdfmetrics.stringWidth(ch, CID_FALLBACK, 1.0)
-
-    return LabelFont(CID_FALLBACK, None, False, 0.88, -0.12, {}, width_of,
-                     lambda text, size: pdfmetrics.stringWidth(text, CID_FALLBACK, size))
-
-
-def _fontconfig_paths() -> list[str]:
-    exe = shutil.which("fc-list")
-    if not exe:
-        return []
-    try:
-        out = subprocess.run([exe, ":lang=zh", "file"], capture_output=True, text=True,
-                             timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    paths = sorted({line.split(":")[0].strip() for line in out.splitlines() if line.strip()})
-    return [p for p in paths if p.lower().endswith((".ttf", ".ttc", ".otf"))]
-
-
-def find_font(font_path: str | None = None) -> LabelFont:
-    """The CJK font for labels (cached per process; see the module docstring for the order).
-
-    An explicit ``font_path`` or ``$FAHUO_LABEL_FONT`` that cannot be loaded is an error
-    (LabelError), not a silent fallback."""
-    explicit = font_path or os.environ.get(FONT_ENV) or None
-    key = explicit or ""
-    with _fonts_lock:
-        if key in _fonts:
-            return _fonts[key]
-        font: LabelFont | None = None
-        if explicit:
-            if not os.path.isfile(explicit):
-                raise LabelError(f"label font {explicit!r} (from "
-                                 f"{'font_path' if font_path else FONT_ENV}) does not exist")
-            try:
-                font = _load_ttf(explicit)
-            except (TTFError, OSError, ValueError) as e:
-                raise LabelError(f"label font {explicit!r} cannot be embedded: {e} (a TrueType "
-                                 "outline .ttf/.ttc is needed, e.g. WenQuanYi Zen Hei)") from e
-        else:
-            tried: list[str] = []
-            for path in (*FONT_CANDIDATES, *_fontconfig_paths()):
-                if path in tried or not os.path.isfile(path):
-                    continue
-                tried.append(path)
-                try:
-                    font = _load_ttf(path)
-                    break
-                except (TTFError, OSError, ValueError) as e:
-                    log.debug("label font skipped", path=path, error=str(e))
-            if font is None:
-                log.warning("no embeddable CJK TrueType font found; labels use the built-in "
-                            f"CID font {CID_FALLBACK}, which is NOT embedded and may print "
-                            "differently (install fonts-wqy-zenhei or set "
-                            f"{FONT_ENV}=/path/to/font.ttf)", tried=tried)
-                font = _load_cid()
-        _fonts[key] = font
-        return font
-
-
-# --------------------------------------------------------------------------- barcodes
-
-
-@lru_cache(maxsize=4096)
-def code128_pattern(value: str) -> tuple[tuple[int, int], ...]:
-    """Bars of the Code 128 symbol for ``value`` as (start module, width in modules), and
-    the symbol's total module count last as (modules, 0). No quiet zones included."""
-    bc = Code128(value, barWidth=1, quiet=0, humanReadable=0)
-    bc.validate()
-    if bc.validated != value:
-        raise LabelError(f"tracking number {value!r} has characters Code 128 cannot carry")
-    bc.encode()
-    pattern = bc.decompose()
-    bars = []
-    pos = 0
-    for ch in pattern:
-        if "A" <= ch <= "Z":
-            w = ord(ch) - 64
-            bars.append((pos, w))
-            pos += w
-        else:
-            pos += ord(ch) - 96
-    bars.append((pos, 0))
-    return tuple(bars)
-
-
-def module_dots(modules: int, field_w_mm: float, dpi: int, what: str) -> int:
-    """Largest whole number of printer dots per module so that the symbol plus its two
-    10-module quiet zones fits ``field_w_mm`` (capped at MAX_MODULE_MM)."""
-    dot_mm = 25.4 / dpi
-    k = int(field_w_mm / ((modules + 2 * QUIET_MODULES) * dot_mm) + 1e-9)
-    k = min(k, max(1, int(MAX_MODULE_MM / dot_mm + 1e-9)))
-    if k < 1:
-        raise LabelError(f"{what}: the Code 128 symbol needs {modules + 2 * QUIET_MODULES} "
-                         f"modules with quiet zones, more than {field_w_mm:.1f} mm holds at "
-                         f"one {dot_mm:.3f} mm dot per module (tracking number too long)")
-    return k
-
-
-@lru_cache(maxsize=256)
-def qr_matrix(text: str) -> tuple[tuple[bool, ...], ...]:
-    from reportlab.graphics.barcode import qrencoder
-    qr = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
-    qr.addData(text)
-    qr.make()
-    return tuple(tuple(bool(v) for v in row) for row in qr.modules)
 
 
 # --------------------------------------------------------------------------- rendering

@@ -29,17 +29,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .model import (
-    Field,
-    LabelData,
-    LabelError,
-    Template,
-    field_text,
-    fit_text,
-    labels_list,
-    template_for,
-)
-from .pdf import MAX_MODULE_MM, QUIET_MODULES, code128_pattern, qr_matrix
+from .barcodes import MAX_MODULE_MM, QUIET_MODULES, code128_pattern, qr_matrix
+from .fitting import fit_text
+from .model import Field, LabelData, LabelError, Template, field_text, labels_list
+from .templates import template_for
 
 ZPL_CJK_FONT = "E:SIMSUN.TTF"
 DPMM = {203: 8, 300: 12}  # Zebra's actual resolutions: 8 and 12 dots per mm

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fahuo.adapters.labels.fitting import fit_text, wrap
 from fahuo.adapters.labels.model import (
     SIZES,
     Field,
@@ -11,11 +12,9 @@ from fahuo.adapters.labels.model import (
     Party,
     check_label,
     field_text,
-    fit_text,
     get_size,
-    template_for,
-    wrap,
 )
+from fahuo.adapters.labels.templates import template_for
 
 
 def em(ch: str) -> float:

@@ -12,16 +12,10 @@ import pytest
 import structlog
 import zxingcpp
 
-from fahuo.adapters.labels import pdf as pdf_mod
-from fahuo.adapters.labels.model import (
-    SIZES,
-    Custom,
-    LabelError,
-    Party,
-    check_template,
-    template_for,
-)
+from fahuo.adapters.labels import fonts as fonts_mod
+from fahuo.adapters.labels.model import SIZES, Custom, LabelError, Party
 from fahuo.adapters.labels.pdf import find_font, render_pdf
+from fahuo.adapters.labels.templates import check_template, template_for
 
 MM = 72 / 25.4
 TRACK_NOS = {  # typical numbers (tracking-and-couriers.md §5)
@@ -267,9 +261,9 @@ def test_font_from_the_environment_is_used(label_factory, monkeypatch):
 def test_without_a_cjk_font_falls_back_to_the_cid_font_with_a_warning(label_factory,
                                                                       monkeypatch):
     monkeypatch.delenv("FAHUO_LABEL_FONT", raising=False)
-    monkeypatch.setattr(pdf_mod, "FONT_CANDIDATES", ())
-    monkeypatch.setattr(pdf_mod, "_fontconfig_paths", lambda: [])
-    monkeypatch.setattr(pdf_mod, "_fonts", {})
+    monkeypatch.setattr(fonts_mod, "FONT_CANDIDATES", ())
+    monkeypatch.setattr(fonts_mod, "_fontconfig_paths", lambda: [])
+    monkeypatch.setattr(fonts_mod, "_fonts", {})
     with structlog.testing.capture_logs() as logs:
         data = render_pdf([label_factory()], "76x130")
     assert any(e["log_level"] == "warning" and "STSong-Light" in e["event"] for e in logs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UnexpectedResponse
+from .errors import UnexpectedResponse, WaybillItemProblem, waybill_item_problem
 
 WAYBILL_BATCH = 100  # newCreateOrder / waybillApply take at most 100 items per call
 
@@ -65,10 +65,15 @@ class Waybill:
 
 @dataclass(frozen=True)
 class ItemError:
+    """One newCreateOrder ``err_infos`` item."""
     order_id: str
     pack_id: str
     code: str
     message: str
+
+    @property
+    def kind(self) -> WaybillItemProblem:
+        return waybill_item_problem("logistics.newCreateOrder", self.code, self.message)
 
 
 @dataclass(frozen=True)

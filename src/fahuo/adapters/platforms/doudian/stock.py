@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import DoudianError
+from .errors import IDEMPOTENT_EXISTED, IdempotentIdExisted
 
-IDEMPOTENT_EXISTED = "isv.idempotent-id-existed"
+__all__ = ["IDEMPOTENT_EXISTED", "AfterSalePage", "StockCalls"]
 
 
 def _id(value: str | int) -> int | str:
@@ -54,10 +54,8 @@ class StockCalls:
             params["idempotent_id"] = idempotent_id
         try:
             self.session.call(method, params)
-        except DoudianError as exc:
-            if IDEMPOTENT_EXISTED in (exc.sub_code or ""):
-                return False  # applied by an earlier try: done
-            raise
+        except IdempotentIdExisted:
+            return False  # applied by an earlier try: done
         return True
 
     def stock_num(self, sku_id: str) -> dict[str, Any]:
