@@ -19,6 +19,7 @@ from .shipping_repositories import PipelineRepository, PrintRepository, Settings
 from .tracking_repositories import TrackingRepository
 from .user_repositories import UserRepository
 from .stock_repositories import StockRepository
+from .wms_repositories import WmsRepository
 from .repositories import (
     AuditRepository, CursorRepository, InboxRepository, OrderRepository, ShopRepository,
 )
@@ -45,6 +46,7 @@ class UnitOfWork:
     users: UserRepository
     stock: StockRepository
     aftersales: AfterSaleRepository
+    wms: WmsRepository
     leases: LeaseRepository
     conn: Connection
     # Every state this unit of work wrote (orders, packs, interceptions), in order; handed
@@ -76,6 +78,7 @@ class UnitOfWork:
         self.users = UserRepository(self.conn)
         self.stock = StockRepository(self.conn)
         self.aftersales = AfterSaleRepository(self.conn, self.moves)
+        self.wms = WmsRepository(self.conn)
         self.leases = LeaseRepository(self.conn, self.lease_s)
         return self
 
