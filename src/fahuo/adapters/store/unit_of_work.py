@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 from sqlalchemy import Connection, Engine, RootTransaction
@@ -23,6 +23,9 @@ from .wms_repositories import WmsRepository
 from .repositories import (
     AuditRepository, CursorRepository, InboxRepository, OrderRepository, ShopRepository,
 )
+
+if TYPE_CHECKING:
+    from fahuo.services import ports
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -144,3 +147,9 @@ def in_transaction(uow_factory: Callable[[], UnitOfWork], body: Callable[[UnitOf
                         error=str(getattr(exc, "orig", exc)).splitlines()[0][:200])
             sleep(wait)
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+if TYPE_CHECKING:  # mypy proves the repositories are what the services' ports declare
+    def _conforms(u: UnitOfWork) -> tuple[ports.AfterSaleRepo, ports.WmsRepo,
+                                          ports.ParcelReads, ports.SkuSightings]:
+        return u.aftersales, u.wms, u.tracking, u.stock
