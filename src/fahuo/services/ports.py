@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from fahuo.adapters.store.repositories import ShopRecord
 from fahuo.domain.aftersales import InterceptState
+from fahuo.services.uploads import UploadLimits
 
 if TYPE_CHECKING:
     from fahuo.adapters.store.unit_of_work import UnitOfWork
@@ -156,6 +158,25 @@ class SkuSightings(Protocol):
 
     def skus_sold_as(self, codes: Iterable[str]) -> list[dict[str, Any]]: ...
     def upsert_shop_skus(self, rows: list[dict[str, Any]]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Table:
+    """A spreadsheet's first sheet as read: the header cells, each non-blank row with its line
+    number as the merchant's spreadsheet shows it, and the file's SHA-256 (hex)."""
+
+    name: str
+    header: list[Any]
+    rows: list[tuple[int, list[Any]]]
+    digest: str = ""
+
+
+class TableReader(Protocol):
+    """The file port: reads an uploaded .xlsx / .csv within ``limits``."""
+
+    def read_table(self, name: str, data: bytes, limits: UploadLimits) -> Table:
+        """Raises ``UploadRefused`` (in Chinese) when the file is refused as a whole."""
+        ...
 
 
 class LeaseHeld(Exception):
