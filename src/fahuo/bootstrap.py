@@ -19,6 +19,7 @@ import structlog
 
 from fahuo.adapters.crypto import SecretBox, box_for
 from fahuo.adapters.files import SpreadsheetReader
+from fahuo.adapters.notify.registry import NotifyRegistry
 from fahuo.adapters.platforms.doudian.api import DoudianShopApi
 from fahuo.adapters.platforms.doudian.client import AppCredentials, DoudianClient, RetryPolicy
 from fahuo.adapters.platforms.doudian.ratelimit import RateBudget
@@ -278,7 +279,12 @@ class Fahuo:
     def watch(self) -> "Watch":
         """Exceptions (findings) and alerts."""
         from fahuo.services.watch import Watch
-        return Watch(self.uow)
+        return Watch(self.uow, notify=self.notify)
+
+    @cached_property
+    def notify(self) -> NotifyRegistry:
+        """Alert channels (DingTalk, Feishu, WeCom, e-mail, webhook) and their grouping."""
+        return NotifyRegistry()
 
     def pipeline(self) -> "Pipeline":
         """The auto-ship pipeline wired to this install's store, platform and settings."""
@@ -332,6 +338,13 @@ def import_stock_file(uow: UowFactory, name: str, data: bytes, move: str, *, act
     from fahuo.services import stock
     return stock.import_stock_file(uow, name, data, move, actor=actor, limits=limits,
                                    reason=reason, files=SpreadsheetReader())
+
+
+def add_channel(uow: UowFactory, name: str, kind: str, config: dict[str, Any],
+                kinds: list[str], interval_s: int = 1800) -> int:
+    """An alert channel checked against the channels fahuo has (``watch.add_channel``)."""
+    from fahuo.services import watch
+    return watch.add_channel(uow, name, kind, config, kinds, interval_s, notify=NotifyRegistry())
 
 
 _app: Fahuo | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -177,6 +177,32 @@ class TableReader(Protocol):
     def read_table(self, name: str, data: bytes, limits: UploadLimits) -> Table:
         """Raises ``UploadRefused`` (in Chinese) when the file is refused as a whole."""
         ...
+
+
+class Notifier(Protocol):
+    """Alert channels (``adapters/notify/registry.py``): the kinds, how to send, and the one
+    grouping of findings into alerts (one per kind, no more often than the interval)."""
+
+    @property
+    def kinds(self) -> tuple[str, ...]: ...
+
+    def required(self, kind: str) -> tuple[str, ...]: ...
+
+    def build(self, channel: dict[str, Any]) -> Any:
+        """Raises ValueError / KeyError / TypeError for a configuration it cannot use."""
+        ...
+
+    def send(self, channel: dict[str, Any], alert: Any) -> str | None:
+        """None when delivered, else what went wrong."""
+        ...
+
+    def group(self, findings: Iterable[tuple[str, str]], *, interval_s: int,
+              last_sent: Mapping[str, int], now: int, titles: Mapping[str, str],
+              links: Mapping[str, str] | None = None, max_lines: int = 30) -> list[Any]:
+        """Alerts (``kind``, ``title``, ``lines``, ``count``) for the kinds that are due."""
+        ...
+
+    def wanted_by(self, routes: Mapping[str, Iterable[str]], kind: str) -> list[str]: ...
 
 
 class LeaseHeld(Exception):
