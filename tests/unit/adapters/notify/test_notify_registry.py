@@ -22,10 +22,10 @@ def test_each_kind_names_its_required_fields_and_builds_its_channel():
 def test_a_failed_send_comes_back_as_its_words():
     class Broken:
         def send(self, alert):
-            raise NotifyError("robot said no")
+            raise NotifyError("dingtalk", "robot said no", code=310000)
 
     reg = NotifyRegistry(build=lambda ch: Broken())
-    assert reg.send({"kind": "x"}, Alert(kind="stalled", title="t", count=1)) == "robot said no"
+    assert reg.send({"kind": "x"}, Alert(kind="stalled", title="t", count=1)) == "dingtalk [310000]: robot said no"
 
 
 def test_channels_want_their_kinds_or_everything():
