@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         seed_trackers(app, n_parcels, now)
         print(f"detection: {n_parcels} trackers written in {time.perf_counter() - t0:.1f}s "
               f"(not timed)", flush=True)
-        watch = Watch(app.uow, clock=lambda: now)
+        watch = Watch(app.uow, notify=app.notify, clock=lambda: now)
         t0 = time.perf_counter()
         rep = watch.detect()
         detect_s = time.perf_counter() - t0

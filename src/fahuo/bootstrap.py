@@ -11,13 +11,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 import structlog
 
 from fahuo.adapters.crypto import SecretBox, box_for
+from fahuo.adapters.files import SpreadsheetReader
+from fahuo.adapters.notify.registry import NotifyRegistry
 from fahuo.adapters.platforms.doudian.api import DoudianShopApi
 from fahuo.adapters.platforms.doudian.client import AppCredentials, DoudianClient, RetryPolicy
 from fahuo.adapters.platforms.doudian.ratelimit import RateBudget
@@ -29,10 +31,14 @@ from fahuo.adapters.store.repositories import ShopRecord
 from fahuo.adapters.store.unit_of_work import UnitOfWorkFactory
 from fahuo.config import Settings, get_settings
 from fahuo.domain.pii import REDACTED, redact, sensitive_key
+from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.sync import OrderSync, SyncPolicy
+from fahuo.services.uploads import UploadLimits
 
 if TYPE_CHECKING:
+    from fahuo.services.manual_ship import ImportPreview
     from fahuo.services.pipeline import Pipeline
+    from fahuo.services.stock import Moved
     from fahuo.services.tracking import Tracking
     from fahuo.services.watch import Watch
 
@@ -273,7 +279,12 @@ class Fahuo:
     def watch(self) -> "Watch":
         """Exceptions (findings) and alerts."""
         from fahuo.services.watch import Watch
-        return Watch(self.uow)
+        return Watch(self.uow, notify=self.notify)
+
+    @cached_property
+    def notify(self) -> NotifyRegistry:
+        """Alert channels (DingTalk, Feishu, WeCom, e-mail, webhook) and their grouping."""
+        return NotifyRegistry()
 
     def pipeline(self) -> "Pipeline":
         """The auto-ship pipeline wired to this install's store, platform and settings."""
@@ -300,6 +311,40 @@ class Fahuo:
             self.wire.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+# ---- merchant files: the services' upload use cases with the file port wired in ----------
+# The web console, the API and the CLI call these; the services take the reader as a port.
+
+def preview_import(uow: UowFactory, name: str, data: bytes,
+                   limits: UploadLimits | None = None) -> ImportPreview:
+    """A tracking-number file checked against the store (``manual_ship.preview_import``)."""
+    from fahuo.services import manual_ship
+    return manual_ship.preview_import(uow, name, data, limits, files=SpreadsheetReader())
+
+
+def apply_import(uow: UowFactory, platform_for: PlatformFactory, name: str, data: bytes,
+                 actor: str, progress: Callable[[int, int], None] | None = None,
+                 limits: UploadLimits | None = None) -> dict[str, Any]:
+    """A tracking-number file shipped (``manual_ship.apply_import``)."""
+    from fahuo.services import manual_ship
+    return manual_ship.apply_import(uow, platform_for, name, data, actor, progress, limits,
+                                    files=SpreadsheetReader())
+
+
+def import_stock_file(uow: UowFactory, name: str, data: bytes, move: str, *, actor: str,
+                      limits: UploadLimits | None = None, reason: str = "") -> Moved:
+    """A stock count or receipt file applied (``stock.import_stock_file``)."""
+    from fahuo.services import stock
+    return stock.import_stock_file(uow, name, data, move, actor=actor, limits=limits,
+                                   reason=reason, files=SpreadsheetReader())
+
+
+def add_channel(uow: UowFactory, name: str, kind: str, config: dict[str, Any],
+                kinds: list[str], interval_s: int = 1800) -> int:
+    """An alert channel checked against the channels fahuo has (``watch.add_channel``)."""
+    from fahuo.services import watch
+    return watch.add_channel(uow, name, kind, config, kinds, interval_s, notify=NotifyRegistry())
 
 
 _app: Fahuo | None = None

@@ -7,7 +7,7 @@ import pytest
 
 from support import NO_RULE_HOLDS, make_fahuo, orders_in_fahuo, ready_to_ship
 
-from fahuo.services.manual_ship import apply_import, preview_import
+from fahuo.bootstrap import apply_import, preview_import
 from fahuo.services.orders import store_platform_orders
 from fahuo.services.pipeline import Pipeline
 from fahuo.services.settings import update_settings

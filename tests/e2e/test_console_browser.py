@@ -191,7 +191,7 @@ def test_a_merchant_signs_in_and_handles_a_logistics_exception(fahuo, sandbox, b
     Pipeline(fahuo.uow, fahuo.platform_for).run()
     later = int(time.time()) + 30 * 3600  # a day and more: nobody collected the parcels
     Tracking(fahuo.uow, fahuo.platform_for).start()
-    Watch(fahuo.uow, clock=lambda: later).detect()
+    Watch(fahuo.uow, notify=fahuo.notify, clock=lambda: later).detect()
     add_user(fahuo.uow, "boss", "correct horse", actor="test")
     with serve_in_thread(create_app(fahuo, embedded_worker=False)) as url:
         page = browser.new_page()

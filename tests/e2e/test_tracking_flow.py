@@ -44,7 +44,7 @@ def test_every_courier_anomaly_is_found_once_and_closes_when_resolved(fahuo, san
                     {"customer": acc["customer"], "key": acc["key"], "salt": acc["salt_hint"]},
                     sandbox.url, url)
         tracking = Tracking(fahuo.uow, fahuo.platform_for, clock=now)
-        watch = Watch(fahuo.uow, clock=now)
+        watch = Watch(fahuo.uow, notify=fahuo.notify, clock=now)
         assert tracking.start().started == len(shipped)
         sub = tracking.subscribe()
         assert sub.subscribed >= len(packs) and sub.subscribed + sub.subscribe_failed == len(

@@ -127,9 +127,8 @@ def ship(orders: list[str] = typer.Option([], "--orders", help="order ids to shi
          dry_run: bool = typer.Option(False, "--dry-run", help="check the file, change nothing")
          ) -> None:
     """Batch ship orders that have numbers, or import tracking numbers from a file."""
-    from fahuo.services.manual_ship import (
-        ImportFileError, apply_import, preview_import, ship_selected,
-    )
+    from fahuo.bootstrap import apply_import, preview_import
+    from fahuo.services.manual_ship import ImportFileError, ship_selected
     from fahuo.services.uploads import UploadLimits, UploadRefused, check_size
     app = get_app()
     app.migrate()

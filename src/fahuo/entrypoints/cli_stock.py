@@ -104,7 +104,8 @@ def stock_import(file: Path = typer.Argument(..., exists=True, dir_okay=False),
                  move: str = typer.Option("count", help="count (盘点) or receive (入库)")) -> None:
     """A count or receipt file (.xlsx/.csv with 商家编码 and 数量; 新编码=是 for a new product),
     all rows or none; every problem is listed by the file's row number."""
-    from fahuo.services.stock import StockInputError, import_stock_file
+    from fahuo.bootstrap import import_stock_file
+    from fahuo.services.stock import StockInputError
     from fahuo.services.uploads import UploadLimits, UploadRefused, check_size
     if move not in ("count", "receive"):
         _fail("--move 只能是 count（盘点）或 receive（入库）")

@@ -246,7 +246,8 @@ def alerts_add(name: str = typer.Argument(...),
                interval_s: int = typer.Option(1800, help="at most one message per kind per …")
                ) -> None:
     """Add an alert channel (tested by building it; nothing is sent)."""
-    from fahuo.services.watch import WatchError, add_channel
+    from fahuo.bootstrap import add_channel
+    from fahuo.services.watch import WatchError
     config = {k: v for k, v in dict(url=url, secret=secret, hook_id=hook_id, key=key, host=host,
                                     port=port, sender=sender, to=list(to), user=user,
                                     password=password).items() if v}

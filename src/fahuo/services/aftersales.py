@@ -31,8 +31,6 @@ from typing import Any
 import httpx
 import orjson
 import structlog
-from sqlalchemy import select
-
 from fahuo.adapters.carriers.base import ProviderError
 from fahuo.adapters.carriers.kuaidi100 import (
     INTERCEPT_TYPES, InterceptRequest, Kuaidi100Interceptor, Kuaidi100Settings,
@@ -41,8 +39,6 @@ from fahuo.adapters.carriers.kuaidi100.settings import DEFAULT_LABEL_URL
 from fahuo.adapters.platforms.doudian.errors import (
     DoudianError, TransportError, UnexpectedResponse,
 )
-from fahuo.adapters.store import models as m
-from fahuo.adapters.store.repositories import _insert
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.couriers import courier_code
 from fahuo.domain.aftersales import (
@@ -52,6 +48,8 @@ from fahuo.domain.lifecycle import StaleState
 from fahuo.domain.orders import INTERCEPTABLE, RETURNABLE, OrderState
 from fahuo.domain.packs import units_sent
 from fahuo.domain.stock import expand
+from fahuo.domain.tracking import Tracker
+from fahuo.domain.watch import WatchRules, next_poll_at
 from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.stock import StockInputError, StockLine, follow_lines_in, move_stock_in
 
@@ -169,15 +167,7 @@ def sync_after_sales(uow: UowFactory, platform_for: PlatformFactory, shop_ref: i
         page += 1
     with uow() as u:
         if rows:
-            stmt = _insert(u.conn, m.after_sales)
-            keep = ("intercept_state", "intercept_detail", "intercept_via",
-                    "intercept_claimed_at", "received_at", "good_qty", "damaged_qty",
-                    "received_lines")
-            stmt = stmt.on_conflict_do_update(index_elements=["aftersale_id"], set_={
-                c.name: stmt.excluded[c.name] for c in m.after_sales.c
-                if c.name not in keep and c.name != "aftersale_id"})
-            u.conn.execute(stmt, [{**x, "intercept_state": "", "intercept_detail": "",
-                                   "intercept_via": ""} for x in rows.values()])
+            u.aftersales.upsert_cases(list(rows.values()))
             u.aftersales.set_lines([ln for ls in units.values() for ln in ls])
             # a refund agreed before shipment gives its units back now (partial ones too)
             follow_lines_in(u, u.aftersales.order_ids_of(rows), actor="aftersales")
@@ -191,60 +181,53 @@ def sync_after_sales(uow: UowFactory, platform_for: PlatformFactory, shop_ref: i
 
 def _offer_intercepts(u: UnitOfWork) -> int:
     """A refund wanted for a parcel still travelling: offer to call it back."""
-    a, t = m.after_sales, m.trackers
-    cases = list(u.conn.execute(select(a.c.aftersale_id, a.c.order_id).where(
-        a.c.stage == "after_ship", a.c.intercept_state == "", a.c.closed_at.is_(None),
-        a.c.aftersale_status.in_(sorted(REFUND_WANTED)), a.c.aftersale_type.in_((0, 1)))))
+    cases = u.aftersales.untouched_refund_cases(REFUND_WANTED)
     if not cases:
         return 0
-    delivered = set(u.conn.execute(select(t.c.order_id).where(
-        t.c.order_id.in_([c.order_id for c in cases]),
-        t.c.state.in_(("delivered", "returned", "returning")))).scalars())
+    order_ids = [c["order_id"] for c in cases]
+    delivered = u.tracking.orders_with_tracker_in(order_ids,
+                                                  ("delivered", "returned", "returning"))
     # a case of the same order already asked for (or being asked for) shares its parcels
-    busy = set(u.conn.execute(select(a.c.order_id).where(
-        a.c.order_id.in_([c.order_id for c in cases]), a.c.order_id != "",
-        a.c.intercept_state.in_(BUSY))).scalars())
-    offer = [c.aftersale_id for c in cases
-             if c.order_id not in delivered and c.order_id not in busy]
+    busy = u.aftersales.orders_with_intercept_in(order_ids, BUSY)
+    offer = [c["aftersale_id"] for c in cases
+             if c["order_id"] not in delivered and c["order_id"] not in busy]
     # still untouched (a request may have claimed one since it was read)
     return len(u.aftersales.move_intercepts_from(
         offer, frozenset({I.NONE}), I.OFFERED, intercept_detail="买家已申请退款，包裹仍在途：可拦截"))
 
 
 def _track_returns(u: UnitOfWork, now: int) -> int:
-    """The buyer's return parcel gets a tracker like any other parcel."""
-    a = m.after_sales
-    rows = list(u.conn.execute(select(a).where(a.c.return_tracking_no != "",
-                                               a.c.received_at.is_(None))))
+    """The buyer's return parcel gets a tracker like any other parcel, first polled when the
+    shop's tracking rules say a new parcel is (``watch_rules``, as for outgoing parcels)."""
+    rows = u.aftersales.returns_not_received()
     if not rows:
         return 0
-    known = set(u.conn.execute(select(m.trackers.c.track_no).where(
-        m.trackers.c.track_no.in_([r.return_tracking_no for r in rows]))).scalars())
-    new = [{"shop_ref": r.shop_ref, "pack_id": None, "order_id": r.order_id,
-            "courier_code": r.return_company or "unknown", "track_no": r.return_tracking_no,
-            "source": "douyin", "phone_tail": "", "state": "info_received", "shipped_at": now,
-            "subscribed": False, "poll_attempts": 0, "next_poll_at": now + 1800}
-           for r in rows if r.return_tracking_no not in known]
+    known = u.tracking.tracked_numbers([r["return_tracking_no"] for r in rows])
+    rules: dict[int, WatchRules] = {}
+    new = []
+    for r in rows:
+        if r["return_tracking_no"] in known:
+            continue
+        if r["shop_ref"] not in rules:
+            rules[r["shop_ref"]] = WatchRules.from_dict(
+                u.settings.get(r["shop_ref"]).get("watch_rules") or {})
+        tracker = Tracker(track_no=r["return_tracking_no"],
+                          courier=r["return_company"] or "unknown", created_at=now)
+        new.append({"shop_ref": r["shop_ref"], "pack_id": None, "order_id": r["order_id"],
+                    "courier_code": tracker.courier, "track_no": tracker.track_no,
+                    "source": "douyin", "phone_tail": "", "state": tracker.state.value,
+                    "shipped_at": now, "subscribed": False, "poll_attempts": 0,
+                    "next_poll_at": next_poll_at(tracker, False, 0, rules[r["shop_ref"]], now)})
     return u.tracking.add_trackers(new)
 
 
 def list_cases(uow: UowFactory, *, status: str = "open", stage: str | None = None,
                limit: int = 200) -> list[dict[str, Any]]:
-    a = m.after_sales
-    q = select(a).order_by(a.c.update_time.desc()).limit(limit)
-    if status == "open":
-        q = q.where(a.c.closed_at.is_(None))
-    elif status == "closed":
-        q = q.where(a.c.closed_at.is_not(None))
-    elif status == "intercept":
-        q = q.where(a.c.intercept_state != "")
-    if stage:
-        q = q.where(a.c.stage == stage)
     with uow(readonly=True) as u:
         bundles = u.stock.bundles()
-        return [dict(r._mapping) | {"sku_order_ids": orjson.loads(r.sku_order_ids),
-                                    **_received(r.received_lines, bundles)}
-                for r in u.conn.execute(q)]
+        return [r | {"sku_order_ids": orjson.loads(r["sku_order_ids"]),
+                     **_received(r["received_lines"], bundles)}
+                for r in u.aftersales.list_cases(status=status, stage=stage, limit=limit)]
 
 
 def _received(stored: str, bundles: dict[str, dict[str, int]]) -> dict[str, Any]:
@@ -259,11 +242,10 @@ def _received(stored: str, bundles: dict[str, dict[str, int]]) -> dict[str, Any]
 
 
 def _case(u: UnitOfWork, aftersale_id: str) -> dict[str, Any]:
-    row = u.conn.execute(select(m.after_sales).where(
-        m.after_sales.c.aftersale_id == aftersale_id)).first()
+    row = u.aftersales.case(aftersale_id)
     if row is None:
         raise AfterSaleError(f"no after-sale case {aftersale_id}")
-    return dict(row._mapping)
+    return row
 
 
 @dataclass
@@ -454,16 +436,11 @@ def _refusal(aftersale_id: str, own: Any, others: list[Any], via: str) -> str | 
 def _claim(uow: UowFactory, aftersale_id: str, order_id: str, via: str) -> dict[str, Any]:
     """Mark the case ``requesting`` (one conditional UPDATE, the order's cases locked on
     PostgreSQL; SQLite writers are serial) before anything is sent; what it was before."""
-    a = m.after_sales
     with uow() as u:
-        q = select(a.c.aftersale_id, a.c.intercept_state, a.c.intercept_detail,
-                   a.c.intercept_via).where(
-            a.c.order_id == order_id if order_id else a.c.aftersale_id == aftersale_id)
-        if u.conn.dialect.name == "postgresql":
-            q = q.order_by(a.c.aftersale_id).with_for_update()
-        rows = list(u.conn.execute(q))
+        rows = [SimpleNamespace(**r) for r in u.aftersales.lock_claim_rows(order_id, aftersale_id)]
         if _expire_claims(u, [r.aftersale_id for r in rows]):
-            rows = list(u.conn.execute(q))
+            rows = [SimpleNamespace(**r)
+                    for r in u.aftersales.lock_claim_rows(order_id, aftersale_id)]
         own = next((r for r in rows if r.aftersale_id == aftersale_id), None)
         if own is None:
             raise AfterSaleError(f"no after-sale case {aftersale_id}")
@@ -516,16 +493,13 @@ def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str,
     refused instead of paying twice, and the claim always ends in a final state."""
     if via not in VIAS:
         raise AfterSaleError(f"via must be one of {', '.join(VIAS)}, got {via!r}")
-    a = m.after_sales
     with uow(readonly=True) as u:
         case = _case(u, aftersale_id)
         if case["stage"] != "after_ship":
             raise AfterSaleError("the order has not shipped: the pipeline stops it, no "
                                  "interception needed")
-        others = list(u.conn.execute(select(
-            a.c.aftersale_id, a.c.intercept_state, a.c.intercept_detail).where(
-            a.c.order_id == case["order_id"], a.c.aftersale_id != aftersale_id))
-            ) if case["order_id"] else []
+        others = [SimpleNamespace(**o) for o in u.aftersales.other_cases_of_order(
+            case["order_id"], aftersale_id)] if case["order_id"] else []
         why = _refusal(aftersale_id, SimpleNamespace(**case), others, via)
         if why:
             raise AfterSaleError(why)
@@ -562,10 +536,7 @@ def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str,
             # One case per refunded line, one set of parcels per order: the order's other
             # open cases are covered too (asking again for them would pay twice).
             siblings = u.aftersales.move_intercepts_from(
-                u.conn.execute(select(a.c.aftersale_id).where(
-                    a.c.order_id == case["order_id"], a.c.aftersale_id != aftersale_id,
-                    a.c.stage == "after_ship", a.c.closed_at.is_(None),
-                    a.c.intercept_state.not_in(BUSY))).scalars(),
+                u.aftersales.open_siblings(case["order_id"], aftersale_id, BUSY),
                 NOT_BUSY, I.REQUESTED, intercept_detail=detail, intercept_via=via_used)
         u.audit.add(actor=actor, action="aftersale.intercept", subject_type="aftersale",
                     subject_id=aftersale_id, detail={
@@ -611,40 +582,22 @@ def follow_intercepts(uow: UowFactory, shop_ref: int | None = None) -> int:
 def _expire_claims(u: UnitOfWork, aftersale_ids: list[str] | None = None) -> int:
     """Claims a crash left behind (``requesting`` for over CLAIM_STALE_S) become ``unsure``:
     the request may have gone out, so only an explicit retry, after a look, may follow."""
-    a = m.after_sales
-    q = select(a.c.aftersale_id).where(
-        a.c.intercept_state == REQUESTING,
-        a.c.intercept_claimed_at < int(time.time()) - CLAIM_STALE_S)
-    if aftersale_ids is not None:
-        q = q.where(a.c.aftersale_id.in_(aftersale_ids))
     return len(u.aftersales.move_intercepts_from(
-        u.conn.execute(q).scalars(), frozenset({I.REQUESTING}), I.UNSURE,
+        u.aftersales.claims_older_than(REQUESTING, int(time.time()) - CLAIM_STALE_S,
+                                       aftersale_ids), frozenset({I.REQUESTING}), I.UNSURE,
         intercept_detail="拦截结果未知：申请中断（程序中止），请先向快递核实包裹是否已被拦截，"
                          "再选择拦截途径重新拦截"))
 
 
 def _follow_intercepts(u: UnitOfWork, shop_ref: int | None = None) -> int:
     _expire_claims(u)
-    a, pl, p, t = m.after_sales, m.pack_lines, m.packs, m.trackers
-    q = select(a.c.aftersale_id, a.c.order_id, a.c.intercept_state, a.c.intercept_via).where(
-        a.c.intercept_state.in_(("requested", "returning")))
-    if shop_ref is not None:
-        q = q.where(a.c.shop_ref == shop_ref)
-    cases = list(u.conn.execute(q))
+    cases = [SimpleNamespace(**c) for c in u.aftersales.cases_to_follow(
+        (I.REQUESTED.value, I.RETURNING.value), shop_ref)]
     if not cases:
         return 0
     u.pipeline.lock_orders(sorted({c.order_id for c in cases}))  # orders before their cases
     # the order's shipped parcels (what intercept() asked about), each with its tracker state
-    parcels: dict[str, dict[int, tuple[str, str | None]]] = {}
-    orders = sorted({c.order_id for c in cases})
-    for i in range(0, len(orders), 500):
-        for oid, pid, no, st in u.conn.execute(
-                select(pl.c.order_id, p.c.id, p.c.track_no, t.c.state)
-                .select_from(pl.join(p, p.c.id == pl.c.pack_id)
-                             .outerjoin(t, t.c.pack_id == p.c.id))
-                .where(pl.c.order_id.in_(orders[i:i + 500]), p.c.state == "confirmed",
-                       p.c.track_no.is_not(None), p.c.track_no != "")):
-            parcels.setdefault(oid, {})[pid] = (no, st)
+    parcels = u.tracking.shipped_parcels({c.order_id for c in cases})
     changed = 0
     for c in cases:
         got = list(parcels.get(c.order_id, {}).values())

@@ -6,7 +6,6 @@ applied; valid rows apply idempotently, so importing the same file twice changes
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -18,8 +17,8 @@ from fahuo.domain.orders import PRE_SHIPMENT, OrderState
 from fahuo.domain.packs import PACK, PackState
 from fahuo.domain.packs import receiver_key
 from fahuo.services.pipeline import Pipeline
-from fahuo.services.ports import PlatformFactory, UowFactory
-from fahuo.services.uploads import UploadLimits, UploadRefused, chunks, read_table
+from fahuo.services.ports import PlatformFactory, Table, TableReader, UowFactory
+from fahuo.services.uploads import UploadLimits, UploadRefused, chunks
 
 Progress = Callable[[int, int], None]
 
@@ -28,17 +27,20 @@ class ImportFileError(ValueError):
     """The file as a whole cannot be read (format, encoding, missing column)."""
 
 
-def read_rows(name: str, data: bytes, limits: UploadLimits | None = None
-              ) -> tuple[list[dict[str, str]], list[int]]:
-    """Rows of an .xlsx or .csv file as header → text (UTF-8, UTF-8 with BOM, or GBK), and
-    each row's line number as the merchant sees it. Blank rows are left out."""
+def read_rows(name: str, data: bytes, limits: UploadLimits | None = None, *,
+              files: TableReader) -> Table:
+    """The file's table (read by the file port); a file refused whole is an ImportFileError."""
     try:
-        header, rows = read_table(name, data, limits or UploadLimits())
+        return files.read_table(name, data, limits or UploadLimits())
     except UploadRefused as exc:
         raise ImportFileError(str(exc)) from exc
-    keys = ["" if h is None else str(h).strip() for h in header]
-    return ([{k: _cell(v) for k, v in zip(keys, values) if k} for _, values in rows],
-            [line_no for line_no, _ in rows])
+
+
+def table_rows(table: Table) -> tuple[list[dict[str, str]], list[int]]:
+    """Rows as header → text, and each row's line number as the merchant sees it."""
+    keys = ["" if h is None else str(h).strip() for h in table.header]
+    return ([{k: _cell(v) for k, v in zip(keys, values) if k} for _, values in table.rows],
+            [line_no for line_no, _ in table.rows])
 
 
 def _cell(v: Any) -> str:
@@ -76,16 +78,22 @@ class ImportPreview:
 
 
 def preview_import(uow_factory: UowFactory, name: str, data: bytes,
-                   limits: UploadLimits | None = None) -> ImportPreview:
-    """Check every row against the file rules and the store. Changes nothing."""
-    rows, line_nos = read_rows(name, data, limits)
+                   limits: UploadLimits | None = None, *, files: TableReader) -> ImportPreview:
+    """Check every row of the file against the file rules and the store. Changes nothing."""
+    return preview_table(uow_factory, read_rows(name, data, limits, files=files))
+
+
+def preview_table(uow_factory: UowFactory, table: Table) -> ImportPreview:
+    """``preview_import`` of a file already read."""
+    name = table.name
+    rows, line_nos = table_rows(table)
     try:
         plan = parse_import(rows, line_nos=line_nos)
     except ImportFileError:
         raise
     except ValueError as exc:  # a missing column: the domain names it
         raise ImportFileError(f"{name}: {exc}") from exc
-    out = ImportPreview(fingerprint=hashlib.sha256(data).hexdigest())
+    out = ImportPreview(fingerprint=table.digest)
     for p in plan.invalid:
         out.rows.append(RowOutcome(p.line_no, p.order_id or "", "", "", "invalid", p.reason_zh))
     ids = [r.order_id for r in plan.valid]
@@ -154,8 +162,17 @@ def _used_by_other_order(pack: dict[str, Any] | None, order_id: str,
 
 def apply_import(uow_factory: UowFactory, platform_for: PlatformFactory, name: str,
                  data: bytes, actor: str, progress: Progress | None = None,
-                 limits: UploadLimits | None = None) -> dict[str, Any]:
-    preview = preview_import(uow_factory, name, data, limits)
+                 limits: UploadLimits | None = None, *, files: TableReader) -> dict[str, Any]:
+    """Ship every ready row of the file (one job; invalid and shipped rows recorded)."""
+    return apply_table(uow_factory, platform_for, read_rows(name, data, limits, files=files),
+                       actor, progress)
+
+
+def apply_table(uow_factory: UowFactory, platform_for: PlatformFactory, table: Table,
+                actor: str, progress: Progress | None = None) -> dict[str, Any]:
+    """``apply_import`` of a file already read."""
+    name = table.name
+    preview = preview_table(uow_factory, table)
     with uow_factory() as u:
         job_id = u.pipeline.add_job(kind="import", status="running", source=name,
                                     fingerprint=preview.fingerprint, total=len(preview.rows),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from fahuo.adapters.store.repositories import ShopRecord
+from fahuo.domain.aftersales import InterceptState
+from fahuo.services.uploads import UploadLimits
 
 if TYPE_CHECKING:
     from fahuo.adapters.store.unit_of_work import UnitOfWork
@@ -92,6 +95,114 @@ class UowFactory(Protocol):
     """Opens one unit of work; a ``readonly`` one never writes."""
 
     def __call__(self, *, readonly: bool = False) -> UnitOfWork: ...
+
+
+class AfterSaleRepo(Protocol):
+    """The after-sale aggregate (``uow.aftersales``): cases, their lines, interception states
+    (written only through ``move_intercepts*``: checked, conditional, recorded) and receipts."""
+
+    def upsert_cases(self, rows: list[dict[str, Any]]) -> None: ...
+    def set_lines(self, rows: list[dict[str, Any]]) -> None: ...
+    def case(self, aftersale_id: str) -> dict[str, Any] | None: ...
+    def list_cases(self, *, status: str = "open", stage: str | None = None,
+                   limit: int = 200) -> list[dict[str, Any]]: ...
+    def untouched_refund_cases(self, statuses: Iterable[int]) -> list[dict[str, Any]]: ...
+    def orders_with_intercept_in(self, order_ids: Iterable[str], states: Iterable[str]
+                                 ) -> set[str]: ...
+    def returns_not_received(self) -> list[dict[str, Any]]: ...
+    def other_cases_of_order(self, order_id: str, aftersale_id: str
+                             ) -> list[dict[str, Any]]: ...
+    def open_siblings(self, order_id: str, aftersale_id: str, not_in: Iterable[str]
+                      ) -> list[str]: ...
+    def claims_older_than(self, state: str, before: int,
+                          aftersale_ids: Iterable[str] | None = None) -> list[str]: ...
+    def cases_to_follow(self, states: Iterable[str], shop_ref: int | None = None
+                        ) -> list[dict[str, Any]]: ...
+    def lock_claim_rows(self, order_id: str, aftersale_id: str) -> list[dict[str, Any]]: ...
+    def lock_cases(self, aftersale_ids: Iterable[str]) -> None: ...
+    def intercept_states(self, aftersale_ids: Iterable[str]) -> dict[str, str]: ...
+    def move_intercepts(self, moves: dict[str, tuple[str, str]], **values: Any
+                        ) -> list[str]: ...
+    def move_intercepts_from(self, aftersale_ids: Iterable[str],
+                             sources: frozenset[InterceptState], target: InterceptState,
+                             **values: Any) -> list[str]: ...
+    def order_ids_of(self, aftersale_ids: Iterable[str]) -> list[str]: ...
+    def case_ids_of_order(self, order_id: str) -> list[str]: ...
+    def claim_receipt(self, aftersale_id: str, now: int) -> bool: ...
+    def close_receipt(self, aftersale_id: str, **values: Any) -> None: ...
+
+
+class WmsRepo(Protocol):
+    """The warehouse aggregate (``uow.wms``): what went out to a third-party warehouse."""
+
+    def unsent_packs(self, states: Sequence[str], limit: int) -> list[int]: ...
+    def stopped_after_export(self, states: Sequence[str]) -> list[tuple[int, str]]: ...
+    def mark_cancel_sent(self, pack_ids: Iterable[int], now: int) -> None: ...
+    def record_exported(self, pack_ids: Iterable[int], file_name: str, now: int) -> None: ...
+    def mark_confirmed(self, pack_ids: Iterable[int], now: int) -> None: ...
+
+
+class ParcelReads(Protocol):
+    """What the after-sale flow reads of the tracking aggregate (``uow.tracking``)."""
+
+    def shipped_parcels(self, order_ids: Iterable[str]
+                        ) -> dict[str, dict[int, tuple[str, str | None]]]: ...
+    def orders_with_tracker_in(self, order_ids: Iterable[str], states: Iterable[str]
+                               ) -> set[str]: ...
+    def tracked_numbers(self, track_nos: Iterable[str]) -> set[str]: ...
+    def add_trackers(self, rows: list[dict[str, Any]]) -> int: ...
+
+
+class SkuSightings(Protocol):
+    """What stock sync learns from the stock aggregate (``uow.stock``)."""
+
+    def skus_sold_as(self, codes: Iterable[str]) -> list[dict[str, Any]]: ...
+    def upsert_shop_skus(self, rows: list[dict[str, Any]]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Table:
+    """A spreadsheet's first sheet as read: the header cells, each non-blank row with its line
+    number as the merchant's spreadsheet shows it, and the file's SHA-256 (hex)."""
+
+    name: str
+    header: list[Any]
+    rows: list[tuple[int, list[Any]]]
+    digest: str = ""
+
+
+class TableReader(Protocol):
+    """The file port: reads an uploaded .xlsx / .csv within ``limits``."""
+
+    def read_table(self, name: str, data: bytes, limits: UploadLimits) -> Table:
+        """Raises ``UploadRefused`` (in Chinese) when the file is refused as a whole."""
+        ...
+
+
+class Notifier(Protocol):
+    """Alert channels (``adapters/notify/registry.py``): the kinds, how to send, and the one
+    grouping of findings into alerts (one per kind, no more often than the interval)."""
+
+    @property
+    def kinds(self) -> tuple[str, ...]: ...
+
+    def required(self, kind: str) -> tuple[str, ...]: ...
+
+    def build(self, channel: dict[str, Any]) -> Any:
+        """Raises ValueError / KeyError / TypeError for a configuration it cannot use."""
+        ...
+
+    def send(self, channel: dict[str, Any], alert: Any) -> str | None:
+        """None when delivered, else what went wrong."""
+        ...
+
+    def group(self, findings: Iterable[tuple[str, str]], *, interval_s: int,
+              last_sent: Mapping[str, int], now: int, titles: Mapping[str, str],
+              links: Mapping[str, str] | None = None, max_lines: int = 30) -> list[Any]:
+        """Alerts (``kind``, ``title``, ``lines``, ``count``) for the kinds that are due."""
+        ...
+
+    def wanted_by(self, routes: Mapping[str, Iterable[str]], kind: str) -> list[str]: ...
 
 
 class LeaseHeld(Exception):

@@ -28,7 +28,8 @@ from fahuo.domain.reservations import Parcel, boxed, kept, release_reason
 from fahuo.domain.stock import (
     Demand, Level, Move, StockError, SyncRule, apply, entry_for, expand, plan_reservations,
 )
-from fahuo.services.uploads import UploadLimits, UploadRefused, chunks, read_table
+from fahuo.services.ports import Table, TableReader
+from fahuo.services.uploads import UploadLimits, UploadRefused, chunks
 from fahuo.services.ports import UowFactory
 
 log = structlog.get_logger(__name__)
@@ -672,14 +673,20 @@ def _cell_text(v: Any) -> str:
     return "" if v is None else str(v).strip()
 
 
-def read_stock_file(name: str, data: bytes, limits: UploadLimits | None = None
-                    ) -> tuple[list[StockLine], list[tuple[int, str]]]:
+def read_stock_file(name: str, data: bytes, limits: UploadLimits | None = None, *,
+                    files: TableReader) -> tuple[list[StockLine], list[tuple[int, str]]]:
     """The good rows of an .xlsx or .csv with a header row, and every bad row's problem by
     its row number in the file. A file that cannot be read at all raises."""
     try:
-        header, rows = read_table(name, data, limits or UploadLimits())
+        table = files.read_table(name, data, limits or UploadLimits())
     except UploadRefused as exc:
         raise StockInputError([str(exc)]) from exc
+    return stock_lines(table)
+
+
+def stock_lines(table: Table) -> tuple[list[StockLine], list[tuple[int, str]]]:
+    """``read_stock_file`` of a file already read."""
+    header, rows = table.header, table.rows
     head = [str(h if h is not None else "").strip().lower() for h in header]
     col: dict[str, int] = {}
     for key, names in HEADERS.items():
@@ -726,23 +733,24 @@ def read_stock_file(name: str, data: bytes, limits: UploadLimits | None = None
     return out, problems
 
 
-def parse_stock_file(name: str, data: bytes, limits: UploadLimits | None = None
-                     ) -> list[StockLine]:
+def parse_stock_file(name: str, data: bytes, limits: UploadLimits | None = None, *,
+                     files: TableReader) -> list[StockLine]:
     """``read_stock_file`` that raises on any bad row (reading alone, no stock checks)."""
-    lines, problems = read_stock_file(name, data, limits)
+    lines, problems = read_stock_file(name, data, limits, files=files)
     if problems:
         raise StockInputError([p for _, p in problems])
     return lines
 
 
 def import_stock_file(uow: UowFactory, name: str, data: bytes, move: str, *, actor: str,
-                      limits: UploadLimits | None = None, reason: str = "") -> Moved:
+                      files: TableReader, limits: UploadLimits | None = None,
+                      reason: str = "") -> Moved:
     """A count (盘点) or receipt (入库) file, all rows or none: what is wrong with the
     file's values and what is wrong with its stock (unknown codes, counts below what orders
     hold) come back together, each by the file's own row number."""
     if move not in ("count", "receive"):
         raise StockInputError(["文件只能用于盘点（count）或入库（receive）"])
-    lines, problems = read_stock_file(name, data, limits)
+    lines, problems = read_stock_file(name, data, limits, files=files)
     with uow() as u:
         return move_stock_in(u, move, lines, actor=actor, reason=reason, ref_type="import",
                              ref_id=name, problems=problems)
@@ -750,6 +758,6 @@ def import_stock_file(uow: UowFactory, name: str, data: bytes, move: str, *, act
 
 __all__ = ["MAX_QUANTITY", "MOVES_BY_HAND", "Moved", "Reserved", "StockInputError", "StockLine",
            "WAREHOUSE", "import_stock_file", "move_stock", "move_stock_in", "parse_stock_file",
-           "parse_parts", "parts_text", "read_quantity", "read_stock_file", "release_in", "reserve_in",
+           "parse_parts", "parts_text", "read_quantity", "read_stock_file", "release_in", "reserve_in", "stock_lines",
            "retry_short", "retry_short_in", "set_bundle", "set_item", "settle_in", "ship_in",
            "Followed", "follow_lines_in"]

@@ -23,10 +23,8 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import select
 
 from fahuo.adapters.platforms.doudian.errors import DoudianError
-from fahuo.adapters.store import models as m
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.stock import Level, SyncRule, advertised, bundle_sellable, expand, sellable
 from fahuo.services.ports import PlatformFactory, UowFactory
@@ -57,14 +55,7 @@ def learn_shop_skus(u: UnitOfWork, codes: set[str] | None = None) -> int:
         codes = {k[0] for k in u.stock.items(warehouse=WAREHOUSE)} | set(u.stock.bundles())
     if not codes:
         return 0
-    s, o = m.sub_orders, m.orders
-    rows = {(r.shop_ref, str(r.sku_id)): {"shop_ref": r.shop_ref, "sku_id": str(r.sku_id),
-                                         "product_id": str(r.product_id),
-                                         "sku_code": r.merchant_code}
-            for r in u.conn.execute(
-                select(o.c.shop_ref, s.c.sku_id, s.c.product_id, s.c.merchant_code).distinct()
-                .select_from(s.join(o, o.c.order_id == s.c.order_id))
-                .where(s.c.merchant_code.in_(sorted(codes)), s.c.sku_id != ""))}
+    rows = {(r["shop_ref"], r["sku_id"]): r for r in u.stock.skus_sold_as(codes)}
     u.stock.upsert_shop_skus(list(rows.values()))
     return len(rows)
 

@@ -6,7 +6,8 @@ resolved themselves (pickup happened, parcel moved, order shipped, deadline move
 112/126). ``detect_orders`` / ``detect_parcels`` do the same for a few subjects at once, right
 after a push. People assign, annotate and close findings; a closed-by-hand finding is never
 reopened for the same episode. ``send_alerts`` groups what nobody was told about yet into one
-message per kind per channel, no more often than each channel's interval.
+message per kind per channel, no more often than each channel's interval, through the
+notify port's one grouping (``adapters/notify/grouping.group_alerts``).
 """
 
 from __future__ import annotations
@@ -20,18 +21,12 @@ import orjson
 import structlog
 
 from fahuo.domain.urls import url_problem
-from fahuo.adapters.notify.base import Alert, NotifyError
-from fahuo.adapters.notify.dingtalk import DingTalkChannel
-from fahuo.adapters.notify.email import EmailChannel
-from fahuo.adapters.notify.feishu import FeishuChannel
-from fahuo.adapters.notify.webhook import WebhookChannel
-from fahuo.adapters.notify.wecom import WeComChannel
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.watch import (
     Finding, FindingKind, WatchRules, detect_deadline, detect_parcel, quiet, reconcile,
 )
 from fahuo.services.tracking import tracker_from_row
-from fahuo.services.ports import UowFactory
+from fahuo.services.ports import Notifier, UowFactory
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +39,6 @@ KIND_LABELS = {
     "refused": "拒收", "returned": "退回", "lost": "丢件", "deadline_soon_6h": "即将超时发货（6小时内）",
     "deadline_soon_2h": "即将超时发货（2小时内）", "overdue": "已超时未发货",
 }
-CHANNEL_KINDS = ("dingtalk", "feishu", "wecom", "webhook", "email")
 PAGE = 50_000
 
 
@@ -70,10 +64,9 @@ def _row(f: Finding, shop_ref: int, last_event: str | None) -> dict[str, Any]:
 
 
 class Watch:
-    def __init__(self, uow: UowFactory, *, clock: Callable[[], float] = time.time,
-                 channel_factory: Callable[[dict[str, Any]], Any] | None = None) -> None:
-        self.uow, self.clock = uow, clock
-        self.channel_factory = channel_factory or build_channel
+    def __init__(self, uow: UowFactory, *, notify: Notifier,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.uow, self.notify, self.clock = uow, notify, clock
 
     def _rules(self, u: UnitOfWork) -> dict[int, WatchRules]:
         return {s.id: WatchRules.from_dict(u.settings.get(s.id).get("watch_rules") or {})
@@ -237,34 +230,33 @@ class Watch:
         by_kind: dict[str, list[dict[str, Any]]] = {}
         for f in pending:
             by_kind.setdefault(f["kind"], []).append(f)
+        routes = {ch["name"]: ch["kinds"] for ch in channels}
         sent: list[dict[str, Any]] = []
         told: dict[int, set[str]] = {}
         log_rows = []
         for ch in channels:
-            wants = set(ch["kinds"])
-            for kind, found in by_kind.items():
-                if "*" not in wants and kind not in wants:
-                    continue
-                attempt = tried.get((ch["name"], kind))
-                if attempt is not None and now - attempt < ch["interval_s"]:
-                    continue  # told (or tried) recently: these wait for the next message
-                items = [f for f in found if ch["name"] not in f["told"]]
-                if not items:
-                    continue
-                alert = Alert(kind=kind, title=f"【fahuo】{len(items)} 个{KIND_LABELS.get(kind, kind)}",
-                              lines=[_line(f) for f in items[:30]], count=len(items),
-                              link=f"{link_base.rstrip('/')}/exceptions?kind={kind}"
-                              if link_base else None)
-                try:
-                    self.channel_factory(ch).send(alert)
-                    ok, err = True, None
-                    for f in items:
+            # what this channel wants and was not told yet, per kind
+            untold = {kind: items for kind, found in by_kind.items()
+                      if ch["name"] in self.notify.wanted_by(routes, kind)
+                      and (items := [f for f in found if ch["name"] not in f["told"]])}
+            # told (or tried) within the channel's interval: those kinds wait
+            alerts = self.notify.group(
+                ((kind, _line(f)) for kind, items in untold.items() for f in items),
+                interval_s=ch["interval_s"], now=now,
+                last_sent={k: at for (name, k), at in tried.items() if name == ch["name"]},
+                titles={k: f"【fahuo】{{count}} 个{KIND_LABELS.get(k, k)}" for k in untold},
+                links={k: f"{link_base.rstrip('/')}/exceptions?kind={k}" for k in untold}
+                if link_base else None)
+            for alert in alerts:
+                err = self.notify.send(ch, alert)
+                ok = err is None
+                if ok:
+                    for f in untold[alert.kind]:
                         told.setdefault(f["id"], set()).add(ch["name"])
-                except (NotifyError, ValueError) as exc:
-                    ok, err = False, str(exc)
-                    log.warning("alert.failed", channel=ch["name"], kind=kind, error=err)
-                log_rows.append((ch["name"], kind, alert.title, len(items), ok, err))
-                sent.append({"channel": ch["name"], "kind": kind, "count": len(items),
+                else:
+                    log.warning("alert.failed", channel=ch["name"], kind=alert.kind, error=err)
+                log_rows.append((ch["name"], alert.kind, alert.title, alert.count, ok, err))
+                sent.append({"channel": ch["name"], "kind": alert.kind, "count": alert.count,
                              "ok": ok, "error": err})
         with self.uow() as u:
             for row in log_rows:
@@ -278,39 +270,13 @@ def _line(f: dict[str, Any]) -> str:
     return f"{who}订单 {f['order_id']}：{f['detail']}"
 
 
-def build_channel(ch: dict[str, Any]):
-    """A notify channel from a stored configuration."""
-    c, kind = ch["config"], ch["kind"]
-    if kind == "dingtalk":
-        return DingTalkChannel.from_webhook_url(c["url"], c.get("secret"), **_base(c))
-    if kind == "feishu":
-        return FeishuChannel(c["hook_id"], c.get("secret"), **_base(c))
-    if kind == "wecom":
-        return WeComChannel(c["key"], **_base(c))
-    if kind == "webhook":
-        return WebhookChannel(c["url"], c["secret"])
-    if kind == "email":
-        return EmailChannel(c["host"], int(c.get("port", 587)), sender=c["sender"], to=c["to"],
-                            starttls=bool(c.get("starttls", True)), user=c.get("user"),
-                            password=c.get("password"))
-    raise WatchError(f"unknown channel kind {kind!r}")
-
-
-def _base(c: dict[str, Any]) -> dict[str, Any]:
-    return {"base_url": c["base_url"]} if c.get("base_url") else {}
-
-
-CHANNEL_FIELDS = {"dingtalk": ("url",), "feishu": ("hook_id",), "wecom": ("key",),
-                  "webhook": ("url", "secret"), "email": ("host", "sender", "to")}
-
-
 def add_channel(uow: UowFactory, name: str, kind: str, config: dict[str, Any],
-                kinds: list[str], interval_s: int = 1800) -> int:
+                kinds: list[str], interval_s: int = 1800, *, notify: Notifier) -> int:
     """Validate (by building the channel once) and save an alert channel."""
     problems = []
-    if kind not in CHANNEL_FIELDS:
-        raise WatchError(f"kind must be one of {', '.join(CHANNEL_FIELDS)}, got {kind!r}")
-    for k in CHANNEL_FIELDS[kind]:
+    if kind not in notify.kinds:
+        raise WatchError(f"kind must be one of {', '.join(notify.kinds)}, got {kind!r}")
+    for k in notify.required(kind):
         if not config.get(k):
             problems.append(f"{k} is required for a {kind} channel")
     bad = [k for k in kinds if k != "*" and k not in KIND_LABELS]
@@ -328,7 +294,7 @@ def add_channel(uow: UowFactory, name: str, kind: str, config: dict[str, Any],
             problems.append(f"{k}: {why}")
     if not problems:
         try:
-            build_channel({"kind": kind, "config": config})
+            notify.build({"kind": kind, "config": config})
         except (ValueError, KeyError, TypeError) as exc:
             problems.append(str(exc))
     if problems:
@@ -339,5 +305,4 @@ def add_channel(uow: UowFactory, name: str, kind: str, config: dict[str, Any],
         return u.tracking.add_channel(name.strip(), kind, config, kinds, interval_s)
 
 
-__all__ = ["CHANNEL_KINDS", "KIND_LABELS", "Watch", "WatchError", "WatchReport", "add_channel",
-           "build_channel"]
+__all__ = ["KIND_LABELS", "Watch", "WatchError", "WatchReport", "add_channel"]

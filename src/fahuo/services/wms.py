@@ -6,9 +6,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
-
-from fahuo.adapters.store import models as m
 from fahuo.adapters.wms.base import OutboundLine, OutboundOrder, WarehousePort
 from fahuo.domain.packs import PackState
 from fahuo.services.pipeline import Pipeline
@@ -32,22 +29,16 @@ def export_outbound(uow: UowFactory, port: WarehousePort, limit: int = 5000) -> 
     """Labelled parcels not handed over yet, and a cancellation for handed-over ones that
     were stopped since (refund, cancel). Parcels of held orders wait."""
     r = WmsReport()
-    w, p = m.wms_exports, m.packs
     with uow() as u:
-        sent = select(w.c.pack_id).where(w.c.pack_id == p.c.id).exists()
-        ids = list(u.conn.execute(select(p.c.id).where(
-            p.c.state.in_(READY), p.c.track_no.is_not(None), ~sent)
-            .order_by(p.c.exp_ship_time.asc().nulls_last(), p.c.id).limit(limit)).scalars())
+        ids = u.wms.unsent_packs(READY, limit)
         packs = u.pipeline.packs_by_ids(ids)
         lines = u.pipeline.lines([x["id"] for x in packs])
         loaded = u.pipeline.load_orders(sorted({ln["order_id"] for ls in lines.values()
                                                 for ln in ls}))
         packs = [x for x in packs if all(loaded[ln["order_id"]][1] in READY_ORDERS
                                          for ln in lines[x["id"]])]
-        stopped = list(u.conn.execute(select(p.c.id, p.c.track_no).select_from(
-            w.join(p, p.c.id == w.c.pack_id)).where(
-            p.c.state.in_(("cancelled", "stale")), w.c.cancel_sent_at.is_(None),
-            w.c.confirmed_at.is_(None))))
+        stopped = u.wms.stopped_after_export((PackState.CANCELLED.value,
+                                              PackState.STALE.value))
         for ref in {x["shop_ref"] for x in packs}:
             if u.settings.get(ref)["confirm_mode"] == "on_waybill":
                 r.notes.append(f"shop #{ref} confirms shipment when the label is taken: set "
@@ -56,8 +47,7 @@ def export_outbound(uow: UowFactory, port: WarehousePort, limit: int = 5000) -> 
         if stopped:
             r.cancelled = len(stopped)
             r.files.append(port.send_cancellations([(i, t) for i, t in stopped]))
-            u.conn.execute(update(w).where(w.c.pack_id.in_([i for i, _ in stopped]))
-                           .values(cancel_sent_at=now))
+            u.wms.mark_cancel_sent([i for i, _ in stopped], now)
         if not packs:
             return r
         subs = {s.sku_order_id: s for _, _, o in loaded.values() for s in o.sub_orders}
@@ -75,8 +65,7 @@ def export_outbound(uow: UowFactory, port: WarehousePort, limit: int = 5000) -> 
         # Written inside the transaction: if recording fails, the file is rewritten next time
         # with the same packs, and the warehouse sees the pack ids twice rather than never.
         ref = port.send_outbound(orders)
-        u.conn.execute(w.insert(), [{"pack_id": o.pack_id, "file_name": ref,
-                                     "exported_at": now} for o in orders])
+        u.wms.record_exported([o.pack_id for o in orders], ref, now)
     r.exported = len(orders)
     r.files.append(ref)
     return r
@@ -114,8 +103,7 @@ def import_confirmations(uow: UowFactory, platform_for: PlatformFactory,
             with uow() as u:
                 after = u.pipeline.packs_by_ids(ids)
                 done = [a["id"] for a in after if a["state"] == "confirmed"]
-                u.conn.execute(update(m.wms_exports).where(
-                    m.wms_exports.c.pack_id.in_(done)).values(confirmed_at=int(time.time())))
+                u.wms.mark_confirmed(done, int(time.time()))
                 for a in after:
                     if a["state"] != "confirmed":
                         r.refused[f"pack {a['id']}"] = a["last_error"] or a["state"]

@@ -18,7 +18,7 @@ def test_exceptions_deadlines_and_stock_from_the_command_line(fahuo, run, tmp_pa
                                     app_secret="s", gateway_url="http://127.0.0.1:1"))
         late = order_payload("6900000000000000555", now - 86400 - 3600)  # due an hour ago
         store_platform_orders(uow, ref, [late])
-    Watch(fahuo.uow).detect()
+    Watch(fahuo.uow, notify=fahuo.notify).detect()
     listed = run("exceptions", "list", "--kind", "overdue")
     assert listed.exit_code == 0 and "6900000000000000555" in listed.output
     fid = listed.output.split("│")[1].strip()  # the first column of the first row

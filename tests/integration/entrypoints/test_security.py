@@ -437,7 +437,8 @@ def test_only_an_admin_points_a_shop_at_another_gateway(fahuo):
 
 def test_tracking_callbacks_and_alert_webhooks_are_checked(fahuo):
     from fahuo.services.tracking import TrackingError, add_account
-    from fahuo.services.watch import WatchError, add_channel
+    from fahuo.bootstrap import add_channel
+    from fahuo.services.watch import WatchError
     with pytest.raises(TrackingError, match="callback_url.*用户名或密码"):
         add_account(fahuo.uow, "kuaidi100", "k", {"customer": "c", "key": "k", "salt": "s"},
                     "https://poll.kuaidi100.com", "https://me:pw@fahuo.example.com")

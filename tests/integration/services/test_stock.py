@@ -15,11 +15,17 @@ from fahuo.services.holds import release_orders
 from fahuo.services.orders import store_platform_orders
 from fahuo.services.pipeline import Pipeline
 from fahuo.services.shops import NewShop, add_shop
+from fahuo.adapters.files import SpreadsheetReader
 from fahuo.services.stock import (
-    StockInputError, StockLine, move_stock, parse_stock_file, reserve_in,
+    StockInputError, StockLine, move_stock, reserve_in,
     settle_in,
 )
 from support import order_payload, orders_in_fahuo
+
+
+def parse_stock_file(name, data, limits=None):
+    from fahuo.services.stock import parse_stock_file as parse
+    return parse(name, data, limits, files=SpreadsheetReader())
 
 HOT = "TEE-RED-0"  # order_payload's first line: 2 units each
 
@@ -125,7 +131,8 @@ def _levels(app) -> dict[str, tuple[int, int]]:
 
 
 def test_every_problem_of_a_file_comes_back_in_one_round_by_the_files_own_rows(fahuo):
-    from fahuo.services.stock import import_stock_file, set_bundle
+    from fahuo.bootstrap import import_stock_file
+    from fahuo.services.stock import set_bundle
     move_stock(fahuo.uow, "receive", [StockLine("CUP-A", 10, new=True),
                                       StockLine("LID", 3, new=True)], actor="t")
     set_bundle(fahuo.uow, "GIFT-SET", {"CUP-A": 2, "LID": 1}, actor="t")
@@ -169,7 +176,7 @@ def test_every_problem_of_a_file_comes_back_in_one_round_by_the_files_own_rows(f
     ("inf", "数量“inf”不是整数"),
 ])
 def test_numbers_are_never_converted_behind_the_merchants_back(fahuo, typed, why):
-    from fahuo.services.stock import import_stock_file
+    from fahuo.bootstrap import import_stock_file
     data = f"商家编码,数量,新编码\nCUP-A,5,是\nCUP-B,\"{typed}\",是\n".encode()
     with pytest.raises(StockInputError) as ei:
         import_stock_file(fahuo.uow, "入库.csv", data, "receive", actor="t")

@@ -20,7 +20,8 @@ from fahuo.adapters.notify.webhook import verify_signature
 from fahuo.entrypoints.web.app import create_app
 from fahuo.services.settings import update_settings
 from fahuo.services.tracking import Tracking, add_account
-from fahuo.services.watch import Watch, add_channel
+from fahuo.bootstrap import add_channel
+from fahuo.services.watch import Watch
 from support import orders_in_fahuo, ready_to_ship, serve_in_thread, sync_now
 
 SALT = "fahuo-salt-1"
@@ -111,7 +112,7 @@ def test_each_problem_is_found_once_with_its_kind_and_closes_when_resolved(fahuo
     acc = _account(fahuo)
     shipped_at = max(p["updated_at"] for p in packs)
     now = [shipped_at + 3600]
-    tr, watch = _tracking(fahuo, lambda: now[0]), Watch(fahuo.uow, clock=lambda: now[0])
+    tr, watch = _tracking(fahuo, lambda: now[0]), Watch(fahuo.uow, notify=fahuo.notify, clock=lambda: now[0])
     tr.start()
     a, b, c, d = packs[:4]
     s = shipped_at
@@ -160,7 +161,7 @@ def test_people_assign_and_close_and_a_closed_exception_stays_closed(fahuo, ship
     _, packs = shipped
     shipped_at = max(p["updated_at"] for p in packs)
     now = [shipped_at + 30 * 3600]
-    tr, watch = _tracking(fahuo, lambda: now[0]), Watch(fahuo.uow, clock=lambda: now[0])
+    tr, watch = _tracking(fahuo, lambda: now[0]), Watch(fahuo.uow, notify=fahuo.notify, clock=lambda: now[0])
     tr.start()
     fahuo.__dict__["watch"] = watch  # the API uses the container's Watch
     watch.detect()
@@ -190,7 +191,7 @@ def test_deadline_warnings_follow_a_moved_deadline(fahuo, sandbox):
     target = next(r for r in rows if r["order_status"] == 2 and r["exp_ship_time"])
     exp = target["exp_ship_time"]
     now = [exp - 3 * 3600]  # 3 h left: the 6 h warning
-    watch = Watch(fahuo.uow, clock=lambda: now[0])
+    watch = Watch(fahuo.uow, notify=fahuo.notify, clock=lambda: now[0])
     watch.detect()
 
     def kinds_of(oid):
@@ -230,7 +231,7 @@ def test_one_grouped_alert_per_kind_and_not_again_within_the_interval(fahuo, shi
     _, packs = shipped
     shipped_at = max(p["updated_at"] for p in packs)
     now = [shipped_at + 30 * 3600]
-    tr, watch = _tracking(fahuo, lambda: now[0]), Watch(fahuo.uow, clock=lambda: now[0])
+    tr, watch = _tracking(fahuo, lambda: now[0]), Watch(fahuo.uow, notify=fahuo.notify, clock=lambda: now[0])
     tr.start()
     watch.detect()
     rec = _Receiver("s3cret-hook")
@@ -270,7 +271,7 @@ def test_thresholds_are_the_shops_own(fahuo, shipped):
     ref, packs = shipped
     shipped_at = max(p["updated_at"] for p in packs)
     now = [shipped_at + 3 * 3600]  # 3 h after shipping: too early for the default 24 h
-    tr, watch = _tracking(fahuo, lambda: now[0]), Watch(fahuo.uow, clock=lambda: now[0])
+    tr, watch = _tracking(fahuo, lambda: now[0]), Watch(fahuo.uow, notify=fahuo.notify, clock=lambda: now[0])
     tr.start()
     watch.detect()
     with fahuo.uow() as uow:
@@ -292,7 +293,7 @@ def test_a_deadline_push_from_the_platform_moves_the_warning_at_once(fahuo, sand
     target = next(r for r in rows if r["order_status"] == 2 and r["exp_ship_time"])
     oid, exp = target["order_id"], target["exp_ship_time"]
     now = [exp - 3 * 3600]
-    fahuo.__dict__["watch"] = Watch(fahuo.uow, clock=lambda: now[0])  # the worker's Watch
+    fahuo.__dict__["watch"] = Watch(fahuo.uow, notify=fahuo.notify, clock=lambda: now[0])  # the worker's Watch
     fahuo.watch.detect()
 
     def kinds():

@@ -6,9 +6,24 @@ import pytest
 
 from support import crafted_xlsx
 
-from fahuo.services.manual_ship import ImportFileError, read_rows
-from fahuo.services.stock import StockInputError, parse_stock_file
-from fahuo.services.uploads import UploadLimits
+from fahuo.adapters.files import SpreadsheetReader
+from fahuo.services import manual_ship, stock
+from fahuo.services.manual_ship import ImportFileError, table_rows
+from fahuo.services.ports import Table
+from fahuo.services.stock import StockInputError, stock_lines
+from fahuo.services.uploads import UploadLimits, UploadRefused
+
+# The services read through the file port; here with the real spreadsheet reader.
+FILES = SpreadsheetReader()
+
+
+def read_rows(name, data, limits=None):
+    return table_rows(manual_ship.read_rows(name, data, limits, files=FILES))
+
+
+def parse_stock_file(name, data, limits=None):
+    return stock.parse_stock_file(name, data, limits, files=FILES)
+
 
 HEADER = ["订单号", "快递公司", "快递单号"]
 ROW = ["6900000000000000001", "中通", "781111111111111"]
@@ -90,3 +105,36 @@ def test_line_numbers_count_blank_rows_as_the_merchant_sees_them():
 def test_a_broken_xlsx_is_refused_in_chinese():
     with pytest.raises(ImportFileError, match="不是有效的 .xlsx 文件"):
         read_rows("单号.xlsx", b"PK\x03\x04 not really")
+
+
+class Refusing:
+    """A file port that refuses every file, as a too-big upload is refused."""
+
+    def read_table(self, name, data, limits):
+        raise UploadRefused(f"{name}：拒绝")
+
+
+def test_a_file_the_port_refuses_is_each_services_own_error():
+    with pytest.raises(ImportFileError, match="单号.csv：拒绝"):
+        manual_ship.read_rows("单号.csv", b"", files=Refusing())
+    with pytest.raises(StockInputError, match="盘点.csv：拒绝"):
+        stock.parse_stock_file("盘点.csv", b"", files=Refusing())
+
+
+def test_the_services_take_rows_already_read():
+    table = Table("盘点.xlsx", ["商家编码", "数量", None], [(2, ["CUP-A", 3.0, None]),
+                                                       (5, ["CUP-B", "x", None])])
+    lines, problems = stock_lines(table)
+    assert [(x.sku_code, x.quantity, x.row) for x in lines] == [("CUP-A", 3, 2)]
+    assert problems == [(5, "第5行 CUP-B：数量“x”不是整数")]
+    rows, line_nos = table_rows(Table("单号.csv", [" 订单号 ", "快递单号"],
+                                      [(7, [6.9e18, "78 "])]))
+    assert rows == [{"订单号": "6900000000000000000", "快递单号": "78"}] and line_nos == [7]
+
+
+def test_the_reader_gives_the_files_digest():
+    data = "商家编码,数量\nA,1\n".encode()
+    import hashlib
+    t = FILES.read_table("x.csv", data, UploadLimits())
+    assert t.digest == hashlib.sha256(data).hexdigest()
+    assert (t.header, t.rows) == (["商家编码", "数量"], [(2, ["A", "1"])])

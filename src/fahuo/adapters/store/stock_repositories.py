@@ -310,6 +310,22 @@ class StockRepository:
             self.conn.execute(update(s).where(s.c.id.in_(ids[i:i + 500]),
                                               s.c.dirty_at < before).values(dirty_at=None))
 
+    def skus_sold_as(self, codes: Iterable[str]) -> list[dict[str, Any]]:
+        """Every platform SKU an order line sold under one of these merchant codes:
+        {shop_ref, sku_id, product_id, sku_code}, one per (shop, SKU)."""
+        s, o = m.sub_orders, m.orders
+        want = sorted(set(codes))
+        out: dict[tuple[int, str], dict[str, Any]] = {}
+        for i in range(0, len(want), 500):
+            for r in self.conn.execute(
+                    select(o.c.shop_ref, s.c.sku_id, s.c.product_id, s.c.merchant_code)
+                    .distinct().select_from(s.join(o, o.c.order_id == s.c.order_id))
+                    .where(s.c.merchant_code.in_(want[i:i + 500]), s.c.sku_id != "")):
+                out[(r.shop_ref, str(r.sku_id))] = {
+                    "shop_ref": r.shop_ref, "sku_id": str(r.sku_id),
+                    "product_id": str(r.product_id), "sku_code": r.merchant_code}
+        return list(out.values())
+
     def upsert_shop_skus(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return

@@ -166,6 +166,40 @@ class TrackingRepository:
                 out.setdefault(oid, {})[pid] = st
         return {oid: list(by_pack.values()) for oid, by_pack in out.items()}
 
+    def shipped_parcels(self, order_ids: Iterable[str]
+                        ) -> dict[str, dict[int, tuple[str, str | None]]]:
+        """order_id → {pack id: (number, tracker state or None)} of each of the orders'
+        confirmed, numbered parcels."""
+        t, p, pl = m.trackers, m.packs, m.pack_lines
+        got = sorted(set(order_ids))
+        out: dict[str, dict[int, tuple[str, str | None]]] = {}
+        for i in range(0, len(got), 500):
+            for oid, pid, no, st in self.conn.execute(
+                    select(pl.c.order_id, p.c.id, p.c.track_no, t.c.state)
+                    .select_from(pl.join(p, p.c.id == pl.c.pack_id)
+                                 .outerjoin(t, t.c.pack_id == p.c.id))
+                    .where(pl.c.order_id.in_(got[i:i + 500]), p.c.state == "confirmed",
+                           p.c.track_no.is_not(None), p.c.track_no != "")):
+                out.setdefault(oid, {})[pid] = (no, st)
+        return out
+
+    def orders_with_tracker_in(self, order_ids: Iterable[str], states: Iterable[str]
+                               ) -> set[str]:
+        """Orders among these with a tracker in one of ``states``."""
+        t, ids, out = m.trackers, sorted(set(order_ids)), set[str]()
+        for i in range(0, len(ids), 500):
+            out.update(self.conn.execute(select(t.c.order_id).where(
+                t.c.order_id.in_(ids[i:i + 500]), t.c.state.in_(sorted(states)))).scalars())
+        return out
+
+    def tracked_numbers(self, track_nos: Iterable[str]) -> set[str]:
+        """The numbers among these that have a tracker."""
+        t, nos, out = m.trackers, sorted(set(track_nos)), set[str]()
+        for i in range(0, len(nos), 500):
+            out.update(self.conn.execute(select(t.c.track_no).where(
+                t.c.track_no.in_(nos[i:i + 500]))).scalars())
+        return out
+
     _SAVE_COLS = ("state", "incident", "state_since", "last_event_at", "picked_up_at",
                   "last_event", "events", "poll_attempts", "next_poll_at")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 from sqlalchemy import Connection, Engine, RootTransaction
@@ -19,9 +19,13 @@ from .shipping_repositories import PipelineRepository, PrintRepository, Settings
 from .tracking_repositories import TrackingRepository
 from .user_repositories import UserRepository
 from .stock_repositories import StockRepository
+from .wms_repositories import WmsRepository
 from .repositories import (
     AuditRepository, CursorRepository, InboxRepository, OrderRepository, ShopRepository,
 )
+
+if TYPE_CHECKING:
+    from fahuo.services import ports
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -45,6 +49,7 @@ class UnitOfWork:
     users: UserRepository
     stock: StockRepository
     aftersales: AfterSaleRepository
+    wms: WmsRepository
     leases: LeaseRepository
     conn: Connection
     # Every state this unit of work wrote (orders, packs, interceptions), in order; handed
@@ -76,6 +81,7 @@ class UnitOfWork:
         self.users = UserRepository(self.conn)
         self.stock = StockRepository(self.conn)
         self.aftersales = AfterSaleRepository(self.conn, self.moves)
+        self.wms = WmsRepository(self.conn)
         self.leases = LeaseRepository(self.conn, self.lease_s)
         return self
 
@@ -141,3 +147,9 @@ def in_transaction(uow_factory: Callable[[], UnitOfWork], body: Callable[[UnitOf
                         error=str(getattr(exc, "orig", exc)).splitlines()[0][:200])
             sleep(wait)
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+if TYPE_CHECKING:  # mypy proves the repositories are what the services' ports declare
+    def _conforms(u: UnitOfWork) -> tuple[ports.AfterSaleRepo, ports.WmsRepo,
+                                          ports.ParcelReads, ports.SkuSightings]:
+        return u.aftersales, u.wms, u.tracking, u.stock

@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from fahuo.entrypoints.web.api.orders import OrdersAct
 from fahuo.entrypoints.web.deps import MAX_ID, Actor, FahuoDep, UowDep
-from fahuo.services.manual_ship import ImportFileError, apply_import, preview_import, ship_selected
+from fahuo.bootstrap import apply_import, preview_import
+from fahuo.services.manual_ship import ImportFileError, ship_selected
 from fahuo.services.ports import LeaseHeld
 from fahuo.services.scan import scan
 from fahuo.services.uploads import UploadLimits, UploadRefused, read_upload

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
-from fahuo.services.stock import StockInputError, StockLine, import_stock_file, move_stock, set_bundle, set_item
+from fahuo.bootstrap import import_stock_file
+from fahuo.services.stock import StockInputError, StockLine, move_stock, set_bundle, set_item
 from fahuo.services.stock_sync import bundle_levels, sync_stock
 from fahuo.services.uploads import UploadLimits, UploadRefused, read_upload
 

@@ -10,7 +10,8 @@ from starlette.datastructures import UploadFile as FormFile
 from fahuo.entrypoints.web.console.render import error_page, htmx, render
 from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
 from fahuo.services import read_models
-from fahuo.services.manual_ship import ImportFileError, apply_import, preview_import
+from fahuo.bootstrap import apply_import, preview_import
+from fahuo.services.manual_ship import ImportFileError
 from fahuo.services.scan import scan
 from fahuo.services.uploads import UploadLimits, UploadRefused, check_declared_body, read_upload
 

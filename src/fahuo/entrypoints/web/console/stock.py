@@ -10,12 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as FormFile
 
+from fahuo.bootstrap import import_stock_file
 from fahuo.entrypoints.web.api.stock import CODE
 from fahuo.entrypoints.web.console.render import render
 from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
 from fahuo.services import read_models
 from fahuo.services.stock import (
-    MOVES_BY_HAND, StockInputError, StockLine, import_stock_file, move_stock, parse_parts,
+    MOVES_BY_HAND, StockInputError, StockLine, move_stock, parse_parts,
     parts_text, read_quantity, set_bundle, set_item,
 )
 from fahuo.services.uploads import UploadLimits, UploadRefused, check_declared_body, read_upload

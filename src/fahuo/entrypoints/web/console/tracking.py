@@ -9,11 +9,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from fahuo.bootstrap import add_channel
 from fahuo.entrypoints.web.console.render import TRACK_STATE_LABELS, render
 from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
 from fahuo.services import read_models
 from fahuo.services.tracking import TrackingError, add_account
-from fahuo.services.watch import KIND_LABELS, WatchError, add_channel
+from fahuo.services.watch import KIND_LABELS, WatchError
 
 router = APIRouter()
 CHANNEL_FIELDS = ("url", "secret", "hook_id", "key", "host", "port", "sender", "user",
