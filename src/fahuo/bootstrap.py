@@ -32,7 +32,7 @@ from fahuo.domain.pii import REDACTED, redact, sensitive_key
 from fahuo.services.sync import OrderSync, SyncPolicy
 
 if TYPE_CHECKING:
-    from fahuo.services.pipeline import Pipeline
+    from fahuo.services.shipping import Pipeline
     from fahuo.services.tracking import Tracking
     from fahuo.services.watch import Watch
 
@@ -277,7 +277,7 @@ class Fahuo:
 
     def pipeline(self) -> "Pipeline":
         """The auto-ship pipeline wired to this install's store, platform and settings."""
-        from fahuo.services.pipeline import Pipeline
+        from fahuo.services.shipping import Pipeline
         return Pipeline(self.uow, self.platform_for,
                         concurrency=self.settings.platform_concurrency)
 

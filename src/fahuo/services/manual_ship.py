@@ -17,7 +17,7 @@ from fahuo.domain.imports import parse_import
 from fahuo.domain.orders import PRE_SHIPMENT, OrderState
 from fahuo.domain.packs import PACK, PackState
 from fahuo.domain.packs import receiver_key
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.uploads import UploadLimits, UploadRefused, chunks, read_table
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from fahuo.adapters.store import models as m
 from fahuo.adapters.wms.base import OutboundLine, OutboundOrder, WarehousePort
 from fahuo.domain.packs import PackState
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.ports import PlatformFactory, UowFactory
 
 READY = ("waybill_taken", "printed")
