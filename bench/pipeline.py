@@ -62,7 +62,7 @@ def calls(http: httpx.Client) -> Counter:
 def run_pipeline(app, profile: str | None, concurrency: int = 8, sandbox=None):
     """Pipeline.run() until a pass moves nothing; (seconds, passes, summed report, s per step,
     sandbox CPU s per step)."""
-    from fahuo.services.pipeline import Pipeline
+    from fahuo.services.shipping import Pipeline
     pipe = Pipeline(app.uow, app.platform_for, concurrency=concurrency)
     step_s: Counter = Counter()
     step_sb: Counter = Counter()

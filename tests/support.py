@@ -132,7 +132,7 @@ def orders_in_fahuo(app, sandbox: SandboxAdmin, count: int, seed: int, *, run: b
     """A ready sandbox shop with ``count`` new orders synced into fahuo (remark and presale
     holds off, so the random buyers' words do not decide what ships) and, with ``run``, one
     pipeline pass over them."""
-    from fahuo.services.pipeline import Pipeline
+    from fahuo.services.shipping import Pipeline
     from fahuo.services.settings import update_settings
     ref, creds = ready_to_ship(app, sandbox, qps=1000)
     changes: dict = {"audit_rules": {**NO_RULE_HOLDS, **audit}}

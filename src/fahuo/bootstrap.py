@@ -37,7 +37,7 @@ from fahuo.services.uploads import UploadLimits
 
 if TYPE_CHECKING:
     from fahuo.services.manual_ship import ImportPreview
-    from fahuo.services.pipeline import Pipeline
+    from fahuo.services.shipping import Pipeline
     from fahuo.services.stock import Moved
     from fahuo.services.tracking import Tracking
     from fahuo.services.watch import Watch
@@ -288,7 +288,7 @@ class Fahuo:
 
     def pipeline(self) -> "Pipeline":
         """The auto-ship pipeline wired to this install's store, platform and settings."""
-        from fahuo.services.pipeline import Pipeline
+        from fahuo.services.shipping import Pipeline
         return Pipeline(self.uow, self.platform_for,
                         concurrency=self.settings.platform_concurrency)
 

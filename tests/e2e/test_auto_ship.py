@@ -9,7 +9,7 @@ from support import NO_RULE_HOLDS, make_fahuo, orders_in_fahuo, ready_to_ship
 
 from fahuo.bootstrap import apply_import, preview_import
 from fahuo.services.orders import store_platform_orders
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.settings import update_settings
 
 
@@ -522,7 +522,8 @@ def test_slow_confirmations_overlap_the_next_round_and_none_is_sent_twice(fahuo,
     # confirmed twice, and when run() returns every answer is saved.
     import threading
 
-    from fahuo.services import pipeline as pl
+    from fahuo.services.shipping import confirm as confirm_step
+    from fahuo.services.shipping import run as run_step
 
     ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
     update_settings(fahuo.uow, ref, {"audit_rules": NO_RULE_HOLDS}, actor="test")
@@ -545,21 +546,21 @@ def test_slow_confirmations_overlap_the_next_round_and_none_is_sent_twice(fahuo,
             return self.api.ship_order(order_id, *a, **kw)
 
     rounds = []
-    real_submit = pl._Confirmations.submit
+    real_submit = confirm_step.Confirmations.submit
 
     def submit(self, *a, **kw):
         rounds.append(len(self.futures))  # calls still in flight when the next round asks
         return real_submit(self, *a, **kw)
 
     pipe = Pipeline(fahuo.uow, lambda shop: Slow(fahuo.platform_for(shop)), concurrency=2)
-    original_round = pl.ROUND
-    pl.ROUND = 40
-    pl._Confirmations.submit = submit
+    original_round = run_step.ROUND
+    run_step.ROUND = 40
+    confirm_step.Confirmations.submit = submit
     try:
         rep = pipe.run(limit=160)
     finally:
-        pl.ROUND = original_round
-        pl._Confirmations.submit = real_submit
+        run_step.ROUND = original_round
+        confirm_step.Confirmations.submit = real_submit
     assert max(rounds) > 0  # a round did start while calls of the last were in flight
     shipped = [o for s in _shipments(sandbox, creds["shop_id"]) for o in s["order_ids"]]
     assert len(asked) == len(set(asked)) == len(shipped) == len(set(shipped)) > 60
@@ -656,15 +657,15 @@ def test_a_pass_never_plans_from_an_order_version_older_than_the_store(fahuo, sa
     # version is the same: a new version stored in the same second must be read again.
     ref, creds = orders_in_fahuo(fahuo, sandbox, 5, seed=83, run=False)
     pipe = Pipeline(fahuo.uow, fahuo.platform_for)
-    pipe._memo = {}  # as inside run()
+    pipe.memo = {}  # as inside run()
     pipe.audit_new()
     with fahuo.uow() as uow:
         oid = uow.pipeline.order_ids_in_state("approved", limit=1)[0]
         shop = uow.shops.get(ref)
-        before = pipe._load(uow, [oid])[oid][2]
+        before = pipe.load(uow, [oid])[oid][2]
     detail = fahuo.platform_for(shop).order_detail(oid)
     detail = dict(detail, update_time=before.update_time + 1, buyer_words="换个地址")
     with fahuo.uow() as uow:
         store_platform_orders(uow, ref, [detail])
-        now = pipe._load(uow, [oid])[oid][2]
+        now = pipe.load(uow, [oid])[oid][2]
     assert before.buyer_words != "换个地址" and now.buyer_words == "换个地址"

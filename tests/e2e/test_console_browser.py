@@ -9,7 +9,7 @@ import pytest
 from support import make_fahuo, need_service, ready_to_ship, serve_in_thread
 
 from fahuo.entrypoints.web.app import create_app
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.settings import update_settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

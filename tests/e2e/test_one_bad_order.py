@@ -8,11 +8,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 
-import fahuo.services.pipeline as pipeline_module
+import fahuo.services.shipping.audit as audit_step
+import fahuo.services.shipping.plan as plan_step
 from fahuo.adapters.store.shipping_repositories import PipelineRepository
 from fahuo.entrypoints.web.app import create_app
 from fahuo.services.holds import release_orders
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from support import make_fahuo, orders_in_fahuo
 
 
@@ -65,21 +66,21 @@ def _shipped(sandbox, shop_id):
 def _inject(monkeypatch, step, bad):
     """Make the step raise for the orders in ``bad`` (the API faults are set by FaultyApi)."""
     if step == "audit":
-        real = pipeline_module.audit
+        real = audit_step.audit
 
         def audit(order, *a, **kw):
             if order.order_id in bad:
                 raise Boom("审单规则读到了坏数据")
             return real(order, *a, **kw)
-        monkeypatch.setattr(pipeline_module, "audit", audit)
+        monkeypatch.setattr(audit_step, "audit", audit)
     elif step == "plan":
-        real_packs = Pipeline._packs_for
+        real_packs = plan_step.packs_for
 
         def packs_for(group, facts, rules):
             if {o.order_id for o in group} & bad:
                 raise Boom("分包时出错")
             return real_packs(group, facts, rules)
-        monkeypatch.setattr(Pipeline, "_packs_for", staticmethod(packs_for))
+        monkeypatch.setattr(plan_step, "packs_for", packs_for)
     elif step == "plan-write":
         real_add = PipelineRepository.add_packs
 

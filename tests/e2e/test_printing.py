@@ -8,7 +8,7 @@ import pytest
 
 from support import make_fahuo, ready_to_ship
 
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.printing import PrintError, print_labels
 from fahuo.services.settings import update_settings
 

@@ -11,7 +11,7 @@ import pytest
 from support import make_fahuo, orders_in_fahuo, sync_now
 
 from fahuo.adapters.platforms.doudian.shipping import ShippedLine
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.settings import update_settings
 
 

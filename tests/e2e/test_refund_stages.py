@@ -11,7 +11,7 @@ from collections import defaultdict
 import pytest
 
 from fahuo.services.aftersales import LAG_S, intercept, list_cases, sync_after_sales
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.printing import print_labels
 from fahuo.services.scan import scan
 from fahuo.services.settings import update_settings

@@ -63,7 +63,7 @@ def test_a_returned_bundle_is_shown_as_bundles_while_stock_takes_its_parts(fahuo
     from fahuo.bootstrap import set_app
     from fahuo.entrypoints.cli import cli
     from fahuo.entrypoints.web.app import create_app
-    from fahuo.services.pipeline import Pipeline
+    from fahuo.services.shipping import Pipeline
     from fahuo.services.stock import set_bundle
     ref, creds = orders_in_fahuo(fahuo, sandbox, 30, seed=23, run=False)
     with fahuo.uow() as uow:

@@ -354,12 +354,6 @@ def unwaivable(holds: Iterable[Hold]) -> list[Hold]:
     return [h for h in holds if not h.reason.waivable]
 
 
-def release_is_allowed(holds_after_human_edit: Iterable[Hold]) -> bool:
-    """May a person release the order now? ``holds_after_human_edit`` is the re-audit result
-    after their edits (fixed address, changed courier…): only waivable reasons may remain."""
-    return not unwaivable(holds_after_human_edit)
-
-
 def summary(holds: Iterable[Hold]) -> str:
     """"买家留言、超区" for a list column."""
     return "、".join(dict.fromkeys(h.reason.label for h in holds))

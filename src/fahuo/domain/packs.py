@@ -66,11 +66,6 @@ def receiver_key(order: Order) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-def merge_candidate(order: Order, state: OrderState, held: bool) -> MergeCandidate:
-    return MergeCandidate(order.order_id, order.shop_id, order.buyer_id, receiver_key(order),
-                          order.pay_time, held, state)
-
-
 def can_merge(c: MergeCandidate) -> bool:
     return (not c.held and c.state in MERGEABLE_STATES and bool(c.shop_id) and bool(c.buyer_id)
             and bool(c.receiver_key) and c.pay_time is not None)

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from fahuo.domain.couriers import courier_code, courier_name
-from fahuo.domain.orders import Order, SubOrder
 from fahuo.domain.regions import city_key, province_of
 
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
@@ -37,27 +36,6 @@ class ParcelFacts:
     sku_codes: frozenset[str] = frozenset()
     product_tags: frozenset[str] = frozenset()
     amount_fen: int = 0
-
-
-def parcel_facts(order: Order, sku_weight_g: Mapping[str, int],
-                 sku_tags: Mapping[str, Iterable[str]] | None = None,
-                 lines: Sequence[SubOrder] | None = None) -> ParcelFacts:
-    """Facts for a parcel holding ``lines`` (default: the whole order), keyed by merchant code."""
-    sku_tags = sku_tags or {}
-    subs = list(order.sub_orders if lines is None else lines)
-    weight: int | None = 0
-    for s in subs:
-        w = sku_weight_g.get(s.merchant_code)
-        if w is None or weight is None:
-            weight = None
-        else:
-            weight += w * s.quantity
-    tags = frozenset(t for s in subs for t in sku_tags.get(s.merchant_code, ()))
-    return ParcelFacts(
-        province=order.receiver.province, city=order.receiver.city, weight_g=weight,
-        sku_codes=frozenset(s.merchant_code for s in subs if s.merchant_code),
-        product_tags=tags, amount_fen=sum(s.pay_amount for s in subs) if lines is not None
-        else order.pay_amount)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,8 @@ from fahuo.domain.imports import parse_import
 from fahuo.domain.orders import PRE_SHIPMENT, OrderState
 from fahuo.domain.packs import PACK, PackState
 from fahuo.domain.packs import receiver_key
-from fahuo.services.pipeline import Pipeline
 from fahuo.services.ports import PlatformFactory, Table, TableReader, UowFactory
+from fahuo.services.shipping import Pipeline
 from fahuo.services.uploads import UploadLimits, UploadRefused, chunks
 
 Progress = Callable[[int, int], None]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fahuo.domain.couriers import normalize_tracking_no
 from fahuo.domain.holds import open_after_sale
 from fahuo.domain.packs import PackState
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.ports import PlatformFactory, UowFactory
 
 

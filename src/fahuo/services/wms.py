@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from fahuo.adapters.wms.base import OutboundLine, OutboundOrder, WarehousePort
 from fahuo.domain.packs import PackState
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.ports import PlatformFactory, UowFactory
 
 READY = ("waybill_taken", "printed")

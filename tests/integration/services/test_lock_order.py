@@ -14,7 +14,7 @@ from fahuo.adapters.store import models as m
 from fahuo.adapters.store.unit_of_work import in_transaction
 from fahuo.services import push
 from fahuo.services.orders import store_platform_orders
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.push import process_inbox
 from fahuo.services.shops import NewShop, add_shop
 from support import make_fahuo, order_payload

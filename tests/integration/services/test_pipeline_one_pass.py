@@ -10,7 +10,7 @@ import pytest
 from support import make_fahuo
 
 from fahuo.adapters.store.leases import hold
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.ports import LeaseHeld
 
 

@@ -4,7 +4,8 @@ from fakes import FakeShippingApi
 from support import labelled_pack
 
 from fahuo.adapters.platforms.doudian.errors import ServiceUnavailable
-from fahuo.services.pipeline import Pipeline, StepReport
+from fahuo.services.shipping import Pipeline, StepReport
+from fahuo.services.shipping.refunds import stop_for_refund
 
 
 def _labelled(app, make_order, oid, track_no, state):
@@ -77,7 +78,7 @@ def test_a_refund_stop_never_cancels_a_number_the_platform_shipped_with(fahuo_an
     api = FakeShippingApi()
     api.shipped(oid, no)
     pipe = Pipeline(app.uow, lambda shop: api)
-    pipe._stop_for_refund(unit, lines, [oid], StepReport())
+    stop_for_refund(pipe, unit, lines, [oid], StepReport())
     assert api.cancelled == [] and _state(app, pid) == ("stale", {"live": 1})
     pipe.recycle()
     assert api.cancelled == [] and _state(app, pid) == ("confirmed", {"used": 1})

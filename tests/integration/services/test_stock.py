@@ -13,7 +13,7 @@ import pytest
 from fahuo.domain.orders import OrderState
 from fahuo.services.holds import release_orders
 from fahuo.services.orders import store_platform_orders
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.shops import NewShop, add_shop
 from fahuo.adapters.files import SpreadsheetReader
 from fahuo.services.stock import (

@@ -20,7 +20,7 @@ from fahuo.adapters.store import models as m
 from fahuo.bootstrap import Fahuo
 from fahuo.config import Settings
 from fahuo.entrypoints.web.app import create_app
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.stock import StockLine, move_stock
 from support import orders_in_fahuo
 

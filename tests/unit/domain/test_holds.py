@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fahuo.domain.holds import (
-    DEFAULT_IGNORE_REMARKS, AuditRules, Hold, HoldReason, audit, reaudit, release_is_allowed,
+    DEFAULT_IGNORE_REMARKS, AuditRules, Hold, HoldReason, audit, reaudit,
     remark_needs_a_look, summary, unwaivable,
 )
 from fahuo.domain.orders import Order, Receiver, SubOrder
@@ -95,7 +95,7 @@ def test_a_flag_colour_the_shop_uses_for_checked_does_not_hold():
 def test_risk_control_is_platform_status_105_and_cannot_be_waived():
     holds = audit(order(order_status=105), AuditRules(), NOW)
     assert reasons(holds) == [R.RISK_CONTROL]
-    assert not release_is_allowed(holds)
+    assert unwaivable(holds)
 
 
 @pytest.mark.parametrize("change, missing", [
@@ -130,7 +130,7 @@ def test_masked_detail_is_enough_when_no_ciphertext():
 def test_out_of_range_is_passed_in_by_the_caller():
     holds = audit(order(), AuditRules(), NOW, out_of_range=True)
     assert reasons(holds) == [R.OUT_OF_RANGE]
-    assert not release_is_allowed(holds)
+    assert unwaivable(holds)
 
 
 def test_presale_is_held_until_lead_time_before_the_deadline():
@@ -167,7 +167,7 @@ def test_open_after_sale_holds(status):
     o = order(sub_orders=[sub(after_sale_status=status, refund_status=1)])
     holds = audit(o, AuditRules(), NOW)
     assert holds == [Hold(R.AFTER_SALE_OPEN, "纯棉T恤（白色;M）")]
-    assert release_is_allowed(holds)  # the merchant may ship anyway (is_reject_refund)
+    assert not unwaivable(holds)  # the merchant may ship anyway (is_reject_refund)
 
 
 @pytest.mark.parametrize("status", [0, 12, 27, 28, 51, 53])
@@ -222,9 +222,9 @@ def test_several_reasons_stand_together_in_a_fixed_order():
 
 def test_release_after_fixing_the_address_is_allowed_when_only_waivable_holds_remain():
     before = audit(order(receiver=receiver(district=""), buyer_words="发顺丰"), AuditRules(), NOW)
-    assert not release_is_allowed(before)
+    assert unwaivable(before)
     after = audit(order(buyer_words="发顺丰"), AuditRules(), NOW)
-    assert release_is_allowed(after)
+    assert not unwaivable(after)
 
 
 def test_reaudit_keeps_event_holds_and_replaces_audit_holds():

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from fahuo.domain.orders import Order, OrderState, Receiver, SubOrder
 from fahuo.domain.packs import (
     MergeCandidate, NothingToShip, PackLine, PackPlan, SkuFacts, SplitRules, closing_state,
-    merge_candidate, one_pack, pack_ids, plan_merges, plan_split, receiver_key,
+    one_pack, pack_ids, plan_merges, plan_split, receiver_key,
     waybill_order_id,
 )
 
@@ -82,12 +82,6 @@ def test_receiver_key_falls_back_to_masks_but_needs_every_part():
     assert receiver_key(order([], masked)) != receiver_key(order([], rcv()))
     assert receiver_key(order([], rcv(name_cipher="", name_mask=""))) == ""
     assert receiver_key(order([], rcv(city=""))) == ""
-
-
-def test_merge_candidate_from_an_order():
-    c = merge_candidate(order([]), S.APPROVED, held=False)
-    assert (c.order_id, c.buyer_id, c.pay_time) == ("6925621234567891234", "b1", 100)
-    assert c.receiver_key == receiver_key(order([]))
 
 
 cand_st = st.builds(

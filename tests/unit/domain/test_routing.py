@@ -2,9 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fahuo.domain.orders import Order, Receiver, SubOrder
 from fahuo.domain.routing import (
-    CostTable, CourierRule, ParcelFacts, choose_courier, parcel_facts,
+    CostTable, CourierRule, ParcelFacts, choose_courier,
 )
 
 
@@ -168,19 +167,6 @@ def test_bad_rules_name_the_field(data, field):
 def test_bad_cost_tables_are_refused(data):
     with pytest.raises(ValueError, match="cost table"):
         CostTable.from_dict(data)
-
-
-# ---------------------------------------------------------------- facts from an order
-
-def test_parcel_facts_sum_sku_weights_and_unknown_weight_is_none():
-    subs = [SubOrder("1", "p", "s", "TEE", "T恤", 2, 5900, 2),
-            SubOrder("2", "p", "s", "MUG", "杯子", 1, 3900, 2)]
-    o = Order("6925621234567891234", "shop", 2, None, 0, 0, 0, None, 15700, 15700, 0, "", "", 0,
-              0, Receiver(province="广东省", city="深圳市"), subs)
-    f = parcel_facts(o, {"TEE": 200, "MUG": 450}, {"MUG": ["易碎"]})
-    assert (f.weight_g, f.product_tags, f.amount_fen) == (850, frozenset({"易碎"}), 15700)
-    assert parcel_facts(o, {"TEE": 200}).weight_g is None
-    assert parcel_facts(o, {"TEE": 200}, lines=subs[:1]).amount_fen == 5900
 
 
 # ---------------------------------------------------------------- properties

@@ -1,7 +1,8 @@
 """Whether a courier delivers somewhere is remembered per shop session, sender and district."""
 
-from fahuo.services.pipeline import Pipeline, StepReport
 from fahuo.domain.orders import Receiver
+from fahuo.services.shipping import StepReport
+from fahuo.services.shipping.reachability import reachability
 
 
 class _Api:
@@ -22,8 +23,7 @@ RECEIVER = Receiver(province="新疆维吾尔自治区", city="乌鲁木齐市",
 
 
 def _reach(api, site, clock=lambda: 1000.0):
-    p = Pipeline(uow=None, platform_for=None, clock=clock)
-    return p._reachability(1, api, [site], {"yunda"}, RECEIVER, StepReport())
+    return reachability(clock, api, [site], {"yunda"}, RECEIVER, StepReport())
 
 
 def test_two_shops_with_the_same_local_number_never_share_an_answer():

@@ -35,7 +35,7 @@ from fahuo.services.aftersales import (
 )
 from fahuo.services.holds import hold_orders, release_orders
 from fahuo.services.orders import store_platform_orders
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.printing import PrintError, print_labels
 from fahuo.services.scan import scan
 from fahuo.services.settings import refresh_from_platform, update_settings

@@ -30,7 +30,7 @@ from fahuo.domain.orders import SENT
 from fahuo.domain.stock import Level, SyncRule, pushed_quantity
 from fahuo.services.aftersales import LAG_S, AfterSaleError, receive_return, sync_after_sales
 from fahuo.services.orders import store_platform_orders
-from fahuo.services.pipeline import Pipeline
+from fahuo.services.shipping import Pipeline
 from fahuo.services.printing import PrintError, print_labels
 from fahuo.services.reservations import ReservationError, release_by_hand, reserved_view, unpack
 from fahuo.services.settings import refresh_from_platform, update_settings
