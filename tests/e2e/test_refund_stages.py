@@ -245,7 +245,11 @@ def test_a_refund_agreed_after_the_label_never_ships_an_empty_parcel(fahuo, sand
     oid = packs[0]["main_order_id"]
     for case in _refund(sandbox, oid)["aftersales"]:
         _agree(sandbox, case)
-    _sync_until(fahuo, ref, oid, 12)
+    for _ in range(8):  # each change moves update_time on: it may be ahead of one window
+        _sync(fahuo, ref)
+        with fahuo.uow() as uow:
+            if any(ln.after_sale_status == 12 for ln in uow.pipeline.stock_lines([oid])[oid][1]):
+                break
     print_labels(fahuo.uow, [p["id"] for p in packs], actor="t", out_dir=tmp_path)
     pipe.run()
     pipe.run()
@@ -525,3 +529,63 @@ def test_a_stuck_reservation_is_released_by_hand_with_a_note(fahuo, sandbox):
     pipe.take_waybills()
     with pytest.raises(ReservationError, match="还会发出"):
         release_by_hand(fahuo.uow, oid, note="试试", actor="t")
+
+
+def test_a_split_order_whose_voided_parcel_kept_a_wanted_line_ships_that_line_after_the_rest(
+        fahuo, sandbox, tmp_path):
+    """Found by tests/e2e/test_crash_anywhere.py (seed 696983491): an order of three lines is
+    split into a large item alone and a parcel of the other two; one of those two is refunded
+    before shipment. The large parcel ships (the order is partly shipped), the other parcel's
+    label is void and its number goes back — and the line still wanted in it was never packed
+    again: the order stayed 部分发货 on the platform for good. It must ship on a new number."""
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000, shop_id=7286)  # the same orders
+    update_settings(fahuo.uow, ref, {"confirm_mode": "on_print", "audit_rules": {
+        "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
+        actor="t")
+    sandbox.generate(creds["shop_id"], 30, seed=86, spread_seconds=600)
+    _sync(fahuo, ref)
+    with fahuo.uow() as uow:
+        orders = {oid: uow.orders.get(oid) for oid in sandbox.index(creds["shop_id"])}
+    oid = next(o for o, row in sorted(orders.items()) if row["order_status"] == 2
+               and len({s["merchant_code"] for s in row["sub_orders"]}) >= 3)
+    large, gone, kept, *more = sorted(orders[oid]["sub_orders"], key=lambda s: s["sku_order_id"])
+    others = {s["merchant_code"] for s in [gone, kept, *more]}
+    assert large["merchant_code"] not in others
+    update_settings(fahuo.uow, ref, {"split_rules": {"large_item_alone": True}, "sku_facts": {
+        large["merchant_code"]: {"weight_g": 5000, "large": True}}}, actor="t")
+    pipe = Pipeline(fahuo.uow, fahuo.platform_for)
+    pipe.run()
+    with fahuo.uow() as uow:
+        packs = [p for p in uow.pipeline.packs_of_orders([oid]) if p["state"] == "waybill_taken"]
+        lines = uow.pipeline.lines([p["id"] for p in packs])
+    contents = {p["id"]: {ln["sku_order_id"] for ln in lines[p["id"]]} for p in packs}
+    # the large item's units alone, the other lines together in one parcel
+    assert [c for c in contents.values() if c != {large["sku_order_id"]}] == [
+        {s["sku_order_id"] for s in [gone, kept, *more]}]
+    r = sandbox.http.post("/sandbox/orders/refund",
+                          json={"order_id": oid, "sku_order_id": gone["sku_order_id"]})
+    assert r.status_code == 200, r.text
+    for case in r.json()["aftersales"]:
+        _agree(sandbox, case)
+    for _ in range(8):  # each change moves update_time on: it may be ahead of one window
+        _sync(fahuo, ref)
+        with fahuo.uow() as uow:
+            if any(ln.after_sale_status == 12 for ln in uow.pipeline.stock_lines([oid])[oid][1]):
+                break
+    print_labels(fahuo.uow, [p["id"] for p in packs], actor="t", out_dir=tmp_path)
+    for _ in range(3):  # confirm the large parcel, recycle the void one, pack what is left
+        pipe.run()
+        if _has_labels_waiting(fahuo):
+            print_labels(fahuo.uow, None, actor="t", out_dir=tmp_path)
+    calls = [s for s in sandbox.http.get("/sandbox/shipments", params={
+        "shop_id": creds["shop_id"]}).json() if oid in s["order_ids"]]
+    shipped = {str(x["shipped_order_id"]) for c in calls for x in c["shipped_order_info"]}
+    assert shipped == {s["sku_order_id"] for s in [large, kept, *more]}
+    with fahuo.uow() as uow:
+        assert uow.pipeline.order_states([oid]) == {oid: "shipped"}
+        assert not uow.pipeline.open_holds([oid])
+
+
+def _has_labels_waiting(fahuo) -> bool:
+    with fahuo.uow() as uow:
+        return bool(uow.pipeline.packs_in_state(["waybill_taken"], limit=1))

@@ -72,12 +72,30 @@ def recycle(ctx: Shipping, limit: int = 2000) -> StepReport:
                                        PackState.CANCELLED,
                                        last_error="面单已回收 (number recycled)")
             u.pipeline.set_waybill_status(recycled, "recycled")
+            if p["kind"] == "split":
+                void_siblings(u, p)
             # label voided: its orders are planned again
             u.pipeline.move_orders_from(sorted(ids), LABELLED_ORDERS, OrderState.APPROVED)
         r.done += 1
     if found:
         r.notes.append(f"{found} pack(s) found shipped with their number: saved as confirmed")
     return r
+
+
+def void_siblings(u: UnitOfWork, pack: Pack) -> None:
+    """A split order is planned as a whole: once one of its parcels is void, the others
+    not yet shipped are void too, so the order is planned again with every line it still
+    sends. Shipping them alone left the void parcel's other lines packed by nobody (the
+    order stayed 部分发货 for good)."""
+    going = [x for x in u.pipeline.packs_of_orders([pack["main_order_id"]])
+             if x["id"] != pack["id"] and x["kind"] == "split"
+             and x["state"] not in (PackState.CONFIRMED, PackState.CANCELLED, PackState.MANUAL)]
+    note = "同一订单的另一个包裹面单作废，整单重新分包 (a sibling parcel was voided)"
+    u.pipeline.move_packs_from([x["id"] for x in going if x["state"] == PackState.PLANNED],
+                               frozenset({PackState.PLANNED}), PackState.CANCELLED,
+                               last_error=note)
+    u.pipeline.move_packs_from([x["id"] for x in going if x["state"] != PackState.PLANNED],
+                               PACK.sources(PackState.STALE), PackState.STALE, last_error=note)
 
 
 def refunded_since_packed(u: UnitOfWork, packs: list[Pack], lines: Lines,
