@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from fahuo.adapters.platforms.doudian.errors import DoudianError
+from fahuo.adapters.platforms.doudian.errors import AfterSaleOpen, DoudianError
 from fahuo.adapters.platforms.doudian.shipping import ShippedLine
 from fahuo.domain.holds import OPEN_AFTER_SALE_STATUSES, HoldReason
 from fahuo.domain.orders import OrderState
@@ -24,7 +24,7 @@ from fahuo.services.shipping.context import (
 from fahuo.services.shipping.failures import STEP_ZH, fail_packs, isolated, words
 from fahuo.services.shipping.recycle import refunded_since_packed
 from fahuo.services.shipping.refunds import (
-    AFTER_SALE_REFUSAL, refunding, stop_for_refund, void_labels,
+    refunding, stop_for_refund, void_labels,
 )
 from fahuo.services.shipping.report import StepReport
 from fahuo.services.shipping.shipped import save_confirmed
@@ -323,9 +323,9 @@ def _ship_on_platform(api: Any, unit: list[Pack], lines: Lines, ids: list[str],
                 address_id=cfg["ship_from_address_id"])
     except TRANSIENT as exc:
         return "transient", str(exc), 1, []
+    except AfterSaleOpen as exc:
+        return "after_sale", str(exc), 1, []  # a refund we had not heard of yet
     except DoudianError as exc:
-        if (exc.sub_code or "").endswith(AFTER_SALE_REFUSAL):
-            return "after_sale", str(exc), 1, []  # a refund we had not heard of yet
         if first["kind"] == "whole" and _already_shipped(api, first):
             return "ok", "", 2, []  # the platform has this very number: that is success
         # Something changed since the last sync, maybe: what do the orders say now?

@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 
-from fahuo.adapters.platforms.doudian.errors import DoudianError
+from fahuo.adapters.platforms.doudian.errors import DoudianError, WaybillAlreadyCancelled
 from fahuo.adapters.platforms.doudian.shipping import OrderPackages
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.orders import SENT, OrderState
@@ -171,10 +171,10 @@ def cancel_numbers(api: Any, packs: list[Pack], lines: Lines, r: StepReport, *,
             r.calls += 1
             api.cancel_waybill(p["courier_code"], p["track_no"])
             recycled.append((p["courier_code"], p["track_no"]))
+        except WaybillAlreadyCancelled:
+            recycled.append((p["courier_code"], p["track_no"]))  # a retry after a crash
         except DoudianError as exc:
-            if "已取消" in str(exc) or "already cancel" in str(exc).lower():
-                recycled.append((p["courier_code"], p["track_no"]))  # a retry after a crash
-            elif isinstance(exc, TRANSIENT):
+            if isinstance(exc, TRANSIENT):
                 kept.add(p["id"])
             else:
                 log.warning("waybill_recycle_refused", track_no=p["track_no"],

@@ -14,10 +14,6 @@ from fahuo.services.shipping.context import LABELLED_ORDERS, Lines, Pack, Shippi
 from fahuo.services.shipping.recycle import cancel_numbers
 from fahuo.services.shipping.report import StepReport
 
-# The platform refuses to ship an order with an open after-sale: isv.business-failed:5,
-# naming the sku order ids in sub_msg.
-AFTER_SALE_REFUSAL = ":5"
-
 
 def stop_refunds(ctx: Shipping, limit: int = 2000) -> StepReport:
     """截停 at once: an order whose buyer asked for a refund stops wherever it is. Numbers

@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from fahuo.adapters.platforms.doudian.errors import DoudianError
+from fahuo.adapters.platforms.doudian.errors import DoudianError, WaybillItemProblem
 from fahuo.adapters.platforms.doudian.shipping import WAYBILL_BATCH, PostalAddress, WaybillRequest
 from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import OrderState
@@ -23,7 +23,6 @@ from fahuo.services.shipping.report import StepReport
 
 log = structlog.get_logger(__name__)
 
-BALANCE_EXHAUSTED = "10701"
 # newCreateOrder batches (100 numbers each) asked for at once.
 WAYBILL_CALLS_IN_FLIGHT = 3
 
@@ -234,7 +233,7 @@ def _save_waybills(ctx: Shipping, chunk: list[Pack], lines: Lines, bills: Any, e
         p = by_key.get((e.order_id, e.pack_id)) or by_key.get((e.order_id, ""))
         if p is not None:
             why = f"{e.code} {e.message}".strip()
-            if e.code == BALANCE_EXHAUSTED:
+            if e.kind is WaybillItemProblem.BALANCE_EXHAUSTED:
                 why = f"电子面单余额不足 ({e.code} {e.message})"
                 log.warning("waybill_balance_exhausted", courier=p["courier_code"],
                             netsite=p["netsite_code"])

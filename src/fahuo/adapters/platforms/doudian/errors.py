@@ -43,7 +43,7 @@ are ``order.logisticsAdd``, ``order.logisticsAddSinglePack``, ``order.logisticsA
 - :class:`AfterSaleOpen` — ship calls, words "售后申请", "存在售后", "售后中", "退款申请",
   "申请退款" or "退款中", or a sub_code ending in ``:5``. Source: unconfirmed. The doc says a
   pending refund blocks shipping (§8.1, §8.3) with no code or words; ``:5`` is the sandbox's
-  number (pipeline ``AFTER_SALE_REFUSAL``), its words "订单存在售后申请，无法发货: <ids>".
+  number (the pipeline once matched it), its words "订单存在售后申请，无法发货: <ids>".
 - :class:`AlreadyShipped` — ship calls, words "已发货" or "重复发货". Source: unconfirmed: a
   repeat of logisticsAdd is UNCONFIRMED in the doc ("expect a business error", §8.1); matches
   the sandbox's "订单已发货，请勿重复发货，已发货运单: …".
