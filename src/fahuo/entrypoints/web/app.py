@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fahuo.bootstrap import Fahuo, get_app
-from fahuo.entrypoints.web import api, api_docs, console, ops, webhooks
+from fahuo.entrypoints.web import api, api_docs, console, errors, ops, webhooks
 from fahuo.entrypoints.web.middleware import (
     CsrfRefused, Guard, SignInRequired, check_form_token, csrf_refused_response,
 )
@@ -51,6 +53,8 @@ def create_app(app: Fahuo | None = None, *, embedded_worker: bool | None = None)
                   docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None)
     web.state.container = c
     web.add_exception_handler(CsrfRefused, csrf_refused_response)
+    web.add_exception_handler(RequestValidationError, errors.validation_error)
+    web.add_exception_handler(StarletteHTTPException, errors.http_error)
     static = HERE / "static"
     static.mkdir(exist_ok=True)
     web.mount("/static", StaticFiles(directory=str(static)), name="static")
