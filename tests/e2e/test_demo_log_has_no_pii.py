@@ -38,8 +38,9 @@ def _buyers(sandbox_db) -> tuple[set[str], set[str]]:
 def test_a_demo_run_logged_at_debug_names_no_buyer(tmp_path):
     env = {**os.environ, "FAHUO_LOG_LEVEL": "DEBUG", "PYTHONUNBUFFERED": "1"}
     env.pop("FAHUO_DATA_DIR", None)
+    port = _free_port()  # the demo keeps its files under .fahuo-demo/<port>/
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fahuo.entrypoints.cli", "demo", "--port", str(_free_port()),
+        [sys.executable, "-m", "fahuo.entrypoints.cli", "demo", "--port", str(port),
          "--sandbox-port", str(_free_port()), "--orders", "120", "--rate", "4"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     lines: list[str] = []
@@ -69,7 +70,7 @@ def test_a_demo_run_logged_at_debug_names_no_buyer(tmp_path):
         reader.join(timeout=5)
     log = "".join(lines)
     assert log.count("[debug") + log.count("[info") > 50, log[-3000:]  # it did log
-    names, phones = _buyers(tmp_path / ".fahuo-demo" / "sandbox.db")
+    names, phones = _buyers(tmp_path / ".fahuo-demo" / str(port) / "sandbox.db")
     assert len(names) > 100 and len(phones) > 100
     assert [p for p in phones if p in log] == []
     assert [n for n in names if len(n) >= 3 and n in log] == []

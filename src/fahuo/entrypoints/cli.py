@@ -75,14 +75,20 @@ def serve(host: Optional[str] = None, port: Optional[int] = None,
     """Run the web console, API and push webhook (and the worker, embedded)."""
     import uvicorn
 
+    from fahuo.entrypoints.ports import CONSOLE, PORT_BUSY_EXIT, SERVE_HINT, PortBusy, bind_port
     from fahuo.entrypoints.web.app import create_app
     app = get_app()
+    host, port = host or app.settings.host, port or app.settings.port
+    try:  # bound before the migration and the worker: a busy port is one clear message
+        sock = bind_port(port, CONSOLE, host)
+    except PortBusy as busy:
+        err.print(busy.message(SERVE_HINT), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(PORT_BUSY_EXIT) from None
     app.migrate()
     # SIGTERM stops within 10 s whatever is running: open requests get 3 s, the embedded
     # consumer 3 s (see EmbeddedConsumer), threads still busy after that 2 s more.
-    uvicorn.run(create_app(embedded_worker=worker), host=host or app.settings.host,
-                port=port or app.settings.port, log_level="warning",
-                timeout_graceful_shutdown=3)
+    uvicorn.Server(uvicorn.Config(create_app(embedded_worker=worker), log_level="warning",
+                                  timeout_graceful_shutdown=3)).run(sockets=[sock])
     _exit_despite_busy_threads(2.0)
 
 
@@ -117,7 +123,8 @@ def worker_cmd(workers: int = typer.Option(2, help="worker threads"),
 
 @cli.command()
 def sandbox(db: Path = typer.Option(Path(".fahuo/sandbox.db"), help="sandbox SQLite file"),
-            host: str = "127.0.0.1", port: int = 8700) -> None:
+            host: str = "127.0.0.1",
+            port: int = typer.Option(8700, envvar="FAHUO_SANDBOX_PORT")) -> None:
     """Run the local Douyin open-platform sandbox."""
     from fahuo.sandbox.__main__ import serve as serve_sandbox
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -125,12 +132,14 @@ def sandbox(db: Path = typer.Option(Path(".fahuo/sandbox.db"), help="sandbox SQL
 
 
 @cli.command()
-def demo(port: int = 8600, sandbox_port: int = 8700,
+def demo(port: int = typer.Option(8600, envvar="FAHUO_PORT", help="the console's port"),
+         sandbox_port: int = typer.Option(8700, envvar="FAHUO_SANDBOX_PORT",
+                                          help="the sandbox's port"),
          orders: int = typer.Option(300, help="orders already waiting in the demo shop"),
          rate: float = typer.Option(2.0, help="new orders per second during the demo")) -> None:
     """Sandbox + fahuo on loopback, a demo shop, orders flowing in. Ctrl-C stops all."""
-    from fahuo.entrypoints.demo import run_demo
-    sys.exit(run_demo(port=port, sandbox_port=sandbox_port, orders=orders, rate=rate))
+    from fahuo.entrypoints.demo import exit_now, run_demo
+    exit_now(run_demo(port=port, sandbox_port=sandbox_port, orders=orders, rate=rate))
 
 
 from fahuo.entrypoints import (  # noqa: E402 - the command groups join the root command

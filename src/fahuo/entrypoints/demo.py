@@ -2,6 +2,12 @@
 
 The demo uses the same paths a merchant's install does: the shop is added with an app key,
 secret and gateway URL, the token is fetched over the wire, orders arrive by push and polling.
+
+Several demos may run on one machine, from one folder or several: each one binds both its
+ports itself before anything else (a busy port stops it with a message, exit code 2), hands
+the sandbox its already-bound socket (so the sandbox it talks to is always its own), keeps its
+files under ``.fahuo-demo/<console port>/`` (the port it holds makes that folder its own) and
+only ever stops its own shop's order profile.
 """
 
 from __future__ import annotations
@@ -14,11 +20,24 @@ import threading
 import time
 from pathlib import Path
 
-from fahuo.domain.clock import shop_time
-
 import httpx
 
-DEMO_DIR = Path(".fahuo-demo")
+from fahuo.domain.clock import shop_time
+from fahuo.entrypoints.ports import CONSOLE, DEMO_HINT, PORT_BUSY_EXIT, SANDBOX, PortBusy, bind_port
+
+DEMO_ROOT = Path(".fahuo-demo")
+# Ctrl-C: open requests get this long, then the rest of the stop is bounded too (see _stop).
+GRACEFUL_S = 1
+
+# The sandbox child serves on the socket the demo bound (fd passed down), so it can neither
+# lose a race for the port nor be confused with another instance listening there.
+_SANDBOX_CHILD = """\
+import socket, sys, uvicorn
+from fahuo.sandbox.app import create_app
+sock = socket.socket(fileno=int(sys.argv[2]))
+uvicorn.Server(uvicorn.Config(create_app(sys.argv[1]), log_level="warning",
+                              access_log=False)).run(sockets=[sock])
+"""
 
 
 def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
@@ -42,29 +61,68 @@ def _post(client: httpx.Client, path: str, body: dict) -> dict:
     return r.json()
 
 
-def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
-    if DEMO_DIR.exists():
-        shutil.rmtree(DEMO_DIR)
-    DEMO_DIR.mkdir(parents=True)
-    # The worker module reads settings when imported: point everything at the demo folder first.
-    os.environ["FAHUO_DATA_DIR"] = str(DEMO_DIR / "data")
+def _isolate(data_dir: Path) -> None:
+    """The demo never touches a real install: its own SQLite and embedded queue, whatever
+    FAHUO_DATABASE_URL / FAHUO_REDIS_URL say. The worker module reads settings when
+    imported, so this runs first."""
+    os.environ["FAHUO_DATA_DIR"] = str(data_dir)
+    os.environ["FAHUO_DATABASE_URL"] = f"sqlite:///{data_dir / 'fahuo.db'}"
+    os.environ.pop("FAHUO_REDIS_URL", None)
     os.environ.setdefault("FAHUO_LOG_LEVEL", "WARNING")
     from fahuo.config import get_settings
     get_settings.cache_clear()
+    if get_settings().redis_url:  # only a .env file can still name one
+        raise RuntimeError("演示不使用 Redis，而本目录的 .env 设置了 FAHUO_REDIS_URL：请在别的目录运行。"
+                           " / The demo runs without Redis but this folder's .env sets "
+                           "FAHUO_REDIS_URL: run it from another folder.")
+
+
+def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
+    if port == sandbox_port:
+        print(f"控制台和沙箱不能用同一个端口 {port}。\nThe console and the sandbox cannot share "
+              f"port {port}.", file=sys.stderr)
+        return PORT_BUSY_EXIT
+    try:
+        web_sock = bind_port(port, CONSOLE)
+        try:
+            sandbox_sock = bind_port(sandbox_port, SANDBOX)
+        except PortBusy:
+            web_sock.close()
+            raise
+    except PortBusy as busy:
+        print(busy.message(DEMO_HINT), file=sys.stderr)
+        return PORT_BUSY_EXIT
+
+    demo_dir = DEMO_ROOT / str(port)  # ours: we hold the port it is named after
+    if demo_dir.exists():
+        shutil.rmtree(demo_dir)
+    demo_dir.mkdir(parents=True)
+    try:
+        _isolate(demo_dir / "data")
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    from fahuo.config import get_settings
 
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     console_url = f"http://127.0.0.1:{port}"
     sandbox = subprocess.Popen(
-        [sys.executable, "-m", "fahuo.sandbox", "--db", str(DEMO_DIR / "sandbox.db"),
-         "--host", "127.0.0.1", "--port", str(sandbox_port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [sys.executable, "-c", _SANDBOX_CHILD, str(demo_dir / "sandbox.db"),
+         str(sandbox_sock.fileno())],
+        pass_fds=[sandbox_sock.fileno()], stdout=subprocess.DEVNULL,
+        stderr=(demo_dir / "sandbox.log").open("wb"))  # a file: a full pipe would stall it
+    sandbox_sock.close()  # the child has its copy: the port frees when it exits
     admin = httpx.Client(base_url=sandbox_url, timeout=120)
     stop = threading.Event()
+    consumer = None
+    shop_id: int | None = None
+    code = 0
     try:
         _wait_ready(f"{sandbox_url}/sandbox/stats", sandbox)
         creds = _post(admin, "/sandbox/apps", {"shop_name": "演示小店", "qps": 200})
+        shop_id = int(creds["shop_id"])
         _post(admin, "/sandbox/orders/generate",
-              {"shop_id": creds["shop_id"], "count": orders, "spread_seconds": 2 * 86400})
+              {"shop_id": shop_id, "count": orders, "spread_seconds": 2 * 86400})
 
         from fahuo.bootstrap import configure_logging, get_app
         from fahuo.services.shops import NewShop, add_shop, connect_shop
@@ -72,7 +130,7 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
         app = get_app()
         app.migrate()
         with app.uow() as uow:
-            ref = add_shop(uow, NewShop(shop_id=str(creds["shop_id"]), app_key=creds["app_key"],
+            ref = add_shop(uow, NewShop(shop_id=str(shop_id), app_key=creds["app_key"],
                                         app_secret=creds["app_secret"], gateway_url=sandbox_url,
                                         shop_name="演示小店"), actor="demo")
         with app.uow() as uow:
@@ -100,14 +158,14 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
         from fahuo.entrypoints.web.app import create_app
 
         def after_start() -> None:
-            worker.sync_shop_task(ref)  # the first full sync; pushes carry the rest
-            _post(admin, "/sandbox/profiles/start",
-                  {"shop_id": creds["shop_id"], "profile": "steady", "rate_per_s": rate,
-                   "duration_s": 24 * 3600})
             print(f"\n  fahuo console:   {console_url}/\n  API docs:        {console_url}/docs"
-                  f"\n  sandbox:         {sandbox_url}  (shop {creds['shop_id']}, "
+                  f"\n  sandbox:         {sandbox_url}  (shop {shop_id}, "
                   f"app key {creds['app_key']})\n  new orders:      {rate}/s, by push"
-                  f"\n  stop:            Ctrl-C\n", flush=True)
+                  f"\n  files:           {demo_dir}/\n  stop:            Ctrl-C\n", flush=True)
+            worker.sync_shop_task(ref)  # the first full sync (queued); pushes carry the rest
+            _post(admin, "/sandbox/profiles/start",
+                  {"shop_id": shop_id, "profile": "steady", "rate_per_s": rate,
+                   "duration_s": 24 * 3600})
             while not stop.wait(5):
                 with app.uow() as uow:
                     counts = uow.orders.count_by_state(ref)
@@ -120,38 +178,61 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
                       f"  parcels tracked: {tracked}",
                       flush=True)
 
-        server = uvicorn.Server(uvicorn.Config(create_app(app), host="127.0.0.1", port=port,
-                                               log_level="warning"))
-        def started() -> None:
-            _wait_started(server)
-            after_start()
+        # The demo runs its own consumer (not the app's lifespan one) so Ctrl-C can stop it at
+        # once: its threads are daemons, and a task cut short is redone by the next pass.
+        consumer = worker.start_embedded()
+        server = uvicorn.Server(uvicorn.Config(
+            create_app(app, embedded_worker=False), log_level="warning",
+            timeout_graceful_shutdown=GRACEFUL_S))
 
-        watcher = threading.Thread(target=started, daemon=True)
-        watcher.start()
-        server.run()
-        return 0
+        def started() -> None:
+            while not server.started and not stop.is_set():
+                time.sleep(0.1)
+            if server.started:
+                after_start()
+
+        threading.Thread(target=started, daemon=True).start()
+        server.run(sockets=[web_sock])
     except KeyboardInterrupt:
-        return 0
+        pass
     except RuntimeError as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
-        if sandbox.poll() is not None and sandbox.stderr:
-            print(sandbox.stderr.read().decode(errors="replace")[-2000:], file=sys.stderr)
-        return 1
+        if sandbox.poll() is not None:
+            print((demo_dir / "sandbox.log").read_text(errors="replace")[-2000:],
+                  file=sys.stderr)
+        code = 1
     finally:
         stop.set()
-        try:
-            admin.post("/sandbox/profiles/stop", json={})
+        web_sock.close()
+        _stop(consumer, admin, shop_id, sandbox)
+    return code
+
+
+def _stop(consumer, admin: httpx.Client, shop_id: int | None,  # noqa: ANN001
+          sandbox: subprocess.Popen) -> None:
+    """Each step bounded, about 2 s in all: Ctrl-C must end the demo within 5 s whatever the
+    backlog (the sandbox, in the terminal's process group, got the same Ctrl-C)."""
+    if consumer is not None:
+        consumer.stop(graceful=False)
+    if shop_id is not None and sandbox.poll() is None:
+        try:  # only our shop's profile: never another instance's order flow
+            admin.post("/sandbox/profiles/stop", json={"shop_id": shop_id}, timeout=0.5)
         except httpx.HTTPError:
             pass
-        admin.close()
+    admin.close()
+    if sandbox.poll() is None:
         sandbox.terminate()
-        try:
-            sandbox.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            sandbox.kill()
-        print("demo stopped.")
+    try:
+        sandbox.wait(timeout=1.5)
+    except subprocess.TimeoutExpired:
+        sandbox.kill()
+        sandbox.wait()
+    print("demo stopped.", flush=True)
 
 
-def _wait_started(server) -> None:  # noqa: ANN001
-    while not server.started:
-        time.sleep(0.1)
+def exit_now(code: int) -> None:
+    """After run_demo. Threads still inside a call (the first sync's page fetch, a label) would keep the
+    interpreter waiting at exit; the demo's data is throwaway, so it leaves at once."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

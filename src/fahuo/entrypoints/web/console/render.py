@@ -13,25 +13,15 @@ from fastapi.templating import Jinja2Templates
 
 from fahuo.domain.aftersales import goods_come_back
 from fahuo.domain.clock import shop_time
-from fahuo.domain.holds import HoldReason
+from fahuo.domain import names
 from fahuo.domain.orders import PLATFORM_STATUS_NAMES
-from fahuo.services.watch import KIND_LABELS
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-HOLD_LABELS = {r.value: r.label for r in HoldReason}
-
-STATE_LABELS = {
-    "unpaid": "待支付", "synced": "待审核", "held": "已挂起", "approved": "已审核",
-    "waybill_taken": "已取号", "printed": "已打印", "partly_shipped": "部分发货",
-    "shipped": "已发货", "in_transit": "运输中", "delivered": "已签收", "cancelled": "已取消",
-    "refunded": "已退款", "intercepted": "已拦截", "returned": "已退回",
-}
-TRACK_STATE_LABELS = {
-    "info_received": "待揽收", "picked_up": "已揽收", "in_transit": "运输中",
-    "out_for_delivery": "派送中", "delivered": "已签收", "failed_attempt": "派送失败",
-    "exception": "疑难件", "rejected": "拒收", "returning": "退回中", "returned": "已退回",
-    "lost": "丢失",
-}
+# The Chinese names live in domain/names.py, one table per code set; these two names stay
+# for the templates and modules that import them.
+HOLD_LABELS = names.HOLD_REASON
+STATE_LABELS = names.ORDER_STATE
+TRACK_STATE_LABELS = names.TRACK_STATE
 
 
 def _fmt_time(ts: int | None) -> str:
@@ -52,9 +42,12 @@ def _countdown(ts: int | None) -> str:
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
-templates.env.filters.update(t=_fmt_time, fen=_fen, countdown=_countdown, fromjson=json.loads)
+templates.env.filters.update(t=_fmt_time, fen=_fen, countdown=_countdown, fromjson=json.loads,
+                             courier=names.courier_name)
+# `{{ p.state|zh("pack_state") }}`: a code shown by its Chinese name (domain/names.py)
+templates.env.filters["zh"] = lambda code, code_set: names.name(names.CODE_SETS[code_set], code)
 templates.env.globals.update(STATE_LABELS=STATE_LABELS, PLATFORM_STATUS=PLATFORM_STATUS_NAMES,
-                             TRACK_STATES=TRACK_STATE_LABELS, EXC_KINDS=KIND_LABELS,
+                             TRACK_STATES=TRACK_STATE_LABELS, EXC_KINDS=names.FINDING_KIND,
                              # the after-sale page offers a receipt only where goods come back
                              goods_come_back=goods_come_back)
 
