@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from fahuo.domain.clock import shop_time
+from fahuo.domain.orders import SENT
 from fahuo.entrypoints.ports import CONSOLE, DEMO_HINT, PORT_BUSY_EXIT, SANDBOX, PortBusy, bind_port
 
 DEMO_ROOT = Path(".fahuo-demo")
@@ -172,7 +173,7 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
                     inbox = uow.inbox.counts()
                     tracked = uow.tracking.list_trackers(limit=1)[0]
                 print(f"  {shop_time(time.time(), '%H:%M:%S')}  orders in fahuo: {sum(counts.values())}"
-                      f"  (已发货 {counts.get('shipped', 0)}, 挂起 {counts.get('held', 0)},"
+                      f"  (已发货 {sum(counts.get(st.value, 0) for st in SENT)}, 挂起 {counts.get('held', 0)},"
                       f" 已取消 {counts.get('cancelled', 0)})"
                       f"  pushes: {inbox.get('done', 0)} done, {inbox.get('pending', 0)} pending"
                       f"  parcels tracked: {tracked}",
