@@ -7,9 +7,9 @@ provider account that can intercept (the carrier registry's ``Capability.INTERCE
 Kuaidi100 ``interceptOrder``, 快递拦截, through a tracking account that has a secret and the
 courier's e-waybill account). ``via="auto"`` asks Douyin first and sends the parcels Douyin
 will not take to the courier-side path when it is set up for their courier. The path used is
-stored in ``intercept_via`` ("douyin", "kuaidi100", "douyin+kuaidi100"; "" when none took it)
-and, for people, leads ``intercept_detail`` ("抖音：…" / "快递100：…"). Whether it worked is
-read from the parcel's own tracking afterwards (``follow_intercepts``): on its way back or
+stored in ``intercept_via`` (douyin, the provider's name such as kuaidi100, both joined by
+"+"; "" when none took it) and, for people, leads ``intercept_detail`` ("抖音：…" /
+"快递100：…"). Whether it worked is read from the parcel's own tracking afterwards (``follow_intercepts``): on its way back or
 back → returning / returned; signed by the buyer → failed.
 
 A case is claimed (``requesting``) before anything is sent and is refused while it, or
