@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     n_parcels = a.parcels or (200_000 if a.quick else 1_000_000)
 
     from fahuo.bootstrap import configure_logging
-    from fahuo.services.tracking import add_account
+    from fahuo.bootstrap import add_account
     from fahuo.services.watch import Watch
     configure_logging("WARNING")
     tmp = Path(tempfile.mkdtemp(prefix="fahuo-bench-tracking-"))

@@ -1,4 +1,7 @@
-"""The one place where fahuo's parts are wired together (settings → engine → services)."""
+"""The one place where fahuo's parts are wired together (settings → engine → services).
+
+Over 400 lines on purpose: every binding of an adapter to a service lives here (the one
+wiring place the layers rely on); the use-case bindings at the end are a few lines each."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import httpx
 import structlog
 
+from fahuo.adapters.carriers.registry import CarrierRegistry
 from fahuo.adapters.crypto import SecretBox, box_for
 from fahuo.adapters.files import SpreadsheetReader
 from fahuo.adapters.notify.registry import NotifyRegistry
@@ -31,15 +35,18 @@ from fahuo.adapters.store.repositories import ShopRecord
 from fahuo.adapters.store.unit_of_work import UnitOfWorkFactory
 from fahuo.config import Settings, get_settings
 from fahuo.domain.pii import REDACTED, redact, sensitive_key
+from fahuo.services import aftersales, intercepts
+from fahuo.services import tracking as tracking_service
 from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.sync import OrderSync, SyncPolicy
+from fahuo.services.tracking import Tracking
 from fahuo.services.uploads import UploadLimits
 
 if TYPE_CHECKING:
     from fahuo.services.manual_ship import ImportPreview
+    from fahuo.services.aftersales import AfterSaleReport
     from fahuo.services.shipping import Pipeline
     from fahuo.services.stock import Moved
-    from fahuo.services.tracking import Tracking
     from fahuo.services.watch import Watch
 
 log = structlog.get_logger(__name__)
@@ -200,6 +207,17 @@ class DbTokenStore:
                                 shop_name=tokens.shop_name, scope=tokens.scope)
 
 
+class WebhookTracking(Tracking):
+    """The webhook routes' names for a provider's push (they call these until they call
+    ``accept_push(provider, …)`` themselves)."""
+
+    def accept_kuaidi100_push(self, account_id: int, form: dict[str, Any]) -> tuple[int, str]:
+        return self.accept_push("kuaidi100", account_id, form)
+
+    def accept_kdniao_push(self, account_id: int, form: dict[str, Any]) -> tuple[int, str]:
+        return self.accept_push("kdniao", account_id, form)
+
+
 @dataclass
 class Fahuo:
     settings: Settings
@@ -269,11 +287,15 @@ class Fahuo:
             http=self.wire, rate_budget=self.rate_budget(shop.rate_qps), retry=self.retry)
 
     @cached_property
-    def tracking(self) -> "Tracking":
+    def carriers(self) -> CarrierRegistry:
+        """Couriers and tracking providers, each with what it can do (one HTTP pool)."""
+        return CarrierRegistry(http=self.http)
+
+    @cached_property
+    def tracking(self) -> WebhookTracking:
         """Parcel tracking (keeps provider clients and their 30-minute query guards)."""
-        from fahuo.services.tracking import Tracking
-        return Tracking(self.uow, self.platform_for, http=self.http,
-                        concurrency=self.settings.platform_concurrency)
+        return WebhookTracking(self.uow, self.platform_for, carriers=self.carriers,
+                               concurrency=self.settings.platform_concurrency)
 
     @cached_property
     def watch(self) -> "Watch":
@@ -345,6 +367,68 @@ def add_channel(uow: UowFactory, name: str, kind: str, config: dict[str, Any],
     """An alert channel checked against the channels fahuo has (``watch.add_channel``)."""
     from fahuo.services import watch
     return watch.add_channel(uow, name, kind, config, kinds, interval_s, notify=NotifyRegistry())
+
+
+# ---- couriers: the services' account, interception and after-sale use cases with the
+# carrier registry wired in (the web console, the API, the CLI and the worker call these).
+# Interception setup (secret, label_url, the couriers' accounts) is Kuaidi100's.
+INTERCEPT_SETUP = "kuaidi100"
+VIAS = intercepts.vias(CarrierRegistry())
+
+
+def add_account(uow: UowFactory, provider: str, name: str, credentials: dict[str, Any],
+                base_url: str, callback_url: str) -> int:
+    """A tracking provider account, checked against the registry (``tracking.add_account``)."""
+    return tracking_service.add_account(uow, provider, name, credentials, base_url,
+                                        callback_url, carriers=CarrierRegistry())
+
+
+def set_intercept(uow: UowFactory, account_id: int, *, secret: str | None = None,
+                  label_url: str | None = None, actor: str) -> dict[str, Any]:
+    """Kuaidi100 interception turned on for an account (``tracking.set_intercept``)."""
+    return tracking_service.set_intercept(
+        uow, account_id, secret=secret, label_url=label_url, actor=actor,
+        carrier=CarrierRegistry().get(INTERCEPT_SETUP))
+
+
+def set_intercept_partner(uow: UowFactory, account_id: int, courier: str,
+                          fields: dict[str, Any], *, actor: str) -> dict[str, Any]:
+    """A courier's e-waybill account for Kuaidi100 interception."""
+    return tracking_service.set_intercept_partner(
+        uow, account_id, courier, fields, actor=actor,
+        carrier=CarrierRegistry().get(INTERCEPT_SETUP))
+
+
+def remove_intercept_partner(uow: UowFactory, account_id: int, courier: str, *,
+                             actor: str) -> dict[str, Any]:
+    return tracking_service.remove_intercept_partner(
+        uow, account_id, courier, actor=actor, carrier=CarrierRegistry().get(INTERCEPT_SETUP))
+
+
+def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str, *,
+              actor: str, via: str = "auto", http: httpx.Client | None = None
+              ) -> dict[str, Any]:
+    """A parcel called back through Douyin and/or a courier (``intercepts.intercept``); the
+    couriers' calls go through ``http`` (a client of its own, closed after, without one)."""
+    carriers = CarrierRegistry(http=http)
+    try:
+        return intercepts.intercept(uow, platform_for, aftersale_id, actor=actor, via=via,
+                                    carriers=carriers)
+    finally:
+        carriers.close()
+
+
+def follow_intercepts(uow: UowFactory, shop_ref: int | None = None) -> int:
+    """Interceptions judged by the parcels' tracking (``intercepts.follow_intercepts``)."""
+    return intercepts.follow_intercepts(uow, shop_ref, carriers=CarrierRegistry())
+
+
+def sync_after_sales(uow: UowFactory, platform_for: PlatformFactory, shop_ref: int,
+                     now: int | None = None) -> AfterSaleReport:
+    """A shop's after-sale cases read, interceptions offered and followed, returns tracked
+    (``aftersales.sync_after_sales``)."""
+    return aftersales.sync_after_sales(uow, platform_for, shop_ref, now,
+                                       carriers=CarrierRegistry())
 
 
 _app: Fahuo | None = None

@@ -179,6 +179,7 @@ def test_platform_waybills_print_through_the_print_component(fahuo, sandbox, bro
 
 
 def test_a_merchant_signs_in_and_handles_a_logistics_exception(fahuo, sandbox, browser):
+    from fahuo.adapters.carriers.registry import CarrierRegistry
     from fahuo.services.tracking import Tracking
     from fahuo.services.users import add_user
     from fahuo.services.watch import Watch
@@ -190,7 +191,7 @@ def test_a_merchant_signs_in_and_handles_a_logistics_exception(fahuo, sandbox, b
     _sync(fahuo, ref)
     Pipeline(fahuo.uow, fahuo.platform_for).run()
     later = int(time.time()) + 30 * 3600  # a day and more: nobody collected the parcels
-    Tracking(fahuo.uow, fahuo.platform_for).start()
+    Tracking(fahuo.uow, fahuo.platform_for, carriers=CarrierRegistry()).start()
     Watch(fahuo.uow, notify=fahuo.notify, clock=lambda: later).detect()
     add_user(fahuo.uow, "boss", "correct horse", actor="test")
     with serve_in_thread(create_app(fahuo, embedded_worker=False)) as url:

@@ -9,10 +9,12 @@ import time
 
 import httpx
 
-from fahuo.services.aftersales import (
-    LAG_S, follow_intercepts, intercept, list_cases, sync_after_sales,
+from fahuo.adapters.carriers.registry import CarrierRegistry
+from fahuo.bootstrap import (
+    add_account, follow_intercepts, intercept, set_intercept_partner, sync_after_sales,
 )
-from fahuo.services.tracking import Tracking, add_account, set_intercept_partner
+from fahuo.services.aftersales import LAG_S, list_cases
+from fahuo.services.tracking import Tracking
 from support import orders_in_fahuo
 
 DAY = 86400
@@ -52,7 +54,7 @@ def test_douyin_refuses_kuaidi100_intercepts_and_tracking_shows_the_parcel_back(
         return time.time() + sandbox.http.get("/sandbox/clock").json()["offset_seconds"]
 
     fahuo.platform_for(shop).session.client.clock = now  # signed timestamps in the window
-    tracking = Tracking(fahuo.uow, fahuo.platform_for, clock=now)
+    tracking = Tracking(fahuo.uow, fahuo.platform_for, carriers=CarrierRegistry(), clock=now)
     assert tracking.start().started >= 1  # trackers now go through the Kuaidi100 account
 
     with httpx.Client(trust_env=False, timeout=15) as http:

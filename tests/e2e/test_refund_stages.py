@@ -10,7 +10,8 @@ from collections import defaultdict
 
 import pytest
 
-from fahuo.services.aftersales import LAG_S, intercept, list_cases, sync_after_sales
+from fahuo.bootstrap import intercept, sync_after_sales
+from fahuo.services.aftersales import LAG_S, list_cases
 from fahuo.services.shipping import Pipeline
 from fahuo.services.printing import print_labels
 from fahuo.services.scan import scan

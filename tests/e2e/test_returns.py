@@ -7,9 +7,8 @@ import time
 
 import pytest
 
-from fahuo.services.aftersales import (
-    LAG_S, AfterSaleError, list_cases, receive_return, sync_after_sales,
-)
+from fahuo.bootstrap import sync_after_sales
+from fahuo.services.aftersales import LAG_S, AfterSaleError, list_cases, receive_return
 from fahuo.services.stock import StockLine, move_stock
 from support import orders_in_fahuo
 

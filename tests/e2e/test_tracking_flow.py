@@ -5,7 +5,9 @@ once, with the right kind, and closes when the parcel recovers."""
 from __future__ import annotations
 
 from fahuo.entrypoints.web.app import create_app
-from fahuo.services.tracking import Tracking, add_account
+from fahuo.adapters.carriers.registry import CarrierRegistry
+from fahuo.bootstrap import add_account
+from fahuo.services.tracking import Tracking
 from fahuo.services.watch import Watch
 from support import orders_in_fahuo, serve_in_thread
 
@@ -43,7 +45,7 @@ def test_every_courier_anomaly_is_found_once_and_closes_when_resolved(fahuo, san
         add_account(fahuo.uow, "kuaidi100", "沙箱快递100",
                     {"customer": acc["customer"], "key": acc["key"], "salt": acc["salt_hint"]},
                     sandbox.url, url)
-        tracking = Tracking(fahuo.uow, fahuo.platform_for, clock=now)
+        tracking = Tracking(fahuo.uow, fahuo.platform_for, carriers=CarrierRegistry(), clock=now)
         watch = Watch(fahuo.uow, notify=fahuo.notify, clock=now)
         assert tracking.start().started == len(shipped)
         sub = tracking.subscribe()

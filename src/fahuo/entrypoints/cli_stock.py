@@ -189,7 +189,7 @@ def stock_sync_cmd(full: bool = typer.Option(False, help="every SKU, not just ch
 @aftersales_cli.command("sync")
 def aftersales_sync(shop: Optional[int] = typer.Option(None, help="shop #")) -> None:
     """Read changed after-sale cases from the platform; offer interceptions."""
-    from fahuo.services.aftersales import sync_after_sales
+    from fahuo.bootstrap import sync_after_sales
     app = _app()
     with app.uow(readonly=True) as u:
         refs = [s.id for s in u.shops.list(enabled_only=True) if shop in (None, s.id)]
@@ -230,7 +230,8 @@ def aftersales_intercept(aftersale_id: str,
                                                  "what Douyin refuses), douyin or kuaidi100")
                          ) -> None:
     """Ask the courier to bring a shipped parcel back (Douyin or Kuaidi100 快递拦截)."""
-    from fahuo.services.aftersales import VIAS, AfterSaleError, intercept
+    from fahuo.bootstrap import VIAS, intercept
+    from fahuo.services.aftersales import AfterSaleError
     if via not in VIAS:
         _fail(f"--via must be one of {', '.join(VIAS)}, got {via!r}")
     app = _app()

@@ -37,7 +37,8 @@ def track_account_add(provider: str = typer.Argument(..., help="kuaidi100 or kdn
                                                     "(default https://api.kuaidi100.com/"
                                                     "label/order)")) -> None:
     """Track new parcels with a Kuaidi100 / Kdniao account (pushes, polling as fallback)."""
-    from fahuo.services.tracking import TrackingError, add_account
+    from fahuo.bootstrap import add_account
+    from fahuo.services.tracking import TrackingError
     cred = ({"customer": customer, "key": key, "salt": salt, "secret": secret,
              "label_url": label_url} if provider == "kuaidi100"
             else {"ebusiness_id": ebusiness_id, "api_key": api_key})
@@ -79,7 +80,8 @@ def track_intercept_setup(account: int = typer.Argument(..., help="Kuaidi100 acc
                               None, help="/label/order URL (a sandbox's; default Kuaidi100's)")
                           ) -> None:
     """Let a Kuaidi100 account intercept parcels (快递拦截 interceptOrder)."""
-    from fahuo.services.tracking import TrackingError, set_intercept
+    from fahuo.bootstrap import set_intercept
+    from fahuo.services.tracking import TrackingError
     try:
         _intercept_view(set_intercept(_app().uow, account, secret=secret, label_url=label_url,
                                       actor=who()))
@@ -105,9 +107,8 @@ def track_intercept_partner(
         remove: bool = typer.Option(False, "--remove", help="forget this courier's account")
 ) -> None:
     """The courier's e-waybill account Kuaidi100 needs to intercept that courier's parcels."""
-    from fahuo.services.tracking import (
-        TrackingError, remove_intercept_partner, set_intercept_partner,
-    )
+    from fahuo.bootstrap import remove_intercept_partner, set_intercept_partner
+    from fahuo.services.tracking import TrackingError
     fields = {k: v for k, v in {"partnerId": partner_id, "partnerKey": partner_key,
                                 "partnerSecret": partner_secret, "partnerName": partner_name,
                                 "code": code, "net": net, "appKey": app_key,

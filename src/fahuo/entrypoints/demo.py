@@ -145,7 +145,7 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
                                                "url": f"{console_url}/webhooks/doudian"})
         # Parcels are tracked through the sandbox's Kuaidi100, which pushes to fahuo; a few
         # of them run into trouble so the exceptions page has something to show.
-        from fahuo.services.tracking import add_account
+        from fahuo.bootstrap import add_account
         k100 = _post(admin, "/sandbox/kuaidi100/accounts", {})
         add_account(app.uow, "kuaidi100", "演示快递100", {
             "customer": k100["customer"], "key": k100["key"], "salt": k100["salt_hint"]},

@@ -142,7 +142,7 @@ def tracking_task() -> dict:
 
 
 def run_tracking() -> dict:
-    from fahuo.services.aftersales import follow_intercepts
+    from fahuo.bootstrap import follow_intercepts
     app = get_app()
     track = app.tracking.run().as_dict()
     # interceptions are judged by the parcels' tracking: read it while it is fresh
@@ -180,7 +180,7 @@ def stock_sync_task(full: bool = False) -> dict:
 @huey.task(retries=2, retry_delay=30)
 def aftersales_task(shop_ref: int) -> dict:
     """After-sale cases changed on the platform; interceptions offered."""
-    from fahuo.services.aftersales import sync_after_sales
+    from fahuo.bootstrap import sync_after_sales
     try:
         with exclusive(f"aftersales-{shop_ref}"):
             app = get_app()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from fahuo.adapters.store.repositories import ShopRecord
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
         ItemError, Netsite, OrderPackages, PostalAddress, PrintData, ShippedLine, Waybill,
         WaybillRequest)
     from fahuo.adapters.platforms.doudian.stock import AfterSalePage
+    from fahuo.domain.tracking import Mapped, TrackingEvent
 
 
 class OrderPage(Protocol):
@@ -203,6 +205,160 @@ class Notifier(Protocol):
         ...
 
     def wanted_by(self, routes: Mapping[str, Iterable[str]], kind: str) -> list[str]: ...
+
+
+class Capability(StrEnum):
+    """What a courier / tracking provider can do for fahuo (declared by each provider)."""
+
+    SUBSCRIBE = "subscribe"      # asked once, then it pushes
+    POLL = "poll"                # asked per number
+    PUSH = "push"                # pushes arrive at /webhooks/<provider>/<account>
+    INTERCEPT = "intercept"      # turns a parcel round (快递拦截)
+    REACHABILITY = "reachability"  # says whether it delivers to an address
+
+
+@dataclass(frozen=True)
+class AccountField:
+    """One credential of a provider account: must it be given, is it a secret (hidden)."""
+
+    name: str
+    required: bool = True
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class PushAnswer:
+    """A push checked by its provider: the HTTP status and exact body to answer with, the
+    text to store (None: refused, nothing stored) and, for a forged one, why (logged)."""
+
+    status: int
+    reply: str
+    body: str | None = None
+    rejected: str | None = None
+
+
+@dataclass(frozen=True)
+class InterceptAnswer:
+    """A courier-side interception the provider accepted: its code and words, its
+    undocumented ``data`` as it came, and what was asked for (e.g. 退回寄件地址)."""
+
+    code: int
+    message: str
+    data: Any
+    asked_for: str
+
+
+class Carrier(Protocol):
+    """One courier / tracking provider (``adapters/carriers/registry.py``). ``name`` is what
+    accounts and trackers store (``tracking_accounts.provider``, ``trackers.source``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def title(self) -> str:
+        """For error messages and logs (English)."""
+        ...
+    @property
+    def label(self) -> str:
+        """For merchants (Chinese)."""
+        ...
+    @property
+    def capabilities(self) -> frozenset[Capability]: ...
+    @property
+    def account_fields(self) -> tuple[AccountField, ...]:
+        """Empty: no account (the shop's own platform)."""
+        ...
+
+    def can(self, capability: Capability) -> bool: ...
+
+    def status(self, state: str | int | None, sub_state: str | int | None = None
+               ) -> Mapped:
+        """The provider's own code (and sub-code) in fahuo's tracking model."""
+        ...
+
+    # -- tracking -------------------------------------------------------------------------
+    def client(self, account: dict[str, Any], *, clock: Callable[[], float]) -> Any:
+        """The client for an account (one per account: it keeps the per-number query guard)."""
+        ...
+
+    def subscribe(self, client: Any, account: dict[str, Any], tracker: dict[str, Any],
+                  callback_url: str) -> None: ...
+
+    def query(self, client: Any, tracker: dict[str, Any]) -> list[TrackingEvent]:
+        """Ask about one tracker. ``client`` is the account's, or the shop's platform for a
+        provider without accounts."""
+        ...
+
+    def check_credentials(self, credentials: dict[str, Any]
+                          ) -> tuple[dict[str, Any], list[str]]:
+        """Beyond the required fields: the credentials as stored, and what is wrong."""
+        ...
+
+    # -- pushes ---------------------------------------------------------------------------
+    def refuse_push(self, reason: str) -> str:
+        """The provider's failure body (unknown account)."""
+        ...
+
+    def check_push(self, account: dict[str, Any], form: dict[str, Any]) -> PushAnswer: ...
+
+    def read_push(self, body: str) -> list[tuple[str, list[TrackingEvent], bool]]:
+        """A stored push: (tracking number, its events, tracking stopped) per parcel.
+        Raises ``InvalidPush`` or ValueError for a body it cannot read."""
+        ...
+
+    # -- interception (``Capability.INTERCEPT``) -------------------------------------------
+    def intercept_route(self, accounts: list[dict[str, Any]], courier: str
+                        ) -> tuple[dict[str, Any] | None, Any]:
+        """(account, what it needs for this courier), or (None, what is missing)."""
+        ...
+
+    def send_back(self, account: dict[str, Any], route: Any, *, order_id: str, courier: str,
+                  track_no: str, reason: str) -> InterceptAnswer:
+        """Ask the courier to return the parcel to the sender. Raises the provider's error
+        (refused, or its answer lost) or ValueError (a stored setup it would refuse)."""
+        ...
+
+    def intercept_view(self, account: dict[str, Any]) -> dict[str, Any]:
+        """What interception through this account can do, without a secret in it."""
+        ...
+
+    def intercept_setup_problems(self, *, secret: str | None, label_url: str | None
+                                 ) -> list[str]:
+        """What is wrong with these interception settings (checked before any read)."""
+        ...
+
+    def intercept_setup(self, credentials: dict[str, Any], *, secret: str | None,
+                        label_url: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(the credentials with the settings, what the audit entry says)."""
+        ...
+
+    def intercept_partner(self, courier: str, fields: dict[str, Any]
+                          ) -> tuple[str, dict[str, str]]:
+        """The courier's own account for interception, checked: (courier code, fields).
+        ValueError names what is wrong, an unknown courier code included."""
+        ...
+
+    def partners(self, credentials: dict[str, Any]) -> dict[str, dict[str, str]]: ...
+
+    def with_partners(self, credentials: dict[str, Any],
+                      partners: dict[str, dict[str, str]]) -> dict[str, Any]: ...
+
+
+class Carriers(Protocol):
+    """The registry of providers (``adapters/carriers/registry.py``)."""
+
+    def get(self, name: str) -> Carrier:
+        """KeyError for a provider fahuo does not have."""
+        ...
+
+    def all(self) -> tuple[Carrier, ...]: ...
+
+    def able(self, capability: Capability) -> tuple[Carrier, ...]: ...
+
+    @property
+    def fallback(self) -> Carrier:
+        """Who tracks a parcel no account tracks (the shop's own platform)."""
+        ...
 
 
 class LeaseHeld(Exception):

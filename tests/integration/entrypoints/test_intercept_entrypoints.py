@@ -102,7 +102,7 @@ def test_api_sets_up_kuaidi100_interception_and_intercepts_with_the_chosen_path(
 
 
 def test_console_form_offers_the_path_and_shows_the_one_used(api, case, k100_label, fahuo):
-    from fahuo.services.tracking import add_account, set_intercept, set_intercept_partner
+    from fahuo.bootstrap import add_account, set_intercept, set_intercept_partner
     label_url, forms = k100_label
     page = api.get("/aftersales").text
     assert 'name="via"' in page and 'value="kuaidi100"' in page

@@ -436,7 +436,8 @@ def test_only_an_admin_points_a_shop_at_another_gateway(fahuo):
 
 
 def test_tracking_callbacks_and_alert_webhooks_are_checked(fahuo):
-    from fahuo.services.tracking import TrackingError, add_account
+    from fahuo.bootstrap import add_account
+    from fahuo.services.tracking import TrackingError
     from fahuo.bootstrap import add_channel
     from fahuo.services.watch import WatchError
     with pytest.raises(TrackingError, match="callback_url.*用户名或密码"):

@@ -20,9 +20,9 @@ import pytest
 from fahuo.adapters.carriers.base import InvalidPush, PhoneRequired, ProviderError
 from fahuo.adapters.carriers.kuaidi100 import REPLY_OK, Kuaidi100Client, Kuaidi100Settings, parse_push
 from fahuo.adapters.carriers.kuaidi100.push import parse_form
-from fahuo.domain.tracking import (
-    TrackingEvent, TrackingState as T, Tracker, apply_events, from_douyin, from_kuaidi100,
-)
+from fahuo.adapters.carriers.douyin.status import from_douyin
+from fahuo.adapters.carriers.kuaidi100.status import from_kuaidi100
+from fahuo.domain.tracking import TrackingEvent, TrackingState as T, Tracker, apply_events
 from fahuo.sandbox.couriers.timeline import KINDS, pick_anomaly
 
 DAY = 86400

@@ -436,7 +436,8 @@ def test_couriers_marked_outside_the_platforms_interception_are_refused_per_parc
 def test_fahuo_after_sale_sync_reads_the_sandbox_cases(fahuo, sb_url, h):
     from support import SandboxAdmin, connect_sandbox_shop
 
-    from fahuo.services.aftersales import list_cases, sync_after_sales
+    from fahuo.bootstrap import sync_after_sales
+    from fahuo.services.aftersales import list_cases
     admin = SandboxAdmin(sb_url)
     try:
         ref, creds = connect_sandbox_shop(fahuo, admin)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from fahuo.adapters.platforms.doudian.stock import AfterSalePage
-from fahuo.services.aftersales import sync_after_sales
+from fahuo.bootstrap import sync_after_sales
 from support import labelled_pack
 
 OID = "6900000000000000301"

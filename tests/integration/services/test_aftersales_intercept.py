@@ -15,13 +15,13 @@ from sqlalchemy import select, update
 
 from fahuo.adapters.platforms.doudian.errors import BusinessError, TransportError
 from fahuo.adapters.store import models as m
-from fahuo.services.aftersales import (
-    AfterSaleError, follow_intercepts, intercept, list_cases, sync_after_sales,
+from fahuo.adapters.carriers.kuaidi100.provider import intercept_view
+from fahuo.bootstrap import (
+    add_account, follow_intercepts, intercept, remove_intercept_partner, set_intercept,
+    set_intercept_partner, sync_after_sales,
 )
-from fahuo.services.tracking import (
-    TrackingError, add_account, intercept_view, remove_intercept_partner, set_intercept,
-    set_intercept_partner,
-)
+from fahuo.services.aftersales import AfterSaleError, list_cases
+from fahuo.services.tracking import TrackingError
 from support import offered_refund_case
 
 OID = "6900000000000000101"

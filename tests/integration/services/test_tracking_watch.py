@@ -19,7 +19,9 @@ from starlette.routing import Route
 from fahuo.adapters.notify.webhook import verify_signature
 from fahuo.entrypoints.web.app import create_app
 from fahuo.services.settings import update_settings
-from fahuo.services.tracking import Tracking, add_account
+from fahuo.adapters.carriers.registry import CarrierRegistry
+from fahuo.bootstrap import add_account
+from fahuo.services.tracking import Tracking
 from fahuo.bootstrap import add_channel
 from fahuo.services.watch import Watch
 from support import orders_in_fahuo, ready_to_ship, serve_in_thread, sync_now
@@ -57,7 +59,7 @@ def shipped(fahuo, sandbox):
 
 
 def _tracking(fahuo, clock) -> Tracking:
-    return Tracking(fahuo.uow, fahuo.platform_for, clock=clock)
+    return Tracking(fahuo.uow, fahuo.platform_for, carriers=CarrierRegistry(), clock=clock)
 
 
 def _account(fahuo) -> int:
@@ -372,7 +374,7 @@ def test_without_a_provider_parcels_are_polled_from_the_platform(fahuo, shipped)
                        {"at": shipped_at + 7200, "state": "9999", "state_description": "运输中",
                         "description": "运输中", "location": "嘉兴"}])
     now = [shipped_at + 30 * 60 + 5]  # the first poll is due 30 min after shipping
-    tr = T(fahuo.uow, lambda shop: api, clock=lambda: now[0])
+    tr = T(fahuo.uow, lambda shop: api, carriers=CarrierRegistry(), clock=lambda: now[0])
     tr.start()
     rep = tr.poll()
     assert rep.polled == len(packs) and len(api.asked) == len(packs)

@@ -7,9 +7,9 @@ import json
 import httpx
 import pytest
 
-from fahuo.domain.tracking import (
-    TrackingEvent, TrackingState as T, Tracker, apply_events, from_douyin, from_kuaidi100,
-)
+from fahuo.adapters.carriers.douyin.status import from_douyin
+from fahuo.adapters.carriers.kuaidi100.status import from_kuaidi100
+from fahuo.domain.tracking import TrackingEvent, TrackingState as T, Tracker, apply_events
 from fahuo.sandbox.couriers.douyin import DOUYIN_DESC, douyin_node
 from fahuo.sandbox.couriers.k100_wire import acknowledged, k100_item, last_result
 from fahuo.sandbox.couriers.places import CITIES, fmt_time, km

@@ -30,9 +30,9 @@ from fahuo.domain.aftersales import INTERCEPT
 from fahuo.domain.lifecycle import Lifecycle, StateMove
 from fahuo.domain.orders import ORDER
 from fahuo.domain.packs import PACK
-from fahuo.services.aftersales import (
-    LAG_S, AfterSaleError, follow_intercepts, intercept, receive_return, sync_after_sales,
-)
+from fahuo.adapters.carriers.registry import CarrierRegistry
+from fahuo.bootstrap import follow_intercepts, intercept, sync_after_sales
+from fahuo.services.aftersales import LAG_S, AfterSaleError, receive_return
 from fahuo.services.holds import hold_orders, release_orders
 from fahuo.services.orders import store_platform_orders
 from fahuo.services.shipping import Pipeline
@@ -47,7 +47,7 @@ LIFECYCLES: dict[str, Lifecycle] = {"order": ORDER, "pack": PACK, "interception"
 CODES = ("CUP", "TEE")
 SKU_ID = {"CUP": "1700000000001", "TEE": "1700000000002"}
 PRODUCT = "3600000000000000001"
-# Douyin route node states (domain/tracking.DOUYIN) a parcel may report.
+# Douyin route node states (adapters/carriers/douyin/status.DOUYIN) a parcel may report.
 ROUTE = ("揽收", "运输中", "派件", "签收", "退回", "退签")
 
 
@@ -62,14 +62,15 @@ class StateStory(RuleBasedStateMachine):
         self.shop = FakeShop()
         self.platform_for = lambda _shop: self.shop
         self.pipe = Pipeline(self.uow, self.platform_for)
-        self.tracking = Tracking(self.uow, self.platform_for)
+        self.carriers = CarrierRegistry()
+        self.tracking = Tracking(self.uow, self.platform_for, carriers=self.carriers)
         self.orders: dict[str, dict] = {}  # order id → the platform's payload, as it is now
         self.cases: dict[str, str] = {}  # aftersale id → order id
         self.clock = int(time.time())
         self.n = 0
 
     def teardown(self) -> None:
-        self.tracking.http.close()
+        self.carriers.close()
         self.app.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 

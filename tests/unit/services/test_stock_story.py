@@ -28,7 +28,8 @@ from support import make_fahuo, order_payload
 
 from fahuo.domain.orders import SENT
 from fahuo.domain.stock import Level, SyncRule, pushed_quantity
-from fahuo.services.aftersales import LAG_S, AfterSaleError, receive_return, sync_after_sales
+from fahuo.bootstrap import sync_after_sales
+from fahuo.services.aftersales import LAG_S, AfterSaleError, receive_return
 from fahuo.services.orders import store_platform_orders
 from fahuo.services.shipping import Pipeline
 from fahuo.services.printing import PrintError, print_labels

@@ -2,10 +2,12 @@
 
 Layout (one fixed layout per provider, after karrio): ``<provider>/settings.py`` (credentials),
 ``client.py`` (signed HTTP calls), ``push.py`` (verify + parse a push, and the exact reply
-body), ``codes.py`` (Douyin courier code -> provider code).
+body), ``codes.py`` (Douyin courier code -> provider code), ``status.py`` (the provider's
+state codes in fahuo's tracking model) and ``provider.py`` (what it can do, registered in
+``registry.py``).
 
-Adapters never interpret states: :class:`TrackingResult` and :class:`RawEvent` carry the
-provider's raw state / sub-state strings; ``fahuo.domain.tracking`` maps them
+Clients never interpret states: :class:`TrackingResult` and :class:`RawEvent` carry the
+provider's raw state / sub-state strings; the provider's ``status.py`` maps them
 (``from_kuaidi100(state, sub_state)``, ``from_kdniao(state, state_ex)``).
 
 Events are always returned **oldest first** (Kuaidi100 lists newest first and is reversed;

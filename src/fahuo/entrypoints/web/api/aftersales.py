@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictInt
 
 from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
-from fahuo.services.aftersales import AfterSaleError, intercept, list_cases, receive_return
+from fahuo.bootstrap import intercept
+from fahuo.services.aftersales import AfterSaleError, list_cases, receive_return
 
 router = APIRouter()
 

@@ -11,12 +11,13 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictInt
 
-from fahuo.bootstrap import Fahuo, add_channel
+from fahuo.bootstrap import (
+    Fahuo, add_account, add_channel, remove_intercept_partner, set_intercept,
+    set_intercept_partner,
+)
 from fahuo.entrypoints.web.deps import MAX_ID, Actor, FahuoDep, UowDep
 from fahuo.services.read_models import public_account, public_channel
-from fahuo.services.tracking import (
-    TrackingError, add_account, remove_intercept_partner, set_intercept, set_intercept_partner,
-)
+from fahuo.services.tracking import TrackingError
 from fahuo.services.watch import WatchError
 
 router = APIRouter()

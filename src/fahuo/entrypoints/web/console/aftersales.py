@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fahuo.entrypoints.web.console.render import render
 from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
-from fahuo.services.aftersales import AfterSaleError, intercept, list_cases, receive_return
+from fahuo.bootstrap import intercept
+from fahuo.services.aftersales import AfterSaleError, list_cases, receive_return
 
 router = APIRouter()
 

@@ -13,7 +13,8 @@ from fahuo.bootstrap import add_channel
 from fahuo.entrypoints.web.console.render import TRACK_STATE_LABELS, render
 from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
 from fahuo.services import read_models
-from fahuo.services.tracking import TrackingError, add_account
+from fahuo.bootstrap import add_account
+from fahuo.services.tracking import TrackingError
 from fahuo.services.watch import KIND_LABELS, WatchError
 
 router = APIRouter()

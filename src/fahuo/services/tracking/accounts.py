@@ -1,0 +1,121 @@
+"""Provider accounts (CLI / API / console): added with every field checked, and interception
+turned on for an account whose provider can intercept. What each provider needs is the
+registry's (``ports.Carriers``): its account fields and its own checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.domain.urls import url_problem
+from fahuo.services.ports import Carrier, Carriers, UowFactory
+
+from .model import TrackingError
+
+
+def push_url(account: dict[str, Any]) -> str:
+    """Where the provider pushes for this account: fahuo's public address + the receiver."""
+    return f"{account['callback_url'].rstrip('/')}/webhooks/{account['provider']}/{account['id']}"
+
+
+def add_account(uow: UowFactory, provider: str, name: str, credentials: dict[str, Any],
+                base_url: str, callback_url: str, *, carriers: Carriers) -> int:
+    """Validate and save a tracking provider account; names every missing field."""
+    problems = []
+    offered = [c.name for c in carriers.all() if c.account_fields]
+    if provider not in offered:
+        raise TrackingError(f"provider must be one of {', '.join(offered)}, got {provider!r}")
+    carrier = carriers.get(provider)
+    for f in carrier.account_fields:
+        if f.required and not str(credentials.get(f.name) or "").strip():
+            problems.append(f"{f.name} is required for {provider}")
+    credentials, more = carrier.check_credentials(dict(credentials))
+    problems += more
+    if not name.strip():
+        problems.append("name is required")
+    if (bad := url_problem(base_url)) is not None:
+        problems.append(f"base_url: {bad} ({base_url!r})")
+    if (bad := url_problem(callback_url)) is not None:
+        problems.append(f"callback_url must be fahuo's public http(s) address (pushes go to "
+                        f"<it>/webhooks/{provider}/<account id>): {bad} ({callback_url!r})")
+    if problems:
+        raise TrackingError("; ".join(problems))
+    with uow() as u:
+        if any(a["name"] == name for a in u.tracking.accounts()):
+            raise TrackingError(f"a tracking account named {name!r} exists")
+        acc_id = u.tracking.add_account(provider, name.strip(), credentials, base_url.rstrip("/"),
+                                        callback_url)
+        u.audit.add(actor="system", action="tracking.account.add", subject_type="tracking_account",
+                    subject_id=str(acc_id), detail={"provider": provider, "name": name})
+    return acc_id
+
+
+def _intercept_account(u: UnitOfWork, account_id: int, carrier: Carrier) -> dict[str, Any]:
+    acc = u.tracking.account(account_id, lock=True)
+    if acc is None:
+        raise TrackingError(f"no tracking account #{account_id}")
+    if acc["provider"] != carrier.name:
+        raise TrackingError(f"tracking account #{account_id} is {acc['provider']}: interception "
+                            f"goes through a {carrier.title} account")
+    return acc
+
+
+def set_intercept(uow: UowFactory, account_id: int, *, secret: str | None = None,
+                  label_url: str | None = None, actor: str, carrier: Carrier
+                  ) -> dict[str, Any]:
+    """Turn on interception through ``carrier`` for one of its accounts: its secret (signs
+    the interception calls) and, when not the provider's own, the URL they go to (a
+    sandbox's). Returns the public view."""
+    problems = carrier.intercept_setup_problems(secret=secret, label_url=label_url)
+    if problems:
+        raise TrackingError("; ".join(problems))
+    with uow() as u:
+        acc = _intercept_account(u, account_id, carrier)
+        cred, detail = carrier.intercept_setup(acc["credentials"], secret=secret,
+                                               label_url=label_url)
+        u.tracking.update_credentials(account_id, cred)
+        u.audit.add(actor=actor, action="tracking.account.intercept", subject_type=
+                    "tracking_account", subject_id=str(account_id), detail=detail)
+    return carrier.intercept_view({**acc, "credentials": cred})
+
+
+def set_intercept_partner(uow: UowFactory, account_id: int, courier: str,
+                          fields: dict[str, Any], *, actor: str, carrier: Carrier
+                          ) -> dict[str, Any]:
+    """The courier's e-waybill account (partnerId, partnerKey, …) the provider needs to
+    intercept that courier's parcels; replaces what was set for this courier."""
+    try:
+        courier, partner = carrier.intercept_partner(courier, fields)
+    except ValueError as exc:
+        raise TrackingError(str(exc)) from exc
+    with uow() as u:
+        acc = _intercept_account(u, account_id, carrier)
+        cred = carrier.with_partners(acc["credentials"], {
+            **carrier.partners(acc["credentials"]), courier: partner})
+        u.tracking.update_credentials(account_id, cred)
+        u.audit.add(actor=actor, action="tracking.account.intercept_partner",
+                    subject_type="tracking_account", subject_id=str(account_id),
+                    detail={"courier": courier, "fields": sorted(partner)})  # names, no values
+    return carrier.intercept_view({**acc, "credentials": cred})
+
+
+def remove_intercept_partner(uow: UowFactory, account_id: int, courier: str, *,
+                             actor: str, carrier: Carrier) -> dict[str, Any]:
+    courier = (courier or "").strip().lower()
+    with uow() as u:
+        acc = _intercept_account(u, account_id, carrier)
+        partners = carrier.partners(acc["credentials"])
+        if courier not in partners:
+            raise TrackingError(f"account #{account_id} has no {courier!r} courier account for "
+                                f"interception (it has: {', '.join(sorted(partners)) or 'none'})")
+        del partners[courier]
+        cred = carrier.with_partners(acc["credentials"], partners)
+        u.tracking.update_credentials(account_id, cred)
+        u.audit.add(actor=actor, action="tracking.account.intercept_partner_removed",
+                    subject_type="tracking_account", subject_id=str(account_id),
+                    detail={"courier": courier})
+    return carrier.intercept_view({**acc, "credentials": cred})
+
+
+__all__ = ["add_account", "push_url", "remove_intercept_partner", "set_intercept",
+           "set_intercept_partner"]
