@@ -207,17 +207,6 @@ class DbTokenStore:
                                 shop_name=tokens.shop_name, scope=tokens.scope)
 
 
-class WebhookTracking(Tracking):
-    """The webhook routes' names for a provider's push (they call these until they call
-    ``accept_push(provider, …)`` themselves)."""
-
-    def accept_kuaidi100_push(self, account_id: int, form: dict[str, Any]) -> tuple[int, str]:
-        return self.accept_push("kuaidi100", account_id, form)
-
-    def accept_kdniao_push(self, account_id: int, form: dict[str, Any]) -> tuple[int, str]:
-        return self.accept_push("kdniao", account_id, form)
-
-
 @dataclass
 class Fahuo:
     settings: Settings
@@ -292,10 +281,10 @@ class Fahuo:
         return CarrierRegistry(http=self.http)
 
     @cached_property
-    def tracking(self) -> WebhookTracking:
+    def tracking(self) -> Tracking:
         """Parcel tracking (keeps provider clients and their 30-minute query guards)."""
-        return WebhookTracking(self.uow, self.platform_for, carriers=self.carriers,
-                               concurrency=self.settings.platform_concurrency)
+        return Tracking(self.uow, self.platform_for, carriers=self.carriers,
+                        concurrency=self.settings.platform_concurrency)
 
     @cached_property
     def watch(self) -> "Watch":

@@ -61,14 +61,15 @@ def _intercept_view(v: dict) -> None:
 @track_cli.command("accounts")
 def track_accounts() -> None:
     """Tracking accounts, and what each can do for 快递拦截 (secrets hidden)."""
-    from fahuo.services.tracking import intercept_view
-    with _app().uow(readonly=True) as u:
-        accounts = u.tracking.accounts()
+    from fahuo.services.read_models import public_account
+    app = _app()
+    with app.uow(readonly=True) as u:
+        accounts = [public_account(a, app.carriers) for a in u.tracking.accounts()]
     for a in accounts:
         out.print(f"#{a['id']} {a['name']} {a['provider']} {a['base_url']}"
                   f"{'' if a['enabled'] else ' (disabled)'}")
-        if a["provider"] == "kuaidi100":
-            _intercept_view(intercept_view(a))
+        if "intercept" in a:
+            _intercept_view(a["intercept"])
     if not accounts:
         out.print("no tracking accounts")
 

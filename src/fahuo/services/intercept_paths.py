@@ -14,17 +14,15 @@ import structlog
 
 from fahuo.adapters.carriers.base import ProviderError
 from fahuo.adapters.platforms.doudian.errors import (
-    DoudianError, TransportError, UnexpectedResponse,
+    DoudianError, InterceptRefusal, TransportError, UnexpectedResponse, intercept_refusal,
 )
 from fahuo.services.ports import Carrier
 
 log = structlog.get_logger(__name__)
 PLATFORM = "douyin"  # the platform's own path, as stored in ``intercept_via``
 PLATFORM_LABEL = "抖音"
-# Douyin ``unavailable_reason_code`` 3 (该包裹已申请拦截，请勿重复申请): already asked, so it
-# counts as requested, never as a refusal to take to a courier-side path.
-ALREADY_REQUESTED_CODE = 3
-ALREADY_REQUESTED_TEXT = "已申请拦截"
+# Douyin's "already asked" (该包裹已申请拦截, classified in the adapter's errors) counts as
+# requested, never as a refusal to take to a courier-side path.
 
 
 @dataclass
@@ -41,16 +39,6 @@ class Parcel:
     courier_unsure: bool = False  # the courier-side path may have taken it unheard
     asked: bool = False  # a request for it left fahuo (it may have been taken)
     audit: dict[str, Any] = field(default_factory=dict)
-
-
-def _already_requested(x: dict[str, Any]) -> bool:
-    """Douyin's "该包裹已申请拦截，请勿重复申请": asked before (by us or at the courier)."""
-    try:
-        code = int(x.get("unavailable_reason_code") or 0)
-    except (TypeError, ValueError):
-        code = 0
-    return (code == ALREADY_REQUESTED_CODE
-            or ALREADY_REQUESTED_TEXT in str(x.get("unavailable_reason") or ""))
 
 
 def by_douyin(api: Any, aftersale_id: str, parcels: list[Parcel]) -> None:
@@ -80,7 +68,8 @@ def by_douyin(api: Any, aftersale_id: str, parcels: list[Parcel]) -> None:
         if x.get("is_success"):
             p.via, p.outcome = PLATFORM, "ok"
             p.text = f"已提交拦截，费用 {int(x.get('intercept_cost') or 0) / 100:.2f} 元"
-        elif _already_requested(x):  # asking anyone again would pay twice
+        elif intercept_refusal(x) is InterceptRefusal.ALREADY_REQUESTED:  # asked before:
+            # asking anyone again would pay twice
             p.via, p.outcome = PLATFORM, "ok"
             reason = str(x.get("unavailable_reason") or "").strip()
             p.text = "此前已申请拦截，未重复申请" + (f"（平台返回：{reason}）" if reason else "")
@@ -179,5 +168,5 @@ def summary(parcels: list[Parcel], labels: dict[str, str]) -> tuple[str, str]:
     return "failed", text
 
 
-__all__ = ["ALREADY_REQUESTED_CODE", "PLATFORM", "PLATFORM_LABEL", "Parcel", "by_douyin",
+__all__ = ["PLATFORM", "PLATFORM_LABEL", "Parcel", "by_douyin",
            "courier_step", "maybe_taken", "summary"]

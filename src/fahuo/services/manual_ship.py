@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fahuo.domain.imports import parse_import
-from fahuo.domain.orders import PRE_SHIPMENT, OrderState
+from fahuo.domain.names import ORDER_STATE
+from fahuo.domain.orders import PLATFORM_STATUS_NAMES, PRE_SHIPMENT, OrderState
 from fahuo.domain.packs import PACK, PackState
 from fahuo.domain.packs import receiver_key
 from fahuo.services.ports import PlatformFactory, Table, TableReader, UowFactory
@@ -133,8 +134,9 @@ def preview_table(uow_factory: UowFactory, table: Table) -> ImportPreview:
             base.status, base.message = "already_shipped", "已用此单号发货 (already shipped)"
         elif OrderState(got[1]) not in PRE_SHIPMENT or got[2].order_status != 2:
             base.status = "invalid"
-            base.message = (f"订单状态不可发货: {got[1]} / 平台 {got[2].order_status} "
-                            f"(order is not waiting to ship)")
+            st, ps = got[1], got[2].order_status
+            base.message = (f"订单状态不可发货：{ORDER_STATE.get(st, st)} ({st}) / 平台"
+                            f"{PLATFORM_STATUS_NAMES.get(ps, ps)} ({ps}) (order is not waiting to ship)")
         out.rows.append(base)
     out.rows.sort(key=lambda r: r.line_no)
     return out

@@ -12,12 +12,11 @@ from typing import Any
 
 from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.domain.pii import mask_phone
-from fahuo.services.ports import PlatformFactory, UowFactory
+from fahuo.services.ports import Capability, Carrier, Carriers, PlatformFactory, UowFactory
 from fahuo.services.printing import select_packs
 from fahuo.services.settings import balances
 from fahuo.services.shops import platform_reference
 from fahuo.services.stock_sync import bundle_levels
-from fahuo.services.tracking import intercept_view
 
 NOT_HANDED_OVER = ("synced", "held", "approved", "waybill_taken", "printed")
 _PLAIN_FIELDS = ("raw", "receiver_plain_enc", "receiver_name_cipher", "receiver_phone_cipher",
@@ -180,13 +179,20 @@ def inbox(uow: UowFactory, limit: int) -> dict[str, Any]:
 
 # ---- tracking, exceptions ---------------------------------------------------------------
 
-def public_account(a: dict[str, Any]) -> dict[str, Any]:
-    """A tracking account without its keys (what interception can do, secrets hidden)."""
-    cred = {k: ("***" if k in ("key", "salt", "api_key", "secret") else v)
+def public_account(a: dict[str, Any], carriers: Carriers) -> dict[str, Any]:
+    """A tracking account without its keys (what interception can do, secrets hidden): the
+    provider declares which of its fields are secret and whether it intercepts."""
+    try:
+        provider: Carrier | None = carriers.get(a["provider"])
+    except KeyError:
+        provider = None
+    secret = ({f.name for f in provider.account_fields if f.secret} if provider is not None
+              else set(a["credentials"]))  # a provider fahuo no longer has: hide everything
+    cred = {k: ("***" if k in secret else v)
             for k, v in a["credentials"].items() if k != "intercept_partners"}
     out = {k: v for k, v in a.items() if k != "credentials"} | {"credentials": cred}
-    if a["provider"] == "kuaidi100":
-        out["intercept"] = intercept_view(a)
+    if provider is not None and provider.can(Capability.INTERCEPT):
+        out["intercept"] = provider.intercept_view(a)
     return out
 
 
@@ -197,12 +203,12 @@ def public_channel(ch: dict[str, Any]) -> dict[str, Any]:
         "config": {k: ("***" if k in hidden else v) for k, v in ch["config"].items()}}
 
 
-def tracking(uow: UowFactory, state: str | None) -> dict[str, Any]:
+def tracking(uow: UowFactory, carriers: Carriers, state: str | None) -> dict[str, Any]:
     """The tracking page: parcels, accounts, channels, the latest alerts, pushes received."""
     with uow(readonly=True) as u:
         total, rows = u.tracking.list_trackers(state=state, limit=200)
         return {"rows": rows, "total": total,
-                "accounts": [public_account(a) for a in u.tracking.accounts()],
+                "accounts": [public_account(a, carriers) for a in u.tracking.accounts()],
                 "channels": [public_channel(ch) for ch in u.tracking.channels()],
                 "history": u.tracking.alert_history(20), "pushes": u.tracking.push_counts()}
 

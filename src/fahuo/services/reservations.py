@@ -16,6 +16,7 @@ from typing import Any
 
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.couriers import normalize_tracking_no
+from fahuo.domain.names import ORDER_STATE, PACK_STATE
 from fahuo.domain.orders import OrderState
 from fahuo.domain.packs import PackState
 from fahuo.domain.reservations import MANUAL
@@ -25,16 +26,6 @@ UowFactory = Callable[..., UnitOfWork]
 NOTE_MAX = 500
 # A pack in these states still goes out as it is: its units are deducted when it does.
 WILL_SHIP = ("planned", "waybill_pending", "waybill_taken", "printed", "scanned")
-PACK_STATE_ZH = {"planned": "已分包", "waybill_pending": "取号中", "waybill_taken": "已取号",
-                 "printed": "已打印", "scanned": "已扫描", "confirmed": "已发货",
-                 "cancelled": "已作废", "stale": "面单失效", "failed": "回传失败"}
-ORDER_STATE_ZH = {"synced": "待审核", "held": "挂起", "approved": "待分包",
-                  "waybill_taken": "已取号", "printed": "已打印", "cancelled": "已取消",
-                  "refunded": "已退款", "shipped": "已发货", "partly_shipped": "部分发货",
-                  "in_transit": "运输中", "delivered": "已签收", "intercepted": "已拦截",
-                  "returned": "已退回"}
-
-
 class ReservationError(ValueError):
     """Why a person's stock action was refused (Chinese); nothing was changed."""
 
@@ -88,7 +79,7 @@ def release_by_hand(uow: UowFactory, order_id: str, *, note: str, actor: str) ->
             p = numbered[0]
             raise ReservationError(
                 f"订单 {order_id} 的包裹{('（运单 ' + p['track_no'] + '）') if p['track_no'] else ''}"
-                f"{PACK_STATE_ZH.get(p['state'], p['state'])}，还会发出，发出时要扣这些库存，"
+                f"{PACK_STATE.get(p['state'], p['state'])}，还会发出，发出时要扣这些库存，"
                 "不能手工释放。先拦下或取消该包裹；包裹若已拆开放回，请用“已拆包放回”")
         # no number yet: planned again, and so reserved again, later
         u.pipeline.move_packs_from([p["id"] for p in going], frozenset({PackState.PLANNED}),
@@ -185,11 +176,11 @@ def reserved_view(uow: UowFactory, *, limit: int = 500) -> dict[str, Any]:
     for r in rows:
         o = orders.setdefault(r["order_id"], {
             "order_id": r["order_id"], "state": r["order_state"] or "",
-            "state_zh": ORDER_STATE_ZH.get(r["order_state"] or "", r["order_state"] or ""),
+            "state_zh": ORDER_STATE.get(r["order_state"] or "", r["order_state"] or ""),
             "holds": [h["detail"] or h["reason"] for h in holds.get(r["order_id"], [])],
             "lines": [], "since": r["updated_at"],
             # the same refusal release_by_hand gives, shown instead of a button that fails
-            "blocked": (f"包裹{PACK_STATE_ZH.get(going[r['order_id']]['state'], '')}，发出时扣减"
+            "blocked": (f"包裹{PACK_STATE.get(going[r['order_id']]['state'], '')}，发出时扣减"
                         if r["order_id"] in going else "")})
         o["lines"].append({"sku_code": r["sku_code"], "quantity": r["quantity"]})
     out_boxes = []
@@ -197,9 +188,9 @@ def reserved_view(uow: UowFactory, *, limit: int = 500) -> dict[str, Any]:
         ls = box_lines.get(b["id"], [])
         oids = sorted({ln["order_id"] for ln in ls})
         out_boxes.append({"id": b["id"], "track_no": b["track_no"] or "", "state": b["state"],
-                          "state_zh": PACK_STATE_ZH.get(b["state"], b["state"]),
+                          "state_zh": PACK_STATE.get(b["state"], b["state"]),
                           "order_ids": oids,
-                          "orders": [f"{o}（{ORDER_STATE_ZH.get(box_states.get(o, ''), box_states.get(o, ''))}）"
+                          "orders": [f"{o}（{ORDER_STATE.get(box_states.get(o, ''), box_states.get(o, ''))}）"
                                      for o in oids],
                           "units": sum(ln["quantity"] for ln in ls)})
     # what a person may have to act on first: held or closed orders, then the oldest

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 import structlog
 
+from fahuo.domain.names import FINDING_KIND
 from fahuo.domain.urls import url_problem
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.watch import (
@@ -34,11 +35,7 @@ PARCEL_KINDS = (FindingKind.PICKUP_TIMEOUT, FindingKind.STALLED, FindingKind.FAI
                 FindingKind.REFUSED, FindingKind.RETURNED, FindingKind.LOST)
 DEADLINE_KINDS = (FindingKind.DEADLINE_SOON_6H, FindingKind.DEADLINE_SOON_2H,
                   FindingKind.OVERDUE)
-KIND_LABELS = {
-    "pickup_timeout": "揽收超时（虚假发货风险）", "stalled": "物流停滞", "failed_delivery": "派送失败/疑难",
-    "refused": "拒收", "returned": "退回", "lost": "丢件", "deadline_soon_6h": "即将超时发货（6小时内）",
-    "deadline_soon_2h": "即将超时发货（2小时内）", "overdue": "已超时未发货",
-}
+KIND_LABELS = FINDING_KIND  # the one table of names (domain/names.py)
 PAGE = 50_000
 
 

@@ -103,10 +103,9 @@ async def _courier_push(request: Request, fh: Fahuo, provider: str, account_id: 
     raw = await _capped_body(request, fh.settings.webhook_max_body)
     if raw is None:
         return Response(TOO_LARGE[provider], 413, media_type=JSON_UTF8)
-    tracking = fh.tracking
-    accept = (tracking.accept_kuaidi100_push if provider == "kuaidi100"
-              else tracking.accept_kdniao_push)
-    status, body = accept(account_id, _form(raw))
+    # stored in the thread pool, as the Douyin push is: a slow insert never stalls requests
+    status, body = await run_in_threadpool(fh.tracking.accept_push, provider, account_id,
+                                           _form(raw))
     TRACK_PUSHES.labels(provider, "stored" if status == 200 else "rejected").inc()
     if status == 200:
         _merge_soon(request)

@@ -6,10 +6,6 @@
 registry (``ports.Carriers``), handed in by ``bootstrap.py``.
 """
 
-# read_models.public_account (outside this package) still asks for the Kuaidi100 view by
-# name; this goes once it asks the registry (``carriers.get(provider).intercept_view``).
-from fahuo.adapters.carriers.kuaidi100.provider import intercept_view
-
 from .accounts import (
     add_account, push_url, remove_intercept_partner, set_intercept, set_intercept_partner,
 )
@@ -20,6 +16,6 @@ from .model import (
 from .service import Tracking
 
 __all__ = ["Tracking", "TrackReport", "TrackingError", "add_account", "event_from_json",
-           "event_to_json", "intercept_view", "orders_follow_parcels", "push_url",
+           "event_to_json", "orders_follow_parcels", "push_url",
            "remove_intercept_partner", "set_intercept", "set_intercept_partner",
            "tracker_from_row"]

@@ -87,9 +87,9 @@ class PollIn(BaseModel):
 
 
 @router.get("/tracking/accounts")
-def api_accounts(uow: UowDep) -> list[dict[str, Any]]:
-    with uow(readonly=True) as u:
-        return [public_account(a) for a in u.tracking.accounts()]
+def api_accounts(fh: FahuoDep) -> list[dict[str, Any]]:
+    with fh.uow(readonly=True) as u:
+        return [public_account(a, fh.carriers) for a in u.tracking.accounts()]
 
 
 @router.post("/tracking/accounts", status_code=201,

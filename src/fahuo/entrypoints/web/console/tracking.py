@@ -74,7 +74,7 @@ def tracking_page(request: Request, fh: FahuoDep, state: str = "", msg: str = ""
                   ) -> HTMLResponse:
     state_v = state if state in TRACK_STATE_LABELS else None
     return render(request, "tracking.html", {
-        **read_models.tracking(fh.uow, state_v), "state": state_v or "", "msg": msg,
+        **read_models.tracking(fh.uow, fh.carriers, state_v), "state": state_v or "", "msg": msg,
         "public_url": fh.settings.public_url})
 
 
