@@ -44,7 +44,8 @@ def seed(app, n_lines: int, n_skus: int) -> list[str]:
     """Orders and stock straight into the store; returns order ids in deadline order."""
     from fahuo.adapters.store import models as m
     from fahuo.services.shops import NewShop, add_shop
-    from fahuo.services.stock import StockLine, move_stock
+    from fahuo.services.stock.lines import StockLine
+    from fahuo.services.stock.moves import move_stock
     with app.uow() as u:
         ref = add_shop(u, NewShop(shop_id="1", app_key="7000000000000000001", app_secret="s",
                                   gateway_url="http://127.0.0.1:9"))
@@ -71,7 +72,7 @@ def seed(app, n_lines: int, n_skus: int) -> list[str]:
 
 
 def timed_reservations(app, ids: list[str]) -> tuple[float, int, int]:
-    from fahuo.services.stock import reserve_in
+    from fahuo.services.stock.orders import reserve_in
     reserved = short = 0
     t0 = time.perf_counter()
     for i in range(0, len(ids), BATCH):

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from fahuo.services.manual_ship import ImportPreview
     from fahuo.services.aftersales import AfterSaleReport
     from fahuo.services.shipping import Pipeline
-    from fahuo.services.stock import Moved
+    from fahuo.services.stock.moves import Moved
     from fahuo.services.watch import Watch
 
 log = structlog.get_logger(__name__)
@@ -346,9 +346,9 @@ def apply_import(uow: UowFactory, platform_for: PlatformFactory, name: str, data
 def import_stock_file(uow: UowFactory, name: str, data: bytes, move: str, *, actor: str,
                       limits: UploadLimits | None = None, reason: str = "") -> Moved:
     """A stock count or receipt file applied (``stock.import_stock_file``)."""
-    from fahuo.services import stock
-    return stock.import_stock_file(uow, name, data, move, actor=actor, limits=limits,
-                                   reason=reason, files=SpreadsheetReader())
+    from fahuo.services.stock import files as stock_files
+    return stock_files.import_stock_file(uow, name, data, move, actor=actor, limits=limits,
+                                         reason=reason, files=SpreadsheetReader())
 
 
 def add_channel(uow: UowFactory, name: str, kind: str, config: dict[str, Any],

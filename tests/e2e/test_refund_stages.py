@@ -343,7 +343,8 @@ def _releases(fahuo, oid):
 def _stocked_shop(fahuo, sandbox, seed, confirm_mode="on_scan", count=24):
     """A shop whose every sold code has 100 units on hand, its orders audited and planned (so
     reserved) but not shipped."""
-    from fahuo.services.stock import StockLine, move_stock
+    from fahuo.services.stock.lines import StockLine
+    from fahuo.services.stock.moves import move_stock
     ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
     update_settings(fahuo.uow, ref, {"confirm_mode": confirm_mode, "audit_rules": {
         "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}}, actor="t")

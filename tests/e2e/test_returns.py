@@ -9,7 +9,8 @@ import pytest
 
 from fahuo.bootstrap import sync_after_sales
 from fahuo.services.aftersales import LAG_S, AfterSaleError, list_cases, receive_return
-from fahuo.services.stock import StockLine, move_stock
+from fahuo.services.stock.lines import StockLine
+from fahuo.services.stock.moves import move_stock
 from support import orders_in_fahuo
 
 
@@ -63,7 +64,7 @@ def test_a_returned_bundle_is_shown_as_bundles_while_stock_takes_its_parts(fahuo
     from fahuo.entrypoints.cli import cli
     from fahuo.entrypoints.web.app import create_app
     from fahuo.services.shipping import Pipeline
-    from fahuo.services.stock import set_bundle
+    from fahuo.services.stock.bundles import set_bundle
     ref, creds = orders_in_fahuo(fahuo, sandbox, 30, seed=23, run=False)
     with fahuo.uow() as uow:
         _, rows = uow.orders.search(shop_ref=ref, limit=100)

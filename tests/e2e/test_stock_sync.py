@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 from fahuo.domain.stock import Level, SyncRule, pushed_quantity
-from fahuo.services.stock import StockLine, move_stock, set_bundle, set_item
+from fahuo.services.stock.bundles import set_bundle
+from fahuo.services.stock.lines import StockLine
+from fahuo.services.stock.moves import move_stock
+from fahuo.services.stock.rules import set_item
 from fahuo.services.stock_sync import sync_stock
 from support import orders_in_fahuo
 

@@ -51,7 +51,7 @@ def stock_show(code: Optional[str] = typer.Argument(None, help="part of a SKU co
 @stock_cli.command("bundles")
 def stock_bundles() -> None:
     """Bundles (组套): parts, how many the parts can make, what the shop is told."""
-    from fahuo.services.stock import parts_text
+    from fahuo.services.stock.bundles import parts_text
     from fahuo.services.stock_sync import bundle_levels
     with _app().uow(readonly=True) as u:
         rows = bundle_levels(u)
@@ -85,7 +85,8 @@ def stock_adjust(sku_code: str, quantity: str = typer.Argument(..., help="± uni
                                                "let a receipt or count create this code")
                  ) -> None:
     """One stock move; held orders waiting for this stock are released deadline-first."""
-    from fahuo.services.stock import StockInputError, StockLine, move_stock, read_quantity
+    from fahuo.services.stock.lines import StockInputError, StockLine, read_quantity
+    from fahuo.services.stock.moves import move_stock
     app = _app()
     try:
         qty = read_quantity(quantity)
@@ -105,7 +106,7 @@ def stock_import(file: Path = typer.Argument(..., exists=True, dir_okay=False),
     """A count or receipt file (.xlsx/.csv with 商家编码 and 数量; 新编码=是 for a new product),
     all rows or none; every problem is listed by the file's row number."""
     from fahuo.bootstrap import import_stock_file
-    from fahuo.services.stock import StockInputError
+    from fahuo.services.stock.lines import StockInputError
     from fahuo.services.uploads import UploadLimits, UploadRefused, check_size
     if move not in ("count", "receive"):
         _fail("--move 只能是 count（盘点）或 receive（入库）")
@@ -137,7 +138,8 @@ def stock_set(sku_code: str, safety: Optional[int] = None,
                   help="let add/minimum advertise stock that is not there (risky)")) -> None:
     """Safety stock, the shop sync rule (percent, add, minimum, maximum) and oversell of a SKU
     code or a bundle code; only the options given change."""
-    from fahuo.services.stock import StockInputError, set_item
+    from fahuo.services.stock.lines import StockInputError
+    from fahuo.services.stock.rules import set_item
     if no_maximum and maximum is not None:
         _fail("--maximum 和 --no-maximum 只能选一个")
     given: dict[str, int | None] = {"percent": percent, "add": add, "minimum": minimum,
@@ -165,7 +167,8 @@ def stock_bundle(bundle_code: str,
                  part: list[str] = typer.Option(..., help="CODE=QTY, once per part")) -> None:
     """Define a bundle (组套): orders of it reserve and ship its parts, and the shop is told
     how many bundles the parts can make."""
-    from fahuo.services.stock import StockInputError, parse_parts, parts_text, set_bundle
+    from fahuo.services.stock.bundles import parse_parts, parts_text, set_bundle
+    from fahuo.services.stock.lines import StockInputError
     try:
         row = set_bundle(_app().uow, bundle_code, parse_parts(part), actor=who())
     except StockInputError as exc:

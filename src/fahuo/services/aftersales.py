@@ -25,7 +25,9 @@ from fahuo.domain.tracking import Tracker
 from fahuo.domain.watch import WatchRules, next_poll_at
 from fahuo.services.intercepts import AfterSaleError, follow_in, labels, offer_intercepts
 from fahuo.services.ports import Carriers, PlatformFactory, UowFactory
-from fahuo.services.stock import StockInputError, StockLine, follow_lines_in, move_stock_in
+from fahuo.services.stock.lines import StockInputError, StockLine
+from fahuo.services.stock.moves import move_stock_in
+from fahuo.services.stock.orders import follow_lines_in
 
 CURSOR = "aftersales"
 OPEN = {6, 7, 8, 11, 13, 27}      # waiting on someone (27: refused once, buyer may appeal)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from fahuo.services.stock import reserve_in
+from fahuo.services.stock.orders import reserve_in
 from fahuo.domain.holds import AuditRules, HoldReason, audit, unwaivable
 from fahuo.domain.orders import HOLDABLE, OrderState
 from fahuo.domain.packs import PackState

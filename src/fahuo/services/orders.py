@@ -13,7 +13,7 @@ from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import HOLDABLE, OrderState, apply_platform_status
 from fahuo.domain.packs import PackState
-from fahuo.services.stock import follow_lines_in
+from fahuo.services.stock.orders import follow_lines_in
 
 log = structlog.get_logger(__name__)
 

@@ -20,7 +20,7 @@ from fahuo.domain.names import ORDER_STATE, PACK_STATE
 from fahuo.domain.orders import OrderState
 from fahuo.domain.packs import PackState
 from fahuo.domain.reservations import MANUAL
-from fahuo.services.stock import follow_lines_in, retry_short_in
+from fahuo.services.stock.orders import follow_lines_in, retry_short_in
 
 UowFactory = Callable[..., UnitOfWork]
 NOTE_MAX = 500

@@ -28,7 +28,7 @@ from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.stock import Level, SyncRule, advertised, bundle_sellable, expand, sellable
 from fahuo.services.ports import PlatformFactory, UowFactory
-from fahuo.services.stock import WAREHOUSE
+from fahuo.services.stock.lines import WAREHOUSE
 
 log = structlog.get_logger(__name__)
 

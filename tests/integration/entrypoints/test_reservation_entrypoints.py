@@ -14,7 +14,9 @@ from fahuo.entrypoints.web.app import create_app
 from fahuo.services.holds import hold_orders
 from fahuo.services.orders import store_platform_orders
 from fahuo.services.shops import NewShop, add_shop
-from fahuo.services.stock import StockLine, move_stock, reserve_in, settle_in
+from fahuo.services.stock.lines import StockLine
+from fahuo.services.stock.moves import move_stock
+from fahuo.services.stock.orders import reserve_in, settle_in
 from support import flat
 
 HELD, BOXED = "6900000000000000101", "6900000000000000202"

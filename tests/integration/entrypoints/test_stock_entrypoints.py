@@ -11,7 +11,9 @@ from fahuo.domain.orders import OrderState
 from fahuo.entrypoints.web.app import create_app
 from fahuo.services.orders import store_platform_orders
 from fahuo.services.shops import NewShop, add_shop
-from fahuo.services.stock import StockLine, move_stock, reserve_in
+from fahuo.services.stock.lines import StockLine
+from fahuo.services.stock.moves import move_stock
+from fahuo.services.stock.orders import reserve_in
 from support import flat, order_payload
 
 HOT = "TEE-RED-0"  # order_payload's first line: 2 units each

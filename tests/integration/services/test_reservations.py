@@ -12,7 +12,9 @@ from fahuo.adapters.store import models as m
 from fahuo.services.orders import store_platform_orders
 from fahuo.services.reservations import ReservationError, release_by_hand, unpack
 from fahuo.services.shops import NewShop, add_shop
-from fahuo.services.stock import StockLine, follow_lines_in, move_stock, reserve_in
+from fahuo.services.stock.lines import StockLine
+from fahuo.services.stock.moves import move_stock
+from fahuo.services.stock.orders import follow_lines_in, reserve_in
 
 OID = "6900000000000000301"
 

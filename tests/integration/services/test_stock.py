@@ -16,15 +16,14 @@ from fahuo.services.orders import store_platform_orders
 from fahuo.services.shipping import Pipeline
 from fahuo.services.shops import NewShop, add_shop
 from fahuo.adapters.files import SpreadsheetReader
-from fahuo.services.stock import (
-    StockInputError, StockLine, move_stock, reserve_in,
-    settle_in,
-)
+from fahuo.services.stock.lines import StockInputError, StockLine
+from fahuo.services.stock.moves import move_stock
+from fahuo.services.stock.orders import reserve_in, settle_in
 from support import order_payload, orders_in_fahuo
 
 
 def parse_stock_file(name, data, limits=None):
-    from fahuo.services.stock import parse_stock_file as parse
+    from fahuo.services.stock.files import parse_stock_file as parse
     return parse(name, data, limits, files=SpreadsheetReader())
 
 HOT = "TEE-RED-0"  # order_payload's first line: 2 units each
@@ -132,7 +131,7 @@ def _levels(app) -> dict[str, tuple[int, int]]:
 
 def test_every_problem_of_a_file_comes_back_in_one_round_by_the_files_own_rows(fahuo):
     from fahuo.bootstrap import import_stock_file
-    from fahuo.services.stock import set_bundle
+    from fahuo.services.stock.bundles import set_bundle
     move_stock(fahuo.uow, "receive", [StockLine("CUP-A", 10, new=True),
                                       StockLine("LID", 3, new=True)], actor="t")
     set_bundle(fahuo.uow, "GIFT-SET", {"CUP-A": 2, "LID": 1}, actor="t")
@@ -204,7 +203,7 @@ def test_a_typo_code_is_refused_with_the_closest_code_and_a_new_one_must_be_mark
 
 
 def test_levels_after_a_receipt_are_after_held_orders_took_their_units(fahuo):
-    from fahuo.services.stock import retry_short
+    from fahuo.services.stock.orders import retry_short
     ids = _orders(fahuo, 3)  # 2 × TEE-RED-0 each
     move_stock(fahuo.uow, "receive", [StockLine(HOT, 1)], actor="t")
     with fahuo.uow() as u:
@@ -221,7 +220,8 @@ def test_levels_after_a_receipt_are_after_held_orders_took_their_units(fahuo):
 
 
 def test_set_item_changes_only_what_it_names_clears_a_maximum_and_oversells(fahuo):
-    from fahuo.services.stock import set_bundle, set_item
+    from fahuo.services.stock.bundles import set_bundle
+    from fahuo.services.stock.rules import set_item
     move_stock(fahuo.uow, "receive", [StockLine("CUP-A", 5, new=True)], actor="t")
     row = set_item(fahuo.uow, "CUP-A", sync_rule={"percent": 50, "maximum": 30}, actor="t")
     assert row["sync_rule"] == {"percent": 50, "add": 0, "minimum": 0, "maximum": 30}
@@ -289,7 +289,7 @@ def test_pipeline_holds_short_orders_and_releases_them_deadline_first(fahuo, san
 
 
 def test_a_bundle_reserves_its_parts(fahuo):
-    from fahuo.services.stock import set_bundle
+    from fahuo.services.stock.bundles import set_bundle
     ids = _orders(fahuo, 3)  # each: 2 × TEE-RED-0
     set_bundle(fahuo.uow, HOT, {"CUP": 2, "LID": 1}, actor="t")
     move_stock(fahuo.uow, "receive", [StockLine("CUP", 9, new=True),
@@ -311,7 +311,7 @@ def test_a_line_refunded_after_reservation_goes_back_on_the_shelf_when_the_rest_
         # the buyer's refund of that line completes before the parcel leaves
         u.conn.exec_driver_sql("update sub_orders set after_sale_status=12, refund_status=3 "
                                "where order_id=?", (ids[0],))
-    from fahuo.services.stock import ship_in
+    from fahuo.services.stock.orders import ship_in
     with fahuo.uow() as u:
         ship_in(u, ids)
     row = _check_ledger(fahuo)

@@ -21,7 +21,8 @@ from fahuo.bootstrap import Fahuo
 from fahuo.config import Settings
 from fahuo.entrypoints.web.app import create_app
 from fahuo.services.shipping import Pipeline
-from fahuo.services.stock import StockLine, move_stock
+from fahuo.services.stock.lines import StockLine
+from fahuo.services.stock.moves import move_stock
 from support import orders_in_fahuo
 
 

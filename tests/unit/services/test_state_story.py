@@ -40,7 +40,8 @@ from fahuo.services.printing import PrintError, print_labels
 from fahuo.services.scan import scan
 from fahuo.services.settings import refresh_from_platform, update_settings
 from fahuo.services.shops import NewShop, add_shop
-from fahuo.services.stock import StockLine, move_stock
+from fahuo.services.stock.lines import StockLine
+from fahuo.services.stock.moves import move_stock
 from fahuo.services.tracking import Tracking
 
 LIFECYCLES: dict[str, Lifecycle] = {"order": ORDER, "pack": PACK, "interception": INTERCEPT}

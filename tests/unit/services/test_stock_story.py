@@ -36,7 +36,9 @@ from fahuo.services.printing import PrintError, print_labels
 from fahuo.services.reservations import ReservationError, release_by_hand, reserved_view, unpack
 from fahuo.services.settings import refresh_from_platform, update_settings
 from fahuo.services.shops import NewShop, add_shop
-from fahuo.services.stock import StockInputError, StockLine, move_stock, set_bundle
+from fahuo.services.stock.bundles import set_bundle
+from fahuo.services.stock.lines import StockInputError, StockLine
+from fahuo.services.stock.moves import move_stock
 from fahuo.services.stock_sync import sync_stock
 
 PARTS = ("CUP-A", "LID", "TEE")

@@ -7,10 +7,12 @@ import pytest
 from support import crafted_xlsx
 
 from fahuo.adapters.files import SpreadsheetReader
-from fahuo.services import manual_ship, stock
+from fahuo.services import manual_ship
 from fahuo.services.manual_ship import ImportFileError, table_rows
 from fahuo.services.ports import Table
-from fahuo.services.stock import StockInputError, stock_lines
+from fahuo.services.stock import files as stock_files
+from fahuo.services.stock.files import stock_lines
+from fahuo.services.stock.lines import StockInputError
 from fahuo.services.uploads import UploadLimits, UploadRefused
 
 # The services read through the file port; here with the real spreadsheet reader.
@@ -22,7 +24,7 @@ def read_rows(name, data, limits=None):
 
 
 def parse_stock_file(name, data, limits=None):
-    return stock.parse_stock_file(name, data, limits, files=FILES)
+    return stock_files.parse_stock_file(name, data, limits, files=FILES)
 
 
 HEADER = ["订单号", "快递公司", "快递单号"]
@@ -118,7 +120,7 @@ def test_a_file_the_port_refuses_is_each_services_own_error():
     with pytest.raises(ImportFileError, match="单号.csv：拒绝"):
         manual_ship.read_rows("单号.csv", b"", files=Refusing())
     with pytest.raises(StockInputError, match="盘点.csv：拒绝"):
-        stock.parse_stock_file("盘点.csv", b"", files=Refusing())
+        stock_files.parse_stock_file("盘点.csv", b"", files=Refusing())
 
 
 def test_the_services_take_rows_already_read():

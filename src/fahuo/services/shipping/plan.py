@@ -25,7 +25,7 @@ from fahuo.services.shipping.context import Moves, Shipping
 from fahuo.services.shipping.failures import hold_for_error, isolated
 from fahuo.services.shipping.reachability import reachability
 from fahuo.services.shipping.report import StepReport
-from fahuo.services.stock import STOCK_HOLD_SOURCE, reserve_in
+from fahuo.services.stock.orders import STOCK_HOLD_SOURCE, reserve_in
 
 log = structlog.get_logger(__name__)
 

@@ -14,7 +14,7 @@ from fahuo.services.shipping import audit, confirm, plan, recycle, refunds, wayb
 from fahuo.services.shipping.context import Shipping
 from fahuo.services.shipping.failures import STEP_ZH, words
 from fahuo.services.shipping.report import PipelineReport, StepReport, add
-from fahuo.services.stock import retry_short_in, settle_in
+from fahuo.services.stock.orders import retry_short_in, settle_in
 
 log = structlog.get_logger(__name__)
 

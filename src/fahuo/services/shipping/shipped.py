@@ -10,7 +10,7 @@ from fahuo.domain.orders import ORDER, OrderState
 from fahuo.domain.packs import PACK, PackState
 from fahuo.services.shipping.context import Moves, Shipping
 from fahuo.services.shipping.report import StepReport
-from fahuo.services.stock import ship_in
+from fahuo.services.stock.orders import ship_in
 
 
 def save_confirmed(ctx: Shipping, shipped: list[tuple[list[dict[str, Any]], list[str]]],

@@ -12,7 +12,10 @@ from starlette.concurrency import run_in_threadpool
 
 from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
 from fahuo.bootstrap import import_stock_file
-from fahuo.services.stock import StockInputError, StockLine, move_stock, set_bundle, set_item
+from fahuo.services.stock.bundles import set_bundle
+from fahuo.services.stock.lines import StockInputError, StockLine
+from fahuo.services.stock.moves import move_stock
+from fahuo.services.stock.rules import set_item
 from fahuo.services.stock_sync import bundle_levels, sync_stock
 from fahuo.services.uploads import UploadLimits, UploadRefused, read_upload
 

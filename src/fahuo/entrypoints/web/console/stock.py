@@ -15,10 +15,10 @@ from fahuo.entrypoints.web.api.stock import CODE
 from fahuo.entrypoints.web.console.render import render
 from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
 from fahuo.services import read_models
-from fahuo.services.stock import (
-    MOVES_BY_HAND, StockInputError, StockLine, move_stock, parse_parts,
-    parts_text, read_quantity, set_bundle, set_item,
-)
+from fahuo.services.stock.bundles import parse_parts, parts_text, set_bundle
+from fahuo.services.stock.lines import StockInputError, StockLine, read_quantity
+from fahuo.services.stock.moves import MOVES_BY_HAND, move_stock
+from fahuo.services.stock.rules import set_item
 from fahuo.services.uploads import UploadLimits, UploadRefused, check_declared_body, read_upload
 
 router = APIRouter()
