@@ -345,7 +345,7 @@ def apply_import(uow: UowFactory, platform_for: PlatformFactory, name: str, data
 
 def import_stock_file(uow: UowFactory, name: str, data: bytes, move: str, *, actor: str,
                       limits: UploadLimits | None = None, reason: str = "") -> Moved:
-    """A stock count or receipt file applied (``stock.import_stock_file``)."""
+    """A stock count or receipt file applied (``stock.files.import_stock_file``)."""
     from fahuo.services.stock import files as stock_files
     return stock_files.import_stock_file(uow, name, data, move, actor=actor, limits=limits,
                                          reason=reason, files=SpreadsheetReader())

@@ -2,7 +2,7 @@
 note, audited), and a printed parcel that will not ship confirmed unpacked (拆包放回), which
 gives back the units its box held.
 
-The rule of what a reservation keeps is one (``stock.follow_lines_in``); these use cases only
+The rule of what a reservation keeps is one (``stock.orders.follow_lines_in``); these use cases only
 say what a person saw: that a box is open again, or that stock is stuck for a reason fahuo
 cannot see.
 """
