@@ -123,6 +123,17 @@ def _sync_until(fahuo, ref, oid, status):
     raise AssertionError(f"after-sale {status} of {oid} never reached fahuo")
 
 
+def _sync_until_a_line_refunded(fahuo, ref, oid):
+    """Sync until fahuo shows a line of ``oid`` refunded (12): each change moves update_time
+    on, so it may be ahead of one window."""
+    for _ in range(8):
+        _sync(fahuo, ref)
+        with fahuo.uow() as uow:
+            if any(ln.after_sale_status == 12 for ln in uow.pipeline.stock_lines([oid])[oid][1]):
+                return
+    raise AssertionError(f"no refunded line of {oid} reached fahuo")
+
+
 def _shop_with_orders(fahuo, sandbox, seed):
     ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
     update_settings(fahuo.uow, ref, {"audit_rules": {
@@ -246,11 +257,7 @@ def test_a_refund_agreed_after_the_label_never_ships_an_empty_parcel(fahuo, sand
     oid = packs[0]["main_order_id"]
     for case in _refund(sandbox, oid)["aftersales"]:
         _agree(sandbox, case)
-    for _ in range(8):  # each change moves update_time on: it may be ahead of one window
-        _sync(fahuo, ref)
-        with fahuo.uow() as uow:
-            if any(ln.after_sale_status == 12 for ln in uow.pipeline.stock_lines([oid])[oid][1]):
-                break
+    _sync_until_a_line_refunded(fahuo, ref, oid)
     print_labels(fahuo.uow, [p["id"] for p in packs], actor="t", out_dir=tmp_path)
     pipe.run()
     pipe.run()
@@ -569,11 +576,7 @@ def test_a_split_order_whose_voided_parcel_kept_a_wanted_line_ships_that_line_af
     assert r.status_code == 200, r.text
     for case in r.json()["aftersales"]:
         _agree(sandbox, case)
-    for _ in range(8):  # each change moves update_time on: it may be ahead of one window
-        _sync(fahuo, ref)
-        with fahuo.uow() as uow:
-            if any(ln.after_sale_status == 12 for ln in uow.pipeline.stock_lines([oid])[oid][1]):
-                break
+    _sync_until_a_line_refunded(fahuo, ref, oid)
     print_labels(fahuo.uow, [p["id"] for p in packs], actor="t", out_dir=tmp_path)
     for _ in range(3):  # confirm the large parcel, recycle the void one, pack what is left
         pipe.run()
