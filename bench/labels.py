@@ -74,10 +74,10 @@ class _Recorder:
     def __init__(self) -> None:
         self.ops: list[tuple] = []
 
-    def beginPath(self) -> _RecPath:  # noqa: N802 - reportlab's name
+    def beginPath(self) -> _RecPath:
         return _RecPath()
 
-    def drawPath(self, p: _RecPath, **kw) -> None:  # noqa: N802
+    def drawPath(self, p: _RecPath, **kw) -> None:
         self.ops.append(("drawPath", (tuple(p.rects),), kw))
 
     def __getattr__(self, name: str):

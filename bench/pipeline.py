@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync import admin, cleanup, sandbox_with_orders  # noqa: E402 - same sandbox handling
+from sync import admin, cleanup, sandbox_with_orders
 
 GOALS = {"seconds_100k": 60.0, "calls_per_order": 1.05, "ratio": 0.5}
 CEILING_METHOD = "order.logisticsCompanyList"

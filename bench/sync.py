@@ -40,7 +40,7 @@ def free_port() -> int:
 
 def start_sandbox(tmp: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    log = open(tmp / "sandbox.log", "wb")  # noqa: SIM115 - closed with the process
+    log = open(tmp / "sandbox.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "fahuo.sandbox", "--db", str(tmp / "sandbox.db"),
          "--host", "127.0.0.1", "--port", str(port)],
@@ -96,7 +96,7 @@ def sandbox_with_orders(tmp: Path, http: httpx.Client, n: int, *, seed: int,
         raise
 
 
-def cleanup(http: httpx.Client, app, proc, tmp: Path, *, keep: bool) -> None:  # noqa: ANN001
+def cleanup(http: httpx.Client, app, proc, tmp: Path, *, keep: bool) -> None:
     """Close what a benchmark opened and remove its temp dir (unless asked to keep it)."""
     http.close()
     if app is not None:

@@ -38,7 +38,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync import free_port  # noqa: E402
+from sync import free_port
 
 GOALS = {"pushes_per_s": 1000, "ratio": 0.25, "detect_1m_s": 10.0}
 SALT = "bench-salt"
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         app.close()
         bodies, distinct = push_bodies(nos, n_push, now)
         port = free_port()
-        log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed with the process
+        log = open(tmp / "server.log", "wb")
         proc = subprocess.Popen([sys.executable, "-c", SERVER, str(tmp / "push"), key,
                                  str(port)], stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"

@@ -10,7 +10,7 @@ import pytest
 
 from support import SandboxAdmin, make_fahuo, need_service, order_payload
 
-from fahuo.bootstrap import configure_logging  # noqa: E402
+from fahuo.bootstrap import configure_logging
 
 configure_logging("INFO")
 PG_URL = os.environ.get("FAHUO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

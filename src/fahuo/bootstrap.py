@@ -110,7 +110,7 @@ def private_data_dir(settings: Settings) -> None:
             _tighten(f, 0o600)
 
 
-def _tighten(path, mode: int) -> None:  # noqa: ANN001
+def _tighten(path, mode: int) -> None:
     try:
         if os.stat(path).st_mode & 0o077:
             os.chmod(path, mode)
@@ -140,7 +140,7 @@ def _key_fingerprint(box: SecretBox) -> str:
     return "v1:" + mac.hexdigest()
 
 
-def check_install_key(engine, box: SecretBox) -> None:  # noqa: ANN001
+def check_install_key(engine, box: SecretBox) -> None:
     """Record the install key's fingerprint on first start; refuse any other key later."""
     from sqlalchemy import select
     from sqlalchemy.exc import IntegrityError
@@ -156,7 +156,7 @@ def check_install_key(engine, box: SecretBox) -> None:  # noqa: ANN001
             if secret:
                 try:
                     box.decrypt(secret)
-                except Exception as exc:  # noqa: BLE001 - wrong key
+                except Exception as exc:
                     raise InstallKeyMismatch(_KEY_MISMATCH) from exc
             try:
                 with c.begin_nested():
@@ -216,7 +216,7 @@ class Fahuo:
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @cached_property
-    def engine(self):  # noqa: ANN201
+    def engine(self):
         private_data_dir(self.settings)
         return make_engine(self.settings.db_url)
 

@@ -120,7 +120,7 @@ class FakePrintComponent:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def _handle(self, ws) -> None:  # noqa: ANN001
+    def _handle(self, ws) -> None:
         import json
         for raw in ws:
             msg = json.loads(raw)

@@ -56,7 +56,7 @@ class VisibleText(HTMLParser):
         self.links: list[str] = []
         self._hidden = 0
 
-    def handle_starttag(self, tag, attrs):  # noqa: ANN001
+    def handle_starttag(self, tag, attrs):
         if tag in self.HIDDEN:
             self._hidden += 1
         if tag == "a":
@@ -64,11 +64,11 @@ class VisibleText(HTMLParser):
             if href:
                 self.links.append(href)
 
-    def handle_endtag(self, tag):  # noqa: ANN001
+    def handle_endtag(self, tag):
         if tag in self.HIDDEN and self._hidden:
             self._hidden -= 1
 
-    def handle_data(self, data):  # noqa: ANN001
+    def handle_data(self, data):
         if not self._hidden and data.strip():
             self.parts.append(data.strip())
 

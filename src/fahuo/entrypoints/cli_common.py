@@ -36,7 +36,7 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _app():  # noqa: ANN202 - the wired Fahuo
+def _app():
     app = get_app()
     app.migrate()
     return app

@@ -65,7 +65,7 @@ def stock_bundles() -> None:
     out.print(t)
 
 
-def _echo_levels(moved) -> None:  # noqa: ANN001
+def _echo_levels(moved) -> None:
     """Levels after the move and after held orders took what arrived."""
     for lv in moved.levels:
         out.print(f"{lv['sku_code']}: on hand {lv['on_hand']}, reserved {lv['reserved']}, "

@@ -191,7 +191,7 @@ def exceptions_list(kind: Optional[str] = None,
     out.print(f"{len(rows)} of {total}")
 
 
-def _watch_act(act) -> None:  # noqa: ANN001
+def _watch_act(act) -> None:
     from fahuo.services.watch import WatchError
     try:
         act(_app().watch)

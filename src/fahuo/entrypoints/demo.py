@@ -209,7 +209,7 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
     return code
 
 
-def _stop(consumer, admin: httpx.Client, shop_id: int | None,  # noqa: ANN001
+def _stop(consumer, admin: httpx.Client, shop_id: int | None,
           sandbox: subprocess.Popen) -> None:
     """Each step bounded, about 2 s in all: Ctrl-C must end the demo within 5 s whatever the
     backlog (the sandbox, in the terminal's process group, got the same Ctrl-C)."""

@@ -26,7 +26,7 @@ from fahuo.services.push import process_inbox
 log = structlog.get_logger(__name__)
 
 
-def make_huey(settings: Settings):  # noqa: ANN201
+def make_huey(settings: Settings):
     if settings.redis_url:
         return RedisHuey("fahuo", url=settings.redis_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -251,13 +251,13 @@ class LeaderScheduler(Scheduler):
     the leader dies and another takes over. Delayed tasks are enqueued by every scheduler,
     as Huey does."""
 
-    def __init__(self, huey, stop_flag, interval, *, candidate: Candidate | None,  # noqa: ANN001
+    def __init__(self, huey, stop_flag, interval, *, candidate: Candidate | None,
                  every_s: int) -> None:
         super().__init__(huey, stop_flag, interval, periodic=False)
         self.candidate, self.every_s = candidate, every_s
         self._period: int | None = None
 
-    def loop(self, now=None) -> None:  # noqa: ANN001
+    def loop(self, now=None) -> None:
         if self.candidate is not None:
             self.enqueue_due()
         super().loop(now)
@@ -294,7 +294,7 @@ class FahuoConsumer(Consumer):
     """Huey's consumer with ``LeaderScheduler``: run it on every worker; with ``periodic`` it
     stands for scheduler, without it never enqueues periodic tasks."""
 
-    def __init__(self, huey, *, periodic: bool = True, **kw) -> None:  # noqa: ANN001, ANN003
+    def __init__(self, huey, *, periodic: bool = True, **kw) -> None:
         app = get_app()
         self.candidate = Candidate(app.uow, "scheduler") if periodic else None
         self.every_s = app.settings.periodic_every_s
@@ -326,7 +326,7 @@ class EmbeddedConsumer(FahuoConsumer):
 
     SHUTDOWN_TIMEOUT_S = 3.0
 
-    def _set_signal_handlers(self) -> None:  # noqa: D401
+    def _set_signal_handlers(self) -> None:
         return None
 
 

@@ -48,7 +48,7 @@ class ProfileRunner:
                 try:
                     self.created += self.sb.orders.generate(self.shop_id, n, seed=f"profile:{seq}:{time.time_ns()}",
                                                      spread_seconds=0)["inserted"]
-                except Exception:  # keep the runner alive; the DB may be closing
+                except Exception:  # noqa: BLE001 - keep the runner alive; the DB may be closing
                     if self._stop.is_set():
                         break
 

@@ -218,7 +218,7 @@ class PushManager:
             if r.status_code == 200:
                 try:
                     ok = r.json().get("code") == 0
-                except Exception:
+                except Exception:  # noqa: BLE001 - any body that is not the answer is a failed delivery
                     ok = False
         except httpx.HTTPError:
             ok = False

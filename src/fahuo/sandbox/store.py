@@ -167,7 +167,7 @@ class Store:
             for c in self._all:
                 try:
                     c.close()
-                except Exception:
+                except Exception:  # noqa: BLE001 - closing at shutdown: nothing to do about it
                     pass
             self._all.clear()
         self._local = threading.local()

@@ -90,7 +90,7 @@ def courier_step(aftersale_id: str, parcels: list[Parcel], carrier: Carrier,
             p.tried = carrier.label
             try:
                 _by_courier(aftersale_id, p, carrier, routes[p.courier])
-            except Exception as exc:  # noqa: BLE001 — recorded for this parcel only
+            except Exception as exc:
                 p.courier_why, p.outcome = f"处理出错：{type(exc).__name__}: {exc}", "failed"
                 p.audit[f"{carrier.name}_error"] = f"{type(exc).__name__}: {exc}"
                 log.exception(f"aftersale.intercept_{carrier.name}_error",

@@ -61,7 +61,7 @@ _LABELLED = frozenset({OrderState.APPROVED.value, OrderState.WAYBILL_TAKEN.value
                        OrderState.PRINTED.value, OrderState.HELD.value})
 
 
-def _receiver(o) -> tuple[str, str, str]:  # noqa: ANN001
+def _receiver(o) -> tuple[str, str, str]:
     r = o.receiver
     return (r.name_cipher, r.phone_cipher, r.detail_cipher)
 

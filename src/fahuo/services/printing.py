@@ -56,7 +56,7 @@ def _selection_key(kind: str, fmt: str, size: str, order_by: str, ids: Sequence[
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _summary(lines, subs) -> str:  # noqa: ANN001
+def _summary(lines, subs) -> str:
     parts = []
     for ln in lines:
         s = subs.get(ln["sku_order_id"])
@@ -156,7 +156,7 @@ class _PlainLabelReaper:
 _reaper = _PlainLabelReaper()
 
 
-def _receiver_party(rc, plain: dict | None) -> Party:  # noqa: ANN001
+def _receiver_party(rc, plain: dict | None) -> Party:
     region = " ".join(filter(None, (rc.province, rc.city, rc.district)))
     if plain:
         return Party(plain.get("name") or rc.name_mask, plain.get("phone") or rc.phone_mask,
@@ -218,7 +218,7 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
     bins = {code: f.get("bin", "") for cfg in cfgs.values()
             for code, f in cfg["sku_facts"].items()}
 
-    def route_key(p):  # noqa: ANN001, ANN202
+    def route_key(p):
         # Pick route: the first bin location (库位) the pack needs, then its merchant code.
         spots = sorted((bins.get(subs[ln["sku_order_id"]].merchant_code) or "\uffff",
                         subs[ln["sku_order_id"]].merchant_code) for ln in lines[p["id"]])

@@ -41,7 +41,7 @@ _RECEIVER_KEYS = ("receiver_msg", "post_receiver_msg", "post_addr", "post_receiv
                   "post_tel")
 
 
-def _without_receiver(msg):  # noqa: ANN001, ANN202
+def _without_receiver(msg):
     """Address-change pushes carry the receiver; the order is re-read anyway, so it is never
     stored from the push (PII is kept only encrypted, on the order), at any depth."""
     data = msg.data or {}

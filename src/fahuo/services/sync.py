@@ -42,7 +42,7 @@ class SyncPolicy:
     max_rereads: int = 3
 
     @classmethod
-    def from_settings(cls, s) -> "SyncPolicy":  # noqa: ANN001
+    def from_settings(cls, s) -> "SyncPolicy":
         return cls(overlap_s=s.sync_overlap_s, lag_s=s.sync_lag_s,
                    initial_days=s.sync_initial_days, max_total=s.sync_window_max_total,
                    max_span_s=s.sync_window_max_span_s)
@@ -84,12 +84,12 @@ class _Prefetch:
             try:
                 item = api.search_orders(update_time_start=a, update_time_end=b, page=p,
                                          size=PAGE_SIZE)
-            except BaseException as exc:  # handed to the consumer, re-raised there
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
                 self._q.put(exc)
                 return
             self._q.put(item)
 
-    def get(self):  # noqa: ANN201
+    def get(self):
         item = self._q.get()
         if isinstance(item, BaseException):
             raise item
@@ -202,7 +202,7 @@ class OrderSync:
                         return True
                 last = p == pages - 1
 
-                def store(uow: UnitOfWork, orders=page.orders, last=last):  # noqa: ANN001, ANN202
+                def store(uow: UnitOfWork, orders=page.orders, last=last):
                     res = store_platform_orders(uow, shop_ref, orders)
                     if last:
                         uow.cursors.advance(shop_ref, b, total)

@@ -58,7 +58,7 @@ def _old_sqlite_limits(app, variables: int = 999) -> None:
     """Make this engine's SQLite allow only ``variables`` bound parameters per statement,
     as older builds do (the default of current ones, 32766, needs a far longer file)."""
     @sa.event.listens_for(app.engine, "connect")
-    def _limit(dbapi_conn, _record):  # noqa: ANN001
+    def _limit(dbapi_conn, _record):
         dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, variables)
     app.engine.dispose()
 

@@ -163,7 +163,7 @@ class Receiver:
         rec = self
 
         class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with rec.lock:
                     fail = len(rec.requests) < rec.fail_first

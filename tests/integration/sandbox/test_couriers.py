@@ -40,7 +40,7 @@ class K100Receiver:
         rec = self
 
         class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 no = parse_qs(urlparse(self.path).query).get("no", [""])[0]
                 ok = no not in rec.failing

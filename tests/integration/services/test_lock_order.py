@@ -60,7 +60,7 @@ def test_push_drain_and_pipeline_pass_never_deadlock(tmp_path, pg_url, monkeypat
                                            gateway_url="http://127.0.0.1:1")) for s in SHOPS}
         apis = {s: _Api(s) for s in SHOPS}
 
-        def platform_for(shop):  # noqa: ANN001, ANN202
+        def platform_for(shop):
             return apis[shop.shop_id]
 
         errors: list[tuple[int, str, BaseException]] = []
@@ -85,7 +85,7 @@ def test_push_drain_and_pipeline_pass_never_deadlock(tmp_path, pg_url, monkeypat
             # The pass starts at a different moment of the drain each round.
             delay = {"push": 0.0, "pipeline": (rnd % 10) * 0.01}
 
-            def run(name: str, fn) -> None:  # noqa: ANN001
+            def run(name: str, fn) -> None:
                 gate.wait()
                 time.sleep(delay[name])
                 try:

@@ -98,7 +98,7 @@ def _xlsx_rows(name: str, data: bytes, limits: UploadLimits) -> Iterator[tuple[i
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         ws = wb.worksheets[0]
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
+    except Exception as exc:
         raise UploadRefused(f"{name}：不是有效的 .xlsx 文件（{exc}）") from exc
     # The declared <dimension> is the file's claim, not its content: without this every
     # row is padded to the claimed width and every missing row up to the claimed height
@@ -110,7 +110,7 @@ def _xlsx_rows(name: str, data: bytes, limits: UploadLimits) -> Iterator[tuple[i
         yield from enumerate(rows, start=1)
     except UploadRefused:
         raise
-    except Exception as exc:  # noqa: BLE001 - a broken sheet part
+    except Exception as exc:
         raise UploadRefused(f"{name}：不是有效的 .xlsx 文件（{exc}）") from exc
     finally:
         wb.close()

@@ -18,7 +18,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
                                                               "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # noqa: ANN001
+        def _pragmas(dbapi_conn, _record):
             # Let SQLAlchemy issue BEGIN itself so writers can take the lock up front.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
@@ -29,7 +29,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin(conn):  # noqa: ANN001
+        def _begin(conn):
             # IMMEDIATE: take the write lock at the start, so read-then-write is consistent
             # and two writers never deadlock upgrading a read lock. Pure reads say so and
             # take no lock (WAL readers never wait for the writer).

@@ -36,7 +36,7 @@ class Pushes(CourierStore):
         while not self._stop.wait(WORKER_INTERVAL_S):
             try:
                 self.tick()
-            except Exception:  # keep the worker alive; the DB may be closing at shutdown
+            except Exception:  # noqa: BLE001 - keep the worker alive; the DB may be closing at shutdown
                 if self._stop.is_set():
                     return
 

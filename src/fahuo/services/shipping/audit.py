@@ -46,7 +46,7 @@ def audit_new(ctx: Shipping, limit: int = 2000, *, reaudit: int | None = None) -
                         rules[shop_ref] = AuditRules.from_dict(
                             u.settings.get(shop_ref)["audit_rules"])
                     found = audit(order, rules[shop_ref], now)
-            except Exception as exc:  # this order only
+            except Exception as exc:  # noqa: BLE001 - this order only
                 errors[oid] = exc
                 continue
             if closed is not None:  # every line refunded or closed: over, not a parcel
@@ -116,7 +116,7 @@ def reaudit_held(ctx: Shipping, u: UnitOfWork, rules: dict[int, AuditRules], now
             # as they are until the facts clear them all.
             clear = order.order_status == 2 and not reaudit(
                 current, audit(order, rules[shop_ref], now))
-        except Exception as exc:  # this order only
+        except Exception as exc:  # noqa: BLE001 - this order only
             errors[oid] = exc
             continue
         if clear:

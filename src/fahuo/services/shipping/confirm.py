@@ -164,7 +164,7 @@ class Confirmations:
             try:
                 call = _prepare_unit(ctx, unit, lines, states, refund_asked, shops, cfgs, r,
                                      gone=gone)
-            except Exception as exc:  # this unit only: the others still ship
+            except Exception as exc:  # noqa: BLE001 - this unit only: the others still ship
                 self._break(unit, lines, exc)
                 continue
             if call is None:
@@ -195,14 +195,14 @@ class Confirmations:
         try:
             save_confirmed(self.ctx, list(units), self.r)
             self.went += len(units)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - isolates this failure: the rest of the batch goes on
             # Shipped on the platform, not saved here: unit by unit, so one row that cannot
             # be written does not lose the others (a held one is found shipped by the sync).
             for one in units if len(units) > 1 else []:
                 try:
                     save_confirmed(self.ctx, [one], self.r)
                     self.went += 1
-                except Exception as exc1:
+                except Exception as exc1:  # noqa: BLE001 - isolates this failure: the rest of the batch goes on
                     self._break(one[0], lines_of(*one), exc1)
             if len(units) == 1:
                 self._break(units[0][0], lines_of(*units[0]), exc)
@@ -219,7 +219,7 @@ class Confirmations:
         ctx, r = self.ctx, self.r
         try:
             outcome, text, n_calls, fresh = fut.result()
-        except Exception as exc:  # not a platform answer: a bug on our side, this unit only
+        except Exception as exc:  # noqa: BLE001 - not a platform answer: a bug on our side, this unit only
             r.calls += 1
             self._break(unit, lines, exc)
             return
@@ -236,7 +236,7 @@ class Confirmations:
                 stop_for_refund(ctx, unit, lines, refunding(unit, lines, text), r)
             elif not _explained(ctx, unit, lines, fresh, r):
                 fail_packs(ctx, unit, lines, HoldReason.SHIP_FAILED, text, r)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - isolates this failure: the rest of the batch goes on
             self._break(unit, lines, exc)
             return
         self.went += 1

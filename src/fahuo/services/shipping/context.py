@@ -63,7 +63,7 @@ class Shipping:
         read must not keep the others from being judged. (order_id → row, order_id → error)"""
         try:
             return self.load(u, ids), {}
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - isolates this failure: the rest of the batch goes on
             if len(ids) <= 1:
                 return {}, {oid: exc for oid in ids}
         loaded: dict[str, tuple[int, str, Order]] = {}
@@ -71,7 +71,7 @@ class Shipping:
         for oid in ids:
             try:
                 loaded.update(self.load(u, [oid]))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - isolates this failure: the rest of the batch goes on
                 errors[oid] = exc
         return loaded, errors
 

@@ -69,7 +69,7 @@ def plan(ctx: Shipping, limit: int = 2000) -> StepReport:
             split_rules = SplitRules.from_dict(cfg["split_rules"])
             api = ctx.platform_for(shop)
             groups = merge_groups(orders, cfg["merge_window_s"], loaded)
-        except Exception as exc:  # this shop's settings: its orders, not the others'
+        except Exception as exc:  # noqa: BLE001 - this shop's settings: its orders, not the others'
             errors.update({oid: exc for oid, _ in orders})
             continue
 
@@ -103,14 +103,14 @@ def plan(ctx: Shipping, limit: int = 2000) -> StepReport:
         for group in groups:
             try:
                 pack_group(group)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - isolates this failure: the rest of the batch goes on
                 if len(group) == 1:
                     errors[group[0].order_id] = exc
                     continue
                 for o in group:  # one bad order of a merged group: the others alone
                     try:
                         pack_group([o])
-                    except Exception as exc1:
+                    except Exception as exc1:  # noqa: BLE001 - isolates this failure: the rest of the batch goes on
                         errors[o.order_id] = exc1
     # The write, all at once; if it fails, group by group, so that one order whose pack
     # cannot be stored does not keep the others from theirs.
@@ -120,7 +120,7 @@ def plan(ctx: Shipping, limit: int = 2000) -> StepReport:
             saved = save_plan(u, planned, refused, closing)
         went = saved.seen
         r.held, r.done = r.held + saved.held, r.done + saved.done
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - isolates this failure: the rest of the batch goes on
         parts: list[tuple[Planned, Refused, dict[str, OrderState]]] = (
             [([g], [], {}) for g in planned] + [([], [g], {}) for g in refused]
             + [([], [], {oid: st}) for oid, st in closing.items()])
@@ -134,7 +134,7 @@ def plan(ctx: Shipping, limit: int = 2000) -> StepReport:
                     saved = save_plan(u, p_, f_, c_)
                 went += saved.seen
                 r.held, r.done = r.held + saved.held, r.done + saved.done
-            except Exception as exc1:
+            except Exception as exc1:  # noqa: BLE001 - isolates this failure: the rest of the batch goes on
                 errors.update({oid: exc1 for oid in
                                [o for g, _ in p_ + f_ for o in g] + list(c_)})
     isolated("plan", errors, went)

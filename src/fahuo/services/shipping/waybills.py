@@ -64,7 +64,7 @@ def take_waybills(ctx: Shipping, limit: int = 2000) -> StepReport:
             site = sites.get((shop_ref, courier, netsite))
             sender = _sender(cfgs[shop_ref], addresses[shop_ref], site)
             api = ctx.platform_for(shops[shop_ref])
-        except Exception as exc:  # this shop's or courier's setup: its packs only
+        except Exception as exc:  # noqa: BLE001 - this shop's or courier's setup: its packs only
             errors += [(p, exc) for p in group]
             continue
         if isinstance(sender, str):
@@ -79,7 +79,7 @@ def take_waybills(ctx: Shipping, limit: int = 2000) -> StepReport:
             for p in chunk:
                 try:
                     reqs[p["id"]] = _request(p, lines[p["id"]], receivers, names)
-                except Exception as exc:  # one pack's data: not the other 99
+                except Exception as exc:  # noqa: BLE001 - one pack's data: not the other 99
                     errors.append((p, exc))
             chunk = [p for p in chunk if p["id"] in reqs]
             bad = [p for p in chunk if not reqs[p["id"]].complete]
@@ -113,7 +113,7 @@ def take_waybills(ctx: Shipping, limit: int = 2000) -> StepReport:
             except DoudianError as exc:
                 fail_packs(ctx, chunk, lines, HoldReason.WAYBILL_FAILED, str(exc), r)
                 continue
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - isolates this failure: the rest of the batch goes on
                 if len(chunk) == 1:
                     errors.append((chunk[0], exc))
                 else:
@@ -133,7 +133,7 @@ def take_waybills(ctx: Shipping, limit: int = 2000) -> StepReport:
             except DoudianError as exc:
                 fail_packs(ctx, [p], lines, HoldReason.WAYBILL_FAILED, str(exc), r)
                 continue
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - isolates this failure: the rest of the batch goes on
                 errors.append((p, exc))
                 continue
             errors += _save_each(ctx, [p], lines, bills, errs, r)
@@ -154,14 +154,14 @@ def _save_each(ctx: Shipping, chunk: list[Pack], lines: Lines, bills: Any, errs:
     try:
         _save_waybills(ctx, chunk, lines, bills, errs, r)
         return []
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - isolates this failure: the rest of the batch goes on
         if len(chunk) == 1:
             return [(chunk[0], exc)]
     failed: list[tuple[dict[str, Any], BaseException]] = []
     for p in chunk:  # each takes only the answers under its own key
         try:
             _save_waybills(ctx, [p], lines, bills, errs, r)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - isolates this failure: the rest of the batch goes on
             failed.append((p, exc))
     return failed
 

@@ -16,7 +16,7 @@ class _DriverError(Exception):
         self.sqlstate = sqlstate
 
 
-def _db_error(sqlstate: str, kind=OperationalError):  # noqa: ANN001, ANN202
+def _db_error(sqlstate: str, kind=OperationalError):
     return kind("UPDATE orders ...", {}, _DriverError(sqlstate))
 
 
@@ -30,11 +30,11 @@ class _Uow:
         self.log.append("begin")
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+    def __exit__(self, exc_type, exc, tb) -> None:
         self.log.append("rollback" if exc_type else "commit")
 
 
-def _run(body, attempts: int = 4):  # noqa: ANN001, ANN202
+def _run(body, attempts: int = 4):
     log: list[str] = []
     waits: list[float] = []
     result = in_transaction(lambda: _Uow(log), body, attempts=attempts, base_delay=0.1,
@@ -45,7 +45,7 @@ def _run(body, attempts: int = 4):  # noqa: ANN001, ANN202
 def test_deadlock_twice_then_the_whole_unit_runs_again_and_commits():
     calls = []
 
-    def body(uow):  # noqa: ANN001, ANN202
+    def body(uow):
         calls.append(uow)
         if len(calls) <= 2:
             raise _db_error("40P01")
@@ -62,7 +62,7 @@ def test_deadlock_twice_then_the_whole_unit_runs_again_and_commits():
 def test_serialization_failure_is_retried_too():
     n = []
 
-    def body(uow):  # noqa: ANN001, ANN202
+    def body(uow):
         n.append(1)
         if len(n) == 1:
             raise _db_error("40001")
@@ -79,7 +79,7 @@ def test_serialization_failure_is_retried_too():
 def test_other_errors_raise_at_once(error):
     calls = []
 
-    def body(uow):  # noqa: ANN001, ANN202
+    def body(uow):
         calls.append(1)
         raise error
 
@@ -91,7 +91,7 @@ def test_other_errors_raise_at_once(error):
 def test_out_of_attempts_raises_the_deadlock():
     calls = []
 
-    def body(uow):  # noqa: ANN001, ANN202
+    def body(uow):
         calls.append(1)
         raise _db_error("40P01")
 

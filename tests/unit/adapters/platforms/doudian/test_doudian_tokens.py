@@ -219,7 +219,7 @@ def test_concurrent_callers_refresh_once(session_factory, gateway, store):
         barrier.wait()
         try:
             session.call("order.searchList", {})
-        except Exception as exc:  # pragma: no cover - reported below
+        except Exception as exc:  # noqa: BLE001  # pragma: no cover - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(8)]

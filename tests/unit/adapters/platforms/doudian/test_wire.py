@@ -22,7 +22,7 @@ class Gateway(BaseHTTPRequestHandler):
     seen: list[dict] = []
     status = 200
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).seen.append({"path": self.path, "body": body, "headers": dict(self.headers)})
         payload = json.dumps({"code": 10000, "msg": "success", "sub_code": "", "sub_msg": "",
