@@ -40,7 +40,7 @@ def read_rows(name: str, data: bytes, limits: UploadLimits | None = None, *,
 def table_rows(table: Table) -> tuple[list[dict[str, str]], list[int]]:
     """Rows as header → text, and each row's line number as the merchant sees it."""
     keys = ["" if h is None else str(h).strip() for h in table.header]
-    return ([{k: _cell(v) for k, v in zip(keys, values) if k} for _, values in table.rows],
+    return ([{k: _cell(v) for k, v in zip(keys, values, strict=False) if k} for _, values in table.rows],
             [line_no for line_no, _ in table.rows])
 
 

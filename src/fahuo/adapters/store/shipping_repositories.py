@@ -162,7 +162,7 @@ def _dicts(result: Any) -> list[dict[str, Any]]:
     """Rows as plain dicts: the keys zipped in once (``Row._mapping`` builds a view per row,
     which is most of the cost on the pipeline's thousands of packs)."""
     keys = list(result.keys())
-    return [dict(zip(keys, row)) for row in result]
+    return [dict(zip(keys, row, strict=True)) for row in result]
 
 
 # What an Order is built from: not the platform's raw payload (kilobytes an order) nor the
@@ -497,11 +497,11 @@ class PipelineRepository:
                 select(p.c.id, p.c.main_order_id, p.c.platform_pack_id).where(
                     p.c.main_order_id.in_(mains[i:i + 500])))})
         ids = [got[(r["main_order_id"], r.get("platform_pack_id", ""))] for r in rows]
-        line_rows = [{**ln, "pack_id": pid} for pid, (_, lines) in zip(ids, packs) for ln in lines]
+        line_rows = [{**ln, "pack_id": pid} for pid, (_, lines) in zip(ids, packs, strict=True) for ln in lines]
         if line_rows:
             self.conn.execute(m.pack_lines.insert(), line_rows)
         self.moves.extend(StateMove("pack", str(pid), None, str(r["state"]))
-                          for pid, r in zip(ids, rows))
+                          for pid, r in zip(ids, rows, strict=True))
         return ids
 
     def held_for(self, reason: str, limit: int = 2000) -> list[str]:
@@ -528,7 +528,7 @@ class PipelineRepository:
         if shop_ref is not None:
             q = q.where(m.packs.c.shop_ref == shop_ref)
         keys = [c.name for c in m.packs.c]
-        return [dict(zip(keys, row)) for row in _deadline_first(
+        return [dict(zip(keys, row, strict=True)) for row in _deadline_first(
             self.conn, q, m.packs.c.exp_ship_time, m.packs.c.id, limit)]
 
     def packs_by_ids(self, pack_ids: Sequence[int]) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ def _print_blob(track_no: str, info: dict[str, Any], shop_id: int) -> tuple[str,
     plain = json.dumps({"waybillCode": track_no, "routingInfo": info, "shop": shop_id,
                         "pad": hashlib.sha512(track_no.encode()).hexdigest() * 6}, ensure_ascii=False).encode()
     key = hashlib.sha256(b"sandbox-print:" + track_no.encode()).digest() * (len(plain) // 32 + 1)
-    blob = base64.b64encode(bytes(a ^ b for a, b in zip(plain, key))).decode()
+    blob = base64.b64encode(bytes(a ^ b for a, b in zip(plain, key, strict=False))).decode()
     sign = hmac.new(b"fahuo-sandbox-print", blob.encode(), hashlib.sha256).hexdigest()
     return blob, sign
 

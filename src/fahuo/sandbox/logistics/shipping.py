@@ -215,7 +215,7 @@ def logistics_add_multi_pack(ctx: Ctx, params: dict[str, Any]) -> Any:
         refusals = check_refunds(sb, conn, [s for _, s, _ in all_lines], reject, now)  # one open refund fails all
         check_quantities(conn, order_map, all_lines)
         out, packages, records = [], [], []
-        for i, ((_pk, company, tn), lines) in enumerate(zip(parsed, per_pack)):
+        for i, ((_pk, company, tn), lines) in enumerate(zip(parsed, per_pack, strict=True)):
             check_waybill(conn, ctx.shop, tn, company["code"])
             pack_id = _new_pack_id(conn, i)
             packages.append(_package(o, pack_id, tn, company, now, [(s, n) for _, s, n in lines]))

@@ -231,7 +231,7 @@ def sync_stock_batch(ctx: Ctx, params: dict[str, Any]) -> Any:
     wrong, changes = [], []
     if product_id not in PRODUCT_BY_ID:
         raise biz(f"商品不存在: {product_id}（整批未更新）")
-    for (sid, st, n), it in zip(parsed, items):
+    for (sid, st, n), it in zip(parsed, items, strict=True):
         hit = SKU_BY_ID.get(sid)
         if hit is None:
             wrong.append(f"{sid}（sku不存在）")

@@ -236,7 +236,7 @@ def packs_for(group: list[Order], facts: dict[str, SkuFacts], rules: SplitRules
         return
     keys = pack_ids(order.order_id, len(plans))
     request_id = uuid.uuid4().hex  # one MultiPack call ships every pack of the order
-    for n, (split, key) in enumerate(zip(plans, keys), start=1):
+    for n, (split, key) in enumerate(zip(plans, keys, strict=True), start=1):
         lines = [{"order_id": order.order_id, "sku_order_id": ln.sku_order_id,
                   "quantity": ln.quantity} for ln in split.lines]
         yield ({"kind": "split", "state": "planned", "main_order_id": main,

@@ -123,7 +123,7 @@ def take_waybills(ctx: Shipping, limit: int = 2000) -> StepReport:
     for chunk, courier, fn, head, rq, netsite in again:
         # Which pack made the batch fail? Ask pack by pack: the keys are pending, so a
         # number the platform issued already comes back the same.
-        for p, req in zip(chunk, rq):
+        for p, req in zip(chunk, rq, strict=True):
             r.calls += 1
             try:
                 bills, errs = fn(*head, [req], netsite)
