@@ -233,6 +233,58 @@ def test_import_applies_good_rows_explains_bad_ones_and_is_idempotent(fahuo, san
     assert len(_shipments(sandbox, creds["shop_id"])) == 1
 
 
+def test_import_preview_refuses_what_apply_would_refuse_and_apply_says_why(fahuo, sandbox):
+    """Issue 13: rows previewed ready used to fail on apply with a blank reason (held orders).
+    A held order, one refunded in full before shipment, one with a refund open and one
+    already shipped with another number are refused in the preview, each saying why; apply
+    ships only the good row and leaves nothing half done."""
+    from fahuo.services.holds import hold_orders
+    ref, creds = ready_to_ship(fahuo, sandbox, qps=1000, shop_id=57_300_213)
+    update_settings(fahuo.uow, ref, {"audit_rules": NO_RULE_HOLDS}, actor="test")
+    sandbox.generate(creds["shop_id"], 12, seed=213, spread_seconds=600)
+    _sync(fahuo, ref)
+    good, held, refunded, asked, shipped = sorted(
+        k for k, o in _orders(fahuo, ref).items() if o["order_status"] == 2)[:5]
+    hold_orders(fahuo.uow, [held], note="买家要求改地址", actor="test")
+    for oid, agree in ((refunded, True), (asked, False)):
+        r = sandbox.http.post("/sandbox/orders/refund", json={"order_id": int(oid)})
+        assert r.status_code == 200, r.text
+        for case in r.json()["aftersales"] if agree else []:
+            assert sandbox.http.post(f"/sandbox/aftersales/{case['aftersale_id']}/status",
+                                     json={"aftersale_status": 12}).status_code == 200
+    first = apply_import(fahuo.uow, fahuo.platform_for, "早上.csv",
+                         _csv([(shipped, "中通", "78" + "5" * 12)]), actor="test")
+    assert [i["status"] for i in first["items"]] == ["shipped"]
+    for _ in range(8):  # the refunds move update_time on: it may be ahead of one window
+        _sync(fahuo, ref)
+        with fahuo.uow() as uow:
+            lines = uow.pipeline.stock_lines([refunded, asked])
+        if {ln.after_sale_status for oid in (refunded, asked) for ln in lines[oid][1]} == {6, 12}:
+            break
+    data = _csv([(good, "中通", "78" + "1" * 12), (held, "中通", "78" + "2" * 12),
+                 (refunded, "中通", "78" + "3" * 12), (asked, "中通", "78" + "4" * 12),
+                 (shipped, "中通", "78" + "6" * 12)])
+    preview = preview_import(fahuo.uow, "单号.csv", data)
+    rows = {r.order_id: r for r in preview.rows}
+    assert rows[good].status == "ready"
+    assert {o: rows[o].status for o in (held, refunded, asked, shipped)} == dict.fromkeys(
+        (held, refunded, asked, shipped), "invalid")
+    assert "挂起" in rows[held].message and "买家要求改地址" not in rows[held].message
+    assert "退款" in rows[refunded].message and "售后" in rows[asked].message
+    assert "已发货" in rows[shipped].message
+    job = apply_import(fahuo.uow, fahuo.platform_for, "单号.csv", data, actor="test")
+    by_order = {i["order_id"]: i for i in job["items"]}
+    assert by_order[good]["status"] == "shipped"
+    assert all(by_order[o]["status"] == "invalid" and by_order[o]["message"]
+               for o in (held, refunded, asked, shipped))
+    assert sorted(s["tracking_no"] for s in _shipments(sandbox, creds["shop_id"])) == [
+        "78" + "1" * 12, "78" + "5" * 12]
+    with fahuo.uow() as uow:  # no pack was made for a refused row
+        numbers = {p["track_no"] for p in uow.pipeline.packs_of_orders(
+            [held, refunded, asked, shipped])}
+    assert not numbers & {"78" + c * 12 for c in "2346"}
+
+
 def test_out_of_range_and_missing_sender_hold_with_clear_words(fahuo, sandbox):
     ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
     update_settings(fahuo.uow, ref, {"sender_name": "", "sender_phone": ""}, actor="test")

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fahuo.domain.imports import parse_import
-from fahuo.domain.names import ORDER_STATE
+from fahuo.domain.holds import OPEN_AFTER_SALE_STATUSES
+from fahuo.domain.names import HOLD_REASON, ORDER_STATE
 from fahuo.domain.orders import PLATFORM_STATUS_NAMES, PRE_SHIPMENT, OrderState
-from fahuo.domain.packs import PACK, PackState
+from fahuo.domain.packs import PACK, PackState, is_line_shippable, units_to_ship
 from fahuo.domain.packs import receiver_key
 from fahuo.services.ports import PlatformFactory, Table, TableReader, UowFactory
 from fahuo.services.shipping import Pipeline
@@ -102,9 +103,13 @@ def preview_table(uow_factory: UowFactory, table: Table) -> ImportPreview:
     packs: list[dict[str, Any]] = []
     by_number: dict[str, dict[str, Any]] = {}
     with uow_factory() as u:
+        holds: dict[str, list[dict[str, Any]]] = {}
+        refund_open: set[str] = set()
         for part in chunks(ids):  # a long file must not become one statement
             loaded.update(u.pipeline.load_orders(part))
             packs += u.pipeline.packs_of_orders(part)
+            holds.update(u.pipeline.open_holds(part))
+            refund_open |= u.pipeline.refund_asked(part, sorted(OPEN_AFTER_SALE_STATUSES))
         for nos in chunks(sorted({r.tracking_no for r in plan.valid})):
             by_number.update(u.pipeline.packs_by_track_nos(nos))
         others = sorted({p["main_order_id"] for p in by_number.values()} - set(loaded))
@@ -132,11 +137,9 @@ def preview_table(uow_factory: UowFactory, table: Table) -> ImportPreview:
             base.status, base.message = "invalid", other
         elif (row.order_id, row.tracking_no) in shipped_with:
             base.status, base.message = "already_shipped", "已用此单号发货 (already shipped)"
-        elif OrderState(got[1]) not in PRE_SHIPMENT or got[2].order_status != 2:
-            base.status = "invalid"
-            st, ps = got[1], got[2].order_status
-            base.message = (f"订单状态不可发货：{ORDER_STATE.get(st, st)} ({st}) / 平台"
-                            f"{PLATFORM_STATUS_NAMES.get(ps, ps)} ({ps}) (order is not waiting to ship)")
+        elif why := not_shippable(got, holds.get(row.order_id, []),
+                                  row.order_id in refund_open):
+            base.status, base.message = "invalid", why
         out.rows.append(base)
     out.rows.sort(key=lambda r: r.line_no)
     return out
@@ -168,6 +171,25 @@ def apply_import(uow_factory: UowFactory, platform_for: PlatformFactory, name: s
     """Ship every ready row of the file (one job; invalid and shipped rows recorded)."""
     return apply_table(uow_factory, platform_for, read_rows(name, data, limits, files=files),
                        actor, progress)
+
+
+def not_shippable(got: tuple[int, str, Any], holds: list[dict[str, Any]],
+                  refund_open: bool) -> str:
+    """Why an imported number cannot ship this order now ("" when it can). The preview shows
+    it and the apply checks it again, so a row previewed ready is never refused blank."""
+    st, order = got[1], got[2]
+    if st == OrderState.HELD.value:
+        why = "、".join(HOLD_REASON.get(h["reason"], h["reason"]) for h in holds) or "人工挂起"
+        return f"订单已挂起（{why}）：请先处理挂起再导入 (order is held)"
+    if refund_open:
+        return "买家已申请售后（退款），请先处理售后再发货 (an after-sale is open)"
+    if not any(is_line_shippable(sub) for sub in order.sub_orders):
+        return "订单商品已全部退款或关闭，无需发货 (nothing left to ship)"
+    if OrderState(st) not in PRE_SHIPMENT or order.order_status != 2:
+        ps = order.order_status
+        return (f"订单状态不可发货：{ORDER_STATE.get(st, st)} ({st}) / 平台"
+                f"{PLATFORM_STATUS_NAMES.get(ps, ps)} ({ps}) (order is not waiting to ship)")
+    return ""
 
 
 def apply_table(uow_factory: UowFactory, platform_for: PlatformFactory, table: Table,
@@ -205,11 +227,15 @@ def _ship_rows(uow_factory: UowFactory, platform_for: PlatformFactory, job_id: i
             used = u.pipeline.packs_by_track_nos([row.track_no]).get(row.track_no)
             other = _used_by_other_order(used, row.order_id, u.pipeline.load_orders(
                 [row.order_id] + ([used["main_order_id"]] if used else [])))
-            if other:  # taken since the preview (another import, another person)
+            loaded = u.pipeline.load_orders([row.order_id])
+            # held, refunded or shipped since the preview: refused with the same words
+            other = other or not_shippable(
+                loaded[row.order_id], u.pipeline.open_holds([row.order_id]).get(row.order_id, []),
+                bool(u.pipeline.refund_asked([row.order_id], sorted(OPEN_AFTER_SALE_STATUSES))))
+            if other:  # taken or changed since the preview (another import, another person)
                 u.pipeline.update_job_item(job_id, row.line_no, status="failed", message=other)
                 failed += 1
                 continue
-            loaded = u.pipeline.load_orders([row.order_id])
             shop_ref, state, order = loaded[row.order_id]
             # "manual": only this call confirms it; the automatic pass never picks it up.
             pack_id = u.pipeline.add_pack({
@@ -219,7 +245,8 @@ def _ship_rows(uow_factory: UowFactory, platform_for: PlatformFactory, job_id: i
                 "courier_reason": "导入单号", "track_no": row.track_no,
                 "request_id": uuid.uuid4().hex, "exp_ship_time": order.exp_ship_time},
                 [{"order_id": row.order_id, "sku_order_id": s.sku_order_id,
-                  "quantity": s.quantity} for s in order.sub_orders])
+                  "quantity": units_to_ship(s)} for s in order.sub_orders
+                 if is_line_shippable(s)])  # what the order still sends, refunds left out
             u.pipeline.add_waybills([{"courier_code": row.courier_code,
                                       "track_no": row.track_no, "shop_ref": shop_ref,
                                       "pack_id": pack_id, "status": "live",
@@ -238,8 +265,9 @@ def _ship_rows(uow_factory: UowFactory, platform_for: PlatformFactory, job_id: i
                 u.pipeline.set_waybill_status([(row.courier_code, row.track_no)], "unused")
             u.pipeline.update_job_item(job_id, row.line_no,
                                        status="shipped" if good else "failed",
-                                       message="" if good else (pack["last_error"] or
-                                                                "; ".join(rep.notes)))
+                                       message="" if good else (
+                                           pack["last_error"] or "; ".join(rep.notes)
+                                           or "平台未确认发货，请查看订单 (not confirmed)"))
         if progress:
             progress(i, len(rows))
     with uow_factory() as u:
