@@ -301,10 +301,19 @@ def test_logistics_add_refund_rule_and_status_refusals(client, receiver):
     assert res["sub_msg"] == "该订单当前为“部分发货”状态，无法调用此接口"
 
 
-def test_logistics_add_refuses_an_order_refunded_in_full(client):
+def _fixed_shop(new_client, shop_id: int):
+    """A client on a fixed shop: the generated buyers (seed × shop id) are the same every
+    run, so a test that needs an order of several lines always has one."""
+    c = new_client(shop_id=shop_id)
+    c.login()
+    return c
+
+
+def test_logistics_add_refuses_an_order_refunded_in_full(new_client):
     """Every line refunded before shipment (售后成功): nothing is left to ship, so the whole-order
     call is refused as the pack calls refuse a refunded line. It used to record a shipment
     with no items and mark the order shipped (found by tests/e2e/test_crash_anywhere.py)."""
+    client = _fixed_shop(new_client, 57_300_304)
     orders = prepare(client, 6)
     o = orders[0]
     no = take(client, "zhongtong", [info(o["order_id"])])["ebill_infos"][0]["track_no"]
@@ -389,10 +398,11 @@ def test_single_pack_partial_then_rest(client, receiver):
     verify_signed(client, rec)
 
 
-def test_partly_shipped_order_whose_last_unshipped_line_is_refunded_has_shipped(client):
+def test_partly_shipped_order_whose_last_unshipped_line_is_refunded_has_shipped(new_client):
     """One line shipped (101), the other refunded before shipment (未发货仅退款, agreed): nothing
     is left to send, so the order reads 已发货 (3), as when the last parcel ships. It used to
     stay 101 forever (found by tests/e2e/test_crash_anywhere.py)."""
+    client = _fixed_shop(new_client, 57_300_305)
     orders = prepare(client, 20, seed=5)
     o = next(x for x in orders if len(x["sku_order_list"]) >= 2)
     first, *rest = o["sku_order_list"]
