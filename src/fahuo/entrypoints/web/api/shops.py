@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -36,16 +35,9 @@ class ShopIn(BaseModel):
                                    description="API calls per second for this app (0.5–10000)")
 
 
-class ShopOut(BaseModel):
-    id: int
-    shop_id: str
-    shop_name: str
-    app_key: str
-    gateway_url: str
-    enabled: bool
-    cursor_time: int | None = None
-    last_run_at: int | None = None
-    last_error: str | None = None
+# The API answers with the shop page's own read model: one definition of what a shop shows.
+ShopOut = read_models.ShopView
+
 
 
 class ShopProblems(BaseModel):
@@ -77,7 +69,7 @@ def _no_shop(uow: Any, shop_ref: int) -> None:
 
 @router.get("/shops", response_model=list[ShopOut])
 def list_shops(uow: UowDep) -> list[ShopOut]:
-    return [ShopOut(**asdict(s)) for s in read_models.shops(uow)]
+    return read_models.shops(uow)
 
 
 @router.post("/shops", status_code=201, response_model=ShopOut,
@@ -92,7 +84,7 @@ def create_shop(uow: UowDep, user: SignedIn, actor: Actor, body: ShopIn) -> Any:
         return JSONResponse(ShopProblems(problems=exc.problems).model_dump(), 409)
     found = read_models.shop(uow, ref)
     assert found is not None  # just added
-    return ShopOut(**asdict(found))
+    return found
 
 
 @router.post("/shops/{shop_ref}/sync", status_code=202,
