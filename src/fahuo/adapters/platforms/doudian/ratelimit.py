@@ -27,7 +27,13 @@ class RateBudgetExhausted(Throttled):
 
 
 class RateBudget:
-    """At most ``calls`` calls per ``per_seconds`` seconds for each app key.
+    """At most ``calls`` calls per ``per_seconds`` seconds for each app key, and at most a
+    quarter of them (rounded up) per quarter of that period.
+
+    The quarter cap is why: with only the whole-period window, a full burst may leave at
+    the end of one window and the next at the start of the following one; a little network
+    jitter then lands twice the budget inside one platform window (60000). Spread by
+    quarters, any window a little longer than the period holds at most a quarter more.
 
     ``acquire(app_key)`` blocks until the call is allowed.
     """
@@ -54,7 +60,9 @@ class RateBudget:
         self.calls = calls
         self.per_seconds = per_seconds
         self.max_wait_s = max_wait_s  # None: wait as long as it takes
-        self._rate = Rate(calls, interval_ms)
+        quarter_ms = interval_ms // 4
+        self._rates = [Rate(-(-calls // 4), quarter_ms)] if calls > 1 and quarter_ms else []
+        self._rates.append(Rate(calls, interval_ms))
         self._key_prefix = key_prefix
         if redis_client is None and redis_url is not None:
             import redis  # local import: only needed for the shared budget
@@ -74,9 +82,9 @@ class RateBudget:
             limiter = self._limiters.get(app_key)
             if limiter is None:
                 if self._redis is not None:
-                    bucket = RedisBucket.init([self._rate], self._redis, f"{self._key_prefix}:{app_key}")
+                    bucket = RedisBucket.init(self._rates, self._redis, f"{self._key_prefix}:{app_key}")
                 else:
-                    bucket = InMemoryBucket([self._rate])
+                    bucket = InMemoryBucket(self._rates)
                 limiter = Limiter(bucket)
                 self._limiters[app_key] = limiter
             return limiter

@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from fahuo.adapters.platforms.doudian import RateBudget
+from fahuo.adapters.platforms.doudian.ratelimit import RateBudgetExhausted
 
 
 def test_budget_limits_calls_per_second():
@@ -17,17 +18,29 @@ def test_budget_limits_calls_per_second():
     budget.close()
 
 
-def test_calls_within_budget_do_not_wait():
-    budget = RateBudget(5)
+def test_a_quarter_of_the_budget_goes_at_once():
+    budget = RateBudget(20)
     started = time.monotonic()
     for _ in range(5):
         budget.acquire("app-1")
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 0.2
+    budget.close()
+
+
+def test_a_whole_second_of_calls_never_leaves_in_one_burst():
+    # 16 a second, sent as one burst at the end of a window and one at the start of the
+    # next, would land 32 inside one platform second after a little jitter: the fifth call
+    # within a quarter second (16 / 4 = 4 fit) has to wait for the next quarter.
+    budget = RateBudget(16, max_wait_s=0.05)
+    for _ in range(4):
+        budget.acquire("app-1")
+    with pytest.raises(RateBudgetExhausted):
+        budget.acquire("app-1")
     budget.close()
 
 
 def test_budget_is_per_app():
-    budget = RateBudget(3, per_seconds=1.0)
+    budget = RateBudget(12, per_seconds=1.0)  # 3 a quarter second: no wait below
     started = time.monotonic()
     for app in ("a", "b", "c"):
         for _ in range(3):
