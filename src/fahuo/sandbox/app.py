@@ -11,7 +11,7 @@ from .core import Sandbox
 from .gateway import gateway
 
 # imported for their @api_method registrations
-from . import methods  # noqa: F401
+from . import methods, privacy  # noqa: F401
 from .aftersales import intercept, wire  # noqa: F401
 from .couriers import douyin  # noqa: F401
 from .logistics import printing, reach, shipping, waybills  # noqa: F401

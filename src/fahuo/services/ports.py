@@ -14,6 +14,7 @@ from fahuo.services.uploads import UploadLimits
 if TYPE_CHECKING:
     from fahuo.adapters.store.unit_of_work import UnitOfWork
     from fahuo.adapters.platforms.doudian.api import Address, Courier
+    from fahuo.adapters.platforms.doudian.privacy import Decrypted
     from fahuo.adapters.platforms.doudian.shipping import (
         ItemError, Netsite, OrderPackages, PostalAddress, PrintData, ShippedLine, Waybill,
         WaybillRequest)
@@ -88,6 +89,8 @@ class ShopPlatform(Protocol):
 
     def apply_intercept(self, after_sale_id: str, targets: list[tuple[str, str]]
                         ) -> dict[str, Any]: ...
+
+    def decrypt(self, ciphers: list[tuple[str, str]]) -> dict[tuple[str, str], Decrypted]: ...
 
 
 PlatformFactory = Callable[[ShopRecord], ShopPlatform]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .privacy import PrivacyCalls
 from .shipping import ShippingCalls
 from .stock import StockCalls
 from .errors import UnexpectedResponse
@@ -140,7 +141,7 @@ def _address(entry: Any) -> Address:
     )
 
 
-class DoudianShopApi(ShippingCalls, StockCalls):
+class DoudianShopApi(ShippingCalls, StockCalls, PrivacyCalls):
     """Order and address-book calls for one shop, over a :class:`ShopSession`."""
 
     def __init__(self, session: ShopSession) -> None:
