@@ -254,3 +254,18 @@ def test_push_reply_exact():
                                     '"Success":true,"Reason":""}')
     assert reply(EBID, success=False, reason="签名错误", now=now) == (
         '{"EBusinessID":"1237100","UpdateTime":"2025-01-09 19:22:16","Success":false,"Reason":"签名错误"}')
+
+
+def test_fahuo_subscribes_a_tracker_without_a_push_url_so_it_is_pushed_not_polled():
+    # Kdniao takes its push address from its own console: the provider must not pass
+    # fahuo's callback URL (the client refuses one, and the tracker fell back to polling).
+    from fahuo.adapters.carriers.kdniao.provider import Kdniao
+    resp = {"EBusinessID": EBID, "Success": True, "Reason": ""}
+    client, seen = make(lambda r: httpx.Response(200, json=resp))
+    Kdniao(lambda: None).subscribe(client, {}, {"id": 7, "track_no": "YT9693083639795",
+                                    "courier_code": "yuantong", "phone_tail": ""},
+                       "https://shop.example/webhooks/kdniao/1")
+    data = json.loads(form_of(seen[0])["RequestData"])
+    assert form_of(seen[0])["RequestType"] == "1008"
+    assert data["LogisticCode"] == "YT9693083639795" and data["Callback"] == "7"
+    assert "shop.example" not in seen[0].content.decode()

@@ -48,11 +48,11 @@ class Kdniao(Provider):
 
     def subscribe(self, client: Any, account: dict[str, Any], tracker: dict[str, Any],
                   callback_url: str) -> None:
-        # As the service always called it. KdniaoClient refuses a callback_url (Kdniao's push
-        # address is set in its console), so this raises ValueError and the tracker is
-        # polled instead: known, left for a change of its own (behaviour kept here).
-        client.subscribe(tracker["track_no"], tracker["courier_code"], callback_url,
-                         tracker["phone_tail"] or None)
+        # Kdniao pushes to the address set in its own console (the merchant enters
+        # ``callback_url`` there), never to one sent per subscription; the tracker's id rides
+        # along as the echo value instead.
+        client.subscribe(tracker["track_no"], tracker["courier_code"],
+                         phone_tail=tracker["phone_tail"] or None, callback=str(tracker["id"]))
 
     def query(self, client: Any, tracker: dict[str, Any]) -> list[TrackingEvent]:
         res = client.query(tracker["track_no"], tracker["courier_code"],
