@@ -21,6 +21,7 @@ from fahuo.domain.packs import receiver_key
 from fahuo.services.ports import PlatformFactory, Table, TableReader, UowFactory
 from fahuo.services.shipping import Pipeline
 from fahuo.services.uploads import UploadLimits, UploadRefused, chunks
+from fahuo.domain.waybills import WaybillState
 
 Progress = Callable[[int, int], None]
 
@@ -262,7 +263,7 @@ def _ship_rows(uow_factory: UowFactory, platform_for: PlatformFactory, job_id: i
                 u.pipeline.move_packs_from(
                     [pack_id], PACK.sources(PackState.CANCELLED), PackState.CANCELLED,
                     last_error=pack["last_error"] or "; ".join(rep.notes))
-                u.pipeline.set_waybill_status([(row.courier_code, row.track_no)], "unused")
+                u.pipeline.move_waybills([(row.courier_code, row.track_no)], WaybillState.UNUSED)
             u.pipeline.update_job_item(job_id, row.line_no,
                                        status="shipped" if good else "failed",
                                        message="" if good else (

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from fahuo.adapters.store import models as m
 from fahuo.domain.lifecycle import IllegalTransition, StaleState, StateMove
+from fahuo.domain.waybills import WaybillState
 from fahuo.services.orders import store_platform_orders
 from fahuo.services.shops import NewShop, add_shop
 
@@ -163,3 +164,34 @@ def test_platform_updates_go_through_the_order_lifecycle(fahuo_any_db, make_orde
         with app.uow() as u:  # what apply_platform_status would never hand it
             u.orders.upsert(ref, [(u.pipeline.load_orders([A])[A][2], "approved")],
                             existing=u.orders.current([A]))
+
+
+def test_a_waybill_number_is_used_or_given_back_once_and_never_revives(fahuo_any_db,
+                                                                       make_order):
+    # A number given back is void at the courier; shipping on it later would put a parcel
+    # on a dead label. The store moves only live numbers and refuses new ones born dead.
+    app = fahuo_any_db
+    ref, pid = _setup(app, make_order)
+    live = [("zhongtong", "7800000000001"), ("zhongtong", "7800000000002")]
+    with app.uow() as u:
+        u.pipeline.add_waybills([{"courier_code": c, "track_no": no, "shop_ref": ref,
+                                  "pack_id": pid, "status": "live", "source": "ewaybill"}
+                                 for c, no in live])
+    with pytest.raises(IllegalTransition, match="waybill .*: cannot move from \\(new\\) to used"):
+        with app.uow() as u:
+            u.pipeline.add_waybills([{"courier_code": "zhongtong", "track_no": "78000000009",
+                                      "shop_ref": ref, "pack_id": pid, "status": "used",
+                                      "source": "ewaybill"}])
+    with app.uow() as u:
+        assert u.pipeline.move_waybills(live[:1], WaybillState.RECYCLED) == live[:1]
+        moves = list(u.moves)
+    assert moves == [StateMove("waybill", str(live[0]), "live", "recycled")]
+    with app.uow() as u:
+        # the recycled one stays recycled; only the live one becomes used
+        assert u.pipeline.move_waybills(live, WaybillState.USED) == live[1:]
+    with app.uow(readonly=True) as u:
+        rows = {(r.courier_code, r.track_no): (r.status, r.recycled_at) for r in u.conn.execute(
+            select(m.waybills))}
+    assert rows[live[0]][0] == "recycled" and rows[live[0]][1]
+    assert rows[live[1]] == ("used", None)
+    assert ("zhongtong", "78000000009") not in rows

@@ -27,6 +27,7 @@ from support import make_fahuo, order_payload
 from fahuo.adapters.store import models as m
 from fahuo.adapters.store.unit_of_work import UnitOfWorkFactory
 from fahuo.domain.aftersales import INTERCEPT
+from fahuo.domain.waybills import WAYBILL
 from fahuo.domain.lifecycle import Lifecycle, StateMove
 from fahuo.domain.orders import ORDER
 from fahuo.domain.packs import PACK
@@ -44,7 +45,11 @@ from fahuo.services.stock.lines import StockLine
 from fahuo.services.stock.moves import move_stock
 from fahuo.services.tracking import Tracking
 
-LIFECYCLES: dict[str, Lifecycle] = {"order": ORDER, "pack": PACK, "interception": INTERCEPT}
+LIFECYCLES: dict[str, Lifecycle] = {"order": ORDER, "pack": PACK, "interception": INTERCEPT,
+                                    "waybill": WAYBILL}
+# where a row starts before its first recorded move: a case has no interception (""), a
+# number is taken live; orders and packs record their creation (None)
+BORN = {"interception": "", "waybill": "live"}
 CODES = ("CUP", "TEE")
 SKU_ID = {"CUP": "1700000000001", "TEE": "1700000000002"}
 PRODUCT = "3600000000000000001"
@@ -251,13 +256,15 @@ class StateStory(RuleBasedStateMachine):
                 "pack": {str(k): v for k, v in u.conn.execute(
                     select(m.packs.c.id, m.packs.c.state)).all()},
                 "interception": dict(u.conn.execute(select(
-                    m.after_sales.c.aftersale_id, m.after_sales.c.intercept_state)).all())}
+                    m.after_sales.c.aftersale_id, m.after_sales.c.intercept_state)).all()),
+                "waybill": {str((c, no)): v for c, no, v in u.conn.execute(select(
+                    m.waybills.c.courier_code, m.waybills.c.track_no,
+                    m.waybills.c.status)).all()}}
         last: dict[tuple[str, str], str | None] = {}
         for mv in self.moves:
             lc = LIFECYCLES[mv.kind]
             key = (mv.kind, mv.subject)
-            # a case row is created by the after-sale sync with no interception ("")
-            before = last.get(key, "" if mv.kind == "interception" else None)
+            before = last.get(key, BORN.get(mv.kind))
             assert mv.current == before, (mv, before)
             if mv.current is None:
                 assert mv.target in lc.initial, mv
@@ -266,7 +273,7 @@ class StateStory(RuleBasedStateMachine):
             last[key] = mv.target
         for kind, rows in stored.items():
             for subject, state in rows.items():
-                start = "" if kind == "interception" else None
+                start = BORN.get(kind)
                 assert last.get((kind, str(subject)), start) == state, (kind, subject, state)
 
 

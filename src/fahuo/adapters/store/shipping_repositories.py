@@ -17,6 +17,7 @@ from fahuo.domain.aftersales import MONEY_BACK, REFUND_UNSHIPPED, SUCCEEDED
 from fahuo.domain.lifecycle import StateMove
 from fahuo.domain.orders import ORDER, Order, OrderState, Receiver, SubOrder
 from fahuo.domain.packs import PACK, PackState
+from fahuo.domain.waybills import WAYBILL, WaybillState
 
 from . import models as m
 from .repositories import new_id
@@ -645,21 +646,27 @@ class PipelineRepository:
     # ---- waybills -------------------------------------------------------------------------
     def add_waybills(self, rows: list[dict[str, Any]]) -> None:
         if rows:
+            for r in rows:
+                WAYBILL.check_new((r["courier_code"], r["track_no"]), r["status"])
             ins = _insert(self.conn, m.waybills)
             self.conn.execute(ins.on_conflict_do_nothing(
                 index_elements=["courier_code", "track_no"]), [{**r, "taken_at": _now()}
                                                                for r in rows])
 
-    def set_waybill_status(self, keys: Sequence[tuple[str, str]], status: str) -> None:
+    def move_waybills(self, keys: Sequence[tuple[str, str]], target: WaybillState
+                      ) -> list[tuple[str, str]]:
+        """The live numbers among these (courier, number) become ``target`` (used, recycled,
+        unused); the others stay as they are (a number is used or given back once). The
+        numbers moved."""
         if not keys:
-            return
-        values: dict[str, Any] = {"status": status}
-        if status == "recycled":
-            values["recycled_at"] = _now()
-        stmt = update(m.waybills).where(and_(
-            m.waybills.c.courier_code == bindparam("k_courier"),
-            m.waybills.c.track_no == bindparam("k_track_no"))).values(**values)
-        self.conn.execute(stmt, [{"k_courier": c, "k_track_no": no} for c, no in keys])
+            return []
+        w = m.waybills
+        current = current_states(self.conn, [w.c.courier_code, w.c.track_no], w.c.status,
+                                 [(c, no) for c, no in keys])
+        moves = WAYBILL.moves_to(current, target, {WaybillState.LIVE})
+        values = {"recycled_at": _now()} if target is WaybillState.RECYCLED else {}
+        return move_rows(self.conn, w, WAYBILL, moves, self.moves,
+                         key=("courier_code", "track_no"), state="status", **values)
 
     def waybill_counts(self, shop_ref: int | None = None) -> dict[str, int]:
         q = select(m.waybills.c.status, func.count()).group_by(m.waybills.c.status)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, Table, select, update
+from sqlalchemy import Column, Connection, Table, select, tuple_, update
 
 from fahuo.domain.lifecycle import Lifecycle, StaleState, StateMove
 
@@ -22,27 +22,35 @@ K = TypeVar("K", bound=Hashable)
 CHUNK = 500  # below every database's parameter limit
 
 
-def current_states(conn: Connection, key: Column, state: Column, keys: Sequence[K]
-                   ) -> dict[K, str]:
+def current_states(conn: Connection, key: Column | Sequence[Column], state: Column,
+                   keys: Sequence[K]) -> dict[K, str]:
+    """key → stored state; ``key`` is one column, or several (then keys are tuples)."""
     out: dict[K, str] = {}
     ids = sorted(set(keys))  # type: ignore[type-var]
+    cols = [key] if isinstance(key, Column) else list(key)
+    where = cols[0] if len(cols) == 1 else tuple_(*cols)
     for i in range(0, len(ids), CHUNK):
-        out.update(conn.execute(select(key, state).where(key.in_(ids[i:i + CHUNK]))).all())
+        for row in conn.execute(select(*cols, state).where(where.in_(ids[i:i + CHUNK]))):
+            out[row[0] if len(cols) == 1 else tuple(row[:-1])] = row[-1]  # type: ignore[index]
     return out
 
 
 def move_rows(conn: Connection, table: Table, lifecycle: Lifecycle[Any],
               moves: Mapping[K, tuple[str, str]], log: list[StateMove], *,
-              key: str = "id", state: str = "state", **values: Any) -> list[K]:
+              key: str | tuple[str, ...] = "id", state: str = "state", **values: Any
+              ) -> list[K]:
     """Move each row ``k`` from ``moves[k][0]`` to ``moves[k][1]`` (same state: no move);
-    ``values`` are written with every moved row. The keys moved."""
+    ``values`` are written with every moved row. ``key`` names the key column, or the
+    columns of a composite key (then ``k`` is a tuple). The keys moved."""
     real = {k: (str(f), str(t)) for k, (f, t) in moves.items() if str(f) != str(t)}
     for k, (f, t) in real.items():
         lifecycle.move(k, f, t)
     if not real:
         return []
-    key_col, state_col = table.c[key], table.c[state]
-    found = current_states(conn, key_col, state_col, list(real))
+    cols = [table.c[key]] if isinstance(key, str) else [table.c[k] for k in key]
+    key_col = cols[0] if len(cols) == 1 else tuple_(*cols)
+    state_col = table.c[state]
+    found = current_states(conn, cols[0] if len(cols) == 1 else cols, state_col, list(real))
     stale = {k: found.get(k, "(gone)") for k, (f, _) in real.items() if found.get(k) != f}
     if stale:
         raise StaleState(lifecycle.kind, stale)

@@ -19,6 +19,7 @@ from fahuo.domain.packs import PACK, PackState, units_to_ship
 from fahuo.services.shipping.context import LABELLED_ORDERS, TRANSIENT, Lines, Pack, Shipping
 from fahuo.services.shipping.report import StepReport
 from fahuo.services.shipping.shipped import save_confirmed
+from fahuo.domain.waybills import WaybillState
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +72,7 @@ def recycle(ctx: Shipping, limit: int = 2000) -> StepReport:
             u.pipeline.move_packs_from([p["id"]], PACK.sources(PackState.CANCELLED),
                                        PackState.CANCELLED,
                                        last_error="面单已回收 (number recycled)")
-            u.pipeline.set_waybill_status(recycled, "recycled")
+            u.pipeline.move_waybills(recycled, WaybillState.RECYCLED)
             if p["kind"] == "split":
                 void_siblings(u, p)
             # label voided: its orders are planned again

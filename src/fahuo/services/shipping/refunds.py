@@ -13,6 +13,7 @@ from fahuo.domain.packs import PACK, PackState
 from fahuo.services.shipping.context import LABELLED_ORDERS, Lines, Pack, Shipping, order_ids
 from fahuo.services.shipping.recycle import cancel_numbers
 from fahuo.services.shipping.report import StepReport
+from fahuo.domain.waybills import WaybillState
 
 
 def stop_refunds(ctx: Shipping, limit: int = 2000) -> StepReport:
@@ -87,7 +88,7 @@ def stop_for_refund(ctx: Shipping, unit: list[Pack], lines: Lines, refund_open: 
                                    last_error=note)
         u.pipeline.move_packs_from(sorted(kept), PACK.sources(PackState.STALE),
                                    PackState.STALE, last_error=note)
-        u.pipeline.set_waybill_status(recycled, "recycled")
+        u.pipeline.move_waybills(recycled, WaybillState.RECYCLED)
         u.pipeline.add_holds([{"order_id": oid, "reason": HoldReason.AFTER_SALE_OPEN.value,
                                "detail": "发货前买家申请售后，已截停并回收面单",
                                "source": "pipeline"} for oid in refund_open])

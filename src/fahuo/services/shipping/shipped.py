@@ -11,6 +11,7 @@ from fahuo.domain.packs import PACK, PackState
 from fahuo.services.shipping.context import Moves, Shipping
 from fahuo.services.shipping.report import StepReport
 from fahuo.services.stock.orders import ship_in
+from fahuo.domain.waybills import WaybillState
 
 
 def save_confirmed(ctx: Shipping, shipped: list[tuple[list[dict[str, Any]], list[str]]],
@@ -27,8 +28,8 @@ def save_confirmed(ctx: Shipping, shipped: list[tuple[list[dict[str, Any]], list
         u.pipeline.move_packs_from([p["id"] for p in packs],
                                    PACK.sources(PackState.CONFIRMED), PackState.CONFIRMED,
                                    last_error=None)
-        u.pipeline.set_waybill_status([(p["courier_code"], p["track_no"]) for p in packs],
-                                      "used")
+        u.pipeline.move_waybills([(p["courier_code"], p["track_no"]) for p in packs],
+                                 WaybillState.USED)
         current = u.pipeline.order_states(order_ids)
         # Shipped (or partly) from wherever the table lets an order become so; one that
         # went further meanwhile (in transit, refunded) stays where it is.
