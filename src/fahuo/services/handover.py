@@ -42,6 +42,10 @@ class HandoverError(ValueError):
         self.field = field
 
 
+class HandoverNotFound(HandoverError):
+    """No list with that number."""
+
+
 @dataclass(frozen=True)
 class WaitingGroup:
     courier_code: str
@@ -195,7 +199,7 @@ class Handover:
     def _list(u: UnitOfWork, list_id: int, *, lock: bool = False) -> dict[str, Any]:
         row = u.handover.get(list_id, lock=lock)
         if row is None:
-            raise HandoverError(f"没有交接单 #{list_id}", "id")
+            raise HandoverNotFound(f"没有交接单 #{list_id}", "id")
         return row
 
     @staticmethod
@@ -207,4 +211,4 @@ class Handover:
                 "state_name": names.name(names.HANDOVER_STATE, row["state"])}
 
 
-__all__ = ["MEDIA", "Export", "Handover", "HandoverError", "WaitingGroup"]
+__all__ = ["MEDIA", "Export", "Handover", "HandoverError", "HandoverNotFound", "WaitingGroup"]
