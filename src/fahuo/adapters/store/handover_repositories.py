@@ -63,11 +63,13 @@ class HandoverRepository:
         self.moves.append(StateMove(HANDOVER.kind, str(list_id), None, state.value))
         rows = [{"pack_id": pid, "list_id": list_id, "seq": i, "track_no": no, "order_id": oid}
                 for i, (pid, no, oid) in enumerate(items, 1)]
-        got = 0
         for i in range(0, len(rows), CHUNK):
-            got += self.conn.execute(_insert(self.conn, m.handover_items).on_conflict_do_nothing(
-                index_elements=["pack_id"]), rows[i:i + CHUNK]).rowcount
-        return list_id, got
+            self.conn.execute(_insert(self.conn, m.handover_items).on_conflict_do_nothing(
+                index_elements=["pack_id"]), rows[i:i + CHUNK])
+        hi = m.handover_items  # counted back: a batch's rowcount is not reliable everywhere
+        got = self.conn.execute(select(func.count()).select_from(hi)
+                                .where(hi.c.list_id == list_id)).scalar_one()
+        return list_id, int(got)
 
     def get(self, list_id: int, *, lock: bool = False) -> dict[str, Any] | None:
         q = select(m.handover_lists).where(m.handover_lists.c.id == list_id)
