@@ -125,3 +125,16 @@ class FakeShop(FakeShippingApi):
         return {"intercept_results": [{"tracking_no": no, "can_intercept": True,
                                        "is_success": True, "intercept_cost": 0}
                                       for _, no in targets]}
+
+
+class FakeHandoverDocuments:
+    """The hand-over documents port: keeps every sheet asked for, answers with its lines as
+    text (so a test reads what would have been printed)."""
+
+    def __init__(self) -> None:
+        self.sheets: list[Any] = []
+
+    def render(self, sheet: Any, fmt: str) -> bytes:
+        self.sheets.append((sheet, fmt))
+        return "\n".join([sheet.title, *(f"{ln.seq} {ln.track_no} {ln.order_id}"
+                                         for ln in sheet.lines)]).encode()

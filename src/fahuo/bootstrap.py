@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from fahuo.services.aftersales import AfterSaleReport
     from fahuo.services.shipping import Pipeline
     from fahuo.services.stock.moves import Moved
+    from fahuo.services.handover import Handover
     from fahuo.services.watch import Watch
 
 log = structlog.get_logger(__name__)
@@ -291,6 +292,13 @@ class Fahuo:
         """Exceptions (findings) and alerts."""
         from fahuo.services.watch import Watch
         return Watch(self.uow, notify=self.notify)
+
+    @cached_property
+    def handover(self) -> "Handover":
+        """交接单: lists per courier and branch, rendered as PDF / Excel."""
+        from fahuo.adapters.labels.handover import HandoverDocuments
+        from fahuo.services.handover import Handover
+        return Handover(self.uow, documents=HandoverDocuments())
 
     @cached_property
     def notify(self) -> NotifyRegistry:

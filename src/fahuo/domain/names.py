@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from fahuo.domain.aftersales import InterceptState
 from fahuo.domain.couriers import COURIERS
+from fahuo.domain.handover import HandoverState
 from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import OrderState
 from fahuo.domain.packs import PackState
@@ -66,6 +67,8 @@ CHANNEL_KIND: Mapping[str, str] = {"dingtalk": "钉钉", "feishu": "飞书", "we
                                    "webhook": "Webhook 回调", "email": "邮件"}
 STOCK_MOVE: Mapping[str, str] = {str(k): v for k, v in MOVE_NAMES.items()}
 COURIER: Mapping[str, str] = {c.code: c.name for c in COURIERS}
+HANDOVER_STATE: Mapping[str, str] = {HandoverState.OPEN: "待交接",
+                                     HandoverState.HANDED_OVER: "已交接"}
 
 # Every code set by name, for screens that pick one by name and for the untranslated-text test.
 CODE_SETS: Mapping[str, Mapping[str, str]] = {
@@ -74,7 +77,7 @@ CODE_SETS: Mapping[str, Mapping[str, str]] = {
     "intercept_state": INTERCEPT_STATE, "job_kind": JOB_KIND, "job_status": JOB_STATUS,
     "job_item_status": JOB_ITEM_STATUS, "inbox_status": INBOX_STATUS,
     "waybill_status": WAYBILL_STATUS, "channel_kind": CHANNEL_KIND, "stock_move": STOCK_MOVE,
-    "courier": COURIER,
+    "courier": COURIER, "handover_state": HANDOVER_STATE,
 }
 
 

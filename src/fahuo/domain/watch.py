@@ -62,9 +62,10 @@ class WatchRules:
     poll_base_s: int = 30 * 60           # first poll delay; doubles per fruitless attempt
     poll_max_s: int = 6 * HOUR           # back-off ceiling
     subscribed_poll_s: int = 24 * HOUR   # fallback poll for trackers a push subscription covers
+    handover_pickup_s: int = 6 * HOUR    # handed to the courier (交接单), still no pickup scan
 
     _INT_FIELDS = ("pickup_timeout_s", "stalled_s", "tracker_max_age_s", "poll_base_s",
-                   "poll_max_s", "subscribed_poll_s")
+                   "poll_max_s", "subscribed_poll_s", "handover_pickup_s")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WatchRules:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         ItemError, Netsite, OrderPackages, PostalAddress, PrintData, ShippedLine, Waybill,
         WaybillRequest)
     from fahuo.adapters.platforms.doudian.stock import AfterSalePage
+    from fahuo.domain.handover import HandedOver, Sheet
     from fahuo.domain.tracking import Mapped, TrackingEvent
 
 
@@ -163,6 +164,29 @@ class SkuSightings(Protocol):
 
     def skus_sold_as(self, codes: Iterable[str]) -> list[dict[str, Any]]: ...
     def upsert_shop_skus(self, rows: list[dict[str, Any]]) -> None: ...
+
+
+class HandoverRepo(Protocol):
+    """Hand-over lists (``uow.handover``): a pack on one list at most; list states move only
+    through ``move`` (``domain.handover.HANDOVER``)."""
+
+    def candidates(self, shop_ref: int, since: int) -> list[dict[str, Any]]: ...
+    def netsite_names(self, shop_ref: int) -> dict[tuple[str, str], str]: ...
+    def add_list(self, *, shop_ref: int, courier_code: str, netsite_code: str,
+                 items: Sequence[tuple[int, str, str]], actor: str, now: int
+                 ) -> tuple[int, int]: ...
+    def get(self, list_id: int, *, lock: bool = False) -> dict[str, Any] | None: ...
+    def lists(self, *, shop_ref: int | None = None, state: str | None = None,
+              limit: int = 50, offset: int = 0) -> tuple[int, list[dict[str, Any]]]: ...
+    def items(self, list_id: int) -> list[dict[str, Any]]: ...
+    def move(self, moves: dict[int, tuple[str, str]], **values: Any) -> list[int]: ...
+    def handed_over(self, track_nos: Iterable[str]) -> dict[tuple[str, str], HandedOver]: ...
+
+
+class HandoverDocuments(Protocol):
+    """Renders a hand-over list (``adapters/labels/handover.py``): "pdf" or "xlsx" bytes."""
+
+    def render(self, sheet: Sheet, fmt: str) -> bytes: ...
 
 
 @dataclass(frozen=True)

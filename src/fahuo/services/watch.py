@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 import structlog
 
+from fahuo.domain.handover import with_handover
 from fahuo.domain.names import FINDING_KIND
 from fahuo.domain.urls import url_problem
 from fahuo.adapters.store.unit_of_work import UnitOfWork
@@ -124,12 +125,17 @@ class Watch:
             page = u.tracking.watch_page(after, PAGE)
             if not page:
                 break
+            # parcels handed to the courier on a 交接单 and not scanned yet
+            handed = u.handover.handed_over([r.track_no for r in page
+                                             if r.picked_up_at is None])
             for row in page:
                 rule = rules.get(row.shop_ref, default)
                 if quiet(row.state, row.last_event_at, rule, now):
                     continue
-                found = detect_parcel(tracker_from_row(row._mapping, with_events=False),
-                                      row.shipped_at, rule, now, row.order_id)
+                tracker = tracker_from_row(row._mapping, with_events=False)
+                found = with_handover(
+                    detect_parcel(tracker, row.shipped_at, rule, now, row.order_id), tracker,
+                    handed.get((row.courier_code, row.track_no)), rule, now, row.order_id)
                 for f in found:
                     current.append(f)
                     shop_of[f.key] = row.shop_ref

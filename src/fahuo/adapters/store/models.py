@@ -607,3 +607,31 @@ install_meta = Table(  # facts about the install every process must agree on
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+
+# ---- 交接单: hand-over lists to a courier's pickup -----------------------------------------
+
+handover_lists = Table(
+    "handover_lists", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("shop_ref", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("courier_code", String(32), nullable=False),
+    Column("netsite_code", String(64), nullable=False, default=""),  # "" = no branch code
+    Column("state", String(16), nullable=False),  # domain.handover.HANDOVER: open | handed_over
+    Column("packs", Integer, nullable=False),  # how many parcels it lists
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("handed_over_at", BigInteger),
+    Column("handed_over_by", String(64)),
+    Index("ix_handover_lists_shop_ref_created_at", "shop_ref", "created_at"),
+)
+
+handover_items = Table(  # the parcels of each list; the key makes a pack go on one list only
+    "handover_items", metadata,
+    Column("pack_id", Integer, ForeignKey("packs.id"), primary_key=True),
+    Column("list_id", Integer, ForeignKey("handover_lists.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),  # its line on the printed list, from 1
+    Column("track_no", String(64), nullable=False),  # as handed over (the watch looks it up)
+    Column("order_id", String(32), nullable=False),
+    Index("ix_handover_items_track_no", "track_no"),
+)

@@ -14,6 +14,7 @@ from fahuo.adapters.crypto import SecretBox
 from fahuo.domain.lifecycle import StateMove
 
 from .aftersale_repositories import AfterSaleRepository
+from .handover_repositories import HandoverRepository
 from .leases import DEFAULT_LEASE_S, LeaseRepository
 from .shipping_repositories import PipelineRepository, PrintRepository, SettingsRepository
 from .tracking_repositories import TrackingRepository
@@ -50,6 +51,7 @@ class UnitOfWork:
     stock: StockRepository
     aftersales: AfterSaleRepository
     wms: WmsRepository
+    handover: HandoverRepository
     leases: LeaseRepository
     conn: Connection
     # Every state this unit of work wrote (orders, packs, interceptions), in order; handed
@@ -82,6 +84,7 @@ class UnitOfWork:
         self.stock = StockRepository(self.conn)
         self.aftersales = AfterSaleRepository(self.conn, self.moves)
         self.wms = WmsRepository(self.conn)
+        self.handover = HandoverRepository(self.conn, self.moves)
         self.leases = LeaseRepository(self.conn, self.lease_s)
         return self
 
@@ -151,5 +154,6 @@ def in_transaction(uow_factory: Callable[[], UnitOfWork], body: Callable[[UnitOf
 
 if TYPE_CHECKING:  # mypy proves the repositories are what the services' ports declare
     def _conforms(u: UnitOfWork) -> tuple[ports.AfterSaleRepo, ports.WmsRepo,
-                                          ports.ParcelReads, ports.SkuSightings]:
-        return u.aftersales, u.wms, u.tracking, u.stock
+                                          ports.ParcelReads, ports.SkuSightings,
+                                          ports.HandoverRepo]:
+        return u.aftersales, u.wms, u.tracking, u.stock, u.handover
