@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from fahuo.domain.clock import shop_time
 from fahuo.domain.orders import Order, Receiver, SubOrder
 from fahuo.domain.packs import is_line_shippable
 from fahuo.domain.regions import CITIES_WITHOUT_DISTRICTS, province_of
@@ -260,30 +261,9 @@ def _presale_hold(order: Order, rules: AuditRules, now: int) -> Hold | None:
     due = min(d for d in dues if d is not None)
     release_at = due - rules.presale_lead_s
     if now < release_at:
-        return Hold(R.PRESALE_NOT_DUE, f"预计于{_fmt_gmt8(release_at)}自动放行"
-                                       f"（最晚发货{_fmt_gmt8(due)}）")
+        return Hold(R.PRESALE_NOT_DUE, f"预计于{shop_time(release_at)}自动放行"
+                                       f"（最晚发货{shop_time(due)}）")
     return None
-
-
-def _fmt_gmt8(ts: int) -> str:
-    # No datetime/tz lookups needed: Beijing time is a fixed UTC+8 offset.
-    days, secs = divmod(ts + 8 * 3600, 86400)
-    y, m, d = _civil_from_days(days)
-    return f"{y:04d}-{m:02d}-{d:02d} {secs // 3600:02d}:{secs % 3600 // 60:02d}"
-
-
-def _civil_from_days(z: int) -> tuple[int, int, int]:
-    # Howard Hinnant's days→date algorithm, to keep the domain free of clock/tz machinery.
-    z += 719468
-    era = (z if z >= 0 else z - 146096) // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    y = yoe + era * 400
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + 3 if mp < 10 else mp - 9
-    return (y + 1 if m <= 2 else y), m, d
 
 
 def audit(order: Order, rules: AuditRules, now: int, *, stock_short: Iterable[str] = (),

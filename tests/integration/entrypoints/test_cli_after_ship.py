@@ -27,7 +27,7 @@ def test_exceptions_deadlines_and_stock_from_the_command_line(fahuo, run, tmp_pa
     closed = run("exceptions", "list", "--status", "closed")
     assert "小王" in closed.output
     bad = run("exceptions", "close", "99999", "--reason", "x")
-    assert bad.exit_code == 2 and "no exception 99999" in flat(bad)
+    assert bad.exit_code == 2 and "没有异常 #99999" in flat(bad)
     assert "overdue" in flat(run("deadlines", "--within-h", "1"))
     (tmp_path / "count.csv").write_text("商家编码,数量,新编码\nCUP-A,12,是\n", encoding="utf-8")
     assert run("stock", "import", str(tmp_path / "count.csv")).exit_code == 0
