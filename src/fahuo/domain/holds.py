@@ -128,11 +128,11 @@ class AuditRules:
         """Rules from stored settings; unknown keys and bad values raise ValueError naming
         the field, so a typo in a settings form never silently turns a check off."""
         if not isinstance(data, Mapping):
-            raise ValueError(f"audit rules must be a mapping, got {type(data).__name__}")
+            raise ValueError(f"审核规则应为对象（键值对），收到 {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"audit rules: unknown field(s) {', '.join(unknown)}")
+            raise ValueError(f"审核规则：未知字段 {'、'.join(unknown)}")
         kw: dict[str, Any] = {}
         for key, value in data.items():
             kw[key] = _PARSERS[key](key, value)
@@ -156,13 +156,13 @@ class AuditRules:
 
 def _bool(key: str, v: Any) -> bool:
     if not isinstance(v, bool):
-        raise ValueError(f"audit rules: {key} must be true or false, got {v!r}")
+        raise ValueError(f"审核规则：{key} 应为 true 或 false，收到 {v!r}")
     return v
 
 
 def _nonneg_int(key: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise ValueError(f"audit rules: {key} must be a whole number ≥ 0, got {v!r}")
+        raise ValueError(f"审核规则：{key} 应为 ≥ 0 的整数，收到 {v!r}")
     return v
 
 
@@ -172,22 +172,22 @@ def _opt_nonneg_int(key: str, v: Any) -> int | None:
 
 def _strings(key: str, v: Any) -> list[str]:
     if isinstance(v, str) or not isinstance(v, Iterable):
-        raise ValueError(f"audit rules: {key} must be a list of texts, got {v!r}")
+        raise ValueError(f"审核规则：{key} 应为文本列表，收到 {v!r}")
     out = []
     for item in v:
         if not isinstance(item, str) or not item.strip():
-            raise ValueError(f"audit rules: {key} holds an empty or non-text entry {item!r}")
+            raise ValueError(f"审核规则：{key} 中有空的或非文本的项 {item!r}")
         out.append(item.strip())
     return out
 
 
 def _stars(key: str, v: Any) -> frozenset[int]:
     if isinstance(v, str) or not isinstance(v, Iterable):
-        raise ValueError(f"audit rules: {key} must be a list of flag numbers 1–5, got {v!r}")
+        raise ValueError(f"审核规则：{key} 应为旗帜编号 1–5 的列表，收到 {v!r}")
     out = set()
     for item in v:
         if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 5:
-            raise ValueError(f"audit rules: {key} holds {item!r}; flags are 1–5 "
+            raise ValueError(f"审核规则：{key} 中有 {item!r}；旗帜编号为 1–5 "
                              "(1紫 2青 3绿 4橙 5红)")
         out.add(item)
     return frozenset(out)

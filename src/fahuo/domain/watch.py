@@ -101,7 +101,7 @@ class WatchRules:
         base = values.get("poll_base_s", default.poll_base_s)
         top = values.get("poll_max_s", default.poll_max_s)
         if "poll_max_s" not in problems and "poll_base_s" not in problems and top < base:
-            problems["poll_max_s"] = f"must be at least poll_base_s ({base}), got {top}"
+            problems["poll_max_s"] = f"不能小于 poll_base_s ({base})，收到 {top}"
         if problems:
             raise BadRules(problems)
         return cls(**values)

@@ -174,7 +174,7 @@ def test_douyin_refuses_the_parcel_and_kuaidi100_intercepts_it(fahuo, make_order
     assert p["kuaidi100"] == {"code": 200, "message": "提交成功", "data": {"taskId": "T1"}}
     assert p["douyin"]["unavailable_reason_code"] == 7
     assert "zt-secret" not in json.dumps(a)  # the courier account's secret is not logged
-    with pytest.raises(AfterSaleError, match="already requested"):  # no second (paid) request
+    with pytest.raises(AfterSaleError, match="已申请过拦截"):  # no second (paid) request
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t", http=k.http)
     assert len(k.forms) == 1
 
@@ -247,7 +247,7 @@ def test_kuaidi100_chosen_but_not_set_up_changes_nothing_and_names_what_is_missi
     assert (c["intercept_state"], c["intercept_detail"]) == ("offered",
                                                              "买家已申请退款，包裹仍在途：可拦截")
     assert audits(fahuo) == []
-    with pytest.raises(AfterSaleError, match="via must be one of auto, douyin, kuaidi100"):
+    with pytest.raises(AfterSaleError, match=r"拦截途径 \(via\) 应为 auto、douyin、kuaidi100 之一"):
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t", via="sf")
 
 
@@ -338,7 +338,7 @@ def test_courier_accounts_are_checked_and_kept_encrypted(fahuo):
         set_intercept_partner(fahuo.uow, acc, "nosuch", {"partnerId": "1"}, actor="t")
     with pytest.raises(TrackingError, match="partnerId"):
         set_intercept_partner(fahuo.uow, acc, "zhongtong", {"partnerKey": "k"}, actor="t")
-    with pytest.raises(TrackingError, match="no tracking account #999"):
+    with pytest.raises(TrackingError, match="没有物流查询账号 #999"):
         set_intercept(fahuo.uow, 999, secret="x", actor="t")
     with pytest.raises(TrackingError, match="label_url must be an http"):
         set_intercept(fahuo.uow, acc, label_url="api.kuaidi100.com", actor="t")
@@ -357,7 +357,7 @@ def test_courier_accounts_are_checked_and_kept_encrypted(fahuo):
     assert stored["credentials"]["secret"] == "very-secret-1"
     assert intercept_view(stored)["couriers"]["zhongtong"]["partnerSecret"] == "***"
     assert remove_intercept_partner(fahuo.uow, acc, "zhongtong", actor="t")["couriers"] == {}
-    with pytest.raises(TrackingError, match="has no 'zhongtong' courier account"):
+    with pytest.raises(TrackingError, match=r"没有 中通快递 \(zhongtong\) 的拦截用快递账号"):
         remove_intercept_partner(fahuo.uow, acc, "zhongtong", actor="t")
     kd = add_account(fahuo.uow, "kdniao", "快递鸟", {"ebusiness_id": "1", "api_key": "k"},
                      "https://api.kdniao.test", "https://fahuo.test")
@@ -382,7 +382,7 @@ def test_the_orders_other_open_cases_are_covered_by_the_same_request(fahuo, make
     intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
     (sib,) = [c for c in list_cases(fahuo.uow, status="all") if c["aftersale_id"] == other]
     assert (sib["intercept_state"], sib["intercept_via"]) == ("requested", "douyin")
-    with pytest.raises(AfterSaleError, match="already requested"):
+    with pytest.raises(AfterSaleError, match="已申请过拦截"):
         intercept(fahuo.uow, lambda s: dy, other, actor="t")
     assert len(dy.calls) == 1
     assert audits(fahuo)[0]["same_order_cases"] == [other]
@@ -403,7 +403,7 @@ def test_a_second_click_while_the_first_is_under_way_sends_nothing(fahuo, make_o
         def apply_intercept(self, aftersale_id, targets):
             if not self.calls:  # the second click lands while Douyin is being asked
                 assert case(fahuo)["intercept_state"] == "requesting"
-                with pytest.raises(AfterSaleError, match="being requested right now") as e:
+                with pytest.raises(AfterSaleError, match="正在申请拦截，请等待结果") as e:
                     intercept(fahuo.uow, lambda s: self, CASE, actor="t", via="douyin")
                 seen["refused"] = str(e.value)
             return super().apply_intercept(aftersale_id, targets)
@@ -564,7 +564,7 @@ def test_a_claim_left_by_a_crash_turns_unsure_and_takes_only_an_explicit_retry(
         u.conn.execute(update(m.after_sales).where(m.after_sales.c.aftersale_id == CASE)
                        .values(intercept_state="requesting", intercept_detail="正在申请拦截…",
                                intercept_claimed_at=int(time.time()) - 60))
-    with pytest.raises(AfterSaleError, match="being requested right now"):
+    with pytest.raises(AfterSaleError, match="正在申请拦截，请等待结果"):
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t")  # a minute: still under way
     with fahuo.uow() as u:
         u.conn.execute(update(m.after_sales).where(m.after_sales.c.aftersale_id == CASE)
