@@ -5,7 +5,7 @@ path shown where the case is listed."""
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -124,7 +124,7 @@ def test_cli_sets_up_interception_and_names_what_is_missing(run, case, k100_labe
     added = run("track", "account-add", "kuaidi100", "--name", "快递100", "--customer", "C",
                 "--key", "K", "--salt", "s", "--callback-url", "https://fahuo.example.com")
     assert added.exit_code == 0, added.output
-    acc = added.output.split("#")[1].split(":")[0]
+    acc = added.output.split("#")[1].split("：")[0]
     bad = run("aftersales", "intercept", CASE, "--via", "sf")
     assert bad.exit_code == 2 and "--via 应为 auto、douyin、kuaidi100 之一" in flat(bad)
     missing = run("aftersales", "intercept", CASE, "--via", "kuaidi100")
@@ -177,4 +177,4 @@ def test_console_offers_no_automatic_retry_when_the_result_is_unknown(api, case,
     assert 'value="auto"' not in page
     r = api.post(f"/aftersales/{case}", data={"action": "intercept", "via": "auto"},
                  follow_redirects=False)
-    assert r.status_code == 303 and "check%20with%20the%20courier" in r.headers["location"]
+    assert r.status_code == 303 and quote("请先向快递核实，再明确选择拦截途径") in r.headers["location"]

@@ -361,7 +361,7 @@ def test_courier_accounts_are_checked_and_kept_encrypted(fahuo):
         remove_intercept_partner(fahuo.uow, acc, "zhongtong", actor="t")
     kd = add_account(fahuo.uow, "kdniao", "快递鸟", {"ebusiness_id": "1", "api_key": "k"},
                      "https://api.kdniao.test", "https://fahuo.test")
-    with pytest.raises(TrackingError, match="goes through a Kuaidi100 account"):
+    with pytest.raises(TrackingError, match="拦截须使用 快递100 账号"):
         set_intercept(fahuo.uow, kd, secret="x", actor="t")
     with pytest.raises(TrackingError, match="intercept-partner"):
         add_account(fahuo.uow, "kuaidi100", "x", {"customer": "c", "key": "k", "salt": "s",
@@ -440,7 +440,7 @@ def test_an_error_after_sending_leaves_the_case_unsure_not_claimed(fahuo, make_o
     c = case(fahuo)
     assert c["intercept_state"] == "unsure" and "ValueError" in c["intercept_detail"]
     assert c["intercept_detail"].startswith("拦截结果未知：处理中出错")
-    with pytest.raises(AfterSaleError, match="check with the courier"):
+    with pytest.raises(AfterSaleError, match="请先向快递核实，再明确选择拦截途径"):
         intercept(fahuo.uow, lambda s: Douyin(accepted), CASE, actor="t", http=k.http)
     assert len(dy.calls) == 1 and k.forms == []
     (a,) = audits(fahuo)
@@ -453,7 +453,7 @@ def test_a_case_of_the_same_order_already_requested_blocks_the_others(fahuo, mak
                          intercept_detail="抖音：已提交拦截，费用 3.00 元", intercept_via="douyin",
                          closed_at=int(time.time()))
     dy = Douyin(accepted)
-    with pytest.raises(AfterSaleError, match=f"through case {other} of the same order"):
+    with pytest.raises(AfterSaleError, match=f"所在订单已通过售后 {other} 申请过拦截"):
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
     assert dy.calls == [] and case(fahuo)["intercept_state"] == "offered"
 
@@ -511,7 +511,7 @@ def test_a_lost_kuaidi100_answer_is_unsure_and_not_retried_automatically(
     got = intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t", http=http)
     assert got["intercept_state"] == "unsure" and len(sent) == 1
     assert "结果未知：请先向快递核实包裹是否已被拦截，确认未拦截后再选快递100重新拦截" in got["detail"]
-    with pytest.raises(AfterSaleError, match="check with the courier"):
+    with pytest.raises(AfterSaleError, match="请先向快递核实，再明确选择拦截途径"):
         intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t", http=http)
     assert len(sent) == 1 and case(fahuo)["intercept_state"] == "unsure"
     # a person who checked with the courier chooses Kuaidi100 explicitly
@@ -549,7 +549,7 @@ def test_an_unsure_case_of_the_same_order_blocks_an_automatic_request(fahuo, mak
     ref = shipped_case(fahuo, make_order)
     other = another_case(fahuo, ref, intercept_state="unsure", intercept_detail="快递100：结果未知")
     dy = Douyin(unsupported)
-    with pytest.raises(AfterSaleError, match=f"through case {other} of the same order"):
+    with pytest.raises(AfterSaleError, match=f"经同一订单的售后 {other}"):
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
     assert dy.calls == [] and case(fahuo)["intercept_state"] == "offered"
 
@@ -572,7 +572,7 @@ def test_a_claim_left_by_a_crash_turns_unsure_and_takes_only_an_explicit_retry(
     follow_intercepts(fahuo.uow)  # the periodic sweep shows it to the merchant
     c = case(fahuo)
     assert c["intercept_state"] == "unsure" and "申请中断" in c["intercept_detail"]
-    with pytest.raises(AfterSaleError, match="check with the courier"):
+    with pytest.raises(AfterSaleError, match="请先向快递核实，再明确选择拦截途径"):
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
     assert dy.calls == []
     got = intercept(fahuo.uow, lambda s: dy, CASE, actor="t", via="douyin")
