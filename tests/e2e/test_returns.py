@@ -112,7 +112,7 @@ def test_a_returned_bundle_is_shown_as_bundles_while_stock_takes_its_parts(fahuo
                                            env={"COLUMNS": width}) for width in ("250", "100"))
     finally:
         set_app(None)
-    assert wide.exit_code == 0 and f"good {bundle}×1（组套）" in wide.output, wide.output
+    assert wide.exit_code == 0 and f"完好 {bundle}×1（组套）" in wide.output, wide.output
     # an ordinary terminal: the ids are still whole (they were cut to "7300…"), the rest wraps
     assert narrow.exit_code == 0 and case_id in narrow.output and oid in narrow.output
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from fahuo.domain.clock import shop_time
 from fahuo.domain.orders import Order, Receiver, SubOrder
 from fahuo.domain.packs import is_line_shippable
 from fahuo.domain.regions import CITIES_WITHOUT_DISTRICTS, province_of
@@ -127,11 +128,11 @@ class AuditRules:
         """Rules from stored settings; unknown keys and bad values raise ValueError naming
         the field, so a typo in a settings form never silently turns a check off."""
         if not isinstance(data, Mapping):
-            raise ValueError(f"audit rules must be a mapping, got {type(data).__name__}")
+            raise ValueError(f"审核规则应为对象（键值对），收到 {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"audit rules: unknown field(s) {', '.join(unknown)}")
+            raise ValueError(f"审核规则：未知字段 {'、'.join(unknown)}")
         kw: dict[str, Any] = {}
         for key, value in data.items():
             kw[key] = _PARSERS[key](key, value)
@@ -155,13 +156,13 @@ class AuditRules:
 
 def _bool(key: str, v: Any) -> bool:
     if not isinstance(v, bool):
-        raise ValueError(f"audit rules: {key} must be true or false, got {v!r}")
+        raise ValueError(f"审核规则：{key} 应为 true 或 false，收到 {v!r}")
     return v
 
 
 def _nonneg_int(key: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise ValueError(f"audit rules: {key} must be a whole number ≥ 0, got {v!r}")
+        raise ValueError(f"审核规则：{key} 应为 ≥ 0 的整数，收到 {v!r}")
     return v
 
 
@@ -171,22 +172,22 @@ def _opt_nonneg_int(key: str, v: Any) -> int | None:
 
 def _strings(key: str, v: Any) -> list[str]:
     if isinstance(v, str) or not isinstance(v, Iterable):
-        raise ValueError(f"audit rules: {key} must be a list of texts, got {v!r}")
+        raise ValueError(f"审核规则：{key} 应为文本列表，收到 {v!r}")
     out = []
     for item in v:
         if not isinstance(item, str) or not item.strip():
-            raise ValueError(f"audit rules: {key} holds an empty or non-text entry {item!r}")
+            raise ValueError(f"审核规则：{key} 中有空的或非文本的项 {item!r}")
         out.append(item.strip())
     return out
 
 
 def _stars(key: str, v: Any) -> frozenset[int]:
     if isinstance(v, str) or not isinstance(v, Iterable):
-        raise ValueError(f"audit rules: {key} must be a list of flag numbers 1–5, got {v!r}")
+        raise ValueError(f"审核规则：{key} 应为旗帜编号 1–5 的列表，收到 {v!r}")
     out = set()
     for item in v:
         if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 5:
-            raise ValueError(f"audit rules: {key} holds {item!r}; flags are 1–5 "
+            raise ValueError(f"审核规则：{key} 中有 {item!r}；旗帜编号为 1–5 "
                              "(1紫 2青 3绿 4橙 5红)")
         out.add(item)
     return frozenset(out)
@@ -260,30 +261,9 @@ def _presale_hold(order: Order, rules: AuditRules, now: int) -> Hold | None:
     due = min(d for d in dues if d is not None)
     release_at = due - rules.presale_lead_s
     if now < release_at:
-        return Hold(R.PRESALE_NOT_DUE, f"预计于{_fmt_gmt8(release_at)}自动放行"
-                                       f"（最晚发货{_fmt_gmt8(due)}）")
+        return Hold(R.PRESALE_NOT_DUE, f"预计于{shop_time(release_at)}自动放行"
+                                       f"（最晚发货{shop_time(due)}）")
     return None
-
-
-def _fmt_gmt8(ts: int) -> str:
-    # No datetime/tz lookups needed: Beijing time is a fixed UTC+8 offset.
-    days, secs = divmod(ts + 8 * 3600, 86400)
-    y, m, d = _civil_from_days(days)
-    return f"{y:04d}-{m:02d}-{d:02d} {secs // 3600:02d}:{secs % 3600 // 60:02d}"
-
-
-def _civil_from_days(z: int) -> tuple[int, int, int]:
-    # Howard Hinnant's days→date algorithm, to keep the domain free of clock/tz machinery.
-    z += 719468
-    era = (z if z >= 0 else z - 146096) // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    y = yoe + era * 400
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + 3 if mp < 10 else mp - 9
-    return (y + 1 if m <= 2 else y), m, d
 
 
 def audit(order: Order, rules: AuditRules, now: int, *, stock_short: Iterable[str] = (),

@@ -16,7 +16,7 @@ from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import OrderState
 from fahuo.domain.packs import PackState
 from fahuo.domain.stock import MOVE_NAMES
-from fahuo.domain.tracking import TrackingState
+from fahuo.domain.tracking import INCIDENT_NAMES, STATE_NAMES, TrackingState
 from fahuo.domain.watch import FindingKind
 
 O, P, T, K, I = OrderState, PackState, TrackingState, FindingKind, InterceptState  # noqa: E741
@@ -33,12 +33,8 @@ PACK_STATE: Mapping[str, str] = {
     P.FAILED: "回传失败", P.STALE: "面单失效", P.CANCELLED: "已作废",
 }
 PACK_KIND: Mapping[str, str] = {"whole": "整单", "merged": "合并", "split": "拆分"}
-TRACK_STATE: Mapping[str, str] = {
-    T.INFO_RECEIVED: "待揽收", T.PICKED_UP: "已揽收", T.IN_TRANSIT: "运输中",
-    T.OUT_FOR_DELIVERY: "派送中", T.DELIVERED: "已签收", T.FAILED_ATTEMPT: "派送失败",
-    T.EXCEPTION: "疑难件", T.REJECTED: "拒收", T.RETURNING: "退回中", T.RETURNED: "已退回",
-    T.LOST: "丢失",
-}
+TRACK_STATE: Mapping[str, str] = STATE_NAMES
+INCIDENT: Mapping[str, str] = INCIDENT_NAMES
 FINDING_KIND: Mapping[str, str] = {
     K.PICKUP_TIMEOUT: "揽收超时（虚假发货风险）", K.STALLED: "物流停滞",
     K.FAILED_DELIVERY: "派送失败/疑难", K.REFUSED: "拒收", K.RETURNED: "退回", K.LOST: "丢件",
@@ -73,7 +69,7 @@ HANDOVER_STATE: Mapping[str, str] = {HandoverState.OPEN: "待交接",
 # Every code set by name, for screens that pick one by name and for the untranslated-text test.
 CODE_SETS: Mapping[str, Mapping[str, str]] = {
     "order_state": ORDER_STATE, "pack_state": PACK_STATE, "pack_kind": PACK_KIND,
-    "track_state": TRACK_STATE, "finding_kind": FINDING_KIND, "hold_reason": HOLD_REASON,
+    "track_state": TRACK_STATE, "incident": INCIDENT, "finding_kind": FINDING_KIND, "hold_reason": HOLD_REASON,
     "intercept_state": INTERCEPT_STATE, "job_kind": JOB_KIND, "job_status": JOB_STATUS,
     "job_item_status": JOB_ITEM_STATUS, "inbox_status": INBOX_STATUS,
     "waybill_status": WAYBILL_STATUS, "channel_kind": CHANNEL_KIND, "stock_move": STOCK_MOVE,

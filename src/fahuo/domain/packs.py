@@ -81,12 +81,12 @@ def plan_merges(candidates: Iterable[MergeCandidate], window_s: int) -> list[lis
     first payment, ids inside by pay time then id.
     """
     if window_s < 0:
-        raise ValueError(f"merge window must be ≥ 0 seconds, got {window_s}")
+        raise ValueError(f"合并时间窗应 ≥ 0 秒，收到 {window_s}")
     seen: set[str] = set()
     by_key: dict[tuple[str, str, str], list[MergeCandidate]] = {}
     for c in candidates:
         if c.order_id in seen:
-            raise ValueError(f"order {c.order_id} appears twice among merge candidates")
+            raise ValueError(f"订单 {c.order_id} 在待合并订单中出现了两次")
         seen.add(c.order_id)
         if can_merge(c):
             by_key.setdefault((c.shop_id, c.buyer_id, c.receiver_key), []).append(c)
@@ -119,19 +119,19 @@ class SkuFacts:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SkuFacts:
-        _check_keys("sku facts", data, ("warehouse", "weight_g", "large", "tags", "bin"))
+        _check_keys("商品信息", data, ("warehouse", "weight_g", "large", "tags", "bin"))
         warehouse = data.get("warehouse", "")
         if not isinstance(warehouse, str):
-            raise ValueError(f"sku facts: warehouse must be a text, got {warehouse!r}")
+            raise ValueError(f"商品信息：仓库 (warehouse) 应为文本，收到 {warehouse!r}")
         tags = data.get("tags", ())
         if isinstance(tags, str) or not isinstance(tags, Iterable) or not all(
                 isinstance(t, str) and t.strip() for t in tags):
-            raise ValueError(f"sku facts: tags must be a list of non-empty texts, got {tags!r}")
+            raise ValueError(f"商品信息：标签 (tags) 应为非空文本的列表，收到 {tags!r}")
         bin_ = data.get("bin", "")
         if not isinstance(bin_, str):
-            raise ValueError(f"sku facts: bin must be a text, got {bin_!r}")
-        return cls(warehouse.strip(), _int("sku facts", "weight_g", data.get("weight_g", 0), 0),
-                   _flag("sku facts", "large", data.get("large", False)),
+            raise ValueError(f"商品信息：库位 (bin) 应为文本，收到 {bin_!r}")
+        return cls(warehouse.strip(), _int("商品信息", "weight_g", data.get("weight_g", 0), 0),
+                   _flag("商品信息", "large", data.get("large", False)),
                    frozenset(t.strip() for t in tags), bin_.strip())
 
     def to_dict(self) -> dict[str, Any]:
@@ -147,17 +147,17 @@ class SplitRules:
 
     def __post_init__(self) -> None:
         if self.max_pack_weight_g is not None and self.max_pack_weight_g <= 0:
-            raise ValueError(f"split rules: max_pack_weight_g must be > 0 or empty, got "
+            raise ValueError(f"拆包规则：max_pack_weight_g 应 > 0 或留空，收到 "
                              f"{self.max_pack_weight_g}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SplitRules:
-        _check_keys("split rules", data, ("per_warehouse", "large_item_alone",
+        _check_keys("拆包规则", data, ("per_warehouse", "large_item_alone",
                                           "max_pack_weight_g"))
         limit = data.get("max_pack_weight_g")
-        return cls(_flag("split rules", "per_warehouse", data.get("per_warehouse", True)),
-                   _flag("split rules", "large_item_alone", data.get("large_item_alone", True)),
-                   None if limit is None else _int("split rules", "max_pack_weight_g", limit, 1))
+        return cls(_flag("拆包规则", "per_warehouse", data.get("per_warehouse", True)),
+                   _flag("拆包规则", "large_item_alone", data.get("large_item_alone", True)),
+                   None if limit is None else _int("拆包规则", "max_pack_weight_g", limit, 1))
 
     def to_dict(self) -> dict[str, Any]:
         return {"per_warehouse": self.per_warehouse, "large_item_alone": self.large_item_alone,
@@ -166,21 +166,21 @@ class SplitRules:
 
 def _check_keys(what: str, data: Any, known: tuple[str, ...]) -> None:
     if not isinstance(data, Mapping):
-        raise ValueError(f"{what} must be a mapping, got {type(data).__name__}")
+        raise ValueError(f"{what}应为对象（键值对），收到 {type(data).__name__}")
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ValueError(f"{what}: unknown field(s) {', '.join(map(str, unknown))}")
+        raise ValueError(f"{what}：未知字段 {'、'.join(map(str, unknown))}")
 
 
 def _flag(what: str, key: str, v: Any) -> bool:
     if not isinstance(v, bool):
-        raise ValueError(f"{what}: {key} must be true or false, got {v!r}")
+        raise ValueError(f"{what}：{key} 应为 true 或 false，收到 {v!r}")
     return v
 
 
 def _int(what: str, key: str, v: Any, minimum: int) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-        raise ValueError(f"{what}: {key} must be a whole number ≥ {minimum}, got {v!r}")
+        raise ValueError(f"{what}：{key} 应为 ≥ {minimum} 的整数，收到 {v!r}")
     return v
 
 
@@ -208,10 +208,10 @@ class PackPlan:
 
     def __post_init__(self) -> None:
         if not self.lines:
-            raise NothingToShip("a pack needs at least one line (包裹里没有商品)")
+            raise NothingToShip("包裹里没有商品")
         bad = [ln.sku_order_id for ln in self.lines if ln.quantity < 1]
         if bad:
-            raise NothingToShip(f"pack lines need at least one unit: {', '.join(bad)}")
+            raise NothingToShip(f"包裹里每个商品至少 1 件：{'、'.join(bad)}")
 
 
 _UNKNOWN = SkuFacts()
@@ -285,14 +285,13 @@ def one_pack(orders: Sequence[Order], why: str = "整单一包") -> PackPlan:
     ``NothingToShip`` when one of the orders has no such line: the platform ships a merged
     parcel only if each listed order has a line in it."""
     if not orders:
-        raise NothingToShip("a pack needs at least one order")
+        raise NothingToShip("包裹至少要有一个订单")
     lines: list[PackLine] = []
     for o in orders:
         mine = [PackLine(s.sku_order_id, units_to_ship(s)) for s in o.sub_orders
                 if is_line_shippable(s)]
         if not mine:
-            raise NothingToShip(f"订单{o.order_id}没有可发的商品 (order {o.order_id} has no "
-                                f"line left to ship)")
+            raise NothingToShip(f"订单{o.order_id}没有可发的商品")
         lines += mine
     return PackPlan(tuple(lines), "", False, why)
 

@@ -57,28 +57,28 @@ class CourierRule:
         """A rule from stored settings; bad input raises ValueError naming rule and field.
         Province names are normalised ("广东" → "广东省"); courier names become codes."""
         if not isinstance(data, Mapping):
-            raise ValueError(f"courier rule must be a mapping, got {type(data).__name__}")
-        label = f"courier rule {data.get('name')!r}"
+            raise ValueError(f"快递规则应为对象（键值对），收到 {type(data).__name__}")
+        label = f"快递规则 {data.get('name')!r}"
         unknown = sorted(set(data) - {f.name for f in fields(cls)})
         if unknown:
-            raise ValueError(f"{label}: unknown field(s) {', '.join(unknown)}")
+            raise ValueError(f"{label}：未知字段 {'、'.join(unknown)}")
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"{label}: name must be a non-empty text")
+            raise ValueError(f"{label}：名称 (name) 不能为空")
         raw_courier = data.get("courier_code")
         if not isinstance(raw_courier, str) or not raw_courier.strip():
-            raise ValueError(f"{label}: courier_code must be a non-empty text")
+            raise ValueError(f"{label}：快递公司 (courier_code) 不能为空")
         code = courier_code(raw_courier)
         if code is None:
             if not _CODE.fullmatch(raw_courier.strip()):
-                raise ValueError(f"{label}: courier_code {raw_courier!r} is not a known courier "
-                                 "or a platform code")
+                raise ValueError(f"{label}：快递公司 (courier_code) {raw_courier!r} "
+                                 "不是已知的快递公司或平台快递编码")
             code = raw_courier.strip()  # a code from the platform's runtime list
         provinces = set()
         for p in _texts(label, "provinces", data.get("provinces", ())):
             full = province_of(p)
             if full is None:
-                raise ValueError(f"{label}: provinces holds unknown province {p!r}")
+                raise ValueError(f"{label}：省份 (provinces) 中有未知省份 {p!r}")
             provinces.add(full)
         kw: dict[str, Any] = {
             "name": name.strip(), "courier_code": code, "provinces": frozenset(provinces),
@@ -90,14 +90,14 @@ class CourierRule:
         for key in ("min_weight_g", "max_weight_g", "min_amount_fen", "max_amount_fen"):
             v = data.get(key)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                raise ValueError(f"{label}: {key} must be a whole number ≥ 0 or empty, got {v!r}")
+                raise ValueError(f"{label}：{key} 应为 ≥ 0 的整数或留空，收到 {v!r}")
             kw[key] = v
         for lo, hi in (("min_weight_g", "max_weight_g"), ("min_amount_fen", "max_amount_fen")):
             if kw[lo] is not None and kw[hi] is not None and kw[lo] > kw[hi]:
-                raise ValueError(f"{label}: {lo} ({kw[lo]}) is above {hi} ({kw[hi]})")
+                raise ValueError(f"{label}：{lo} ({kw[lo]}) 大于 {hi} ({kw[hi]})")
         enabled = data.get("enabled", True)
         if not isinstance(enabled, bool):
-            raise ValueError(f"{label}: enabled must be true or false, got {enabled!r}")
+            raise ValueError(f"{label}：enabled 应为 true 或 false，收到 {enabled!r}")
         kw["enabled"] = enabled
         return cls(**kw)
 
@@ -155,11 +155,11 @@ def _range(lo: int | None, hi: int | None, unit: str) -> str:
 
 def _texts(label: str, key: str, v: Any) -> list[str]:
     if isinstance(v, str) or not isinstance(v, Iterable):
-        raise ValueError(f"{label}: {key} must be a list of texts, got {v!r}")
+        raise ValueError(f"{label}：{key} 应为文本列表，收到 {v!r}")
     out = []
     for item in v:
         if not isinstance(item, str) or not item.strip():
-            raise ValueError(f"{label}: {key} holds an empty or non-text entry {item!r}")
+            raise ValueError(f"{label}：{key} 中有空的或非文本的项 {item!r}")
         out.append(item.strip())
     return out
 
@@ -180,26 +180,26 @@ class CostTable:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CostTable:
         if not isinstance(data, Mapping):
-            raise ValueError("cost table must be a mapping courier → {province: row}")
+            raise ValueError("运费表应为 快递公司 → {省份: 价格行} 的对象")
         rows: dict[str, dict[str, CostRow]] = {}
         for raw_courier, table in data.items():
             code = courier_code(str(raw_courier)) or str(raw_courier)
             if not isinstance(table, Mapping):
-                raise ValueError(f"cost table {raw_courier!r}: must map province → "
-                                 "[first_weight_g, first_fee_fen, extra_fee_per_kg_fen]")
+                raise ValueError(f"运费表 {raw_courier!r}：应为 省份 → "
+                                 "[首重克数 first_weight_g, 首重费用（分）first_fee_fen, 续重每公斤（分）extra_fee_per_kg_fen]")
             out: dict[str, CostRow] = {}
             for raw_province, row in table.items():
                 province = ANY_PROVINCE if raw_province == ANY_PROVINCE else province_of(
                     str(raw_province))
                 if province is None:
-                    raise ValueError(f"cost table {raw_courier!r}: unknown province "
+                    raise ValueError(f"运费表 {raw_courier!r}：未知省份 "
                                      f"{raw_province!r}")
                 if (not isinstance(row, (list, tuple)) or len(row) != 3
                         or any(isinstance(x, bool) or not isinstance(x, int) or x < 0
                                for x in row) or row[0] == 0):
-                    raise ValueError(f"cost table {raw_courier!r} {raw_province!r}: row must be "
-                                     "[first_weight_g > 0, first_fee_fen ≥ 0, "
-                                     f"extra_fee_per_kg_fen ≥ 0], got {row!r}")
+                    raise ValueError(f"运费表 {raw_courier!r} {raw_province!r}：价格行应为 "
+                                     "[首重克数 > 0, 首重费用（分）≥ 0, "
+                                     f"续重每公斤（分）≥ 0]，收到 {row!r}")
                 out[province] = (row[0], row[1], row[2])
             rows[code] = out
         return cls(rows)

@@ -59,6 +59,21 @@ class Incident(StrEnum):
 T = TrackingState
 I = Incident  # noqa: E741
 
+# Chinese names (domain/names.py refers to these; watch texts need them too)
+STATE_NAMES: dict[str, str] = {
+    T.INFO_RECEIVED: "待揽收", T.PICKED_UP: "已揽收", T.IN_TRANSIT: "运输中",
+    T.OUT_FOR_DELIVERY: "派送中", T.DELIVERED: "已签收", T.FAILED_ATTEMPT: "派送失败",
+    T.EXCEPTION: "疑难件", T.REJECTED: "拒收", T.RETURNING: "退回中", T.RETURNED: "已退回",
+    T.LOST: "丢失",
+}
+INCIDENT_NAMES: dict[str, str] = {
+    I.ADDRESS_PROBLEM: "地址有误", I.RECIPIENT_UNAVAILABLE: "联系不上收件人", I.REFUSED: "拒收",
+    I.DAMAGED: "破损", I.LOST: "丢失", I.CUSTOMS: "海关查验", I.WEATHER: "天气原因",
+    I.NOT_SIGNED_IN_TIME: "超时未签收", I.NO_UPDATES: "长时间无更新", I.NO_TRACE: "发货无信息",
+    I.UNCOLLECTED: "超时未取件", I.OUT_OF_AREA: "超区", I.HELD_UP: "滞留", I.DELAYED: "延误",
+    I.MISSORTED: "错分", I.INTERCEPTED: "已拦截", I.CANCELLED: "已销单", I.OTHER: "其他问题",
+}
+
 TERMINAL = frozenset({T.DELIVERED, T.RETURNED, T.LOST})
 # States that prove the courier has the parcel. EXCEPTION does not (it may be 发货无信息).
 POSSESSION = frozenset({T.PICKED_UP, T.IN_TRANSIT, T.OUT_FOR_DELIVERY, T.DELIVERED,

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from fahuo.domain.tracking import TERMINAL, Tracker, TrackingEvent, TrackingState
+from fahuo.domain.tracking import (
+    INCIDENT_NAMES,
+    STATE_NAMES,
+    TERMINAL,
+    Tracker,
+    TrackingEvent,
+    TrackingState,
+)
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -46,7 +53,7 @@ class BadRules(ValueError):
     """Invalid shop watch rules; ``fields`` names every bad one."""
 
     def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__("bad watch rules: " + "; ".join(f"{k}: {v}" for k, v in problems.items()))
+        super().__init__("异常监控规则有误：" + "; ".join(f"{k}: {v}" for k, v in problems.items()))
         self.fields = sorted(problems)
         self.problems = problems
 
@@ -74,13 +81,13 @@ class WatchRules:
         known = set(cls._INT_FIELDS) | {"deadline_warnings_s"}
         for k in data:
             if k not in known:
-                problems[str(k)] = "unknown setting"
+                problems[str(k)] = "未知设置项"
         values: dict[str, Any] = {}
         for name in cls._INT_FIELDS:
             if name in data:
                 v = data[name]
                 if not _is_int(v) or v <= 0:
-                    problems[name] = f"must be a positive whole number of seconds, got {v!r}"
+                    problems[name] = f"应为正整数秒数，收到 {v!r}"
                 else:
                     values[name] = v
         if "deadline_warnings_s" in data:
@@ -88,14 +95,14 @@ class WatchRules:
             if (not isinstance(v, (list, tuple)) or len(v) != 2
                     or not all(_is_int(x) and x > 0 for x in v) or v[0] <= v[1]):
                 problems["deadline_warnings_s"] = (
-                    f"must be two positive seconds, first larger (e.g. [21600, 7200]), got {v!r}")
+                    f"应为两个正整数秒数，第一个较大（如 [21600, 7200]），收到 {v!r}")
             else:
                 values["deadline_warnings_s"] = (v[0], v[1])
         default = cls()
         base = values.get("poll_base_s", default.poll_base_s)
         top = values.get("poll_max_s", default.poll_max_s)
         if "poll_max_s" not in problems and "poll_base_s" not in problems and top < base:
-            problems["poll_max_s"] = f"must be at least poll_base_s ({base}), got {top}"
+            problems["poll_max_s"] = f"不能小于 poll_base_s ({base})，收到 {top}"
         if problems:
             raise BadRules(problems)
         return cls(**values)
@@ -133,7 +140,7 @@ def detect_parcel(tracker: Tracker, shipped_at: int | None, rules: WatchRules, n
         # The hot path: a moving parcel is only ever "stalled".
         if last is not None and now - last >= rules.stalled_s:
             return [_parcel(K.STALLED, tracker, order_id, last + rules.stalled_s,
-                            f"no event for {(now - last) // HOUR} h", episode=last)]
+                            f"已 {(now - last) // HOUR} 小时没有物流更新", episode=last)]
         return []
     if state is _S.DELIVERED:
         return []
@@ -142,18 +149,18 @@ def detect_parcel(tracker: Tracker, shipped_at: int | None, rules: WatchRules, n
         due = shipped_at + rules.pickup_timeout_s
         if now >= due:
             out.append(_parcel(K.PICKUP_TIMEOUT, tracker, order_id, due,
-                               f"no carrier scan {(now - shipped_at) // HOUR} h after shipping"))
+                               f"发货 {(now - shipped_at) // HOUR} 小时后仍无揽收记录"))
     since = tracker.state_since if tracker.state_since is not None else now
-    reason = f" ({tracker.incident})" if tracker.incident else ""
+    reason = f"（{INCIDENT_NAMES.get(tracker.incident, tracker.incident)}）" if tracker.incident else ""
     if state is _S.FAILED_ATTEMPT or state is _S.EXCEPTION:
-        out.append(_parcel(K.FAILED_DELIVERY, tracker, order_id, since, f"{state}{reason}",
+        out.append(_parcel(K.FAILED_DELIVERY, tracker, order_id, since, f"{STATE_NAMES[state]}{reason}",
                            episode=since))
     elif state is _S.REJECTED:
-        out.append(_parcel(K.REFUSED, tracker, order_id, since, f"refused{reason}"))
+        out.append(_parcel(K.REFUSED, tracker, order_id, since, f"拒收{reason}"))
     elif state is _S.RETURNING or state is _S.RETURNED:
-        out.append(_parcel(K.RETURNED, tracker, order_id, since, str(state)))
+        out.append(_parcel(K.RETURNED, tracker, order_id, since, STATE_NAMES[state]))
     elif state is _S.LOST:
-        out.append(_parcel(K.LOST, tracker, order_id, since, f"lost{reason}"))
+        out.append(_parcel(K.LOST, tracker, order_id, since, f"丢失{reason}"))
     return out
 
 
@@ -192,11 +199,11 @@ def detect_deadline(order_id: str, exp_ship_time: int | None, shipped: bool, rul
     if left > first:
         return []
     if left <= 0:
-        kind, since, detail = K.OVERDUE, exp_ship_time, f"ship deadline passed {-left // 60} min ago"
+        kind, since, detail = K.OVERDUE, exp_ship_time, f"已超过发货期限 {-left // 60} 分钟"
     elif left <= second:
-        kind, since, detail = K.DEADLINE_SOON_2H, exp_ship_time - second, f"{left // 60} min left"
+        kind, since, detail = K.DEADLINE_SOON_2H, exp_ship_time - second, f"距发货期限还剩 {left // 60} 分钟"
     else:
-        kind, since, detail = K.DEADLINE_SOON_6H, exp_ship_time - first, f"{left // 60} min left"
+        kind, since, detail = K.DEADLINE_SOON_6H, exp_ship_time - first, f"距发货期限还剩 {left // 60} 分钟"
     return [Finding(kind, f"{kind}:{order_id}:{exp_ship_time}", order_id, "", "", since, None,
                     detail)]
 

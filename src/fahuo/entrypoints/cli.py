@@ -23,7 +23,7 @@ def _everyone(as_: Optional[str] = typer.Option(
         help="the name the audit log records for what this command does (default: the OS "
              "user)")) -> None:
     if as_ is not None and not as_.strip():
-        _fail("--as needs a name")
+        _fail("--as 需要一个名字")
     set_actor(as_.strip() if as_ else None)
 
 
@@ -33,8 +33,8 @@ def init() -> None:
     app = get_app()
     app.migrate()
     app.box  # creates the key file on first use  # noqa: B018
-    out.print(f"fahuo ready: database {app.settings.db_url.split('@')[-1]}, "
-              f"data in {app.settings.data_dir}")
+    out.print(f"fahuo 已就绪：数据库 {app.settings.db_url.split('@')[-1]}，"
+              f"数据目录 {app.settings.data_dir}")
 
 
 @cli.command()
@@ -46,12 +46,12 @@ def sync(shop: Optional[int] = typer.Option(None, help="shop # (default: all sho
     with app.uow() as uow:
         shops = [s for s in uow.shops.list(enabled_only=True) if shop in (None, s.id)]
     if not shops:
-        _fail("no such shop" if shop else "no shops yet: run `fahuo shop add`")
+        _fail(f"没有店铺 #{shop}" if shop else "还没有店铺：请先运行 `fahuo shop add`")
     failed = False
     for s in shops:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=out, disable=quiet) as bar:
-            task = bar.add_task(f"shop {s.shop_name or s.shop_id}", total=None)
+            task = bar.add_task(f"店铺 {s.shop_name or s.shop_id}", total=None)
 
             def progress(done: int, expected: int, task: TaskID = task) -> None:
                 bar.update(task, completed=done, total=max(done, expected))
@@ -60,12 +60,12 @@ def sync(shop: Optional[int] = typer.Option(None, help="shop # (default: all sho
                 r = app.order_sync.run_recording_failure(s.id, app.platform_for(s),
                                                          progress=progress)
             except Exception as exc:  # noqa: BLE001 - reported per shop, others go on
-                err.print(f"[red]shop {s.shop_id}: {exc}[/red]")
+                err.print(f"[red]店铺 {s.shop_id}：{exc}[/red]")
                 failed = True
                 continue
-        out.print(f"shop {s.shop_id}: {r.orders_seen} orders read, {r.inserted} new, "
-                  f"{r.updated} updated, {r.stale} stale, {r.pages} pages "
-                  f"in {r.seconds:.1f}s")
+        out.print(f"店铺 {s.shop_id}：读到 {r.orders_seen} 个订单，新增 {r.inserted} 个，"
+                  f"更新 {r.updated} 个，过期 {r.stale} 个，共 {r.pages} 页，"
+                  f"用时 {r.seconds:.1f} 秒")
     if failed:
         raise typer.Exit(1)
 
@@ -103,7 +103,7 @@ def _exit_despite_busy_threads(grace_s: float) -> None:
     busy = [t.name for t in threading.enumerate()
             if t is not threading.current_thread() and not t.daemon and t.is_alive()]
     if busy:
-        err.print(f"stopping with work still running in: {', '.join(busy)}")
+        err.print(f"停止时仍有任务在运行：{', '.join(busy)}")
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)

@@ -32,7 +32,7 @@ def who() -> str:
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]错误：[/red]{message}")
     raise typer.Exit(2)
 
 

@@ -13,6 +13,8 @@ from rich.table import Table
 
 from fahuo.bootstrap import get_app
 from fahuo.domain.clock import shop_time
+from fahuo.domain.names import HOLD_REASON, JOB_ITEM_STATUS, ORDER_STATE, courier_name, name
+from fahuo.domain.orders import PLATFORM_STATUS_NAMES
 from fahuo.entrypoints.cli_common import _fail, err, out, who
 
 orders_cli = typer.Typer(help="Orders in the store.", no_args_is_help=True)
@@ -30,24 +32,30 @@ def orders_list(state: Optional[str] = typer.Option(None), limit: int = 20,
     if as_json:
         print(json.dumps({"total": total, "items": rows}, ensure_ascii=False, default=str))
         return
-    t = Table("order", "state", "status", "deadline", "receiver", "region")
+    t = Table("订单", "状态", "平台状态", "发货期限", "收件人", "地区")
     for r in rows:
-        t.add_row(r["order_id"], r["state"], str(r["order_status"]),
+        t.add_row(r["order_id"], name(ORDER_STATE, r["state"]),
+                  PLATFORM_STATUS_NAMES.get(r["order_status"], str(r["order_status"])),
                   shop_time(r["exp_ship_time"], "%m-%d %H:%M")
                   if r["exp_ship_time"] else "—",
                   f"{r['receiver_name_mask']} {r['receiver_phone_mask']}",
                   f"{r['province']}{r['city']}")
     out.print(t)
-    out.print(f"{total} orders")
+    out.print(f"共 {total} 个订单")
+
+
+# the pipeline's steps (services/shipping/report.py)
+STEPS = {"audit": "审核", "plan": "分包选快递", "waybills": "取号", "confirm": "回传发货",
+         "recycle": "回收单号"}
 
 
 def _order_ids(values: list[str]) -> list[str]:
     ids = [x.strip() for v in values for x in v.split(",") if x.strip()]
     bad = [x for x in ids if not x.isdigit()]
     if bad:
-        _fail(f"not Douyin order ids: {', '.join(bad)}")
+        _fail(f"不是抖店订单号：{'、'.join(bad)}")
     if not ids:
-        _fail("name at least one order id")
+        _fail("请至少给出一个订单号")
     return ids
 
 
@@ -62,7 +70,7 @@ def orders_hold(order_ids: list[str] = typer.Argument(..., help="order ids (spac
         res = hold_orders(app.uow, _order_ids(order_ids), note, actor=who())
     except ValueError as exc:
         _fail(str(exc))
-    out.print(f"held {len(res.changed)}")
+    out.print(f"已挂起 {len(res.changed)} 个订单")
     for oid, why in res.refused.items():
         err.print(f"[yellow]{oid}[/yellow]: {why}")
     if res.refused:
@@ -77,7 +85,7 @@ def orders_release(order_ids: list[str] = typer.Argument(...),
     app = get_app()
     app.migrate()
     res = release_orders(app.uow, _order_ids(order_ids), actor=who(), note=note)
-    out.print(f"released {len(res.changed)}")
+    out.print(f"已放行 {len(res.changed)} 个订单")
     for oid, why in res.refused.items():
         err.print(f"[yellow]{oid}[/yellow]: {why}")
     if res.refused:
@@ -91,11 +99,11 @@ def orders_holds(limit: int = 50) -> None:
     app.migrate()
     with app.uow() as uow:
         rows = uow.pipeline.held_orders(limit=limit)
-    t = Table("order", "deadline", "reasons")
+    t = Table("订单", "发货期限", "挂起原因")
     for r in rows:
         t.add_row(r["order_id"], shop_time(r["exp_ship_time"], "%m-%d %H:%M")
                   if r["exp_ship_time"] else "—",
-                  "; ".join(f"{h['reason']}: {h['detail']}" for h in r["holds"]))
+                  "；".join(f"{name(HOLD_REASON, h['reason'])}：{h['detail']}" for h in r["holds"]))
     out.print(t)
 
 
@@ -113,9 +121,9 @@ def pipeline_run(loop: bool = typer.Option(False, help="keep running until nothi
         except LeaseHeld:  # a worker, the console or another command is running a pass
             err.print("[yellow]另一轮发货正在进行，请稍后[/yellow]")
             raise typer.Exit(1) from None
-        t = Table("step", "seen", "done", "held", "failed", "API calls")
+        t = Table("步骤", "处理", "完成", "挂起", "失败", "接口调用")
         for step, v in rep.summary().items():
-            t.add_row(step, *(str(v[k]) for k in ("seen", "done", "held", "failed", "calls")))
+            t.add_row(f"{STEPS.get(step, step)} ({step})", *(str(v[k]) for k in ("seen", "done", "held", "failed", "calls")))
         out.print(t)
         if not loop or not any(v["done"] for v in rep.summary().values()):
             break
@@ -134,10 +142,10 @@ def ship(orders: list[str] = typer.Option([], "--orders", help="order ids to shi
     app.migrate()
     limits = UploadLimits.from_settings(app.settings)
     if bool(orders) == bool(import_file):
-        _fail("give either --orders or --import FILE")
+        _fail("请给出 --orders 订单号 或 --import 文件（二选一）")
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=out, transient=True) as bar:
-        task = bar.add_task("shipping", total=None)
+        task = bar.add_task("发货中", total=None)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -160,16 +168,18 @@ def ship(orders: list[str] = typer.Option([], "--orders", help="order ids to shi
                                     progress=progress)
         except (ImportFileError, UploadRefused, OSError) as exc:
             _fail(str(exc))
-    t = Table("line", "order", "courier", "number", "result", "why")
+    t = Table("行", "订单", "快递公司", "快递单号", "结果", "原因")
     for it in job["items"]:
-        t.add_row(str(it["line_no"]), it["order_id"], it.get("courier_code", ""),
-                  it.get("track_no", ""), it["status"], it.get("message", ""))
+        t.add_row(str(it["line_no"]), it["order_id"], courier_name(it.get("courier_code", "")),
+                  it.get("track_no", ""), name(JOB_ITEM_STATUS, it["status"]),
+                  it.get("message", ""))
     out.print(t)
     counts: dict[str, int] = {}
     for it in job["items"]:
         counts[it["status"]] = counts.get(it["status"], 0) + 1
-    out.print(("preview — nothing applied: " if job["status"] == "preview" else
-               f"job #{job['id']}: ") + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    out.print(("预览（未做任何改动）：" if job["status"] == "preview" else
+               f"发货任务 #{job['id']}：") + "，".join(f"{name(JOB_ITEM_STATUS, k)} {v}"
+                                                  for k, v in sorted(counts.items())))
     if any(it["status"] in ("invalid", "failed") for it in job["items"]):
         raise typer.Exit(1)
 

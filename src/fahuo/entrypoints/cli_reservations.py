@@ -16,19 +16,19 @@ def stock_reservations(limit: int = 500) -> None:
     """Reserved stock by order, parcels waiting to be unpacked, the latest releases."""
     from fahuo.services.reservations import reserved_view
     view = reserved_view(_app().uow, limit=limit)
-    t = Table("order", "state", "reserved", "holds")
+    t = Table("订单", "状态", "占用", "挂起原因")
     for o in view["orders"]:
         t.add_row(o["order_id"], o["state_zh"],
                   ", ".join(f"{ln['sku_code']}×{ln['quantity']}" for ln in o["lines"]),
                   "; ".join(o["holds"]))
     out.print(t)
     if view["boxes"]:
-        b = Table("pack", "tracking no", "state", "orders", "units", title="待拆包")
+        b = Table("包裹", "快递单号", "状态", "订单", "件数", title="待拆包")
         for x in view["boxes"]:
             b.add_row(str(x["id"]), x["track_no"], x["state_zh"], ", ".join(x["orders"]),
                       str(x["units"]))
         out.print(b)
-    r = Table("at", "code", "units", "order", "reason", "by", title="最近释放")
+    r = Table("时间", "商家编码", "件数", "订单", "原因", "操作人", title="最近释放")
     for j in view["releases"][:20]:
         r.add_row(_t(j["at"]), j["sku_code"], str(-j["reserved"]), j["ref_id"], j["reason"],
                   j["actor"])
@@ -60,7 +60,7 @@ def stock_unpack(track_no: Optional[str] = typer.Argument(None, help="the parcel
     """A printed parcel that will not ship was unpacked and its goods put back (拆包放回)."""
     from fahuo.services.reservations import ReservationError, unpack
     if (track_no is None) == (pack is None):
-        _fail("give a tracking number or --pack ID (one of them)")
+        _fail("请给出快递单号或 --pack 包裹号（二选一）")
     try:
         got = unpack(_app().uow, track_no=track_no, pack_id=pack, actor=actor or who(),
                      note=note)

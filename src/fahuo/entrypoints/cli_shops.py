@@ -12,6 +12,7 @@ from rich.table import Table
 
 from fahuo.bootstrap import get_app
 from fahuo.domain.clock import shop_time
+from fahuo.domain.names import courier_name
 from fahuo.entrypoints.cli_common import _fail, err, out, who
 
 shop_cli = typer.Typer(help="Connected shops.", no_args_is_help=True)
@@ -45,20 +46,19 @@ def shop_add(
         for field, problem in exc.problems.items():
             err.print(f"[red]{field}[/red]: {problem}")
         raise typer.Exit(2) from exc
-    out.print(f"shop {shop_id} added as #{ref}")
+    out.print(f"已添加店铺 {shop_id}，编号 #{ref}")
     if auth == "oauth" and not code:
-        out.print("tool app: authorise it at the Douyin service market, then run "
-                  f"`fahuo shop authorize --shop {ref} --code …`, or have an admin press "
-                  "the shop page's authorise button (its redirect comes back to "
-                  "/oauth/doudian/callback)")
+        out.print("工具型应用：请到抖店服务市场授权，然后运行 "
+                  f"`fahuo shop authorize --shop {ref} --code …`，或由管理员在店铺页面点"
+                  "授权按钮（授权后跳回 /oauth/doudian/callback）")
     if connect and (auth == "self" or code):
         with app.uow() as uow:
             shop = uow.shops.require(ref)
         try:
             shop_name = connect_shop(app.platform_for(shop), app.uow, ref, code=code)
         except Exception as exc:  # noqa: BLE001 - shown to the merchant as is
-            _fail(f"shop saved, but getting a token failed: {exc}")
-        out.print(f"token ok: {shop_name or shop_id}")
+            _fail(f"店铺已保存，但获取令牌失败：{exc}")
+        out.print(f"令牌正常：{shop_name or shop_id}")
 
 
 @shop_cli.command("authorize")
@@ -71,12 +71,12 @@ def shop_authorize(shop: int = typer.Option(..., help="shop #"),
     with app.uow() as uow:
         record = uow.shops.get(shop)
     if record is None:
-        _fail(f"no shop #{shop}")
+        _fail(f"没有店铺 #{shop}")
     try:
         name = connect_shop(app.platform_for(record), app.uow, shop, code=code)
     except Exception as exc:  # noqa: BLE001 - the platform's words
-        _fail(f"authorisation failed: {exc}")
-    out.print(f"token ok: {name or record.shop_id}")
+        _fail(f"授权失败：{exc}")
+    out.print(f"令牌正常：{name or record.shop_id}")
 
 
 @shop_cli.command("list")
@@ -87,7 +87,7 @@ def shop_list() -> None:
     with app.uow() as uow:
         shops = uow.shops.list()
         cursors = {c["shop_ref"]: c for c in uow.cursors.get_all()}
-    t = Table("#", "shop id", "name", "app key", "gateway", "synced to", "last error")
+    t = Table("#", "店铺 ID", "店铺名", "App Key", "网关", "同步到", "最近错误")
     for s in shops:
         c = cursors.get(s.id, {})
         t.add_row(str(s.id), s.shop_id, s.shop_name, s.app_key, s.gateway_url,
@@ -108,9 +108,9 @@ def shop_platform(what: str = typer.Argument(..., help="couriers or addresses"),
     except (UnknownShop, ValueError) as exc:
         _fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - the platform's words, shown as they are
-        _fail(f"the platform call failed: {exc}")
+        _fail(f"平台接口调用失败：{exc}")
     if not rows:
-        out.print("(none)")
+        out.print("（无）")
         return
     t = Table(*rows[0].keys())
     for r in rows:
@@ -132,12 +132,12 @@ def waybills_balance(shop: Optional[int] = typer.Option(None, help="shop #"),
             try:
                 refresh_from_platform(app.uow, app.platform_for, ref)
             except Exception as exc:  # noqa: BLE001 - shown as the platform said it
-                err.print(f"[red]shop #{ref}: {exc}[/red]")
-    t = Table("shop", "courier", "branch", "balance", "")
+                err.print(f"[red]店铺 #{ref}：{exc}[/red]")
+    t = Table("店铺", "快递公司", "网点", "余额", "")
     for r in balances(app.uow, shop):
-        t.add_row(str(r["shop_ref"]), r["courier_code"], r["netsite_name"] or r["netsite_code"],
+        t.add_row(f"#{r['shop_ref']}", courier_name(r["courier_code"]), r["netsite_name"] or r["netsite_code"],
                   "?" if r["balance"] is None else str(r["balance"]),
-                  "[red]LOW[/red]" if r["low"] else "")
+                  "[red]余额不足[/red]" if r["low"] else "")
     out.print(t)
 
 
@@ -159,7 +159,7 @@ def shop_settings(shop: int = typer.Option(..., help="shop #"),
     for item in set_:
         key, sep, raw = item.partition("=")
         if not sep:
-            _fail(f"--set needs key=value, got {item!r}")
+            _fail(f"--set 应写成 设置项=值，收到 {item!r}")
         try:
             changes[key.strip()] = json.loads(raw)
         except ValueError:
@@ -188,7 +188,7 @@ def shop_refresh(shop: int = typer.Option(..., help="shop #")) -> None:
         got = refresh_from_platform(app.uow, app.platform_for, shop)
     except Exception as exc:  # noqa: BLE001
         _fail(str(exc))
-    out.print(f"{got['addresses']} addresses, {got['netsites']} e-waybill branches")
+    out.print(f"地址 {got['addresses']} 个，电子面单网点 {got['netsites']} 个")
 
 
 def register(cli: typer.Typer) -> None:

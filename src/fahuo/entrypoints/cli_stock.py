@@ -8,7 +8,13 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from fahuo.domain.aftersales import TYPE_NAMES
+from fahuo.domain.names import INTERCEPT_STATE, courier_name, name
 from fahuo.entrypoints.cli_common import _app, _fail, _t, out, who
+
+# the platform after-sale statuses (as the console names them)
+AFTERSALE_STATUS = {6: "待商家同意", 7: "待买家退货", 8: "待商家发货", 11: "待商家二次同意", 12: "售后成功",
+                    27: "商家拒绝", 28: "售后失败"}
 
 stock_cli = typer.Typer(help="Stock: levels, moves, count files, sync to the shops.",
                         no_args_is_help=True)
@@ -38,14 +44,13 @@ def stock_show(code: Optional[str] = typer.Argument(None, help="part of a SKU co
     """On hand, reserved, available, safety and damaged per SKU code, and each sync rule."""
     with _app().uow(readonly=True) as u:
         total, rows = u.stock.levels(code_like=code, limit=limit)
-    t = Table("code", "warehouse", "on hand", "reserved", "available", "safety", "damaged",
-              "rule")
+    t = Table("商家编码", "仓库", "实物", "占用", "可用", "安全库存", "残次", "同步规则")
     for r in rows:
         t.add_row(r["sku_code"], r["warehouse"], str(r["on_hand"]), str(r["reserved"]),
                   str(r["available"]), str(r["safety"]), str(r["damaged"]),
                   _rule_text(r["sync_rule"], r["oversell"]))
     out.print(t)
-    out.print(f"{len(rows)} of {total}")
+    out.print(f"共 {total} 个，显示 {len(rows)} 个")
 
 
 @stock_cli.command("bundles")
@@ -55,24 +60,24 @@ def stock_bundles() -> None:
     from fahuo.services.stock_sync import bundle_levels
     with _app().uow(readonly=True) as u:
         rows = bundle_levels(u)
-    t = Table("bundle", "parts", "can make", "shop is told", "rule", "pending")
+    t = Table("组套", "组成", "可组数量", "告诉店铺", "同步规则", "待同步")
     for r in rows:
         t.add_row(r["bundle_code"], parts_text(r["parts"]) + "".join(
             f" [yellow]({p} 无库存记录，不限制)[/yellow]" for p in r["missing_parts"]),
             "—" if r["sellable"] is None else str(r["sellable"]),
             "—" if r["pushed"] is None else str(r["pushed"]),
-            _rule_text(r["sync_rule"], r["oversell"]), "yes" if r["dirty"] else "")
+            _rule_text(r["sync_rule"], r["oversell"]), "是" if r["dirty"] else "")
     out.print(t)
 
 
 def _echo_levels(moved) -> None:
     """Levels after the move and after held orders took what arrived."""
     for lv in moved.levels:
-        out.print(f"{lv['sku_code']}: on hand {lv['on_hand']}, reserved {lv['reserved']}, "
-                  f"available {lv['available']}")
+        out.print(f"{lv['sku_code']}：实物 {lv['on_hand']}，占用 {lv['reserved']}，"
+                  f"可用 {lv['available']}")
     if moved.released:
-        out.print(f"{len(moved.released)} held orders took their units and were released: "
-                  + ", ".join(moved.released[:20]) + (" …" if len(moved.released) > 20 else ""))
+        out.print(f"{len(moved.released)} 个缺货挂起的订单占到了库存，已放行："
+                  + "、".join(moved.released[:20]) + (" …" if len(moved.released) > 20 else ""))
 
 
 @stock_cli.command("adjust", context_settings={"ignore_unknown_options": True})
@@ -123,7 +128,7 @@ def stock_import(file: Path = typer.Argument(..., exists=True, dir_okay=False),
         for p in exc.problems:
             out.print(f"[red]{p}[/red]", soft_wrap=True)
         _fail(f"{len(exc.problems)} 个问题，什么都没有改动")
-    out.print(f"{len(moved.levels)} lines applied ({move})")
+    out.print(f"已应用 {len(moved.levels)} 行（{'盘点' if move == 'count' else '入库'} {move}）")
     _echo_levels(moved)
 
 
@@ -154,9 +159,9 @@ def stock_set(sku_code: str, safety: Optional[int] = None,
         _fail(str(exc))
     rule_text = _rule_text(row["sync_rule"], row["oversell"]) or "默认（可售全部推送）"
     if row["bundle"]:
-        out.print(f"{sku_code}（组套）: rule {rule_text}")
+        out.print(f"{sku_code}（组套）：同步规则 {rule_text}")
     else:
-        out.print(f"{sku_code}: safety {row['safety']}, rule {rule_text}")
+        out.print(f"{sku_code}：安全库存 {row['safety']}，同步规则 {rule_text}")
     if row["oversell"]:
         out.print("[bold red]注意：已允许超卖——可售为 0 时也会按“加量/最低”告诉店铺有货，"
                   "买家可能买到没有库存的商品[/bold red]")
@@ -183,8 +188,8 @@ def stock_sync_cmd(full: bool = typer.Option(False, help="every SKU, not just ch
     from fahuo.services.stock_sync import sync_stock
     app = _app()
     r = sync_stock(app.uow, app.platform_for, full=full)
-    out.print(f"{r.items} items, {r.bundles} bundles, {r.skus} shop SKUs in {r.calls} calls, "
-              f"{r.unchanged} unchanged")
+    out.print(f"商品 {r.items} 个、组套 {r.bundles} 个、店铺 SKU {r.skus} 个，接口调用 {r.calls} 次，"
+              f"未变 {r.unchanged} 个")
     for k, v in r.failed.items():
         out.print(f"[red]{k}: {v}[/red]")
 
@@ -198,9 +203,8 @@ def aftersales_sync(shop: Optional[int] = typer.Option(None, help="shop #")) -> 
         refs = [s.id for s in u.shops.list(enabled_only=True) if shop in (None, s.id)]
     for ref in refs:
         r = sync_after_sales(app.uow, app.platform_for, ref)
-        out.print(f"shop #{ref}: {r.cases} cases, {r.offered} interceptions offered, "
-                  f"{r.returns_tracked} returns tracked, {r.intercept_outcomes} interception "
-                  "outcomes from tracking")
+        out.print(f"店铺 #{ref}：售后单 {r.cases} 个，可拦截 {r.offered} 个，"
+                  f"跟踪退货 {r.returns_tracked} 个，物流得出拦截结果 {r.intercept_outcomes} 个")
 
 
 @aftersales_cli.command("list")
@@ -208,21 +212,23 @@ def aftersales_list(status: str = typer.Option("open", help="open, closed, inter
                     limit: int = 50) -> None:
     from fahuo.services.aftersales import list_cases
     if status not in ("open", "closed", "intercept", "all"):
-        _fail("status must be open, closed, intercept or all")
+        _fail("--status 应为 open（处理中）、closed（已结束）、intercept（拦截）或 all（全部）")
     from rich.table import Column
     # ids are copied into other commands: never cut, the free text wraps instead
-    t = Table(Column("case", no_wrap=True, min_width=19),
-              Column("order", no_wrap=True, min_width=19), "type", "status", "stage",
-              "return parcel", "returned", "intercept", "via", "updated")
+    t = Table(Column("售后单", no_wrap=True, min_width=19),
+              Column("订单", no_wrap=True, min_width=19), "类型", "售后状态", "阶段",
+              "退货包裹", "退回入库", "拦截", "拦截途径", "更新时间")
     for r in list_cases(_app().uow, status=status, limit=limit):
-        back = " ".join(x for x in (r["received_good"] and f"good {r['received_good']}",
-                                    r["received_damaged"] and f"damaged {r['received_damaged']}")
-                        if x) or (f"good {r['good_qty']} damaged {r['damaged_qty']}"
+        back = " ".join(x for x in (r["received_good"] and f"完好 {r['received_good']}",
+                                    r["received_damaged"] and f"残次 {r['received_damaged']}")
+                        if x) or (f"完好 {r['good_qty']} 残次 {r['damaged_qty']}"
                                   if r["received_at"] else "")
-        t.add_row(r["aftersale_id"], r["order_id"], str(r["aftersale_type"]),
-                  str(r["aftersale_status"]), r["stage"],
-                  f"{r['return_company']} {r['return_tracking_no']}".strip(), back,
-                  f"{r['intercept_state']} {r['intercept_detail']}".strip(),
+        t.add_row(r["aftersale_id"], r["order_id"],
+                  TYPE_NAMES.get(r["aftersale_type"], str(r["aftersale_type"])),
+                  AFTERSALE_STATUS.get(r["aftersale_status"], str(r["aftersale_status"])),
+                  "未发货" if r["stage"] == "before_ship" else "已发货",
+                  f"{courier_name(r['return_company'])} {r['return_tracking_no']}".strip(), back,
+                  f"{name(INTERCEPT_STATE, r['intercept_state'])} {r['intercept_detail']}".strip(),
                   r["intercept_via"], _t(r["update_time"]))
     out.print(t)
 
@@ -236,15 +242,15 @@ def aftersales_intercept(aftersale_id: str,
     from fahuo.bootstrap import VIAS, intercept
     from fahuo.services.aftersales import AfterSaleError
     if via not in VIAS:
-        _fail(f"--via must be one of {', '.join(VIAS)}, got {via!r}")
+        _fail(f"--via 应为 {'、'.join(VIAS)} 之一，收到 {via!r}")
     app = _app()
     try:
         r = intercept(app.uow, app.platform_for, aftersale_id, actor=who(), via=via,
                       http=app.http)
     except AfterSaleError as exc:
         _fail(str(exc))
-    out.print(f"{aftersale_id}: {r['intercept_state']} via {r['via'] or 'nobody'} — "
-              f"{r['detail']}")
+    out.print(f"{aftersale_id}：{name(INTERCEPT_STATE, r['intercept_state'])} "
+              f"({r['intercept_state']})，途径 {r['via'] or '无'} — {r['detail']}")
 
 
 @aftersales_cli.command("receive")
@@ -259,7 +265,7 @@ def aftersales_receive(aftersale_id: str,
         for it in items:
             code, _, qty = it.partition("=")
             if not code or not qty.isdigit():
-                _fail(f"{it!r}: write CODE=QTY, e.g. TEE-RED-M=1")
+                _fail(f"{it!r}：请写成 商家编码=数量，如 TEE-RED-M=1")
             outd[code] = int(qty)
         return outd
     app = _app()
@@ -268,7 +274,7 @@ def aftersales_receive(aftersale_id: str,
                        actor=who())
     except AfterSaleError as exc:
         _fail(str(exc))
-    out.print(f"{aftersale_id}: received")
+    out.print(f"{aftersale_id}：已收货入库")
 
 
 wms_cli = typer.Typer(help="A third-party warehouse that exchanges files.",
@@ -280,7 +286,7 @@ def _warehouse(folder: Optional[Path]):
     app = _app()
     root = folder or app.settings.wms_dir
     if root is None:
-        _fail("give --dir or set FAHUO_WMS_DIR")
+        _fail("请给出 --dir 或设置 FAHUO_WMS_DIR")
     return app, FileWarehouse(root)
 
 
@@ -290,8 +296,8 @@ def wms_export(folder: Optional[Path] = typer.Option(None, "--dir")) -> None:
     from fahuo.services.wms import export_outbound
     app, port = _warehouse(folder)
     r = export_outbound(app.uow, port)
-    out.print(f"{r.exported} parcels out, {r.cancelled} called back → "
-              f"{', '.join(r.files) or 'nothing new'}")
+    out.print(f"发出 {r.exported} 个包裹，撤回 {r.cancelled} 个 → "
+              f"{', '.join(r.files) or '没有新文件'}")
     for n in r.notes:
         out.print(f"[yellow]{n}[/yellow]")
 
@@ -303,7 +309,7 @@ def wms_import(folder: Optional[Path] = typer.Option(None, "--dir")) -> None:
     app, port = _warehouse(folder)
     r = import_confirmations(app.uow, app.platform_for, port,
                              concurrency=app.settings.platform_concurrency)
-    out.print(f"{r.confirmed} parcels confirmed")
+    out.print(f"已回传发货 {r.confirmed} 个包裹")
     for where, why in r.refused.items():
         out.print(f"[red]{where}: {why}[/red]")
 

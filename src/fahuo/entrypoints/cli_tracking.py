@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from fahuo.domain.names import CHANNEL_KIND, FINDING_KIND, ORDER_STATE, TRACK_STATE, courier_name, name
 from fahuo.entrypoints.cli_common import _app, _fail, _t, out, who
 
 track_cli = typer.Typer(help="Parcel tracking after shipping.", no_args_is_help=True)
@@ -18,7 +19,14 @@ alerts_cli = typer.Typer(help="Where exception alerts go.", no_args_is_help=True
 
 
 def _report(rep: dict) -> None:
-    out.print(" ".join(f"{k}={v}" for k, v in rep.items()))
+    out.print("  ".join(f"{REPORT_WORDS.get(k, k)} {v}" for k, v in rep.items()))
+
+
+# the counters of the tracking and detection reports (as_dict keys)
+REPORT_WORDS = {"started": "开始跟踪", "subscribed": "已订阅", "subscribe_failed": "订阅失败",
+                "pushes": "推送", "events": "轨迹", "polled": "已查询", "poll_failed": "查询失败",
+                "retired": "停止跟踪", "parcels": "检查包裹", "orders": "检查订单",
+                "opened": "新异常", "closed": "已关闭"}
 
 
 @track_cli.command("account-add")
@@ -46,16 +54,16 @@ def track_account_add(provider: str = typer.Argument(..., help="kuaidi100 or kdn
         acc = add_account(_app().uow, provider, name, cred, base_url, callback_url)
     except TrackingError as exc:
         _fail(str(exc))
-    out.print(f"account #{acc}: pushes go to {callback_url.rstrip('/')}/webhooks/{provider}/{acc}")
+    out.print(f"物流查询账号 #{acc}：推送地址 {callback_url.rstrip('/')}/webhooks/{provider}/{acc}")
 
 
 def _intercept_view(v: dict) -> None:
-    out.print(f"account #{v['account_id']} {v['name']}: secret "
-              f"{'set' if v['secret'] else '[red]missing[/red]'}, {v['label_url']}")
+    out.print(f"账号 #{v['account_id']} {v['name']}：拦截密钥 secret "
+              f"{'已设置' if v['secret'] else '[red]未设置[/red]'}，{v['label_url']}")
     for courier, fields in v["couriers"].items():
-        out.print(f"  {courier}: " + ", ".join(f"{k}={val}" for k, val in fields.items()))
+        out.print(f"  {courier_name(courier)}：" + ", ".join(f"{k}={val}" for k, val in fields.items()))
     if not v["couriers"]:
-        out.print("  no courier accounts: fahuo track intercept-partner ACCOUNT COURIER …")
+        out.print("  还没有拦截用快递账号：fahuo track intercept-partner 账号 快递公司 …")
 
 
 @track_cli.command("accounts")
@@ -67,11 +75,11 @@ def track_accounts() -> None:
         accounts = [public_account(a, app.carriers) for a in u.tracking.accounts()]
     for a in accounts:
         out.print(f"#{a['id']} {a['name']} {a['provider']} {a['base_url']}"
-                  f"{'' if a['enabled'] else ' (disabled)'}")
+                  f"{'' if a['enabled'] else '（已停用）'}")
         if "intercept" in a:
             _intercept_view(a["intercept"])
     if not accounts:
-        out.print("no tracking accounts")
+        out.print("还没有物流查询账号")
 
 
 @track_cli.command("intercept-setup")
@@ -118,7 +126,7 @@ def track_intercept_partner(
     try:
         if remove:
             if fields:
-                _fail("--remove takes no account fields")
+                _fail("--remove 时不要再给账号字段")
             v = remove_intercept_partner(app.uow, account, courier, actor=who())
         else:
             v = set_intercept_partner(app.uow, account, courier, fields, actor=who())
@@ -149,14 +157,15 @@ def track_list(state: Optional[str] = None, order_id: Optional[str] = None,
     """Tracked parcels, newest first."""
     with _app().uow(readonly=True) as u:
         total, rows = u.tracking.list_trackers(state=state, order_id=order_id, limit=limit)
-    t = Table("order", "courier", "number", "state", "shipped", "picked up", "last event")
+    t = Table("订单", "快递公司", "快递单号", "物流状态", "发货时间", "揽收时间", "最新轨迹")
     for r in rows:
         ev = json.loads(r["last_event"]) if r["last_event"] else {}
-        t.add_row(r["order_id"], r["courier_code"], r["track_no"], r["state"],
+        t.add_row(r["order_id"], courier_name(r["courier_code"]), r["track_no"],
+                  name(TRACK_STATE, r["state"]),
                   _t(r["shipped_at"]), _t(r["picked_up_at"]),
                   f"{_t(ev.get('at'))} {ev.get('description', '')}" if ev else "")
     out.print(t)
-    out.print(f"{len(rows)} of {total}")
+    out.print(f"共 {total} 条，显示 {len(rows)} 条")
 
 
 @exceptions_cli.command("detect")
@@ -165,8 +174,8 @@ def exceptions_detect() -> None:
     app = _app()
     _report(app.watch.detect().as_dict())
     for s in app.watch.send_alerts(app.settings.public_url):
-        out.print(f"alert {s['channel']} {s['kind']} ×{s['count']}: "
-                  f"{'sent' if s['ok'] else s['error']}")
+        out.print(f"告警 {s['channel']} {name(FINDING_KIND, s['kind'])} ×{s['count']}："
+                  f"{'已发送' if s['ok'] else s['error']}")
 
 
 @exceptions_cli.command("list")
@@ -176,19 +185,20 @@ def exceptions_list(kind: Optional[str] = None,
     """Exception records, oldest first."""
     from fahuo.services.watch import KIND_LABELS
     if kind and kind not in KIND_LABELS:
-        _fail(f"unknown kind {kind!r}; known: {', '.join(KIND_LABELS)}")
+        _fail(f"未知的异常类型 {kind!r}；可选：{'、'.join(f'{v} ({k})' for k, v in KIND_LABELS.items())}")
     if status not in ("open", "closed", "all"):
-        _fail("status must be open, closed or all")
+        _fail("--status 应为 open（未关闭）、closed（已关闭）或 all（全部）")
     with _app().uow(readonly=True) as u:
         total, rows = u.tracking.list_findings(status=status, kind=kind, assignee=assignee,
                                                limit=limit)
-    t = Table("#", "kind", "order", "parcel", "since", "detail", "assignee", "closed")
+    t = Table("#", "异常类型", "订单", "包裹", "发生时间", "详情", "处理人", "关闭时间")
     for r in rows:
         t.add_row(str(r["id"]), KIND_LABELS.get(r["kind"], r["kind"]), r["order_id"],
-                  f"{r['courier_code']} {r['track_no']}".strip(), _t(r["since"]), r["detail"],
+                  f"{courier_name(r['courier_code'])} {r['track_no']}".strip(), _t(r["since"]),
+                  r["detail"],
                   r["assignee"], _t(r["closed_at"]) if r["closed_at"] else "")
     out.print(t)
-    out.print(f"{len(rows)} of {total}")
+    out.print(f"共 {total} 条，显示 {len(rows)} 条")
 
 
 def _watch_act(act) -> None:
@@ -208,14 +218,14 @@ def exceptions_assign(finding_id: int, assignee: str) -> None:
 @exceptions_cli.command("note")
 def exceptions_note(finding_id: int, text: str) -> None:
     _watch_act(lambda w: w.note(finding_id, text, actor=who()))
-    out.print(f"#{finding_id}: note added")
+    out.print(f"#{finding_id}：已添加备注")
 
 
 @exceptions_cli.command("close")
 def exceptions_close(finding_id: int,
                      reason: str = typer.Option(..., help="why (e.g. 已联系买家改派)")) -> None:
     _watch_act(lambda w: w.close(finding_id, reason, actor=who()))
-    out.print(f"#{finding_id} closed")
+    out.print(f"#{finding_id} 已关闭")
 
 
 def deadlines(within_h: int = typer.Option(24, help="due within this many hours"),
@@ -224,14 +234,14 @@ def deadlines(within_h: int = typer.Option(24, help="due within this many hours"
     now = int(time.time())
     with _app().uow(readonly=True) as u:
         rows = u.tracking.unshipped_due(now + within_h * 3600, shop_ref=shop)
-    t = Table("order", "shop", "state", "deadline", "left")
+    t = Table("订单", "店铺", "状态", "发货期限", "剩余")
     for oid, ref, exp, st in rows:
         left = exp - now
-        txt = (f"[red]overdue {(-left) // 3600}h{(-left) % 3600 // 60:02d}m[/red]" if left <= 0
-               else f"{left // 3600}h{left % 3600 // 60:02d}m")
-        t.add_row(oid, str(ref), st, _t(exp), txt)
+        txt = (f"[red]已超时 {(-left) // 3600}小时{(-left) % 3600 // 60:02d}分[/red]" if left <= 0
+               else f"{left // 3600}小时{left % 3600 // 60:02d}分")
+        t.add_row(oid, f"#{ref}", name(ORDER_STATE, st), _t(exp), txt)
     out.print(t)
-    out.print(f"{len(rows)} unshipped orders due within {within_h} h")
+    out.print(f"{within_h} 小时内到期的未发货订单 {len(rows)} 个")
 
 
 @alerts_cli.command("add")
@@ -257,20 +267,22 @@ def alerts_add(name: str = typer.Argument(...),
         cid = add_channel(_app().uow, name, kind, config, list(kinds), interval_s)
     except WatchError as exc:
         _fail(str(exc))
-    out.print(f"channel #{cid} {name} ({kind})")
+    out.print(f"告警渠道 #{cid} {name}（{CHANNEL_KIND.get(kind, kind)}）")
 
 
 @alerts_cli.command("list")
 def alerts_list() -> None:
     with _app().uow(readonly=True) as u:
         chans, hist = u.tracking.channels(), u.tracking.alert_history(10)
-    t = Table("name", "kind", "kinds", "interval")
+    t = Table("名称", "渠道", "异常类型", "间隔")
     for ch in chans:
-        t.add_row(ch["name"], ch["kind"], ",".join(ch["kinds"]), f"{ch['interval_s']} s")
+        t.add_row(ch["name"], f"{name(CHANNEL_KIND, ch['kind'])} ({ch['kind']})",
+                  "、".join("全部" if k == "*" else name(FINDING_KIND, k) for k in ch["kinds"]),
+                  f"{ch['interval_s']} 秒")
     out.print(t)
     for h in hist:
         out.print(f"{_t(h['sent_at'])} {h['channel']} {h['title']} "
-                  f"{'ok' if h['ok'] else h['error']}")
+                  f"{'成功' if h['ok'] else h['error']}")
 
 
 @alerts_cli.command("send")
@@ -278,8 +290,8 @@ def alerts_send() -> None:
     """Send what is due now."""
     app = _app()
     for s in app.watch.send_alerts(app.settings.public_url):
-        out.print(f"{s['channel']} {s['kind']} ×{s['count']}: "
-                  f"{'sent' if s['ok'] else s['error']}")
+        out.print(f"{s['channel']} {name(FINDING_KIND, s['kind'])} ×{s['count']}："
+                  f"{'已发送' if s['ok'] else s['error']}")
 
 
 def register(cli: typer.Typer) -> None:

@@ -10,6 +10,11 @@ from rich.table import Table
 from fahuo.entrypoints.cli_common import _app, _fail, _t, out, who
 
 
+def _role(code: str) -> str:
+    from fahuo.services.users import ROLE_NAMES
+    return f"{ROLE_NAMES.get(code, code)} ({code})"
+
+
 user_cli = typer.Typer(help="Console users (the first one turns sign-in on).",
                        no_args_is_help=True)
 
@@ -27,16 +32,16 @@ def user_add(username: str,
                      actor=who())
     except UserError as exc:
         _fail(str(exc))
-    out.print(f"user {u.username} ({u.role}); sign-in is required from now on")
+    out.print(f"已添加用户 {u.username}，角色 {_role(u.role)}；从现在起控制台需要登录")
 
 
 @user_cli.command("list")
 def user_list() -> None:
     from fahuo.services.users import list_users
-    t = Table("user", "role", "plain receiver", "token", "disabled", "last login")
+    t = Table("用户名", "角色", "可见明文收件人", "API 令牌", "状态", "上次登录")
     for u in list_users(_app().uow):
-        t.add_row(u["username"], u["role"], "yes" if u["may_see_receiver"] else "no",
-                  "yes" if u["has_token"] else "", "yes" if u["disabled"] else "",
+        t.add_row(u["username"], _role(u["role"]), "是" if u["may_see_receiver"] else "否",
+                  "有" if u["has_token"] else "—", "已停用" if u["disabled"] else "正常",
                   _t(u["last_login_at"]))
     out.print(t)
 
@@ -53,7 +58,7 @@ def user_set(username: str,
                         may_see_receiver=see_receiver, disabled=disabled)
     except UserError as exc:
         _fail(str(exc))
-    out.print(f"{u.username}: {u.role}, plain receiver {'yes' if u.may_see_receiver else 'no'}")
+    out.print(f"{u.username}：{_role(u.role)}，可见明文收件人：{'是' if u.may_see_receiver else '否'}")
 
 
 @user_cli.command("passwd")
@@ -65,7 +70,7 @@ def user_passwd(username: str,
         change_user(_app().uow, username, actor=who(), password=password)
     except UserError as exc:
         _fail(str(exc))
-    out.print(f"{username}: password changed")
+    out.print(f"{username}：密码已修改")
 
 
 @user_cli.command("token")
@@ -86,7 +91,7 @@ def user_sign_out(username: str) -> None:
         n = sign_out_everywhere(_app().uow, username, actor=who())
     except UserError as exc:
         _fail(str(exc))
-    out.print(f"{username}: {n} session(s) ended")
+    out.print(f"{username}：已结束 {n} 个会话")
 
 
 def register(cli: typer.Typer) -> None:

@@ -96,7 +96,7 @@ def sync_after_sales(uow: UowFactory, platform_for: PlatformFactory, shop_ref: i
         shop = u.shops.get(shop_ref)
         start = u.cursors.get(shop_ref, CURSOR)
     if shop is None:
-        raise AfterSaleError(f"no shop {shop_ref}")
+        raise AfterSaleError(f"没有店铺 #{shop_ref}")
     start = (start - OVERLAP_S) if start else now - FIRST_SYNC_DAYS * 86400
     end = now - LAG_S
     api = platform_for(shop)

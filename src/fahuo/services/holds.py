@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from fahuo.services.stock.orders import reserve_in
 from fahuo.domain.holds import AuditRules, HoldReason, audit, unwaivable
+from fahuo.domain.names import ORDER_STATE
 from fahuo.domain.orders import HOLDABLE, OrderState
 from fahuo.domain.packs import PackState
 from fahuo.services.ports import UowFactory
@@ -23,17 +24,17 @@ def hold_orders(uow_factory: UowFactory, order_ids: Sequence[str], note: str,
                 actor: str) -> HoldResult:
     res = HoldResult()
     if not note.strip():
-        raise ValueError("a hold needs a note saying why (给挂起写个原因)")
+        raise ValueError("挂起需要写明原因")
     with uow_factory() as u:
         loaded = u.pipeline.load_orders(list(order_ids))
         states: dict[str, tuple[str, str]] = {}
         for oid in order_ids:
             if oid not in loaded:
-                res.refused[oid] = "not in fahuo"
+                res.refused[oid] = "fahuo 里没有这个订单"
                 continue
             st = OrderState(loaded[oid][1])
             if st != OrderState.HELD and st not in HOLDABLE:
-                res.refused[oid] = f"cannot hold an order that is {st.value}"
+                res.refused[oid] = f"订单{ORDER_STATE.get(st, st)} ({st.value})，不能挂起"
                 continue
             if st != OrderState.HELD:
                 states[oid] = (st.value, OrderState.HELD.value)
@@ -65,7 +66,7 @@ def release_orders(uow_factory: UowFactory, order_ids: Sequence[str],
         rules: dict[int, AuditRules] = {}
         for oid in order_ids:
             if oid not in loaded:
-                res.refused[oid] = "not in fahuo"
+                res.refused[oid] = "fahuo 里没有这个订单"
                 continue
             if OrderState(loaded[oid][1]) != OrderState.HELD:
                 res.refused[oid] = f"not held (it is {loaded[oid][1]})"

@@ -32,6 +32,7 @@ from fahuo.domain.aftersales import (
     ASKED, BUSY as BUSY_STATES, INTERCEPT, InterceptState as I,
 )
 from fahuo.domain.lifecycle import StaleState
+from fahuo.domain.names import INTERCEPT_STATE
 from fahuo.domain.orders import INTERCEPTABLE, RETURNABLE, OrderState
 from fahuo.services.ports import Capability, Carrier, Carriers, PlatformFactory, UowFactory
 
@@ -95,27 +96,28 @@ def offer_intercepts(u: UnitOfWork) -> int:
         offer, frozenset({I.NONE}), I.OFFERED, intercept_detail="买家已申请退款，包裹仍在途：可拦截"))
 
 
+def _state(code: str) -> str:
+    return f"{INTERCEPT_STATE.get(code, code)} ({code})"
+
+
 def _refusal(aftersale_id: str, own: Any, others: list[Any], via: str) -> str | None:
     """Why this case may not be sent now (``own``/``others``: rows with aftersale_id,
     intercept_state, intercept_detail; ``others`` the same order's other cases)."""
     if own.intercept_state == REQUESTING:
-        return (f"interception of {aftersale_id} is being requested right now (正在申请拦截); "
-                "wait for its result")
+        return f"售后 {aftersale_id} 正在申请拦截，请等待结果"
     if own.intercept_state in INTERCEPTED:
-        return (f"interception of {aftersale_id} was already requested "
-                f"({own.intercept_state}: {own.intercept_detail})")
+        return (f"售后 {aftersale_id} 已申请过拦截"
+                f"（{_state(own.intercept_state)}：{own.intercept_detail}）")
     for o in others:  # one set of parcels per order: asking again would pay twice
         if o.intercept_state in BUSY:
-            return (f"interception of {aftersale_id} was already requested through case "
-                    f"{o.aftersale_id} of the same order ({o.intercept_state}: "
-                    f"{o.intercept_detail})")
+            return (f"售后 {aftersale_id} 所在订单已通过售后 {o.aftersale_id} 申请过拦截"
+                    f"（{_state(o.intercept_state)}：{o.intercept_detail}）")
     unsure = [o for o in [own, *others] if o.intercept_state == UNSURE]
     if unsure and via == AUTO:
         x = unsure[0]
-        of = "" if x is own else f" (through case {x.aftersale_id} of the same order)"
-        return (f"interception of {aftersale_id} may already have been taken by the courier"
-                f"{of} ({x.intercept_detail}): check with the courier, then retry with "
-                "via kuaidi100 (or douyin) explicitly")
+        of = "" if x is own else f"（经同一订单的售后 {x.aftersale_id}）"
+        return (f"售后 {aftersale_id} 的拦截可能已被快递受理{of}（{x.intercept_detail}）："
+                "请先向快递核实，再明确选择拦截途径（如 快递100 kuaidi100 或 抖音 douyin）重试")
     return None
 
 
@@ -129,7 +131,7 @@ def _claim(uow: UowFactory, aftersale_id: str, order_id: str, via: str) -> dict[
                     for r in u.aftersales.lock_claim_rows(order_id, aftersale_id)]
         own = next((r for r in rows if r.aftersale_id == aftersale_id), None)
         if own is None:
-            raise AfterSaleError(f"no after-sale case {aftersale_id}")
+            raise AfterSaleError(f"没有售后单 {aftersale_id}")
         why = _refusal(aftersale_id, own, [r for r in rows if r is not own], via)
         if why:
             raise AfterSaleError(why)
@@ -138,8 +140,7 @@ def _claim(uow: UowFactory, aftersale_id: str, order_id: str, via: str) -> dict[
                                          intercept_detail="正在申请拦截…",
                                          intercept_claimed_at=int(time.time()))
         except StaleState:  # changed since it was read
-            raise AfterSaleError(f"interception of {aftersale_id} is being requested right "
-                                 "now (正在申请拦截); wait for its result") from None
+            raise AfterSaleError(f"售后 {aftersale_id} 正在申请拦截，请等待结果") from None
     return {"intercept_state": own.intercept_state, "intercept_detail": own.intercept_detail,
             "intercept_via": own.intercept_via}
 
@@ -179,15 +180,14 @@ def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str,
     refused instead of paying twice, and the claim always ends in a final state."""
     allowed, names = vias(carriers), labels(carriers)
     if via not in allowed:
-        raise AfterSaleError(f"via must be one of {', '.join(allowed)}, got {via!r}")
+        raise AfterSaleError(f"拦截途径 (via) 应为 {'、'.join(allowed)} 之一，收到 {via!r}")
     paths = [c for c in couriers(carriers) if via in (AUTO, c.name)]
     with uow(readonly=True) as u:
         case = u.aftersales.case(aftersale_id)
         if case is None:
-            raise AfterSaleError(f"no after-sale case {aftersale_id}")
+            raise AfterSaleError(f"没有售后单 {aftersale_id}")
         if case["stage"] != "after_ship":
-            raise AfterSaleError("the order has not shipped: the pipeline stops it, no "
-                                 "interception needed")
+            raise AfterSaleError("订单还没发货：发货流程会拦下它，无需快递拦截")
         others = [SimpleNamespace(**o) for o in u.aftersales.other_cases_of_order(
             case["order_id"], aftersale_id)] if case["order_id"] else []
         why = _refusal(aftersale_id, SimpleNamespace(**case), others, via)
@@ -198,7 +198,7 @@ def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str,
         shop = u.shops.require(case["shop_ref"])
         enabled = u.tracking.accounts(enabled_only=True) if paths else []
     if not packs:
-        raise AfterSaleError(f"order {case['order_id']} has no shipped parcel in fahuo")
+        raise AfterSaleError(f"订单 {case['order_id']} 在 fahuo 里没有已发出的包裹")
     parcels = [Parcel(p["courier_code"] or "", p["track_no"]) for p in packs]
     routes = {c.name: {p.courier: c.intercept_route(
         [a for a in enabled if a["provider"] == c.name], p.courier) for p in parcels}
@@ -207,8 +207,8 @@ def intercept(uow: UowFactory, platform_for: PlatformFactory, aftersale_id: str,
         if via == c.name:  # checked for every parcel before anything is sent
             missing = sorted({str(why) for acc, why in routes[c.name].values() if acc is None})
             if missing:
-                raise AfterSaleError(f"{c.title} interception is not set up: "
-                                     + "; ".join(missing))
+                raise AfterSaleError(f"{c.label} 拦截尚未配置："
+                                     + "；".join(missing))
     before = _claim(uow, aftersale_id, case["order_id"], via)
     try:
         if via in (AUTO, PLATFORM):

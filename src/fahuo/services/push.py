@@ -91,7 +91,7 @@ def accept_push(uow: UnitOfWork, raw: bytes, app_id: str | None, event_sign: str
             "order_id": str(data.get("p_id") or ""),
             "data": msg.raw_data, "received_at": now,
             "status": "pending" if known else "skipped",
-            "attempts": 0, "error": None if known else f"tag {msg.tag} is not handled",
+            "attempts": 0, "error": None if known else f"消息类型 {msg.tag} 不处理",
         })
     fresh = uow.inbox.add_many(rows)
     return PushAccepted(stored=len(fresh), duplicates=len(rows) - len(fresh), ping=ping)
@@ -159,7 +159,7 @@ def process_inbox(uow_factory: UowFactory, platform_for: PlatformFactory,
         for shop_ref, payloads in fetched.items():
             store_platform_orders(uow, shop_ref, payloads)
         uow.inbox.mark(done, "done")
-        uow.inbox.mark(no_shop, "failed", "no shop in fahuo for this app-id and shop_id")
+        uow.inbox.mark(no_shop, "failed", "fahuo 里没有这个 app-id 和 shop_id 对应的店铺")
         for i in give_up:
             uow.inbox.mark([i], "failed", errors[i])
         for i in set(errors) - set(give_up):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.domain.clock import shop_time
 from fahuo.domain.couriers import normalize_tracking_no
 from fahuo.domain.names import ORDER_STATE, PACK_STATE
 from fahuo.domain.orders import OrderState
@@ -131,7 +132,7 @@ def unpack(uow: UowFactory, *, track_no: str | None = None, pack_id: int | None 
             raise ReservationError(f"{what} 已发货，不能拆包放回；买家退回的货请在售后里收货入库")
         if pack.get("unpacked_at"):
             raise ReservationError(
-                f"{what} 已于 {time.strftime('%Y-%m-%d %H:%M', time.localtime(pack['unpacked_at']))} "
+                f"{what} 已于 {shop_time(pack['unpacked_at'])} "
                 f"由 {pack.get('unpacked_by') or '—'} 确认拆包")
         printed = u.prints.printed_before([pack["id"]], "labels")
         if pack["id"] not in printed and pack["state"] not in ("printed", "scanned"):

@@ -24,6 +24,8 @@ from fahuo.services.ports import UowFactory
 
 log = structlog.get_logger(__name__)
 ROLES = ("admin", "operator")
+ROLE_NAMES = {"admin": "管理员", "operator": "操作员"}
+_ROLE_CHOICES = "角色应为 " + " 或 ".join(f"{ROLE_NAMES[r]} ({r})" for r in ROLES)
 _NAME = re.compile(r"^[\w.\-@\u4e00-\u9fff]{2,64}$")
 _hasher = PasswordHasher()
 # Verifying against this keeps "no such user" as slow as "wrong password".
@@ -58,26 +60,26 @@ def _user(row: dict[str, Any]) -> User:
 
 def _check_password(password: str) -> None:
     if len(password) < 8:
-        raise UserError("password must be at least 8 characters")
+        raise UserError("密码至少 8 个字符")
 
 
 def add_user(uow: UowFactory, username: str, password: str, *, role: str = "operator",
              may_see_receiver: bool = False, actor: str) -> User:
     problems = []
     if not _NAME.match(username or ""):
-        problems.append("username: 2–64 letters, digits, Chinese characters or . - _ @")
+        problems.append("用户名：2–64 个字母、数字、汉字或 . - _ @")
     if role not in ROLES:
-        problems.append(f"role must be one of {', '.join(ROLES)}")
+        problems.append(_ROLE_CHOICES)
     try:
         _check_password(password)
     except UserError as exc:
         problems.append(str(exc))
     if problems:
-        raise UserError("; ".join(problems))
+        raise UserError("；".join(problems))
     password_hash = _hasher.hash(password)  # before the transaction: argon2 is slow on purpose
     with uow() as u:
         if u.users.by_name(username):
-            raise UserError(f"user {username!r} exists")
+            raise UserError(f"用户 {username!r} 已存在")
         first = u.users.count() == 0
         uid = u.users.add({"username": username, "password_hash": password_hash,
                            # the first user manages the rest, whatever was asked
@@ -211,7 +213,7 @@ def sign_out_everywhere(uow: UowFactory, username: str, *, actor: str) -> int:
     with uow() as u:
         row = u.users.by_name(username)
         if row is None:
-            raise UserError(f"no user {username!r}")
+            raise UserError(f"没有用户 {username!r}")
         n = u.users.delete_sessions_of(row["id"])
         u.audit.add(actor=actor, action="user.sign_out_everywhere", subject_type="user",
                     subject_id=str(row["id"]), detail={"sessions": n})
@@ -237,7 +239,7 @@ def issue_token(uow: UowFactory, username: str, *, actor: str) -> str:
     with uow() as u:
         row = u.users.by_name(username)
         if row is None:
-            raise UserError(f"no user {username!r}")
+            raise UserError(f"没有用户 {username!r}")
         u.users.update(row["id"], api_token_hash=hashlib.sha256(token.encode()).hexdigest())
         u.audit.add(actor=actor, action="user.token", subject_type="user",
                     subject_id=str(row["id"]), detail={})
@@ -253,7 +255,7 @@ def change_user(uow: UowFactory, username: str, *, actor: str, password: str | N
         values["password_hash"] = _hasher.hash(password)
     if role is not None:
         if role not in ROLES:
-            raise UserError(f"role must be one of {', '.join(ROLES)}")
+            raise UserError(_ROLE_CHOICES)
         values["role"] = role
     if may_see_receiver is not None:
         values["may_see_receiver"] = may_see_receiver
@@ -262,11 +264,11 @@ def change_user(uow: UowFactory, username: str, *, actor: str, password: str | N
     with uow() as u:
         row = u.users.by_name(username)
         if row is None:
-            raise UserError(f"no user {username!r}")
+            raise UserError(f"没有用户 {username!r}")
         admins = [r for r in u.users.list() if r["role"] == "admin" and not r["disabled"]]
         if row["role"] == "admin" and len(admins) == 1 and (
                 values.get("role", "admin") != "admin" or values.get("disabled")):
-            raise UserError("the last admin cannot be demoted or disabled")
+            raise UserError("最后一个管理员不能降级或停用")
         u.users.update(row["id"], **values)
         if password is not None or disabled:  # a changed password ends every old session
             u.users.delete_sessions_of(row["id"])

@@ -21,7 +21,7 @@ import orjson
 import structlog
 
 from fahuo.domain.handover import with_handover
-from fahuo.domain.names import FINDING_KIND
+from fahuo.domain.names import CHANNEL_KIND, FINDING_KIND, courier_name
 from fahuo.domain.urls import url_problem
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.watch import (
@@ -186,7 +186,7 @@ class Watch:
 
     def note(self, finding_id: int, text: str, *, actor: str) -> dict[str, Any]:
         if not text.strip():
-            raise WatchError("a note needs some text")
+            raise WatchError("备注不能为空")
         with self.uow() as u:
             f = self._get(u, finding_id)
             notes = orjson.loads(f["notes"]) + [{"at": int(self.clock()), "by": actor,
@@ -197,12 +197,12 @@ class Watch:
     def close(self, finding_id: int, reason: str, *, actor: str) -> dict[str, Any]:
         """Closed by a person: stays closed for this episode (a new episode opens anew)."""
         if not reason.strip():
-            raise WatchError("say why the exception is closed (e.g. 已联系买家改派)")
+            raise WatchError("请写明关闭异常的原因（如 已联系买家改派）")
         now = int(self.clock())
         with self.uow() as u:
             f = self._get(u, finding_id)
             if f["closed_at"] is not None and f["dismissed"]:
-                raise WatchError(f"exception {finding_id} is already closed")
+                raise WatchError(f"异常 #{finding_id} 已关闭")
             u.tracking.update_finding(finding_id, closed_at=now, dismissed=True,
                                       close_reason=f"{actor}: {reason.strip()}")
             u.audit.add(actor=actor, action="exception.close", subject_type="finding",
@@ -213,7 +213,7 @@ class Watch:
     def _get(u: UnitOfWork, finding_id: int) -> dict[str, Any]:
         f = u.tracking.finding(finding_id)
         if f is None:
-            raise WatchError(f"no exception {finding_id}")
+            raise WatchError(f"没有异常 #{finding_id}")
         return f
 
     # -- alerts ------------------------------------------------------------------------
@@ -269,7 +269,7 @@ class Watch:
 
 
 def _line(f: dict[str, Any]) -> str:
-    who = f"{f['courier_code']} {f['track_no']} " if f["track_no"] else ""
+    who = f"{courier_name(f['courier_code'])} {f['track_no']} " if f["track_no"] else ""
     return f"{who}订单 {f['order_id']}：{f['detail']}"
 
 
@@ -278,20 +278,20 @@ def add_channel(uow: UowFactory, name: str, kind: str, config: dict[str, Any],
     """Validate (by building the channel once) and save an alert channel."""
     problems = []
     if kind not in notify.kinds:
-        raise WatchError(f"kind must be one of {', '.join(notify.kinds)}, got {kind!r}")
+        raise WatchError(f"渠道类型应为 {'、'.join(f'{CHANNEL_KIND.get(k, k)} ({k})' for k in notify.kinds)} 之一，收到 {kind!r}")
     for k in notify.required(kind):
         if not config.get(k):
-            problems.append(f"{k} is required for a {kind} channel")
+            problems.append(f"{CHANNEL_KIND.get(kind, kind)}渠道必须填写 {k}")
     bad = [k for k in kinds if k != "*" and k not in KIND_LABELS]
     if bad:
-        problems.append(f"unknown exception kinds {', '.join(bad)}; known: "
-                        f"{', '.join(KIND_LABELS)} or *")
+        problems.append(f"未知的异常类型 {'、'.join(bad)}；可选："
+                        f"{'、'.join(f'{v} ({k})' for k, v in KIND_LABELS.items())} 或 *（全部）")
     if not kinds:
-        problems.append("kinds: name at least one exception kind, or *")
+        problems.append("异常类型 (kinds)：至少选一种，或 *（全部）")
     if not isinstance(interval_s, int) or isinstance(interval_s, bool) or interval_s < 0:
-        problems.append(f"interval_s must be whole seconds >= 0, got {interval_s!r}")
+        problems.append(f"发送间隔 (interval_s) 应为不小于 0 的整数秒，收到 {interval_s!r}")
     if not name.strip():
-        problems.append("name is required")
+        problems.append("请填写渠道名称")
     for k in ("url", "base_url"):  # where alerts are posted (with the findings in them)
         if k in config and (why := url_problem(config[k])) is not None:
             problems.append(f"{k}: {why}")
@@ -301,10 +301,10 @@ def add_channel(uow: UowFactory, name: str, kind: str, config: dict[str, Any],
         except (ValueError, KeyError, TypeError) as exc:
             problems.append(str(exc))
     if problems:
-        raise WatchError("; ".join(problems))
+        raise WatchError("；".join(problems))
     with uow() as u:
         if any(c["name"] == name for c in u.tracking.channels()):
-            raise WatchError(f"an alert channel named {name!r} exists")
+            raise WatchError(f"已有名为 {name!r} 的告警渠道")
         return u.tracking.add_channel(name.strip(), kind, config, kinds, interval_s)
 
 

@@ -41,8 +41,8 @@ def export_outbound(uow: UowFactory, port: WarehousePort, limit: int = 5000) -> 
                                               PackState.STALE.value))
         for ref in {x["shop_ref"] for x in packs}:
             if u.settings.get(ref)["confirm_mode"] == "on_waybill":
-                r.notes.append(f"shop #{ref} confirms shipment when the label is taken: set "
-                               "confirm_mode=on_scan so the warehouse's confirmation ships it")
+                r.notes.append(f"店铺 #{ref} 取号即回传发货：请把发货回传时机设为 扫描后发货 "
+                               "(confirm_mode=on_scan)，仓库确认出库时才回传发货")
         now = int(time.time())
         if stopped:
             r.cancelled = len(stopped)

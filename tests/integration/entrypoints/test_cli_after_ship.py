@@ -27,12 +27,12 @@ def test_exceptions_deadlines_and_stock_from_the_command_line(fahuo, run, tmp_pa
     closed = run("exceptions", "list", "--status", "closed")
     assert "小王" in closed.output
     bad = run("exceptions", "close", "99999", "--reason", "x")
-    assert bad.exit_code == 2 and "no exception 99999" in flat(bad)
-    assert "overdue" in flat(run("deadlines", "--within-h", "1"))
+    assert bad.exit_code == 2 and "没有异常 #99999" in flat(bad)
+    assert "已超时" in flat(run("deadlines", "--within-h", "1"))
     (tmp_path / "count.csv").write_text("商家编码,数量,新编码\nCUP-A,12,是\n", encoding="utf-8")
     assert run("stock", "import", str(tmp_path / "count.csv")).exit_code == 0
     adj = run("stock", "adjust", "CUP-A", "-2", "--reason", "破损")
-    assert adj.exit_code == 0 and "on hand 10" in flat(adj)
+    assert adj.exit_code == 0 and "实物 10" in flat(adj)
     neg = run("stock", "adjust", "CUP-A", "-20")
     assert neg.exit_code == 2 and "调整后实物为 -10 件，库存不能为负" in flat(neg)
     assert "CUP-A" in run("stock", "show").output

@@ -5,7 +5,7 @@ path shown where the case is listed."""
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -124,32 +124,32 @@ def test_cli_sets_up_interception_and_names_what_is_missing(run, case, k100_labe
     added = run("track", "account-add", "kuaidi100", "--name", "快递100", "--customer", "C",
                 "--key", "K", "--salt", "s", "--callback-url", "https://fahuo.example.com")
     assert added.exit_code == 0, added.output
-    acc = added.output.split("#")[1].split(":")[0]
+    acc = added.output.split("#")[1].split("：")[0]
     bad = run("aftersales", "intercept", CASE, "--via", "sf")
-    assert bad.exit_code == 2 and "--via must be one of auto, douyin, kuaidi100" in flat(bad)
+    assert bad.exit_code == 2 and "--via 应为 auto、douyin、kuaidi100 之一" in flat(bad)
     missing = run("aftersales", "intercept", CASE, "--via", "kuaidi100")
     assert missing.exit_code == 2 and "has no secret" in flat(missing)
     assert "intercept-setup" in flat(missing)  # says how to fix it
     r = run("track", "intercept-setup", acc, "--secret", "S", "--label-url", label_url)
-    assert r.exit_code == 0 and "secret set" in flat(r)
+    assert r.exit_code == 0 and "拦截密钥 secret 已设置" in flat(r)
     r = run("track", "intercept-partner", acc, "zhongtong", "--partner-key", "k")
     assert r.exit_code == 2 and "partnerId" in flat(r)
     r = run("track", "intercept-partner", acc, "zhongtong", "--partner-id", "ZT-1",
             "--partner-secret", "zt-secret", "--net", "douyin")
-    assert r.exit_code == 0 and "zhongtong: partnerId=ZT-1, partnerSecret=***, net=douyin" in \
+    assert r.exit_code == 0 and "中通快递 (zhongtong)：partnerId=ZT-1, partnerSecret=***, net=douyin" in \
         flat(r)
     listing = run("track", "accounts")
     assert "zt-secret" not in listing.output and "zhongtong" in listing.output
     done = run("aftersales", "intercept", CASE, "--via", "kuaidi100")
     assert done.exit_code == 0, done.output
-    assert f"{CASE}: requested via kuaidi100 — 快递100：已提交拦截" in flat(done)
+    assert f"{CASE}：已申请拦截 (requested)，途径 kuaidi100 — 快递100：已提交拦截" in flat(done)
     assert len(forms) == 1
     again = run("aftersales", "intercept", CASE)
-    assert again.exit_code == 2 and "already requested" in flat(again)
+    assert again.exit_code == 2 and "已申请过拦截" in flat(again)
     listed = run("aftersales", "list", "--status", "intercept")
-    assert "kuaidi100" in listed.output and "requested" in listed.output
+    assert "kuaidi100" in listed.output and "已申请拦截" in listed.output
     gone = run("track", "intercept-partner", acc, "zhongtong", "--remove")
-    assert gone.exit_code == 0 and "no courier accounts" in flat(gone)
+    assert gone.exit_code == 0 and "还没有拦截用快递账号" in flat(gone)
 
 
 def test_console_account_form_takes_the_secret_and_never_shows_it(api, fahuo):
@@ -177,4 +177,4 @@ def test_console_offers_no_automatic_retry_when_the_result_is_unknown(api, case,
     assert 'value="auto"' not in page
     r = api.post(f"/aftersales/{case}", data={"action": "intercept", "via": "auto"},
                  follow_redirects=False)
-    assert r.status_code == 303 and "check%20with%20the%20courier" in r.headers["location"]
+    assert r.status_code == 303 and quote("请先向快递核实，再明确选择拦截途径") in r.headers["location"]

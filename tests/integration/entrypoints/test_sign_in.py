@@ -84,7 +84,7 @@ def test_api_tokens_and_admin_only_user_management(fahuo):
     # a new token replaces the old one
     issue_token(fahuo.uow, "packer", actor="t")
     assert c.get("/api/orders", headers={"Authorization": f"Bearer {packer}"}).status_code == 401
-    with pytest.raises(UserError, match="last admin"):
+    with pytest.raises(UserError, match="最后一个管理员"):
         change_user(fahuo.uow, "boss", actor="t", role="operator")
     change_user(fahuo.uow, "new1", actor="t", disabled=True)
     assert _login(c, "new1", "12345678").headers["location"].startswith("/login")

@@ -47,8 +47,8 @@ def test_the_cli_echo_shows_levels_after_held_orders_took_their_units(fahuo, run
     got = run("stock", "adjust", HOT, "4", "--move", "receive")
     assert got.exit_code == 0, got.output
     # 5 on hand; two orders took 2 each at once: 4 reserved, 1 available (not "available 5")
-    assert f"{HOT}: on hand 5, reserved 4, available 1" in flat(got)
-    assert "2 held orders took their units" in flat(got) and ids[0] in got.output
+    assert f"{HOT}：实物 5，占用 4，可用 1" in flat(got)
+    assert "2 个缺货挂起的订单占到了库存" in flat(got) and ids[0] in got.output
 
 
 def test_the_cli_refuses_odd_numbers_and_typo_codes_and_marks_new_ones(fahuo, run):

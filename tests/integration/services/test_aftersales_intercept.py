@@ -174,7 +174,7 @@ def test_douyin_refuses_the_parcel_and_kuaidi100_intercepts_it(fahuo, make_order
     assert p["kuaidi100"] == {"code": 200, "message": "提交成功", "data": {"taskId": "T1"}}
     assert p["douyin"]["unavailable_reason_code"] == 7
     assert "zt-secret" not in json.dumps(a)  # the courier account's secret is not logged
-    with pytest.raises(AfterSaleError, match="already requested"):  # no second (paid) request
+    with pytest.raises(AfterSaleError, match="已申请过拦截"):  # no second (paid) request
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t", http=k.http)
     assert len(k.forms) == 1
 
@@ -247,7 +247,7 @@ def test_kuaidi100_chosen_but_not_set_up_changes_nothing_and_names_what_is_missi
     assert (c["intercept_state"], c["intercept_detail"]) == ("offered",
                                                              "买家已申请退款，包裹仍在途：可拦截")
     assert audits(fahuo) == []
-    with pytest.raises(AfterSaleError, match="via must be one of auto, douyin, kuaidi100"):
+    with pytest.raises(AfterSaleError, match=r"拦截途径 \(via\) 应为 auto、douyin、kuaidi100 之一"):
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t", via="sf")
 
 
@@ -338,7 +338,7 @@ def test_courier_accounts_are_checked_and_kept_encrypted(fahuo):
         set_intercept_partner(fahuo.uow, acc, "nosuch", {"partnerId": "1"}, actor="t")
     with pytest.raises(TrackingError, match="partnerId"):
         set_intercept_partner(fahuo.uow, acc, "zhongtong", {"partnerKey": "k"}, actor="t")
-    with pytest.raises(TrackingError, match="no tracking account #999"):
+    with pytest.raises(TrackingError, match="没有物流查询账号 #999"):
         set_intercept(fahuo.uow, 999, secret="x", actor="t")
     with pytest.raises(TrackingError, match="label_url must be an http"):
         set_intercept(fahuo.uow, acc, label_url="api.kuaidi100.com", actor="t")
@@ -357,11 +357,11 @@ def test_courier_accounts_are_checked_and_kept_encrypted(fahuo):
     assert stored["credentials"]["secret"] == "very-secret-1"
     assert intercept_view(stored)["couriers"]["zhongtong"]["partnerSecret"] == "***"
     assert remove_intercept_partner(fahuo.uow, acc, "zhongtong", actor="t")["couriers"] == {}
-    with pytest.raises(TrackingError, match="has no 'zhongtong' courier account"):
+    with pytest.raises(TrackingError, match=r"没有 中通快递 \(zhongtong\) 的拦截用快递账号"):
         remove_intercept_partner(fahuo.uow, acc, "zhongtong", actor="t")
     kd = add_account(fahuo.uow, "kdniao", "快递鸟", {"ebusiness_id": "1", "api_key": "k"},
                      "https://api.kdniao.test", "https://fahuo.test")
-    with pytest.raises(TrackingError, match="goes through a Kuaidi100 account"):
+    with pytest.raises(TrackingError, match="拦截须使用 快递100 账号"):
         set_intercept(fahuo.uow, kd, secret="x", actor="t")
     with pytest.raises(TrackingError, match="intercept-partner"):
         add_account(fahuo.uow, "kuaidi100", "x", {"customer": "c", "key": "k", "salt": "s",
@@ -382,7 +382,7 @@ def test_the_orders_other_open_cases_are_covered_by_the_same_request(fahuo, make
     intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
     (sib,) = [c for c in list_cases(fahuo.uow, status="all") if c["aftersale_id"] == other]
     assert (sib["intercept_state"], sib["intercept_via"]) == ("requested", "douyin")
-    with pytest.raises(AfterSaleError, match="already requested"):
+    with pytest.raises(AfterSaleError, match="已申请过拦截"):
         intercept(fahuo.uow, lambda s: dy, other, actor="t")
     assert len(dy.calls) == 1
     assert audits(fahuo)[0]["same_order_cases"] == [other]
@@ -403,7 +403,7 @@ def test_a_second_click_while_the_first_is_under_way_sends_nothing(fahuo, make_o
         def apply_intercept(self, aftersale_id, targets):
             if not self.calls:  # the second click lands while Douyin is being asked
                 assert case(fahuo)["intercept_state"] == "requesting"
-                with pytest.raises(AfterSaleError, match="being requested right now") as e:
+                with pytest.raises(AfterSaleError, match="正在申请拦截，请等待结果") as e:
                     intercept(fahuo.uow, lambda s: self, CASE, actor="t", via="douyin")
                 seen["refused"] = str(e.value)
             return super().apply_intercept(aftersale_id, targets)
@@ -440,7 +440,7 @@ def test_an_error_after_sending_leaves_the_case_unsure_not_claimed(fahuo, make_o
     c = case(fahuo)
     assert c["intercept_state"] == "unsure" and "ValueError" in c["intercept_detail"]
     assert c["intercept_detail"].startswith("拦截结果未知：处理中出错")
-    with pytest.raises(AfterSaleError, match="check with the courier"):
+    with pytest.raises(AfterSaleError, match="请先向快递核实，再明确选择拦截途径"):
         intercept(fahuo.uow, lambda s: Douyin(accepted), CASE, actor="t", http=k.http)
     assert len(dy.calls) == 1 and k.forms == []
     (a,) = audits(fahuo)
@@ -453,7 +453,7 @@ def test_a_case_of_the_same_order_already_requested_blocks_the_others(fahuo, mak
                          intercept_detail="抖音：已提交拦截，费用 3.00 元", intercept_via="douyin",
                          closed_at=int(time.time()))
     dy = Douyin(accepted)
-    with pytest.raises(AfterSaleError, match=f"through case {other} of the same order"):
+    with pytest.raises(AfterSaleError, match=f"所在订单已通过售后 {other} 申请过拦截"):
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
     assert dy.calls == [] and case(fahuo)["intercept_state"] == "offered"
 
@@ -511,7 +511,7 @@ def test_a_lost_kuaidi100_answer_is_unsure_and_not_retried_automatically(
     got = intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t", http=http)
     assert got["intercept_state"] == "unsure" and len(sent) == 1
     assert "结果未知：请先向快递核实包裹是否已被拦截，确认未拦截后再选快递100重新拦截" in got["detail"]
-    with pytest.raises(AfterSaleError, match="check with the courier"):
+    with pytest.raises(AfterSaleError, match="请先向快递核实，再明确选择拦截途径"):
         intercept(fahuo.uow, lambda s: Douyin(unsupported), CASE, actor="t", http=http)
     assert len(sent) == 1 and case(fahuo)["intercept_state"] == "unsure"
     # a person who checked with the courier chooses Kuaidi100 explicitly
@@ -549,7 +549,7 @@ def test_an_unsure_case_of_the_same_order_blocks_an_automatic_request(fahuo, mak
     ref = shipped_case(fahuo, make_order)
     other = another_case(fahuo, ref, intercept_state="unsure", intercept_detail="快递100：结果未知")
     dy = Douyin(unsupported)
-    with pytest.raises(AfterSaleError, match=f"through case {other} of the same order"):
+    with pytest.raises(AfterSaleError, match=f"经同一订单的售后 {other}"):
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
     assert dy.calls == [] and case(fahuo)["intercept_state"] == "offered"
 
@@ -564,7 +564,7 @@ def test_a_claim_left_by_a_crash_turns_unsure_and_takes_only_an_explicit_retry(
         u.conn.execute(update(m.after_sales).where(m.after_sales.c.aftersale_id == CASE)
                        .values(intercept_state="requesting", intercept_detail="正在申请拦截…",
                                intercept_claimed_at=int(time.time()) - 60))
-    with pytest.raises(AfterSaleError, match="being requested right now"):
+    with pytest.raises(AfterSaleError, match="正在申请拦截，请等待结果"):
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t")  # a minute: still under way
     with fahuo.uow() as u:
         u.conn.execute(update(m.after_sales).where(m.after_sales.c.aftersale_id == CASE)
@@ -572,7 +572,7 @@ def test_a_claim_left_by_a_crash_turns_unsure_and_takes_only_an_explicit_retry(
     follow_intercepts(fahuo.uow)  # the periodic sweep shows it to the merchant
     c = case(fahuo)
     assert c["intercept_state"] == "unsure" and "申请中断" in c["intercept_detail"]
-    with pytest.raises(AfterSaleError, match="check with the courier"):
+    with pytest.raises(AfterSaleError, match="请先向快递核实，再明确选择拦截途径"):
         intercept(fahuo.uow, lambda s: dy, CASE, actor="t")
     assert dy.calls == []
     got = intercept(fahuo.uow, lambda s: dy, CASE, actor="t", via="douyin")

@@ -43,13 +43,13 @@ def carriers():
 
 
 def test_an_unregistered_provider_is_refused_with_the_registrys_list(fahuo):
-    with pytest.raises(TrackingError, match="provider must be one of kuaidi100, kdniao, got 'acme'"):
+    with pytest.raises(TrackingError, match=r"物流查询服务商 \(provider\) 应为 kuaidi100、kdniao 之一，收到 'acme'"):
         add_account(fahuo.uow, "acme", "A", {"token": "t"}, "https://acme.test",
                     "https://fahuo.test", carriers=CarrierRegistry())
 
 
 def test_a_registered_provider_is_checked_by_its_own_fields_and_push(fahuo, carriers):
-    with pytest.raises(TrackingError, match="token is required for acme"):
+    with pytest.raises(TrackingError, match="阿克米 账号必须填写 token"):
         add_account(fahuo.uow, "acme", "A", {"note": "x"}, "https://acme.test",
                     "https://fahuo.test", carriers=carriers)
     acc = add_account(fahuo.uow, "acme", "A", {"token": "t"}, "https://acme.test",

@@ -64,7 +64,7 @@ def test_merge_output_is_deterministic_whatever_the_input_order():
 
 
 def test_duplicate_candidates_are_a_caller_bug():
-    with pytest.raises(ValueError, match="order A appears twice"):
+    with pytest.raises(ValueError, match="订单 A 在待合并订单中出现了两次"):
         plan_merges([cand("A", 0), cand("A", 1)], HOUR)
 
 

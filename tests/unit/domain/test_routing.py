@@ -165,7 +165,7 @@ def test_bad_rules_name_the_field(data, field):
     {"zhongtong": [1000, 300, 100]},
 ])
 def test_bad_cost_tables_are_refused(data):
-    with pytest.raises(ValueError, match="cost table"):
+    with pytest.raises(ValueError, match="运费表"):
         CostTable.from_dict(data)
 
 

@@ -1,4 +1,4 @@
-from fahuo.domain.tracking import Incident, Tracker, TrackingEvent, TrackingState, apply_events
+from fahuo.domain.tracking import INCIDENT_NAMES, Incident, Tracker, TrackingEvent, TrackingState, apply_events
 from fahuo.domain.watch import (
     BadRules, FindingKind, WatchRules, detect_deadline, detect_parcel, next_poll_at, quiet,
     reconcile,
@@ -115,7 +115,8 @@ def test_parcel_trouble_kinds_fire_exactly_once(state, incident, kind):
     assert kinds(found) == [kind]
     assert found[0].since == SHIPPED + 5 * H and found[0].track_no == "YT1"
     if incident:
-        assert str(incident) in found[0].detail
+        # the reason as the merchant reads it: its Chinese name, never the code
+        assert INCIDENT_NAMES[incident] in found[0].detail and str(incident) not in found[0].detail
 
 
 def test_failed_delivery_closes_when_delivered():

@@ -14,11 +14,12 @@ import html
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid
 
 import structlog
 
 from fahuo.adapters.notify.base import Alert, NotifyError, redact, render_lines
+from fahuo.domain.clock import shop_now
 
 log = structlog.get_logger(__name__)
 
@@ -28,7 +29,7 @@ def build_message(alert: Alert, sender: str, to: list[str]) -> EmailMessage:
     msg["Subject"] = alert.title
     msg["From"] = sender
     msg["To"] = ", ".join(to)
-    msg["Date"] = formatdate(localtime=True)
+    msg["Date"] = format_datetime(shop_now())  # +0800 whatever the server's TZ
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     lines = render_lines(alert)
     text = [alert.title, ""] + [f"- {x}" for x in lines]

@@ -79,7 +79,7 @@ def recycle(ctx: Shipping, limit: int = 2000) -> StepReport:
             u.pipeline.move_orders_from(sorted(ids), LABELLED_ORDERS, OrderState.APPROVED)
         r.done += 1
     if found:
-        r.notes.append(f"{found} pack(s) found shipped with their number: saved as confirmed")
+        r.notes.append(f"{found} 个包裹已在平台用该单号发货：记为已发货")
     return r
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.domain.names import courier_name
 from fahuo.domain.urls import url_problem
 from fahuo.services.ports import Carrier, Carriers, UowFactory
 
@@ -24,25 +25,25 @@ def add_account(uow: UowFactory, provider: str, name: str, credentials: dict[str
     problems = []
     offered = [c.name for c in carriers.all() if c.account_fields]
     if provider not in offered:
-        raise TrackingError(f"provider must be one of {', '.join(offered)}, got {provider!r}")
+        raise TrackingError(f"物流查询服务商 (provider) 应为 {'、'.join(offered)} 之一，收到 {provider!r}")
     carrier = carriers.get(provider)
     for f in carrier.account_fields:
         if f.required and not str(credentials.get(f.name) or "").strip():
-            problems.append(f"{f.name} is required for {provider}")
+            problems.append(f"{carrier.label} 账号必须填写 {f.name}")
     credentials, more = carrier.check_credentials(dict(credentials))
     problems += more
     if not name.strip():
-        problems.append("name is required")
+        problems.append("请填写账号名称")
     if (bad := url_problem(base_url)) is not None:
         problems.append(f"base_url: {bad} ({base_url!r})")
     if (bad := url_problem(callback_url)) is not None:
-        problems.append(f"callback_url must be fahuo's public http(s) address (pushes go to "
-                        f"<it>/webhooks/{provider}/<account id>): {bad} ({callback_url!r})")
+        problems.append(f"callback_url 应为 fahuo 的公网 http(s) 地址（推送发到 "
+                        f"<地址>/webhooks/{provider}/<账号 id>）：{bad} ({callback_url!r})")
     if problems:
-        raise TrackingError("; ".join(problems))
+        raise TrackingError("；".join(problems))
     with uow() as u:
         if any(a["name"] == name for a in u.tracking.accounts()):
-            raise TrackingError(f"a tracking account named {name!r} exists")
+            raise TrackingError(f"已有名为 {name!r} 的物流查询账号")
         acc_id = u.tracking.add_account(provider, name.strip(), credentials, base_url.rstrip("/"),
                                         callback_url)
         u.audit.add(actor="system", action="tracking.account.add", subject_type="tracking_account",
@@ -53,10 +54,10 @@ def add_account(uow: UowFactory, provider: str, name: str, credentials: dict[str
 def _intercept_account(u: UnitOfWork, account_id: int, carrier: Carrier) -> dict[str, Any]:
     acc = u.tracking.account(account_id, lock=True)
     if acc is None:
-        raise TrackingError(f"no tracking account #{account_id}")
+        raise TrackingError(f"没有物流查询账号 #{account_id}")
     if acc["provider"] != carrier.name:
-        raise TrackingError(f"tracking account #{account_id} is {acc['provider']}: interception "
-                            f"goes through a {carrier.title} account")
+        raise TrackingError(f"物流查询账号 #{account_id} 属于 {acc['provider']}：拦截须使用 "
+                            f"{carrier.label} 账号")
     return acc
 
 
@@ -68,7 +69,7 @@ def set_intercept(uow: UowFactory, account_id: int, *, secret: str | None = None
     sandbox's). Returns the public view."""
     problems = carrier.intercept_setup_problems(secret=secret, label_url=label_url)
     if problems:
-        raise TrackingError("; ".join(problems))
+        raise TrackingError("；".join(problems))
     with uow() as u:
         acc = _intercept_account(u, account_id, carrier)
         cred, detail = carrier.intercept_setup(acc["credentials"], secret=secret,
@@ -106,8 +107,8 @@ def remove_intercept_partner(uow: UowFactory, account_id: int, courier: str, *,
         acc = _intercept_account(u, account_id, carrier)
         partners = carrier.partners(acc["credentials"])
         if courier not in partners:
-            raise TrackingError(f"account #{account_id} has no {courier!r} courier account for "
-                                f"interception (it has: {', '.join(sorted(partners)) or 'none'})")
+            raise TrackingError(f"账号 #{account_id} 没有 {courier_name(courier) or repr(courier)} 的拦截用快递账号"
+                                f"（已有：{'、'.join(courier_name(p) for p in sorted(partners)) or '无'}）")
         del partners[courier]
         cred = carrier.with_partners(acc["credentials"], partners)
         u.tracking.update_credentials(account_id, cred)

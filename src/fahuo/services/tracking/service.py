@@ -97,7 +97,7 @@ class Tracking:
         for t in todo:
             acc = accounts.get(t["account_id"])
             if acc is None or not acc["enabled"]:
-                failed[t["id"]] = "tracking account missing or disabled"
+                failed[t["id"]] = "物流查询账号不存在或已停用"
                 continue
             try:
                 self.carriers.get(acc["provider"]).subscribe(self.client_for(acc), acc, t,
@@ -142,7 +142,7 @@ class Tracking:
                     return t, fallback.query(self.platform_for(shops[t["shop_ref"]]), t), ""
                 acc = accounts.get(t["account_id"])
                 if acc is None:
-                    return t, None, "tracking account missing"
+                    return t, None, "物流查询账号不存在"
                 carrier = self.carriers.get(acc["provider"])
                 return t, carrier.query(self.client_for(acc), t), ""
             except QueryTooSoon as exc:

@@ -62,7 +62,7 @@ def api_wms(fh: FahuoDep) -> Any:
     from fahuo.adapters.wms import FileWarehouse
     from fahuo.services.wms import export_outbound, import_confirmations
     if fh.settings.wms_dir is None:
-        return JSONResponse({"message": "no warehouse: set FAHUO_WMS_DIR"}, 409)
+        return JSONResponse({"message": "没有设置仓库文件夹：请设置 FAHUO_WMS_DIR"}, 409)
     port = FileWarehouse(fh.settings.wms_dir)
     back = import_confirmations(fh.uow, fh.platform_for, port,
                                 concurrency=fh.settings.platform_concurrency)

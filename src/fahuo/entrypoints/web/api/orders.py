@@ -71,7 +71,7 @@ def get_order(uow: UowDep, order_id: str = PathParam(pattern=r"^\d{1,32}$",
               ) -> dict[str, Any]:
     detail = read_models.order_detail(uow, order_id)
     if detail is None:
-        raise HTTPException(404, f"order {order_id} is not in fahuo")
+        raise HTTPException(404, f"fahuo 里没有订单 {order_id}")
     return read_models.order_for_api(detail)
 
 

@@ -29,7 +29,7 @@ class UnpackIn(BaseModel):
     @model_validator(mode="after")
     def _one(self) -> "UnpackIn":
         if (self.track_no is None) == (self.pack_id is None):
-            raise ValueError("give track_no or pack_id (one of them)")
+            raise ValueError("请给出快递单号 track_no 或包裹 pack_id（二选一）")
         return self
 
 

@@ -78,5 +78,5 @@ def api_job(uow: UowDep, job_id: int = PathParam(ge=1, le=MAX_ID)) -> dict[str, 
     with uow() as u:
         job = u.pipeline.job(job_id)
     if job is None:
-        raise HTTPException(404, f"no job {job_id}")
+        raise HTTPException(404, f"没有发货任务 #{job_id}")
     return job

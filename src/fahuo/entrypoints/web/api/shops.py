@@ -64,7 +64,7 @@ class AddressIn(BaseModel):
 
 def _no_shop(uow: Any, shop_ref: int) -> None:
     if not read_models.shop_exists(uow, shop_ref):
-        raise HTTPException(404, f"no shop {shop_ref}")
+        raise HTTPException(404, f"没有店铺 {shop_ref}")
 
 
 @router.get("/shops", response_model=list[ShopOut])
@@ -117,7 +117,7 @@ def inbox(uow: UowDep, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
 def get_settings_(uow: UowDep, shop_ref: int = PathParam(ge=1, le=MAX_ID)) -> dict[str, Any]:
     cfg = read_models.shop_settings(uow, shop_ref)
     if cfg is None:
-        raise HTTPException(404, f"no shop {shop_ref}")
+        raise HTTPException(404, f"没有店铺 {shop_ref}")
     return cfg
 
 
@@ -150,7 +150,7 @@ def list_addresses(uow: UowDep, shop_ref: int = PathParam(ge=1, le=MAX_ID)
                    ) -> list[dict[str, Any]]:
     rows = read_models.shop_addresses(uow, shop_ref)
     if rows is None:
-        raise HTTPException(404, f"no shop {shop_ref}")
+        raise HTTPException(404, f"没有店铺 {shop_ref}")
     return rows
 
 
@@ -163,7 +163,7 @@ def put_address(uow: UowDep, actor: Actor, body: AddressIn,
     """Add or edit a ship-from address by hand (platform refreshes keep it)."""
     with uow() as u:
         if u.shops.get(shop_ref) is None:
-            raise HTTPException(404, f"no shop {shop_ref}")
+            raise HTTPException(404, f"没有店铺 {shop_ref}")
         u.settings.save_manual_address(shop_ref, {"address_id": address_id,
                                                   **body.model_dump()})
         u.audit.add(actor=actor, action="address.save", subject_type="shop",

@@ -108,7 +108,7 @@ def _intercept_act(fh: Fahuo, fn: Callable[[], dict[str, Any]]) -> Any:
     try:
         out = fn()
     except TrackingError as exc:
-        code = 404 if str(exc).startswith("no tracking account") else 422
+        code = 404 if str(exc).startswith("没有物流查询账号") else 422
         return JSONResponse({"message": str(exc)}, code)
     fh.tracking.accounts(fresh=True)
     return out
@@ -194,7 +194,7 @@ def _act(fn: Callable[[], dict[str, Any]]) -> Any:
     try:
         return fn()
     except WatchError as exc:
-        code = 404 if str(exc).startswith("no exception") else 422
+        code = 404 if str(exc).startswith("没有异常") else 422
         return JSONResponse({"message": str(exc)}, code)
 
 
@@ -251,7 +251,7 @@ def api_add_channel(uow: UowDep, body: ChannelIn) -> Any:
 def api_delete_channel(uow: UowDep, name: str = PathParam(min_length=1, max_length=64)) -> Any:
     with uow() as u:
         if not u.tracking.delete_channel(name):
-            raise HTTPException(404, f"no alert channel {name!r}")
+            raise HTTPException(404, f"没有告警渠道 {name!r}")
     return {"deleted": name}
 
 

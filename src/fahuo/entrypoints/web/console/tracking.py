@@ -52,7 +52,7 @@ async def exceptions_act(request: Request, fh: FahuoDep, actor: Actor) -> Respon
             elif action == "close":
                 watch.close(fid, text, actor=actor)
             else:
-                raise WatchError(f"unknown action {action!r}")
+                raise WatchError(f"未知操作 {action!r}")
             done += 1
         except WatchError as exc:
             errors.append(f"#{fid}: {exc}")

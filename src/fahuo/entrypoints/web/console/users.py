@@ -77,7 +77,7 @@ def users_page(request: Request, uow: UowDep, user: SignedIn, msg: str = "") -> 
 @router.post("/users")
 async def users_post(request: Request, uow: UowDep, user: SignedIn) -> Response:
     if user is None or not user.is_admin:
-        raise HTTPException(403, "admins only")
+        raise HTTPException(403, "只有管理员可以管理用户")
     actor = user.username
     form = await request.form()
     action, name = str(form.get("action", "")), str(form.get("username", "")).strip()
