@@ -28,7 +28,7 @@ def _shipped(sandbox, shop_id):
 
 
 def test_the_packing_station_prints_and_only_then_parcels_ship(fahuo, sandbox):
-    ref, creds = orders_in_fahuo(fahuo, sandbox, 10, seed=91)  # the default mode
+    ref, creds = orders_in_fahuo(fahuo, sandbox, 10, seed=91, confirm_mode=None)  # the default
     with fahuo.uow() as uow:
         assert uow.settings.get(ref)["confirm_mode"] == "on_print"
         taken = uow.pipeline.packs_in_state(["waybill_taken"], limit=100)
