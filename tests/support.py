@@ -109,8 +109,11 @@ def make_fahuo(tmp_path: Path, db_url: str | None = None, **overrides):
     return app
 
 
-def ready_to_ship(app, sandbox: SandboxAdmin, **app_kw) -> tuple[int, dict]:
-    """A sandbox shop with its address book, e-waybill accounts and sender set in fahuo."""
+def ready_to_ship(app, sandbox: SandboxAdmin, confirm_mode: str | None = "on_waybill",
+                  **app_kw) -> tuple[int, dict]:
+    """A sandbox shop with its address book, e-waybill accounts and sender set in fahuo. It
+    confirms on_waybill (chosen explicitly: new shops confirm at print), so a pass ships what
+    it packs; tests of printing or scanning set their own mode, None keeps the default."""
     from fahuo.services.settings import refresh_from_platform, update_settings
     ref, creds = connect_sandbox_shop(app, sandbox, **app_kw)
     refresh_from_platform(app.uow, app.platform_for, ref)
@@ -119,7 +122,8 @@ def ready_to_ship(app, sandbox: SandboxAdmin, **app_kw) -> tuple[int, dict]:
     update_settings(app.uow, ref, {"sender_name": "王仓管", "sender_phone": "13800000000",
                                    "default_courier": "zhongtong", "courier_rules": [
                                        {"name": "西藏走顺丰", "courier_code": "shunfeng",
-                                        "provinces": ["西藏自治区"]}]}, actor="test")
+                                        "provinces": ["西藏自治区"]}]}
+                    | ({"confirm_mode": confirm_mode} if confirm_mode else {}), actor="test")
     return ref, creds
 
 
@@ -128,16 +132,15 @@ NO_RULE_HOLDS = {"hold_on_buyer_remark": False, "hold_on_seller_remark": False,
 
 
 def orders_in_fahuo(app, sandbox: SandboxAdmin, count: int, seed: int, *, run: bool = True,
-                    confirm_mode: str | None = None, **audit) -> tuple[int, dict]:
+                    confirm_mode: str | None = "on_waybill", **audit) -> tuple[int, dict]:
     """A ready sandbox shop with ``count`` new orders synced into fahuo (remark and presale
     holds off, so the random buyers' words do not decide what ships) and, with ``run``, one
-    pipeline pass over them."""
+    pipeline pass over them. It confirms on_waybill unless told otherwise (chosen explicitly:
+    new shops confirm at print), so one pass ships what it packs; None keeps the default."""
     from fahuo.services.shipping import Pipeline
     from fahuo.services.settings import update_settings
-    ref, creds = ready_to_ship(app, sandbox, qps=1000)
+    ref, creds = ready_to_ship(app, sandbox, confirm_mode=confirm_mode, qps=1000)
     changes: dict = {"audit_rules": {**NO_RULE_HOLDS, **audit}}
-    if confirm_mode:
-        changes["confirm_mode"] = confirm_mode
     update_settings(app.uow, ref, changes, actor="test")
     sandbox.generate(creds["shop_id"], count, seed=seed, spread_seconds=600)
     sync_now(app, ref)

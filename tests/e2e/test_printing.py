@@ -2,6 +2,7 @@
 need a reason, and printing moves the parcel on (confirm mode 'when printed')."""
 
 import time
+from urllib.parse import unquote
 
 import fitz
 import pytest
@@ -68,36 +69,58 @@ def test_print_a_batch_then_confirm_on_print(fahuo, sandbox, tmp_path):
 
 def test_bad_print_requests_say_what_is_wrong(fahuo, sandbox, tmp_path):
     _, _, packs = _ready(fahuo, sandbox, n=4)
-    with pytest.raises(PrintError, match="known sizes"):
+    with pytest.raises(PrintError, match="纸张 '80x80' 不支持"):
         print_labels(fahuo.uow, None, size="80x80", actor="x", out_dir=tmp_path)
-    with pytest.raises(PrintError, match="pdf or zpl"):
+    with pytest.raises(PrintError, match="只能打印为 PDF 或 ZPL"):
         print_labels(fahuo.uow, None, fmt="png", actor="x", out_dir=tmp_path)
-    with pytest.raises(PrintError, match="no such packs"):
+    with pytest.raises(PrintError, match="没有这些包裹：999999"):
         print_labels(fahuo.uow, [999999], actor="x", out_dir=tmp_path)
     zpl = print_labels(fahuo.uow, None, fmt="zpl", dpi=300, actor="x", out_dir=tmp_path)
     body = zpl.path.read_text()
     assert body.count("^XA") == len(packs) and "^CI28" in body
 
 
-def test_console_print_page_prints_and_reprints_with_a_reason(fahuo, sandbox):
+def test_console_print_page_hands_platform_waybills_to_the_component_and_reprints_with_a_reason(
+        fahuo, sandbox):
+    import json
+    import re
+
     from fastapi.testclient import TestClient
 
+    from fahuo.entrypoints.demo_packer import component_answer
     from fahuo.entrypoints.web.app import create_app
     _, _, packs = _ready(fahuo, sandbox, n=6)
+    ids = sorted(p["id"] for p in packs)
     with TestClient(create_app(fahuo, embedded_worker=False)) as client:
         page = client.get("/print").text
         assert f'id="waiting">{len(packs)}<' in page
-        pdf = client.post("/print", data={"size": "76x130", "format": "pdf"})
-        assert pdf.headers["content-type"] == "application/pdf" and pdf.content[:4] == b"%PDF"
-        listing = client.get("/print").text
-        assert 'id="waiting">0<' in listing
+        assert f'id="waiting-platform">{len(packs)}<' in page and 'id="waiting-self">0<' in page
+        sent = client.post("/print", data={"size": "76x130", "format": "pdf"})
+        # Sandbox numbers are platform e-waybills: never drawn as fahuo's PDF.
+        assert sent.status_code == 200 and sent.headers["content-type"].startswith("text/html")
+        assert f"{len(packs)} 个平台电子面单已交给打印组件" in sent.text
+        named = json.loads(re.search(r'data-packs="([^"]*)"', sent.text)[1].replace("&#34;", '"'))
+        assert sorted(named) == ids
+        # The page's script asks for the tasks and relays what the component reports.
+        tasks = client.post("/api/print/component/tasks", json={"pack_ids": named}).json()
+        for t in tasks["tasks"]:
+            assert client.post("/api/print/component/result",
+                               content=component_answer(t)).json()["printed"]
+        assert 'id="waiting">0<' in client.get("/print").text
         refused = client.post("/print", data={"batch": "1", "format": "pdf", "size": "100x150"},
                               follow_redirects=False)
-        assert refused.status_code == 303 and "reason" in refused.headers["location"]
-        again = client.post("/print", data={"batch": "1", "format": "pdf", "size": "100x150",
-                                            "reason": "打印机卡纸"})
-        assert again.status_code == 200 and again.content[:4] == b"%PDF"
+        assert refused.status_code == 303 and "补打原因" in unquote(refused.headers["location"])
+        again = client.post("/print", data={"batch": "1", "reason": "打印机卡纸"})
+        assert f"{len(packs)} 个平台电子面单已交给打印组件" in again.text
+        assert 'data-reason="打印机卡纸"' in again.text
+        tasks = client.post("/api/print/component/tasks", json={
+            "pack_ids": ids, "reason": "打印机卡纸"}).json()
+        for t in tasks["tasks"]:
+            client.post("/api/print/component/result", params={"reason": "打印机卡纸"},
+                        content=component_answer(t))
         assert "补打 #1：打印机卡纸" in client.get("/print").text
+        component = client.get("/print/component").text
+        assert component.count('data-ok="yes"') == 2 * len(tasks["tasks"])
 
 
 def test_pick_list_and_slips_for_the_batch(fahuo, sandbox, tmp_path):
@@ -122,29 +145,45 @@ def test_pick_list_and_slips_for_the_batch(fahuo, sandbox, tmp_path):
     doc = fitz.open(slips.path)
     assert doc.page_count >= len(packs)
     assert all(p["main_order_id"] in "".join(pg.get_text() for pg in doc) for p in packs)
-    with pytest.raises(PrintError, match="reason"):
+    with pytest.raises(PrintError, match="补打请填写补打原因"):
         print_documents(fahuo.uow, "slips", [packs[0]["id"]], actor="x", out_dir=tmp_path)
 
 
 def test_cli_prints_labels_and_a_batch_again(fahuo, sandbox, tmp_path, monkeypatch):
+    import json
+
     from typer.testing import CliRunner
 
     from fahuo.bootstrap import set_app
     from fahuo.entrypoints.cli import cli
-    _ready(fahuo, sandbox, n=5)
+    from fahuo.entrypoints.demo_packer import component_answer
+    from fahuo.services.print_component import record_component_result
+    _, _, packs = _ready(fahuo, sandbox, n=5)
     set_app(fahuo)
     try:
         runner = CliRunner()
         first = runner.invoke(cli, ["print", "labels", "--format", "zpl", "--size", "100x150",
-                                    "--out", str(tmp_path / "a.zpl")])
+                                    "--tasks-out", str(tmp_path / "tasks.json")])
         assert first.exit_code == 0, first.output
-        assert "batch #1" in first.output
-        again = runner.invoke(cli, ["print", "labels", "--batch", "1", "--format", "zpl",
-                                    "--size", "100x150", "--out", str(tmp_path / "b.zpl")])
-        assert again.exit_code == 0 and "already printed" in " ".join(again.output.split())
-        assert (tmp_path / "a.zpl").read_bytes() == (tmp_path / "b.zpl").read_bytes()
+        said = " ".join(first.output.split())
+        assert f"{len(packs)} 个抖音平台电子面单须由抖音打印组件打印" in said
+        got = json.loads((tmp_path / "tasks.json").read_text())
+        assert sum(len(t["task"]["documents"]) for t in got["tasks"]) == len(packs)
+        for t in got["tasks"]:  # the desktop agent relays what the component says
+            record_component_result(fahuo.uow, component_answer(t), actor="agent")
+        Pipeline(fahuo.uow, fahuo.platform_for).run()  # on_print: now confirmed
+        with fahuo.uow() as uow:
+            assert {p["state"] for p in uow.pipeline.packs_by_ids(
+                [p["id"] for p in packs])} == {"confirmed"}
+        # The README's reprint, after confirmation: the number is live, so it prints.
+        refused = runner.invoke(cli, ["print", "labels", "--batch", "1"])
+        assert refused.exit_code == 2 and "补打原因" in " ".join(refused.output.split())
+        again = runner.invoke(cli, ["print", "labels", "--batch", "1", "--reason", "卡纸"])
+        assert again.exit_code == 0, again.output
+        said = " ".join(again.output.split())
+        assert "/print/component?packs=" in said and "reason=" in said
         bad = runner.invoke(cli, ["print", "labels", "--size", "80x80"])
-        assert bad.exit_code == 2 and "known sizes" in " ".join(bad.output.split())
+        assert bad.exit_code == 2 and "纸张 '80x80' 不支持" in " ".join(bad.output.split())
         pick = runner.invoke(cli, ["print", "picklist", "--batch", "1", "--format", "xlsx",
                                    "--out", str(tmp_path / "p.xlsx")])
         assert pick.exit_code == 0, pick.output

@@ -136,7 +136,8 @@ def _sync_until_a_line_refunded(fahuo, ref, oid):
 
 def _shop_with_orders(fahuo, sandbox, seed):
     ref, creds = ready_to_ship(fahuo, sandbox, qps=1000)
-    update_settings(fahuo.uow, ref, {"audit_rules": {
+    # on_waybill, chosen explicitly: a pass ships what it packs (no printing in these tests)
+    update_settings(fahuo.uow, ref, {"confirm_mode": "on_waybill", "audit_rules": {
         "hold_on_buyer_remark": False, "hold_on_seller_remark": False, "hold_presale": False}},
         actor="t")
     sandbox.generate(creds["shop_id"], 12, seed=seed, spread_seconds=600)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Optional
+from urllib.parse import quote
 
 import typer
 
@@ -17,7 +20,16 @@ print_cli = typer.Typer(help="Labels and documents, in batches, with print recor
 @print_cli.command("labels")
 def print_labels_cmd(
     packs: list[int] = typer.Option([], "--pack", help="pack #s (default: all waiting)"),
+    orders: list[str] = typer.Option([], "--order", help="order ids: their live packs"),
     batch: Optional[int] = typer.Option(None, help="an earlier batch # again (reprint)"),
+    shop: Optional[int] = typer.Option(None, help="filter: shop #"),
+    courier: Optional[str] = typer.Option(None, help="filter: courier (中通 / zhongtong)"),
+    due_within_h: Optional[float] = typer.Option(
+        None, "--due-within-h", help="filter: shipping deadline within this many hours"),
+    due_before: Optional[str] = typer.Option(
+        None, "--due-before", help="filter: deadline before '2024-06-01 18:00' (Beijing time)"),
+    include_printed: bool = typer.Option(
+        False, "--include-printed", help="filter: printed packs too (a reprint: --reason)"),
     fmt: str = typer.Option("pdf", "--format", help="pdf or zpl"),
     size: str = typer.Option("76x130", help="76x130, 100x150, 100x180 or 4x6"),
     order_by: str = typer.Option("deadline", help="deadline or route (pick order)"),
@@ -25,28 +37,63 @@ def print_labels_cmd(
     printer: str = typer.Option("", help="printer name, for the print record"),
     reason: str = typer.Option("", help="why, when reprinting"),
     out_file: Optional[Path] = typer.Option(None, "--out", help="copy the file here"),
+    tasks_out: Optional[Path] = typer.Option(
+        None, "--tasks-out", help="write the print component's tasks (JSON) for the platform "
+                                  "e-waybills here, for a desktop agent to relay"),
     plain_receiver: bool = typer.Option(
         False, help="print the receiver in plain text where the shop's policy allows it "
                     "(the server's operator holds the keys; default masked)"),
 ) -> None:
-    """Print waybill labels for a batch of packs."""
-    from fahuo.services.printing import PrintError, print_labels
+    """Print waybill labels: a selection or a filter, split by itself. Douyin platform
+    e-waybills print only through the Douyin print component (console /print/component, or
+    --tasks-out); other numbers are drawn here as PDF/ZPL."""
+    from fahuo.services.print_jobs import Selection, parse_shop_time, print_selection
+    from fahuo.services.printing import PrintError
     app = get_app()
     app.migrate()
-    packs = packs or _batch_packs(batch)
     try:
-        r = print_labels(app.uow, packs or None, fmt=fmt, size=size, order_by=order_by,
-                         actor=who(), printer=printer, reason=reason, dpi=dpi,
-                         out_dir=app.settings.data_dir / "prints",
-                         may_see_receiver=plain_receiver,
-                         plain_keep_s=app.settings.plain_label_keep_s)
+        sel = Selection(pack_ids=tuple(packs), order_ids=tuple(orders), batch=batch,
+                        shop_ref=shop, courier=courier, due_within_h=due_within_h,
+                        due_before=parse_shop_time(due_before) if due_before else None,
+                        not_printed=not include_printed)
+        plan = print_selection(app.uow, sel, fmt=fmt, size=size, order_by=order_by,
+                               actor=who(), printer=printer, reason=reason, dpi=dpi,
+                               out_dir=app.settings.data_dir / "prints",
+                               may_see_receiver=plain_receiver,
+                               plain_keep_s=app.settings.plain_label_keep_s)
     except PrintError as exc:
         _fail(str(exc))
-    if out_file:
-        out_file.write_bytes(r.path.read_bytes())
-    flag = (" — already printed: the same file again, nothing recorded" if r.already_printed
-            else " (reprint)" if r.reprint else "")
-    out.print(f"batch #{r.batch_id}: {r.packs} labels → {out_file or r.path}{flag}")
+    r = plan.result
+    if r is not None:
+        if out_file:
+            out_file.write_bytes(r.path.read_bytes())
+        flag = ("（同一批次已打印过：文件相同，未新增记录）" if r.already_printed
+                else "（补打）" if r.reprint else "")
+        out.print(f"批次 #{r.batch_id}：{r.packs} 张自绘面单 → {out_file or r.path}{flag}")
+    if plan.platform:
+        ids = ",".join(map(str, plan.platform))
+        out.print(f"{len(plan.platform)} 个抖音平台电子面单须由抖音打印组件打印（fahuo 不绘制平台面单）")
+        if tasks_out:
+            _write_tasks(app, plan.platform, printer, tasks_out)
+        else:
+            out.print(f"  在装有打印组件的电脑上打开控制台：/print/component?packs={ids}"
+                      + (f"&reason={quote(reason)}" if reason.strip() else "")
+                      + "\n  或用 --tasks-out 保存打印任务")
+
+
+def _write_tasks(app, pack_ids: list[int], printer: str, path: Path) -> None:
+    from fahuo.services.print_component import ComponentTaskError, component_tasks
+    try:
+        got = component_tasks(app.uow, app.platform_for, pack_ids, printer=printer)
+    except ComponentTaskError as exc:
+        _fail(str(exc))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it carries a token
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(got, f, ensure_ascii=False)
+    n = sum(len(t["task"]["documents"]) for t in got["tasks"])
+    out.print(f"  {len(got['tasks'])} 个打印任务（{n} 张）→ {path}")
+    for pid, why in got["problems"].items():
+        out.print(f"  包裹 {pid}：{why}")
 
 
 def _batch_packs(batch: Optional[int]) -> list[int]:
@@ -57,7 +104,7 @@ def _batch_packs(batch: Optional[int]) -> list[int]:
     with app.uow() as uow:
         found = uow.prints.batch(batch)
     if found is None:
-        _fail(f"no print batch #{batch}")
+        _fail(f"没有打印批次 #{batch} (no such batch)")
     return found["pack_ids"]
 
 

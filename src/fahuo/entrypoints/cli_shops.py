@@ -147,7 +147,7 @@ def shop_settings(shop: int = typer.Option(..., help="shop #"),
                   file: Optional[Path] = typer.Option(None, help="a JSON file of settings")
                   ) -> None:
     """Show or change a shop's settings (courier rules, audit rules, confirm mode…)."""
-    from fahuo.services.settings import SettingsError, update_settings
+    from fahuo.services.settings import SettingsError, update_settings, with_warnings
     app = get_app()
     app.migrate()
     changes: dict = {}
@@ -173,9 +173,11 @@ def shop_settings(shop: int = typer.Option(..., help="shop #"),
             raise typer.Exit(2) from exc
     else:
         with app.uow() as uow:
-            cfg = uow.settings.get(shop)
+            cfg = with_warnings(uow.settings.get(shop))
     cfg.pop("sender_phone", None)
     print(json.dumps(cfg, ensure_ascii=False, indent=2, default=str))
+    for w in cfg["warnings"]:  # on the terminal too, not only inside the JSON
+        err.print(f"[yellow]注意[/yellow]：{w}")
 
 
 @shop_cli.command("refresh")

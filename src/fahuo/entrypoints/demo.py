@@ -2,6 +2,8 @@
 
 The demo uses the same paths a merchant's install does: the shop is added with an app key,
 secret and gateway URL, the token is fetched over the wire, orders arrive by push and polling.
+The shop keeps the default 打印后发货 (confirm at print); a packing station (``demo_packer``)
+prints what waits every ``PACK_EVERY_S``, so parcels ship only once their label printed.
 
 Several demos may run on one machine, from one folder or several: each one binds both its
 ports itself before anything else (a busy port stops it with a message, exit code 2), hands
@@ -29,6 +31,7 @@ from fahuo.entrypoints.ports import CONSOLE, DEMO_HINT, PORT_BUSY_EXIT, SANDBOX,
 DEMO_ROOT = Path(".fahuo-demo")
 # Ctrl-C: open requests get this long, then the rest of the stop is bounded too (see _stop).
 GRACEFUL_S = 1
+PACK_EVERY_S = 20.0  # the demo's packing station prints what waits this often
 
 # The sandbox child serves on the socket the demo bound (fd passed down), so it can neither
 # lose a race for the port nor be confused with another instance listening there.
@@ -167,6 +170,8 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
             _post(admin, "/sandbox/profiles/start",
                   {"shop_id": shop_id, "profile": "steady", "rate_per_s": rate,
                    "duration_s": 24 * 3600})
+            threading.Thread(target=packing_station, args=(app, stop), daemon=True,
+                             name="fahuo-demo-packer").start()
             while not stop.wait(5):
                 with app.uow() as uow:
                     counts = uow.orders.count_by_state(ref)
@@ -207,6 +212,23 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
         web_sock.close()
         _stop(consumer, admin, shop_id, sandbox)
     return code
+
+
+def packing_station(app, stop: threading.Event) -> None:
+    """The demo shop confirms at print (the default): someone must print. Every
+    PACK_EVERY_S what waits is printed, so labels wait a little on the print page first."""
+    from fahuo.entrypoints.demo_packer import pack_waiting
+    every = float(os.environ.get("FAHUO_DEMO_PACK_EVERY_S", PACK_EVERY_S))
+    while not stop.wait(every):
+        try:
+            got = pack_waiting(app)
+        except Exception as exc:  # noqa: BLE001 - the next round tries again
+            print(f"  打包台：打印失败 {exc}", flush=True)
+            continue
+        if got.component or got.drawn or got.failed:
+            print(f"  {shop_time(time.time(), '%H:%M:%S')}  打包台：打印组件已打印 {got.component} 张，"
+                  f"自绘 {got.drawn} 张" + (f"，失败 {got.failed} 张" if got.failed else ""),
+                  flush=True)
 
 
 def _stop(consumer, admin: httpx.Client, shop_id: int | None,

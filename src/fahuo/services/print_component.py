@@ -24,6 +24,7 @@ from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.print_data import print_data
 
 DOC_PREFIX = "fahuo-pack-"
+TASK_SUBJECT = "print_task"  # the audit entries that keep each task's outcome
 # Per shop session (two installs in one process never share): (courier, two_part) → (until, url).
 _TEMPLATES: "weakref.WeakKeyDictionary[Any, dict[tuple[str, bool], tuple[float, str]]]" = (
     weakref.WeakKeyDictionary())
@@ -88,9 +89,19 @@ def _template_url(session: Any, shop_ref: int, courier: str, two_part: bool) -> 
 
 
 def record_component_result(uow_factory: UowFactory, raw: str | bytes, *, actor: str,
-                            printer: str = "") -> dict[str, Any]:
-    """A `notifyPrintResult` from the component: printed documents are recorded."""
+                            printer: str = "", reason: str = "") -> dict[str, Any]:
+    """A message from the component. A `notifyPrintResult` records the documents printed
+    (a pack printed before counts as a reprint, with ``reason``) and, like a refused task,
+    keeps the task's outcome per document for the print-component page."""
     event = parse_component_message(raw)
+    if event.kind == "ack" and event.status not in ("", "success"):
+        with uow_factory() as u:  # the component refused the task as a whole
+            u.audit.add(actor=actor, action="print.component", subject_type=TASK_SUBJECT,
+                        subject_id=event.task_id[:64], detail={
+                            "task_id": event.task_id, "status": "refused",
+                            "msg": event.msg, "printer": event.printer or printer,
+                            "printed": [], "failed": {}})
+        return {"printed": [], "failed": {}, "ignored": None, "refused": event.msg}
     if event.kind != "result":
         return {"printed": [], "failed": {}, "ignored": event.kind}
     printed, failed = [], {}
@@ -101,9 +112,9 @@ def record_component_result(uow_factory: UowFactory, raw: str | bytes, *, actor:
         if doc.ok and event.status in ("printed", "rendered"):
             printed.append(pid)
         else:
-            failed[str(pid)] = doc.msg or doc.status
-    if printed:
-        with uow_factory() as u:
+            failed[str(pid)] = doc.msg or doc.status or event.status
+    with uow_factory() as u:
+        if printed:
             packs = u.pipeline.packs_by_ids(printed)
             before = u.prints.printed_before(printed, "labels")
             u.prints.add_batch(
@@ -112,12 +123,34 @@ def record_component_result(uow_factory: UowFactory, raw: str | bytes, *, actor:
                 selection_key=f"component:{event.task_id}", fingerprint=event.task_id or "",
                 file_name="", printer=event.printer or printer,
                 reprint_of=min(before.values()) if before else None,
-                reason="打印组件补打" if before else "", created_by=actor)
+                reason=(reason.strip() or "打印组件补打") if before else reason.strip(),
+                created_by=actor)
             lines = u.pipeline.lines(printed)
             ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
             u.pipeline.lock_orders(ids)
+            # Only a label still waiting moves: a confirmed parcel reprinted stays confirmed.
             u.pipeline.move_packs_from([p["id"] for p in packs],
                                        frozenset({PackState.WAYBILL_TAKEN}), PackState.PRINTED)
             u.pipeline.move_orders_from(ids, frozenset({OrderState.WAYBILL_TAKEN}),
                                         OrderState.PRINTED)
+        u.audit.add(actor=actor, action="print.component", subject_type=TASK_SUBJECT,
+                    subject_id=event.task_id[:64], detail={
+                        "task_id": event.task_id, "status": event.status, "msg": event.msg,
+                        "printer": event.printer or printer, "printed": printed,
+                        "failed": failed})
     return {"printed": printed, "failed": failed, "ignored": None}
+
+
+TASK_STATUS_ZH = {"printed": "已打印", "rendered": "已渲染", "failed": "打印失败",
+                  "refused": "组件拒绝任务"}
+
+
+def component_results(uow_factory: UowFactory, limit: int = 30) -> list[dict[str, Any]]:
+    """The latest tasks as the component reported them, newest first: per task its status
+    (in Chinese), the packs printed and each failed pack with the component's words."""
+    with uow_factory(readonly=True) as u:
+        rows = u.prints.component_results(TASK_SUBJECT, limit)
+    for r in rows:
+        r["status_zh"] = TASK_STATUS_ZH.get(r["status"], r["status"] or "未知")
+        r["ok"] = not r["failed"] and r["status"] in ("printed", "rendered")
+    return rows

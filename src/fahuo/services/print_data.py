@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.adapters.platforms.doudian.shipping import WAYBILL_BATCH, PrintData
 from fahuo.services.ports import PlatformFactory, UowFactory
+from fahuo.services.printing import live_facts
 
 
 @dataclass
@@ -20,21 +21,25 @@ class PrintBatch:
 
 def print_data(uow_factory: UowFactory, platform_for: PlatformFactory,
                pack_ids: Sequence[int]) -> PrintBatch:
-    """For each pack with a live platform number: its print data and signature (≤ 100 numbers
-    per logistics.waybillApply call, grouped by shop). Packs without one say why."""
+    """For each pack with a live platform number (confirmed or not): its print data and
+    signature (≤ 100 numbers per logistics.waybillApply call, grouped by shop). Packs without
+    one say why."""
     out = PrintBatch()
     with uow_factory() as u:
         packs = {p["id"]: p for p in u.pipeline.packs_by_ids(list(pack_ids))}
+        live = live_facts(u, list(packs))
         shops = {s.id: s for s in u.shops.list()}
     by_shop: dict[int, list[dict]] = defaultdict(list)
     for pid in pack_ids:
         p = packs.get(pid)
         if p is None:
             out.problems[pid] = "没有这个包裹 (no such pack)"
-        elif not p["track_no"] or p["state"] in ("cancelled", "stale", "planned"):
-            out.problems[pid] = f"包裹没有可打印的面单 (state {p['state'] if p else '?'})"
-        elif p["courier_rule"] == "import":
-            out.problems[pid] = "自有单号，不是平台电子面单 (not a platform waybill)"
+        elif pid not in live:
+            out.problems[pid] = ("包裹没有可用的运单号（未取号、已回收、已取消或已签收） "
+                                 f"(state {p['state']})")
+        elif live[pid]["waybill_source"] != "ewaybill":
+            out.problems[pid] = ("不是抖音平台电子面单（自有单号），请打印 PDF/ZPL 面单 "
+                                 "(not a platform waybill)")
         else:
             by_shop[p["shop_ref"]].append(p)
     got: dict[str, PrintData] = {}

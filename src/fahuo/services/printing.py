@@ -30,11 +30,18 @@ from fahuo.services.ports import UowFactory
 log = structlog.get_logger(__name__)
 
 FORMATS = {"labels": ("pdf", "zpl")}
-PRINTABLE = ("waybill_taken", "printed", "scanned")
+# A label prints whenever the parcel needs one: any pack whose number is live, confirmed or
+# not, until its order is delivered (or over) or the number went back.
+LIVE_PACK_STATES = ("waybill_taken", "printed", "scanned", "confirmed", "manual")
+DONE_ORDER_STATES = ("delivered", "returned", "cancelled", "refunded")
 
 
 class PrintError(ValueError):
     """What is wrong with a print request; nothing was printed or recorded."""
+
+
+class NothingToPrint(PrintError):
+    """Nothing matched: not a mistake, only nothing waiting."""
 
 
 @dataclass(frozen=True)
@@ -66,18 +73,45 @@ def _summary(lines, subs) -> str:
     return "；".join(parts)
 
 
+def _ids(ids: Sequence[object], n: int = 20) -> str:
+    shown = "、".join(map(str, list(ids)[:n]))
+    return shown + (f" 等 {len(ids)} 个" if len(ids) > n else "")
+
+
+def live_packs(u: UnitOfWork, **filters: object) -> list[dict]:
+    """Packs with a live number matching the filter (see ``PrintQueries.printable_packs``)."""
+    return u.prints.printable_packs(live_states=LIVE_PACK_STATES,
+                                    done_orders=DONE_ORDER_STATES, **filters)  # type: ignore[arg-type]
+
+
+def live_facts(u: UnitOfWork, pack_ids: Sequence[int]) -> dict[int, dict]:
+    """The named packs whose number is live, with ``waybill_source``."""
+    return u.prints.label_facts(pack_ids, live_states=LIVE_PACK_STATES,
+                                done_orders=DONE_ORDER_STATES)
+
+
 def select_packs(u: UnitOfWork, pack_ids: Sequence[int] | None, record: str,
                  waiting_states: Sequence[str] = ("waybill_taken",)) -> list[dict]:
-    """The packs named, or (None) every pack in waiting_states not yet printed as record."""
+    """The packs named, or (None) what waits: for labels every pack with a live number not
+    printed yet; for documents the packs in waiting_states not yet printed as record."""
     if pack_ids is None:
+        if record == "labels":
+            return live_packs(u, not_printed=True)
         waiting = u.pipeline.packs_in_state(list(waiting_states), limit=5000)
         done = u.prints.printed_before([p["id"] for p in waiting], record)
         return [p for p in waiting if p["id"] not in done]
     packs = u.pipeline.packs_by_ids(list(pack_ids))
     missing = sorted(set(pack_ids) - {p["id"] for p in packs})
     if missing:
-        raise PrintError(f"no such packs: {missing}")
+        raise PrintError(f"没有这些包裹：{_ids(missing)} (no such packs)")
     return packs
+
+
+def reprint_refusal(before: dict[int, int]) -> str:
+    """Why a print of packs printed before (pack → first batch) needs a reason."""
+    return (f"{len(before)} 个包裹已打印过（批次 "
+            + "、".join(f"#{b}" for b in sorted(set(before.values()))[:10])
+            + "）：补打请填写补打原因 (already printed: a reprint needs a reason)")
 
 
 def _store_file(out_dir: Path, prefix: str, fmt: str, data: bytes) -> tuple[str, str]:
@@ -166,30 +200,40 @@ def _receiver_party(rc, plain: dict | None) -> Party:
         region, " ".join(filter(None, (rc.street, rc.address_mask)))) if x))
 
 
+def check_label_options(fmt: str, size: str, order_by: str) -> None:
+    """Refuses a label format, size or order fahuo does not draw."""
+    if fmt not in FORMATS["labels"]:
+        raise PrintError(f"格式 {fmt!r} 不支持：面单只能打印为 PDF 或 ZPL (format: pdf or zpl)")
+    if size not in SIZES:
+        raise PrintError(f"纸张 {size!r} 不支持：可选 {'、'.join(SIZES)} (size)")
+    if order_by not in ("deadline", "route"):
+        raise PrintError(f"顺序 {order_by!r} 不支持：按发货截止 (deadline) 或拣货路线 (route)")
+
+
 def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt: str = "pdf",
                  size: str = "76x130", order_by: str = "deadline", actor: str,
                  printer: str = "", reason: str = "", dpi: int = 203,
                  out_dir: Path, may_see_receiver: bool = False,
                  plain_keep_s: float = PLAIN_KEEP_S) -> PrintResult:
-    """Labels for the given packs (None: every pack with a number not printed yet).
+    """Labels drawn by fahuo for the given packs (None: every pack with a live number not
+    printed yet). It draws what it is given: the console, CLI and API go through
+    ``print_jobs.print_selection``, which hands Douyin platform waybills to the print
+    component and only the self-drawn ones to this.
 
     The receiver prints in plain text only where the shop's policy allows it *and* the person
     printing may see it (``may_see_receiver``); everyone else gets the masked receiver. A
     plain file is deleted once handed out (``hand_out``) or after ``plain_keep_s``."""
     forget_plain_labels(out_dir, plain_keep_s)
-    if fmt not in FORMATS["labels"]:
-        raise PrintError(f"format {fmt!r}: labels print as pdf or zpl")
-    if size not in SIZES:
-        raise PrintError(f"size {size!r}: known sizes are {', '.join(SIZES)}")
-    if order_by not in ("deadline", "route"):
-        raise PrintError(f"order {order_by!r}: deadline or route")
+    check_label_options(fmt, size, order_by)
     with uow_factory(readonly=True) as u:
         packs = select_packs(u, pack_ids, "labels", ("waybill_taken",))
-        bad = [p["id"] for p in packs if not p["track_no"] or p["state"] not in PRINTABLE]
+        live = live_facts(u, [p["id"] for p in packs]) if pack_ids is not None else {}
+        bad = [p["id"] for p in packs if pack_ids is not None and p["id"] not in live]
         if bad:
-            raise PrintError(f"packs without a live waybill number cannot print: {bad}")
+            raise PrintError(f"包裹 {_ids(bad)} 没有可用的运单号（未取号、已回收、已取消或已签收），"
+                             "不能打印 (no live waybill number)")
         if not packs:
-            raise PrintError("nothing to print: no pack with a number is waiting")
+            raise NothingToPrint("没有待打印的面单：没有已取号且未打印的包裹 (nothing to print)")
         lines = u.pipeline.lines([p["id"] for p in packs])
         order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
         loaded = u.pipeline.load_orders(order_ids)
@@ -210,9 +254,7 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
         if path.exists():
             return PrintResult(same["id"], path, len(ids), True, False, bool(plain))
     if before and not reason.strip():
-        raise PrintError("already printed (batch "
-                         + ", ".join(sorted({str(b) for b in before.values()}))
-                         + "): a reprint needs a reason (补打原因)")
+        raise PrintError(reprint_refusal(before))
     subs = {s.sku_order_id: s for _, _, o in loaded.values() for s in o.sub_orders}
 
     bins = {code: f.get("bin", "") for cfg in cfgs.values()
@@ -291,15 +333,17 @@ def print_documents(uow_factory: UowFactory, kind: str, pack_ids: Sequence[int] 
         render_slips_pdf,
     )
     allowed = {"picklist": ("pdf", "xlsx"), "slips": ("pdf",)}
+    names = {"picklist": "拣货单", "slips": "发货单"}
     if kind not in allowed:
-        raise PrintError(f"document {kind!r}: picklist or slips")
+        raise PrintError(f"单据 {kind!r} 不支持：拣货单 (picklist) 或发货单 (slips)")
     if fmt not in allowed[kind]:
-        raise PrintError(f"format {fmt!r}: {kind} prints as {' or '.join(allowed[kind])}")
+        raise PrintError(f"格式 {fmt!r} 不支持：{names[kind]}只能打印为 "
+                         f"{' 或 '.join(f.upper() for f in allowed[kind])}")
     record = kind if fmt == "pdf" else f"{kind}-{fmt}"  # the Excel copy is its own record
     with uow_factory(readonly=True) as u:
         packs = select_packs(u, pack_ids, record, ("waybill_taken", "printed"))
         if not packs:
-            raise PrintError("nothing to print: no pack is waiting")
+            raise PrintError("没有要打印的单据：没有待打印的包裹 (nothing to print)")
         packs.sort(key=lambda p: (p["exp_ship_time"] or 0, p["id"]))
         lines = u.pipeline.lines([p["id"] for p in packs])
         loaded = u.pipeline.load_orders(sorted({ln["order_id"] for ls in lines.values()
@@ -315,8 +359,8 @@ def print_documents(uow_factory: UowFactory, kind: str, pack_ids: Sequence[int] 
     if same is not None and not reason.strip() and (out_dir / same["file_name"]).exists():
         return PrintResult(same["id"], out_dir / same["file_name"], len(ids), True, False)
     if before and not reason.strip():
-        raise PrintError(f"{kind} already printed for {len(before)} packs: a reprint needs a "
-                         "reason (补打原因)")
+        raise PrintError(f"{len(before)} 个包裹的{names[kind]}已打印过：补打请填写补打原因 "
+                         "(already printed)")
     printed_at = datetime.fromtimestamp(same["created_at"] if same else time.time(), SHOP_TZ)
     subs = {s.sku_order_id: s for _, _, o in loaded.values() for s in o.sub_orders}
     if kind == "picklist":

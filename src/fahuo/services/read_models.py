@@ -14,7 +14,7 @@ from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.domain.pii import mask_phone
 from fahuo.services.ports import Capability, Carrier, Carriers, PlatformFactory, UowFactory
 from fahuo.services.printing import select_packs
-from fahuo.services.settings import balances
+from fahuo.services.settings import balances, with_warnings
 from fahuo.services.shops import platform_reference
 from fahuo.services.stock_sync import bundle_levels
 
@@ -72,7 +72,7 @@ def shop_settings(uow: UowFactory, shop_ref: int) -> dict[str, Any] | None:
         if u.shops.get(shop_ref) is None:
             return None
         cfg = u.settings.get(shop_ref)
-    return masked_settings(cfg)
+    return masked_settings(with_warnings(cfg))
 
 
 def shop_addresses(uow: UowFactory, shop_ref: int) -> list[dict[str, Any]] | None:

@@ -11,7 +11,14 @@ from fahuo.domain.routing import CostTable, CourierRule
 from fahuo.domain.watch import WatchRules
 from fahuo.services.ports import PlatformFactory, UowFactory
 
-CONFIRM_MODES = ("on_waybill", "on_print", "on_scan")
+CONFIRM_MODES = ("on_print", "on_scan", "on_waybill")
+# A new shop confirms shipment once the label is printed: a number taken is not a parcel sent.
+DEFAULT_CONFIRM_MODE = "on_print"
+CONFIRM_MODE_NAMES = {"on_print": "打印后发货", "on_scan": "扫描后发货",
+                      "on_waybill": "取号后发货"}
+ON_WAYBILL_WARNING = ("取号后发货：一取到运单号就向平台回传发货，此时面单还没打印、包裹还没出库；"
+                      "若快递迟迟不揽收，平台会判为虚假发货（揽收超时），可能被处罚。"
+                      "建议使用打印后发货或扫描后发货。")
 REFUND_POLICIES = ("block", "reject")
 EDITABLE = ("default_courier", "confirm_mode", "refund_policy", "merge_window_s",
             "ship_from_address_id", "sender_name", "sender_phone", "audit_rules",
@@ -41,7 +48,8 @@ def validate(changes: dict[str, Any]) -> dict[str, Any]:
                 clean[key] = code
             elif key == "confirm_mode":
                 if value not in CONFIRM_MODES:
-                    raise ValueError(f"must be one of {', '.join(CONFIRM_MODES)}")
+                    raise ValueError("回传发货时机只能是 " + "、".join(
+                        f"{CONFIRM_MODE_NAMES[m]} ({m})" for m in CONFIRM_MODES))
                 clean[key] = value
             elif key == "refund_policy":
                 if value not in REFUND_POLICIES:
@@ -84,8 +92,19 @@ def validate(changes: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def settings_warnings(cfg: dict[str, Any]) -> list[str]:
+    """What a merchant must know about the settings as they stand (Chinese)."""
+    return [ON_WAYBILL_WARNING] if cfg.get("confirm_mode") == "on_waybill" else []
+
+
+def with_warnings(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The settings with their ``warnings`` (what the API answers and the CLI shows)."""
+    return {**cfg, "warnings": settings_warnings(cfg)}
+
+
 def update_settings(uow_factory: UowFactory, shop_ref: int, changes: dict[str, Any],
                     actor: str) -> dict[str, Any]:
+    """Saves the changes; the answer is the settings with their ``warnings``."""
     clean = validate(changes)
     with uow_factory() as u:
         if u.shops.get(shop_ref) is None:
@@ -96,7 +115,7 @@ def update_settings(uow_factory: UowFactory, shop_ref: int, changes: dict[str, A
         u.audit.add(actor=actor, action="settings.update", subject_type="shop",
                     subject_id=str(shop_ref), detail={k: ("***" if k.startswith("sender_")
                                                           else v) for k, v in clean.items()})
-        return u.settings.get(shop_ref)
+        return with_warnings(u.settings.get(shop_ref))
 
 
 def refresh_from_platform(uow_factory: UowFactory, platform_for: PlatformFactory,

@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.urls import is_loopback, url_problem
 from fahuo.services.ports import UowFactory
+from fahuo.services.settings import DEFAULT_CONFIRM_MODE
 
 APP_KEY = re.compile(r"^\d{19}$")
 SHOP_ID = re.compile(r"^\d{1,20}$")
@@ -87,6 +88,8 @@ def add_shop(uow: UnitOfWork, new: NewShop, actor: str = "system", *,
                         app_secret=new.app_secret.strip(), gateway_url=new.gateway_url.rstrip("/"),
                         shop_name=new.shop_name, sign_method=new.sign_method,
                         auth_type=new.auth_type, rate_qps=new.rate_qps)
+    # Stored at once: the shop keeps this choice even if the default changes later.
+    uow.settings.save(ref, {"confirm_mode": DEFAULT_CONFIRM_MODE})
     uow.audit.add(actor=actor, action="shop.add", subject_type="shop", subject_id=str(ref),
                   detail={"shop_id": new.shop_id, "app_key": new.app_key,
                           "gateway_url": new.gateway_url})

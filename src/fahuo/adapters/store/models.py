@@ -147,8 +147,8 @@ shop_settings = Table(
     "shop_settings", metadata,
     Column("shop_ref", Integer, ForeignKey("shops.id"), primary_key=True),
     Column("default_courier", String(32)),
-    Column("confirm_mode", String(16), nullable=False, default="on_waybill"),  # on_waybill |
-    # on_print | on_scan
+    Column("confirm_mode", String(16), nullable=False, default="on_print"),  # on_print |
+    # on_scan | on_waybill (an explicit choice only: it risks 虚假发货)
     Column("refund_policy", String(16), nullable=False, default="block"),  # block | reject
     Column("merge_window_s", Integer, nullable=False, default=0),  # 0 = never merge
     Column("ship_from_address_id", String(32)),

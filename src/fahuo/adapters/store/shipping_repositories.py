@@ -20,6 +20,7 @@ from fahuo.domain.packs import PACK, PackState
 from fahuo.domain.waybills import WAYBILL, WaybillState
 
 from . import models as m
+from .print_queries import PrintQueries
 from .repositories import new_id
 from .states import current_states, move_rows
 
@@ -50,7 +51,7 @@ class SettingsRepository:
         row = self.conn.execute(select(m.shop_settings).where(
             m.shop_settings.c.shop_ref == shop_ref)).first()
         if row is None:
-            return {"shop_ref": shop_ref, "default_courier": None, "confirm_mode": "on_waybill",
+            return {"shop_ref": shop_ref, "default_courier": None, "confirm_mode": "on_print",
                     "label_receiver": "masked",
                     "refund_policy": "block", "merge_window_s": 0, "ship_from_address_id": None,
                     "sender_name": "", "sender_phone": "", "audit_rules": {},
@@ -712,8 +713,8 @@ class PipelineRepository:
         return self.job(row.id) if row else None
 
 
-class PrintRepository:
-    """Print batches and who printed which pack when."""
+class PrintRepository(PrintQueries):
+    """Print batches and who printed which pack when (which packs may print: print_queries)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn

@@ -14,7 +14,10 @@ from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.entrypoints.web.console.render import error_page, render
 from fahuo.entrypoints.web.deps import Actor, FahuoDep, SignedIn, UowDep, enqueue, is_admin
 from fahuo.services import read_models
-from fahuo.services.settings import SettingsError, refresh_from_platform, update_settings
+from fahuo.services.settings import (
+    CONFIRM_MODE_NAMES, CONFIRM_MODES, ON_WAYBILL_WARNING, SettingsError, refresh_from_platform,
+    update_settings,
+)
 from fahuo.services.shops import (
     NewShop, OAuthRefused, ShopInputError, UnknownShop, add_shop, authorize_url, connect_shop,
     issue_oauth_state, use_oauth_state,
@@ -63,7 +66,9 @@ def shop_page(request: Request, fh: FahuoDep, shop_ref: int, msg: str = "") -> H
         return error_page(request, f"店铺 {shop_ref} 不存在", 404)
     return render(request, "shop.html", {
         "s": found.shop, "error": found.error, "msg": msg, "cfg": found.settings,
-        "balances": found.balances, "json": json.dumps, **found.lists})
+        "balances": found.balances, "json": json.dumps, "modes": CONFIRM_MODES,
+        "mode_names": CONFIRM_MODE_NAMES, "on_waybill_warning": ON_WAYBILL_WARNING,
+        **found.lists})
 
 
 @router.post("/shops/{shop_ref}/sync")
@@ -97,10 +102,17 @@ def settings_from_form(form: Any) -> dict[str, Any]:
 @router.post("/shops/{shop_ref}/settings")
 async def shop_settings_form(request: Request, uow: UowDep, actor: Actor,
                              shop_ref: int) -> Response:
-    changes = settings_from_form(await request.form())
+    form = await request.form()
+    changes = settings_from_form(form)
+    if changes.get("confirm_mode") == "on_waybill" and not form.get("accept_on_waybill_risk"):
+        with uow() as u:
+            already = u.settings.get(shop_ref)["confirm_mode"] == "on_waybill"
+        if not already:  # an explicit choice only: the merchant ticks that the risk is known
+            return _back(shop_ref, "未保存：选择取号后发货需要勾选“我了解虚假发货风险”。"
+                         + ON_WAYBILL_WARNING)
     try:
-        update_settings(uow, shop_ref, changes, actor=actor)
-        msg = "设置已保存"
+        cfg = update_settings(uow, shop_ref, changes, actor=actor)
+        msg = "设置已保存" + "".join(f"。注意：{w}" for w in cfg["warnings"])
     except SettingsError as exc:
         msg = "未保存：" + "；".join(f"{k}: {v}" for k, v in exc.problems.items())
     return _back(shop_ref, msg)
