@@ -164,6 +164,16 @@ def test_every_console_page_of_the_demo_is_in_chinese(tmp_path):
         assert api.post("/api/stock/moves", json={"move": "receive", "reason": "到货", "lines": [
             {"sku_code": "DEMO-1", "quantity": 5, "new": True, "name": "演示商品"}]}
         ).status_code == 200  # a stock item with a move in its history
+        # a hand-over list (交接单), once parcels are printed and confirmed
+        shop_ref = api.get("/api/shops").json()[0]["id"]
+        waiting: list = []
+        deadline = time.monotonic() + 120
+        while not waiting and time.monotonic() < deadline:
+            waiting = api.get("/api/handover/waiting", params={"shop_ref": shop_ref}).json()
+            time.sleep(0 if waiting else 1)
+        assert waiting, f"no parcel waits for hand-over: {demo.text()[-2000:]}"
+        assert api.post("/api/handover", json={"shop_ref": shop_ref, "courier": waiting[0][
+            "courier_code"]}).status_code == 201
 
         with httpx.Client(base_url=base, timeout=30) as client:
             pages: dict[str, str] = {}
@@ -182,6 +192,11 @@ def test_every_console_page_of_the_demo_is_in_chinese(tmp_path):
                          "/healthz", "/oauth", "/logout", "/print/labels")):
                     continue
                 key = u.path + (f"?{u.query}" if u.query else "")
+                if u.path.endswith("/export"):  # a file, not a page: it is there
+                    r = client.get(key)
+                    assert r.status_code == 200 and "html" not in r.headers["content-type"], key
+                    pages[key] = ""
+                    continue
                 kind = re.sub(r"/[^/]+$", "/*", u.path) if re.search(
                     r"^/(orders|shops|stock/items|ship/jobs)/", u.path) else key
                 if key in pages or (kind != key and kind in kinds_seen and
@@ -207,6 +222,10 @@ def test_every_console_page_of_the_demo_is_in_chinese(tmp_path):
                                             .encode(), "text/csv")})
             assert r.status_code == 200, (r.status_code, r.text[:300])
             pages["POST /ship/import"] = _visible(r.text)[0]
+            # a label file asked for once it is gone: sent back to 打印 with the reason
+            r = client.get("/print/file/999999")
+            assert r.status_code == 303, (r.status_code, r.text[:300])
+            pages["/print/file/999999"] = _read(client, r.headers["location"])[0]
         missing = set(ROUTES) - {_route_of(urlparse(k).path) for k in pages
                                  if not k.startswith("POST")}
         assert not missing, f"console pages the walk never reached: {sorted(missing)}"
