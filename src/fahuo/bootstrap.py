@@ -31,6 +31,7 @@ from fahuo.adapters.platforms.doudian.tokens import ShopSession, TokenSet
 from fahuo.adapters.platforms.doudian.wire import Urllib3Wire
 from fahuo.adapters.store.db import make_engine, private_sqlite_file
 from fahuo.adapters.store.migrate import upgrade
+from fahuo.adapters.files.staged import StagedUploads
 from fahuo.adapters.store.repositories import ShopRecord
 from fahuo.adapters.store.unit_of_work import UnitOfWorkFactory
 from fahuo.config import Settings, get_settings
@@ -225,6 +226,11 @@ class Fahuo:
     def box(self) -> SecretBox:
         private_data_dir(self.settings)
         return box_for(self.settings)
+
+    @cached_property
+    def staged(self) -> StagedUploads:
+        """Files previewed and waiting for the person's 确认 (console imports)."""
+        return StagedUploads(self.settings.data_dir / "staged", self.box)
 
     @cached_property
     def uow(self) -> UnitOfWorkFactory:

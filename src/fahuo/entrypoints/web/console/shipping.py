@@ -33,11 +33,19 @@ async def ship_import_page(request: Request, fh: FahuoDep, actor: Actor) -> Resp
     form = await request.form()
     upload = form.get("file")
     apply = form.get("apply") == "1"
-    if not isinstance(upload, FormFile):
-        return error_page(request, "请选择 .xlsx 或 .csv 文件", 400)
-    name = upload.filename or "upload.csv"
+    staged = str(form.get("staged") or "")
     try:
-        data = await read_upload(upload, name, limits)
+        if staged and apply:  # 确认发货 of the file just previewed, as it was previewed
+            kept = fh.staged.take(staged, actor=actor)
+            if kept is None:
+                return error_page(request, "预览的文件已过期或已使用（保留 30 分钟）：请重新上传并预览",
+                                  410)
+            name, data = kept
+        elif isinstance(upload, FormFile):
+            name = upload.filename or "upload.csv"
+            data = await read_upload(upload, name, limits)
+        else:
+            return error_page(request, "请选择 .xlsx 或 .csv 文件", 400)
         if apply:
             job = await run_in_threadpool(apply_import, fh.uow, fh.platform_for, name, data,
                                           actor=actor, limits=limits)
@@ -47,8 +55,9 @@ async def ship_import_page(request: Request, fh: FahuoDep, actor: Actor) -> Resp
         return error_page(request, str(exc), 413)
     except ImportFileError as exc:
         return error_page(request, str(exc), 400)
+    token = fh.staged.put(name, data, actor=actor)
     return render(request, "ship.html", {**read_models.shipping(fh.uow), "preview": prev,
-                                         "filename": upload.filename})
+                                         "filename": name, "staged": token})
 
 
 @router.get("/ship/jobs/{job_id}")
