@@ -72,7 +72,7 @@ def test_api_sets_up_kuaidi100_interception_and_intercepts_with_the_chosen_path(
                    json={"partnerKey": "k"}).status_code == 422  # partnerId is required
     r = api.put(f"/api/tracking/accounts/{acc}/intercept/partners/nosuch",
                 json={"partnerId": "1"})
-    assert r.status_code == 422 and "no kuaidi100 code for courier 'nosuch'" in r.json()["message"]
+    assert r.status_code == 422 and "kuaidi100 不认识快递公司 'nosuch'" in r.json()["message"]
     r = api.put(f"/api/tracking/accounts/{acc}/intercept/partners/zhongtong",
                 json={"partnerId": "ZT-1", "partnerSecret": "zt-secret", "net": "douyin"})
     assert r.status_code == 200 and r.json()["couriers"]["zhongtong"]["partnerSecret"] == "***"

@@ -334,7 +334,7 @@ def test_a_parcel_signed_by_the_buyer_means_the_interception_failed(fahuo, make_
 
 def test_courier_accounts_are_checked_and_kept_encrypted(fahuo):
     acc = k100_account(fahuo, secret=False)
-    with pytest.raises(TrackingError, match="no kuaidi100 code for courier 'nosuch'"):
+    with pytest.raises(TrackingError, match="kuaidi100 不认识快递公司 'nosuch'"):
         set_intercept_partner(fahuo.uow, acc, "nosuch", {"partnerId": "1"}, actor="t")
     with pytest.raises(TrackingError, match="partnerId"):
         set_intercept_partner(fahuo.uow, acc, "zhongtong", {"partnerKey": "k"}, actor="t")

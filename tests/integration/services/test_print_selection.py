@@ -6,6 +6,8 @@ import time
 import fitz
 import pytest
 
+from fahuo.domain.waybills import WaybillState
+
 from support import labelled_pack
 
 from fahuo.services.print_component import component_results, record_component_result
@@ -27,8 +29,10 @@ def _pack(app, make_order, oid, *, courier="zhongtong", source="ewaybill", state
             exp_ship_time=due if due is not None else int(time.time()) + 48 * HOUR))
         if source is not None:
             u.pipeline.add_waybills([{"courier_code": courier, "track_no": track_no,
-                                      "shop_ref": 1, "pack_id": pid, "status": waybill,
+                                      "shop_ref": 1, "pack_id": pid, "status": "live",
                                       "source": source}])
+            if waybill != "live":  # every number is taken live first
+                u.pipeline.move_waybills([(courier, track_no)], WaybillState(waybill))
     return pid
 
 

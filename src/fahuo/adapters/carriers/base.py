@@ -100,7 +100,7 @@ def phone_tail(phone: str | None) -> str | None:
         text = text.rsplit("-", 1)[1]
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) < 4:
-        raise ValueError(f"phone {phone!r} has fewer than 4 digits")
+        raise ValueError(f"电话 {phone!r} 不足 4 位数字（phone has fewer than 4 digits）")
     return digits[-4:]
 
 
@@ -244,7 +244,7 @@ class CodeMap:
             return self._forward[key.lower()]
         if key in self._provider_codes:
             return key
-        raise UnknownCourier(f"no {self.provider} code for courier {courier!r}")
+        raise UnknownCourier(f"{self.provider} 不认识快递公司 {courier!r}（no {self.provider} code for courier）")
 
     def to_douyin(self, provider_code: str) -> str | None:
         """First fahuo/Douyin code mapped to ``provider_code`` (None if unmapped)."""

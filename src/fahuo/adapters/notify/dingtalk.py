@@ -61,7 +61,7 @@ class DingTalkChannel:
                  timeout: float = DEFAULT_TIMEOUT,
                  clock: Callable[[], float] = time.time) -> None:
         if not access_token:
-            raise ValueError("dingtalk: access_token is required")
+            raise ValueError("钉钉：缺少 access_token（dingtalk access_token is required）")
         self._token = access_token
         self._secret = secret or None
         self.base_url = base_url
@@ -75,7 +75,7 @@ class DingTalkChannel:
         parts = urlsplit(url)
         token = (parse_qs(parts.query).get("access_token") or [""])[0]
         if not token:
-            raise ValueError("dingtalk: webhook URL has no access_token")
+            raise ValueError("钉钉：机器人地址里没有 access_token（dingtalk webhook URL has no access_token）")
         base = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
         return cls(token, secret, base_url=base, **kw)
 

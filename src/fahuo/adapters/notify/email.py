@@ -53,13 +53,13 @@ class EmailChannel:
                  password: str | None = None, timeout: float = 20.0,
                  ssl_context: ssl.SSLContext | None = None) -> None:
         if not host:
-            raise ValueError("email: host is required")
+            raise ValueError("邮件：缺少发信服务器 host（email host is required）")
         if not sender:
-            raise ValueError("email: sender (from) is required")
+            raise ValueError("邮件：缺少发件人 from（email sender is required）")
         if not to or not all(isinstance(a, str) and "@" in a for a in to):
-            raise ValueError("email: to must be a non-empty list of addresses")
+            raise ValueError("邮件：收件人 to 至少填一个地址（email to is empty）")
         if starttls and use_ssl:
-            raise ValueError("email: choose starttls or use_ssl, not both")
+            raise ValueError("邮件：starttls 与 use_ssl 只能选一个（choose starttls or use_ssl）")
         self.host, self.port = host, port
         self.sender, self.to = sender, list(to)
         self.starttls, self.use_ssl = starttls, use_ssl

@@ -67,7 +67,7 @@ class FeishuChannel:
                  timeout: float = DEFAULT_TIMEOUT,
                  clock: Callable[[], float] = time.time) -> None:
         if not hook_id:
-            raise ValueError("feishu: hook_id is required")
+            raise ValueError("飞书：缺少 hook_id（feishu hook_id is required）")
         self._hook = hook_id
         self._secret = secret or None
         self.base_url = base_url.rstrip("/")
@@ -80,7 +80,7 @@ class FeishuChannel:
         """Build from the full webhook URL Feishu shows (``…/bot/v2/hook/<id>``)."""
         base, _, hook = url.rstrip("/").rpartition("/")
         if not hook or not base:
-            raise ValueError("feishu: webhook URL has no hook id")
+            raise ValueError("飞书：机器人地址里没有 hook id（feishu webhook URL has no hook id）")
         return cls(hook, secret, base_url=base, **kw)
 
     def __repr__(self) -> str:

@@ -54,7 +54,7 @@ class NotifyRegistry:
             return self._build(channel)
         kind = channel["kind"]
         if kind not in CHANNELS:
-            raise ValueError(f"unknown channel kind {kind!r}")
+            raise ValueError(f"未知的通知渠道类型 {kind!r}（unknown channel kind）")
         return CHANNELS[kind][1](channel["config"])
 
     def send(self, channel: dict[str, Any], alert: Alert) -> str | None:

@@ -78,9 +78,9 @@ class WebhookChannel:
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         if not url:
-            raise ValueError("webhook: url is required")
+            raise ValueError("Webhook：缺少地址 url（webhook url is required）")
         if not secret:
-            raise ValueError("webhook: secret is required (requests are always signed)")
+            raise ValueError("Webhook：缺少签名密钥 secret，推送总是签名的（webhook secret is required）")
         self.url = url
         self._secret = secret
         self.retry = retry

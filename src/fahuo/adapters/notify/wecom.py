@@ -38,7 +38,7 @@ class WeComChannel:
     def __init__(self, key: str, *, base_url: str = DEFAULT_BASE_URL,
                  client: httpx.Client | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
         if not key:
-            raise ValueError("wecom: key is required")
+            raise ValueError("企业微信：缺少机器人 key（wecom key is required）")
         self._key = key
         self.base_url = base_url
         self._client = client or httpx.Client()

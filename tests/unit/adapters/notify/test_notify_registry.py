@@ -15,7 +15,7 @@ def test_each_kind_names_its_required_fields_and_builds_its_channel():
     assert isinstance(reg.build({"kind": "webhook", "config": {
         "url": "https://hooks.example.com/x", "secret": "s"}}), WebhookChannel)
     assert isinstance(reg.build({"kind": "wecom", "config": {"key": "k"}}), WeComChannel)
-    with pytest.raises(ValueError, match="unknown channel kind 'sms'"):
+    with pytest.raises(ValueError, match="未知的通知渠道类型 'sms'"):
         reg.build({"kind": "sms", "config": {}})
 
 

@@ -102,13 +102,13 @@ class KdniaoClient:
     def _number(self, track_no: str) -> str:
         num = (track_no or "").strip()
         if not num or len(num) > 30:
-            raise ValueError(f"kdniao LogisticCode must be 1-30 characters, got {num!r}")
+            raise ValueError(f"快递鸟运单号须为 1–30 个字符：{num!r}（kdniao LogisticCode length）")
         return num
 
     def _tail(self, shipper: str | None, phone: str | None, what: str) -> str | None:
         tail = _phone_tail(phone)
         if shipper in PHONE_REQUIRED and not tail:
-            raise PhoneRequired(f"kdniao needs the sender's or receiver's phone (last 4 digits) to {what} {shipper}")
+            raise PhoneRequired(f"快递鸟查询 {shipper} 需要寄件人或收件人电话后 4 位（kdniao needs the phone to {what}）")
         return tail
 
     def build_query(self, track_no: str, courier: str | None, phone: str | None = None,

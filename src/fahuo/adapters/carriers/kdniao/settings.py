@@ -21,8 +21,8 @@ class KdniaoSettings:
 
     def __post_init__(self) -> None:
         if not self.ebusiness_id or not self.api_key:
-            raise ValueError("Kdniao ebusiness_id and api_key are required")
+            raise ValueError("快递鸟账号需要填写 ebusiness_id 和 api_key（required）")
         if not self.endpoint.startswith(("https://", "http://")):
-            raise ValueError(f"endpoint must be an http(s) URL, got {self.endpoint!r}")
+            raise ValueError(f"接口地址须为 http(s) 网址：{self.endpoint!r}（endpoint must be an http(s) URL）")
         if self.query_request_type not in ("8001", "1002"):
             raise ValueError("query_request_type must be '8001' or '1002'")

@@ -131,11 +131,11 @@ class Kuaidi100Client:
     def build_query_form(self, track_no: str, courier: str, phone: str | None = None) -> dict[str, str]:
         num = (track_no or "").strip()
         if not 6 <= len(num) <= 32:
-            raise ValueError(f"kuaidi100 num must be 6-32 characters, got {num!r}")
+            raise ValueError(f"快递100运单号须为 6–32 个字符：{num!r}（kuaidi100 num length）")
         com = self.codes.to_provider(courier)
         tail = _phone_tail(phone)
         if com in PHONE_REQUIRED and not tail:
-            raise PhoneRequired(f"kuaidi100 needs the sender's or receiver's phone (last 4 digits) to query {com}")
+            raise PhoneRequired(f"快递100查询 {com} 需要寄件人或收件人电话后 4 位（kuaidi100 needs the phone）")
         param: dict[str, Any] = {"com": com, "num": num}
         if tail:
             param["phone"] = tail
@@ -152,7 +152,7 @@ class Kuaidi100Client:
                              salt: str | None, phone_tail: str | None = None) -> dict[str, str]:
         number = (track_no or "").strip()
         if not number or len(number) > 32:
-            raise ValueError(f"kuaidi100 number must be 1-32 characters, got {number!r}")
+            raise ValueError(f"快递100运单号须为 1–32 个字符：{number!r}（kuaidi100 number length）")
         if not callback_url or not callback_url.startswith(("https://", "http://")):
             raise ValueError(f"kuaidi100 subscribe needs an http(s) callback_url, got {callback_url!r}")
         if not salt:
@@ -160,7 +160,7 @@ class Kuaidi100Client:
         company = self.codes.to_provider(courier)
         tail = _phone_tail(phone_tail)
         if company in PHONE_REQUIRED and not tail:
-            raise PhoneRequired(f"kuaidi100 needs the phone (last 4 digits) to subscribe {company}")
+            raise PhoneRequired(f"快递100订阅 {company} 需要电话后 4 位（kuaidi100 needs the phone to subscribe）")
         parameters: dict[str, Any] = {"callbackurl": callback_url, "salt": salt}
         if self.settings.resultv2:
             parameters["resultv2"] = self.settings.resultv2
@@ -172,7 +172,7 @@ class Kuaidi100Client:
     # -- calls --------------------------------------------------------------------------
     def query(self, track_no: str, courier: str | None, phone: str | None = None) -> TrackingResult:
         if not courier:
-            raise ValueError("kuaidi100 query needs a courier code")
+            raise ValueError("快递100查询需要快递公司编码（kuaidi100 query needs a courier code）")
         form = self.build_query_form(track_no, courier, phone)
         key = track_no.strip().upper()
         wait = self.guard.acquire(key, self.clock(), self.settings.min_query_interval)

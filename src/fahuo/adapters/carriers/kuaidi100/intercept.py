@@ -125,7 +125,7 @@ class Kuaidi100Interceptor:
     def __init__(self, settings: Kuaidi100Settings, *, http: httpx.Client | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         if not settings.secret:
-            raise ValueError("Kuaidi100 interception needs the account's secret")
+            raise ValueError("快递100拦截需要账号的 secret（Kuaidi100 interception needs the secret）")
         self.settings = settings
         self.http = http if http is not None else httpx.Client(timeout=settings.timeout)
         self.clock = clock

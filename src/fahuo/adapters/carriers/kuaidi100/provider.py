@@ -165,7 +165,7 @@ class Kuaidi100(Provider):
         try:
             kuaidi100_codes().to_provider(code)
         except UnknownCourier as exc:
-            raise ValueError(f"{exc}; use fahuo's courier codes (zhongtong, yuantong, …)"
+            raise ValueError(f"{exc}；请用 fahuo 的快递公司编码（zhongtong、yuantong…）"
                              ) from exc
         return code, check_partner(code, fields)
 

@@ -28,9 +28,9 @@ class Kuaidi100Settings:
 
     def __post_init__(self) -> None:
         if not self.customer or not self.key:
-            raise ValueError("Kuaidi100 customer and key are required")
+            raise ValueError("快递100账号需要填写 customer 和 key（required）")
         if not self.base_url.startswith(("https://", "http://")):
-            raise ValueError(f"base_url must be an http(s) URL, got {self.base_url!r}")
+            raise ValueError(f"接口地址须为 http(s) 网址：{self.base_url!r}（base_url must be an http(s) URL）")
         if not self.label_url.startswith(("https://", "http://")):
-            raise ValueError(f"label_url must be an http(s) URL, got {self.label_url!r}")
+            raise ValueError(f"面单接口地址须为 http(s) 网址：{self.label_url!r}（label_url must be an http(s) URL）")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
