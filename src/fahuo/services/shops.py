@@ -44,20 +44,20 @@ class NewShop:
     def problems(self) -> dict[str, str]:
         p: dict[str, str] = {}
         if not APP_KEY.match(self.app_key or ""):
-            p["app_key"] = "must be the 19-digit app key from the Douyin open platform console"
+            p["app_key"] = "须为抖店开放平台控制台里的 19 位 App Key"
         if not (self.app_secret or "").strip():
-            p["app_secret"] = "is required"
+            p["app_secret"] = "必须填写 App Secret"
         if not SHOP_ID.match(self.shop_id or ""):
-            p["shop_id"] = "must be the numeric shop id (店铺ID)"
+            p["shop_id"] = "须为数字店铺ID"
         if (bad := url_problem(self.gateway_url)) is not None:
             p["gateway_url"] = bad
         if self.sign_method not in ("hmac-sha256", "md5"):
-            p["sign_method"] = "must be hmac-sha256 or md5"
+            p["sign_method"] = "签名方式须为 hmac-sha256 或 md5"
         if self.auth_type not in ("self", "oauth"):
-            p["auth_type"] = "must be self (自用型应用) or oauth (工具型应用)"
+            p["auth_type"] = "须为 self（自用型应用）或 oauth（工具型应用）"
         if self.rate_qps is not None and not (
                 isinstance(self.rate_qps, (int, float)) and MIN_QPS <= self.rate_qps <= MAX_QPS):
-            p["rate_qps"] = f"must be between {MIN_QPS} and {MAX_QPS} calls per second"
+            p["rate_qps"] = f"每秒调用次数须在 {MIN_QPS} 到 {MAX_QPS} 之间"
         return p
 
 
@@ -115,7 +115,7 @@ def issue_oauth_state(uow_factory: UowFactory, key: bytes, shop_ref: int, *,
     nonce = secrets.token_urlsafe(18)
     with uow_factory() as uow:
         if uow.shops.get(shop_ref) is None:
-            raise UnknownShop(f"no shop {shop_ref}")
+            raise UnknownShop(f"店铺 #{shop_ref} 不存在")
         uow.users.forget_oauth_states_before(at - 86400)
         uow.users.add_oauth_state(nonce_hash=hashlib.sha256(nonce.encode()).hexdigest(),
                                   shop_ref=shop_ref, user_id=user_id, created_at=at,
@@ -182,7 +182,7 @@ def connect_shop(platform, uow_factory: UowFactory, shop_ref: int,
         with uow_factory() as uow:
             shop = uow.shops.get(shop_ref)
         if shop is None:
-            raise UnknownShop(f"no shop {shop_ref}")
+            raise UnknownShop(f"店铺 #{shop_ref} 不存在")
         got = session.client.create_token(code=code)
         if str(got.shop_id) != str(shop.shop_id):
             raise _refuse(uow_factory, shop_ref, "the code is for another shop",
@@ -207,10 +207,10 @@ def platform_reference(uow_factory: UowFactory, platform_for, shop_ref: int,
     with uow_factory() as uow:
         shop = uow.shops.get(shop_ref)
     if shop is None:
-        raise UnknownShop(f"no shop {shop_ref}")
+        raise UnknownShop(f"店铺 #{shop_ref} 不存在")
     api = platform_for(shop)
     if what == "couriers":
         return [asdict(c) for c in api.logistics_companies()]
     if what == "addresses":
         return [asdict(a) for a in api.all_addresses()]
-    raise ValueError(f"unknown list {what!r}: couriers or addresses")
+    raise ValueError(f"未知的列表 {what!r}：只有 couriers（快递公司）或 addresses（发货地址）")

@@ -221,5 +221,5 @@ def test_a_shop_with_a_tiny_rate_is_refused_by_api_and_cli(client, run):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "rate_qps"
     out = run("shop", "add", "--shop-id", "2003", "--app-key", "1234567890123456780",
               "--app-secret", "s", "--qps", "0.0001", "--no-connect")
-    assert out.exit_code == 2 and "between 0.5 and 10000" in out.output
+    assert out.exit_code == 2 and "0.5 到 10000 之间" in out.output
     assert [s["shop_id"] for s in client.get("/api/shops").json()] == ["1001"]

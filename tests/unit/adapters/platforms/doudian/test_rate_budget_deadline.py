@@ -55,7 +55,7 @@ def test_shop_rates_must_be_sane(qps, ok):
     new = NewShop(shop_id="1", app_key="1234567890123456789", app_secret="s", rate_qps=qps)
     assert ("rate_qps" not in new.problems()) is ok
     if not ok:
-        assert new.problems()["rate_qps"] == "must be between 0.5 and 10000 calls per second"
+        assert new.problems()["rate_qps"] == "每秒调用次数须在 0.5 到 10000 之间"
 
 
 def test_the_default_rate_setting_is_checked_too(tmp_path):
