@@ -10,15 +10,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from fakes import FakeShop
-from support import make_fahuo, order_payload
+from scan_world import parcels_at_the_desk
+from support import make_fahuo
 
 from fahuo.services.holds import hold_orders
-from fahuo.services.orders import store_platform_orders
 from fahuo.services.scan import recent_scans, scan, scans_today, station
-from fahuo.services.settings import refresh_from_platform, update_settings
-from fahuo.services.shipping import Pipeline
-from fahuo.services.shops import NewShop, add_shop
 
 BEIJING = timezone(timedelta(hours=8))  # written out here, not taken from the code under test
 
@@ -30,26 +26,7 @@ def _beijing(*args: int) -> float:
 @pytest.fixture
 def world(tmp_path):
     app = make_fahuo(tmp_path)
-    shop = FakeShop()
-    platform_for = lambda _shop: shop  # noqa: E731
-    with app.uow() as u:
-        ref = add_shop(u, NewShop(shop_id="1001", app_key="3409409348479354011",
-                                  app_secret="s", gateway_url="http://127.0.0.1:1"))
-    refresh_from_platform(app.uow, platform_for, ref)
-    update_settings(app.uow, ref, {
-        "confirm_mode": "on_scan", "default_courier": "zhongtong", "sender_name": "王仓管",
-        "sender_phone": "13800000000", "audit_rules": {
-            "hold_on_buyer_remark": False, "hold_on_seller_remark": False,
-            "hold_presale": False}}, actor="t")
-    now = int(time.time())
-    with app.uow() as u:
-        store_platform_orders(u, ref, [order_payload(str(6900000000000000000 + i * 100),
-                                                     now - 60 + i) for i in range(1, 6)])
-    Pipeline(app.uow, platform_for).run()
-    with app.uow(readonly=True) as u:
-        packs = sorted(u.pipeline.packs_in_state(["waybill_taken"], limit=100),
-                       key=lambda p: p["id"])
-    assert len(packs) == 5
+    platform_for, packs = parcels_at_the_desk(app)
     yield {"app": app, "platform_for": platform_for, "packs": packs}
     app.close()
 
