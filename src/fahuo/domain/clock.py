@@ -19,3 +19,12 @@ def shop_time(ts: float | None, fmt: str = "%Y-%m-%d %H:%M", *, empty: str = "â€
 
 def shop_now() -> datetime:
     return datetime.now(SHOP_TZ)
+
+
+def shop_day(ts: float) -> tuple[int, int]:
+    """The shop's calendar day holding ``ts``: [midnight, next midnight) as epoch seconds.
+
+    Midnight in the shop's zone, not the server's: a packer's "today" ends at 00:00 Beijing."""
+    day = datetime.fromtimestamp(ts, SHOP_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = int(day.timestamp())
+    return start, int((day + timedelta(days=1)).timestamp())

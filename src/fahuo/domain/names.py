@@ -65,6 +65,11 @@ STOCK_MOVE: Mapping[str, str] = {str(k): v for k, v in MOVE_NAMES.items()}
 COURIER: Mapping[str, str] = {c.code: c.name for c in COURIERS}
 HANDOVER_STATE: Mapping[str, str] = {HandoverState.OPEN: "待交接",
                                      HandoverState.HANDED_OVER: "已交接"}
+# 扫描发货: what a scan told the packer (services/scan.ScanResult.verdict)
+SCAN_VERDICT: Mapping[str, str] = {
+    "shipped": "放行（已发货）", "already_shipped": "放行（此前已发货）", "intercepted": "拦截",
+    "held": "挂起中", "unknown": "未知单号", "not_ready": "未就绪", "failed": "回传失败",
+}
 
 # Every code set by name, for screens that pick one by name and for the untranslated-text test.
 CODE_SETS: Mapping[str, Mapping[str, str]] = {
@@ -73,7 +78,7 @@ CODE_SETS: Mapping[str, Mapping[str, str]] = {
     "intercept_state": INTERCEPT_STATE, "job_kind": JOB_KIND, "job_status": JOB_STATUS,
     "job_item_status": JOB_ITEM_STATUS, "inbox_status": INBOX_STATUS,
     "waybill_status": WAYBILL_STATUS, "channel_kind": CHANNEL_KIND, "stock_move": STOCK_MOVE,
-    "courier": COURIER, "handover_state": HANDOVER_STATE,
+    "courier": COURIER, "handover_state": HANDOVER_STATE, "scan_verdict": SCAN_VERDICT,
 }
 
 

@@ -184,11 +184,20 @@ def ship(orders: list[str] = typer.Option([], "--orders", help="order ids to shi
         raise typer.Exit(1)
 
 
-def scan_cmd(codes: list[str] = typer.Argument(..., help="scanned tracking numbers")) -> None:
-    """Scan-to-ship: confirm each parcel, or stop it if the buyer asked for a refund."""
+def scan_cmd(codes: list[str] = typer.Argument(
+        ..., help="scanned tracking numbers; `recent`: today's count and the last 20 scans"),
+        as_json: bool = typer.Option(False, "--json", help="with `recent`: as JSON")) -> None:
+    """Scan-to-ship: confirm each parcel, or stop it if the buyer asked for a refund.
+
+    `fahuo scan recent` shows what the desk shows: parcels let go today (the shop's day) by
+    you and by everyone, and the last 20 scans with their result. No tracking number is
+    the word "recent" (numbers hold digits), so the two never mix."""
     from fahuo.services.scan import scan
     app = get_app()
     app.migrate()
+    if [c.lower() for c in codes] == ["recent"]:
+        _recent(app, as_json)
+        return
     stopped = False
     for code in codes:
         r = scan(app.uow, app.platform_for, code, actor=who())
@@ -197,6 +206,29 @@ def scan_cmd(codes: list[str] = typer.Argument(..., help="scanned tracking numbe
         stopped |= not r.ok
     if stopped:
         raise typer.Exit(1)
+
+
+def _recent(app: Any, as_json: bool) -> None:
+    from rich.markup import escape
+
+    from fahuo.services.scan import station
+    st = station(app.uow, who())
+    if as_json:
+        typer.echo(json.dumps({"today": st.today.__dict__,
+                               "recent": [ln.__dict__ for ln in st.recent]},
+                              ensure_ascii=False))
+        return
+    d = st.today
+    out.print(f"{d.day}（北京时间）今天放行：{d.actor} {d.mine} 件，全部 {d.total} 件；"
+              f"未放行 {d.refused} 次")
+    t = Table("时间", "运单号", "订单 / 包裹", "快递公司", "扫描人", "结果",
+              title=f"最近 {len(st.recent)} 次扫描（新的在前）")
+    for ln in st.recent:
+        where = ", ".join(ln.order_ids) + (f" · 包裹 #{ln.pack_id}" if ln.pack_id else "")
+        verdict = (escape(ln.verdict_name) if ln.ok
+                   else f"[red]{escape(ln.verdict_name)}：{escape(ln.message)}[/red]")
+        t.add_row(ln.time, escape(ln.code), where or "—", ln.courier, escape(ln.actor), verdict)
+    out.print(t)
 
 
 def register(cli: typer.Typer) -> None:

@@ -635,3 +635,21 @@ handover_items = Table(  # the parcels of each list; the key makes a pack go on 
     Column("order_id", String(32), nullable=False),
     Index("ix_handover_items_track_no", "track_no"),
 )
+
+# ---- issue 14: the scan station ------------------------------------------------------------
+
+scans = Table(  # every scan at the packing desk with the answer the packer got
+    "scans", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=False),  # who scanned (signed-in person, CLI user)
+    Column("code", String(64), nullable=False),  # the number as normalised
+    Column("pack_id", Integer, ForeignKey("packs.id")),  # None: nobody has this number
+    Column("courier_code", String(32), nullable=False, default=""),
+    Column("order_ids", Text, nullable=False, default=""),  # comma-separated
+    Column("verdict", String(20), nullable=False),  # services.scan.ScanResult.verdict
+    Column("ok", Boolean, nullable=False),
+    Column("message", Text, nullable=False, default=""),
+    Index("ix_scans_at", "at"),
+    Index("ix_scans_actor_at", "actor", "at"),
+)

@@ -16,6 +16,7 @@ from fahuo.domain.lifecycle import StateMove
 from .aftersale_repositories import AfterSaleRepository
 from .handover_repositories import HandoverRepository
 from .leases import DEFAULT_LEASE_S, LeaseRepository
+from .scan_repositories import ScanRepository
 from .shipping_repositories import PipelineRepository, PrintRepository, SettingsRepository
 from .tracking_repositories import TrackingRepository
 from .user_repositories import UserRepository
@@ -52,6 +53,7 @@ class UnitOfWork:
     aftersales: AfterSaleRepository
     wms: WmsRepository
     handover: HandoverRepository
+    scans: ScanRepository
     leases: LeaseRepository
     conn: Connection
     # Every state this unit of work wrote (orders, packs, interceptions), in order; handed
@@ -85,6 +87,7 @@ class UnitOfWork:
         self.aftersales = AfterSaleRepository(self.conn, self.moves)
         self.wms = WmsRepository(self.conn)
         self.handover = HandoverRepository(self.conn, self.moves)
+        self.scans = ScanRepository(self.conn)
         self.leases = LeaseRepository(self.conn, self.lease_s)
         return self
 

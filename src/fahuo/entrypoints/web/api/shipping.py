@@ -14,7 +14,7 @@ from fahuo.entrypoints.web.deps import MAX_ID, Actor, FahuoDep, UowDep
 from fahuo.bootstrap import apply_import, preview_import
 from fahuo.services.manual_ship import ImportFileError, ship_selected
 from fahuo.services.ports import LeaseHeld
-from fahuo.services.scan import scan
+from fahuo.services.scan import RECENT, scan, station
 from fahuo.services.uploads import UploadLimits, UploadRefused, read_upload
 
 router = APIRouter()
@@ -71,6 +71,48 @@ async def api_ship_import(fh: FahuoDep, actor: Actor, file: UploadFile,
 def api_scan(fh: FahuoDep, actor: Actor, body: ScanIn) -> dict[str, Any]:
     """Scan-to-ship: confirm the parcel, or say loudly that it must not leave."""
     return scan(fh.uow, fh.platform_for, body.code, actor=actor).__dict__
+
+
+class ScanDayOut(BaseModel):
+    day: str = Field(description="the shop's date (Beijing time), 2024-03-11")
+    actor: str = Field(description="who asked: the signed-in person")
+    mine: int = Field(description="parcels this person let go today, each parcel once")
+    total: int = Field(description="parcels everyone let go today, each parcel once")
+    refused: int = Field(description="scans today that stopped a parcel or found none")
+
+
+class ScanLineOut(BaseModel):
+    at: int = Field(description="epoch seconds")
+    time: str = Field(description="the scan's time in shop time, 03-11 09:30:05")
+    actor: str
+    code: str = Field(description="the number scanned, normalised")
+    order_ids: list[str]
+    pack_id: int | None = Field(description="None: no parcel has this number")
+    courier_code: str
+    courier: str = Field(description="中通快递 (zhongtong); — when unknown")
+    verdict: str = Field(description="shipped | already_shipped | intercepted | held | "
+                                     "unknown | not_ready | failed")
+    verdict_name: str = Field(description="the verdict in Chinese: 放行（已发货）, 拦截, …")
+    ok: bool = Field(description="true: the parcel may leave")
+    message: str = Field(description="the answer the packer got: the refusal's reason")
+
+
+class ScanStationOut(BaseModel):
+    today: ScanDayOut
+    recent: list[ScanLineOut] = Field(description="newest first")
+
+
+@router.get("/scans", response_model=ScanStationOut)
+def api_scans(uow: UowDep, actor: Actor,
+              limit: int = Query(RECENT, ge=1, le=200, description="how many recent scans")
+              ) -> ScanStationOut:
+    """The scan station: parcels scanned today (the shop's day, Beijing time) by the
+    signed-in person and by everyone, and the last scans with their result, newest first."""
+    st = station(uow, actor, limit=limit)
+    return ScanStationOut(today=ScanDayOut(**st.today.__dict__),
+                          recent=[ScanLineOut(**{**ln.__dict__,
+                                                 "order_ids": list(ln.order_ids)})
+                                  for ln in st.recent])
 
 
 @router.get("/ship/jobs/{job_id}", responses={404: {"description": "no such job"}})

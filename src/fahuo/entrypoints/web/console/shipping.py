@@ -12,7 +12,7 @@ from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
 from fahuo.services import read_models
 from fahuo.bootstrap import apply_import, preview_import
 from fahuo.services.manual_ship import ImportFileError
-from fahuo.services.scan import scan
+from fahuo.services.scan import scan, station
 from fahuo.services.uploads import UploadLimits, UploadRefused, check_declared_body, read_upload
 
 router = APIRouter()
@@ -70,13 +70,22 @@ def job_page(request: Request, uow: UowDep, job_id: int) -> HTMLResponse:
 
 
 @router.get("/scan")
-def scan_page(request: Request, msg: str = "") -> HTMLResponse:
-    return render(request, "scan.html", {"result": None, "msg": msg})
+def scan_page(request: Request, uow: UowDep, actor: Actor, msg: str = "") -> HTMLResponse:
+    return render(request, "scan.html", {"result": None, "msg": msg,
+                                         "st": station(uow, actor)})
+
+
+@router.get("/scan/board")
+def scan_board(request: Request, uow: UowDep, actor: Actor) -> HTMLResponse:
+    """Today's figures and the recent scans alone (the page refreshes them by itself)."""
+    return render(request, "_scan_board.html", {"st": station(uow, actor)})
 
 
 @router.post("/scan")
 def scan_post(request: Request, fh: FahuoDep, actor: Actor, code: str = Form("")
               ) -> HTMLResponse:
     result = scan(fh.uow, fh.platform_for, code, actor=actor)
+    # htmx: the answer, with the figures and the list swapped in beside it (out of band)
     return render(request, "scan_result.html" if htmx(request) else "scan.html",
-                  {"result": result, "code": code})
+                  {"result": result, "code": code, "st": station(fh.uow, actor),
+                   "board_oob": htmx(request)})
