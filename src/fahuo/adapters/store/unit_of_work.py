@@ -15,6 +15,7 @@ from fahuo.domain.lifecycle import StateMove
 
 from .aftersale_repositories import AfterSaleRepository
 from .handover_repositories import HandoverRepository
+from .report_queries import ReportQueries
 from .leases import DEFAULT_LEASE_S, LeaseRepository
 from .shipping_repositories import PipelineRepository, PrintRepository, SettingsRepository
 from .tracking_repositories import TrackingRepository
@@ -52,6 +53,7 @@ class UnitOfWork:
     aftersales: AfterSaleRepository
     wms: WmsRepository
     handover: HandoverRepository
+    reports: ReportQueries
     leases: LeaseRepository
     conn: Connection
     # Every state this unit of work wrote (orders, packs, interceptions), in order; handed
@@ -85,6 +87,7 @@ class UnitOfWork:
         self.aftersales = AfterSaleRepository(self.conn, self.moves)
         self.wms = WmsRepository(self.conn)
         self.handover = HandoverRepository(self.conn, self.moves)
+        self.reports = ReportQueries(self.conn)
         self.leases = LeaseRepository(self.conn, self.lease_s)
         return self
 
@@ -155,5 +158,5 @@ def in_transaction(uow_factory: Callable[[], UnitOfWork], body: Callable[[UnitOf
 if TYPE_CHECKING:  # mypy proves the repositories are what the services' ports declare
     def _conforms(u: UnitOfWork) -> tuple[ports.AfterSaleRepo, ports.WmsRepo,
                                           ports.ParcelReads, ports.SkuSightings,
-                                          ports.HandoverRepo]:
-        return u.aftersales, u.wms, u.tracking, u.stock, u.handover
+                                          ports.HandoverRepo, ports.ReportReads]:
+        return u.aftersales, u.wms, u.tracking, u.stock, u.handover, u.reports
