@@ -143,12 +143,13 @@ def demo(port: int = typer.Option(8600, envvar="FAHUO_PORT", help="the console's
 
 
 from fahuo.entrypoints import (  # noqa: E402 - the command groups join the root command
-    cli_handover, cli_orders, cli_print, cli_shops, cli_stock, cli_tracking, cli_users,
+    cli_handover, cli_orders, cli_print, cli_report, cli_shops, cli_stock, cli_tracking,
+    cli_users,
 )
 from fahuo.entrypoints import cli_reservations  # noqa: E402,F401 - adds to `fahuo stock`
 
 for group in (cli_shops, cli_orders, cli_print, cli_handover, cli_tracking, cli_users,
-              cli_stock):
+              cli_stock, cli_report):
     group.register(cli)
 
 

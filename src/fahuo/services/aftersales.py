@@ -56,6 +56,8 @@ def _case_row(shop_ref: int, item: dict[str, Any]) -> dict[str, Any]:
         "aftersale_type": int(info.get("aftersale_type") or 0), "aftersale_status": status,
         "refund_status": info.get("refund_status"),
         "refund_amount": int(info.get("refund_amount") or 0),
+        # afterSale.List gives the buyer's reason only as text (text_part.reason_text)
+        "reason": str((item.get("text_part") or {}).get("reason_text") or "")[:64],
         "stage": "after_ship" if shipped else "before_ship",
         # afterSale.List names the return courier (e.g. 圆通快递), it gives no code
         "return_company": courier_code(str(info.get("return_logistics_company_name") or ""))

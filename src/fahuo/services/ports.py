@@ -183,6 +183,36 @@ class HandoverRepo(Protocol):
     def handed_over(self, track_nos: Iterable[str]) -> dict[tuple[str, str], HandedOver]: ...
 
 
+class ReportReads(Protocol):
+    """Analytics reads (``uow.reports``, ``adapters/store/report_queries.py``): aggregates
+    over parcels confirmed in [start, stop) epoch seconds, optionally one shop's."""
+
+    def volume_by_day(self, shop_ref: int | None, start: int, stop: int
+                      ) -> list[dict[str, Any]]: ...
+    def volume_by_sku(self, shop_ref: int | None, start: int, stop: int
+                      ) -> list[dict[str, Any]]: ...
+    def volume_by(self, what: str, shop_ref: int | None, start: int, stop: int
+                  ) -> list[dict[str, Any]]: ...
+    def paid_by_hour(self, shop_ref: int | None, start: int, stop: int
+                     ) -> list[dict[str, Any]]: ...
+    def span_histograms(self, shop_ref: int | None, start: int, stop: int
+                        ) -> dict[str, list[tuple[int, int]]]: ...
+    def punctuality(self, shop_ref: int | None, start: int, stop: int, now: int
+                    ) -> dict[str, int]: ...
+    def returns_by_sku(self, shop_ref: int | None, start: int, stop: int
+                       ) -> list[dict[str, Any]]: ...
+    def orders_returned(self, shop_ref: int | None, start: int, stop: int, code: str,
+                        limit: int = 500) -> list[dict[str, Any]]: ...
+
+
+class ReportWorkbook(Protocol):
+    """Writes report tables to a workbook (``adapters/files/report_xlsx.py``): one sheet per
+    (title, header, rows); .xlsx bytes."""
+
+    def render(self, sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]]
+               ) -> bytes: ...
+
+
 class HandoverDocuments(Protocol):
     """Renders a hand-over list (``adapters/labels/handover.py``): "pdf" or "xlsx" bytes."""
 

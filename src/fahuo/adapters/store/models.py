@@ -552,6 +552,8 @@ after_sales = Table(
     Column("aftersale_status", Integer, nullable=False),
     Column("refund_status", Integer),
     Column("refund_amount", BigInteger, nullable=False, default=0),
+    # the buyer's stated reason as the platform words it (商品质量问题…); "" if not given
+    Column("reason", String(64), nullable=False, server_default=""),
     Column("stage", String(12), nullable=False),  # before_ship | after_ship
     Column("return_company", String(32), nullable=False, default=""),
     Column("return_tracking_no", String(64), nullable=False, default=""),

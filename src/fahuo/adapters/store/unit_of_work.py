@@ -15,6 +15,7 @@ from fahuo.domain.lifecycle import StateMove
 
 from .aftersale_repositories import AfterSaleRepository
 from .handover_repositories import HandoverRepository
+from .report_queries import ReportQueries
 from .leases import DEFAULT_LEASE_S, LeaseRepository
 from .scan_repositories import ScanRepository
 from .shipping_repositories import PipelineRepository, PrintRepository, SettingsRepository
@@ -54,6 +55,7 @@ class UnitOfWork:
     wms: WmsRepository
     handover: HandoverRepository
     scans: ScanRepository
+    reports: ReportQueries
     leases: LeaseRepository
     conn: Connection
     # Every state this unit of work wrote (orders, packs, interceptions), in order; handed
@@ -88,6 +90,7 @@ class UnitOfWork:
         self.wms = WmsRepository(self.conn)
         self.handover = HandoverRepository(self.conn, self.moves)
         self.scans = ScanRepository(self.conn)
+        self.reports = ReportQueries(self.conn)
         self.leases = LeaseRepository(self.conn, self.lease_s)
         return self
 
@@ -158,5 +161,5 @@ def in_transaction(uow_factory: Callable[[], UnitOfWork], body: Callable[[UnitOf
 if TYPE_CHECKING:  # mypy proves the repositories are what the services' ports declare
     def _conforms(u: UnitOfWork) -> tuple[ports.AfterSaleRepo, ports.WmsRepo,
                                           ports.ParcelReads, ports.SkuSightings,
-                                          ports.HandoverRepo]:
-        return u.aftersales, u.wms, u.tracking, u.stock, u.handover
+                                          ports.HandoverRepo, ports.ReportReads]:
+        return u.aftersales, u.wms, u.tracking, u.stock, u.handover, u.reports

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from fahuo.entrypoints.web.api import (
-    aftersales, handover, orders, printing, reservations, shipping, shops, stock, tracking,
-    users,
+    aftersales, handover, orders, printing, report, reservations, shipping, shops, stock,
+    tracking, users,
 )
 
 router = APIRouter(prefix="/api", tags=["api"],
                    responses={400: {"description": "the request body is not valid JSON"}})
 for area in (orders, shops, shipping, printing, handover, tracking, stock, aftersales,
-             reservations, users):
+             reservations, report, users):
     router.include_router(area.router)

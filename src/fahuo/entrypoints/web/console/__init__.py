@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from fahuo.entrypoints.web.console import (
-    aftersales, dashboard, handover, orders, printing, reservations, shipping, shops, stock,
-    tracking, users,
+    aftersales, dashboard, handover, orders, printing, report, reservations, shipping, shops,
+    stock, tracking, users,
 )
 
 router = APIRouter(include_in_schema=False)
 for area in (dashboard, orders, shops, shipping, printing, handover, tracking, stock,
-             aftersales, reservations, users):
+             aftersales, reservations, report, users):
     router.include_router(area.router)
