@@ -77,6 +77,12 @@ def test_a_morning_on_the_defaults(fahuo, sandbox, browser, tmp_path):  # noqa: 
     try:
         with serve_in_thread(create_app(fahuo, embedded_worker=False)) as url:
             page = browser.new_page(viewport={"width": 1280, "height": 1200})
+            # 0. the 今天 board says what waits, each count a link to its list
+            page.goto(url)
+            hold_cards = page.locator("#today a.card[data-key^='hold:']")
+            assert sum(int(hold_cards.nth(i).locator(".num").inner_text())
+                       for i in range(hold_cards.count())) >= len(held)
+            page.screenshot(path=str(shots / "0-today.png"), full_page=True)
             # 1. holds reviewed and released
             page.goto(f"{url}/holds")
             page.screenshot(path=str(shots / "1-holds.png"), full_page=True)

@@ -231,7 +231,29 @@ def _recent(app: Any, as_json: bool) -> None:
     out.print(t)
 
 
+def today_cmd(as_json: bool = typer.Option(False, "--json", help="the board as JSON")) -> None:
+    """今天: what needs a person now, with the console page of each count."""
+    from fahuo.services.today import today
+    board = today(get_app().uow)
+    if as_json:
+        out.print_json(json.dumps(board.as_dict(), ensure_ascii=False))
+        return
+    for group, cards in board.groups:
+        t = Table(title=group, title_justify="left")
+        t.add_column("事项")
+        t.add_column("数量", justify="right")
+        t.add_column("控制台")
+        for c in cards:
+            t.add_row(c.label, f"[red]{c.count}[/red]" if c.tone == "alert" and c.count
+                      else str(c.count), c.href)
+        out.print(t)
+    for text, href in board.notes:
+        out.print(f"[yellow]{text}[/yellow]（{href}）")
+    out.print(f"截至 {board.at}（北京时间）")
+
+
 def register(cli: typer.Typer) -> None:
+    cli.command("today")(today_cmd)
     cli.add_typer(orders_cli, name="orders")
     cli.add_typer(pipeline_cli, name="pipeline")
     cli.command()(ship)

@@ -456,7 +456,10 @@ class PipelineRepository:
             q = q.where(m.order_holds.c.reason.in_(list(reasons)))
         return self.conn.execute(q.values(released_at=_now(), released_by=by)).rowcount
 
-    def held_orders(self, shop_ref: int | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    def held_orders(self, shop_ref: int | None = None, limit: int = 200,
+                    reason: str | None = None) -> list[dict[str, Any]]:
+        """Held orders, deadline first, with their open holds; ``reason``: only those held
+        (among others) for it."""
         q = (select(m.orders.c.order_id, m.orders.c.shop_ref, m.orders.c.exp_ship_time,
                     m.orders.c.receiver_name_mask, m.orders.c.province, m.orders.c.city,
                     m.orders.c.buyer_words, m.orders.c.seller_words)
@@ -465,6 +468,10 @@ class PipelineRepository:
              .limit(limit))
         if shop_ref is not None:
             q = q.where(m.orders.c.shop_ref == shop_ref)
+        if reason:
+            h = m.order_holds
+            q = q.where(m.orders.c.order_id.in_(select(h.c.order_id).where(
+                h.c.reason == reason, h.c.released_at.is_(None))))
         rows = [dict(r._mapping) for r in self.conn.execute(q)]
         holds = self.open_holds([r["order_id"] for r in rows])
         for r in rows:

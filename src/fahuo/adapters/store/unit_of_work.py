@@ -14,6 +14,7 @@ from fahuo.adapters.crypto import SecretBox
 from fahuo.domain.lifecycle import StateMove
 
 from .aftersale_repositories import AfterSaleRepository
+from .board_queries import BoardQueries
 from .handover_repositories import HandoverRepository
 from .report_queries import ReportQueries
 from .leases import DEFAULT_LEASE_S, LeaseRepository
@@ -56,6 +57,7 @@ class UnitOfWork:
     handover: HandoverRepository
     scans: ScanRepository
     reports: ReportQueries
+    board: BoardQueries
     leases: LeaseRepository
     conn: Connection
     # Every state this unit of work wrote (orders, packs, interceptions), in order; handed
@@ -91,6 +93,7 @@ class UnitOfWork:
         self.handover = HandoverRepository(self.conn, self.moves)
         self.scans = ScanRepository(self.conn)
         self.reports = ReportQueries(self.conn)
+        self.board = BoardQueries(self.conn)
         self.leases = LeaseRepository(self.conn, self.lease_s)
         return self
 
@@ -161,5 +164,6 @@ def in_transaction(uow_factory: Callable[[], UnitOfWork], body: Callable[[UnitOf
 if TYPE_CHECKING:  # mypy proves the repositories are what the services' ports declare
     def _conforms(u: UnitOfWork) -> tuple[ports.AfterSaleRepo, ports.WmsRepo,
                                           ports.ParcelReads, ports.SkuSightings,
-                                          ports.HandoverRepo, ports.ReportReads]:
-        return u.aftersales, u.wms, u.tracking, u.stock, u.handover, u.reports
+                                          ports.HandoverRepo, ports.ReportReads,
+                                          ports.BoardReads]:
+        return u.aftersales, u.wms, u.tracking, u.stock, u.handover, u.reports, u.board

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from fahuo.domain.orders import OrderState
 from fahuo.entrypoints.web.deps import MAX_ID, Actor, UowDep
 from fahuo.services import read_models
+from fahuo.services.today import today
 from fahuo.services.holds import hold_orders, release_orders
 
 router = APIRouter()
@@ -73,6 +74,15 @@ def get_order(uow: UowDep, order_id: str = PathParam(pattern=r"^\d{1,32}$",
     if detail is None:
         raise HTTPException(404, f"fahuo 里没有订单 {order_id}")
     return read_models.order_for_api(detail)
+
+
+@router.get("/today")
+def api_today(uow: UowDep) -> dict[str, Any]:
+    """今天: the counts of what needs a person now (待审核, 挂起 per reason, 待打印, 待扫描,
+    已打印未回传, 即将超时, 已超时, 揽收超时, open 物流异常 per kind, 售后待处理), each with the
+    console page that lists them, and notes on low e-waybill balances and shops whose sync
+    failed or whose authorisation ends soon."""
+    return today(uow).as_dict()
 
 
 @router.get("/orders-summary")

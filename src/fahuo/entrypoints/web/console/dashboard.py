@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from fahuo.entrypoints.web.console.render import STATE_LABELS, render
 from fahuo.entrypoints.web.deps import UowDep
 from fahuo.services import read_models
+from fahuo.services.today import today
 
 router = APIRouter()
 
@@ -15,12 +16,18 @@ router = APIRouter()
 @router.get("/")
 def dashboard(request: Request, uow: UowDep) -> HTMLResponse:
     d = read_models.dashboard(uow)
-    return render(request, "dashboard.html", {
+    return render(request, "dashboard.html", {"board": today(uow),
         "counts": d.counts, "total": sum(d.counts.values()), "shops": d.shops,
         "inbox": d.inbox, "urgent": d.urgent, "packs": d.packs,
         "low_balances": d.low_balances,
         "chart_labels": [STATE_LABELS.get(k, k) for k in d.counts],
         "chart_values": list(d.counts.values())})
+
+
+@router.get("/board")
+def board(request: Request, uow: UowDep) -> HTMLResponse:
+    """The 今天 board alone, for its own refresh."""
+    return render(request, "_today.html", {"board": today(uow)})
 
 
 @router.get("/inbox")

@@ -45,10 +45,13 @@ def order_page(request: Request, uow: UowDep, order_id: str) -> HTMLResponse:
 
 
 @router.get("/holds")
-def holds_page(request: Request, uow: UowDep, msg: str = "") -> HTMLResponse:
+def holds_page(request: Request, uow: UowDep, msg: str = "", reason: str = "") -> HTMLResponse:
+    if reason and reason not in HOLD_LABELS:
+        return error_page(request, f"未知的挂起原因：{reason}", 400)
     with uow() as u:
-        rows = u.pipeline.held_orders(limit=500)
-    return render(request, "holds.html", {"rows": rows, "msg": msg, "REASONS": HOLD_LABELS})
+        rows = u.pipeline.held_orders(limit=500, reason=reason or None)
+    return render(request, "holds.html", {"rows": rows, "msg": msg, "REASONS": HOLD_LABELS,
+                                          "reason": reason})
 
 
 @router.post("/holds")
