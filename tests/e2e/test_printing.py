@@ -9,7 +9,7 @@ from urllib.parse import unquote
 import fitz
 import pytest
 
-from self_drawn import own_account_packs
+from labels_support import own_account_packs
 from support import make_fahuo, ready_to_ship
 
 from fahuo.services.shipping import Pipeline

@@ -6,7 +6,7 @@ import time
 import fitz
 import pytest
 
-from self_drawn import own_account_packs
+from labels_support import own_account_packs
 from support import labelled_pack
 
 from fahuo.services.print_component import component_results, record_component_result

@@ -1,5 +1,7 @@
-"""Self-drawn labels on sandbox orders (importable as `self_drawn`): numbers that are not
-Douyin platform e-waybills, whose labels fahuo draws with the address the platform decrypts.
+"""Labels in tests (importable as `labels_support`). Platform e-waybills print through the
+print component, answered by the demo's stand-in (``print_by_component``). Self-drawn labels
+on sandbox orders: numbers that are not Douyin platform e-waybills, whose labels fahuo draws
+with the address the platform decrypts.
 
 Two ways in, both the merchant's: a tracking-number file (``imported_packs``: the real import,
 confirmed at once, source 'manual') and a number from the merchant's own courier account
@@ -95,3 +97,49 @@ def plain_receivers(app, ref: int, order_ids) -> dict:
                                   actor="test", why="测试核对")
     assert not refused, refused
     return got
+
+
+def print_by_component(app, pack_ids=None, *, actor: str = "t", reason: str = "",
+                       strict: bool = True) -> list[int]:
+    """Print platform e-waybills as a packer does: the print component's tasks, answered by
+    the local stand-in of the component (``demo_packer.component_answer``) and recorded.
+    None: every platform e-waybill waiting. The packs printed; ``strict``: each one asked."""
+    from fahuo.entrypoints.demo_packer import component_answer
+    from fahuo.services.print_component import component_tasks, record_component_result
+    from fahuo.services.print_jobs import Selection, plan_print
+    from fahuo.services.printing import NothingToPrint
+    if pack_ids is None:
+        try:
+            pack_ids = plan_print(app.uow, Selection(), reason=reason).platform
+        except NothingToPrint:
+            return []
+    got = component_tasks(app.uow, app.platform_for, list(pack_ids), printer="测试打印机")
+    assert not strict or not got["problems"], got["problems"]
+    printed: list[int] = []
+    for task in got["tasks"]:
+        printed += record_component_result(app.uow, component_answer(task), actor=actor,
+                                           reason=reason)["printed"]
+    assert not strict or sorted(printed) == sorted(pack_ids), (printed, pack_ids)
+    return printed
+
+
+def component_reports_printed(uow, pack_ids=None, *, actor: str = "t") -> list[int]:
+    """What the print component reports once these platform e-waybills printed (None: every
+    one waiting), answered as the stand-in answers a task; for fake shops, which serve no
+    print data to build the task from. The packs printed."""
+    import uuid
+
+    from fahuo.entrypoints.demo_packer import component_answer
+    from fahuo.services.print_component import DOC_PREFIX, record_component_result
+    from fahuo.services.print_jobs import Selection, plan_print
+    from fahuo.services.printing import NothingToPrint
+    if pack_ids is None:
+        try:
+            pack_ids = plan_print(uow, Selection()).platform
+        except NothingToPrint:
+            return []
+    if not pack_ids:
+        return []
+    task = {"task": {"taskID": f"fahuo-{uuid.uuid4().hex[:12]}", "documents": [
+        {"documentID": f"{DOC_PREFIX}{pid}"} for pid in pack_ids]}}
+    return record_component_result(uow, component_answer(task), actor=actor)["printed"]
