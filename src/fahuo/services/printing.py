@@ -3,30 +3,33 @@
 Every print is recorded (who, when, which printer, which batch). Asking for the very same batch
 again returns the same file, flagged as already printed; printing a pack that was printed
 before needs a reason and is recorded as a reprint. Never a silent duplicate.
+
+fahuo draws only self-drawn labels (numbers not taken as Douyin platform e-waybills), each
+with the whole address the platform decrypts (``receivers.full_receivers``); the files are
+kept only until handed out (``label_files``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import structlog
-
 from fahuo.adapters.labels.model import SIZES, LabelData, LabelError, Party
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.clock import SHOP_TZ
 from fahuo.domain.orders import OrderState
 from fahuo.domain.packs import PackState
+from fahuo.services.label_files import PLAIN_KEEP_S as PLAIN_KEEP_S
+from fahuo.services.label_files import PLAIN_PREFIX as PLAIN_PREFIX
+from fahuo.services.label_files import _reaper, _store_file
+from fahuo.services.label_files import forget_plain_labels as forget_plain_labels
+from fahuo.services.label_files import hand_out as hand_out
 from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.receivers import PlainReceiver, full_receivers
-
-log = structlog.get_logger(__name__)
 
 FORMATS = {"labels": ("pdf", "zpl")}
 # A label prints whenever the parcel needs one: any pack whose number is live, confirmed or
@@ -60,10 +63,6 @@ class PrintResult:
     reprint: bool
     plain: bool = False  # plain receiver text (labels: the address): gone once handed out
     refused: dict[int, str] = field(default_factory=dict)  # pack → why it did not print
-
-
-PLAIN_PREFIX = "labels-plain"
-PLAIN_KEEP_S = 3600.0
 
 
 def _selection_key(kind: str, fmt: str, size: str, order_by: str, ids: Sequence[int]) -> str:
@@ -120,82 +119,6 @@ def reprint_refusal(before: dict[int, int]) -> str:
     return (f"{len(before)} 个包裹已打印过（批次 "
             + "、".join(f"#{b}" for b in sorted(set(before.values()))[:10])
             + "）：补打请填写补打原因 (already printed: a reprint needs a reason)")
-
-
-def _store_file(out_dir: Path, prefix: str, fmt: str, data: bytes) -> tuple[str, str]:
-    """Files are named by their content, so the same batch is the same file. They carry
-    receivers (masked or plain): this user's only."""
-    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fingerprint = hashlib.sha256(data).hexdigest()
-    file_name = f"{prefix}-{fingerprint[:16]}.{fmt}"
-    fd = os.open(out_dir / file_name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        os.fchmod(f.fileno(), 0o600)  # a file left from before with looser permissions
-        f.write(data)
-    return fingerprint, file_name
-
-
-def hand_out(result: PrintResult) -> bytes:
-    """The file's bytes for a download; a plain-receiver file is deleted once read (a copy
-    wanted again is a reprint, with a reason). Masked files stay."""
-    data = result.path.read_bytes()
-    if result.plain:
-        result.path.unlink(missing_ok=True)
-    return data
-
-
-def forget_plain_labels(out_dir: Path, keep_s: float, *, now: float | None = None) -> int:
-    """Delete plain-receiver label files older than keep_s (by their write time)."""
-    now = time.time() if now is None else now
-    gone = 0
-    try:
-        files = list(Path(out_dir).glob(PLAIN_PREFIX + "-*"))
-    except OSError:
-        return 0
-    for f in files:
-        try:
-            if f.stat().st_mtime + keep_s < now:
-                f.unlink()
-                gone += 1
-        except FileNotFoundError:
-            pass  # handed out meanwhile
-    return gone
-
-
-class _PlainLabelReaper:
-    """Deletes plain-receiver files when their keep time is over, in the process that wrote
-    them (the files are on its machine's disk, where a cluster-wide task may not run). A
-    process that ended earlier (a CLI print) leaves them to the sweep every start does."""
-
-    def __init__(self) -> None:
-        self._dirs: dict[Path, float] = {}
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def watch(self, out_dir: Path, keep_s: float) -> None:
-        with self._lock:
-            self._dirs[Path(out_dir)] = min(keep_s, self._dirs.get(Path(out_dir), keep_s))
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="fahuo-plain-labels",
-                                                daemon=True)
-                self._thread.start()
-        self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.clear()  # before reading: a watch() from now on wakes the next wait
-            with self._lock:
-                dirs = dict(self._dirs)
-            for d, keep in dirs.items():
-                try:
-                    forget_plain_labels(d, keep)
-                except Exception as exc:  # noqa: BLE001 - keep sweeping the others
-                    log.warning("plain_labels_sweep_failed", error=str(exc))
-            self._wake.wait(max(0.05, min(60.0, min(dirs.values(), default=60.0) / 4)))
-
-
-_reaper = _PlainLabelReaper()
 
 
 PLATFORM_SOURCE = "ewaybill"  # waybills.source of a Douyin platform e-waybill
