@@ -9,7 +9,9 @@ Assumptions, stated because no printer is at hand to confirm them:
   Text fields use ``^A@N,h,w,<font>`` with ``font`` defaulting to ``E:SIMSUN.TTF``: a Chinese
   TrueType font the merchant has downloaded to the printer (Zebra Setup Utilities / ZebraNet
   Bridge; Zebra sells "Andale Mono Simplified Chinese" as ``E:ANMDS.TTF``). Pass ``font=`` to
-  name another one. Clones that map ``^A@`` differently need that font name too.
+  name another one: fahuo passes the shop's ``zpl_font`` setting (or a font named for one
+  print); ``zpl_font_problem`` is the one rule for a usable name (drive:name.TTF/.TTE/.FNT).
+  Clones that map ``^A@`` differently need that font name too.
 - **Text metrics.** The printer wraps with its own font metrics, which fahuo cannot read, so
   the fit uses conservative advances (CJK 1 em, others 0.6 em) and passes the lines it
   computed as ``\\&``-separated lines of a ``^FB`` block (width, max lines, justification);
