@@ -57,23 +57,26 @@ STALL_MARGIN_S = LEASE_S / 3 + PERIOD_S + 1 + 1 + PERIOD_S
 # (merged parcels): every kind of confirmation call is in the mix.
 LARGE = {s["code"] for p in CATALOGUE if p["short"] in ("DM", "CG", "SJT") for s in p["skus"]}
 
-# The packing station: prints every label waiting, on a loop, as a person would.
+# The packing station: prints every label waiting, on a loop, as a person would. Platform
+# e-waybills print through the print component (the demo's local stand-in answers each task
+# as the component reports a print); self-drawn labels, if any, are drawn.
 PACKER = """
 import random, sys, time
+from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.bootstrap import get_app
-from fahuo.services.printing import PrintError, print_labels
+from fahuo.entrypoints.demo_packer import pack_waiting
+from fahuo.services.print_component import ComponentTaskError
+from fahuo.services.printing import PrintError
 app = get_app()
 app.migrate()
 rng = random.Random(sys.argv[1])
 while True:
     print("begin", flush=True)
     try:
-        r = print_labels(app.uow, None, fmt="zpl", actor="packer",
-                         out_dir=app.settings.prints_dir)
-        print(f"printed {r.packs}", flush=True)
-    except PrintError as exc:
-        if "nothing to print" not in str(exc):
-            print(f"refused: {exc}", flush=True)
+        r = pack_waiting(app, actor="packer")
+        print(f"printed {r.component + r.drawn}", flush=True)
+    except (PrintError, ComponentTaskError, DoudianError) as exc:
+        print(f"refused: {exc}", flush=True)
     time.sleep(rng.uniform(0.2, 0.8))
 """
 

@@ -48,7 +48,11 @@ def test_print_all_waiting_in_the_browser(fahuo, sandbox, browser):  # noqa: F81
                     f"{len(packs) - 1} 个平台电子面单已交给打印组件，1 个自绘面单已生成 PDF")
                 page.wait_for_selector("#log[data-state=done]", timeout=20000)
                 page.click("#labels-file")
-            assert dl.value.path().read_bytes()[:4] == b"%PDF"
+            label = dl.value.path().read_bytes()
+            assert label[:4] == b"%PDF"
+            import pymupdf  # the self-drawn label as the packer sees it, kept beside the pages
+            pymupdf.open(stream=label).load_page(0).get_pixmap(dpi=150).save(
+                str(shots / "label.png"))
             assert page.locator("#tasks tr[data-ok=yes]").count() >= 1
             assert page.locator("#tasks tr[data-ok=no]").count() == 0
             assert f"已打印 {len(packs) - 1} 张" in page.locator("#log").inner_text()

@@ -1,5 +1,7 @@
 """Labels in batches: every print recorded, the same batch twice is the same file, reprints
-need a reason, and printing moves the parcel on (confirm mode 'when printed')."""
+need a reason, and printing moves the parcel on (confirm mode 'when printed'). fahuo draws
+only self-drawn labels (the merchant's own numbers); a Douyin platform e-waybill prints
+through the print component, never as fahuo's PDF."""
 
 import time
 from urllib.parse import unquote
@@ -7,6 +9,7 @@ from urllib.parse import unquote
 import fitz
 import pytest
 
+from labels_support import own_account_packs
 from support import make_fahuo, ready_to_ship
 
 from fahuo.services.shipping import Pipeline
@@ -37,24 +40,26 @@ def _ready(fahuo, sandbox, n=12):
 
 
 def test_print_a_batch_then_confirm_on_print(fahuo, sandbox, tmp_path):
-    ref, creds, packs = _ready(fahuo, sandbox)
+    ref, creds, packs = own_account_packs(fahuo, sandbox, 8, seed=61)
     assert packs and not sandbox.http.get("/sandbox/shipments", params={
         "shop_id": creds["shop_id"]}).json()  # on_print: nothing ships before the labels
     out = tmp_path / "prints"
-    r = print_labels(fahuo.uow, None, fmt="pdf", size="100x150", actor="packer", out_dir=out)
+    r = print_labels(fahuo.uow, fahuo.platform_for, None, fmt="pdf", size="100x150",
+                     actor="packer", out_dir=out)
     doc = fitz.open(r.path)
     assert r.packs == len(packs) == doc.page_count
     text = "".join(page.get_text() for page in doc)
     assert all(p["track_no"] in text for p in packs)
     # The same batch again: the same file, flagged, nothing new recorded.
-    again = print_labels(fahuo.uow, [p["id"] for p in packs], fmt="pdf", size="100x150",
-                         actor="packer", out_dir=out)
+    again = print_labels(fahuo.uow, fahuo.platform_for, [p["id"] for p in packs], fmt="pdf",
+                         size="100x150", actor="packer", out_dir=out)
     assert again.already_printed and again.path.read_bytes() == r.path.read_bytes()
     # One of them again, alone: refused without a reason, a recorded reprint with one.
     with pytest.raises(PrintError, match="reason"):
-        print_labels(fahuo.uow, [packs[0]["id"]], actor="packer", out_dir=out)
-    rp = print_labels(fahuo.uow, [packs[0]["id"]], actor="packer", out_dir=out,
-                      reason="面单被撕坏")
+        print_labels(fahuo.uow, fahuo.platform_for, [packs[0]["id"]], actor="packer",
+                     out_dir=out)
+    rp = print_labels(fahuo.uow, fahuo.platform_for, [packs[0]["id"]], actor="packer",
+                      out_dir=out, reason="面单被撕坏")
     assert rp.reprint and not rp.already_printed
     with fahuo.uow() as uow:
         batches = uow.prints.batches()
@@ -68,16 +73,35 @@ def test_print_a_batch_then_confirm_on_print(fahuo, sandbox, tmp_path):
 
 
 def test_bad_print_requests_say_what_is_wrong(fahuo, sandbox, tmp_path):
-    _, _, packs = _ready(fahuo, sandbox, n=4)
+    _, _, packs = own_account_packs(fahuo, sandbox, 4, seed=62)
     with pytest.raises(PrintError, match="纸张 '80x80' 不支持"):
-        print_labels(fahuo.uow, None, size="80x80", actor="x", out_dir=tmp_path)
+        print_labels(fahuo.uow, fahuo.platform_for, None, size="80x80", actor="x",
+                     out_dir=tmp_path)
     with pytest.raises(PrintError, match="只能打印为 PDF 或 ZPL"):
-        print_labels(fahuo.uow, None, fmt="png", actor="x", out_dir=tmp_path)
+        print_labels(fahuo.uow, fahuo.platform_for, None, fmt="png", actor="x",
+                     out_dir=tmp_path)
     with pytest.raises(PrintError, match="没有这些包裹：999999"):
-        print_labels(fahuo.uow, [999999], actor="x", out_dir=tmp_path)
-    zpl = print_labels(fahuo.uow, None, fmt="zpl", dpi=300, actor="x", out_dir=tmp_path)
+        print_labels(fahuo.uow, fahuo.platform_for, [999999], actor="x", out_dir=tmp_path)
+    zpl = print_labels(fahuo.uow, fahuo.platform_for, None, fmt="zpl", dpi=300, actor="x",
+                       out_dir=tmp_path)
     body = zpl.path.read_text()
     assert body.count("^XA") == len(packs) and "^CI28" in body
+
+
+def test_a_platform_e_waybill_is_never_drawn_by_fahuo(fahuo, sandbox, tmp_path):
+    _, _, packs = _ready(fahuo, sandbox, n=4)  # numbers from logistics.newCreateOrder
+    ids = [p["id"] for p in packs]
+    out = tmp_path / "prints"
+    with pytest.raises(PrintError, match="平台电子面单只能由抖音打印组件打印") as got:
+        print_labels(fahuo.uow, fahuo.platform_for, ids[:2], actor="x", out_dir=out)
+    assert all(str(i) in str(got.value) for i in ids[:2])  # names the packs
+    from fahuo.services.printing import NothingToPrint
+    with pytest.raises(NothingToPrint, match="平台电子面单由抖音打印组件打印"):
+        print_labels(fahuo.uow, fahuo.platform_for, None, actor="x", out_dir=out)
+    assert not out.exists() or not list(out.iterdir())  # nothing drawn
+    with fahuo.uow() as uow:
+        assert uow.prints.batches() == []
+        assert {p["state"] for p in uow.pipeline.packs_by_ids(ids)} == {"waybill_taken"}
 
 
 def test_console_print_page_hands_platform_waybills_to_the_component_and_reprints_with_a_reason(

@@ -13,9 +13,9 @@ import pytest
 from fahuo.bootstrap import intercept, sync_after_sales
 from fahuo.services.aftersales import LAG_S, list_cases
 from fahuo.services.shipping import Pipeline
-from fahuo.services.printing import print_labels
 from fahuo.services.scan import scan
 from fahuo.services.settings import update_settings
+from labels_support import print_by_component
 from support import ready_to_ship
 
 STAGES = ["synced", "approved", "waybill_taken", "printed", "scanned", "shipped"]
@@ -67,7 +67,7 @@ def test_a_refund_at_each_stage(fahuo, sandbox, tmp_path, stage):
         pipe.take_waybills()
         assert pack()["state"] == "waybill_taken"
     if stage in ("printed", "scanned", "shipped"):
-        print_labels(fahuo.uow, [pack()["id"]], actor="t", out_dir=tmp_path)
+        print_by_component(fahuo, [pack()["id"]])
     if stage == "shipped":
         assert scan(fahuo.uow, fahuo.platform_for, pack()["track_no"]).verdict == "shipped"
     number = pack()["track_no"] if pack() else None
@@ -259,7 +259,7 @@ def test_a_refund_agreed_after_the_label_never_ships_an_empty_parcel(fahuo, sand
     for case in _refund(sandbox, oid)["aftersales"]:
         _agree(sandbox, case)
     _sync_until_a_line_refunded(fahuo, ref, oid)
-    print_labels(fahuo.uow, [p["id"] for p in packs], actor="t", out_dir=tmp_path)
+    print_by_component(fahuo, [p["id"] for p in packs])
     pipe.run()
     pipe.run()
     shipped = _shipped(sandbox, creds["shop_id"])
@@ -314,10 +314,10 @@ def test_refunds_agreed_after_the_last_sync_void_the_labels_and_the_rest_ships(
         for case in r.json()["aftersales"]:
             _agree(sandbox, case)
     # no sync: fahuo has not heard of the refunds when the printed parcels are confirmed
-    print_labels(fahuo.uow, [p["id"] for p in mine], actor="t", out_dir=tmp_path)
+    print_by_component(fahuo, [p["id"] for p in mine])
     pipe.run()
     pipe.run()  # the void labels' numbers go back; what is left is packed on new numbers
-    print_labels(fahuo.uow, None, actor="t", out_dir=tmp_path)
+    print_by_component(fahuo)
     pipe.run()
     with fahuo.uow() as uow:
         assert uow.pipeline.order_states([oid, single["main_order_id"]]) == {
@@ -473,7 +473,7 @@ def test_a_printed_parcel_stopped_at_the_scanner_gives_its_units_back_once_unpac
     pack = packs[0]
     oid = pack["main_order_id"]
     o = orders[oid]
-    print_labels(fahuo.uow, [pack["id"]], actor="t", out_dir=tmp_path)
+    print_by_component(fahuo, [pack["id"]])
     before = _levels(fahuo)
     cases = _refund(sandbox, oid)["aftersales"]
     _sync_until(fahuo, ref, oid, 6)
@@ -578,11 +578,11 @@ def test_a_split_order_whose_voided_parcel_kept_a_wanted_line_ships_that_line_af
     for case in r.json()["aftersales"]:
         _agree(sandbox, case)
     _sync_until_a_line_refunded(fahuo, ref, oid)
-    print_labels(fahuo.uow, [p["id"] for p in packs], actor="t", out_dir=tmp_path)
+    print_by_component(fahuo, [p["id"] for p in packs])
     for _ in range(3):  # confirm the large parcel, recycle the void one, pack what is left
         pipe.run()
         if _has_labels_waiting(fahuo):
-            print_labels(fahuo.uow, None, actor="t", out_dir=tmp_path)
+            print_by_component(fahuo)
     calls = [s for s in sandbox.http.get("/sandbox/shipments", params={
         "shop_id": creds["shop_id"]}).json() if oid in s["order_ids"]]
     shipped = {str(x["shipped_order_id"]) for c in calls for x in c["shipped_order_info"]}

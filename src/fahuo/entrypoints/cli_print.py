@@ -34,6 +34,9 @@ def print_labels_cmd(
     size: str = typer.Option("76x130", help="76x130, 100x150, 100x180 or 4x6"),
     order_by: str = typer.Option("deadline", help="deadline or route (pick order)"),
     dpi: int = typer.Option(203, help="ZPL printer resolution: 203 or 300"),
+    zpl_font: Optional[str] = typer.Option(
+        None, "--zpl-font", help="ZPL printer-resident font for this print, e.g. E:ANMDS.TTF "
+                                 "(default: the shop's zpl_font setting)"),
     printer: str = typer.Option("", help="printer name, for the print record"),
     reason: str = typer.Option("", help="why, when reprinting"),
     out_file: Optional[Path] = typer.Option(None, "--out", help="copy the file here"),
@@ -41,14 +44,16 @@ def print_labels_cmd(
         None, "--tasks-out", help="write the print component's tasks (JSON) for the platform "
                                   "e-waybills here, for a desktop agent to relay"),
     plain_receiver: bool = typer.Option(
-        False, help="print the receiver in plain text where the shop's policy allows it "
-                    "(the server's operator holds the keys; default masked)"),
+        False, help="print the receiver's name and phone in plain text where the shop's "
+                    "policy allows it (the server's operator holds the keys; default masked; "
+                    "the address is always whole)"),
 ) -> None:
     """Print waybill labels: a selection or a filter, split by itself. Douyin platform
     e-waybills print only through the Douyin print component (console /print/component, or
-    --tasks-out); other numbers are drawn here as PDF/ZPL."""
+    --tasks-out); other numbers are drawn here as PDF/ZPL with the whole address
+    (decrypted through the platform, audited)."""
     from fahuo.services.print_jobs import Selection, parse_shop_time, print_selection
-    from fahuo.services.printing import PrintError
+    from fahuo.services.printing import PrintError, hand_out
     app = get_app()
     app.migrate()
     try:
@@ -56,20 +61,23 @@ def print_labels_cmd(
                         shop_ref=shop, courier=courier, due_within_h=due_within_h,
                         due_before=parse_shop_time(due_before) if due_before else None,
                         not_printed=not include_printed)
-        plan = print_selection(app.uow, sel, fmt=fmt, size=size, order_by=order_by,
-                               actor=who(), printer=printer, reason=reason, dpi=dpi,
-                               out_dir=app.settings.data_dir / "prints",
+        plan = print_selection(app.uow, app.platform_for, sel, fmt=fmt, size=size,
+                               order_by=order_by, actor=who(), printer=printer,
+                               reason=reason, dpi=dpi, out_dir=app.settings.data_dir / "prints",
                                may_see_receiver=plain_receiver,
-                               plain_keep_s=app.settings.plain_label_keep_s)
+                               plain_keep_s=app.settings.plain_label_keep_s,
+                               zpl_font=zpl_font)
     except PrintError as exc:
         _fail(str(exc))
     r = plan.result
     if r is not None:
-        if out_file:
-            out_file.write_bytes(r.path.read_bytes())
+        if out_file:  # handed out: fahuo's own copy (plain address) goes
+            out_file.write_bytes(hand_out(r))
         flag = ("（同一批次已打印过：文件相同，未新增记录）" if r.already_printed
                 else "（补打）" if r.reprint else "")
         out.print(f"批次 #{r.batch_id}：{r.packs} 张自绘面单 → {out_file or r.path}{flag}")
+    for pid, why in sorted(plan.refused.items()):
+        out.print(f"包裹 {pid} 未打印：{why}")
     if plan.platform:
         ids = ",".join(map(str, plan.platform))
         out.print(f"{len(plan.platform)} 个抖音平台电子面单须由抖音打印组件打印（fahuo 不绘制平台面单）")

@@ -45,8 +45,8 @@ def component_answer(task: dict[str, Any], printer: str = PRINTER) -> str:
 def pack_waiting(app: Any, *, actor: str = PACKER) -> Packed:
     """Print every label waiting; platform waybills through the stand-in component."""
     try:
-        plan = print_selection(app.uow, Selection(), fmt="pdf", actor=actor, printer=PRINTER,
-                               out_dir=app.settings.data_dir / "prints")
+        plan = print_selection(app.uow, app.platform_for, Selection(), fmt="pdf", actor=actor,
+                               printer=PRINTER, out_dir=app.settings.data_dir / "prints")
     except NothingToPrint:
         return Packed()
     printed = failed = 0

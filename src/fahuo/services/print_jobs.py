@@ -17,13 +17,13 @@ from pathlib import Path
 from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.clock import SHOP_TZ
 from fahuo.domain.couriers import courier_code
-from fahuo.services.ports import UowFactory
+from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.printing import (
-    PLAIN_KEEP_S, NothingToPrint, PrintError, PrintResult, _ids, check_label_options, live_facts, live_packs,
-    print_labels, reprint_refusal,
+    PLAIN_KEEP_S, PLATFORM_SOURCE, AddressRefused, NothingToPrint, PrintError, PrintResult, _ids,
+    check_label_options, check_zpl_font, live_facts, live_packs, print_labels, reprint_refusal,
 )
 
-PLATFORM = "ewaybill"
+PLATFORM = PLATFORM_SOURCE
 
 
 @dataclass(frozen=True)
@@ -112,16 +112,20 @@ class PrintPlan:
     self_drawn: list[int] = field(default_factory=list)
     result: PrintResult | None = None  # the self-drawn labels' file, when there were any
     fmt: str = "pdf"
+    refused: dict[int, str] = field(default_factory=dict)  # self-drawn, not printed: why
 
     @property
     def message(self) -> str:
         parts = []
         if self.platform:
             parts.append(f"{len(self.platform)} 个平台电子面单已交给打印组件")
-        if self.self_drawn:
-            parts.append(f"{len(self.self_drawn)} 个自绘面单已生成 {self.fmt.upper()}"
-                         + ("（同一批次，文件相同）" if self.result and self.result.already_printed
-                            else ""))
+        refused = self.refused
+        if self.result:
+            parts.append(f"{self.result.packs} 个自绘面单已生成 {self.fmt.upper()}"
+                         + ("（同一批次，文件相同）" if self.result.already_printed else ""))
+        if refused:
+            parts.append(f"{len(refused)} 个自绘面单未打印（取不到完整收件地址）："
+                         + "；".join(f"包裹 {k}：{v}" for k, v in sorted(refused.items())[:20]))
         return "，".join(parts)
 
 
@@ -149,21 +153,33 @@ def check_reprint(uow_factory: UowFactory, pack_ids: Sequence[int], reason: str)
         raise PrintError(reprint_refusal(before))
 
 
-def print_selection(uow_factory: UowFactory, sel: Selection, *, fmt: str = "pdf",
-                    size: str = "76x130", order_by: str = "deadline", actor: str,
-                    printer: str = "", reason: str = "", dpi: int = 203, out_dir: Path,
-                    may_see_receiver: bool = False, plain_keep_s: float = PLAIN_KEEP_S,
+def print_selection(uow_factory: UowFactory, platform_for: PlatformFactory, sel: Selection,
+                    *, fmt: str = "pdf", size: str = "76x130", order_by: str = "deadline",
+                    actor: str, printer: str = "", reason: str = "", dpi: int = 203,
+                    out_dir: Path, may_see_receiver: bool = False,
+                    plain_keep_s: float = PLAIN_KEEP_S, zpl_font: str | None = None,
                     now: float | None = None) -> PrintPlan:
-    """Draw the self-drawn labels of the selection now; the platform waybills are left for
-    the print component (``print_component.component_tasks`` on ``plan.platform``)."""
+    """Draw the self-drawn labels of the selection now (their addresses decrypted through
+    ``platform_for``); the platform waybills are left for the print component
+    (``print_component.component_tasks`` on ``plan.platform``). A self-drawn pack whose
+    address the platform refuses stays waiting, named in ``plan.result.refused``; when it
+    was the only one, the PrintError says why."""
     check_label_options(fmt, size, order_by)
+    check_zpl_font(zpl_font)
     plan = plan_print(uow_factory, sel, reason=reason, now=now)
     plan.fmt = fmt
     if plan.self_drawn:
-        plan.result = print_labels(
-            uow_factory, plan.self_drawn, fmt=fmt, size=size, order_by=order_by, actor=actor,
-            printer=printer, reason=reason, dpi=dpi, out_dir=out_dir,
-            may_see_receiver=may_see_receiver, plain_keep_s=plain_keep_s)
+        try:
+            plan.result = print_labels(
+                uow_factory, platform_for, plan.self_drawn, fmt=fmt, size=size,
+                order_by=order_by, actor=actor, printer=printer, reason=reason, dpi=dpi,
+                out_dir=out_dir, may_see_receiver=may_see_receiver,
+                plain_keep_s=plain_keep_s, zpl_font=zpl_font)
+            plan.refused = dict(plan.result.refused)
+        except AddressRefused as exc:
+            if not plan.platform:
+                raise
+            plan.refused = dict(exc.refused)  # the platform waybills still go to the component
     return plan
 
 

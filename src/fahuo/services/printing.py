@@ -3,31 +3,33 @@
 Every print is recorded (who, when, which printer, which batch). Asking for the very same batch
 again returns the same file, flagged as already printed; printing a pack that was printed
 before needs a reason and is recorded as a reprint. Never a silent duplicate.
+
+fahuo draws only self-drawn labels (numbers not taken as Douyin platform e-waybills), each
+with the whole address the platform decrypts (``receivers.full_receivers``); the files are
+kept only until handed out (``label_files``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-
-from fahuo.domain.clock import SHOP_TZ
 from pathlib import Path
-
-import structlog
 
 from fahuo.adapters.labels.model import SIZES, LabelData, LabelError, Party
 from fahuo.adapters.store.unit_of_work import UnitOfWork
+from fahuo.domain.clock import SHOP_TZ
 from fahuo.domain.orders import OrderState
 from fahuo.domain.packs import PackState
-from fahuo.services.ports import UowFactory
-
-log = structlog.get_logger(__name__)
+from fahuo.services.label_files import PLAIN_KEEP_S as PLAIN_KEEP_S
+from fahuo.services.label_files import PLAIN_PREFIX as PLAIN_PREFIX
+from fahuo.services.label_files import _reaper, _store_file
+from fahuo.services.label_files import forget_plain_labels as forget_plain_labels
+from fahuo.services.label_files import hand_out as hand_out
+from fahuo.services.ports import PlatformFactory, UowFactory
+from fahuo.services.receivers import PlainReceiver, full_receivers
 
 FORMATS = {"labels": ("pdf", "zpl")}
 # A label prints whenever the parcel needs one: any pack whose number is live, confirmed or
@@ -44,6 +46,14 @@ class NothingToPrint(PrintError):
     """Nothing matched: not a mistake, only nothing waiting."""
 
 
+class AddressRefused(PrintError):
+    """The platform gave no full address for any of the packs (``refused``: pack → why)."""
+
+    def __init__(self, message: str, refused: dict[int, str]) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
 @dataclass(frozen=True)
 class PrintResult:
     batch_id: int
@@ -51,11 +61,8 @@ class PrintResult:
     packs: int
     already_printed: bool  # the same batch again: the same file, nothing new recorded
     reprint: bool
-    plain: bool = False  # the receiver in plain text: the file goes once handed out
-
-
-PLAIN_PREFIX = "labels-plain"
-PLAIN_KEEP_S = 3600.0
+    plain: bool = False  # plain receiver text (labels: the address): gone once handed out
+    refused: dict[int, str] = field(default_factory=dict)  # pack → why it did not print
 
 
 def _selection_key(kind: str, fmt: str, size: str, order_by: str, ids: Sequence[int]) -> str:
@@ -114,90 +121,23 @@ def reprint_refusal(before: dict[int, int]) -> str:
             + "）：补打请填写补打原因 (already printed: a reprint needs a reason)")
 
 
-def _store_file(out_dir: Path, prefix: str, fmt: str, data: bytes) -> tuple[str, str]:
-    """Files are named by their content, so the same batch is the same file. They carry
-    receivers (masked or plain): this user's only."""
-    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fingerprint = hashlib.sha256(data).hexdigest()
-    file_name = f"{prefix}-{fingerprint[:16]}.{fmt}"
-    fd = os.open(out_dir / file_name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        os.fchmod(f.fileno(), 0o600)  # a file left from before with looser permissions
-        f.write(data)
-    return fingerprint, file_name
+PLATFORM_SOURCE = "ewaybill"  # waybills.source of a Douyin platform e-waybill
 
 
-def hand_out(result: PrintResult) -> bytes:
-    """The file's bytes for a download; a plain-receiver file is deleted once read (a copy
-    wanted again is a reprint, with a reason). Masked files stay."""
-    data = result.path.read_bytes()
-    if result.plain:
-        result.path.unlink(missing_ok=True)
-    return data
+def platform_refusal(pack_ids: Sequence[int]) -> str:
+    """Why fahuo does not draw these packs: their numbers are Douyin platform e-waybills."""
+    return (f"平台电子面单只能由抖音打印组件打印：包裹 {_ids(pack_ids)} 是抖音平台电子面单，"
+            "请在控制台“抖音打印组件”页（/print/component）打印，fahuo 不绘制平台面单"
+            " (platform e-waybills print only through the Douyin print component)")
 
 
-def forget_plain_labels(out_dir: Path, keep_s: float, *, now: float | None = None) -> int:
-    """Delete plain-receiver label files older than keep_s (by their write time)."""
-    now = time.time() if now is None else now
-    gone = 0
-    try:
-        files = list(Path(out_dir).glob(PLAIN_PREFIX + "-*"))
-    except OSError:
-        return 0
-    for f in files:
-        try:
-            if f.stat().st_mtime + keep_s < now:
-                f.unlink()
-                gone += 1
-        except FileNotFoundError:
-            pass  # handed out meanwhile
-    return gone
-
-
-class _PlainLabelReaper:
-    """Deletes plain-receiver files when their keep time is over, in the process that wrote
-    them (the files are on its machine's disk, where a cluster-wide task may not run). A
-    process that ended earlier (a CLI print) leaves them to the sweep every start does."""
-
-    def __init__(self) -> None:
-        self._dirs: dict[Path, float] = {}
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def watch(self, out_dir: Path, keep_s: float) -> None:
-        with self._lock:
-            self._dirs[Path(out_dir)] = min(keep_s, self._dirs.get(Path(out_dir), keep_s))
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="fahuo-plain-labels",
-                                                daemon=True)
-                self._thread.start()
-        self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.clear()  # before reading: a watch() from now on wakes the next wait
-            with self._lock:
-                dirs = dict(self._dirs)
-            for d, keep in dirs.items():
-                try:
-                    forget_plain_labels(d, keep)
-                except Exception as exc:  # noqa: BLE001 - keep sweeping the others
-                    log.warning("plain_labels_sweep_failed", error=str(exc))
-            self._wake.wait(max(0.05, min(60.0, min(dirs.values(), default=60.0) / 4)))
-
-
-_reaper = _PlainLabelReaper()
-
-
-def _receiver_party(rc, plain: dict | None) -> Party:
+def _receiver_party(rc, full: PlainReceiver, contact: bool) -> Party:
+    """The whole address always (the courier needs it); name and phone plain only when
+    ``contact`` (the shop's policy and the person allow it), else their masks."""
     region = " ".join(filter(None, (rc.province, rc.city, rc.district)))
-    if plain:
-        return Party(plain.get("name") or rc.name_mask, plain.get("phone") or rc.phone_mask,
-                     tuple(x for x in (region, " ".join(filter(None, (
-                         rc.street, plain.get("detail") or rc.address_mask)))) if x))
-    return Party(rc.name_mask, rc.phone_mask, tuple(x for x in (
-        region, " ".join(filter(None, (rc.street, rc.address_mask)))) if x))
+    street = " ".join(filter(None, (rc.street, full.detail)))
+    return Party((contact and full.name) or rc.name_mask, (contact and full.phone)
+                 or rc.phone_mask, tuple(x for x in (region, street) if x))
 
 
 def check_label_options(fmt: str, size: str, order_by: str) -> None:
@@ -210,51 +150,104 @@ def check_label_options(fmt: str, size: str, order_by: str) -> None:
         raise PrintError(f"顺序 {order_by!r} 不支持：按发货截止 (deadline) 或拣货路线 (route)")
 
 
-def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt: str = "pdf",
-                 size: str = "76x130", order_by: str = "deadline", actor: str,
-                 printer: str = "", reason: str = "", dpi: int = 203,
-                 out_dir: Path, may_see_receiver: bool = False,
-                 plain_keep_s: float = PLAIN_KEEP_S) -> PrintResult:
-    """Labels drawn by fahuo for the given packs (None: every pack with a live number not
-    printed yet). It draws what it is given: the console, CLI and API go through
-    ``print_jobs.print_selection``, which hands Douyin platform waybills to the print
-    component and only the self-drawn ones to this.
+def check_zpl_font(font: str | None) -> None:
+    """A font named for one print (over the shop's ``zpl_font``) follows the same rule."""
+    if font is not None:
+        from fahuo.adapters.labels.zpl import zpl_font_problem
+        problem = zpl_font_problem(font)
+        if problem:
+            raise PrintError(problem)
 
-    The receiver prints in plain text only where the shop's policy allows it *and* the person
-    printing may see it (``may_see_receiver``); everyone else gets the masked receiver. A
-    plain file is deleted once handed out (``hand_out``) or after ``plain_keep_s``."""
+
+def _refused_text(refused: dict[int, str]) -> str:
+    return "；".join(f"包裹 {pid}：{why}" for pid, why in sorted(refused.items())[:20]) + (
+        f" 等 {len(refused)} 个" if len(refused) > 20 else "")
+
+
+def print_labels(uow_factory: UowFactory, platform_for: PlatformFactory,
+                 pack_ids: Sequence[int] | None, *, fmt: str = "pdf", size: str = "76x130",
+                 order_by: str = "deadline", actor: str, printer: str = "", reason: str = "",
+                 dpi: int = 203, out_dir: Path, may_see_receiver: bool = False,
+                 plain_keep_s: float = PLAIN_KEEP_S, zpl_font: str | None = None
+                 ) -> PrintResult:
+    """Labels drawn by fahuo for the given self-drawn packs (None: every self-drawn pack
+    with a live number not printed yet). A Douyin platform e-waybill is never drawn: one
+    named here refuses the whole request (``print_jobs.print_selection`` hands those to the
+    print component).
+
+    Every label carries the whole address, decrypted through ``order.batchDecrypt``
+    (``receivers.full_receivers``, audited); name and phone print in plain text only where
+    the shop's policy allows it *and* the person may see receivers (``may_see_receiver``),
+    else masked. A pack whose address the platform will not decrypt is left out with the
+    reason (``PrintResult.refused``), untouched; the others print. Such a file carries
+    plain text: it is deleted once handed out (``hand_out``) or after ``plain_keep_s``.
+    ZPL names the shop's ``zpl_font`` (``zpl_font`` here: for this print)."""
     forget_plain_labels(out_dir, plain_keep_s)
     check_label_options(fmt, size, order_by)
+    check_zpl_font(zpl_font)
     with uow_factory(readonly=True) as u:
-        packs = select_packs(u, pack_ids, "labels", ("waybill_taken",))
-        live = live_facts(u, [p["id"] for p in packs]) if pack_ids is not None else {}
-        bad = [p["id"] for p in packs if pack_ids is not None and p["id"] not in live]
-        if bad:
-            raise PrintError(f"包裹 {_ids(bad)} 没有可用的运单号（未取号、已回收、已取消或已签收），"
-                             "不能打印 (no live waybill number)")
-        if not packs:
-            raise NothingToPrint("没有待打印的面单：没有已取号且未打印的包裹 (nothing to print)")
-        lines = u.pipeline.lines([p["id"] for p in packs])
-        order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
-        loaded = u.pipeline.load_orders(order_ids)
+        if pack_ids is None:
+            packs = [p for p in live_packs(u, not_printed=True)
+                     if p.get("waybill_source") != PLATFORM_SOURCE]
+            if not packs:
+                raise NothingToPrint("没有待打印的自绘面单：没有已取号且未打印的自绘包裹"
+                                     "（平台电子面单由抖音打印组件打印）(nothing to print)")
+        else:
+            packs = select_packs(u, pack_ids, "labels")
+            live = live_facts(u, [p["id"] for p in packs])
+            bad = [p["id"] for p in packs if p["id"] not in live]
+            if bad:
+                raise PrintError(f"包裹 {_ids(bad)} 没有可用的运单号（未取号、已回收、已取消或"
+                                 "已签收），不能打印 (no live waybill number)")
+            platform = [p["id"] for p in packs
+                        if live[p["id"]].get("waybill_source") == PLATFORM_SOURCE]
+            if platform:
+                raise PrintError(platform_refusal(platform))
+            if not packs:
+                raise NothingToPrint("没有待打印的面单 (nothing to print)")
         cfgs = {ref: u.settings.get(ref) for ref in {p["shop_ref"] for p in packs}}
-        sites = {(s["shop_ref"], s["courier_code"], s["netsite_code"]): s
-                 for ref in cfgs for s in u.settings.netsites(ref)}
+        contact = {ref: may_see_receiver and cfg["label_receiver"] == "plain"
+                   for ref, cfg in cfgs.items()}
         ids = [p["id"] for p in packs]
-        plain_enc = u.pipeline.plain_receivers(
-            [p["main_order_id"] for p in packs if may_see_receiver
-             and cfgs[p["shop_ref"]]["label_receiver"] == "plain"])
-        plain = {oid: json.loads(u.box.decrypt(v) or "{}") for oid, v in plain_enc.items()}
-        # A plain and a masked rendering are different files: never hand one for the other.
-        key = _selection_key("labels" + ("+plain" if plain else ""), fmt, size, order_by, ids)
+        # A plain and a masked contact are different files: never hand one for the other.
+        key = _selection_key("labels" + ("+plain" if any(contact.values()) else ""), fmt,
+                             size, order_by, ids)
         same = u.prints.batch_for_selection(key)
         before = u.prints.printed_before(ids, "labels")
     if same is not None and not reason.strip():
         path = out_dir / same["file_name"]
         if path.exists():
-            return PrintResult(same["id"], path, len(ids), True, False, bool(plain))
+            return PrintResult(same["id"], path, len(ids), True, False, True)
     if before and not reason.strip():
         raise PrintError(reprint_refusal(before))
+    full: dict[str, PlainReceiver] = {}
+    why_not: dict[str, str] = {}
+    for want in (True, False):  # name and phone are decrypted only where they print
+        wanted = {ref: sorted({p["main_order_id"] for p in packs if p["shop_ref"] == ref})
+                  for ref in cfgs if contact[ref] == want}
+        if wanted:
+            got, no = full_receivers(uow_factory, platform_for, wanted, actor=actor,
+                                     why="自绘面单" + ("补打" if reason.strip() else ""),
+                                     contact=want)
+            full.update(got)
+            why_not.update(no)
+    refused = {p["id"]: why_not.get(p["main_order_id"], "取不到完整收件地址")
+               for p in packs if p["main_order_id"] not in full}
+    if refused:
+        packs = [p for p in packs if p["id"] not in refused]
+        if not packs:
+            raise AddressRefused("面单未打印：平台未给出完整收件地址，不能生成可投递的面单。"
+                                 + _refused_text(refused) + " (no full address)", refused)
+        ids = [p["id"] for p in packs]
+        key = _selection_key("labels" + ("+plain" if any(contact.values()) else ""), fmt,
+                             size, order_by, ids)
+        same = None
+    with uow_factory(readonly=True) as u:
+        lines = u.pipeline.lines(ids)
+        order_ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
+        loaded = u.pipeline.load_orders(order_ids)
+        sites = {(s["shop_ref"], s["courier_code"], s["netsite_code"]): s
+                 for ref in cfgs for s in u.settings.netsites(ref)}
     subs = {s.sku_order_id: s for _, _, o in loaded.values() for s in o.sub_orders}
 
     bins = {code: f.get("bin", "") for cfg in cfgs.values()
@@ -274,17 +267,14 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
         cfg = cfgs[p["shop_ref"]]
         site = sites.get((p["shop_ref"], p["courier_code"], p["netsite_code"])) or {}
         a = (site.get("sender_address") or [{}])[0]
-        first = loaded[p["main_order_id"]][2]
-        rc = first.receiver
+        rc = loaded[p["main_order_id"]][2].receiver
         labels.append(LabelData(
             track_no=p["track_no"], courier_code=p["courier_code"],
             sender=Party(cfg["sender_name"] or "", cfg["sender_phone"] or "", tuple(x for x in (
                 " ".join(filter(None, (a.get("province_name"), a.get("city_name"),
                                        a.get("district_name")))),
                 " ".join(filter(None, (a.get("street_name"), a.get("detail_address"))))) if x)),
-            # Masked unless the shop's policy says plain and the platform gave fahuo plain text
-            # (it normally sends only ciphertexts, which the print component decrypts itself).
-            receiver=_receiver_party(rc, plain.get(p["main_order_id"])),
+            receiver=_receiver_party(rc, full[p["main_order_id"]], contact[p["shop_ref"]]),
             sort_code=p["sort_code"], short_address=p["short_address"],
             package_center=p["package_center"],
             items_summary=_summary(lines[p["id"]], subs),
@@ -295,33 +285,45 @@ def print_labels(uow_factory: UowFactory, pack_ids: Sequence[int] | None, *, fmt
             from fahuo.adapters.labels.pdf import render_pdf
             data = render_pdf(labels, size)
         else:
-            from fahuo.adapters.labels.zpl import render_zpl
-            data = render_zpl(labels, size, dpi=dpi).encode("utf-8")
+            data = _zpl(labels, [zpl_font or cfgs[p["shop_ref"]]["zpl_font"] for p in packs],
+                        size, dpi)
     except LabelError as exc:
         raise PrintError(str(exc)) from exc
-    fingerprint, file_name = _store_file(out_dir, PLAIN_PREFIX if plain else "labels", fmt,
-                                         data)
-    if plain:
-        _reaper.watch(out_dir, plain_keep_s)
+    # The address is always plain: every self-drawn file is kept only until handed out.
+    fingerprint, file_name = _store_file(out_dir, PLAIN_PREFIX, fmt, data)
+    _reaper.watch(out_dir, plain_keep_s)
     reprint = bool(before) or same is not None
     with uow_factory() as u:
         bid = u.prints.add_batch(
-            pack_ids=[p["id"] for p in packs], records_reprint=reprint, kind="labels",
+            pack_ids=ids, records_reprint=reprint, kind="labels",
             format=fmt, size=size, order_by=order_by, selection_key=key,
             fingerprint=fingerprint, file_name=file_name, printer=printer,
             reprint_of=(same["id"] if same else min(before.values())) if reprint else None,
             reason=reason.strip(), created_by=actor)
         # read when the batch was chosen: only what is still waiting for its label moves
         u.pipeline.lock_orders(order_ids)
-        u.pipeline.move_packs_from([p["id"] for p in packs],
-                                   frozenset({PackState.WAYBILL_TAKEN}), PackState.PRINTED)
+        u.pipeline.move_packs_from(ids, frozenset({PackState.WAYBILL_TAKEN}), PackState.PRINTED)
         u.pipeline.move_orders_from(order_ids, frozenset({OrderState.WAYBILL_TAKEN}),
                                     OrderState.PRINTED)
         u.audit.add(actor=actor, action="print.reprint" if reprint else "print.labels",
                     subject_type="print_batch", subject_id=str(bid),
                     detail={"packs": len(packs), "format": fmt, "size": size,
-                            "printer": printer, "reason": reason.strip()})
-    return PrintResult(bid, out_dir / file_name, len(packs), False, reprint, bool(plain))
+                            "printer": printer, "reason": reason.strip(),
+                            "refused": {str(k): v for k, v in refused.items()}})
+    return PrintResult(bid, out_dir / file_name, len(packs), False, reprint, True, refused)
+
+
+def _zpl(labels: Sequence[LabelData], fonts: Sequence[str], size: str, dpi: int) -> bytes:
+    """One ZPL file; each label names its shop's printer font (runs rendered together)."""
+    from fahuo.adapters.labels.zpl import render_zpl
+    out, i = [], 0
+    while i < len(labels):
+        j = i
+        while j < len(labels) and fonts[j] == fonts[i]:
+            j += 1
+        out.append(render_zpl(labels[i:j], size, dpi=dpi, font=fonts[i]))
+        i = j
+    return "".join(out).encode("utf-8")
 
 
 def print_documents(uow_factory: UowFactory, kind: str, pack_ids: Sequence[int] | None, *,

@@ -21,11 +21,12 @@ class PlainReceiver:
 
 
 def full_receivers(uow_factory: UowFactory, platform_for: PlatformFactory,
-                   orders: Mapping[int, Sequence[str]], *, actor: str, why: str
-                   ) -> tuple[dict[str, PlainReceiver], dict[str, str]]:
+                   orders: Mapping[int, Sequence[str]], *, actor: str, why: str,
+                   contact: bool = True) -> tuple[dict[str, PlainReceiver], dict[str, str]]:
     """For each shop's orders: (order id → full receiver, order id → why there is none).
     An order without its address is refused with the platform's reason, never drawn with
-    a masked one."""
+    a masked one. ``contact=False`` asks only for the address (name and phone stay "": the
+    label keeps their masks), so nothing is decrypted that will not be printed."""
     wanted = sorted({oid for ids in orders.values() for oid in ids})
     if not wanted:
         return {}, {}
@@ -35,7 +36,8 @@ def full_receivers(uow_factory: UowFactory, platform_for: PlatformFactory,
     got: dict[str, PlainReceiver] = {}
     refused: dict[str, str] = {}
     for ref, ids in sorted(orders.items()):
-        asked = [(oid, c) for oid in ids for c in ciphers.get(oid, ()) if c]
+        asked = [(oid, c) for oid in ids
+                 for c in (ciphers.get(oid) or ("", "", ""))[0 if contact else 2:] if c]
         try:
             answers = platform_for(shops[ref]).decrypt(asked) if asked else {}
         except DoudianError as exc:
@@ -57,7 +59,7 @@ def full_receivers(uow_factory: UowFactory, platform_for: PlatformFactory,
         for ref, ids in sorted(orders.items()):
             u.audit.add(actor=actor, action="receiver.decrypt", subject_type="shop",
                         subject_id=str(ref), detail={
-                            "why": why, "orders": sorted(ids),
+                            "why": why, "orders": sorted(ids), "contact": contact,
                             "decrypted": sum(oid in got for oid in ids),
                             "refused": sum(oid in refused for oid in ids)})
     return got, refused

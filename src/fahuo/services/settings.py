@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fahuo.adapters.labels.zpl import zpl_font_problem
 from fahuo.domain.couriers import courier_code
 from fahuo.domain.holds import AuditRules
 from fahuo.domain.packs import SkuFacts, SplitRules
@@ -23,7 +24,7 @@ REFUND_POLICIES = ("block", "reject")
 EDITABLE = ("default_courier", "confirm_mode", "refund_policy", "merge_window_s",
             "ship_from_address_id", "sender_name", "sender_phone", "audit_rules",
             "courier_rules", "cost_table", "split_rules", "sku_facts", "label_receiver",
-            "watch_rules")
+            "watch_rules", "zpl_font")
 
 
 class SettingsError(ValueError):
@@ -59,6 +60,12 @@ def validate(changes: dict[str, Any]) -> dict[str, Any]:
                 if value not in ("masked", "plain"):
                     raise ValueError("must be masked or plain")
                 clean[key] = value
+            elif key == "zpl_font":  # the printer's font: the rule render_zpl applies
+                font = str(value or "").strip()
+                problem = zpl_font_problem(font)
+                if problem:
+                    raise ValueError(problem)
+                clean[key] = font
             elif key == "merge_window_s":
                 if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 7 * 86400:
                     raise ValueError("must be whole seconds between 0 (never merge) and 604800")

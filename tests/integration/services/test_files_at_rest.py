@@ -1,5 +1,6 @@
 """The data folder and every file fahuo writes there are for its own user only; a label
-with the receiver in plain text does not stay on disk."""
+with receiver text in plain (every self-drawn label: its address is whole) does not stay on
+disk."""
 
 import os
 import re
@@ -9,11 +10,11 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from support import labelled_pack
+from labels_support import own_account_packs
 
 from fahuo.bootstrap import Fahuo
 from fahuo.config import Settings
-from fahuo.services.printing import forget_plain_labels, print_labels
+from fahuo.services.printing import forget_plain_labels, print_documents, print_labels
 from fahuo.services.settings import update_settings
 from fahuo.services.users import add_user
 
@@ -50,15 +51,20 @@ def _a_queue(settings):
     return h
 
 
-def test_fresh_install_init_migrate_queue_and_plain_print_are_private(fresh, make_order):
+def _pack(app, sandbox, seed):
+    ref, _, [pack] = own_account_packs(app, sandbox, 1, seed=seed)
+    return ref, pack["id"]
+
+
+def test_fresh_install_init_migrate_queue_and_plain_print_are_private(fresh, sandbox):
     app = fresh
     app.migrate()
     app.box  # noqa: B018 - `fahuo init` creates the key file like this
     _a_queue(app.settings)
-    ref, pid = labelled_pack(app, make_order, "6900000000000000777", "78" + "7" * 12)
+    ref, pid = _pack(app, sandbox, 101)
     update_settings(app.uow, ref, {"label_receiver": "plain"}, actor="t")
-    r = print_labels(app.uow, [pid], actor="t", out_dir=app.settings.data_dir / "prints",
-                     may_see_receiver=True)
+    r = print_labels(app.uow, app.platform_for, [pid], actor="t",
+                     out_dir=app.settings.data_dir / "prints", may_see_receiver=True)
     data = app.settings.data_dir
     names = {p.name for p in data.iterdir()}
     assert {"fahuo.db", "fahuo.db-wal", "queue.db", "secret.key", "prints"} <= names, names
@@ -94,8 +100,8 @@ def _client(app) -> TestClient:
     return TestClient(create_app(app, embedded_worker=False), follow_redirects=False)
 
 
-def test_plain_label_is_deleted_once_downloaded_masked_one_stays(fahuo, make_order):
-    ref, pid = labelled_pack(fahuo, make_order, "6900000000000000778", "78" + "8" * 12)
+def test_a_label_is_deleted_once_downloaded_plain_contact_or_masked(fahuo, sandbox):
+    ref, pid = _pack(fahuo, sandbox, 102)
     add_user(fahuo.uow, "boss", "correct horse", may_see_receiver=True, actor="t")
     c = _client(fahuo)
     c.post("/login", data={"username": "boss", "password": "correct horse", "next": "/ship"})
@@ -104,56 +110,56 @@ def test_plain_label_is_deleted_once_downloaded_masked_one_stays(fahuo, make_ord
     prints = fahuo.settings.data_dir / "prints"
     masked = c.post("/api/print/labels", json={"pack_ids": [pid]})
     assert masked.status_code == 200, masked.text
-    kept = sorted(p.name for p in prints.iterdir())
-    assert len(kept) == 1  # the masked file stays: the same batch again is the same file
+    # name and phone masked, but the address is whole: the file goes once handed out
+    assert list(prints.iterdir()) == []
+    again = c.post("/api/print/labels", json={"pack_ids": [pid]})
+    assert again.status_code == 409 and "补打" in again.json()["message"]  # no copy kept
     update_settings(fahuo.uow, ref, {"label_receiver": "plain"}, actor="t")
     plain = c.post("/api/print/labels", json={"pack_ids": [pid], "reason": "明文"})
     assert plain.status_code == 200 and plain.content[:4] == b"%PDF"
     assert plain.content != masked.content
-    assert sorted(p.name for p in prints.iterdir()) == kept
+    assert list(prints.iterdir()) == []
     # the console's print button hands it out the same way
     page = c.post("/print", data={"batch": plain.headers["X-Fahuo-Batch"], "reason": "再打"})
     assert page.status_code == 200 and page.content[:4] == b"%PDF"
-    assert sorted(p.name for p in prints.iterdir()) == kept
+    assert list(prints.iterdir()) == []
 
 
-def test_plain_label_is_deleted_after_its_keep_time(fahuo, make_order, tmp_path):
-    ref, pid = labelled_pack(fahuo, make_order, "6900000000000000779", "78" + "9" * 12)
-    masked = print_labels(fahuo.uow, [pid], actor="t", out_dir=tmp_path / "p")
+def test_plain_label_is_deleted_after_its_keep_time(fahuo, sandbox, tmp_path):
+    ref, pid = _pack(fahuo, sandbox, 103)
+    out = tmp_path / "p"
+    picks = print_documents(fahuo.uow, "picklist", [pid], actor="t", out_dir=out)
     update_settings(fahuo.uow, ref, {"label_receiver": "plain"}, actor="t")
-    plain = print_labels(fahuo.uow, [pid], actor="t", out_dir=tmp_path / "p", reason="明文",
+    plain = print_labels(fahuo.uow, fahuo.platform_for, [pid], actor="t", out_dir=out,
                          may_see_receiver=True, plain_keep_s=0.5)
-    assert plain.path.exists() and plain.path != masked.path
+    assert plain.path.exists() and plain.plain
     deadline = time.monotonic() + 10
     while plain.path.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not plain.path.exists()  # the process that wrote it deleted it in time
-    assert masked.path.exists()
+    assert picks.path.exists()  # a pick list carries no receiver: it stays
 
 
-def test_sweep_deletes_only_plain_files_older_than_the_keep_time(fahuo, make_order, tmp_path):
-    ref, pid = labelled_pack(fahuo, make_order, "6900000000000000780", "78" + "3" * 12)
+def test_sweep_deletes_only_label_files_older_than_the_keep_time(fahuo, sandbox, tmp_path):
+    ref, pid = _pack(fahuo, sandbox, 104)
     out = tmp_path / "p"
-    masked = print_labels(fahuo.uow, [pid], actor="t", out_dir=out)
-    update_settings(fahuo.uow, ref, {"label_receiver": "plain"}, actor="t")
-    plain = print_labels(fahuo.uow, [pid], actor="t", out_dir=out, reason="明文",
-                         may_see_receiver=True)
-    made = plain.path.stat().st_mtime
-    assert forget_plain_labels(out, 3600, now=made + 3599) == 0 and plain.path.exists()
+    picks = print_documents(fahuo.uow, "picklist", [pid], actor="t", out_dir=out)
+    label = print_labels(fahuo.uow, fahuo.platform_for, [pid], actor="t", out_dir=out)
+    made = label.path.stat().st_mtime
+    assert forget_plain_labels(out, 3600, now=made + 3599) == 0 and label.path.exists()
     assert forget_plain_labels(out, 3600, now=made + 3601) == 1
-    assert not plain.path.exists() and masked.path.exists()
-    os.utime(masked.path, (made - 86400, made - 86400))
-    assert forget_plain_labels(out, 3600, now=made + 3601) == 0 and masked.path.exists()
+    assert not label.path.exists() and picks.path.exists()
+    os.utime(picks.path, (made - 86400, made - 86400))
+    assert forget_plain_labels(out, 3600, now=made + 3601) == 0 and picks.path.exists()
 
 
-def test_a_start_sweeps_plain_labels_left_behind(tmp_path, make_order):
+def test_a_start_sweeps_plain_labels_left_behind(tmp_path, sandbox):
     from support import make_fahuo
     app = make_fahuo(tmp_path, plain_label_keep_s=60)
     try:
-        ref, pid = labelled_pack(app, make_order, "6900000000000000781", "78" + "4" * 12)
-        update_settings(app.uow, ref, {"label_receiver": "plain"}, actor="t")
+        ref, pid = _pack(app, sandbox, 105)
         out = app.settings.data_dir / "prints"
-        r = print_labels(app.uow, [pid], actor="cli", out_dir=out, may_see_receiver=True)
+        r = print_labels(app.uow, app.platform_for, [pid], actor="cli", out_dir=out)
         past = time.time() - 61
         os.utime(r.path, (past, past))  # written by a CLI run that ended long ago
         app.migrate()  # what every command, `fahuo serve` and `fahuo worker` do at start

@@ -6,9 +6,10 @@ import time
 import fitz
 import pytest
 
-from fahuo.domain.waybills import WaybillState
-
+from labels_support import own_account_packs
 from support import labelled_pack
+
+from fahuo.domain.waybills import WaybillState
 
 from fahuo.services.print_component import component_results, record_component_result
 from fahuo.services.print_jobs import Selection, plan_print, print_selection
@@ -27,7 +28,7 @@ def _pack(app, make_order, oid, *, courier="zhongtong", source="ewaybill", state
         u.conn.execute(m.packs.update().where(m.packs.c.id == pid).values(
             courier_code=courier, state=state,
             exp_ship_time=due if due is not None else int(time.time()) + 48 * HOUR))
-        if source is not None:
+        if source is not None:  # every number is born live, then it may go back
             u.pipeline.add_waybills([{"courier_code": courier, "track_no": track_no,
                                       "shop_ref": 1, "pack_id": pid, "status": "live",
                                       "source": source}])
@@ -36,17 +37,28 @@ def _pack(app, make_order, oid, *, courier="zhongtong", source="ewaybill", state
     return pid
 
 
+def _drawn(app, sandbox, n, seed, state="confirmed"):
+    """Self-drawn packs (the merchant's own numbers) on sandbox orders: their addresses
+    decrypt through the platform."""
+    from fahuo.adapters.store import models as m
+    _, _, packs = own_account_packs(app, sandbox, n, seed)
+    ids = [p["id"] for p in packs]
+    with app.uow() as u:
+        u.conn.execute(m.packs.update().where(m.packs.c.id.in_(ids)).values(state=state))
+    return ids
+
+
 def _state(app, pid):
     with app.uow() as u:
         return u.pipeline.packs_by_ids([pid])[0]["state"]
 
 
 def test_print_all_waiting_splits_platform_waybills_from_self_drawn_labels(
-        fahuo, make_order, tmp_path):
+        fahuo, sandbox, make_order, tmp_path):
+    drawn = _drawn(fahuo, sandbox, 2, seed=81)
     platform = [_pack(fahuo, make_order, f"69100000000000000{i}") for i in (11, 12, 13)]
-    drawn = [_pack(fahuo, make_order, f"69100000000000000{i}", source="manual",
-                   state="confirmed") for i in (21, 22)]
-    plan = print_selection(fahuo.uow, Selection(), actor="t", out_dir=tmp_path)
+    plan = print_selection(fahuo.uow, fahuo.platform_for, Selection(), actor="t",
+                           out_dir=tmp_path / "p")
     assert sorted(plan.platform) == sorted(platform)
     assert sorted(plan.self_drawn) == sorted(drawn)
     assert plan.message == "3 个平台电子面单已交给打印组件，2 个自绘面单已生成 PDF"
@@ -62,15 +74,17 @@ def test_print_all_waiting_splits_platform_waybills_from_self_drawn_labels(
     assert sorted(again.platform) == sorted(platform) and again.self_drawn == []
 
 
-def test_a_confirmed_pack_reprints_with_a_reason_and_its_state_stays(fahuo, make_order, tmp_path):
-    pid = _pack(fahuo, make_order, "6910000000000000031", source="manual", state="confirmed")
-    first = print_selection(fahuo.uow, Selection(pack_ids=(pid,)), actor="t", out_dir=tmp_path)
+def test_a_confirmed_pack_reprints_with_a_reason_and_its_state_stays(fahuo, sandbox, tmp_path):
+    [pid] = _drawn(fahuo, sandbox, 1, seed=82)
+    first = print_selection(fahuo.uow, fahuo.platform_for, Selection(pack_ids=(pid,)),
+                            actor="t", out_dir=tmp_path / "p")
     assert first.result.packs == 1 and not first.result.reprint
     with pytest.raises(PrintError, match="补打请填写补打原因"):
-        print_selection(fahuo.uow, Selection(batch=first.result.batch_id), fmt="zpl",
-                        actor="t", out_dir=tmp_path)
-    again = print_selection(fahuo.uow, Selection(batch=first.result.batch_id), fmt="zpl",
-                            actor="t", out_dir=tmp_path, reason="卡纸")
+        print_selection(fahuo.uow, fahuo.platform_for, Selection(batch=first.result.batch_id),
+                        fmt="zpl", actor="t", out_dir=tmp_path / "p")
+    again = print_selection(fahuo.uow, fahuo.platform_for,
+                            Selection(batch=first.result.batch_id), fmt="zpl", actor="t",
+                            out_dir=tmp_path / "p", reason="卡纸")
     assert again.result.reprint
     with fahuo.uow() as u:
         batch = u.prints.batch(again.result.batch_id)
@@ -125,17 +139,20 @@ def test_a_deadline_window_takes_only_packs_due_within_it(fahuo, make_order):
         plan_print(fahuo.uow, Selection(due_within_h=1), now=now)
 
 
-def test_not_yet_printed_is_the_default_and_printed_ones_need_a_reason(fahuo, make_order,
+def test_not_yet_printed_is_the_default_and_printed_ones_need_a_reason(fahuo, sandbox,
                                                                       tmp_path):
-    a = _pack(fahuo, make_order, "6910000000000000061", source="manual", state="confirmed")
-    b = _pack(fahuo, make_order, "6910000000000000062", source="manual", state="confirmed")
-    print_selection(fahuo.uow, Selection(pack_ids=(a,)), actor="t", out_dir=tmp_path)
+    a, b = _drawn(fahuo, sandbox, 2, seed=83)
+    out = tmp_path / "p"
+    print_selection(fahuo.uow, fahuo.platform_for, Selection(pack_ids=(a,)), actor="t",
+                    out_dir=out)
     assert plan_print(fahuo.uow, Selection()).self_drawn == [b]
     with pytest.raises(PrintError, match="补打"):
-        print_selection(fahuo.uow, Selection(not_printed=False, courier="zhongtong"),
-                        actor="t", out_dir=tmp_path)
-    both = print_selection(fahuo.uow, Selection(not_printed=False, courier="zhongtong"),
-                           actor="t", out_dir=tmp_path, reason="重打")
+        print_selection(fahuo.uow, fahuo.platform_for,
+                        Selection(not_printed=False, courier="zhongtong"), actor="t",
+                        out_dir=out)
+    both = print_selection(fahuo.uow, fahuo.platform_for,
+                           Selection(not_printed=False, courier="zhongtong"), actor="t",
+                           out_dir=out, reason="重打")
     assert sorted(both.self_drawn) == sorted([a, b])
 
 

@@ -24,6 +24,7 @@ from hypothesis.stateful import (
 )
 
 from fakes import FakeShop
+from labels_support import component_reports_printed
 from support import make_fahuo, order_payload
 
 from fahuo.domain.orders import SENT
@@ -32,7 +33,6 @@ from fahuo.bootstrap import sync_after_sales
 from fahuo.services.aftersales import LAG_S, AfterSaleError, receive_return
 from fahuo.services.orders import store_platform_orders
 from fahuo.services.shipping import Pipeline
-from fahuo.services.printing import PrintError, print_labels
 from fahuo.services.reservations import ReservationError, release_by_hand, reserved_view, unpack
 from fahuo.services.settings import refresh_from_platform, update_settings
 from fahuo.services.shops import NewShop, add_shop
@@ -169,10 +169,7 @@ class StockStory(RuleBasedStateMachine):
 
     @rule()
     def print_waiting(self) -> None:
-        try:
-            print_labels(self.app.uow, None, actor="t", out_dir=self.dir / "prints")
-        except PrintError:
-            pass  # nothing waiting
+        component_reports_printed(self.app.uow)  # platform e-waybills: the component prints
 
     @precondition(lambda self: self.orders)
     @rule(data=st.data(), whole=st.booleans(), agreed=st.booleans())
@@ -346,10 +343,7 @@ class StockStory(RuleBasedStateMachine):
     def _drain(self) -> None:
         for _ in range(4):
             self.pipe.run()
-            try:
-                print_labels(self.app.uow, None, actor="t", out_dir=self.dir / "prints")
-            except PrintError:
-                pass
+            component_reports_printed(self.app.uow)  # platform e-waybills: the component prints
         self.pipe.run()
         with self.app.uow() as u:
             states = u.pipeline.order_states(sorted(self.orders))

@@ -9,7 +9,9 @@ Assumptions, stated because no printer is at hand to confirm them:
   Text fields use ``^A@N,h,w,<font>`` with ``font`` defaulting to ``E:SIMSUN.TTF``: a Chinese
   TrueType font the merchant has downloaded to the printer (Zebra Setup Utilities / ZebraNet
   Bridge; Zebra sells "Andale Mono Simplified Chinese" as ``E:ANMDS.TTF``). Pass ``font=`` to
-  name another one. Clones that map ``^A@`` differently need that font name too.
+  name another one: fahuo passes the shop's ``zpl_font`` setting (or a font named for one
+  print); ``zpl_font_problem`` is the one rule for a usable name (drive:name.TTF/.TTE/.FNT).
+  Clones that map ``^A@`` differently need that font name too.
 - **Text metrics.** The printer wraps with its own font metrics, which fahuo cannot read, so
   the fit uses conservative advances (CJK 1 em, others 0.6 em) and passes the lines it
   computed as ``\\&``-separated lines of a ``^FB`` block (width, max lines, justification);
@@ -27,6 +29,7 @@ Assumptions, stated because no printer is at hand to confirm them:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from .barcodes import MAX_MODULE_MM, QUIET_MODULES, code128_pattern, qr_matrix
@@ -35,6 +38,18 @@ from .model import Field, LabelData, LabelError, Template, field_text, labels_li
 from .templates import template_for
 
 ZPL_CJK_FONT = "E:SIMSUN.TTF"
+# ^A@'s font: drive, object name, extension (.TTF TrueType, .TTE its extension, .FNT bitmap).
+# A name the printer does not have is silently replaced by its default font (no Chinese),
+# so a typo is refused here rather than found on a roll of labels.
+_FONT = re.compile(r"[A-Z]:[A-Z0-9_-]{1,16}\.(TTF|TTE|FNT)", re.IGNORECASE)
+
+
+def zpl_font_problem(font: object) -> str:
+    """Why ``font`` cannot name a printer-resident ZPL font ("" when it can), in Chinese."""
+    if isinstance(font, str) and _FONT.fullmatch(font):
+        return ""
+    return (f"ZPL 字体 {font!r} 不可用：应写成 驱动器:字体名.TTF（或 .TTE/.FNT），"
+            "如 E:SIMSUN.TTF、E:ANMDS.TTF (font name)")
 DPMM = {203: 8, 300: 12}  # Zebra's actual resolutions: 8 and 12 dots per mm
 LINE_EM = 1.15
 _SLACK_MODULES = 11
@@ -216,12 +231,13 @@ def render_zpl(labels: Sequence[LabelData], size: str, dpi: int = 203, *,
     """ZPL for the batch: one ``^XA … ^XZ`` per label, in order. ``dpi``: 203 or 300."""
     if dpi not in DPMM:
         raise LabelError(f"ZPL dpi must be 203 or 300, not {dpi!r}")
-    if not font or any(ch in font for ch in "^~,\n"):
-        raise LabelError(f"ZPL font name {font!r} is not usable (e.g. E:SIMSUN.TTF)")
+    problem = zpl_font_problem(font)
+    if problem:
+        raise LabelError(problem)
     tpl = template or template_for(size)
     items = labels_list(labels)
     z = _Zpl(tpl, dpi, font)
     return "".join(z.label(lb, i) for i, lb in enumerate(items))
 
 
-__all__ = ["DPMM", "ZPL_CJK_FONT", "escape_fd", "render_zpl"]
+__all__ = ["DPMM", "ZPL_CJK_FONT", "escape_fd", "render_zpl", "zpl_font_problem"]

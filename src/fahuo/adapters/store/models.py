@@ -160,6 +160,7 @@ shop_settings = Table(
     Column("split_rules", Text, nullable=False, default="{}"),
     Column("sku_facts", Text, nullable=False, default="{}"),  # merchant code → weight, bin…
     Column("label_receiver", String(8), nullable=False, default="masked"),  # masked | plain
+    Column("zpl_font", String(32), nullable=False, default="E:SIMSUN.TTF"),  # ZPL ^A@ font
     Column("watch_rules", Text, nullable=False, default="{}"),  # domain.watch.WatchRules
     Column("updated_at", BigInteger, nullable=False),
 )

@@ -52,7 +52,7 @@ class SettingsRepository:
             m.shop_settings.c.shop_ref == shop_ref)).first()
         if row is None:
             return {"shop_ref": shop_ref, "default_courier": None, "confirm_mode": "on_print",
-                    "label_receiver": "masked",
+                    "label_receiver": "masked", "zpl_font": "E:SIMSUN.TTF",
                     "refund_policy": "block", "merge_window_s": 0, "ship_from_address_id": None,
                     "sender_name": "", "sender_phone": "", "audit_rules": {},
                     "courier_rules": [], "cost_table": {}, "split_rules": {}, "sku_facts": {},

@@ -5,7 +5,9 @@ e-waybills only through the component, other numbers as fahuo's PDF/ZPL."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -62,6 +64,9 @@ class PrintLabelsIn(SelectionIn):
     size: Literal["76x130", "100x150", "100x180", "4x6"] = "76x130"
     order_by: Literal["deadline", "route"] = "deadline"
     dpi: Literal[203, 300] = 203
+    zpl_font: str | None = Field(None, max_length=32, description="ZPL printer-resident font "
+                                 "for this print, e.g. E:ANMDS.TTF (default: the shop's "
+                                 "zpl_font setting)")
     printer: str = Field("", max_length=128)
     reason: str = Field("", max_length=500)
 
@@ -117,14 +122,19 @@ def api_print_plan(fh: FahuoDep, body: PrintLabelsIn) -> Any:
 # Before /print/{kind}: the first route whose path matches answers.
 @router.post("/print/labels", responses={
     200: {"content": {"application/pdf": {}, "text/plain": {}},
-          "description": "the self-drawn labels' file; X-Fahuo-Batch names its print batch, "
-                         "X-Fahuo-Component-Packs how many platform e-waybills of a filter "
-                         "were left for the print component"},
+          "description": "the self-drawn labels' file (whole addresses: fahuo keeps no copy); "
+                         "X-Fahuo-Batch names its print batch, X-Fahuo-Component-Packs how "
+                         "many platform e-waybills of a filter were left for the print "
+                         "component, X-Fahuo-Refused-Packs the packs left out because the "
+                         "platform gave no full address and X-Fahuo-Refused why (JSON, "
+                         "percent-encoded UTF-8)"},
     409: {"description": "cannot print (no live number, a platform e-waybill named — those "
                          "print through the print component —, reprint without a reason, …)"}})
 def api_print_labels(fh: FahuoDep, user: SignedIn, actor: Actor,
                      body: PrintLabelsIn) -> Response:
-    """Labels fahuo draws (numbers that are not Douyin platform e-waybills)."""
+    """Labels fahuo draws (numbers that are not Douyin platform e-waybills), each with the
+    whole address (decrypted through the platform, audited); name and phone masked unless
+    the shop's policy and the caller's permission say plain."""
     sel = body.selection()
     try:
         plan = plan_print(fh.uow, sel, reason=body.reason)
@@ -135,12 +145,12 @@ def api_print_labels(fh: FahuoDep, user: SignedIn, actor: Actor,
         if not plan.self_drawn:
             raise PrintError(f"没有自绘面单要打印；{len(plan.platform)} 个平台电子面单请用抖音打印组件"
                              "打印 (POST /api/print/component/tasks)")
-        r = print_labels(fh.uow, plan.self_drawn, fmt=body.format, size=body.size,
-                         order_by=body.order_by, actor=actor,
+        r = print_labels(fh.uow, fh.platform_for, plan.self_drawn, fmt=body.format,
+                         size=body.size, order_by=body.order_by, actor=actor,
                          printer=body.printer, reason=body.reason, dpi=body.dpi,
                          out_dir=fh.settings.data_dir / "prints",
                          may_see_receiver=may_see_receiver(user),
-                         plain_keep_s=fh.settings.plain_label_keep_s)
+                         plain_keep_s=fh.settings.plain_label_keep_s, zpl_font=body.zpl_font)
     except PrintError as exc:
         return JSONResponse({"message": str(exc)}, 409)
     return Response(hand_out(r),
@@ -149,6 +159,10 @@ def api_print_labels(fh: FahuoDep, user: SignedIn, actor: Actor,
                              "X-Fahuo-Already-Printed": str(r.already_printed).lower(),
                              "X-Fahuo-Reprint": str(r.reprint).lower(),
                              "X-Fahuo-Component-Packs": str(len(plan.platform)),
+                             "X-Fahuo-Refused-Packs": ",".join(map(str, sorted(r.refused))),
+                             "X-Fahuo-Refused": quote(json.dumps(
+                                 {str(k): v for k, v in sorted(r.refused.items())},
+                                 ensure_ascii=False)),
                              "Content-Disposition": f'attachment; filename="{r.path.name}"'})
 
 

@@ -81,17 +81,18 @@ async def print_post(request: Request, fh: FahuoDep, user: SignedIn, actor: Acto
     reason = str(form.get("reason", ""))
     try:
         plan = print_jobs.print_selection(
-            fh.uow, selection_from_form(form), fmt=str(form.get("format", "pdf")),
-            size=str(form.get("size", "76x130")),
+            fh.uow, fh.platform_for, selection_from_form(form),
+            fmt=str(form.get("format", "pdf")), size=str(form.get("size", "76x130")),
             order_by=str(form.get("order_by", "deadline")), actor=actor,
             printer=str(form.get("printer", "")), reason=reason,
             out_dir=fh.settings.data_dir / "prints",
             may_see_receiver=may_see_receiver(user),
-            plain_keep_s=fh.settings.plain_label_keep_s)
+            plain_keep_s=fh.settings.plain_label_keep_s,
+            zpl_font=str(form.get("zpl_font", "") or "").strip() or None)
     except PrintError as exc:
         return RedirectResponse("/print?msg=" + quote(f"未打印：{exc}"), 303)
     r = plan.result
-    if r is not None and not plan.platform:  # only fahuo's labels: the file itself
+    if r is not None and not plan.platform and not plan.refused:  # the file itself
         return Response(hand_out(r), media_type="application/pdf"
                         if r.path.suffix == ".pdf" else "text/plain",
                         headers={"Content-Disposition": f'attachment; filename="{r.path.name}"',

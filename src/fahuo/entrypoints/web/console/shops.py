@@ -26,7 +26,8 @@ from fahuo.services.shops import (
 log = structlog.get_logger(__name__)
 router = APIRouter()
 TEXT_SETTINGS = ("default_courier", "confirm_mode", "refund_policy", "sender_name",
-                 "sender_phone", "ship_from_address_id", "label_receiver")
+                 "sender_phone", "ship_from_address_id", "label_receiver", "zpl_font")
+KEEP_WHEN_EMPTY = ("sender_phone", "zpl_font")  # an empty box changes nothing
 JSON_SETTINGS = ("audit_rules", "courier_rules", "split_rules", "sku_facts", "cost_table",
                  "watch_rules")
 
@@ -82,7 +83,7 @@ def settings_from_form(form: Any) -> dict[str, Any]:
     field that does not parse is passed on for the service to name)."""
     changes: dict[str, Any] = {}
     for key in TEXT_SETTINGS:
-        if key in form and (key != "sender_phone" or str(form[key]).strip()):
+        if key in form and (key not in KEEP_WHEN_EMPTY or str(form[key]).strip()):
             changes[key] = str(form[key])
     if str(form.get("merge_window_s", "")).strip():
         try:
