@@ -41,11 +41,11 @@ def validate(changes: dict[str, Any]) -> dict[str, Any]:
     for key, value in changes.items():
         try:
             if key not in EDITABLE:
-                raise ValueError(f"unknown setting; editable: {', '.join(EDITABLE)}")
+                raise ValueError(f"未知的设置项；可修改的有：{'、'.join(EDITABLE)}")
             if key == "default_courier":
                 code = courier_code(str(value)) if value else None
                 if value and code is None:
-                    raise ValueError(f"unknown courier {value!r}")
+                    raise ValueError(f"未知的快递公司 {value!r}")
                 clean[key] = code
             elif key == "confirm_mode":
                 if value not in CONFIRM_MODES:
@@ -54,11 +54,11 @@ def validate(changes: dict[str, Any]) -> dict[str, Any]:
                 clean[key] = value
             elif key == "refund_policy":
                 if value not in REFUND_POLICIES:
-                    raise ValueError(f"must be one of {', '.join(REFUND_POLICIES)}")
+                    raise ValueError(f"只能是 {'、'.join(REFUND_POLICIES)} 之一")
                 clean[key] = value
             elif key == "label_receiver":
                 if value not in ("masked", "plain"):
-                    raise ValueError("must be masked or plain")
+                    raise ValueError("只能是 masked（打码）或 plain（明文）")
                 clean[key] = value
             elif key == "zpl_font":  # the printer's font: the rule render_zpl applies
                 font = str(value or "").strip()
@@ -68,7 +68,7 @@ def validate(changes: dict[str, Any]) -> dict[str, Any]:
                 clean[key] = font
             elif key == "merge_window_s":
                 if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 7 * 86400:
-                    raise ValueError("must be whole seconds between 0 (never merge) and 604800")
+                    raise ValueError("须为 0（不合单）到 604800 之间的整秒数")
                 clean[key] = value
             elif key == "ship_from_address_id":
                 clean[key] = str(value or "").strip() or None
@@ -78,11 +78,11 @@ def validate(changes: dict[str, Any]) -> dict[str, Any]:
                 clean[key] = AuditRules.from_dict(value).to_dict()
             elif key == "watch_rules":
                 if not isinstance(value, dict):
-                    raise ValueError("must be an object of thresholds in seconds")
+                    raise ValueError("须为各项阈值（秒）组成的对象")
                 clean[key] = WatchRules.from_dict(value).to_dict()
             elif key == "courier_rules":
                 if not isinstance(value, list):
-                    raise ValueError("must be a list of rules, first match wins")
+                    raise ValueError("须为规则列表（按顺序，先匹配的生效）")
                 clean[key] = [CourierRule.from_dict(r).to_dict() for r in value]
             elif key == "cost_table":
                 clean[key] = CostTable.from_dict(value).to_dict() if value else {}
@@ -90,7 +90,7 @@ def validate(changes: dict[str, Any]) -> dict[str, Any]:
                 clean[key] = SplitRules.from_dict(value).to_dict()
             elif key == "sku_facts":
                 if not isinstance(value, dict):
-                    raise ValueError("must map merchant SKU codes to {weight_g, warehouse, large}")
+                    raise ValueError("须为 商家编码 → {weight_g 重量克, warehouse 仓库, large 大件} 的对象")
                 clean[key] = {str(k): SkuFacts.from_dict(v).to_dict() for k, v in value.items()}
         except (ValueError, TypeError) as exc:
             problems[key] = str(exc)
@@ -115,7 +115,7 @@ def update_settings(uow_factory: UowFactory, shop_ref: int, changes: dict[str, A
     clean = validate(changes)
     with uow_factory() as u:
         if u.shops.get(shop_ref) is None:
-            raise SettingsError({"shop": f"no shop {shop_ref}"})
+            raise SettingsError({"shop": f"店铺 #{shop_ref} 不存在"})
         u.settings.save(shop_ref, clean)
         if "audit_rules" in clean:  # what the old rules held, the new ones judge again
             u.pipeline.forget_audits(shop_ref)
@@ -131,7 +131,7 @@ def refresh_from_platform(uow_factory: UowFactory, platform_for: PlatformFactory
     with uow_factory() as u:
         shop = u.shops.get(shop_ref)
     if shop is None:
-        raise SettingsError({"shop": f"no shop {shop_ref}"})
+        raise SettingsError({"shop": f"店铺 #{shop_ref} 不存在"})
     api = platform_for(shop)
     addresses = [{"address_id": a.address_id, "name": a.name, "province": a.province,
                   "city": a.city, "district": a.district, "street": a.street,

@@ -34,9 +34,10 @@ class Board:
     groups: list[tuple[str, list[Card]]] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (text, href): shops, balances
     at: str = ""
+    total: int = 0  # orders in the store
 
     def as_dict(self) -> dict[str, Any]:
-        return {"at": self.at, "groups": [{"name": n, "cards": [asdict(c) for c in cs]}
+        return {"at": self.at, "total": self.total, "groups": [{"name": n, "cards": [asdict(c) for c in cs]}
                                           for n, cs in self.groups],
                 "notes": [{"text": t, "href": h} for t, h in self.notes]}
 
@@ -74,7 +75,8 @@ def today(uow_factory: UowFactory, now: float | None = None) -> Board:
     parcel = [Card(f"finding:{k}", FINDING_KIND.get(k, k), n, f"/exceptions?kind={k}", "warn")
               for k, n in sorted(findings.items())
               if n and k not in {x.value for x in _TIMING}]
-    board = Board(groups=[("待处理", todo), ("打印与发货", ship), ("发货时效", timing)], at=shop_time(at))
+    board = Board(groups=[("待处理", todo), ("打印与发货", ship), ("发货时效", timing)],
+                  at=shop_time(at), total=sum(states.values()))
     if parcel:
         board.groups.append(("物流异常", parcel))
     for b in balances(uow_factory):

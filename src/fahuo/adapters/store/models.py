@@ -294,7 +294,7 @@ print_batches = Table(
     "print_batches", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("kind", String(12), nullable=False),  # labels | picklist | slips
-    Column("format", String(8), nullable=False),  # pdf | zpl | xlsx
+    Column("format", String(16), nullable=False),  # pdf | zpl | xlsx | component
     Column("size", String(12), nullable=False, default=""),
     Column("order_by", String(12), nullable=False, default="deadline"),  # deadline | route
     Column("pack_ids", Text, nullable=False),  # JSON list, in print order
