@@ -6,17 +6,16 @@ browser shows the page."""
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
 import time
 
 import fitz
 import pytest
+from e2e.test_console_browser import browser  # noqa: F401 - a fixture
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from support import make_fahuo, need_service, ready_to_ship, serve_in_thread
+from support import make_fahuo, ready_to_ship, serve_in_thread
 
 from fahuo.bootstrap import set_app
 from fahuo.entrypoints.web.app import create_app
@@ -24,7 +23,6 @@ from fahuo.services.scan import scan
 from fahuo.services.settings import update_settings
 from fahuo.services.shipping import Pipeline
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -158,20 +156,8 @@ def test_api_and_cli_make_and_hand_over_a_list(fahuo, sandbox, tmp_path):
         set_app(None)
 
 
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        need_service("chromium", "Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
 
-
-def test_the_handover_page_in_a_browser(fahuo, sandbox, browser):
+def test_the_handover_page_in_a_browser(fahuo, sandbox, browser):  # noqa: F811
     ref, scanned = _scanned(fahuo, sandbox, 8, 6, seed=73)
     with serve_in_thread(create_app(fahuo, embedded_worker=False)) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 800})

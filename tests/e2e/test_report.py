@@ -4,11 +4,10 @@ itself from what fahuo shipped and what it asked the sandbox for."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 
-import pytest
+from e2e.test_console_browser import browser  # noqa: F401 - a fixture
 
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -17,9 +16,8 @@ from fahuo.bootstrap import set_app, sync_after_sales
 from fahuo.entrypoints.cli import cli
 from fahuo.entrypoints.web.app import create_app
 from fahuo.services.aftersales import LAG_S
-from support import need_service, orders_in_fahuo, serve_in_thread
+from support import orders_in_fahuo, serve_in_thread
 
-CHROMIUM = "/usr/bin/chromium"
 
 
 def _shipped(fahuo, sandbox, n: int, seed: int):
@@ -95,20 +93,8 @@ def test_report_shows_volume_and_returns_with_reasons(fahuo, sandbox):
 
 
 
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        need_service("chromium", "Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
 
-
-def test_the_report_page_draws_its_charts_in_a_browser(fahuo, sandbox, browser):
+def test_the_report_page_draws_its_charts_in_a_browser(fahuo, sandbox, browser):  # noqa: F811
     ref, packs, units, sku_line = _shipped(fahuo, sandbox, 12, seed=47)
     code, lines = max(sku_line.items(), key=lambda kv: len(kv[1]))
     _return(fahuo, sandbox, ref, lines[:1])

@@ -10,15 +10,15 @@ import shutil
 import time
 
 import pytest
+from e2e.test_console_browser import browser  # noqa: F401 - a fixture
 from scan_world import parcels_at_the_desk
-from support import make_fahuo, need_service, serve_in_thread
+from support import make_fahuo, serve_in_thread
 
 from playwright.sync_api import expect
 
 from fahuo.entrypoints.web.app import create_app
 from fahuo.services.holds import hold_orders
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 # Records every tone the page starts: the oscillator's type and frequency at start().
 RECORD_TONES = """
@@ -43,18 +43,6 @@ window.__tones = [];
 }());
 """
 
-
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        need_service("chromium", "Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
 
 
 class Slow:
@@ -98,7 +86,7 @@ def _scan(page, code: str) -> None:
     page.keyboard.press("Enter")
 
 
-def test_a_packer_scans_with_the_keyboard_only(desk, browser, tmp_path):
+def test_a_packer_scans_with_the_keyboard_only(desk, browser, tmp_path):  # noqa: F811
     app, packs = desk
     with serve_in_thread(create_app(app, embedded_worker=False)) as url:
         page = browser.new_page()
