@@ -66,6 +66,14 @@ def test_a_morning_on_the_defaults(fahuo, sandbox, browser, tmp_path):  # noqa: 
     shop = creds["shop_id"]
     sandbox.generate(shop, 16, seed=113, spread_seconds=8 * 3600)  # the night's orders
     sync_now(fahuo, ref)
+    # The generator's remarks depend on the shop id the sandbox hands out, so one order the
+    # merchant flagged last night makes sure the morning has something to review.
+    with fahuo.uow(readonly=True) as u:
+        flagged = next(o["order_id"] for o in u.orders.search(shop_ref=ref, limit=100)[1]
+                       if o["order_status"] == 2)
+    r = sandbox.http.post("/sandbox/orders/change", json={"order_id": flagged, "kind": "remark"})
+    assert r.status_code == 200, r.text
+    sync_now(fahuo, ref)
     Pipeline(fahuo.uow, fahuo.platform_for).run()
     with fahuo.uow(readonly=True) as u:
         held = [o["order_id"] for o in u.orders.search(shop_ref=ref, state="held",

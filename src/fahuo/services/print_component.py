@@ -18,10 +18,9 @@ from typing import Any
 from fahuo.adapters.platforms.doudian.print_component import (
     Document, fetch_template_urls, parse_component_message, shop_key_params_for, split_tasks,
 )
-from fahuo.domain.orders import OrderState
-from fahuo.domain.packs import PackState
 from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.print_data import print_data
+from fahuo.services.printing import record_printed
 
 DOC_PREFIX = "fahuo-pack-"
 TASK_SUBJECT = "print_task"  # the audit entries that keep each task's outcome
@@ -117,22 +116,17 @@ def record_component_result(uow_factory: UowFactory, raw: str | bytes, *, actor:
         if printed:
             packs = u.pipeline.packs_by_ids(printed)
             before = u.prints.printed_before(printed, "labels")
-            u.prints.add_batch(
-                pack_ids=printed, records_reprint=bool(before), kind="labels",
+            lines = u.pipeline.lines(printed)
+            record_printed(
+                u, [p["id"] for p in packs],
+                sorted({ln["order_id"] for ls in lines.values() for ln in ls}),
+                records_reprint=bool(before), kind="labels",
                 format="component", size="", order_by="deadline",
                 selection_key=f"component:{event.task_id}", fingerprint=event.task_id or "",
                 file_name="", printer=event.printer or printer,
                 reprint_of=min(before.values()) if before else None,
                 reason=(reason.strip() or "打印组件补打") if before else reason.strip(),
                 created_by=actor)
-            lines = u.pipeline.lines(printed)
-            ids = sorted({ln["order_id"] for ls in lines.values() for ln in ls})
-            u.pipeline.lock_orders(ids)
-            # Only a label still waiting moves: a confirmed parcel reprinted stays confirmed.
-            u.pipeline.move_packs_from([p["id"] for p in packs],
-                                       frozenset({PackState.WAYBILL_TAKEN}), PackState.PRINTED)
-            u.pipeline.move_orders_from(ids, frozenset({OrderState.WAYBILL_TAKEN}),
-                                        OrderState.PRINTED)
         u.audit.add(actor=actor, action="print.component", subject_type=TASK_SUBJECT,
                     subject_id=event.task_id[:64], detail={
                         "task_id": event.task_id, "status": event.status, "msg": event.msg,

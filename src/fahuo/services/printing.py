@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from fahuo.adapters.labels.model import SIZES, LabelData, LabelError, Party
 from fahuo.adapters.store.unit_of_work import UnitOfWork
@@ -294,23 +295,34 @@ def print_labels(uow_factory: UowFactory, platform_for: PlatformFactory,
     _reaper.watch(out_dir, plain_keep_s)
     reprint = bool(before) or same is not None
     with uow_factory() as u:
-        bid = u.prints.add_batch(
-            pack_ids=ids, records_reprint=reprint, kind="labels",
+        bid = record_printed(
+            u, ids, order_ids, records_reprint=reprint, kind="labels",
             format=fmt, size=size, order_by=order_by, selection_key=key,
             fingerprint=fingerprint, file_name=file_name, printer=printer,
             reprint_of=(same["id"] if same else min(before.values())) if reprint else None,
             reason=reason.strip(), created_by=actor)
-        # read when the batch was chosen: only what is still waiting for its label moves
-        u.pipeline.lock_orders(order_ids)
-        u.pipeline.move_packs_from(ids, frozenset({PackState.WAYBILL_TAKEN}), PackState.PRINTED)
-        u.pipeline.move_orders_from(order_ids, frozenset({OrderState.WAYBILL_TAKEN}),
-                                    OrderState.PRINTED)
         u.audit.add(actor=actor, action="print.reprint" if reprint else "print.labels",
                     subject_type="print_batch", subject_id=str(bid),
                     detail={"packs": len(packs), "format": fmt, "size": size,
                             "printer": printer, "reason": reason.strip(),
                             "refused": {str(k): v for k, v in refused.items()}})
     return PrintResult(bid, out_dir / file_name, len(packs), False, reprint, True, refused)
+
+
+def record_printed(u: UnitOfWork, pack_ids: Sequence[int], order_ids: Sequence[str],
+                   **batch: Any) -> int:
+    """A print batch of labels recorded, and what was still waiting for its label (read
+    when the batch was chosen) moved to printed; a confirmed parcel reprinted stays as it is.
+
+    The orders and packs are locked before the batch rows name the packs: a foreign key
+    takes a share lock on each pack, and holding that while waiting for an order deadlocked
+    with a confirmation holding the order and waiting for the pack."""
+    u.pipeline.lock_packs(pack_ids)
+    bid = u.prints.add_batch(pack_ids=pack_ids, **batch)
+    u.pipeline.move_packs_from(pack_ids, frozenset({PackState.WAYBILL_TAKEN}), PackState.PRINTED)
+    u.pipeline.move_orders_from(order_ids, frozenset({OrderState.WAYBILL_TAKEN}),
+                                OrderState.PRINTED)
+    return bid
 
 
 def _zpl(labels: Sequence[LabelData], fonts: Sequence[str], size: str, dpi: int) -> bytes:
@@ -331,7 +343,11 @@ def print_documents(uow_factory: UowFactory, kind: str, pack_ids: Sequence[int] 
                     out_dir: Path) -> PrintResult:
     """A pick list (拣货单, pdf or xlsx) or packing slips (发货单, pdf) for a batch of packs."""
     from fahuo.adapters.labels.documents import (
-        Slip, SlipLine, aggregate_pick_lines, render_picklist_pdf, render_picklist_xlsx,
+        Slip,
+        SlipLine,
+        aggregate_pick_lines,
+        render_picklist_pdf,
+        render_picklist_xlsx,
         render_slips_pdf,
     )
     allowed = {"picklist": ("pdf", "xlsx"), "slips": ("pdf",)}

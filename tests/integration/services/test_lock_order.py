@@ -167,3 +167,52 @@ def test_a_pack_write_waits_for_its_orders_before_it_locks_the_pack(tmp_path, pg
             assert u.pipeline.packs_by_ids([pid])[0]["state"] == "confirmed"
     finally:
         app.close()
+
+
+@pytest.mark.postgres
+def test_a_print_record_waits_for_its_orders_before_it_names_the_pack(tmp_path, pg_url):
+    """The print component's answer records a print batch whose rows name the pack (a
+    foreign key, so a share lock on the pack). Taken before the order lock, that share lock
+    deadlocked with a confirmation holding the order and asking for the pack (seen in the
+    crash test on PostgreSQL): the record must wait for the order first, holding nothing."""
+    import json
+
+    import sqlalchemy as sa
+    from fahuo.services.print_component import DOC_PREFIX, record_component_result
+    from support import labelled_pack
+
+    app = make_fahuo(tmp_path, pg_url)
+    try:
+        oid = "6920000000000000002"
+        _, pid = labelled_pack(app, order_payload, oid, "ZT0000000002")
+        answer = json.dumps({"cmd": "notifyPrintResult", "printer": "p", "taskID": "t-1",
+                             "taskStatus": "printed", "printStatus": [{
+                                 "documentID": f"{DOC_PREFIX}{pid}", "status": "success",
+                                 "msg": "", "trackNo": "ZT0000000002"}]})
+        holder = app.uow()
+        holder.__enter__()
+        holder.orders.lock([oid])  # a confirmation, between locking the order and the pack
+        done = threading.Event()
+
+        def record() -> None:
+            record_component_result(app.uow, answer, actor="packer")
+            done.set()
+
+        t = threading.Thread(target=record)
+        t.start()
+        try:
+            time.sleep(0.5)
+            assert not done.is_set()  # it waits for the order...
+            with app.engine.connect() as probe:  # ...holding no lock on the pack meanwhile
+                got = probe.execute(sa.select(m.packs.c.id).where(m.packs.c.id == pid)
+                                    .with_for_update(nowait=True)).all()
+                probe.rollback()
+            assert [r.id for r in got] == [pid]
+        finally:
+            holder.__exit__(None, None, None)
+            t.join(10)
+        assert done.is_set()
+        with app.uow() as u:
+            assert u.pipeline.packs_by_ids([pid])[0]["state"] == "printed"
+    finally:
+        app.close()

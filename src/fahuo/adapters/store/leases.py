@@ -12,11 +12,13 @@ may take over: nobody has to delete a key by hand.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import threading
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,9 +34,48 @@ log = structlog.get_logger(__name__)
 DEFAULT_LEASE_S = 30.0
 
 
+def _machine() -> str:
+    """This kernel's boot and pid namespace: where a pid names one process. Two containers
+    may share a host name but never both of these."""
+    parts = []
+    for path in ("/proc/sys/kernel/random/boot_id", "/proc/self/ns/pid"):
+        try:
+            parts.append(os.readlink(path) if path.endswith("pid")
+                         else Path(path).read_text())
+        except OSError:
+            return ""  # unknown: a lease of this machine then waits for its expiry
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
+
+
+MACHINE = _machine()
+
+
 def new_holder() -> str:
-    """A holder id unique to one acquisition, readable by people (host:pid:random)."""
-    return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:10]}"
+    """A holder id unique to one acquisition, readable by people (host:pid:random:machine)."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:10]}:{MACHINE}"
+
+
+def holder_pid(holder: str) -> int | None:
+    """The process id in a holder id of ``new_holder``."""
+    parts = holder.split(":")
+    return int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
+
+
+def died_here(holder: str) -> bool:
+    """A holder on this machine whose process is gone: its lease need not run out. A restarted
+    `fahuo serve` takes its dead predecessor's work over at once instead of after a lease."""
+    pid = holder_pid(holder)
+    if pid is None or not MACHINE or holder.rsplit(":", 1)[-1] != MACHINE:
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
 
 
 class LeaseRepository:
@@ -65,7 +106,17 @@ class LeaseRepository:
                                          else_=ex.acquired_at)},
             where=sa.or_(leases.c.holder == ex.holder, leases.c.expires_at <= ex.acquired_at),
         ).returning(leases.c.holder)
-        return self.conn.execute(upsert).first() is not None
+        if self.conn.execute(upsert).first() is not None:
+            return True
+        dead = self.holder_of(name)
+        if dead is None or not died_here(dead):
+            return False
+        res = self.conn.execute(leases.update().where(
+            leases.c.name == name, leases.c.holder == dead).values(
+            holder=holder, expires_at=self._now + self._ttl(ttl_s), acquired_at=self._now))
+        if res.rowcount == 1:
+            log.info("lease_taken_from_dead_holder", lease=name, dead=dead, holder=holder)
+        return res.rowcount == 1
 
     def renew(self, name: str, holder: str, ttl_s: float | None = None) -> bool:
         # Still ours (even if just past expiry) means nobody held it meanwhile: taking it
