@@ -231,3 +231,38 @@ def test_manual_address_form_names_fields_and_refuses_to_edit_a_platform_one(cli
     with fahuo.uow() as u:
         mine = next(a for a in u.settings.addresses(shop) if a["address_id"] == "wh-2")
     assert (mine["detail"], mine["phone"], mine["source"]) == ("3 号库", "13800001234", "manual")
+
+
+def test_api_and_cli_set_and_explain_the_same(client, fahuo, shop):
+    from typer.testing import CliRunner
+
+    from fahuo.bootstrap import set_app
+    from fahuo.entrypoints.cli import cli
+    bad = client.put(f"/api/shops/{shop}/settings", json={"courier_rules": [
+        {"name": "a", "courier_code": "yuantong", "provinces": ["火星"], "max_weight_g": -1}],
+        "audit_rules": {"presale_lead_s": "两天"}})
+    assert bad.status_code == 400
+    problems = bad.json()["problems"]
+    assert set(problems) == {"courier_rules.0.provinces", "courier_rules.0.max_weight_g",
+                             "audit_rules.presale_lead_s"}
+    assert "火星" in problems["courier_rules.0.provinces"]
+    ok = client.put(f"/api/shops/{shop}/settings", json={"courier_rules": [
+        {"name": "浙江圆通", "courier_code": "圆通", "provinces": ["浙江"]}]})
+    assert ok.status_code == 200
+    got = client.get(f"/api/shops/{shop}/courier-explain").json()
+    assert got["order_id"] == ZJ_ORDER and got["parcels"][0]["courier_code"] == "yuantong"
+    assert got["parcels"][0]["rules"][0]["chosen"] is True
+    platform = client.put(f"/api/shops/{shop}/addresses/p1", json={
+        "name": "x", "phone": "13800001234", "province": "浙江省", "city": "杭州市",
+        "detail": "1 号"})
+    assert platform.status_code == 400 and "抖店后台" in platform.json()["problems"]["address_id"]
+    set_app(fahuo)
+    try:
+        r = CliRunner().invoke(cli, ["shop", "explain", "--shop", str(shop), "--order", ZJ_ORDER])
+        assert r.exit_code == 0, r.output
+        assert "圆通速递" in r.output and "浙江圆通" in r.output
+        r = CliRunner().invoke(cli, ["shop", "settings", "--shop", str(shop), "--set",
+                                     'courier_rules=[{"name": "", "courier_code": "zhongtong"}]'])
+        assert r.exit_code == 2 and "courier_rules.0.name" in r.output
+    finally:
+        set_app(None)
