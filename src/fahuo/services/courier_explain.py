@@ -119,7 +119,7 @@ def _line_name(sub: Any) -> str:
 def _verdicts(rules: list[CourierRule], facts: ParcelFacts, decision: CourierDecision
               ) -> list[RuleVerdict]:
     """Each rule's part in the decision, in the merchant's order."""
-    said = {}
+    said: dict[str, str] = {}
     for _courier, why in decision.considered:  # "规则「名」匹配，但…超区" and the like
         if why.startswith("规则「"):
             said.setdefault(why[3:why.index("」")], why)

@@ -196,11 +196,12 @@ async def shop_audit_rules_form(request: Request, fh: FahuoDep, actor: Actor,
 async def shop_address_form(request: Request, fh: FahuoDep, actor: Actor,
                             shop_ref: int) -> Response:
     form = await request.form()
-    typed = {k: str(form.get(k, "")) for k in ("address_id", *ADDRESS_FIELDS)}
-    typed["is_default_send"] = bool(form.get("is_default_send"))
+    typed: dict[str, Any] = {k: str(form.get(k, "")) for k in ("address_id", *ADDRESS_FIELDS)}
+    default_send = bool(form.get("is_default_send"))
+    typed["is_default_send"] = default_send
     try:
         aid = save_address(fh.uow, shop_ref, typed["address_id"], typed, actor,
-                           default_send=typed["is_default_send"])
+                           default_send=default_send)
     except SettingsError as exc:
         return _page(request, fh, shop_ref, msg="地址未保存：请按提示修改标红的项",
                      errs={f"address.{k}": v for k, v in exc.problems.items()},
