@@ -64,3 +64,27 @@ def test_api_and_cli_refuse_with_the_same_suggestion(fahuo, run):
                "--name", "长柄勺")
     assert made.exit_code == 0, made.output
     assert _codes(fahuo)["SPOON-1"] == "长柄勺"
+
+
+def test_suggestions_and_titles_on_both_databases(fahuo_any_db):
+    app = fahuo_any_db
+    with app.uow() as u:
+        ref = add_shop(u, NewShop(shop_id="1001", app_key="3409409348479354011",
+                                  app_secret="s", gateway_url="http://127.0.0.1:1"))
+        store_platform_orders(u, ref, [order_payload("6900000000000300002", 1_700_000_000)])
+    _cups(app)
+    move_stock(app.uow, "receive", [StockLine(SOLD, 1)], actor="t")
+    with pytest.raises(StockInputError, match=r"是不是 CUP-A1（白瓷杯）、CUP-A2（黑瓷杯）？"):
+        move_stock(app.uow, "receive", [StockLine("CUP-A1X", 3)], actor="t")
+    assert _codes(app)[SOLD] == "纯棉T恤"
+    # the sample-order explanation reads the order the way the pipeline does, on either store
+    from fahuo.services.courier_explain import explain_courier
+    from fahuo.services.settings import update_settings
+    with app.uow() as u:
+        u.settings.replace_netsites(ref, [{
+            "courier_code": "yuantong", "netsite_code": "y1", "netsite_name": "", "balance": 5,
+            "company_type": 1, "sender_address": []}])
+    update_settings(app.uow, ref, {"courier_rules": [
+        {"name": "浙江圆通", "courier_code": "yuantong", "provinces": ["浙江"]}]}, actor="t")
+    p = explain_courier(app.uow, app.platform_for, ref).parcels[0]
+    assert (p.decision.courier_code, p.lines) == ("yuantong", "纯棉T恤（颜色:红） ×2")
