@@ -19,6 +19,7 @@ from fahuo.domain.clock import shop_time
 from fahuo.domain.orders import Order, Receiver, SubOrder
 from fahuo.domain.packs import is_line_shippable
 from fahuo.domain.regions import CITIES_WITHOUT_DISTRICTS, province_of
+from fahuo.domain.rule_errors import FieldErrors
 
 
 class HoldReason(StrEnum):
@@ -128,14 +129,21 @@ class AuditRules:
         """Rules from stored settings; unknown keys and bad values raise ValueError naming
         the field, so a typo in a settings form never silently turns a check off."""
         if not isinstance(data, Mapping):
-            raise ValueError(f"审核规则应为对象（键值对），收到 {type(data).__name__}")
+            raise FieldErrors({"": f"审核规则应为对象（键值对），收到 {type(data).__name__}"})
         known = {f.name for f in fields(cls)}
+        problems: dict[str, str] = {}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"审核规则：未知字段 {'、'.join(unknown)}")
+            problems[""] = f"审核规则：未知字段 {'、'.join(unknown)}"
         kw: dict[str, Any] = {}
         for key, value in data.items():
-            kw[key] = _PARSERS[key](key, value)
+            if key in known:
+                try:
+                    kw[key] = _PARSERS[key](key, value)
+                except ValueError as exc:
+                    problems[key] = str(exc)
+        if problems:
+            raise FieldErrors(problems)
         return cls(**kw)
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,15 +162,30 @@ class AuditRules:
         }
 
 
+# What the audit rules' fields are called on the settings form (and in their errors).
+AUDIT_FIELD_NAMES = {
+    "hold_on_buyer_remark": "买家留言挂起", "ignore_remark_patterns": "忽略的客套留言",
+    "hold_on_seller_remark": "商家备注挂起", "hold_on_star_flags": "挂起的旗标颜色",
+    "check_address": "检查地址完整", "hold_presale": "预售未到期挂起",
+    "presale_lead_s": "预售提前放行", "hold_after_sale": "售后中挂起",
+    "amount_threshold_fen": "金额上限", "blacklist_buyer_ids": "买家黑名单",
+    "blacklist_address_keys": "收件人电话/地址黑名单",
+}
+
+
+def _named(key: str) -> str:
+    return f"审核规则：{AUDIT_FIELD_NAMES.get(key, key)}（{key}）"
+
+
 def _bool(key: str, v: Any) -> bool:
     if not isinstance(v, bool):
-        raise ValueError(f"审核规则：{key} 应为 true 或 false，收到 {v!r}")
+        raise ValueError(f"{_named(key)}应为 true 或 false，收到 {v!r}")
     return v
 
 
 def _nonneg_int(key: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise ValueError(f"审核规则：{key} 应为 ≥ 0 的整数，收到 {v!r}")
+        raise ValueError(f"{_named(key)}应为 ≥ 0 的整数，收到 {v!r}")
     return v
 
 
@@ -172,22 +195,22 @@ def _opt_nonneg_int(key: str, v: Any) -> int | None:
 
 def _strings(key: str, v: Any) -> list[str]:
     if isinstance(v, str) or not isinstance(v, Iterable):
-        raise ValueError(f"审核规则：{key} 应为文本列表，收到 {v!r}")
+        raise ValueError(f"{_named(key)}应为文本列表，收到 {v!r}")
     out = []
     for item in v:
         if not isinstance(item, str) or not item.strip():
-            raise ValueError(f"审核规则：{key} 中有空的或非文本的项 {item!r}")
+            raise ValueError(f"{_named(key)}中有空的或非文本的项 {item!r}")
         out.append(item.strip())
     return out
 
 
 def _stars(key: str, v: Any) -> frozenset[int]:
     if isinstance(v, str) or not isinstance(v, Iterable):
-        raise ValueError(f"审核规则：{key} 应为旗帜编号 1–5 的列表，收到 {v!r}")
+        raise ValueError(f"{_named(key)}应为旗帜编号 1–5 的列表，收到 {v!r}")
     out = set()
     for item in v:
         if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 5:
-            raise ValueError(f"审核规则：{key} 中有 {item!r}；旗帜编号为 1–5 "
+            raise ValueError(f"{_named(key)}中有 {item!r}；旗帜编号为 1–5 "
                              "(1紫 2青 3绿 4橙 5红)")
         out.add(item)
     return frozenset(out)
@@ -317,7 +340,8 @@ def audit(order: Order, rules: AuditRules, now: int, *, stock_short: Iterable[st
     return holds
 
 
-_STAR_NAMES = {1: "紫", 2: "青", 3: "绿", 4: "橙", 5: "红"}
+STAR_NAMES = {1: "紫", 2: "青", 3: "绿", 4: "橙", 5: "红"}  # 旗标 colours
+_STAR_NAMES = STAR_NAMES
 
 
 def reaudit(current: Iterable[Hold], fresh: Iterable[Hold]) -> list[Hold]:

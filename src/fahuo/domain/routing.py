@@ -24,8 +24,16 @@ from typing import Any
 
 from fahuo.domain.couriers import courier_code, courier_name
 from fahuo.domain.regions import city_key, province_of
+from fahuo.domain.rule_errors import FieldErrors
 
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
+# What a rule's fields are called on the settings form (and in its errors).
+RULE_FIELD_NAMES = {
+    "name": "规则名称", "courier_code": "快递公司", "provinces": "省份", "cities": "城市",
+    "min_weight_g": "最低重量（克）", "max_weight_g": "最高重量（克）",
+    "sku_codes": "商家编码", "product_tags": "商品标签", "min_amount_fen": "最低金额",
+    "max_amount_fen": "最高金额", "enabled": "启用",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,51 +62,68 @@ class CourierRule:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CourierRule:
-        """A rule from stored settings; bad input raises ValueError naming rule and field.
-        Province names are normalised ("广东" → "广东省"); courier names become codes."""
+        """A rule from stored settings. Bad input raises ``FieldErrors`` (a ValueError) naming
+        the rule and, per field, what is wrong, every field at once. Province names are
+        normalised ("广东" → "广东省"); courier names become codes."""
         if not isinstance(data, Mapping):
-            raise ValueError(f"快递规则应为对象（键值对），收到 {type(data).__name__}")
+            raise FieldErrors({"": f"快递规则应为对象（键值对），收到 {type(data).__name__}"})
         label = f"快递规则 {data.get('name')!r}"
+        problems: dict[str, str] = {}
+
+        def bad(key: str, what: str) -> None:
+            problems.setdefault(key, f"{label}：{RULE_FIELD_NAMES.get(key, key)}（{key}）{what}")
+
         unknown = sorted(set(data) - {f.name for f in fields(cls)})
         if unknown:
-            raise ValueError(f"{label}：未知字段 {'、'.join(unknown)}")
+            problems[""] = f"{label}：未知字段 {'、'.join(unknown)}"
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"{label}：名称 (name) 不能为空")
+            bad("name", "不能为空")
         raw_courier = data.get("courier_code")
+        code: str | None = None
         if not isinstance(raw_courier, str) or not raw_courier.strip():
-            raise ValueError(f"{label}：快递公司 (courier_code) 不能为空")
-        code = courier_code(raw_courier)
-        if code is None:
-            if not _CODE.fullmatch(raw_courier.strip()):
-                raise ValueError(f"{label}：快递公司 (courier_code) {raw_courier!r} "
-                                 "不是已知的快递公司或平台快递编码")
-            code = raw_courier.strip()  # a code from the platform's runtime list
+            bad("courier_code", "不能为空")
+        else:
+            code = courier_code(raw_courier)
+            if code is None:
+                if _CODE.fullmatch(raw_courier.strip()):
+                    code = raw_courier.strip()  # a code from the platform's runtime list
+                else:
+                    bad("courier_code", f"{raw_courier!r} 不是已知的快递公司或平台快递编码")
+        texts: dict[str, list[str]] = {}
+        for key in ("provinces", "cities", "sku_codes", "product_tags"):
+            try:
+                texts[key] = _texts(data.get(key, ()))
+            except ValueError as exc:
+                bad(key, str(exc))
+                texts[key] = []
         provinces = set()
-        for p in _texts(label, "provinces", data.get("provinces", ())):
+        for p in texts["provinces"]:
             full = province_of(p)
             if full is None:
-                raise ValueError(f"{label}：省份 (provinces) 中有未知省份 {p!r}")
+                bad("provinces", f"中有未知省份 {p!r}")
             provinces.add(full)
         kw: dict[str, Any] = {
-            "name": name.strip(), "courier_code": code, "provinces": frozenset(provinces),
-            "cities": frozenset(_texts(label, "cities", data.get("cities", ()))),
-            "sku_codes": frozenset(_texts(label, "sku_codes", data.get("sku_codes", ()))),
-            "product_tags": frozenset(_texts(label, "product_tags",
-                                             data.get("product_tags", ()))),
+            "name": name.strip() if isinstance(name, str) else "", "courier_code": code,
+            "provinces": frozenset(provinces), "cities": frozenset(texts["cities"]),
+            "sku_codes": frozenset(texts["sku_codes"]),
+            "product_tags": frozenset(texts["product_tags"]),
         }
         for key in ("min_weight_g", "max_weight_g", "min_amount_fen", "max_amount_fen"):
             v = data.get(key)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                raise ValueError(f"{label}：{key} 应为 ≥ 0 的整数或留空，收到 {v!r}")
+                bad(key, f"应为 ≥ 0 的整数或留空，收到 {v!r}")
+                v = None
             kw[key] = v
         for lo, hi in (("min_weight_g", "max_weight_g"), ("min_amount_fen", "max_amount_fen")):
             if kw[lo] is not None and kw[hi] is not None and kw[lo] > kw[hi]:
-                raise ValueError(f"{label}：{lo} ({kw[lo]}) 大于 {hi} ({kw[hi]})")
+                bad(lo, f"({kw[lo]}) 大于{RULE_FIELD_NAMES[hi]}（{hi}）({kw[hi]})")
         enabled = data.get("enabled", True)
         if not isinstance(enabled, bool):
-            raise ValueError(f"{label}：enabled 应为 true 或 false，收到 {enabled!r}")
+            bad("enabled", f"应为 true 或 false，收到 {enabled!r}")
         kw["enabled"] = enabled
+        if problems:
+            raise FieldErrors(problems)
         return cls(**kw)
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,13 +178,13 @@ def _range(lo: int | None, hi: int | None, unit: str) -> str:
     return f"{'' if lo is None else lo}–{'' if hi is None else hi}{unit}"
 
 
-def _texts(label: str, key: str, v: Any) -> list[str]:
+def _texts(v: Any) -> list[str]:
     if isinstance(v, str) or not isinstance(v, Iterable):
-        raise ValueError(f"{label}：{key} 应为文本列表，收到 {v!r}")
+        raise ValueError(f"应为文本列表，收到 {v!r}")
     out = []
     for item in v:
         if not isinstance(item, str) or not item.strip():
-            raise ValueError(f"{label}：{key} 中有空的或非文本的项 {item!r}")
+            raise ValueError(f"中有空的或非文本的项 {item!r}")
         out.append(item.strip())
     return out
 

@@ -180,6 +180,56 @@ def shop_settings(shop: int = typer.Option(..., help="shop #"),
         err.print(f"[yellow]注意[/yellow]：{w}")
 
 
+@shop_cli.command("explain")
+def shop_explain(shop: int = typer.Option(..., help="shop #"),
+                 order: str = typer.Option("", help="an order id of the shop; default: its newest")
+                 ) -> None:
+    """Which courier strategy rule would pick which courier for an order, and why (快递策略试算)."""
+    from fahuo.services.courier_explain import explain_courier
+    app = get_app()
+    app.migrate()
+    x = explain_courier(app.uow, app.platform_for, shop, order or None)
+    if x.problem:
+        _fail(x.problem)
+    for n, p in enumerate(x.parcels, 1):
+        head = f"订单 {x.order_id}" + (f" 第 {n} 个包裹" if len(x.parcels) > 1 else "")
+        out.print(f"{head}：{p.lines}")
+        out.print(f"  → [bold]{p.courier_zh}[/bold]：{p.decision.reason_zh}")
+        t = Table("#", "规则", "快递", "结果")
+        for v in p.rules:
+            t.add_row(str(v.n), v.name, courier_name(v.courier_code),
+                      f"[green]{v.verdict}[/green]" if v.chosen else v.verdict)
+        out.print(t)
+
+
+@shop_cli.command("address")
+def shop_address(shop: int = typer.Option(..., help="shop #"),
+                 address_id: str = typer.Option(..., "--id", help="地址编号 (letters, digits, - _)"),
+                 name: str = typer.Option(..., help="联系人"),
+                 phone: str = typer.Option("", help="电话 (empty keeps the stored one)"),
+                 province: str = typer.Option(..., help="省份"),
+                 city: str = typer.Option(..., help="城市"),
+                 district: str = typer.Option("", help="区县"),
+                 street: str = typer.Option("", help="街道"),
+                 detail: str = typer.Option(..., help="详细地址"),
+                 default_send: bool = typer.Option(False, help="make it the default ship-from")
+                 ) -> None:
+    """Add or change a ship-from address by hand (platform refreshes keep it)."""
+    from fahuo.services.settings import SettingsError, save_address
+    app = get_app()
+    app.migrate()
+    try:
+        aid = save_address(app.uow, shop, address_id, {
+            "name": name, "phone": phone, "province": province, "city": city,
+            "district": district, "street": street, "detail": detail}, who(),
+            default_send=default_send)
+    except SettingsError as exc:
+        for k, v in exc.problems.items():
+            err.print(f"[red]{k}[/red]: {v}")
+        raise typer.Exit(2) from exc
+    out.print(f"地址 {aid} 已保存")
+
+
 @shop_cli.command("refresh")
 def shop_refresh(shop: int = typer.Option(..., help="shop #")) -> None:
     """Pull the address book and e-waybill accounts from the platform."""

@@ -87,7 +87,9 @@ def stock_adjust(sku_code: str, quantity: str = typer.Argument(..., help="± uni
                                                          "return_good, return_damaged"),
                  reason: str = typer.Option("", help="why (kept in the journal)"),
                  new_code: bool = typer.Option(False, "--new-code", help="a new product: "
-                                               "let a receipt or count create this code")
+                                               "let a receipt or count create this code"),
+                 name: str = typer.Option("", help="product name of a new code (default: the "
+                                                   "title the shops sell it under)")
                  ) -> None:
     """One stock move; held orders waiting for this stock are released deadline-first."""
     from fahuo.services.stock.lines import StockInputError, StockLine, read_quantity
@@ -98,7 +100,7 @@ def stock_adjust(sku_code: str, quantity: str = typer.Argument(..., help="± uni
     except ValueError as exc:
         _fail(str(exc))
     try:
-        moved = move_stock(app.uow, move, [StockLine(sku_code, qty, new=new_code)],
+        moved = move_stock(app.uow, move, [StockLine(sku_code, qty, new=new_code, name=name)],
                            actor=who(), reason=reason)
     except StockInputError as exc:
         _fail(str(exc))

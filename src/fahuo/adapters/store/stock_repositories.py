@@ -297,6 +297,24 @@ class StockRepository:
                        .scalars())
         return out
 
+    def code_names(self, codes: Iterable[str]) -> dict[str, str]:
+        """code → product name, for telling the merchant which product a code is: the stock
+        item's own name, else the title the shops sell it under (order lines). Refusals and
+        new codes only, never a hot path."""
+        ids = sorted({c for c in codes if c})
+        out: dict[str, str] = {}
+        si, s = m.stock_items, m.sub_orders
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            out.update({c: n for c, n in self.conn.execute(
+                select(s.c.merchant_code, func.max(s.c.product_name))
+                .where(s.c.merchant_code.in_(part), s.c.product_name != "")
+                .group_by(s.c.merchant_code))})
+            out.update({c: n for c, n in self.conn.execute(
+                select(si.c.sku_code, func.max(si.c.name))
+                .where(si.c.sku_code.in_(part), si.c.name != "").group_by(si.c.sku_code))})
+        return out
+
     # ---- shop SKUs and sync ----------------------------------------------------------
     def dirty(self, limit: int = 5000) -> list[dict[str, Any]]:
         s = m.stock_items

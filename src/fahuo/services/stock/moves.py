@@ -24,6 +24,7 @@ RETURNS = (Move.RETURN_GOOD, Move.RETURN_DAMAGED)  # codes the order's lines vou
 NEW_CODE_HINT = ("若是新商品，请标明新编码（控制台勾选“新编码”，命令行加 --new-code，"
                  "接口在该行写 \"new\": true）")
 SUGGEST_MAX = 50
+SUGGEST_CODES = 3  # closest known codes offered for an unknown one
 NEW_CODE_HINT_FILE = "若是新商品，在该行“新编码”列填“是”"
 
 
@@ -49,8 +50,19 @@ def _label(ln: StockLine, n: int, many: bool) -> str:
 
 
 def suggest(code: str, known: Iterable[str]) -> str | None:
-    match = difflib.get_close_matches(code, sorted(set(known)), n=1, cutoff=0.6)
+    match = suggestions(code, known, 1)
     return match[0] if match else None
+
+
+def suggestions(code: str, known: Iterable[str], n: int = SUGGEST_CODES) -> list[str]:
+    """The known codes closest to a typed one, closest first (difflib)."""
+    return difflib.get_close_matches(code, sorted(set(known)), n=n, cutoff=0.6)
+
+
+def did_you_mean(codes: list[str], names: dict[str, str]) -> str:
+    """"是不是 CUP-A（白瓷杯）、CUP-B？": each suggestion with its product name when known."""
+    return "是不是 " + "、".join(f"{c}（{names[c]}）" if names.get(c) else c
+                                 for c in codes) + "？"
 
 
 def move_stock_in(u: UnitOfWork, move: str, lines: list[StockLine], *, actor: str,
@@ -95,6 +107,7 @@ def move_stock_in(u: UnitOfWork, move: str, lines: list[StockLine], *, actor: st
         known: set[str] | None = None
         hint = NEW_CODE_HINT_FILE if ref_type == "import" else NEW_CODE_HINT
         creatable = []
+        refused: list[tuple[int, StockLine, list[str]]] = []
         for n, ln in unknown:
             code = ln.sku_code.strip()
             if mv in RETURNS or (mv in CREATES and (ln.new or code in sold)):
@@ -106,13 +119,17 @@ def move_stock_in(u: UnitOfWork, move: str, lines: list[StockLine], *, actor: st
                          | {x.sku_code.strip() for x in lines if x.new})  # new alongside
             # difflib costs a pass over every known code: the first few dozen get a
             # suggestion (a file of thousands of new codes is a first import, not typos)
-            near = suggest(code, known - {code}) if len(found) < SUGGEST_MAX else None
+            near = (suggestions(code, known - {code}) if len(refused) < SUGGEST_MAX else [])
+            refused.append((n, ln, near))
+        names = u.stock.code_names({c for _, _, near in refused for c in near}) if refused else {}
+        for n, ln, near in refused:
+            code = ln.sku_code.strip()
             if mv in CREATES:
-                why = (f"未知编码 {code}，是不是 {near}？{hint}" if near else
+                why = (f"未知编码 {code}，{did_you_mean(near, names)}{hint}" if near else
                        f"未知编码 {code}（库存、组套和订单里都没有）；{hint}")
             else:
                 why = f"未知编码 {code}（还没有库存记录：先入库或盘点）" + (
-                    f"，是不是 {near}？" if near else "")
+                    f"，{did_you_mean(near, names)}" if near else "")
             at = f"{_label(ln, n, many)}：" if ln.row or many else ""  # why names the code
             found.append((order[id(ln)], at + why))
         unknown = creatable
@@ -133,9 +150,11 @@ def move_stock_in(u: UnitOfWork, move: str, lines: list[StockLine], *, actor: st
         pending.append(ln)
     if found:
         raise StockInputError([p for _, p in sorted(found, key=lambda f: f[0])])
-    if unknown:
+    if unknown:  # a code the shops sell starts with the title they sell it under
+        titles = u.stock.code_names({ln.sku_code.strip() for _, ln in unknown if not ln.name})
         new_items = [{"sku_code": ln.sku_code.strip(), "warehouse": ln.warehouse,
-                      "name": ln.name} for _, ln in unknown]
+                      "name": ln.name or titles.get(ln.sku_code.strip(), "")}
+                     for _, ln in unknown]
         for part in chunks(new_items):
             u.stock.ensure_items(list(part))
         items = _items(u, codes)
@@ -186,4 +205,5 @@ def _level(row: dict[str, Any]) -> Level:
     return Level(row["on_hand"], row["reserved"], row["damaged"], row["safety"])
 
 
-__all__ = ["MOVES_BY_HAND", "Moved", "move_stock", "move_stock_in", "suggest"]
+__all__ = ["MOVES_BY_HAND", "Moved", "did_you_mean", "move_stock", "move_stock_in", "suggest",
+           "suggestions"]

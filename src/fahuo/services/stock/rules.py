@@ -11,7 +11,7 @@ from fahuo.domain.stock import StockError, SyncRule
 from fahuo.services.ports import UowFactory
 from fahuo.services.stock.bundles import parts_text
 from fahuo.services.stock.lines import MAX_QUANTITY, WAREHOUSE, StockInputError
-from fahuo.services.stock.moves import suggest
+from fahuo.services.stock.moves import did_you_mean, suggestions
 
 
 def set_item(uow: UowFactory, sku_code: str, *, warehouse: str = WAREHOUSE, actor: str,
@@ -39,9 +39,10 @@ def set_item(uow: UowFactory, sku_code: str, *, warehouse: str = WAREHOUSE, acto
                                     sync_rule=sync_rule, name=name, oversell=oversell)
         items = u.stock.items([code], warehouse)
         if (code, warehouse) not in items:
-            near = suggest(code, [k[0] for k in u.stock.items()] + list(bundles))
-            raise StockInputError([f"未知编码 {code}" + (f"，是不是 {near}？" if near else
-                                                         "（先入库或盘点，或定义为组套）")])
+            near = suggestions(code, [k[0] for k in u.stock.items()] + list(bundles))
+            raise StockInputError([f"未知编码 {code}" + (
+                f"，{did_you_mean(near, u.stock.code_names(near))}" if near else
+                "（先入库或盘点，或定义为组套）")])
         row = items[(code, warehouse)]
         values: dict[str, Any] = {}
         if safety is not None:

@@ -14,7 +14,10 @@ from fahuo.entrypoints.web.deps import (
     MAX_ID, Actor, FahuoDep, SignedIn, UowDep, enqueue, is_admin,
 )
 from fahuo.services import read_models
-from fahuo.services.settings import SettingsError, balances, refresh_from_platform, update_settings
+from fahuo.services.courier_explain import explain_courier
+from fahuo.services.settings import (
+    SettingsError, balances, refresh_from_platform, save_address, update_settings,
+)
 from fahuo.services.shops import (
     NewShop, ShopInputError, UnknownShop, add_shop, authorize_url, issue_oauth_state,
     platform_reference,
@@ -47,7 +50,11 @@ class ShopProblems(BaseModel):
 
 class SettingsProblems(BaseModel):
     message: str = "settings not saved"
-    problems: dict[str, str] = Field(description="setting → what is wrong with it")
+    problems: dict[str, str] = Field(description=(
+        "setting → what is wrong with it (Chinese). Inside the rules the key names the "
+        "field: `courier_rules.0.max_weight_g` (the first rule), `audit_rules.presale_lead_s`; "
+        "`courier_rules.0` or `audit_rules` alone when the problem names no field. Nothing "
+        "was saved."))
 
 
 class AddressIn(BaseModel):
@@ -155,20 +162,76 @@ def list_addresses(uow: UowDep, shop_ref: int = PathParam(ge=1, le=MAX_ID)
 
 
 @router.put("/shops/{shop_ref}/addresses/{address_id}",
-            responses={404: {"description": "no such shop"}})
+            responses={404: {"description": "no such shop"},
+                       400: {"model": SettingsProblems,
+                             "description": "nothing saved: `problems` names each wrong field "
+                                            "(an address of the platform's book is changed "
+                                            "in the Douyin back office)"}})
 def put_address(uow: UowDep, actor: Actor, body: AddressIn,
                 shop_ref: int = PathParam(ge=1, le=MAX_ID),
                 address_id: str = PathParam(pattern=r"^[A-Za-z0-9_-]{1,32}$")
-                ) -> dict[str, str]:
+                ) -> Any:
     """Add or edit a ship-from address by hand (platform refreshes keep it)."""
-    with uow() as u:
-        if u.shops.get(shop_ref) is None:
-            raise HTTPException(404, f"没有店铺 {shop_ref}")
-        u.settings.save_manual_address(shop_ref, {"address_id": address_id,
-                                                  **body.model_dump()})
-        u.audit.add(actor=actor, action="address.save", subject_type="shop",
-                    subject_id=str(shop_ref), detail={"address_id": address_id})
-    return {"address_id": address_id}
+    _no_shop(uow, shop_ref)
+    try:
+        aid = save_address(uow, shop_ref, address_id, body.model_dump(), actor,
+                           default_send=body.is_default_send)
+    except SettingsError as exc:
+        return JSONResponse(SettingsProblems(message="address not saved",
+                                             problems=exc.problems).model_dump(), 400)
+    return {"address_id": aid}
+
+
+class RuleVerdictOut(BaseModel):
+    n: int = Field(description="place in the shop's rule list, from 1")
+    name: str
+    courier_code: str
+    verdict: str = Field(description="选中 / 不适用：why / 适用，但… (Chinese)")
+    chosen: bool
+
+
+class ParcelExplanationOut(BaseModel):
+    lines: str = Field(description="what the parcel carries")
+    province: str
+    city: str
+    weight_g: int | None = Field(description="None: a SKU has no weight in sku_facts")
+    amount_fen: int
+    courier_code: str | None = Field(description="None: no courier; the order would be held 超区")
+    rule_name: str | None = Field(description="None: the default courier, or no courier")
+    reason: str
+    considered: list[list[str]] = Field(description="[courier, why it was not chosen]")
+    rules: list[RuleVerdictOut]
+
+
+class ExplanationOut(BaseModel):
+    order_id: str | None
+    problem: str | None = Field(description="why there is nothing to explain (Chinese)")
+    accounts: list[str] = Field(description="couriers with an e-waybill account")
+    recent: list[str] = Field(description="the shop's newest orders, to try instead")
+    parcels: list[ParcelExplanationOut]
+
+
+@router.get("/shops/{shop_ref}/courier-explain", response_model=ExplanationOut,
+            responses={404: {"description": "no such shop"}})
+def courier_explain(fh: FahuoDep, shop_ref: int = PathParam(ge=1, le=MAX_ID),
+                    order_id: str = Query("", pattern=r"^\d{0,32}$",
+                                          description="an order of the shop; empty: its newest")
+                    ) -> ExplanationOut:
+    """Which courier strategy rule would pick which courier for one of the shop's orders,
+    and why each rule did or did not (the pipeline's own routing and reach)."""
+    _no_shop(fh.uow, shop_ref)
+    x = explain_courier(fh.uow, fh.platform_for, shop_ref, order_id or None)
+    return ExplanationOut(
+        order_id=x.order_id, problem=x.problem, accounts=x.accounts,
+        recent=[o["order_id"] for o in x.recent],
+        parcels=[ParcelExplanationOut(
+            lines=p.lines, province=p.facts.province, city=p.facts.city,
+            weight_g=p.facts.weight_g, amount_fen=p.facts.amount_fen,
+            courier_code=p.decision.courier_code, rule_name=p.decision.rule_name,
+            reason=p.decision.reason_zh, considered=[list(c) for c in p.decision.considered],
+            rules=[RuleVerdictOut(n=v.n, name=v.name, courier_code=v.courier_code,
+                                  verdict=v.verdict, chosen=v.chosen) for v in p.rules])
+            for p in x.parcels])
 
 
 @router.get("/waybills/balance")
