@@ -86,7 +86,7 @@ def test_exceptions_page_filter_and_select_all_matching(fahuo, client):
     stalled = [f"69{i:017d}" for i in range(60)]
     row = r'<td><a href="/orders/(\d+)">'
     r = client.get("/exceptions?kind=stalled")
-    assert _total(r.text) == 60 and "第 1–50 条（第 1/2 页）" in r.text
+    assert _total(r.text) == 60 and "· 第 1–50 条（第 1/2 页）" in r.text
     assert 'href="/exceptions?kind=stalled&amp;status=open&amp;page=2"' in r.text
     _no_gaps(_walk(client, "/exceptions?kind=stalled", row), stalled)
     assert _total(client.get("/exceptions?kind=lost").text) == 7

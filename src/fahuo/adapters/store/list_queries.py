@@ -67,8 +67,9 @@ class ListQueries:
                  limit: int = 50, offset: int = 0) -> tuple[int, Rows]:
         """status open: oldest trouble first; closed: last closed first; all: newest first."""
         f = m.findings
-        order = {"open": (f.c.since, f.c.id),
-                 "closed": (f.c.closed_at.desc(), f.c.id.desc())}.get(status, (f.c.id.desc(),))
+        order = {"open": (f.c.since, f.c.id),  # ix_findings_open_since, or _kind_since
+                 "closed": (f.c.closed_at.desc(), f.c.since.desc(), f.c.id.desc()),  # reversed
+                 }.get(status, (f.c.id.desc(),))
         return self._page(select(f).order_by(*order),
                           self._finding_conds(status, kind, assignee, shop_ref), f, limit,
                           offset)
