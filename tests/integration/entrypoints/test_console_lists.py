@@ -56,6 +56,12 @@ def _no_gaps(pages: list[list[str]], expected: list[str]) -> None:
 
 
 @pytest.fixture
+def fahuo(fahuo_any_db):
+    """Every list on the embedded SQLite and on PostgreSQL."""
+    return fahuo_any_db
+
+
+@pytest.fixture
 def client(fahuo):
     with TestClient(create_app(fahuo, embedded_worker=False)) as c:
         yield c
