@@ -102,7 +102,7 @@ def test_a_returned_bundle_is_shown_as_bundles_while_stock_takes_its_parts(fahuo
     assert case["received_good"] == f"{bundle}×1（组套）" and case["received_damaged"] == ""
     with TestClient(create_app(fahuo, embedded_worker=False)) as client:
         page = client.get("/aftersales", params={"status": "all"}).text
-        api = client.get("/api/aftersales", params={"status": "all"}).json()
+        api = client.get("/api/aftersales", params={"status": "all"}).json()["items"]
     assert f"良 {bundle}×1（组套）" in page and "良3" not in page  # not 3 part units
     assert [c["received_good"] for c in api if c["aftersale_id"] == case_id] == [
         f"{bundle}×1（组套）"]

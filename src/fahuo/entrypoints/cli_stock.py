@@ -39,18 +39,26 @@ def _rule_text(rule: dict, oversell: bool) -> str:
 
 
 @stock_cli.command("show")
-def stock_show(code: Optional[str] = typer.Argument(None, help="part of a SKU code"),
-               limit: int = 100) -> None:
+def stock_show(code: Optional[str] = typer.Argument(None, help="part of a SKU code or name"),
+               level: Optional[str] = typer.Option(
+                   None, help="low (at most the safety stock) or out (nothing available)"),
+               limit: int = typer.Option(100, min=1), offset: int = typer.Option(0, min=0)
+               ) -> None:
     """On hand, reserved, available, safety and damaged per SKU code, and each sync rule."""
-    with _app().uow(readonly=True) as u:
-        total, rows = u.stock.levels(code_like=code, limit=limit)
+    from fahuo.services import lists
+    try:
+        p = lists.stock(_app().uow, search=code, level=level,
+                        paging=lists.Paging(limit=limit, offset=offset))
+    except lists.ListFilterError as exc:
+        _fail(str(exc))
+    total, rows = p.total, p.rows
     t = Table("商家编码", "仓库", "实物", "占用", "可用", "安全库存", "残次", "同步规则")
     for r in rows:
         t.add_row(r["sku_code"], r["warehouse"], str(r["on_hand"]), str(r["reserved"]),
                   str(r["available"]), str(r["safety"]), str(r["damaged"]),
                   _rule_text(r["sync_rule"], r["oversell"]))
     out.print(t)
-    out.print(f"共 {total} 个，显示 {len(rows)} 个")
+    out.print(f"共 {total} 个，显示第 {p.first}–{p.last} 个" if rows else f"共 {total} 个")
 
 
 @stock_cli.command("bundles")
@@ -211,16 +219,25 @@ def aftersales_sync(shop: Optional[int] = typer.Option(None, help="shop #")) -> 
 
 @aftersales_cli.command("list")
 def aftersales_list(status: str = typer.Option("open", help="open, closed, intercept or all"),
-                    limit: int = 50) -> None:
-    from fahuo.services.aftersales import list_cases
+                    type: Optional[str] = typer.Option(
+                        None, "--type", help="0 退货退款, 1 已发货仅退款, 2 未发货仅退款, 3 换货…"),
+                    stage: Optional[str] = typer.Option(None, help="before_ship or after_ship"),
+                    limit: int = typer.Option(50, min=1), offset: int = typer.Option(0, min=0)
+                    ) -> None:
+    from fahuo.services import lists
     if status not in ("open", "closed", "intercept", "all"):
         _fail("--status 应为 open（处理中）、closed（已结束）、intercept（拦截）或 all（全部）")
+    try:
+        p = lists.aftersales(_app().uow, status=status, aftersale_type=type, stage=stage,
+                             paging=lists.Paging(limit=limit, offset=offset))
+    except lists.ListFilterError as exc:
+        _fail(str(exc))
     from rich.table import Column
     # ids are copied into other commands: never cut, the free text wraps instead
     t = Table(Column("售后单", no_wrap=True, min_width=19),
               Column("订单", no_wrap=True, min_width=19), "类型", "售后状态", "阶段",
               "退货包裹", "退回入库", "拦截", "拦截途径", "更新时间")
-    for r in list_cases(_app().uow, status=status, limit=limit):
+    for r in p.rows:
         back = " ".join(x for x in (r["received_good"] and f"完好 {r['received_good']}",
                                     r["received_damaged"] and f"残次 {r['received_damaged']}")
                         if x) or (f"完好 {r['good_qty']} 残次 {r['damaged_qty']}"
@@ -233,6 +250,7 @@ def aftersales_list(status: str = typer.Option("open", help="open, closed, inter
                   f"{name(INTERCEPT_STATE, r['intercept_state'])} {r['intercept_detail']}".strip(),
                   r["intercept_via"], _t(r["update_time"]))
     out.print(t)
+    out.print(f"共 {p.total} 个，显示第 {p.first}–{p.last} 个" if p.rows else f"共 {p.total} 个")
 
 
 @aftersales_cli.command("intercept")

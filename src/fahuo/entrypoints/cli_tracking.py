@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Optional
 
 import typer
@@ -151,12 +150,30 @@ def track_poll(track_nos: list[str] = typer.Argument(None, help="numbers (defaul
     _report(app.tracking.poll(limit, track_nos=list(track_nos) if track_nos else None).as_dict())
 
 
+def _listed(read):
+    """The page a list command asked for, or the filter's Chinese refusal (exit 1)."""
+    from fahuo.services.lists import ListFilterError
+    try:
+        return read()
+    except ListFilterError as exc:
+        _fail(str(exc))
+
+
+def _shown(p) -> str:
+    return (f"共 {p.total} 条，显示第 {p.first}–{p.last} 条" if p.rows
+            else f"共 {p.total} 条，这里没有（--offset {p.offset}）")
+
+
 @track_cli.command("list")
 def track_list(state: Optional[str] = None, order_id: Optional[str] = None,
-               limit: int = 30) -> None:
+               courier: Optional[str] = typer.Option(None, help="courier code, e.g. zhongtong"),
+               limit: int = 30, offset: int = typer.Option(0, min=0)) -> None:
     """Tracked parcels, newest first."""
-    with _app().uow(readonly=True) as u:
-        total, rows = u.tracking.list_trackers(state=state, order_id=order_id, limit=limit)
+    from fahuo.services import lists
+    p = _listed(lambda: lists.trackers(_app().uow, state=state, courier=courier,
+                                       order_id=order_id,
+                                       paging=lists.Paging(limit=max(1, limit), offset=offset)))
+    rows = p.rows
     t = Table("订单", "快递公司", "快递单号", "物流状态", "发货时间", "揽收时间", "最新轨迹")
     for r in rows:
         ev = json.loads(r["last_event"]) if r["last_event"] else {}
@@ -165,7 +182,7 @@ def track_list(state: Optional[str] = None, order_id: Optional[str] = None,
                   _t(r["shipped_at"]), _t(r["picked_up_at"]),
                   f"{_t(ev.get('at'))} {ev.get('description', '')}" if ev else "")
     out.print(t)
-    out.print(f"共 {total} 条，显示 {len(rows)} 条")
+    out.print(_shown(p))
 
 
 @exceptions_cli.command("detect")
@@ -181,16 +198,15 @@ def exceptions_detect() -> None:
 @exceptions_cli.command("list")
 def exceptions_list(kind: Optional[str] = None,
                     status: str = typer.Option("open", help="open, closed or all"),
-                    assignee: Optional[str] = None, limit: int = 50) -> None:
-    """Exception records, oldest first."""
+                    assignee: Optional[str] = None, limit: int = 50,
+                    offset: int = typer.Option(0, min=0)) -> None:
+    """Exception records: open ones oldest first, closed ones last closed first."""
+    from fahuo.services import lists
     from fahuo.services.watch import KIND_LABELS
-    if kind and kind not in KIND_LABELS:
-        _fail(f"未知的异常类型 {kind!r}；可选：{'、'.join(f'{v} ({k})' for k, v in KIND_LABELS.items())}")
-    if status not in ("open", "closed", "all"):
-        _fail("--status 应为 open（未关闭）、closed（已关闭）或 all（全部）")
-    with _app().uow(readonly=True) as u:
-        total, rows = u.tracking.list_findings(status=status, kind=kind, assignee=assignee,
-                                               limit=limit)
+    p = _listed(lambda: lists.exceptions(
+        _app().uow, lists.FindingFilter.parse(status=status, kind=kind, assignee=assignee),
+        lists.Paging(limit=max(1, limit), offset=offset)))
+    rows = p.rows
     t = Table("#", "异常类型", "订单", "包裹", "发生时间", "详情", "处理人", "关闭时间")
     for r in rows:
         t.add_row(str(r["id"]), KIND_LABELS.get(r["kind"], r["kind"]), r["order_id"],
@@ -198,7 +214,7 @@ def exceptions_list(kind: Optional[str] = None,
                   r["detail"],
                   r["assignee"], _t(r["closed_at"]) if r["closed_at"] else "")
     out.print(t)
-    out.print(f"共 {total} 条，显示 {len(rows)} 条")
+    out.print(_shown(p))
 
 
 def _watch_act(act) -> None:
@@ -228,20 +244,30 @@ def exceptions_close(finding_id: int,
     out.print(f"#{finding_id} 已关闭")
 
 
-def deadlines(within_h: int = typer.Option(24, help="due within this many hours"),
-              shop: Optional[int] = typer.Option(None, help="shop #")) -> None:
+def deadlines(within_h: int = typer.Option(24, help="due within this many hours, overdue "
+                                                   "included (without --window)"),
+              window: Optional[str] = typer.Option(
+                  None, help="overdue, 6h, 24h (not yet overdue), later or all"),
+              shop: Optional[int] = typer.Option(None, help="shop #"),
+              limit: int = typer.Option(200, min=1), offset: int = typer.Option(0, min=0)
+              ) -> None:
     """Unshipped orders by ship deadline, overdue first, with the time left."""
-    now = int(time.time())
-    with _app().uow(readonly=True) as u:
-        rows = u.tracking.unshipped_due(now + within_h * 3600, shop_ref=shop)
+    from fahuo.services import lists
+    p = _listed(lambda: lists.deadlines(_app().uow, window=window,
+                                        within_h=None if window else within_h, shop_ref=shop,
+                                        paging=lists.Paging(limit=limit, offset=offset)))
+    now = p.extra["now"]
     t = Table("订单", "店铺", "状态", "发货期限", "剩余")
-    for oid, ref, exp, st in rows:
+    for r in p.rows:
+        oid, ref, exp, st = r["order_id"], r["shop_ref"], r["exp_ship_time"], r["state"]
         left = exp - now
         txt = (f"[red]已超时 {(-left) // 3600}小时{(-left) % 3600 // 60:02d}分[/red]" if left <= 0
                else f"{left // 3600}小时{left % 3600 // 60:02d}分")
         t.add_row(oid, f"#{ref}", name(ORDER_STATE, st), _t(exp), txt)
     out.print(t)
-    out.print(f"{within_h} 小时内到期的未发货订单 {len(rows)} 个")
+    from fahuo.services.lists import DEADLINE_WINDOW
+    what = DEADLINE_WINDOW[window] if window else f"{within_h} 小时内到期（含已超时）"
+    out.print(f"{what}的未发货订单{_shown(p)}")
 
 
 @alerts_cli.command("add")

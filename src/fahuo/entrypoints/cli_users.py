@@ -36,14 +36,24 @@ def user_add(username: str,
 
 
 @user_cli.command("list")
-def user_list() -> None:
-    from fahuo.services.users import list_users
+def user_list(role: Optional[str] = typer.Option(None, help="admin or operator"),
+              state: Optional[str] = typer.Option(None, help="active or disabled"),
+              limit: int = typer.Option(100, min=1), offset: int = typer.Option(0, min=0)
+              ) -> None:
+    from fahuo.services import lists
+    try:
+        p = lists.users(_app().uow, role=role, state=state,
+                        paging=lists.Paging(limit=limit, offset=offset))
+    except lists.ListFilterError as exc:
+        _fail(str(exc))
     t = Table("用户名", "角色", "可见明文收件人", "API 令牌", "状态", "上次登录")
-    for u in list_users(_app().uow):
+    for u in p.rows:
         t.add_row(u["username"], _role(u["role"]), "是" if u["may_see_receiver"] else "否",
                   "有" if u["has_token"] else "—", "已停用" if u["disabled"] else "正常",
                   _t(u["last_login_at"]))
     out.print(t)
+    out.print(f"共 {p.total} 个用户，显示第 {p.first}–{p.last} 个" if p.rows
+              else f"共 {p.total} 个用户")
 
 
 @user_cli.command("set")

@@ -172,12 +172,7 @@ def printing(uow: UowFactory) -> dict[str, Any]:
         return {"waiting": len(select_packs(u, None, "labels")), "batches": u.prints.batches(30)}
 
 
-def inbox(uow: UowFactory, limit: int) -> dict[str, Any]:
-    with uow() as u:
-        return {"counts": u.inbox.counts(), "recent": u.inbox.recent(limit)}
-
-
-# ---- tracking, exceptions ---------------------------------------------------------------
+# ---- tracking accounts and alert channels as shown (the lists: services/lists.py) ---------
 
 def public_account(a: dict[str, Any], carriers: Carriers) -> dict[str, Any]:
     """A tracking account without its keys (what interception can do, secrets hidden): the
@@ -203,33 +198,7 @@ def public_channel(ch: dict[str, Any]) -> dict[str, Any]:
         "config": {k: ("***" if k in hidden else v) for k, v in ch["config"].items()}}
 
 
-def tracking(uow: UowFactory, carriers: Carriers, state: str | None) -> dict[str, Any]:
-    """The tracking page: parcels, accounts, channels, the latest alerts, pushes received."""
-    with uow(readonly=True) as u:
-        total, rows = u.tracking.list_trackers(state=state, limit=200)
-        return {"rows": rows, "total": total,
-                "accounts": [public_account(a, carriers) for a in u.tracking.accounts()],
-                "channels": [public_channel(ch) for ch in u.tracking.channels()],
-                "history": u.tracking.alert_history(20), "pushes": u.tracking.push_counts()}
-
-
-def exceptions(uow: UowFactory, *, status: str, kind: str | None,
-               assignee: str | None) -> dict[str, Any]:
-    """The exceptions page: findings as filtered, and open ones counted by kind."""
-    with uow(readonly=True) as u:
-        total, rows = u.tracking.list_findings(status=status, kind=kind, assignee=assignee,
-                                               limit=500)
-        return {"rows": rows, "total": total, "counts": u.tracking.count_open_by_kind()}
-
-
-# ---- stock ------------------------------------------------------------------------------
-
-def stock(uow: UowFactory, code: str | None) -> dict[str, Any]:
-    """The stock page: levels per code (filtered) and what each bundle can make."""
-    with uow(readonly=True) as u:
-        total, rows = u.stock.levels(code_like=code, limit=500)
-        return {"rows": rows, "total": total, "bundles": bundle_levels(u)}
-
+# ---- stock (the list: services/lists.py) -------------------------------------------------
 
 def stock_code(uow: UowFactory, code: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """(item, bundle) for one code: a bundle code gives its bundle, else the plain item."""

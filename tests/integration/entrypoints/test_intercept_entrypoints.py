@@ -87,7 +87,7 @@ def test_api_sets_up_kuaidi100_interception_and_intercepts_with_the_chosen_path(
     assert (r.json()["intercept_state"], r.json()["via"]) == ("requested", "kuaidi100")
     (form,) = forms
     assert json.loads(form["param"])["partnerSecret"] == "zt-secret"  # sent, never shown
-    (c,) = api.get("/api/aftersales", params={"status": "intercept"}).json()
+    (c,) = api.get("/api/aftersales", params={"status": "intercept"}).json()["items"]
     assert (c["intercept_via"], c["intercept_detail"]) == ("kuaidi100",
                                                            "快递100：已提交拦截（退回寄件地址）")
     page = api.get("/aftersales", params={"status": "intercept"}).text

@@ -126,6 +126,8 @@ push_inbox = Table(
     Column("error", Text),
     Column("processed_at", BigInteger),
     Index("ix_push_inbox_status", "status", "received_at"),
+    # the inbox list, newest first
+    Index("ix_push_inbox_received_at", "received_at", "msg_id"),
 )
 
 audit_log = Table(
@@ -362,6 +364,9 @@ trackers = Table(
     UniqueConstraint("courier_code", "track_no"),
     Index("ix_trackers_track_no", "track_no"),
     Index("ix_trackers_next_poll_at", "next_poll_at"),
+    # the tracking list (newest first) by state or by courier
+    Index("ix_trackers_state_id", "state", "id"),
+    Index("ix_trackers_courier_id", "courier_code", "id"),
 )
 
 tracking_pushes = Table(
@@ -397,6 +402,9 @@ findings = Table(
     Column("alerted_at", BigInteger),
     Column("told", Text, nullable=False, default="[]"),  # JSON: channels told this episode
     Index("ix_findings_open", "closed_at", "kind"),
+    # the exceptions list: open ones oldest first, all kinds or one
+    Index("ix_findings_open_since", "closed_at", "since", "id"),
+    Index("ix_findings_open_kind_since", "closed_at", "kind", "since", "id"),
 )
 
 alert_channels = Table(
@@ -575,6 +583,10 @@ after_sales = Table(
     Column("update_time", BigInteger, nullable=False),
     Column("closed_at", BigInteger),
     Index("ix_after_sales_open", "closed_at", "stage"),
+    # the after-sale list, newest first: all, open / closed, or one type
+    Index("ix_after_sales_update_time", "update_time", "aftersale_id"),
+    Index("ix_after_sales_open_update_time", "closed_at", "update_time", "aftersale_id"),
+    Index("ix_after_sales_type_update_time", "aftersale_type", "update_time", "aftersale_id"),
 )
 
 after_sale_lines = Table(  # the units a case is about, per order line (aftersale_item_num)

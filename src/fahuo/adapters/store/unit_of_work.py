@@ -18,6 +18,7 @@ from .board_queries import BoardQueries
 from .handover_repositories import HandoverRepository
 from .report_queries import ReportQueries
 from .leases import DEFAULT_LEASE_S, LeaseRepository
+from .list_queries import ListQueries
 from .scan_repositories import ScanRepository
 from .shipping_repositories import PipelineRepository, PrintRepository, SettingsRepository
 from .tracking_repositories import TrackingRepository
@@ -58,6 +59,7 @@ class UnitOfWork:
     scans: ScanRepository
     reports: ReportQueries
     board: BoardQueries
+    lists: ListQueries  # the console's paged lists
     leases: LeaseRepository
     conn: Connection
     # Every state this unit of work wrote (orders, packs, interceptions), in order; handed
@@ -94,6 +96,7 @@ class UnitOfWork:
         self.scans = ScanRepository(self.conn)
         self.reports = ReportQueries(self.conn)
         self.board = BoardQueries(self.conn)
+        self.lists = ListQueries(self.conn)
         self.leases = LeaseRepository(self.conn, self.lease_s)
         return self
 

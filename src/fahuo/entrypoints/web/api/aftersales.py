@@ -9,9 +9,12 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictInt
 
+from fahuo.entrypoints.web.api.paging import REFUSED, listed
 from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
 from fahuo.bootstrap import intercept
-from fahuo.services.aftersales import AfterSaleError, list_cases, receive_return
+from fahuo.services import lists
+from fahuo.services.aftersales import AfterSaleError, receive_return
+from fahuo.services.lists import MAX_OFFSET, Paging
 
 router = APIRouter()
 
@@ -22,11 +25,18 @@ class ReceiveIn(BaseModel):
                                           description="SKU code → units damaged")
 
 
-@router.get("/aftersales")
+@router.get("/aftersales", responses=REFUSED)
 def api_aftersales(uow: UowDep, status: Literal["open", "closed", "intercept", "all"] = "open",
+                   type: int | None = Query(
+                       None, ge=0, le=99, description="aftersale_type: 0 退货退款, 1 已发货仅退款, "
+                                         "2 未发货仅退款, 3 换货, 6 价保, 7 补寄, 8 维修"),
                    stage: Literal["before_ship", "after_ship"] | None = None,
-                   limit: int = Query(200, ge=1, le=2000)) -> list[dict[str, Any]]:
-    return list_cases(uow, status=status, stage=stage, limit=limit)
+                   limit: int = Query(200, ge=1, le=2000),
+                   offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> Any:
+    """After-sale cases, newest first: ``total`` matching, ``items`` from ``offset``."""
+    return listed(lambda: lists.aftersales(
+        uow, status=status, aftersale_type=None if type is None else str(type), stage=stage,
+        paging=Paging(limit=limit, offset=offset)))
 
 
 @router.post("/aftersales/{aftersale_id}/intercept",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, UploadFile
 from fastapi import Path as PathParam
@@ -10,8 +10,11 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from fahuo.entrypoints.web.api.orders import OrdersAct
+from fahuo.entrypoints.web.api.paging import REFUSED, listed
 from fahuo.entrypoints.web.deps import MAX_ID, Actor, FahuoDep, UowDep
 from fahuo.bootstrap import apply_import, preview_import
+from fahuo.services import lists
+from fahuo.services.lists import MAX_OFFSET, Paging
 from fahuo.services.manual_ship import ImportFileError, ship_selected
 from fahuo.services.ports import LeaseHeld
 from fahuo.services.scan import RECENT, scan, station
@@ -113,6 +116,33 @@ def api_scans(uow: UowDep, actor: Actor,
                           recent=[ScanLineOut(**{**ln.__dict__,
                                                  "order_ids": list(ln.order_ids)})
                                   for ln in st.recent])
+
+
+@router.get("/ship/jobs", responses=REFUSED)
+def api_jobs(uow: UowDep, kind: Literal["batch", "import"] | None = None,
+             status: Literal["preview", "running", "done", "failed"] | None = None,
+             limit: int = Query(50, ge=1, le=1000),
+             offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> Any:
+    """Import and batch-ship jobs, newest first: ``total`` matching, ``items`` from
+    ``offset`` (without their rows: ``/ship/jobs/{id}/items``)."""
+    return listed(lambda: lists.jobs(uow, kind=kind, status=status,
+                                     paging=Paging(limit=limit, offset=offset)))
+
+
+@router.get("/ship/jobs/{job_id}/items",
+            responses={404: {"description": "no such job"}, **REFUSED})
+def api_job_items(uow: UowDep, job_id: int = PathParam(ge=1, le=MAX_ID),
+                  status: Literal["ready", "invalid", "already_shipped", "pending", "shipped",
+                                  "skipped", "failed"] | None = None,
+                  limit: int = Query(100, ge=1, le=1000),
+                  offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> Any:
+    """One job's rows in file order: ``total`` matching, ``items`` from ``offset``,
+    ``counts`` per result."""
+    found = lists.job(uow, job_id, status=status, paging=Paging(limit=limit, offset=offset))
+    if found is None:
+        raise HTTPException(404, f"没有发货任务 #{job_id}")
+    _, rows = found
+    return rows.as_api() | {"counts": rows.extra["counts"]}
 
 
 @router.get("/ship/jobs/{job_id}", responses={404: {"description": "no such job"}})

@@ -13,7 +13,7 @@ from fahuo.adapters.platforms.doudian.errors import DoudianError
 from fahuo.entrypoints.web.deps import (
     MAX_ID, Actor, FahuoDep, SignedIn, UowDep, enqueue, is_admin,
 )
-from fahuo.services import read_models
+from fahuo.services import lists, read_models
 from fahuo.services.courier_explain import explain_courier
 from fahuo.services.settings import (
     SettingsError, balances, refresh_from_platform, save_address, update_settings,
@@ -116,8 +116,14 @@ def shop_platform_list(fh: FahuoDep, what: Literal["couriers", "addresses"],
 
 
 @router.get("/push-inbox")
-def inbox(uow: UowDep, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
-    return read_models.inbox(uow, limit)
+def inbox(uow: UowDep,
+          status: Literal["pending", "done", "skipped", "failed"] | None = None,
+          limit: int = Query(50, ge=1, le=500),
+          offset: int = Query(0, ge=0, le=10_000_000)) -> dict[str, Any]:
+    """Platform messages, newest first: ``total`` matching, ``items`` (also ``recent``, its
+    older name) from ``offset``, ``counts`` per status."""
+    found = lists.inbox(uow, status=status, paging=lists.Paging(limit=limit, offset=offset))
+    return found.as_api() | {"recent": found.rows, "counts": found.extra["counts"]}
 
 
 @router.get("/shops/{shop_ref}/settings", responses={404: {"description": "no such shop"}})

@@ -10,7 +10,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
+from fahuo.entrypoints.web.api.paging import REFUSED, listed
 from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
+from fahuo.services import lists
+from fahuo.services.lists import MAX_OFFSET, Paging
 from fahuo.bootstrap import import_stock_file
 from fahuo.services.stock.bundles import set_bundle
 from fahuo.services.stock.lines import StockInputError, StockLine
@@ -50,14 +53,24 @@ class ItemIn(BaseModel):
                           "than is sellable")
 
 
-@router.get("/stock")
-def api_stock(uow: UowDep, code: str | None = Query(None, max_length=64),
+@router.get("/stock", responses=REFUSED)
+def api_stock(uow: UowDep, code: str | None = Query(None, max_length=64,
+                                                    description="part of the SKU code"),
+              q: str | None = Query(None, max_length=64,
+                                    description="part of the SKU code or of the name, any case"),
+              level: Literal["low", "out"] | None = Query(
+                  None, description="low: some available, at most the safety stock; "
+                                    "out: nothing available"),
               limit: int = Query(200, ge=1, le=5000),
-              offset: int = Query(0, ge=0, le=10_000_000)) -> dict[str, Any]:
-    """On hand, reserved, available, damaged and safety stock per SKU code."""
-    with uow(readonly=True) as u:
-        total, rows = u.stock.levels(code_like=code, limit=limit, offset=offset)
-    return {"total": total, "items": rows}
+              offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> Any:
+    """On hand, reserved, available, damaged and safety stock per SKU code, by code:
+    ``total`` matching, ``items`` from ``offset``."""
+    if code and not q and not level:  # by code alone, as before
+        with uow(readonly=True) as u:
+            total, rows = u.stock.levels(code_like=code, limit=limit, offset=offset)
+        return {"total": total, "offset": offset, "limit": limit, "items": rows}
+    return listed(lambda: lists.stock(uow, search=q or code, level=level,
+                                      paging=Paging(limit=limit, offset=offset)))
 
 
 @router.post("/stock/moves", responses={422: {"description": "every bad line, named"}})

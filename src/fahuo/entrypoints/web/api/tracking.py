@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -15,7 +14,10 @@ from fahuo.bootstrap import (
     Fahuo, add_account, add_channel, remove_intercept_partner, set_intercept,
     set_intercept_partner,
 )
+from fahuo.entrypoints.web.api.paging import REFUSED, listed
 from fahuo.entrypoints.web.deps import MAX_ID, Actor, FahuoDep, UowDep
+from fahuo.services import lists
+from fahuo.services.lists import MAX_OFFSET, FindingFilter, Paging
 from fahuo.services.read_models import public_account, public_channel
 from fahuo.services.tracking import TrackingError
 from fahuo.services.watch import WatchError
@@ -145,16 +147,18 @@ def api_intercept_partner_remove(fh: FahuoDep, actor: Actor,
         fh.uow, account_id, courier, actor=actor))
 
 
-@router.get("/trackers")
+@router.get("/trackers", responses=REFUSED)
 def api_trackers(uow: UowDep, state: str | None = Query(None, pattern="^[a-z_]{1,20}$"),
+                 courier: str | None = Query(None, pattern=COURIER,
+                                             description="courier code, e.g. zhongtong"),
                  shop: int | None = Query(None, ge=1, le=MAX_ID),
                  order_id: str | None = Query(None, pattern=r"^\d{1,32}$"),
                  limit: int = Query(100, ge=1, le=1000),
-                 offset: int = Query(0, ge=0, le=10_000_000)) -> dict[str, Any]:
-    with uow(readonly=True) as u:
-        total, rows = u.tracking.list_trackers(state=state, shop_ref=shop, order_id=order_id,
-                                               limit=limit, offset=offset)
-    return {"total": total, "items": rows}
+                 offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> Any:
+    """Tracked parcels, newest first: ``total`` matching, ``items`` from ``offset``."""
+    return listed(lambda: lists.trackers(uow, state=state, courier=courier, shop_ref=shop,
+                                         order_id=order_id,
+                                         paging=Paging(limit=limit, offset=offset)))
 
 
 @router.post("/tracking/run")
@@ -176,12 +180,19 @@ def api_exceptions(uow: UowDep, status: Literal["open", "closed", "all"] = "open
                    assignee: str | None = Query(None, max_length=64),
                    order_id: str | None = Query(None, pattern=r"^\d{1,32}$"),
                    limit: int = Query(100, ge=1, le=1000),
-                   offset: int = Query(0, ge=0, le=10_000_000)) -> dict[str, Any]:
-    with uow(readonly=True) as u:
-        total, rows = u.tracking.list_findings(status=status, kind=kind, shop_ref=shop,
-                                               assignee=assignee, order_id=order_id,
-                                               limit=limit, offset=offset)
-    return {"total": total, "items": rows}
+                   offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> dict[str, Any]:
+    """Exceptions: open ones oldest first, closed ones last closed first, all newest first;
+    ``total`` matching, ``items`` from ``offset``, ``counts``: open ones per kind."""
+    if order_id:  # one order's exceptions: few, read as before
+        with uow(readonly=True) as u:
+            total, rows = u.tracking.list_findings(status=status, kind=kind, shop_ref=shop,
+                                                   assignee=assignee, order_id=order_id,
+                                                   limit=limit, offset=offset)
+        return {"total": total, "offset": offset, "limit": limit, "items": rows}
+    found = lists.exceptions(uow, FindingFilter(status=status, kind=kind, assignee=assignee,
+                                                shop_ref=shop),
+                             Paging(limit=limit, offset=offset))
+    return found.as_api() | {"counts": found.extra["counts"]}
 
 
 @router.post("/exceptions/detect")
@@ -220,15 +231,21 @@ def api_close(fh: FahuoDep, actor: Actor, body: CloseIn,
 
 
 @router.get("/deadlines")
-def api_deadlines(uow: UowDep, within_h: int = Query(24, ge=1, le=24 * 30),
-                  shop: int | None = Query(None, ge=1, le=MAX_ID)) -> dict[str, Any]:
-    """Unshipped orders due within `within_h` hours (overdue first), with seconds left."""
-    now = int(time.time())
-    with uow(readonly=True) as u:
-        rows = u.tracking.unshipped_due(now + within_h * 3600, shop_ref=shop)
-    return {"now": now, "items": [{"order_id": o, "shop_ref": s, "exp_ship_time": e,
-                                   "state": st, "seconds_left": e - now}
-                                  for o, s, e, st in rows]}
+def api_deadlines(uow: UowDep,
+                  window: Literal["overdue", "6h", "24h", "later", "all"] | None = Query(
+                      None, description="overdue; due within 6 h / 24 h (not yet overdue); "
+                                        "later than 24 h; all. Without it: `within_h`"),
+                  within_h: int = Query(24, ge=1, le=24 * 30,
+                                        description="due within this many hours, overdue "
+                                                    "included (when no window is given)"),
+                  shop: int | None = Query(None, ge=1, le=MAX_ID),
+                  limit: int = Query(100, ge=1, le=1000),
+                  offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> dict[str, Any]:
+    """Unshipped orders by ship deadline (overdue first), with seconds left: ``total``
+    matching, ``items`` from ``offset``."""
+    found = lists.deadlines(uow, window=window, within_h=None if window else within_h,
+                            shop_ref=shop, paging=Paging(limit=limit, offset=offset))
+    return {"now": found.extra["now"], **found.as_api()}
 
 
 @router.get("/alerts/channels")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictBool
 
+from fahuo.entrypoints.web.api.paging import REFUSED, listed
 from fahuo.entrypoints.web.deps import Actor, SignedIn, UowDep, admins_only
-from fahuo.services.users import (
-    UserError, add_user, change_user, issue_token, list_users, sign_out_everywhere,
-)
+from fahuo.services import lists
+from fahuo.services.lists import MAX_OFFSET, Paging
+from fahuo.services.users import UserError, add_user, change_user, issue_token, sign_out_everywhere
 
 router = APIRouter()
 NAME = r"^[\w.\-@\u4e00-\u9fff]{2,64}$"
@@ -40,9 +41,15 @@ def api_me(user: SignedIn) -> dict[str, Any]:
     return {"user": None if user is None else user.__dict__}
 
 
-@router.get("/users", responses={403: {"description": "admins only"}})
-def api_users(uow: UowDep, user: SignedIn) -> Any:
-    return admins_only(user, ADMINS_ONLY) or list_users(uow)
+@router.get("/users", responses={403: {"description": "admins only"}, **REFUSED})
+def api_users(uow: UowDep, user: SignedIn,
+              role: Literal["admin", "operator"] | None = None,
+              state: Literal["active", "disabled"] | None = None,
+              limit: int = Query(100, ge=1, le=1000),
+              offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> Any:
+    """Users by id: ``total`` matching, ``items`` from ``offset`` (admins only)."""
+    return admins_only(user, ADMINS_ONLY) or listed(lambda: lists.users(
+        uow, role=role, state=state, paging=Paging(limit=limit, offset=offset)))
 
 
 @router.post("/users", status_code=201, responses={

@@ -7,20 +7,32 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from fahuo.entrypoints.web.console.paging import kept, refused
 from fahuo.entrypoints.web.console.render import render
 from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
 from fahuo.bootstrap import intercept
-from fahuo.services.aftersales import AfterSaleError, list_cases, receive_return
+from fahuo.services import lists
+from fahuo.services.aftersales import AfterSaleError, receive_return
+from fahuo.services.lists import (
+    AFTERSALE_STAGE, AFTERSALE_STATUS, AFTERSALE_TYPE, PER_PAGE, ListFilterError, Paging,
+)
 
 router = APIRouter()
 
 
 @router.get("/aftersales")
-def aftersales_page(request: Request, uow: UowDep, status: str = "open", msg: str = ""
+def aftersales_page(request: Request, uow: UowDep, status: str = "open", type: str = "",
+                    stage: str = "", page: int = 1, per: int = PER_PAGE, msg: str = ""
                     ) -> HTMLResponse:
-    status = status if status in ("open", "closed", "intercept", "all") else "open"
+    try:
+        found = lists.aftersales(uow, status=status, aftersale_type=type, stage=stage,
+                                 paging=Paging.of_page(page, per))
+    except ListFilterError as exc:
+        return refused(request, exc)
     return render(request, "aftersales.html", {
-        "rows": list_cases(uow, status=status), "status": status, "msg": msg})
+        "p": found, "status": status or "open", "type": type, "stage": stage, "msg": msg,
+        "params": kept(per, status=status, type=type, stage=stage),
+        "STATUSES": AFTERSALE_STATUS, "TYPES": AFTERSALE_TYPE, "STAGES": AFTERSALE_STAGE})
 
 
 @router.post("/aftersales/{aftersale_id}")

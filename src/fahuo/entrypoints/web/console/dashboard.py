@@ -5,9 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from fahuo.domain.names import INBOX_STATUS
+from fahuo.entrypoints.web.console.paging import kept, refused
 from fahuo.entrypoints.web.console.render import STATE_LABELS, render
 from fahuo.entrypoints.web.deps import UowDep
-from fahuo.services import read_models
+from fahuo.services import lists, read_models
+from fahuo.services.lists import PER_PAGE, ListFilterError, Paging
 from fahuo.services.today import today
 
 router = APIRouter()
@@ -31,5 +34,12 @@ def board(request: Request, uow: UowDep) -> HTMLResponse:
 
 
 @router.get("/inbox")
-def inbox_page(request: Request, uow: UowDep) -> HTMLResponse:
-    return render(request, "inbox.html", read_models.inbox(uow, 100))
+def inbox_page(request: Request, uow: UowDep, status: str = "", page: int = 1,
+               per: int = PER_PAGE) -> HTMLResponse:
+    try:
+        found = lists.inbox(uow, status=status, paging=Paging.of_page(page, per))
+    except ListFilterError as exc:
+        return refused(request, exc)
+    return render(request, "inbox.html", {"p": found, "status": status,
+                                          "params": kept(per, status=status),
+                                          "STATUSES": INBOX_STATUS})

@@ -1,15 +1,19 @@
-"""Console: the ship page (tracking-number imports), import jobs, scan-to-ship."""
+"""Console: the ship page (tracking-number imports), import and ship jobs, scan-to-ship."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as FormFile
 
+from fahuo.domain import names
+from fahuo.entrypoints.web.console.paging import kept, refused
 from fahuo.entrypoints.web.console.render import error_page, htmx, render
-from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
-from fahuo.services import read_models
+from fahuo.entrypoints.web.deps import MAX_ID, Actor, FahuoDep, UowDep
+from fahuo.services import lists, read_models
+from fahuo.services.lists import PER_PAGE, ListFilterError, Paging
 from fahuo.bootstrap import apply_import, preview_import
 from fahuo.services.manual_ship import ImportFileError
 from fahuo.services.scan import scan, station
@@ -60,13 +64,32 @@ async def ship_import_page(request: Request, fh: FahuoDep, actor: Actor) -> Resp
                                          "filename": name, "staged": token})
 
 
+@router.get("/ship/jobs")
+def jobs_page(request: Request, uow: UowDep, kind: str = "", status: str = "", page: int = 1,
+              per: int = PER_PAGE) -> HTMLResponse:
+    try:
+        found = lists.jobs(uow, kind=kind, status=status, paging=Paging.of_page(page, per))
+    except ListFilterError as exc:
+        return refused(request, exc)
+    return render(request, "jobs.html", {
+        "p": found, "kind": kind, "status": status, "params": kept(per, kind=kind,
+                                                                   status=status),
+        "KINDS": names.JOB_KIND, "STATUSES": names.JOB_STATUS})
+
+
 @router.get("/ship/jobs/{job_id}")
-def job_page(request: Request, uow: UowDep, job_id: int) -> HTMLResponse:
-    with uow() as u:
-        job = u.pipeline.job(job_id)
-    if job is None:
+def job_page(request: Request, uow: UowDep, job_id: int = PathParam(ge=1, le=MAX_ID),
+             status: str = "", page: int = 1, per: int = PER_PAGE) -> HTMLResponse:
+    try:
+        found = lists.job(uow, job_id, status=status, paging=Paging.of_page(page, per))
+    except ListFilterError as exc:
+        return refused(request, exc)
+    if found is None:
         return error_page(request, f"任务 {job_id} 不存在", 404)
-    return render(request, "job.html", {"job": job})
+    job, rows = found
+    return render(request, "job.html", {
+        "job": job, "p": rows, "status": status, "params": kept(per, status=status),
+        "STATUSES": names.JOB_ITEM_STATUS})
 
 
 @router.get("/scan")

@@ -12,22 +12,34 @@ from starlette.datastructures import UploadFile as FormFile
 
 from fahuo.bootstrap import import_stock_file
 from fahuo.entrypoints.web.api.stock import CODE
+from fahuo.entrypoints.web.console.paging import kept, refused
 from fahuo.entrypoints.web.console.render import render
 from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
-from fahuo.services import read_models
+from fahuo.services import lists, read_models
+from fahuo.services.lists import PER_PAGE, STOCK_LEVEL, ListFilterError, Paging
 from fahuo.services.stock.bundles import parse_parts, parts_text, set_bundle
 from fahuo.services.stock.lines import StockInputError, StockLine, read_quantity
 from fahuo.services.stock.moves import MOVES_BY_HAND, move_stock
 from fahuo.services.stock.rules import set_item
+from fahuo.services.stock_sync import bundle_levels
 from fahuo.services.uploads import UploadLimits, UploadRefused, check_declared_body, read_upload
 
 router = APIRouter()
 
 
 @router.get("/stock")
-def stock_page(request: Request, uow: UowDep, code: str = "", msg: str = "") -> HTMLResponse:
+def stock_page(request: Request, uow: UowDep, q: str = "", level: str = "", code: str = "",
+               page: int = 1, per: int = PER_PAGE, msg: str = "") -> HTMLResponse:
+    search = q or code  # ``code``: the search's name before it found names too
+    try:
+        found = lists.stock(uow, search=search, level=level, paging=Paging.of_page(page, per))
+    except ListFilterError as exc:
+        return refused(request, exc)
+    with uow(readonly=True) as u:
+        bundles = bundle_levels(u)
     return render(request, "stock.html", {
-        **read_models.stock(uow, code or None), "code": code, "msg": msg,
+        "p": found, "bundles": bundles, "q": search, "level": level, "msg": msg,
+        "params": kept(per, q=search, level=level), "LEVELS": STOCK_LEVEL,
         "parts_text": parts_text, "moves": sorted(MOVES_BY_HAND)})
 
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from fahuo.bootstrap import add_channel
-from fahuo.entrypoints.web.console.render import TRACK_STATE_LABELS, render
-from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
-from fahuo.services import read_models
 from fahuo.bootstrap import add_account
+from fahuo.domain.names import COURIER
+from fahuo.entrypoints.web.console.paging import back, kept, refused
+from fahuo.entrypoints.web.console.render import render
+from fahuo.entrypoints.web.deps import Actor, FahuoDep, UowDep
+from fahuo.services import lists
+from fahuo.services.lists import (
+    DEADLINE_WINDOW, EXCEPTION_STATUS, PER_PAGE, FindingFilter, ListFilterError, Paging,
+)
 from fahuo.services.tracking import TrackingError
 from fahuo.services.watch import KIND_LABELS, WatchError
 
@@ -24,13 +29,18 @@ CHANNEL_FIELDS = ("url", "secret", "hook_id", "key", "host", "port", "sender", "
 
 @router.get("/exceptions")
 def exceptions_page(request: Request, uow: UowDep, kind: str = "", status: str = "open",
-                    assignee: str = "", msg: str = "") -> HTMLResponse:
-    kind_v = kind if kind in KIND_LABELS else None
-    status = status if status in ("open", "closed", "all") else "open"
-    found = read_models.exceptions(uow, status=status, kind=kind_v, assignee=assignee or None)
-    counts = found["counts"]
+                    assignee: str = "", page: int = 1, per: int = PER_PAGE, msg: str = ""
+                    ) -> HTMLResponse:
+    try:
+        flt = FindingFilter.parse(status=status, kind=kind, assignee=assignee)
+        found = lists.exceptions(uow, flt, Paging.of_page(page, per))
+    except ListFilterError as exc:
+        return refused(request, exc)
+    counts = found.extra["counts"]
     return render(request, "exceptions.html", {
-        **found, "kind": kind_v or "", "status": status, "assignee": assignee, "msg": msg,
+        "p": found, "counts": counts, "kind": flt.kind or "", "status": flt.status,
+        "assignee": flt.assignee or "", "msg": msg, "params": kept(per, **flt.query()),
+        "filters": flt.query(), "STATUSES": EXCEPTION_STATUS,
         "chart_labels": [KIND_LABELS.get(k, k) for k in counts],
         "chart_values": list(counts.values())})
 
@@ -38,43 +48,73 @@ def exceptions_page(request: Request, uow: UowDep, kind: str = "", status: str =
 @router.post("/exceptions")
 async def exceptions_act(request: Request, fh: FahuoDep, actor: Actor) -> Response:
     form = await request.form()
-    ids = [int(str(v)) for v in form.getlist("finding_id") if str(v).isdigit()]
     action, text = str(form.get("action", "")), str(form.get("text", "")).strip()
+    try:  # the list's filter, sent with the form: where to go back, and what "all" means
+        flt = FindingFilter.parse(status=str(form.get("f_status") or "open"),
+                                  kind=str(form.get("f_kind") or ""),
+                                  assignee=str(form.get("f_assignee") or ""))
+    except ListFilterError as exc:
+        return refused(request, exc)
+    params = flt.query()
+    every = form.get("scope") == "matching"
+    if every:  # every open finding the filter matches, on every page, read again now
+        ids = await run_in_threadpool(lists.matching_open_findings, fh.uow, flt)
+    else:
+        ids = [int(str(v)) for v in form.getlist("finding_id") if str(v).isdigit()]
+    if action not in ("assign", "note", "close"):
+        return RedirectResponse(back("/exceptions", params, f"未知操作 {action!r}"), 303)
     if not ids:
-        return RedirectResponse("/exceptions?msg=" + quote("没有选择异常"), 303)
-    watch, done, errors = fh.watch, 0, []
-    for fid in ids:
-        try:
-            if action == "assign":
-                watch.assign(fid, text, actor=actor)
-            elif action == "note":
-                watch.note(fid, text, actor=actor)
-            elif action == "close":
-                watch.close(fid, text, actor=actor)
-            else:
-                raise WatchError(f"未知操作 {action!r}")
-            done += 1
-        except WatchError as exc:
-            errors.append(f"#{fid}: {exc}")
-    msg = f"已处理 {done} 条" + (("；" + "；".join(errors[:5])) if errors else "")
-    return RedirectResponse("/exceptions?msg=" + quote(msg), 303)
+        return RedirectResponse(back("/exceptions", params, "没有选择异常"), 303)
+
+    def act() -> tuple[int, list[str]]:
+        watch, done, errors = fh.watch, 0, []
+        for fid in ids:
+            try:
+                if action == "assign":
+                    watch.assign(fid, text, actor=actor)
+                elif action == "note":
+                    watch.note(fid, text, actor=actor)
+                else:
+                    watch.close(fid, text, actor=actor)
+                done += 1
+            except WatchError as exc:
+                errors.append(f"#{fid}: {exc}")
+        return done, errors
+    done, errors = await run_in_threadpool(act)
+    msg = f"已处理 {done} 条" + (f"（筛选出的全部 {len(ids)} 条未处理异常）" if every else "") + (
+        ("；" + "；".join(errors[:5])) if errors else "") + (
+        f"；另有 {len(errors) - 5} 条未处理" if len(errors) > 5 else "")
+    return RedirectResponse(back("/exceptions", params, msg), 303)
 
 
 @router.get("/deadlines")
-def deadlines_page(request: Request, uow: UowDep, within_h: int = 24) -> HTMLResponse:
-    now = int(time.time())
-    within_h = min(max(within_h, 1), 24 * 30)
-    with uow(readonly=True) as u:
-        rows = u.tracking.unshipped_due(now + within_h * 3600)
-    return render(request, "deadlines.html", {"rows": rows, "within_h": within_h, "now": now})
+def deadlines_page(request: Request, uow: UowDep, window: str = "",
+                   within_h: int | None = None, page: int = 1, per: int = PER_PAGE
+                   ) -> HTMLResponse:
+    if not window and within_h is None:
+        within_h = 24  # as before: everything due within a day, overdue included
+    try:
+        found = lists.deadlines(uow, window=window, within_h=None if window else within_h,
+                                paging=Paging.of_page(page, per))
+    except ListFilterError as exc:
+        return refused(request, exc)
+    return render(request, "deadlines.html", {
+        "p": found, "now": found.extra["now"], "window": window,
+        "within_h": None if window else within_h, "WINDOWS": DEADLINE_WINDOW,
+        "params": kept(per, window=window, within_h=None if window else within_h)})
 
 
 @router.get("/tracking")
-def tracking_page(request: Request, fh: FahuoDep, state: str = "", msg: str = ""
-                  ) -> HTMLResponse:
-    state_v = state if state in TRACK_STATE_LABELS else None
+def tracking_page(request: Request, fh: FahuoDep, state: str = "", courier: str = "",
+                  page: int = 1, per: int = PER_PAGE, msg: str = "") -> HTMLResponse:
+    try:
+        found = lists.tracking_page(fh.uow, fh.carriers, state=state, courier=courier,
+                                    paging=Paging.of_page(page, per))
+    except ListFilterError as exc:
+        return refused(request, exc)
     return render(request, "tracking.html", {
-        **read_models.tracking(fh.uow, fh.carriers, state_v), "state": state_v or "", "msg": msg,
+        **found, "state": state, "courier": courier, "msg": msg,
+        "params": kept(per, state=state, courier=courier), "COURIERS": COURIER,
         "public_url": fh.settings.public_url})
 
 

@@ -8,11 +8,14 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from fahuo.entrypoints.web.console.paging import kept, refused
 from fahuo.entrypoints.web.console.render import render
 from fahuo.entrypoints.web.deps import FahuoDep, SignedIn, UowDep
 from fahuo.entrypoints.web.middleware import COOKIE, SESSION_S, is_https
+from fahuo.services import lists
+from fahuo.services.lists import PER_PAGE, USER_ROLE, USER_STATE, ListFilterError, Paging
 from fahuo.services.users import (
-    UserError, add_user, change_user, end_session, list_users, sign_in, sign_out_everywhere,
+    UserError, add_user, change_user, end_session, sign_in, sign_out_everywhere,
     start_session,
 )
 
@@ -68,10 +71,18 @@ def logout(request: Request, uow: UowDep) -> Response:
 
 
 @router.get("/users")
-def users_page(request: Request, uow: UowDep, user: SignedIn, msg: str = "") -> HTMLResponse:
+def users_page(request: Request, uow: UowDep, user: SignedIn, role: str = "",
+               state: str = "", page: int = 1, per: int = PER_PAGE, msg: str = ""
+               ) -> HTMLResponse:
     admin = bool(user and user.is_admin)
-    return render(request, "users.html", {"rows": list_users(uow) if admin else [], "msg": msg,
-                                          "is_admin": admin})
+    try:
+        found = (lists.users(uow, role=role, state=state, paging=Paging.of_page(page, per))
+                 if admin else None)
+    except ListFilterError as exc:
+        return refused(request, exc)
+    return render(request, "users.html", {
+        "p": found, "msg": msg, "is_admin": admin, "role": role, "state": state,
+        "params": kept(per, role=role, state=state), "ROLES": USER_ROLE, "STATES": USER_STATE})
 
 
 @router.post("/users")
