@@ -115,22 +115,15 @@ def shop_page(uow: UowFactory, platform_for: PlatformFactory, shop_ref: int) -> 
 
 @dataclass(slots=True)
 class Dashboard:
-    counts: dict[str, int]
-    inbox: dict[str, int]
-    packs: dict[str, int]
+    """What the first page shows below the 今天 board (``services.today``), which has the counts."""
     urgent: list[dict[str, Any]]  # the ten nearest deadlines not handed to the courier yet
     shops: list[ShopView]
-    low_balances: list[dict[str, Any]]
 
 
 def dashboard(uow: UowFactory) -> Dashboard:
-    with uow() as u:
-        counts = u.orders.count_by_state()
-        inbox = u.inbox.counts()
-        packs = u.pipeline.pack_counts()
+    with uow(readonly=True) as u:
         _, urgent = u.orders.search(state=NOT_HANDED_OVER, limit=10, sort="deadline")
-    return Dashboard(counts=counts, inbox=inbox, packs=packs, urgent=urgent, shops=shops(uow),
-                     low_balances=[b for b in balances(uow) if b["low"]])
+    return Dashboard(urgent=urgent, shops=shops(uow))
 
 
 @dataclass(slots=True)

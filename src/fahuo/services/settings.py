@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fahuo.adapters.labels.zpl import zpl_font_problem
 from fahuo.domain.couriers import courier_code, courier_name
@@ -14,6 +14,9 @@ from fahuo.domain.routing import CostTable, CourierRule
 from fahuo.domain.rule_errors import field_problems
 from fahuo.domain.watch import WatchRules
 from fahuo.services.ports import PlatformFactory, UowFactory
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 CONFIRM_MODES = ("on_print", "on_scan", "on_waybill")
 # A new shop confirms shipment once the label is printed: a number taken is not a parcel sent.
@@ -261,7 +264,16 @@ def save_address(uow_factory: UowFactory, shop_ref: int, address_id: str,
 
 def balances(uow_factory: UowFactory, shop_ref: int | None = None) -> list[dict[str, Any]]:
     with uow_factory() as u:
-        rows = u.settings.netsites(shop_ref)
+        return _balances(u, shop_ref)
+
+
+def low_balances(u: UnitOfWork) -> list[dict[str, Any]]:
+    """The e-waybill branches under their alert line, inside the caller's unit of work."""
+    return [r for r in _balances(u, None) if r["low"]]
+
+
+def _balances(u: UnitOfWork, shop_ref: int | None) -> list[dict[str, Any]]:
+    rows = u.settings.netsites(shop_ref)
     for r in rows:
         r["low"] = r["balance"] is not None and r["balance"] < r["low_balance_alert"]
         r.pop("sender_address", None)

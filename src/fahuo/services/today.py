@@ -11,7 +11,7 @@ from fahuo.domain.names import FINDING_KIND, HOLD_REASON, courier_name
 from fahuo.domain.orders import PRE_SHIPMENT, OrderState
 from fahuo.domain.watch import FindingKind
 from fahuo.services.ports import UowFactory
-from fahuo.services.settings import balances
+from fahuo.services.settings import low_balances
 
 SOON_S = 6 * 3600  # 即将超时: the first deadline warning's window
 AUTH_WARN_S = 3 * 86400  # an authorisation ending within 3 days needs the merchant now
@@ -35,6 +35,7 @@ class Board:
     notes: list[tuple[str, str]] = field(default_factory=list)  # (text, href): shops, balances
     at: str = ""
     total: int = 0  # orders in the store
+    states: dict[str, int] = field(default_factory=dict)  # orders per state, for the chart
 
     def as_dict(self) -> dict[str, Any]:
         return {"at": self.at, "total": self.total, "groups": [{"name": n, "cards": [asdict(c) for c in cs]}
@@ -57,6 +58,7 @@ def today(uow_factory: UowFactory, now: float | None = None) -> Board:
         findings = u.board.open_findings_by_kind()
         cases = u.board.open_after_sales()
         troubles = u.board.shop_troubles(at, AUTH_WARN_S)
+        netsites = low_balances(u)
     todo = [Card("review", "待审核", states.get("synced", 0), "/orders?state=synced")]
     todo += [Card(f"hold:{r}", f"挂起·{HOLD_REASON.get(r, r)}", n, f"/holds?reason={r}", "warn")
              for r, n in sorted(holds.items(), key=lambda x: -x[1])]
@@ -67,21 +69,20 @@ def today(uow_factory: UowFactory, now: float | None = None) -> Board:
             Card("to_scan", "待扫描", packs.get("printed", 0), "/scan"),
             Card("not_confirmed", "已打印未回传", printed, "/orders?state=printed")]
     pickup = findings.get(FindingKind.PICKUP_TIMEOUT.value, 0)
-    timing = [Card("soon", "即将超时（6 小时内）", soon, "/deadlines?within_h=6",
+    timing = [Card("soon", "即将超时（6 小时内）", soon, "/deadlines?window=6h",
                    _tone(soon, "warn")),
-              Card("late", "已超时", late, "/deadlines?within_h=1", _tone(late, "alert")),
+              Card("late", "已超时", late, "/deadlines?window=overdue", _tone(late, "alert")),
               Card("pickup", "揽收超时", pickup, "/exceptions?kind=pickup_timeout",
                    _tone(pickup, "alert"))]
     parcel = [Card(f"finding:{k}", FINDING_KIND.get(k, k), n, f"/exceptions?kind={k}", "warn")
               for k, n in sorted(findings.items())
               if n and k not in {x.value for x in _TIMING}]
     board = Board(groups=[("待处理", todo), ("打印与发货", ship), ("发货时效", timing)],
-                  at=shop_time(at), total=sum(states.values()))
+                  at=shop_time(at), total=sum(states.values()), states=states)
     if parcel:
         board.groups.append(("物流异常", parcel))
-    for b in balances(uow_factory):
-        if b["low"]:
-            board.notes.append((f"电子面单余额不足：{courier_name(b['courier_code'])} {b['netsite_name'] or ''} 剩 "
+    for b in netsites:
+        board.notes.append((f"电子面单余额不足：{courier_name(b['courier_code'])} {b['netsite_name'] or ''} 剩 "
                                 f"{b['balance']}", f"/shops/{b['shop_ref']}"))
     for t in troubles:
         if t["sync_error"]:

@@ -18,13 +18,11 @@ router = APIRouter()
 
 @router.get("/")
 def dashboard(request: Request, uow: UowDep) -> HTMLResponse:
-    d = read_models.dashboard(uow)
-    return render(request, "dashboard.html", {"board": today(uow),
-        "counts": d.counts, "total": sum(d.counts.values()), "shops": d.shops,
-        "inbox": d.inbox, "urgent": d.urgent, "packs": d.packs,
-        "low_balances": d.low_balances,
-        "chart_labels": [STATE_LABELS.get(k, k) for k in d.counts],
-        "chart_values": list(d.counts.values())})
+    d, board_ = read_models.dashboard(uow), today(uow)
+    return render(request, "dashboard.html", {"board": board_, "shops": d.shops,
+        "urgent": d.urgent,
+        "chart_labels": [STATE_LABELS.get(k, k) for k in board_.states],
+        "chart_values": list(board_.states.values())})
 
 
 @router.get("/board")
