@@ -24,6 +24,7 @@ from .tracking_repositories import TrackingRepository
 from .user_repositories import UserRepository
 from .stock_repositories import StockRepository
 from .wms_repositories import WmsRepository
+from .workbench_queries import WorkbenchQueries
 from .repositories import (
     AuditRepository, CursorRepository, InboxRepository, OrderRepository, ShopRepository,
 )
@@ -58,6 +59,7 @@ class UnitOfWork:
     scans: ScanRepository
     reports: ReportQueries
     board: BoardQueries
+    workbench: WorkbenchQueries
     leases: LeaseRepository
     conn: Connection
     # Every state this unit of work wrote (orders, packs, interceptions), in order; handed
@@ -94,6 +96,7 @@ class UnitOfWork:
         self.scans = ScanRepository(self.conn)
         self.reports = ReportQueries(self.conn)
         self.board = BoardQueries(self.conn)
+        self.workbench = WorkbenchQueries(self.conn)
         self.leases = LeaseRepository(self.conn, self.lease_s)
         return self
 
