@@ -41,6 +41,10 @@ class FilterError(ValueError):
         self.field = field
 
 
+class TooMany(ValueError):
+    """More orders match than one batch may take."""
+
+
 @dataclass(frozen=True)
 class OrderFilter:
     q: str = ""
@@ -123,7 +127,7 @@ def _amount(name: str, raw: str) -> int:
     try:
         yuan = Decimal(raw.strip().lstrip("¥￥"))
     except InvalidOperation:
-        raise FilterError(name, f"{FIELD_NAMES[name]}不是金额：{raw[:40]}（以元计，例：99.9）")
+        raise FilterError(name, f"{FIELD_NAMES[name]}不是金额：{raw[:40]}（以元计，例：99.9）") from None
     if not yuan.is_finite() or yuan < 0 or yuan.as_tuple().exponent < -2:  # type: ignore[operator]
         raise FilterError(name, f"{FIELD_NAMES[name]}应为不小于 0、最多两位小数的金额：{raw[:40]}")
     fen = int(yuan * 100)

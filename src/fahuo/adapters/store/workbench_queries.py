@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 
 from fahuo.domain.holds import OPEN_AFTER_SALE_STATUSES
-from fahuo.domain.order_filter import Cursor, OrderFilter
+from fahuo.domain.order_filter import Cursor, OrderFilter, TooMany
 from fahuo.domain.orders import SENT
 from fahuo.domain.search import query_terms
 
@@ -41,10 +41,6 @@ SORT_KEYS: dict[str, tuple[Any, bool]] = {  # sort → (key, ascending)
     "paid": (m.PAID_KEY, False),
     "amount": (o.c.pay_amount, False),
 }
-
-
-class TooMany(ValueError):
-    """More orders match than one batch may take."""
 
 
 @dataclass
