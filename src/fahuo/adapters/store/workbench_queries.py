@@ -216,17 +216,17 @@ class WorkbenchQueries:
                     so.c.spec, so.c.quantity, so.c.after_sale_status).where(
                     so.c.order_id.in_(part)).order_by(so.c.order_id, so.c.sku_order_id)):
                 out.lines[r.order_id].append(dict(r._mapping))
-            for r in self.conn.execute(select(
+            for pk in self.conn.execute(select(
                     pl.c.order_id, p.c.id, p.c.state, p.c.courier_code, p.c.track_no,
                     prints.label("prints")).distinct().select_from(
                     pl.join(p, p.c.id == pl.c.pack_id)).where(
                     pl.c.order_id.in_(part), p.c.state.not_in(GONE_PACKS)).order_by(
                     pl.c.order_id, p.c.id)):
-                out.packs[r.order_id].append(dict(r._mapping))
-            for r in self.conn.execute(select(h.c.order_id, h.c.reason, h.c.detail).where(
+                out.packs[pk.order_id].append(dict(pk._mapping))
+            for hd in self.conn.execute(select(h.c.order_id, h.c.reason, h.c.detail).where(
                     h.c.order_id.in_(part), h.c.released_at.is_(None)).order_by(
                     h.c.order_id, h.c.id)):
-                out.holds[r.order_id].append(dict(r._mapping))
+                out.holds[hd.order_id].append(dict(hd._mapping))
         out.lines, out.packs, out.holds = dict(out.lines), dict(out.packs), dict(out.holds)
         return out
 
