@@ -76,7 +76,8 @@ class OrderFilter:
             elif f.name in ("paid_from", "paid_to"):
                 out[f.name] = datetime.fromtimestamp(v, SHOP_TZ).strftime("%Y-%m-%dT%H:%M")
             elif f.name in ("amount_min", "amount_max"):
-                out[f.name] = f"{Decimal(v) / 100:f}".rstrip("0").rstrip(".") or "0"
+                yuan = f"{Decimal(v) / 100:f}"
+                out[f.name] = yuan.rstrip("0").rstrip(".") if "." in yuan else yuan
             else:
                 out[f.name] = str(v)
         return out
