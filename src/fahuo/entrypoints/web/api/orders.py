@@ -162,6 +162,7 @@ def list_orders(request: Request, uow: UowDep, shop: int | None = Query(None, ge
 
 @router.post("/orders/batch", responses={
     422: {"description": "a bad filter or selection, named in Chinese"},
+    409: {"description": "refused whole: a hold without a note, a reprint without a reason"},
     200: {"content": {"application/json": {}, XLSX: {}},
           "description": "per order: done, or refused and why (export: the .xlsx)"}})
 def orders_batch(fh: FahuoDep, user: SignedIn, actor: Actor, body: BatchBody) -> Any:
