@@ -14,34 +14,79 @@ from rich.table import Table
 from fahuo.bootstrap import get_app
 from fahuo.domain.clock import shop_time
 from fahuo.domain.names import HOLD_REASON, JOB_ITEM_STATUS, ORDER_STATE, courier_name, name
-from fahuo.domain.orders import PLATFORM_STATUS_NAMES
 from fahuo.entrypoints.cli_common import _fail, err, out, who
 
 orders_cli = typer.Typer(help="Orders in the store.", no_args_is_help=True)
 pipeline_cli = typer.Typer(help="The auto-ship pipeline.", no_args_is_help=True)
 
 
+_TEXT = typer.Option(None)
+
+
 @orders_cli.command("list")
-def orders_list(state: Optional[str] = typer.Option(None), limit: int = 20,
-                as_json: bool = typer.Option(False, "--json")) -> None:
-    """Orders, deadline first."""
+def orders_list(
+        q: Optional[str] = typer.Option(None, "--search", "-q", help="订单号、子订单号、运单号、"
+                                        "手机尾号、收件人（打码）、商家编码、商品、留言"),
+        shop: Optional[str] = _TEXT, state: Optional[str] = _TEXT,
+        hold: Optional[str] = typer.Option(None, help="挂起原因代码，如 manual"),
+        courier: Optional[str] = typer.Option(None, help="快递公司，如 中通 或 zhongtong"),
+        printed: Optional[str] = typer.Option(None, help="yes | no"),
+        confirmed: Optional[str] = typer.Option(None, help="yes | no（已回传发货）"),
+        due: Optional[str] = typer.Option(None, help="overdue | 6h | 24h | later"),
+        paid_from: Optional[str] = typer.Option(None, help="付款时间起，北京时间 2024-06-18T09:00"),
+        paid_to: Optional[str] = typer.Option(None, help="付款时间止"),
+        amount_min: Optional[str] = typer.Option(None, help="实付金额下限（元）"),
+        amount_max: Optional[str] = typer.Option(None, help="实付金额上限（元）"),
+        province: Optional[str] = _TEXT,
+        aftersale: Optional[str] = typer.Option(None, help="open | any | none"),
+        presale: Optional[str] = typer.Option(None, help="yes | no"),
+        sort: str = typer.Option("deadline", help="deadline | paid | amount"),
+        after: Optional[str] = typer.Option(None, help="下一页：上一页末尾给出的位置"),
+        before: Optional[str] = typer.Option(None, help="上一页：本页开头给出的位置"),
+        limit: str = typer.Option("20", help="每页条数 1–500"),
+        as_json: bool = typer.Option(False, "--json")) -> None:
+    """Orders: the console's search and filters, a page at a time (deadline first)."""
+    from fahuo.domain.order_filter import FilterError, parse_cursor, parse_filter, parse_limit
+    from fahuo.services.workbench import list_page
+    raw = dict(q=q, shop=shop, state=state, hold=hold, courier=courier, printed=printed,
+               confirmed=confirmed, due=due, paid_from=paid_from, paid_to=paid_to,
+               amount_min=amount_min, amount_max=amount_max, province=province,
+               aftersale=aftersale, presale=presale, sort=sort)
+    try:
+        f = parse_filter(raw)
+        cur_after, cur_before = parse_cursor("after", after), parse_cursor("before", before)
+        n = parse_limit(limit)
+    except FilterError as exc:
+        _fail(str(exc))
     app = get_app()
     app.migrate()
-    with app.uow() as uow:
-        total, rows = uow.orders.search(state=state, limit=limit)
+    page = list_page(app.uow, f, after=cur_after, before=cur_before, limit=n)
     if as_json:
-        print(json.dumps({"total": total, "items": rows}, ensure_ascii=False, default=str))
+        print(json.dumps({"total": page.total, "next": str(page.next) if page.next else None,
+                          "prev": str(page.prev) if page.prev else None,
+                          "items": [{**r.order, "products": r.products,
+                                     "print_state": r.print_state, "countdown": r.countdown,
+                                     "parcels": r.parcels, "holds": r.holds}
+                                    for r in page.rows]}, ensure_ascii=False, default=str))
         return
-    t = Table("订单", "状态", "平台状态", "发货期限", "收件人", "地区")
-    for r in rows:
-        t.add_row(r["order_id"], name(ORDER_STATE, r["state"]),
-                  PLATFORM_STATUS_NAMES.get(r["order_status"], str(r["order_status"])),
-                  shop_time(r["exp_ship_time"], "%m-%d %H:%M")
-                  if r["exp_ship_time"] else "—",
-                  f"{r['receiver_name_mask']} {r['receiver_phone_mask']}",
-                  f"{r['province']}{r['city']}")
+    t = Table("订单", "状态", "商品", "快递 / 运单号", "打印", "发货期限", "剩余", "金额", "收件人",
+              "地区", "挂起")
+    for r in page.rows:
+        o = r.order
+        t.add_row(o["order_id"], name(ORDER_STATE, o["state"]), r.products,
+                  " ".join(f"{courier_name(p['courier_code'])} {p['track_no'] or ''}".strip()
+                           for p in r.parcels) or "—", r.print_state,
+                  shop_time(o["exp_ship_time"], "%m-%d %H:%M"), r.countdown,
+                  f"¥{o['pay_amount'] / 100:.2f}",
+                  f"{o['receiver_name_mask']} {o['receiver_phone_mask']}",
+                  f"{o['province']}{o['city']}",
+                  "、".join(name(HOLD_REASON, h["reason"]) for h in r.holds))
     out.print(t)
-    out.print(f"共 {total} 个订单")
+    out.print(f"共 {page.total} 个订单")
+    if page.next:
+        out.print(f"下一页：--after {page.next}")
+    if page.prev:
+        out.print(f"上一页：--before {page.prev}")
 
 
 # the pipeline's steps (services/shipping/report.py)

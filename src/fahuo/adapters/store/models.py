@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table,
-    Text, UniqueConstraint, false,
+    Text, UniqueConstraint, false, func,
 )
 
 metadata = MetaData(naming_convention={
@@ -667,4 +667,34 @@ scans = Table(  # every scan at the packing desk with the answer the packer got
     Column("message", Text, nullable=False, default=""),
     Index("ix_scans_at", "at"),
     Index("ix_scans_actor_at", "actor", "at"),
+)
+
+# ---- issue 14: the orders workbench --------------------------------------------------------
+
+# The sort keys of the order list, NULLs folded so both databases page them alike (an order
+# without a deadline sorts after every deadline; an unpaid one before every payment).
+NO_DEADLINE = 9_999_999_999
+DEADLINE_KEY = func.coalesce(orders.c.exp_ship_time, NO_DEADLINE)
+PAID_KEY = func.coalesce(orders.c.pay_time, 0)
+Index("ix_orders_wb_deadline", DEADLINE_KEY, orders.c.order_id)
+Index("ix_orders_wb_shop_deadline", orders.c.shop_ref, DEADLINE_KEY, orders.c.order_id)
+Index("ix_orders_wb_state_deadline", orders.c.state, DEADLINE_KEY, orders.c.order_id)
+Index("ix_orders_wb_paid", PAID_KEY, orders.c.order_id)
+Index("ix_orders_wb_amount", orders.c.pay_amount, orders.c.order_id)
+Index("ix_packs_courier_code", packs.c.courier_code)
+Index("ix_order_holds_reason", order_holds.c.reason, order_holds.c.released_at)
+
+# What the search box finds an order by (domain/search.py): only what the merchant may see
+# (ids, codes, titles, remarks, masked name and phone tail, tracking numbers), never plain
+# receiver data. ``src`` says who wrote the term: "o" the order (rewritten with each new
+# version), "w" a tracking number (kept). "C" collation on PostgreSQL: prefix ranges in
+# byte order.
+order_search = Table(
+    "order_search", metadata,
+    Column("term", String(64).with_variant(String(64, collation="C"), "postgresql"),
+           primary_key=True),
+    Column("order_id", String(32), primary_key=True),
+    Column("src", String(1), nullable=False),
+    Index("ix_order_search_order_id", "order_id"),
+    sqlite_with_rowid=False,
 )

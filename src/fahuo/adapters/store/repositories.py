@@ -18,6 +18,7 @@ from fahuo.domain.orders import ORDER, Order, OrderState
 from fahuo.domain.pii import strip_plain_receiver
 
 from . import models as m
+from . import search_index
 
 
 def _insert(conn: Connection, table):
@@ -283,6 +284,7 @@ class OrderRepository:
             upserts.run(self.conn, 0, order_rows)
         if sub_rows:
             upserts.run(self.conn, 1, sub_rows)
+        search_index.reindex_orders(self.conn, order_rows, sub_rows)  # the search box's terms
         self.moves.extend(moved)
         return UpsertResult(inserted, updated, stale)
 

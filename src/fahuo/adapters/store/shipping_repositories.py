@@ -20,6 +20,7 @@ from fahuo.domain.packs import PACK, PackState
 from fahuo.domain.waybills import WAYBILL, WaybillState
 
 from . import models as m
+from . import search_index
 from .print_queries import PrintQueries
 from .repositories import new_id
 from .states import current_states, move_rows
@@ -660,6 +661,9 @@ class PipelineRepository:
             self.conn.execute(ins.on_conflict_do_nothing(
                 index_elements=["courier_code", "track_no"]), [{**r, "taken_at": _now()}
                                                                for r in rows])
+            # the orders are found by their tracking numbers (the search box)
+            search_index.index_track_nos(self.conn, [(int(r["pack_id"]), str(r["track_no"]))
+                                                     for r in rows])
 
     def move_waybills(self, keys: Sequence[tuple[str, str]], target: WaybillState
                       ) -> list[tuple[str, str]]:

@@ -25,6 +25,7 @@ from .tracking_repositories import TrackingRepository
 from .user_repositories import UserRepository
 from .stock_repositories import StockRepository
 from .wms_repositories import WmsRepository
+from .workbench_queries import WorkbenchQueries
 from .repositories import (
     AuditRepository, CursorRepository, InboxRepository, OrderRepository, ShopRepository,
 )
@@ -60,6 +61,7 @@ class UnitOfWork:
     reports: ReportQueries
     board: BoardQueries
     lists: ListQueries  # the console's paged lists
+    workbench: WorkbenchQueries
     leases: LeaseRepository
     conn: Connection
     # Every state this unit of work wrote (orders, packs, interceptions), in order; handed
@@ -97,6 +99,7 @@ class UnitOfWork:
         self.reports = ReportQueries(self.conn)
         self.board = BoardQueries(self.conn)
         self.lists = ListQueries(self.conn)
+        self.workbench = WorkbenchQueries(self.conn)
         self.leases = LeaseRepository(self.conn, self.lease_s)
         return self
 
