@@ -82,11 +82,12 @@ def test_big_table_indexes_are_built_concurrently_and_a_broken_one_again(pg_url)
         upgrade(engine)
         big = (" ON orders ", " ON sub_orders ", " ON packs ")  # new tables are empty: plain
         built = [s for s in seen if s.startswith("CREATE INDEX") and any(t in s for t in big)]
-        assert built == [
-            "CREATE INDEX CONCURRENTLY ix_orders_state_deadline ON orders "
-            "(state, exp_ship_time, order_id)",
-            "CREATE INDEX CONCURRENTLY ix_sub_orders_after_sale ON sub_orders "
-            "(after_sale_status)"]
+        # every index on a big table is built without blocking writes, the broken one again
+        assert built and all(s.startswith("CREATE INDEX CONCURRENTLY") for s in built), built
+        assert {"CREATE INDEX CONCURRENTLY ix_orders_state_deadline ON orders "
+                "(state, exp_ship_time, order_id)",
+                "CREATE INDEX CONCURRENTLY ix_sub_orders_after_sale ON sub_orders "
+                "(after_sale_status)"} <= set(built)
         assert "DROP INDEX CONCURRENTLY IF EXISTS \"ix_orders_state_deadline\"" in seen
         with engine.connect() as conn:
             assert conn.execute(sa.text(
