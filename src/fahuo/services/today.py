@@ -67,7 +67,7 @@ def today(uow_factory: UowFactory, now: float | None = None) -> Board:
     printed = packs.get("printed", 0) + packs.get("scanned", 0)
     ship = [Card("to_print", "待打印", packs.get("waybill_taken", 0), "/print"),
             Card("to_scan", "待扫描", packs.get("printed", 0), "/scan"),
-            Card("not_confirmed", "已打印未回传", printed, "/orders?state=printed")]
+            Card("not_confirmed", "已打印未回传", printed, "/orders?printed=yes&confirmed=no")]
     pickup = findings.get(FindingKind.PICKUP_TIMEOUT.value, 0)
     timing = [Card("soon", "即将超时（6 小时内）", soon, "/deadlines?window=6h",
                    _tone(soon, "warn")),

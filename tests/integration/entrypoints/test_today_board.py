@@ -63,6 +63,13 @@ def test_console_api_and_cli_show_the_same_board(fahuo, make_order):
         held = c.get("/holds?reason=manual").text
         assert "6900000000000000003" in held and "6900000000000000001" not in held
         assert c.get("/holds?reason=nonsense").status_code == 400
+        # every card's link opens its list; the late one lists the late order only
+        hrefs = set(re.findall(r'<a class="card[^"]*" href="([^"]+)"', part))
+        assert len(hrefs) >= 9, hrefs
+        for href in hrefs:
+            assert c.get(href.replace("&amp;", "&")).status_code == 200, href
+        late = c.get("/deadlines?window=overdue").text
+        assert "6900000000000000005" in late and "6900000000000000004" not in late
         api = c.get("/api/today").json()
     got = {card["key"]: card["count"] for g in api["groups"] for card in g["cards"]}
     assert got["review"] == 3 and got["late"] == 1 and got["soon"] == 1
