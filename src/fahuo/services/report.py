@@ -17,13 +17,14 @@ from fahuo.domain.report import (
     courier_flags as find_courier_flags, day_bounds, parse_day, percentile,
 )
 from fahuo.domain.report import flags as find_flags
-from fahuo.services.ports import ReportWorkbook, UowFactory
+from fahuo.services.ports import Notifier, ReportWorkbook, UowFactory
 
 DEFAULT_DAYS = 30
 
 __all__ = ["ReportRangeError", "ReportRange", "report_range", "volume", "timing", "returns",
            "flags", "flag_orders", "delivery", "exceptions", "courier_advice", "courier_orders",
-           "apply_courier_rule", "CourierRuleRefused", "flag_digest", "workbook"]
+           "apply_courier_rule", "CourierRuleRefused", "flag_digest", "send_flag_digest",
+           "workbook"]
 
 
 @dataclass(frozen=True)
@@ -540,6 +541,58 @@ def flag_digest(uow: UowFactory, rng: ReportRange) -> list[str]:
     lines = [f"商品预警 {x.text}" for x in f.flags]
     lines += [f"快递预警 {a.text}" for a in courier_advice(uow, rng)]
     return lines
+
+
+# ---- the daily alert digest --------------------------------------------------------------
+
+DIGEST_KIND = "report_flags"  # channels routed "*" (or naming this kind) receive it
+DIGEST_EVERY_S = 86400
+
+
+def send_flag_digest(uow: UowFactory, notify: Notifier, *, now: int | None = None,
+                     link_base: str = "") -> list[dict[str, Any]]:
+    """Once a day per channel: the product and courier flags of the last 30 shop days (every
+    shop), through the alert channels' one grouping, logged like every alert. Nothing is sent
+    when nothing is flagged."""
+    at = int(now or time.time())
+    with uow(readonly=True) as u:
+        channels = u.tracking.channels(enabled_only=True)
+        tried = u.tracking.last_sent(delivered_only=False)
+    routes = {ch["name"]: ch["kinds"] for ch in channels}
+    wanted = [ch for ch in channels if ch["name"] in notify.wanted_by(routes, DIGEST_KIND)]
+    if not wanted:
+        return []
+    today = shop_day_of(at)
+    rng = report_range((today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
+                       (today + timedelta(days=1)).isoformat())
+    lines = flag_digest(uow, rng)
+    if not lines:
+        return []
+    link = f"{link_base.rstrip('/')}/report?{rng.query}" if link_base else None
+    sent, log_rows = [], []
+    for ch in wanted:
+        alerts = notify.group(
+            ((DIGEST_KIND, line) for line in lines), interval_s=DIGEST_EVERY_S, now=at,
+            last_sent={k: t for (name, k), t in tried.items()
+                       if name == ch["name"] and k == DIGEST_KIND},
+            titles={DIGEST_KIND: f"【fahuo】每日数据分析预警：{{count}} 条（{rng.first.isoformat()} "
+                                 f"至 {today.isoformat()}）"},
+            links={DIGEST_KIND: link} if link else None)
+        for alert in alerts:
+            err = notify.send(ch, alert)
+            log_rows.append((ch["name"], alert.kind, alert.title, alert.count, err is None, err))
+            sent.append({"channel": ch["name"], "kind": alert.kind, "count": alert.count,
+                         "ok": err is None, "error": err, "lines": list(alert.lines),
+                         "title": alert.title})
+    with uow() as u:
+        for row in log_rows:
+            u.tracking.log_alert(*row, at)
+    return sent
+
+
+def shop_day_of(ts: int) -> date:
+    from fahuo.domain.report import SHOP_OFFSET_S
+    return date(1970, 1, 1) + timedelta(days=(ts + SHOP_OFFSET_S) // 86400)
 
 
 # ---- the workbook ----------------------------------------------------------------------
