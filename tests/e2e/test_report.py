@@ -105,10 +105,17 @@ def test_the_report_page_draws_its_charts_in_a_browser(fahuo, sandbox, browser):
             m.text))
         page.goto(f"{url}/")
         page.click("nav >> text=数据分析")
-        for chart in ("#day-chart", "#sku-chart", "#courier-chart"):
+        for chart in ("#day-chart", "#sku-chart", "#courier-chart", "#delivery-chart",
+                      "#problem-chart", "#exception-chart"):
             page.wait_for_selector(f"{chart}[data-rendered='1'] canvas")
         assert page.locator("#total-parcels").inner_text() == str(len(packs))
         assert code in page.locator("#returns-table").inner_text()
+        # the couriers' section: every courier that shipped has its row and heat-table row
+        couriers = page.locator("#delivery-table").inner_text()
+        assert "中通快递" in couriers or "快递" in couriers
+        assert page.locator("#heat-table").is_visible()
+        assert page.locator("#exception-kinds").is_visible()
+        assert page.locator("#courier-flags").is_visible()
         page.select_option("select[name=shop]", str(ref))
         page.click("form.filters button")
         assert f"shop={ref}" in page.url and "from=" in page.url  # the filters are in the URL

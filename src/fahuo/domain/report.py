@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from fahuo.domain.clock import SHOP_TZ
@@ -142,3 +142,115 @@ def flags(tallies: Sequence[ReturnTally], *, min_units: int = MIN_UNITS,
                         reason=reason or NO_REASON,
                         reason_share=units / total if total else 0.0))
     return sorted(out, key=lambda f: (-f.lower, f.code))
+
+
+# ---- couriers: delivery and exceptions per province ------------------------------------
+
+MIN_PARCELS = 20  # a courier, and the others beside it, need this many parcels in a province
+MIN_SLOWER_H = 6  # a slower median must be at least this many hours slower to matter
+
+
+def wilson_upper(k: int, n: int, z: float = Z_95) -> float:
+    """Upper bound of the Wilson score interval for k successes in n trials (1 when n = 0)."""
+    if n <= 0:
+        return 1.0
+    return 1.0 - wilson_lower(n - k, n, z)
+
+
+@dataclass(frozen=True)
+class CourierTally:
+    """One courier's parcels in one province: how many were tracked, how many had a problem
+    (派送失败, 拒收 or 退回), and the delivery times (hours confirmed → delivered, floored) as
+    (hours, parcels) pairs."""
+    courier: str
+    province: str
+    parcels: int
+    problems: int
+    hours: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def delivered(self) -> int:
+        return sum(c for _, c in self.hours)
+
+
+@dataclass(frozen=True)
+class CourierFlag:
+    """A courier clearly worse than the others in a province, with the figures that say so
+    and the courier suggested instead (None when no other courier is good enough)."""
+    kind: str  # "slow" | "exceptions"
+    province: str
+    courier: str
+    parcels: int  # the courier's parcels behind the figure (delivered ones for "slow")
+    value: float  # its median hours ("slow") or problem rate ("exceptions")
+    others_parcels: int
+    others_value: float  # the other couriers' pooled median hours / problem rate
+    bound: float  # "slow": lower bound of the share slower than the others' median;
+    #               "exceptions": the courier's rate's lower bound (above ``others_bound``)
+    others_bound: float  # "slow": 0.5; "exceptions": the others' rate's upper bound
+    suggest: str | None
+    suggest_value: float | None
+
+
+def _hist_sum(tallies: Iterable[CourierTally]) -> list[tuple[int, int]]:
+    out: dict[int, int] = {}
+    for t in tallies:
+        for h, c in t.hours:
+            out[h] = out.get(h, 0) + c
+    return sorted(out.items())
+
+
+def courier_flags(tallies: Sequence[CourierTally], *, min_parcels: int = MIN_PARCELS,
+                  min_slower_h: int = MIN_SLOWER_H, z: float = Z_95) -> list[CourierFlag]:
+    """Couriers clearly slower or more exception-prone than the others in their province.
+
+    Both sides need ``min_parcels`` (the courier, and the other couriers of the province
+    pooled). *Exceptions*: the Wilson 95 % interval of the courier's problem rate lies wholly
+    above the others' (its lower bound over their upper bound). *Slow*: with m the others'
+    median delivery hours, the share of the courier's delivered parcels that took longer than
+    m has a Wilson lower bound above ½ (were it no slower, at most half would), and its own
+    median is at least ``min_slower_h`` hours over m. The suggested courier is the best other
+    courier of the province with ``min_parcels`` itself (fastest median, or lowest rate) that
+    is not flagged the same way; worst flags first."""
+    by_province: dict[str, list[CourierTally]] = {}
+    for t in tallies:
+        by_province.setdefault(t.province, []).append(t)
+    out: list[CourierFlag] = []
+    for province, rows in sorted(by_province.items()):
+        if not province:
+            continue  # no province to route by
+        exc: dict[str, CourierFlag] = {}
+        slow: dict[str, CourierFlag] = {}
+        for t in rows:
+            others = [o for o in rows if o.courier != t.courier]
+            on, ok = sum(o.parcels for o in others), sum(o.problems for o in others)
+            if t.parcels >= min_parcels and on >= min_parcels:
+                low, high = wilson_lower(t.problems, t.parcels, z), wilson_upper(ok, on, z)
+                if low > high:
+                    exc[t.courier] = CourierFlag("exceptions", province, t.courier, t.parcels,
+                                                 t.problems / t.parcels, on, ok / on, low, high,
+                                                 None, None)
+            oh = _hist_sum(others)
+            od = sum(c for _, c in oh)
+            if t.delivered >= min_parcels and od >= min_parcels:
+                m = percentile(oh, 0.5)
+                mine = percentile(t.hours, 0.5)
+                assert m is not None and mine is not None
+                slower = sum(c for h, c in t.hours if h > m)
+                low = wilson_lower(slower, t.delivered, z)
+                if low > 0.5 and mine - m >= min_slower_h:
+                    slow[t.courier] = CourierFlag("slow", province, t.courier, t.delivered,
+                                                  float(mine), od, float(m), low, 0.5,
+                                                  None, None)
+        for flagged, key in ((exc, lambda o: (o.problems / o.parcels, o.courier)),
+                             (slow, lambda o: (percentile(o.hours, 0.5), o.courier))):
+            for f in flagged.values():
+                enough = [o for o in rows if o.courier != f.courier and o.courier not in flagged
+                          and (o.parcels if f.kind == "exceptions" else o.delivered)
+                          >= min_parcels]
+                best = min(enough, key=key, default=None)
+                if best is not None:
+                    value = key(best)[0]
+                    f = replace(f, suggest=best.courier,
+                                suggest_value=None if value is None else float(value))
+                out.append(f)
+    return sorted(out, key=lambda f: (f.kind != "exceptions", -f.bound, f.province, f.courier))

@@ -1,4 +1,5 @@
-"""`fahuo report volume|timing|returns|flags --from --to --shop`: 数据分析 in rich tables."""
+"""`fahuo report volume|timing|returns|couriers|exceptions|flags --from --to --shop`: 数据分析
+in rich tables."""
 
 from __future__ import annotations
 
@@ -70,15 +71,36 @@ def report_returns(first: Optional[str] = FROM, to: Optional[str] = TO,
     _print_tables(_rng(first, to, shop), {"退货"}, xlsx)
 
 
+@report_cli.command("couriers")
+def report_couriers(first: Optional[str] = FROM, to: Optional[str] = TO,
+                    shop: Optional[str] = SHOP, xlsx: Optional[Path] = XLSX) -> None:
+    """Delivery per courier and courier × province: median and P90 hours to delivery,
+    failure, refusal and return rates, and the couriers flagged in a province."""
+    _print_tables(_rng(first, to, shop), {"快递时效", "快递×省份", "快递预警"}, xlsx)
+
+
+@report_cli.command("exceptions")
+def report_exceptions(first: Optional[str] = FROM, to: Optional[str] = TO,
+                      shop: Optional[str] = SHOP, xlsx: Optional[Path] = XLSX) -> None:
+    """物流异常 per kind, courier and province, with the median time to close."""
+    _print_tables(_rng(first, to, shop),
+                  {"物流异常（按类型）", "物流异常（按快递）", "物流异常（按省份）"}, xlsx)
+
+
 @report_cli.command("flags")
 def report_flags(first: Optional[str] = FROM, to: Optional[str] = TO,
                  shop: Optional[str] = SHOP, xlsx: Optional[Path] = XLSX) -> None:
-    """Products returned clearly more than the shop's baseline, with the main reason."""
+    """Products returned clearly more than the shop's baseline, with the main reason, and
+    couriers clearly slower or more exception-prone than the others in a province."""
     rng = _rng(first, to, shop)
-    f = report.flags(_app().uow, rng)
+    app = _app()
+    f, couriers = report.flags(app.uow, rng), report.courier_advice(app.uow, rng)
     if not f.flags:
-        out.print(f"没有预警：没有商品的退货率明显高于店铺基线 {f.baseline:.1%}")
-    _print_tables(rng, {"预警"} if f.flags else set(), xlsx)
+        out.print(f"没有商品预警：没有商品的退货率明显高于店铺基线 {f.baseline:.1%}")
+    if not couriers:
+        out.print("没有快递预警：没有快递在某省明显更慢或问题件明显更多")
+    _print_tables(rng, ({"预警"} if f.flags else set()) | ({"快递预警"} if couriers else set()),
+                  xlsx)
 
 
 def register(cli: typer.Typer) -> None:

@@ -149,8 +149,10 @@ def run_tracking() -> dict:
     outcomes = follow_intercepts(app.uow)
     found = app.watch.detect().as_dict()
     alerts = app.watch.send_alerts(app.settings.public_url)
+    from fahuo.services.report import send_flag_digest  # once a day per channel
+    digest = send_flag_digest(app.uow, app.notify, link_base=app.settings.public_url)
     return {"tracking": track, "intercept_outcomes": outcomes, "exceptions": found,
-            "alerts": len(alerts)}
+            "alerts": len(alerts), "digest": len(digest)}
 
 
 @huey.task()

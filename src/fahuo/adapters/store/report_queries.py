@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
-    Connection, ColumnElement, String, and_, case, cast, distinct, func, select,
+    Connection, ColumnElement, String, and_, case, cast, distinct, func, or_, select,
 )
 from sqlalchemy.sql import Select
 
@@ -194,3 +194,113 @@ class ReportQueries:
                     a.c.aftersale_type.in_(sorted(RETURN_TYPES)))
              .order_by(so.c.order_id, a.c.aftersale_id).limit(limit))
         return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    # -- delivery per courier × province -------------------------------------------------
+    # A tracker's events are orjson (compact) text, oldest first; "ever in a state" is a LIKE
+    # on it, the same on SQLite and PostgreSQL, so a parcel that failed once and was then
+    # delivered still counts as a failure.
+    @staticmethod
+    def _ever(t: Any, *states: str) -> ColumnElement[bool]:
+        conds = [t.c.state.in_(states)]
+        conds += [t.c.events.like(f'%"state":"{s}"%') for s in states]
+        return or_(*conds)
+
+    def _tracked(self, shop_ref: int | None, start: int, stop: int):
+        """The parcels confirmed in [start, stop) that have a tracker, with what became of
+        them: delivered (when), ever failed, refused, sent back."""
+        p, o, t = m.packs, m.orders, m.trackers
+        delivered = case((t.c.state == "delivered", t.c.state_since), else_=None)
+        q = (select(p.c.id.label("pack_id"), o.c.order_id,
+                    func.coalesce(p.c.courier_code, t.c.courier_code, "").label("courier"),
+                    func.coalesce(o.c.province, "").label("province"),
+                    t.c.shipped_at.label("confirmed"), delivered.label("delivered"),
+                    t.c.state, t.c.track_no,
+                    self._ever(t, "failed_attempt").label("failed"),
+                    or_(self._ever(t, "rejected"), t.c.incident == "refused").label("refused"),
+                    self._ever(t, "returning", "returned").label("returned"))
+             .select_from(p.join(o, o.c.order_id == p.c.main_order_id)
+                          .join(t, t.c.pack_id == p.c.id))
+             .where(p.c.state == "confirmed", t.c.shipped_at >= start, t.c.shipped_at < stop))
+        if shop_ref is not None:
+            q = q.where(p.c.shop_ref == shop_ref)
+        return q.subquery("tracked")
+
+    def delivery(self, shop_ref: int | None, start: int, stop: int) -> list[dict[str, Any]]:
+        """{courier, province, parcels, delivered, failed, refused, returned} per courier ×
+        province over the tracked parcels confirmed in the range."""
+        tr = self._tracked(shop_ref, start, stop)
+
+        def n(cond: Any) -> Any:
+            return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+        q = (select(tr.c.courier, tr.c.province, func.count().label("parcels"),
+                    n(tr.c.delivered.is_not(None)).label("delivered"),
+                    n(tr.c.failed).label("failed"), n(tr.c.refused).label("refused"),
+                    n(tr.c.returned).label("returned"),
+                    n(or_(tr.c.failed, tr.c.refused, tr.c.returned)).label("problems"))
+             .group_by(tr.c.courier, tr.c.province))
+        return [{k: (int(v) if k not in ("courier", "province") else v)
+                 for k, v in r._mapping.items()} for r in self.conn.execute(q)]
+
+    def delivery_hours(self, shop_ref: int | None, start: int, stop: int
+                       ) -> list[dict[str, Any]]:
+        """{courier, province, hours, n}: delivered parcels by whole hours confirmed →
+        delivered (a histogram: rows bounded by the spread of hours, not by parcels)."""
+        tr = self._tracked(shop_ref, start, stop)
+        hours = ((tr.c.delivered - tr.c.confirmed) // HOUR).label("hours")
+        q = (select(tr.c.courier, tr.c.province, hours, func.count().label("n"))
+             .where(tr.c.delivered.is_not(None), tr.c.delivered >= tr.c.confirmed)
+             .group_by(tr.c.courier, tr.c.province, hours))
+        return [{"courier": r.courier, "province": r.province, "hours": int(r.hours),
+                 "n": int(r.n)} for r in self.conn.execute(q)]
+
+    def courier_parcels(self, shop_ref: int | None, start: int, stop: int, courier: str,
+                        province: str, limit: int = 500) -> list[dict[str, Any]]:
+        """The parcels behind a courier flag: {order_id, track_no, state, confirmed,
+        delivered, failed, refused, returned}, problems first, then slowest."""
+        tr = self._tracked(shop_ref, start, stop)
+        problem = case((or_(tr.c.failed, tr.c.refused, tr.c.returned), 0), else_=1)
+        took = func.coalesce(tr.c.delivered - tr.c.confirmed, -1)
+        q = (select(tr.c.order_id, tr.c.track_no, tr.c.state, tr.c.confirmed, tr.c.delivered,
+                    tr.c.failed, tr.c.refused, tr.c.returned)
+             .where(tr.c.courier == courier, tr.c.province == province)
+             .order_by(problem, took.desc(), tr.c.order_id).limit(limit))
+        return [{**dict(r._mapping), "failed": bool(r.failed), "refused": bool(r.refused),
+                 "returned": bool(r.returned)} for r in self.conn.execute(q)]
+
+    # -- exceptions (findings) -----------------------------------------------------------
+    def findings_by(self, shop_ref: int | None, start: int, stop: int
+                    ) -> list[dict[str, Any]]:
+        """{kind, courier, province, found, open}: findings opened in [start, stop) per kind ×
+        courier × receiving province."""
+        f, o = m.findings, m.orders
+        prov = func.coalesce(o.c.province, "").label("province")
+        q = (select(f.c.kind, f.c.courier_code.label("courier"), prov,
+                    func.count().label("found"),
+                    func.coalesce(func.sum(case((f.c.closed_at.is_(None), 1), else_=0)), 0)
+                    .label("open"))
+             .select_from(f.outerjoin(o, o.c.order_id == f.c.order_id))
+             .where(f.c.opened_at >= start, f.c.opened_at < stop)
+             .group_by(f.c.kind, f.c.courier_code, prov))
+        if shop_ref is not None:
+            q = q.where(f.c.shop_ref == shop_ref)
+        return [{**dict(r._mapping), "found": int(r.found), "open": int(r.open)}
+                for r in self.conn.execute(q)]
+
+    def finding_close_hours(self, shop_ref: int | None, start: int, stop: int
+                            ) -> list[dict[str, Any]]:
+        """{kind, courier, province, hours, n}: closed findings opened in the range by whole
+        hours from opening to closing."""
+        f, o = m.findings, m.orders
+        prov = func.coalesce(o.c.province, "").label("province")
+        hours = ((f.c.closed_at - f.c.opened_at) // HOUR).label("hours")
+        q = (select(f.c.kind, f.c.courier_code.label("courier"), prov, hours,
+                    func.count().label("n"))
+             .select_from(f.outerjoin(o, o.c.order_id == f.c.order_id))
+             .where(f.c.opened_at >= start, f.c.opened_at < stop, f.c.closed_at.is_not(None),
+                    f.c.closed_at >= f.c.opened_at)
+             .group_by(f.c.kind, f.c.courier_code, prov, hours))
+        if shop_ref is not None:
+            q = q.where(f.c.shop_ref == shop_ref)
+        return [{**dict(r._mapping), "hours": int(r.hours), "n": int(r.n)}
+                for r in self.conn.execute(q)]
