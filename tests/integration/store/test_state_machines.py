@@ -273,3 +273,21 @@ def test_a_ship_job_runs_once_and_each_pending_row_settles_once(fahuo_any_db, ma
     assert (got["status"], got["ok"], got["failed"]) == ("done", 0, 1)
     assert [(i["status"], i["message"]) for i in got["items"]] == [("failed", "平台拒绝"),
                                                                    ("invalid", "")]
+
+
+def test_a_batch_of_rows_with_and_without_a_number_is_recorded(fahuo_any_db, make_order):
+    """批量发货 of a numbered order and one without a number: one job, both rows kept (the
+    rows differ in which fields they carry)."""
+    app = fahuo_any_db
+    _setup(app, make_order)
+    with app.uow() as u:
+        job = u.pipeline.add_job(kind="batch", status="running", source="selection", total=2)
+        u.pipeline.add_job_items(job, [
+            {"line_no": 1, "order_id": A, "status": "pending", "courier_code": "zhongtong",
+             "track_no": "7800000000002", "message": ""},
+            {"line_no": 2, "order_id": B, "status": "invalid", "message": "没有运单号"}])
+    with app.uow(readonly=True) as u:
+        got = u.pipeline.job(job)
+    assert got is not None
+    assert [(i["order_id"], i["track_no"], i["status"]) for i in got["items"]] == [
+        (A, "7800000000002", "pending"), (B, "", "invalid")]

@@ -695,7 +695,10 @@ class PipelineRepository:
         return job_id
 
     def add_job_items(self, job_id: int, items: list[dict[str, Any]]) -> None:
-        rows = [{**i, "job_id": job_id, "status": JOB_ITEM.check_new(
+        # every row with every column: a batch mixes rows with a number and rows without,
+        # and one INSERT of many rows needs the same keys in each
+        rows = [{"order_id": "", "courier_code": "", "track_no": "", "message": "", **i,
+                 "job_id": job_id, "status": JOB_ITEM.check_new(
             (job_id, i["line_no"]), i["status"]).value} for i in items]
         if rows:
             self.conn.execute(m.ship_job_items.insert(), rows)
