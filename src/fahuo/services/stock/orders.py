@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import OrderState
 from fahuo.domain.orders import PRE_SHIPMENT, SENT
@@ -22,6 +21,9 @@ from fahuo.domain.reservations import Parcel, ReservationState as RS, boxed, kep
 from fahuo.domain.stock import Demand, Move, expand, plan_reservations
 from fahuo.services.ports import UowFactory
 from fahuo.services.stock.lines import WAREHOUSE
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 STOCK_HOLD_SOURCE = "stock"
 
