@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from fahuo.domain.clock import shop_time
+from fahuo.domain.money import yuan_text
 from fahuo.domain.orders import Order, Receiver, SubOrder
 from fahuo.domain.packs import is_line_shippable
 from fahuo.domain.regions import CITIES_WITHOUT_DISTRICTS, province_of
@@ -324,8 +325,8 @@ def audit(order: Order, rules: AuditRules, now: int, *, stock_short: Iterable[st
         if open_subs:
             holds.append(Hold(R.AFTER_SALE_OPEN, "、".join(_sku_label(s) for s in open_subs)))
     if rules.amount_threshold_fen is not None and order.pay_amount > rules.amount_threshold_fen:
-        holds.append(Hold(R.AMOUNT_ABOVE, f"实付{order.pay_amount / 100:.2f}元，超过"
-                                          f"{rules.amount_threshold_fen / 100:.2f}元"))
+        holds.append(Hold(R.AMOUNT_ABOVE, f"实付{yuan_text(order.pay_amount)}，超过"
+                                          f"{yuan_text(rules.amount_threshold_fen)}"))
     black = []
     if order.buyer_id and order.buyer_id in rules.blacklist_buyer_ids:
         black.append("买家在黑名单")

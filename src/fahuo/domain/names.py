@@ -71,6 +71,23 @@ SCAN_VERDICT: Mapping[str, str] = {
     "held": "挂起中", "unknown": "未知单号", "not_ready": "未就绪", "failed": "回传失败",
 }
 
+# the platform's after-sale statuses (aftersale_status) fahuo shows
+AFTERSALE_STATUS: Mapping[str, str] = {
+    "6": "待商家同意", "7": "待买家退货", "8": "待商家发货", "11": "待商家二次同意",
+    "12": "售后成功", "27": "商家拒绝", "28": "售后失败",
+}
+USER_ROLE: Mapping[str, str] = {"admin": "管理员", "operator": "操作员"}
+USER_STATE: Mapping[str, str] = {"active": "正常", "disabled": "已停用"}
+# when a shop tells the platform a parcel shipped (shop_settings.confirm_mode)
+CONFIRM_MODE: Mapping[str, str] = {"on_print": "打印后发货", "on_scan": "扫描后发货",
+                                   "on_waybill": "取号后发货"}
+# what the Douyin print component reported of a task (print_component results)
+PRINT_TASK_STATUS: Mapping[str, str] = {"printed": "已打印", "rendered": "已渲染",
+                                        "failed": "打印失败", "refused": "组件拒绝任务"}
+# the steps of a shipping pass (services/shipping), as hold texts and pass notes name them
+PIPELINE_STEP: Mapping[str, str] = {"recycle": "回收单号", "audit": "审单", "reaudit": "复审",
+                                    "plan": "分包", "waybills": "取号", "confirm": "发货"}
+
 # Every code set by name, for screens that pick one by name and for the untranslated-text test.
 CODE_SETS: Mapping[str, Mapping[str, str]] = {
     "order_state": ORDER_STATE, "pack_state": PACK_STATE, "pack_kind": PACK_KIND,
@@ -79,6 +96,9 @@ CODE_SETS: Mapping[str, Mapping[str, str]] = {
     "job_item_status": JOB_ITEM_STATUS, "inbox_status": INBOX_STATUS,
     "waybill_status": WAYBILL_STATUS, "channel_kind": CHANNEL_KIND, "stock_move": STOCK_MOVE,
     "courier": COURIER, "handover_state": HANDOVER_STATE, "scan_verdict": SCAN_VERDICT,
+    "aftersale_status": AFTERSALE_STATUS, "user_role": USER_ROLE, "user_state": USER_STATE,
+    "confirm_mode": CONFIRM_MODE, "print_task_status": PRINT_TASK_STATUS,
+    "pipeline_step": PIPELINE_STEP,
 }
 
 

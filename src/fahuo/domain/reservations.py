@@ -11,6 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
+
+from fahuo.domain.lifecycle import Lifecycle
+
+class ReservationState(StrEnum):
+    """One order's hold on one stock item."""
+
+    RESERVED = "reserved"  # units held for the order (it may shrink while it stays so)
+    RELEASED = "released"  # given back (refund, cancel, unpack, by hand)
+    SHIPPED = "shipped"    # the parcel left: the units left on hand with it
+
+
+RS = ReservationState
+RESERVATION: Lifecycle[ReservationState] = Lifecycle("reservation", {
+    RS.RESERVED: frozenset({RS.RELEASED, RS.SHIPPED}),
+    # an order given back its stock (by hand, say) and planned again reserves afresh
+    RS.RELEASED: frozenset({RS.RESERVED}),
+    RS.SHIPPED: frozenset(),  # the goods are gone: a return comes back as a stock move
+}, frozenset({RS.RESERVED}))
+
 
 # Why units went back, as the stock journal says it (the merchant reads these).
 REFUND = "退款释放"
@@ -61,5 +81,5 @@ def boxed(parcels: Iterable[Parcel]) -> dict[tuple[str, str], int]:
             if not p.confirmed and not p.unpacked and units > 0}
 
 
-__all__ = ["CANCEL", "MANUAL", "REFUND", "UNPACK", "Parcel", "boxed", "kept",
-           "release_reason"]
+__all__ = ["CANCEL", "MANUAL", "RESERVATION", "REFUND", "UNPACK", "Parcel",
+           "ReservationState", "boxed", "kept", "release_reason"]

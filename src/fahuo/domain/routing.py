@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from fahuo.domain.couriers import courier_code, courier_name
+from fahuo.domain.money import yuan_text
 from fahuo.domain.regions import city_key, province_of
 from fahuo.domain.rule_errors import FieldErrors
 
@@ -151,9 +152,9 @@ class CourierRule:
         if self.product_tags and not self.product_tags & facts.product_tags:
             return "不含规则指定的商品标签"
         if self.min_amount_fen is not None and facts.amount_fen < self.min_amount_fen:
-            return f"金额{facts.amount_fen / 100:.2f}元低于{self.min_amount_fen / 100:.2f}元"
+            return f"金额{yuan_text(facts.amount_fen)}低于{yuan_text(self.min_amount_fen)}"
         if self.max_amount_fen is not None and facts.amount_fen > self.max_amount_fen:
-            return f"金额{facts.amount_fen / 100:.2f}元高于{self.max_amount_fen / 100:.2f}元"
+            return f"金额{yuan_text(facts.amount_fen)}高于{yuan_text(self.max_amount_fen)}"
         return None
 
     def why_matched(self, facts: ParcelFacts) -> str:
@@ -169,7 +170,7 @@ class CourierRule:
         if self.product_tags:
             parts.append("含标签" + "、".join(sorted(self.product_tags & facts.product_tags)))
         if self.min_amount_fen is not None or self.max_amount_fen is not None:
-            parts.append(f"金额{facts.amount_fen / 100:.2f}元在"
+            parts.append(f"金额{yuan_text(facts.amount_fen)}在"
                          f"{_range(self.min_amount_fen, self.max_amount_fen, '分')}")
         return "，".join(parts) or "适用所有包裹"
 
@@ -296,10 +297,10 @@ def choose_courier(facts: ParcelFacts, rules: Sequence[CourierRule], default_cou
                 if r is winner:
                     continue
                 considered.append((r.courier_code, f"规则「{r.name}」匹配，" + (
-                    f"运费{p / 100:.2f}元不是最低" if p is not None else "运费表无法计价")))
+                    f"运费{yuan_text(p)}不是最低" if p is not None else "运费表无法计价")))
             return CourierDecision(winner.courier_code, winner.name,
                                    f"规则「{winner.name}」：{winner.why_matched(facts)}；"
-                                   f"运费最低{fee / 100:.2f}元", tuple(considered))
+                                   f"运费最低{yuan_text(fee)}", tuple(considered))
         _, winner = candidates[0]
         for _, r in candidates[1:]:
             considered.append((r.courier_code, f"规则「{r.name}」匹配，排在后面"))

@@ -9,12 +9,9 @@ import typer
 from rich.table import Table
 
 from fahuo.domain.aftersales import TYPE_NAMES
-from fahuo.domain.names import INTERCEPT_STATE, courier_name, name
+from fahuo.domain.names import AFTERSALE_STATUS, INTERCEPT_STATE, courier_name, name
 from fahuo.entrypoints.cli_common import _app, _fail, _t, out, who
 
-# the platform after-sale statuses (as the console names them)
-AFTERSALE_STATUS = {6: "待商家同意", 7: "待买家退货", 8: "待商家发货", 11: "待商家二次同意", 12: "售后成功",
-                    27: "商家拒绝", 28: "售后失败"}
 
 stock_cli = typer.Typer(help="Stock: levels, moves, count files, sync to the shops.",
                         no_args_is_help=True)
@@ -244,7 +241,7 @@ def aftersales_list(status: str = typer.Option("open", help="open, closed, inter
                                   if r["received_at"] else "")
         t.add_row(r["aftersale_id"], r["order_id"],
                   TYPE_NAMES.get(r["aftersale_type"], str(r["aftersale_type"])),
-                  AFTERSALE_STATUS.get(r["aftersale_status"], str(r["aftersale_status"])),
+                  name(AFTERSALE_STATUS, r["aftersale_status"]),
                   "未发货" if r["stage"] == "before_ship" else "已发货",
                   f"{courier_name(r['return_company'])} {r['return_tracking_no']}".strip(), back,
                   f"{name(INTERCEPT_STATE, r['intercept_state'])} {r['intercept_detail']}".strip(),

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import orjson
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.aftersales import goods_come_back, receipt_problems
 from fahuo.domain.couriers import courier_code
 from fahuo.domain.orders import RETURNABLE, OrderState
@@ -28,6 +27,9 @@ from fahuo.services.ports import Carriers, PlatformFactory, UowFactory
 from fahuo.services.stock.lines import StockInputError, StockLine
 from fahuo.services.stock.moves import move_stock_in
 from fahuo.services.stock.orders import follow_lines_in
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 CURSOR = "aftersales"
 OPEN = {6, 7, 8, 11, 13, 27}      # waiting on someone (27: refused once, buyer may appeal)

@@ -16,6 +16,7 @@ from fahuo.adapters.carriers.base import ProviderError
 from fahuo.adapters.platforms.doudian.errors import (
     DoudianError, InterceptRefusal, TransportError, UnexpectedResponse, intercept_refusal,
 )
+from fahuo.domain.money import yuan
 from fahuo.services.ports import Carrier
 
 log = structlog.get_logger(__name__)
@@ -67,7 +68,7 @@ def by_douyin(api: Any, aftersale_id: str, parcels: list[Parcel]) -> None:
                                                      "unavailable_reason", "intercept_cost")}
         if x.get("is_success"):
             p.via, p.outcome = PLATFORM, "ok"
-            p.text = f"已提交拦截，费用 {int(x.get('intercept_cost') or 0) / 100:.2f} 元"
+            p.text = f"已提交拦截，费用 {yuan(int(x.get('intercept_cost') or 0))} 元"
         elif intercept_refusal(x) is InterceptRefusal.ALREADY_REQUESTED:  # asked before:
             # asking anyone again would pay twice
             p.via, p.outcome = PLATFORM, "ok"

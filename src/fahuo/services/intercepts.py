@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import time
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import structlog
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.aftersales import (
     ASKED, BUSY as BUSY_STATES, INTERCEPT, InterceptState as I,
 )
@@ -39,6 +38,9 @@ from fahuo.services.ports import Capability, Carrier, Carriers, PlatformFactory,
 from .intercept_paths import (
     PLATFORM, PLATFORM_LABEL, Parcel, by_douyin, courier_step, summary,
 )
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 # The buyer wants money back and the parcel is still the courier's to turn round (at 11 the

@@ -32,8 +32,7 @@ AFTERSALE_STATUS: Mapping[str, str] = {"open": "处理中", "intercept": "拦截
 AFTERSALE_TYPE: Mapping[str, str] = {str(k): v for k, v in TYPE_NAMES.items()}
 AFTERSALE_STAGE: Mapping[str, str] = {"before_ship": "未发货", "after_ship": "已发货"}
 STOCK_LEVEL: Mapping[str, str] = {"low": "低于安全库存", "out": "缺货"}
-USER_ROLE: Mapping[str, str] = {"admin": "管理员", "operator": "操作员"}
-USER_STATE: Mapping[str, str] = {"active": "正常", "disabled": "已停用"}
+USER_ROLE, USER_STATE = names.USER_ROLE, names.USER_STATE
 # 发货时效: which deadlines (6h / 24h: not overdue yet)
 DEADLINE_WINDOW: Mapping[str, str] = {"overdue": "已超时", "6h": "6 小时内到期",
                                       "24h": "24 小时内到期", "later": "24 小时以后到期",

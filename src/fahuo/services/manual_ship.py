@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fahuo.domain.imports import parse_import
+from fahuo.domain.jobs import JobItemState, JobState
 from fahuo.domain.holds import OPEN_AFTER_SALE_STATUSES
 from fahuo.domain.names import HOLD_REASON, ORDER_STATE
 from fahuo.domain.orders import PLATFORM_STATUS_NAMES, PRE_SHIPMENT, OrderState
@@ -199,13 +200,13 @@ def apply_table(uow_factory: UowFactory, platform_for: PlatformFactory, table: T
     name = table.name
     preview = preview_table(uow_factory, table)
     with uow_factory() as u:
-        job_id = u.pipeline.add_job(kind="import", status="running", source=name,
+        job_id = u.pipeline.add_job(kind="import", status=JobState.RUNNING, source=name,
                                     fingerprint=preview.fingerprint, total=len(preview.rows),
                                     created_by=actor)
         items = [
             {"line_no": r.line_no, "order_id": r.order_id, "courier_code": r.courier_code,
-             "track_no": r.track_no, "status": "pending" if r.status == "ready" else
-             ("skipped" if r.status == "already_shipped" else "invalid"),
+             "track_no": r.track_no, "status": JobItemState.PENDING if r.status == "ready" else
+             (JobItemState.SKIPPED if r.status == "already_shipped" else JobItemState.INVALID),
              "message": r.message} for r in preview.rows]
         for part in chunks(items):
             u.pipeline.add_job_items(job_id, list(part))
@@ -234,7 +235,7 @@ def _ship_rows(uow_factory: UowFactory, platform_for: PlatformFactory, job_id: i
                 loaded[row.order_id], u.pipeline.open_holds([row.order_id]).get(row.order_id, []),
                 bool(u.pipeline.refund_asked([row.order_id], sorted(OPEN_AFTER_SALE_STATUSES))))
             if other:  # taken or changed since the preview (another import, another person)
-                u.pipeline.update_job_item(job_id, row.line_no, status="failed", message=other)
+                u.pipeline.settle_job_item(job_id, row.line_no, JobItemState.FAILED, other)
                 failed += 1
                 continue
             shop_ref, state, order = loaded[row.order_id]
@@ -264,15 +265,14 @@ def _ship_rows(uow_factory: UowFactory, platform_for: PlatformFactory, job_id: i
                     [pack_id], PACK.sources(PackState.CANCELLED), PackState.CANCELLED,
                     last_error=pack["last_error"] or "; ".join(rep.notes))
                 u.pipeline.move_waybills([(row.courier_code, row.track_no)], WaybillState.UNUSED)
-            u.pipeline.update_job_item(job_id, row.line_no,
-                                       status="shipped" if good else "failed",
-                                       message="" if good else (
-                                           pack["last_error"] or "; ".join(rep.notes)
-                                           or "平台未确认发货，请查看订单 (not confirmed)"))
+            u.pipeline.settle_job_item(
+                job_id, row.line_no, JobItemState.SHIPPED if good else JobItemState.FAILED,
+                "" if good else (pack["last_error"] or "; ".join(rep.notes)
+                                 or "平台未确认发货，请查看订单 (not confirmed)"))
         if progress:
             progress(i, len(rows))
     with uow_factory() as u:
-        u.pipeline.update_job(job_id, status="done", ok=ok, failed=failed,
+        u.pipeline.finish_job(job_id, ok=ok, failed=failed,
                               finished_at=int(time.time()))
 
 
@@ -285,7 +285,7 @@ def ship_selected(uow_factory: UowFactory, platform_for: PlatformFactory,
         packs = u.pipeline.packs_of_orders(list(order_ids))
         pack_lines = u.pipeline.lines([p["id"] for p in packs])
         orders_of = {p["id"]: {ln["order_id"] for ln in pack_lines[p["id"]]} for p in packs}
-        job_id = u.pipeline.add_job(kind="batch", status="running", source="selection",
+        job_id = u.pipeline.add_job(kind="batch", status=JobState.RUNNING, source="selection",
                                     total=len(order_ids), created_by=actor)
         items: list[dict[str, Any]] = []
         ready: dict[str, list[int]] = {}
@@ -320,14 +320,15 @@ def ship_selected(uow_factory: UowFactory, platform_for: PlatformFactory,
             err = next((p["last_error"] for p in u.pipeline.packs_of_orders([oid])
                         if p["id"] in ids and p["last_error"]), "")
             line = next(it["line_no"] for it in items if it["order_id"] == oid)
-            u.pipeline.update_job_item(job_id, line, status="shipped" if good else "failed",
-                                       message="" if good else err)
+            u.pipeline.settle_job_item(
+                job_id, line, JobItemState.SHIPPED if good else JobItemState.FAILED,
+                "" if good else err)
         ok += good
         failed += not good
         if progress:
             progress(i, len(ready))
     with uow_factory() as u:
-        u.pipeline.update_job(job_id, status="done", ok=ok, failed=failed,
+        u.pipeline.finish_job(job_id, ok=ok, failed=failed,
                               finished_at=int(time.time()))
         job = u.pipeline.job(job_id)
     assert job is not None  # written in this unit of work

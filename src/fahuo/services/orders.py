@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import structlog
 
 from fahuo.adapters.platforms.doudian.orders import OrderPayloadError, parse_order
 from fahuo.adapters.store.repositories import UpsertResult
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import HOLDABLE, OrderState, apply_platform_status
 from fahuo.domain.packs import PackState
 from fahuo.services.stock.orders import follow_lines_in
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 

@@ -18,6 +18,7 @@ from typing import Any
 from fahuo.adapters.platforms.doudian.print_component import (
     Document, fetch_template_urls, parse_component_message, shop_key_params_for, split_tasks,
 )
+from fahuo.domain.names import PRINT_TASK_STATUS
 from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.print_data import print_data
 from fahuo.services.printing import record_printed
@@ -135,8 +136,7 @@ def record_component_result(uow_factory: UowFactory, raw: str | bytes, *, actor:
     return {"printed": printed, "failed": failed, "ignored": None}
 
 
-TASK_STATUS_ZH = {"printed": "已打印", "rendered": "已渲染", "failed": "打印失败",
-                  "refused": "组件拒绝任务"}
+TASK_STATUS_ZH = PRINT_TASK_STATUS
 
 
 def component_results(uow_factory: UowFactory, limit: int = 30) -> list[dict[str, Any]]:

@@ -8,13 +8,14 @@ by fahuo as PDF/ZPL (``printing.print_labels``). The console, CLI and API all co
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.clock import SHOP_TZ
 from fahuo.domain.couriers import courier_code
 from fahuo.services.ports import PlatformFactory, UowFactory
@@ -22,6 +23,9 @@ from fahuo.services.printing import (
     PLAIN_KEEP_S, PLATFORM_SOURCE, AddressRefused, NothingToPrint, PrintError, PrintResult, _ids,
     check_label_options, check_zpl_font, live_facts, live_packs, print_labels, reprint_refusal,
 )
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 PLATFORM = PLATFORM_SOURCE
 

@@ -17,10 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from fahuo.adapters.labels.model import SIZES, LabelData, LabelError, Party
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.clock import SHOP_TZ
 from fahuo.domain.orders import OrderState
 from fahuo.domain.packs import PackState
@@ -31,6 +30,9 @@ from fahuo.services.label_files import forget_plain_labels as forget_plain_label
 from fahuo.services.label_files import hand_out as hand_out
 from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.receivers import PlainReceiver, full_receivers
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 FORMATS = {"labels": ("pdf", "zpl")}
 # A label prints whenever the parcel needs one: any pack whose number is live, confirmed or

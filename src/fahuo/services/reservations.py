@@ -10,20 +10,18 @@ cannot see.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.clock import shop_time
 from fahuo.domain.couriers import normalize_tracking_no
 from fahuo.domain.names import ORDER_STATE, PACK_STATE
 from fahuo.domain.orders import OrderState
 from fahuo.domain.packs import PackState
 from fahuo.domain.reservations import MANUAL
+from fahuo.services.ports import UowFactory
 from fahuo.services.stock.orders import follow_lines_in, retry_short_in
 
-UowFactory = Callable[..., UnitOfWork]
 NOTE_MAX = 500
 # A pack in these states still goes out as it is: its units are deducted when it does.
 WILL_SHIP = ("planned", "waybill_pending", "waybill_taken", "printed", "scanned")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from fahuo.adapters.labels.zpl import zpl_font_problem
 from fahuo.domain.couriers import courier_code, courier_name
 from fahuo.domain.holds import AuditRules
+from fahuo.domain.names import CONFIRM_MODE
 from fahuo.domain.packs import SkuFacts, SplitRules
 from fahuo.domain.regions import province_of
 from fahuo.domain.routing import CostTable, CourierRule
@@ -21,8 +22,7 @@ if TYPE_CHECKING:
 CONFIRM_MODES = ("on_print", "on_scan", "on_waybill")
 # A new shop confirms shipment once the label is printed: a number taken is not a parcel sent.
 DEFAULT_CONFIRM_MODE = "on_print"
-CONFIRM_MODE_NAMES = {"on_print": "打印后发货", "on_scan": "扫描后发货",
-                      "on_waybill": "取号后发货"}
+CONFIRM_MODE_NAMES = CONFIRM_MODE
 ON_WAYBILL_WARNING = ("取号后发货：一取到运单号就向平台回传发货，此时面单还没打印、包裹还没出库；"
                       "若快递迟迟不揽收，平台会判为虚假发货（揽收超时），可能被处罚。"
                       "建议使用打印后发货或扫描后发货。")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import hmac
 import re
@@ -10,10 +12,12 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.urls import is_loopback, url_problem
 from fahuo.services.ports import UowFactory
 from fahuo.services.settings import DEFAULT_CONFIRM_MODE
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 APP_KEY = re.compile(r"^\d{19}$")
 SHOP_ID = re.compile(r"^\d{1,20}$")

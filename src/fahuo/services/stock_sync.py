@@ -19,16 +19,18 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import orjson
 import structlog
 
 from fahuo.adapters.platforms.doudian.errors import DoudianError
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.stock import Level, SyncRule, advertised, bundle_sellable, expand, sellable
 from fahuo.services.ports import PlatformFactory, UowFactory
 from fahuo.services.stock.lines import WAREHOUSE
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 

@@ -20,11 +20,12 @@ import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from fahuo.domain.names import USER_ROLE
 from fahuo.services.ports import UowFactory
 
 log = structlog.get_logger(__name__)
 ROLES = ("admin", "operator")
-ROLE_NAMES = {"admin": "管理员", "operator": "操作员"}
+ROLE_NAMES = USER_ROLE
 _ROLE_CHOICES = "角色应为 " + " 或 ".join(f"{ROLE_NAMES[r]} ({r})" for r in ROLES)
 _NAME = re.compile(r"^[\w.\-@\u4e00-\u9fff]{2,64}$")
 _hasher = PasswordHasher()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import orjson
 import structlog
@@ -23,12 +23,14 @@ import structlog
 from fahuo.domain.handover import with_handover
 from fahuo.domain.names import CHANNEL_KIND, FINDING_KIND, courier_name
 from fahuo.domain.urls import url_problem
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.watch import (
     Finding, FindingKind, WatchRules, detect_deadline, detect_parcel, quiet, reconcile,
 )
 from fahuo.services.tracking import tracker_from_row
 from fahuo.services.ports import Notifier, UowFactory
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 

@@ -221,13 +221,17 @@ def test_inbox_pages_and_filters_by_status(fahuo, client):
 
 def test_jobs_and_a_jobs_rows_page(fahuo, client):
     with fahuo.uow() as u:
-        ids = [u.pipeline.add_job(kind="import" if i % 2 else "batch", status="done",
-                                  source=f"单号{i}.csv", total=1, ok=1, failed=0)
-               for i in range(55)]
+        # made running with pending rows, then settled and finished: the jobs' lifecycle
+        ids = [u.pipeline.add_job(kind="import" if i % 2 else "batch", status="running",
+                                  source=f"单号{i}.csv", total=1) for i in range(55)]
         u.pipeline.add_job_items(ids[-1], [
             {"line_no": n, "order_id": f"69{n:017d}", "courier_code": "zhongtong",
-             "track_no": f"7312{n:08d}", "status": "failed" if n % 5 == 0 else "shipped",
-             "message": ""} for n in range(2, 122)])
+             "track_no": f"7312{n:08d}", "status": "pending", "message": ""}
+            for n in range(2, 122)])
+        for n in range(2, 122):
+            u.pipeline.settle_job_item(ids[-1], n, "failed" if n % 5 == 0 else "shipped")
+        for job_id in ids:
+            u.pipeline.finish_job(job_id, ok=1, failed=0)
     row = r'<td><a href="/ship/jobs/(\d+)">'
     assert _total(client.get("/ship/jobs").text) == 55
     _no_gaps(_walk(client, "/ship/jobs", row), [str(i) for i in reversed(ids)])

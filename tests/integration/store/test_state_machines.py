@@ -195,3 +195,99 @@ def test_a_waybill_number_is_used_or_given_back_once_and_never_revives(fahuo_any
     assert rows[live[0]][0] == "recycled" and rows[live[0]][1]
     assert rows[live[1]] == ("used", None)
     assert ("zhongtong", "78000000009") not in rows
+
+
+def _reservation_state(app, item: int) -> tuple[str, int]:
+    r = m.stock_reservations
+    with app.uow(readonly=True) as u:
+        row = u.conn.execute(select(r.c.state, r.c.quantity).where(
+            r.c.order_id == A, r.c.item_id == item)).one()
+    return row.state, row.quantity
+
+
+def test_a_reservation_is_shipped_or_released_once_and_reserved_again_only_after_release(
+        fahuo_any_db, make_order):
+    """reserved → released → reserved (planned again), reserved → shipped; shipped is for
+    good, a reservation cannot be made twice, and a refused move writes nothing."""
+    app = fahuo_any_db
+    _setup(app, make_order)
+    with app.uow() as u:
+        u.stock.ensure_items([{"sku_code": "CUP", "warehouse": ""}])
+        item = u.stock.items(["CUP"])[("CUP", "")]["id"]
+        u.stock.add_reservations([{"order_id": A, "item_id": item, "quantity": 2}])
+        assert list(u.moves) == [StateMove("reservation", str((A, item)), None, "reserved")]
+    with pytest.raises(StaleState):  # reserved already: not reserved a second time
+        with app.uow() as u:
+            u.stock.add_reservations([{"order_id": A, "item_id": item, "quantity": 5}])
+    assert _reservation_state(app, item) == ("reserved", 2)
+    with app.uow() as u:
+        u.stock.keep_reserved([(A, item, 1)])  # shrinks, stays reserved
+    assert _reservation_state(app, item) == ("reserved", 1)
+    with app.uow() as u:
+        u.stock.keep_reserved([(A, item, 0)])  # nothing kept: released
+        u.stock.add_reservations([{"order_id": A, "item_id": item, "quantity": 3}])
+        assert [(mv.current, mv.target) for mv in u.moves] == [
+            ("reserved", "released"), ("released", "reserved")]
+    with pytest.raises(IllegalTransition, match="reservation .*unknown state"):
+        with app.uow() as u:
+            u.stock.settle_reservations([(A, item)], "gone")
+    with app.uow() as u:
+        u.stock.settle_reservations([(A, item)], "shipped")
+    assert _reservation_state(app, item) == ("shipped", 3)
+    for act in (lambda u: u.stock.settle_reservations([(A, item)], "released"),
+                lambda u: u.stock.add_reservations([{"order_id": A, "item_id": item,
+                                                     "quantity": 1}])):
+        with pytest.raises(StaleState):  # shipped is for good
+            with app.uow() as u:
+                act(u)
+    assert _reservation_state(app, item) == ("shipped", 3)
+
+
+def test_a_ship_job_runs_once_and_each_pending_row_settles_once(fahuo_any_db, make_order):
+    app = fahuo_any_db
+    _setup(app, make_order)
+    with pytest.raises(IllegalTransition, match="ship_job .*: cannot move from \\(new\\) to "
+                                                "done"):
+        with app.uow() as u:
+            u.pipeline.add_job(kind="batch", status="done", source="t", total=0)
+    with app.uow() as u:
+        job = u.pipeline.add_job(kind="batch", status="running", source="t", total=2)
+        u.pipeline.add_job_items(job, [{"line_no": 1, "order_id": A, "status": "pending"},
+                                       {"line_no": 2, "order_id": B, "status": "invalid"}])
+    with pytest.raises(IllegalTransition, match="ship_job_item .*: cannot move from pending "
+                                                "to skipped"):
+        with app.uow() as u:
+            u.pipeline.settle_job_item(job, 1, "skipped")
+    with pytest.raises(StaleState):  # an invalid row is never shipped later
+        with app.uow() as u:
+            u.pipeline.settle_job_item(job, 2, "shipped")
+    with app.uow() as u:
+        u.pipeline.settle_job_item(job, 1, "failed", "平台拒绝")
+        u.pipeline.finish_job(job, ok=0, failed=1)
+    with pytest.raises(StaleState):  # done once: a second finish is refused
+        with app.uow() as u:
+            u.pipeline.finish_job(job, ok=5, failed=0)
+    with app.uow(readonly=True) as u:
+        got = u.pipeline.job(job)
+    assert got is not None
+    assert (got["status"], got["ok"], got["failed"]) == ("done", 0, 1)
+    assert [(i["status"], i["message"]) for i in got["items"]] == [("failed", "平台拒绝"),
+                                                                   ("invalid", "")]
+
+
+def test_a_batch_of_rows_with_and_without_a_number_is_recorded(fahuo_any_db, make_order):
+    """批量发货 of a numbered order and one without a number: one job, both rows kept (the
+    rows differ in which fields they carry)."""
+    app = fahuo_any_db
+    _setup(app, make_order)
+    with app.uow() as u:
+        job = u.pipeline.add_job(kind="batch", status="running", source="selection", total=2)
+        u.pipeline.add_job_items(job, [
+            {"line_no": 1, "order_id": A, "status": "pending", "courier_code": "zhongtong",
+             "track_no": "7800000000002", "message": ""},
+            {"line_no": 2, "order_id": B, "status": "invalid", "message": "没有运单号"}])
+    with app.uow(readonly=True) as u:
+        got = u.pipeline.job(job)
+    assert got is not None
+    assert [(i["order_id"], i["track_no"], i["status"]) for i in got["items"]] == [
+        (A, "7800000000002", "pending"), (B, "", "invalid")]

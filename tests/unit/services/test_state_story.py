@@ -28,6 +28,8 @@ from support import make_fahuo, order_payload
 from fahuo.adapters.store import models as m
 from fahuo.adapters.store.unit_of_work import UnitOfWorkFactory
 from fahuo.domain.aftersales import INTERCEPT
+from fahuo.domain.jobs import JOB, JOB_ITEM
+from fahuo.domain.reservations import RESERVATION
 from fahuo.domain.waybills import WAYBILL
 from fahuo.domain.lifecycle import Lifecycle, StateMove
 from fahuo.domain.orders import ORDER
@@ -36,6 +38,8 @@ from fahuo.adapters.carriers.registry import CarrierRegistry
 from fahuo.bootstrap import follow_intercepts, intercept, sync_after_sales
 from fahuo.services.aftersales import LAG_S, AfterSaleError, receive_return
 from fahuo.services.holds import hold_orders, release_orders
+from fahuo.services.manual_ship import ship_selected
+from fahuo.services.reservations import ReservationError, release_by_hand
 from fahuo.services.orders import store_platform_orders
 from fahuo.services.shipping import Pipeline
 from fahuo.services.scan import scan
@@ -46,7 +50,8 @@ from fahuo.services.stock.moves import move_stock
 from fahuo.services.tracking import Tracking
 
 LIFECYCLES: dict[str, Lifecycle] = {"order": ORDER, "pack": PACK, "interception": INTERCEPT,
-                                    "waybill": WAYBILL}
+                                    "waybill": WAYBILL, "reservation": RESERVATION,
+                                    "ship_job": JOB, "ship_job_item": JOB_ITEM}
 # where a row starts before its first recorded move: a case has no interception (""), a
 # number is taken live; orders and packs record their creation (None)
 BORN = {"interception": "", "waybill": "live"}
@@ -208,6 +213,24 @@ class StateStory(RuleBasedStateMachine):
         else:
             hold_orders(self.uow, [oid], note="等买家回复", actor="t")
 
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data())
+    def batch_ship(self, data) -> None:
+        """批量发货 of a few orders (a job, its rows pending, then shipped or failed)."""
+        ship_selected(self.uow, self.platform_for,
+                      data.draw(st.lists(st.sampled_from(sorted(self.orders)), min_size=1,
+                                         max_size=3, unique=True)), actor="t")
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data())
+    def release_stock(self, data) -> None:
+        """A person gives an order's reserved stock back by hand (refused once numbered)."""
+        try:
+            release_by_hand(self.uow, data.draw(st.sampled_from(sorted(self.orders))),
+                            note="盘点发现", actor="t")
+        except ReservationError:
+            pass  # nothing reserved, or a parcel with a number still goes out
+
     @rule(data=st.data(), step=st.sampled_from(ROUTE))
     def track(self, data, step) -> None:
         """A parcel moves on (or is turned round); tracking and the interceptions follow."""
@@ -256,7 +279,15 @@ class StateStory(RuleBasedStateMachine):
                     m.after_sales.c.aftersale_id, m.after_sales.c.intercept_state)).all()),
                 "waybill": {str((c, no)): v for c, no, v in u.conn.execute(select(
                     m.waybills.c.courier_code, m.waybills.c.track_no,
-                    m.waybills.c.status)).all()}}
+                    m.waybills.c.status)).all()},
+                "reservation": {str((o, i)): v for o, i, v in u.conn.execute(select(
+                    m.stock_reservations.c.order_id, m.stock_reservations.c.item_id,
+                    m.stock_reservations.c.state)).all()},
+                "ship_job": {str(k): v for k, v in u.conn.execute(
+                    select(m.ship_jobs.c.id, m.ship_jobs.c.status)).all()},
+                "ship_job_item": {str((j, n)): v for j, n, v in u.conn.execute(select(
+                    m.ship_job_items.c.job_id, m.ship_job_items.c.line_no,
+                    m.ship_job_items.c.status)).all()}}
         last: dict[tuple[str, str], str | None] = {}
         for mv in self.moves:
             lc = LIFECYCLES[mv.kind]

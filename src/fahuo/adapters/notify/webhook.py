@@ -26,14 +26,14 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import httpx
 import structlog
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from fahuo.adapters.notify._http import DEFAULT_TIMEOUT, dumps
 from fahuo.adapters.notify.base import Alert, NotifyError, redact
+from fahuo.adapters.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -60,20 +60,14 @@ def verify_signature(secret: str, timestamp: str, body: bytes, signature: str, *
     return hmac.compare_digest(webhook_signature(secret, ts, body), signature or "")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Attempts in all (first try included) and the exponential back-off between them:
-    ``min(max_wait, initial_wait * 2**(n-1))`` seconds before retry n."""
-
-    max_attempts: int = 5
-    initial_wait: float = 1.0
-    max_wait: float = 30.0
+# 5 attempts, waits 1, 2, 4, 8 s (exact: a receiver's outage is not a crowd to spread)
+WEBHOOK_RETRY = RetryPolicy(max_attempts=5, initial_wait=1.0, max_wait=30.0, jitter=0.0)
 
 
 class WebhookChannel:
     name = "webhook"
 
-    def __init__(self, url: str, secret: str, *, retry: RetryPolicy = RetryPolicy(),
+    def __init__(self, url: str, secret: str, *, retry: RetryPolicy = WEBHOOK_RETRY,
                  client: httpx.Client | None = None, timeout: float = DEFAULT_TIMEOUT,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -96,9 +90,8 @@ class WebhookChannel:
         body = dumps(alert.to_dict())
         delivery = str(uuid.uuid4())
         retrying = Retrying(
-            stop=stop_after_attempt(max(1, self.retry.max_attempts)),
-            wait=wait_exponential(multiplier=self.retry.initial_wait, min=0,
-                                  max=self.retry.max_wait),
+            stop=stop_after_attempt(self.retry.max_attempts),
+            wait=lambda st: self.retry.wait_before(st.attempt_number),
             retry=retry_if_exception(lambda e: isinstance(e, NotifyError) and e.retryable),
             sleep=self._sleep,
             reraise=True,

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fahuo.adapters.crypto import SecretBox
 from fahuo.domain.aftersales import MONEY_BACK, REFUND_UNSHIPPED, SUCCEEDED
+from fahuo.domain.jobs import JOB, JOB_ITEM, JobItemState, JobState
 from fahuo.domain.lifecycle import StateMove
 from fahuo.domain.orders import ORDER, Order, OrderState, Receiver, SubOrder
 from fahuo.domain.packs import PACK, PackState
@@ -687,22 +688,38 @@ class PipelineRepository:
         return {s: n for s, n in self.conn.execute(q)}
 
     # ---- ship jobs ------------------------------------------------------------------------
+    # A job's and its rows' ``status`` are written only here, through their lifecycles
+    # (``domain/jobs``): made in an initial state, then moved by ``move_rows``.
     def add_job(self, **values: Any) -> int:
-        res = self.conn.execute(m.ship_jobs.insert().values(**values, created_at=_now()))
-        return new_id(res)
+        status = JOB.check_new("(new)", values.pop("status", JobState.RUNNING))
+        res = self.conn.execute(m.ship_jobs.insert().values(**values, status=status.value,
+                                                            created_at=_now()))
+        job_id = new_id(res)
+        self.moves.append(StateMove(JOB.kind, str(job_id), None, status.value))
+        return job_id
 
     def add_job_items(self, job_id: int, items: list[dict[str, Any]]) -> None:
-        if items:
-            self.conn.execute(m.ship_job_items.insert(), [{**i, "job_id": job_id}
-                                                          for i in items])
+        # every row with every column: a batch mixes rows with a number and rows without,
+        # and one INSERT of many rows needs the same keys in each
+        rows = [{"order_id": "", "courier_code": "", "track_no": "", "message": "", **i,
+                 "job_id": job_id, "status": JOB_ITEM.check_new(
+            (job_id, i["line_no"]), i["status"]).value} for i in items]
+        if rows:
+            self.conn.execute(m.ship_job_items.insert(), rows)
+            self.moves.extend(StateMove(JOB_ITEM.kind, str((job_id, r["line_no"])), None,
+                                        r["status"]) for r in rows)
 
-    def update_job(self, job_id: int, **values: Any) -> None:
-        self.conn.execute(update(m.ship_jobs).where(m.ship_jobs.c.id == job_id).values(**values))
+    def finish_job(self, job_id: int, **values: Any) -> None:
+        """running → done, with the job's counts (``values``); raises if it is not running."""
+        move_rows(self.conn, m.ship_jobs, JOB, {job_id: (JobState.RUNNING, JobState.DONE)},
+                  self.moves, state="status", **values)
 
-    def update_job_item(self, job_id: int, line_no: int, **values: Any) -> None:
-        self.conn.execute(update(m.ship_job_items).where(
-            m.ship_job_items.c.job_id == job_id, m.ship_job_items.c.line_no == line_no).values(
-            **values))
+    def settle_job_item(self, job_id: int, line_no: int, target: JobItemState,
+                        message: str = "") -> None:
+        """A pending row shipped or failed (with its reason); raises if it is not pending."""
+        move_rows(self.conn, m.ship_job_items, JOB_ITEM,
+                  {(job_id, line_no): (JobItemState.PENDING, target)}, self.moves,
+                  key=("job_id", "line_no"), state="status", message=message)
 
     def job(self, job_id: int) -> dict[str, Any] | None:
         row = self.conn.execute(select(m.ship_jobs).where(m.ship_jobs.c.id == job_id)).first()
@@ -720,7 +737,7 @@ class PipelineRepository:
 
     def job_by_fingerprint(self, fingerprint: str) -> dict[str, Any] | None:
         row = self.conn.execute(select(m.ship_jobs.c.id).where(
-            m.ship_jobs.c.fingerprint == fingerprint, m.ship_jobs.c.status == "done")).first()
+            m.ship_jobs.c.fingerprint == fingerprint, m.ship_jobs.c.status == JobState.DONE.value)).first()
         return self.job(row.id) if row else None
 
 

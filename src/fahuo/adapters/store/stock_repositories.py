@@ -10,11 +10,16 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Integer, bindparam, column, func, select, update, values
 
+from fahuo.domain.lifecycle import StateMove
+from fahuo.domain.reservations import RESERVATION, ReservationState as RS
 from fahuo.domain.stock import SyncRule
 
 from . import models as m
 from .repositories import _insert
 from .shipping_repositories import refunded_units
+from .states import current_states, move_rows
+
+_KEY = ("order_id", "item_id")  # a reservation: one order's hold on one stock item
 
 
 def _now() -> int:
@@ -22,8 +27,9 @@ def _now() -> int:
 
 
 class StockRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, moves: list[StateMove] | None = None) -> None:
         self.conn = conn
+        self.moves: list[StateMove] = [] if moves is None else moves
 
     # ---- items -----------------------------------------------------------------------
     def any_items(self) -> bool:
@@ -138,30 +144,49 @@ class StockRepository:
             out += [dict(x._mapping) for x in self.conn.execute(q)]
         return out
 
+    # A reservation's ``state`` is written only by these three, through its lifecycle
+    # (``domain/reservations.RESERVATION``): conditional on the state read, row count checked.
     def add_reservations(self, rows: list[dict[str, Any]]) -> None:
-        """rows: {order_id, item_id, quantity}. An order whose earlier reservation went back
-        (released by hand, say) and is planned again reserves afresh on the same row."""
-        if rows:
-            now = _now()
-            stmt = _insert(self.conn, m.stock_reservations)
-            self.conn.execute(stmt.on_conflict_do_update(
-                index_elements=["order_id", "item_id"],
-                set_={"quantity": stmt.excluded.quantity, "state": stmt.excluded.state,
-                      "updated_at": stmt.excluded.updated_at}),
-                [{**x, "state": "reserved", "updated_at": now} for x in rows])
+        """rows: {order_id, item_id, quantity}, reserved. An order whose earlier reservation
+        went back (released by hand, say) and is planned again reserves afresh on the same
+        row (released → reserved); a row still reserved or shipped raises (``StaleState``)."""
+        if not rows:
+            return
+        r = m.stock_reservations
+        now = _now()
+        found = current_states(self.conn, [r.c.order_id, r.c.item_id], r.c.state,
+                               [(x["order_id"], x["item_id"]) for x in rows])
+        new = [{**x, "state": RESERVATION.check_new((x["order_id"], x["item_id"]),
+                                                     RS.RESERVED).value, "updated_at": now}
+               for x in rows if (x["order_id"], x["item_id"]) not in found]
+        again: dict[int, dict[tuple[str, int], tuple[str, str]]] = {}
+        for x in rows:
+            if (x["order_id"], x["item_id"]) in found:
+                again.setdefault(x["quantity"], {})[(x["order_id"], x["item_id"])] = (
+                    RS.RELEASED, RS.RESERVED)
+        for quantity, moves in sorted(again.items()):
+            move_rows(self.conn, r, RESERVATION, moves, self.moves, key=_KEY,
+                      quantity=quantity, updated_at=now)
+        if new:
+            self.conn.execute(r.insert(), new)
+            self.moves.extend(StateMove(RESERVATION.kind, str((x["order_id"], x["item_id"])),
+                                        None, x["state"]) for x in new)
 
     def keep_reserved(self, rows: list[tuple[str, int, int]]) -> None:
         """(order_id, item_id, units kept): a live reservation shrinks to what it keeps, and
         is released when that is none."""
-        if rows:
-            r = m.stock_reservations
-            now = _now()
+        r = m.stock_reservations
+        now = _now()
+        shrink = [(o, i, q) for o, i, q in rows if q > 0]
+        if shrink:
             self.conn.execute(
                 update(r).where(r.c.order_id == bindparam("_o"), r.c.item_id == bindparam("_i"),
-                                r.c.state == "reserved")
-                .values(quantity=bindparam("_q"), state=bindparam("_s"), updated_at=now),
-                [{"_o": o, "_i": i, "_q": q, "_s": "reserved" if q > 0 else "released"}
-                 for o, i, q in rows])
+                                r.c.state == RS.RESERVED.value)
+                .values(quantity=bindparam("_q"), updated_at=now),
+                [{"_o": o, "_i": i, "_q": q} for o, i, q in shrink])
+        gone = {(o, i): (RS.RESERVED, RS.RELEASED) for o, i, q in rows if q <= 0}
+        move_rows(self.conn, r, RESERVATION, gone, self.moves, key=_KEY, quantity=0,
+                  updated_at=now)
 
     def reserved_orders_with_refunded_lines(self, limit: int = 5000) -> list[str]:
         """Orders holding a live reservation with a line refunded (whole or in part) before
@@ -210,13 +235,12 @@ class StockRepository:
             q = q.where(j.c.ref_id == ref_id)
         return [dict(x._mapping) for x in self.conn.execute(q)]
 
-    def set_reservations(self, keys: list[tuple[str, int]], state: str) -> None:
-        if keys:
-            r = m.stock_reservations
-            self.conn.execute(update(r).where(r.c.order_id == bindparam("_o"),
-                                              r.c.item_id == bindparam("_i"))
-                              .values(state=state, updated_at=_now()),
-                              [{"_o": o, "_i": i} for o, i in keys])
+    def settle_reservations(self, keys: list[tuple[str, int]], target: str) -> None:
+        """Live reservations (order, item) released or shipped; raises if one is no longer
+        reserved."""
+        move_rows(self.conn, m.stock_reservations, RESERVATION,
+                  {k: (RS.RESERVED, target) for k in keys}, self.moves, key=_KEY,
+                  updated_at=_now())
 
     def reserved_orders_in_states(self, order_states: Iterable[str], limit: int = 5000
                                   ) -> list[str]:

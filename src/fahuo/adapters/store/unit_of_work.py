@@ -91,7 +91,7 @@ class UnitOfWork:
         self.prints = PrintRepository(self.conn)
         self.tracking = TrackingRepository(self.conn, self.box)
         self.users = UserRepository(self.conn)
-        self.stock = StockRepository(self.conn)
+        self.stock = StockRepository(self.conn, self.moves)
         self.aftersales = AfterSaleRepository(self.conn, self.moves)
         self.wms = WmsRepository(self.conn)
         self.handover = HandoverRepository(self.conn, self.moves)

@@ -3,15 +3,19 @@ and the held orders judged again, whose rule holds clear when their facts change
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import structlog
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import AuditRules, Hold, HoldReason, audit, reaudit
 from fahuo.domain.orders import OrderState
 from fahuo.domain.packs import closing_state
 from fahuo.services.shipping.context import Moves, Shipping
 from fahuo.services.shipping.failures import hold_for_error, isolated
 from fahuo.services.shipping.report import StepReport
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 

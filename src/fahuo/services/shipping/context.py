@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from fahuo.adapters.platforms.doudian.errors import ServiceUnavailable, Throttled, TransportError
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.orders import Order, OrderState
 from fahuo.services.ports import PlatformFactory, UowFactory
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 # Platform answers that mean "not now": nothing changed, the next pass tries again.
 TRANSIENT = (Throttled, ServiceUnavailable, TransportError)

@@ -9,19 +9,23 @@ with the platform's words."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import structlog
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import HoldReason
+from fahuo.domain.names import PIPELINE_STEP
 from fahuo.domain.orders import HOLDABLE, ORDER, OrderState
 from fahuo.domain.packs import GOING_OUT, PackState
 from fahuo.services.shipping.context import Lines, Pack, Shipping
 from fahuo.services.shipping.report import StepReport
 
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
+
 log = structlog.get_logger(__name__)
 
-STEP_ZH = {"audit": "审单", "reaudit": "复审", "plan": "分包", "waybills": "取号",
-           "confirm": "发货"}
+STEP_ZH = PIPELINE_STEP
 
 
 def words(exc: BaseException) -> str:

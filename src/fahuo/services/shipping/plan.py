@@ -9,11 +9,10 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import structlog
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import Order, OrderState
 from fahuo.domain.packs import (
@@ -26,6 +25,9 @@ from fahuo.services.shipping.failures import hold_for_error, isolated
 from fahuo.services.shipping.reachability import reachability
 from fahuo.services.shipping.report import StepReport
 from fahuo.services.stock.orders import STOCK_HOLD_SOURCE, reserve_in
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 

@@ -7,19 +7,21 @@ platform cannot answer."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import structlog
 
 from fahuo.adapters.platforms.doudian.errors import DoudianError, WaybillAlreadyCancelled
 from fahuo.adapters.platforms.doudian.shipping import OrderPackages
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.orders import SENT, OrderState
 from fahuo.domain.packs import PACK, PackState, units_to_ship
 from fahuo.services.shipping.context import LABELLED_ORDERS, TRANSIENT, Lines, Pack, Shipping
 from fahuo.services.shipping.report import StepReport
 from fahuo.services.shipping.shipped import save_confirmed
 from fahuo.domain.waybills import WaybillState
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 

@@ -4,9 +4,8 @@ label and is refused at the scanner. A line refunded after packing voids the lab
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import OPEN_AFTER_SALE_STATUSES, HoldReason
 from fahuo.domain.orders import HOLDABLE, ORDER, OrderState
 from fahuo.domain.packs import PACK, PackState
@@ -14,6 +13,9 @@ from fahuo.services.shipping.context import LABELLED_ORDERS, Lines, Pack, Shippi
 from fahuo.services.shipping.recycle import cancel_numbers
 from fahuo.services.shipping.report import StepReport
 from fahuo.domain.waybills import WaybillState
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 
 def stop_refunds(ctx: Shipping, limit: int = 2000) -> StepReport:

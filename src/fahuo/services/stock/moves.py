@@ -6,15 +6,17 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.stock import Level, Move, StockError, apply, entry_for
 from fahuo.services.ports import UowFactory
 from fahuo.services.stock.bundles import parts_text
 from fahuo.services.stock.lines import MAX_QUANTITY, StockInputError, StockLine
 from fahuo.services.stock.orders import retry_short_in
 from fahuo.services.uploads import chunks
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 
 MOVES_BY_HAND = {m.value for m in (Move.RECEIVE, Move.COUNT, Move.ADJUST, Move.DAMAGE,

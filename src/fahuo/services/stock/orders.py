@@ -11,17 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.holds import HoldReason
 from fahuo.domain.orders import OrderState
 from fahuo.domain.orders import PRE_SHIPMENT, SENT
 from fahuo.domain.packs import units_sent, units_to_keep, units_to_ship
-from fahuo.domain.reservations import Parcel, boxed, kept, release_reason
+from fahuo.domain.reservations import Parcel, ReservationState as RS, boxed, kept, release_reason
 from fahuo.domain.stock import Demand, Move, expand, plan_reservations
 from fahuo.services.ports import UowFactory
 from fahuo.services.stock.lines import WAREHOUSE
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 STOCK_HOLD_SOURCE = "stock"
 
@@ -87,7 +89,7 @@ def reserve_in(u: UnitOfWork, order_ids: Iterable[str], *, actor: str = "pipelin
     return out
 
 
-def _settle(u: UnitOfWork, order_ids: Iterable[str], move: Move, to_state: str,
+def _settle(u: UnitOfWork, order_ids: Iterable[str], move: Move, to_state: RS,
             reason: str, actor: str,
             shipped: dict[tuple[str, int], int] | None = None) -> int:
     """Settle live reservations. With ``shipped`` ((order, item) → units that left), only
@@ -115,14 +117,14 @@ def _settle(u: UnitOfWork, order_ids: Iterable[str], move: Move, to_state: str,
             moves.append({**base, "move": Move.RELEASE.value, "on_hand": 0,
                           "reserved": -(r["quantity"] - out)})
     u.stock.apply(moves)
-    u.stock.set_reservations([(r["order_id"], r["item_id"]) for r in live], to_state)
+    u.stock.settle_reservations([(r["order_id"], r["item_id"]) for r in live], to_state)
     return len({r["order_id"] for r in live})
 
 
 def release_in(u: UnitOfWork, order_ids: Iterable[str], reason: str,
                actor: str = "pipeline") -> int:
     """Give reserved stock back (cancelled, refunded). Returns orders released."""
-    return _settle(u, order_ids, Move.RELEASE, "released", reason, actor)
+    return _settle(u, order_ids, Move.RELEASE, RS.RELEASED, reason, actor)
 
 
 def ship_in(u: UnitOfWork, order_ids: Iterable[str], actor: str = "pipeline") -> int:
@@ -133,7 +135,7 @@ def ship_in(u: UnitOfWork, order_ids: Iterable[str], actor: str = "pipeline") ->
         return 0  # nothing reserved: nothing to deduct (and no lines to read)
     demands, item_of = _demands(u, order_ids)
     shipped = {(d.order_id, item_of[c]): q for d in demands for c, q in d.need.items()}
-    return _settle(u, order_ids, Move.SHIP, "shipped", "shipped", actor, shipped)
+    return _settle(u, order_ids, Move.SHIP, RS.SHIPPED, "shipped", actor, shipped)
 
 
 def settle_in(u: UnitOfWork, limit: int = 5000) -> dict[str, int]:
@@ -163,7 +165,7 @@ def _ship_sent(u: UnitOfWork, order_ids: list[str]) -> int:
     items = u.stock.items({c for _, c in shipped}, WAREHOUSE)
     by_item = {(oid, items[(c, WAREHOUSE)]["id"]): q for (oid, c), q in shipped.items()
                if (c, WAREHOUSE) in items}
-    return _settle(u, order_ids, Move.SHIP, "shipped", "shipped", "pipeline", by_item)
+    return _settle(u, order_ids, Move.SHIP, RS.SHIPPED, "shipped", "pipeline", by_item)
 
 
 @dataclass

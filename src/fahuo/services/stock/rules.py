@@ -4,14 +4,16 @@ bundle code."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.stock import StockError, SyncRule
 from fahuo.services.ports import UowFactory
 from fahuo.services.stock.bundles import parts_text
 from fahuo.services.stock.lines import MAX_QUANTITY, WAREHOUSE, StockInputError
 from fahuo.services.stock.moves import did_you_mean, suggestions
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 
 def set_item(uow: UowFactory, sku_code: str, *, warehouse: str = WAREHOUSE, actor: str,

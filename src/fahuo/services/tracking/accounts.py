@@ -4,14 +4,16 @@ registry's (``ports.Carriers``): its account fields and its own checks."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.names import courier_name
 from fahuo.domain.urls import url_problem
 from fahuo.services.ports import Carrier, Carriers, UowFactory
 
 from .model import TrackingError
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 
 def push_url(account: dict[str, Any]) -> str:

@@ -4,16 +4,18 @@ tracker row (with its next poll), and orders following their parcels."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import orjson
 
-from fahuo.adapters.store.unit_of_work import UnitOfWork
 from fahuo.domain.orders import ORDER, OrderState
 from fahuo.domain.tracking import (
     Incident, Tracker, TrackingEvent, TrackingState, apply_events, order_state_from_parcels,
 )
 from fahuo.domain.watch import WatchRules, next_poll_at
+
+if TYPE_CHECKING:
+    from fahuo.adapters.store.unit_of_work import UnitOfWork
 
 # What the parcels' tracking moves an order to, and from where: a wholly shipped order goes
 # in transit, then delivered (also an intercepted one the buyer signed for after all). A

@@ -69,7 +69,7 @@ def test_webhook_retries_two_500s_with_exponential_waits():
                    httpx.Response(204)], seen)
     times = iter([1000, 1001, 1002])
     ch = WebhookChannel("http://hook.test/x", "s3", client=client,
-                        retry=RetryPolicy(max_attempts=5, initial_wait=0.5, max_wait=0.75),
+                        retry=RetryPolicy(max_attempts=5, initial_wait=0.5, max_wait=0.75, jitter=0),
                         clock=lambda: next(times), sleep=waits.append)
     ch.send(ALERT)
     assert len(seen) == 3 and waits == [0.5, 0.75]

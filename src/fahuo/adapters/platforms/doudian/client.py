@@ -15,7 +15,6 @@ returns the envelope's ``data``:
 from __future__ import annotations
 
 import datetime as _dt
-import random
 import re
 import time
 from urllib.parse import quote
@@ -32,6 +31,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from fahuo.adapters.retry import RetryPolicy
 from fahuo.domain.clock import SHOP_TZ
 
 from .errors import DoudianError, TransportError, error_from_envelope
@@ -85,32 +85,6 @@ class AppCredentials:
             raise ValueError(f"gateway_url must be an http(s) URL, got {self.gateway_url!r}")
         object.__setattr__(self, "app_key", str(self.app_key).strip())
         object.__setattr__(self, "gateway_url", self.gateway_url.rstrip("/"))
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded exponential back-off with jitter for retryable errors.
-
-    Wait before retry *n* (n = 1, 2, …) is ``min(initial_wait * 2**(n-1) + U(0, jitter),
-    max_wait)`` with ``jitter = initial_wait`` unless given.
-    """
-
-    max_attempts: int = 6
-    initial_wait: float = 0.2
-    max_wait: float = 5.0
-    jitter: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be >= 1")
-        if self.initial_wait < 0 or self.max_wait < 0:
-            raise ValueError("waits must be >= 0")
-
-    def wait_before(self, retry_number: int) -> float:
-        """Seconds to wait before retry ``retry_number`` (1-based)."""
-        jitter = self.initial_wait if self.jitter is None else self.jitter
-        base = self.initial_wait * (2 ** (retry_number - 1))
-        return min(base + random.uniform(0, jitter), self.max_wait)
 
 
 def _is_retryable(exc: BaseException) -> bool:

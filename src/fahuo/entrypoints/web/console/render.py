@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from fahuo.domain.aftersales import goods_come_back
 from fahuo.domain.clock import shop_time
-from fahuo.domain import names
+from fahuo.domain import money, names
 from fahuo.domain.orders import PLATFORM_STATUS_NAMES
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -28,10 +28,6 @@ def _fmt_time(ts: int | None) -> str:
     return shop_time(ts)
 
 
-def _fen(v: int | None) -> str:
-    return f"¥{(v or 0) / 100:.2f}"
-
-
 def _countdown(ts: int | None) -> str:
     if not ts:
         return "—"
@@ -42,7 +38,7 @@ def _countdown(ts: int | None) -> str:
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
-templates.env.filters.update(t=_fmt_time, fen=_fen, countdown=_countdown, fromjson=json.loads,
+templates.env.filters.update(t=_fmt_time, fen=money.price, yuan=money.yuan, countdown=_countdown, fromjson=json.loads,
                              courier=names.courier_name)
 # `{{ p.state|zh("pack_state") }}`: a code shown by its Chinese name (domain/names.py)
 templates.env.filters["zh"] = lambda code, code_set: names.name(names.CODE_SETS[code_set], code)

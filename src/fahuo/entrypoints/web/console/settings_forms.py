@@ -13,6 +13,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from fahuo.domain import money
 from fahuo.domain.holds import AuditRules
 
 BASIC = ("default_courier", "confirm_mode", "refund_policy", "label_receiver", "zpl_font",
@@ -33,9 +34,8 @@ _HOURS = re.compile(r"\d{1,6}(?:\.\d{1,2})?")
 
 
 def yuan(fen: int | None) -> str:
-    if fen is None:
-        return ""
-    return str(fen // 100) if fen % 100 == 0 else f"{fen / 100:.2f}"
+    """What a money field shows: ``12``, ``12.50``, "" when unset."""
+    return money.yuan(fen, trim=True)
 
 
 def _fen(raw: str, key: str, problems: dict[str, str]) -> int | None:
