@@ -5,9 +5,13 @@ so one zone serves the merchant, the platform and the couriers."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-SHOP_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")  # no daylight saving since 1991
+SHOP_TZ = ZoneInfo("Asia/Shanghai")
+# China has kept UTC+8 without daylight saving since 1991, so SQL may bucket shop days and
+# hours by this fixed offset on epoch seconds (reports), never by the server's TZ.
+SHOP_OFFSET_S = int((datetime(2020, 1, 1, tzinfo=SHOP_TZ).utcoffset() or timedelta()).total_seconds())
 
 
 def shop_time(ts: float | None, fmt: str = "%Y-%m-%d %H:%M", *, empty: str = "—") -> str:

@@ -17,7 +17,6 @@ from fahuo.domain.clock import SHOP_TZ
 
 # Seconds the shop's clock is ahead of UTC; the zone is fixed (no daylight saving), so
 # SQL may bucket days and hours with plain integer arithmetic on epoch seconds.
-SHOP_OFFSET_S = int((SHOP_TZ.utcoffset(None) or timedelta()).total_seconds())
 Z_95 = 1.959964  # two-sided 95 %
 MIN_UNITS = 20  # below this many units shipped a product is never flagged
 NO_REASON = "未说明原因"

@@ -591,7 +591,7 @@ def send_flag_digest(uow: UowFactory, notify: Notifier, *, now: int | None = Non
 
 
 def shop_day_of(ts: int) -> date:
-    from fahuo.domain.report import SHOP_OFFSET_S
+    from fahuo.domain.clock import SHOP_OFFSET_S
     return date(1970, 1, 1) + timedelta(days=(ts + SHOP_OFFSET_S) // 86400)
 
 

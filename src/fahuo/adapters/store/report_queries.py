@@ -15,7 +15,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import Select
 
-from fahuo.domain.report import RETURN_TYPES, SHOP_OFFSET_S
+from fahuo.domain.clock import SHOP_OFFSET_S
+from fahuo.domain.report import RETURN_TYPES
 
 from . import models as m
 
