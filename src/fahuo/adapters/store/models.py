@@ -684,6 +684,7 @@ Index("ix_orders_wb_shop_deadline", orders.c.shop_ref, DEADLINE_KEY, orders.c.or
 Index("ix_orders_wb_state_deadline", orders.c.state, DEADLINE_KEY, orders.c.order_id)
 Index("ix_orders_wb_paid", PAID_KEY, orders.c.order_id)
 Index("ix_orders_wb_amount", orders.c.pay_amount, orders.c.order_id)
+Index("ix_orders_wb_province", orders.c.province)  # the province filter's count
 Index("ix_packs_courier_code", packs.c.courier_code)
 Index("ix_order_holds_reason", order_holds.c.reason, order_holds.c.released_at)
 
