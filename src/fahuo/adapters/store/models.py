@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table,
-    Text, UniqueConstraint, false, func,
+    Text, UniqueConstraint, false, func, literal_column,
 )
 
 metadata = MetaData(naming_convention={
@@ -673,14 +673,18 @@ scans = Table(  # every scan at the packing desk with the answer the packer got
 
 # The sort keys of the order list, NULLs folded so both databases page them alike (an order
 # without a deadline sorts after every deadline; an unpaid one before every payment).
+# The constants are written into the SQL, not bound: a planner matches an expression index
+# only against the same expression, and ``coalesce(exp_ship_time, ?)`` is not that one (on
+# SQLite every deadline- or paid-sorted page sorted the whole table).
 NO_DEADLINE = 9_999_999_999
-DEADLINE_KEY = func.coalesce(orders.c.exp_ship_time, NO_DEADLINE)
-PAID_KEY = func.coalesce(orders.c.pay_time, 0)
+DEADLINE_KEY = func.coalesce(orders.c.exp_ship_time, literal_column(str(NO_DEADLINE), BigInteger))
+PAID_KEY = func.coalesce(orders.c.pay_time, literal_column("0", BigInteger))
 Index("ix_orders_wb_deadline", DEADLINE_KEY, orders.c.order_id)
 Index("ix_orders_wb_shop_deadline", orders.c.shop_ref, DEADLINE_KEY, orders.c.order_id)
 Index("ix_orders_wb_state_deadline", orders.c.state, DEADLINE_KEY, orders.c.order_id)
 Index("ix_orders_wb_paid", PAID_KEY, orders.c.order_id)
 Index("ix_orders_wb_amount", orders.c.pay_amount, orders.c.order_id)
+Index("ix_orders_wb_province", orders.c.province)  # the province filter's count
 Index("ix_packs_courier_code", packs.c.courier_code)
 Index("ix_order_holds_reason", order_holds.c.reason, order_holds.c.released_at)
 

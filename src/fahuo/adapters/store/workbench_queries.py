@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement, Connection, and_, func, literal, not_, select, tuple_,
+    ColumnElement, Connection, and_, exists, func, literal, not_, select, tuple_,
 )
 
 from fahuo.domain.holds import OPEN_AFTER_SALE_STATUSES
 from fahuo.domain.order_filter import Cursor, OrderFilter, TooMany
-from fahuo.domain.orders import SENT
+from fahuo.domain.orders import SENT, OrderState
 from fahuo.domain.search import query_terms
 
 from . import models as m
@@ -67,8 +67,12 @@ def _province(name: str) -> ColumnElement[bool]:
     return o.c.province.in_(sorted({name, base, base + "省", base + "市"}))
 
 
-def conditions(f: OrderFilter, now: int) -> list[ColumnElement[bool]]:
-    """The WHERE of a filter (ANDed). ``now``: the deadline windows' reference."""
+def conditions(f: OrderFilter, now: int, *, walk: bool = False) -> list[ColumnElement[bool]]:
+    """The WHERE of a filter (ANDed). ``now``: the deadline windows' reference.
+
+    ``walk``: for a page read along a sort index, where a filter most orders pass
+    (printed, courier) is a probe per order read (EXISTS) rather than the set of every
+    order that passes built first; a count takes the set (each order once)."""
     c: list[ColumnElement[bool]] = []
     s, h, p, pl, pr = m.order_search, m.order_holds, m.packs, m.pack_lines, m.print_records
     for t in query_terms(f.q):
@@ -85,16 +89,21 @@ def conditions(f: OrderFilter, now: int) -> list[ColumnElement[bool]]:
         c.append(_in_subquery(select(h.c.order_id).where(h.c.reason == f.hold,
                                                           h.c.released_at.is_(None))))
     if f.courier:
-        c.append(_in_subquery(select(pl.c.order_id).select_from(
+        by_courier = select(pl.c.order_id).select_from(
             pl.join(p, p.c.id == pl.c.pack_id)).where(
-            p.c.courier_code == f.courier, p.c.state.not_in(GONE_PACKS))))
+            p.c.courier_code == f.courier, p.c.state.not_in(GONE_PACKS))
+        c.append(exists(by_courier.where(pl.c.order_id == o.c.order_id)) if walk
+                 else _in_subquery(by_courier))
     if f.printed is not None:
-        printed = _in_subquery(select(pl.c.order_id).select_from(
-            pl.join(pr, pr.c.pack_id == pl.c.pack_id)).where(pr.c.kind == "labels"))
+        labelled = select(pl.c.order_id).select_from(
+            pl.join(pr, pr.c.pack_id == pl.c.pack_id)).where(pr.c.kind == "labels")
+        printed = (exists(labelled.where(pl.c.order_id == o.c.order_id)) if walk
+                   else _in_subquery(labelled))
         c.append(printed if f.printed else not_(printed))
     if f.confirmed is not None:
-        sent = o.c.state.in_(sorted(str(x) for x in SENT))
-        c.append(sent if f.confirmed else not_(sent))
+        # the states named either way (never NOT IN), so the state indexes serve both
+        c.append(o.c.state.in_(sorted(str(x) for x in OrderState
+                                      if (x in SENT) == f.confirmed)))
     if f.due:
         key = m.DEADLINE_KEY
         c.append(o.c.state.in_(WAITING))
@@ -106,10 +115,14 @@ def conditions(f: OrderFilter, now: int) -> list[ColumnElement[bool]]:
         c.append(m.PAID_KEY >= f.paid_from)
     if f.paid_to is not None:
         c.append(and_(o.c.pay_time.is_not(None), m.PAID_KEY < f.paid_to))
+    # An amount range on a page sorted otherwise: read along the sort index and test each
+    # order's amount (``+ 0`` keeps the planner off the amount index, which would gather and
+    # sort the whole range first); sorted by amount, the range is the amount index's own.
+    amount = o.c.pay_amount if f.sort == "amount" or not walk else o.c.pay_amount + 0
     if f.amount_min is not None:
-        c.append(o.c.pay_amount >= f.amount_min)
+        c.append(amount >= f.amount_min)
     if f.amount_max is not None:
-        c.append(o.c.pay_amount <= f.amount_max)
+        c.append(amount <= f.amount_max)
     if f.province:
         c.append(_province(f.province))
     if f.aftersale:
@@ -149,7 +162,7 @@ class WorkbenchQueries:
         """One page in sort order: after ``after``, or the one ending before ``before``, or
         the first. ``next``/``prev`` are None at either end."""
         key, asc = self._key(f)
-        where = conditions(f, now)
+        where = conditions(f, now, walk=True)
         edge = after or before
         backwards = before is not None and after is None
         if edge is not None:
@@ -180,7 +193,7 @@ class WorkbenchQueries:
         """Every order the filter matches, in sort order (the "select all N matching" of a
         batch action). Raises TooMany past ``most`` rather than act on a part."""
         key, asc = self._key(f)
-        where = conditions(f, now)
+        where = conditions(f, now, walk=True)
         q = select(o.c.order_id).order_by(key.asc() if asc else key.desc(),
                                           o.c.order_id.asc() if asc else o.c.order_id.desc())
         if where:
@@ -235,7 +248,7 @@ class WorkbenchQueries:
         """The same page's order ids alone, no count nor details (bench/console.py's
         baseline)."""
         key, asc = self._key(f)
-        where = conditions(f, now)
+        where = conditions(f, now, walk=True)
         if after is not None:
             pair, at = tuple_(key, o.c.order_id), tuple_(literal(after.key),
                                                          literal(after.order_id))

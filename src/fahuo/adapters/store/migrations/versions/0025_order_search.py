@@ -30,6 +30,7 @@ def upgrade() -> None:
     create_index('ix_orders_wb_paid', 'orders',
                  [sa.text("coalesce(pay_time, 0)"), 'order_id'])  # type: ignore[list-item]
     create_index('ix_orders_wb_amount', 'orders', ['pay_amount', 'order_id'])
+    create_index('ix_orders_wb_province', 'orders', ['province'])
     create_index('ix_packs_courier_code', 'packs', ['courier_code'])
     create_index('ix_order_holds_reason', 'order_holds', ['reason', 'released_at'])
     term = sa.String(64).with_variant(sa.String(64, collation="C"), "postgresql")
@@ -49,7 +50,8 @@ def downgrade() -> None:
     op.drop_index('ix_order_search_order_id', table_name='order_search')
     op.drop_table('order_search')
     for name, table in (('ix_order_holds_reason', 'order_holds'),
-                        ('ix_packs_courier_code', 'packs'), ('ix_orders_wb_amount', 'orders'),
+                        ('ix_packs_courier_code', 'packs'), ('ix_orders_wb_province', 'orders'),
+                        ('ix_orders_wb_amount', 'orders'),
                         ('ix_orders_wb_paid', 'orders'), ('ix_orders_wb_state_deadline', 'orders'),
                         ('ix_orders_wb_shop_deadline', 'orders'),
                         ('ix_orders_wb_deadline', 'orders')):
