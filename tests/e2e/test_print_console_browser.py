@@ -62,8 +62,12 @@ def test_print_all_waiting_in_the_browser(fahuo, sandbox, browser):  # noqa: F81
             page.screenshot(path=str(shots / "print-component.png"), full_page=True)
             page.goto(f"{url}/shops/{ref}")
             page.select_option("select[name=confirm_mode]", "on_waybill")
-            page.click("form[action$='/settings'] button[type=submit]")
-            assert "我了解虚假发货风险" in page.locator("p.pill").inner_text()
+            page.click("#basic-form button[type=submit]")
+            # refused beside the field until the risk is acknowledged; the choice is kept
+            assert "需要勾选“我了解虚假发货风险”" in page.locator("#basic-form").inner_text()
+            with fahuo.uow(readonly=True) as u:
+                assert u.settings.get(ref)["confirm_mode"] == "on_print"
+            assert page.locator("select[name=confirm_mode]").input_value() == "on_waybill"
             page.screenshot(path=str(shots / "shop.png"), full_page=True)
     finally:
         component.close()
