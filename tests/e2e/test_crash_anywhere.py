@@ -47,9 +47,9 @@ EXTRA_TRIES = 4
 FAHUO_QPS = 40  # paced (fahuo spends 80 %): a batch of confirmations takes a while to land in
 # A stall ends when someone takes the dead holder's work over. Its leases were last renewed
 # at most a third of a lease before the kill, so they are free within LEASE_S of it. (Where
-# one `fahuo serve` does all the work, nobody works while it restarts: its stalls count from
-# when the restarted process answers, measured; back-to-back kills left it up for under a
-# second between restarts and summed their downtimes into one stall.) Then, each adding at most: a live candidate
+# one `fahuo serve` does all the work, nobody works while it restarts: the time from each kill
+# until the restarted process answers, measured, does not count; back-to-back kills left it up
+# for under a second between restarts and summed their downtimes into one stall.) Then, each adding at most: a live candidate
 # wins the scheduler lease at its next beat (LEASE_S / 3); Huey's scheduler loop claims the
 # next period and enqueues the work (PERIOD_S); a consumer that sat idle meanwhile polls its
 # queue less often (SqliteHuey backs off, ~1 s); the first write of the task (~1 s on a busy
@@ -252,22 +252,21 @@ class Watch(threading.Thread):
                 continue
             self.samples.append((s["t"], s))
 
-    def stalls(self, back_up: Sequence[float] = ()) -> dict[str, tuple[float, float]]:
-        """Per part, (longest stall in s, when it ended, monotonic). ``back_up``: when the
-        only process came back after a kill; nobody could work while it was down, so a
-        stall counts from the later of the last progress and the last time it came back."""
+    def stalls(self, down: Sequence[tuple[float, float]] = ()) -> dict[str, tuple[float, float]]:
+        """Per part, (longest stall in s, when it ended, monotonic). ``down``: (killed, back
+        up) of the only process; nobody could work while it was down, so that time does not
+        count towards a stall."""
         out = {}
         for part, busy, fp in (("pipeline", lambda s: any(s["backlog"].values()), "pipeline_fp"),
                                ("sync", lambda s: s["unsynced"] > 0, "sync_fp")):
             worst, at, mark, prev = 0.0, 0.0, None, None
             for t, s in self.samples:
-                came_back = [u for u in back_up if mark is not None and mark < u <= t]
                 if not busy(s) or s[fp] != prev:
                     mark = t
-                elif came_back:
-                    mark = came_back[-1]
-                elif mark is not None and t - mark > worst:
-                    worst, at = t - mark, t
+                elif mark is not None:
+                    idle = t - mark - sum(max(0.0, min(t, b) - max(mark, a)) for a, b in down)
+                    if idle > worst:
+                        worst, at = idle, t
                 prev = s[fp]
             out[part] = (round(worst, 2), at)
         return out
@@ -595,10 +594,10 @@ def _compare(app, sandbox, truth: Truth, shop_id, watch, kills, feeder) -> None:
     untracked = [s["tracking_no"] for s in shipments
                  if s["tracking_no"] not in tracked or s["tracking_no"] not in confirmed]
     # One process does all the work (SQLite): nobody can take over while it is down, so
-    # its stalls count from when it answered again (each kill is followed by a restart).
+    # the time from each kill until its restart answered does not count.
     alone = all(k["victim"] == "serve" for k in kills)
-    stalls = watch.stalls([k["killed_at"] + k["up_s"] for k in kills if "up_s" in k]
-                          if alone else ())
+    stalls = watch.stalls([(k["killed_at"], k["killed_at"] + k["up_s"]) for k in kills
+                           if "up_s" in k] if alone else ())
     worst = max(stalls.values())
     limit = LEASE_S + STALL_MARGIN_S
 
