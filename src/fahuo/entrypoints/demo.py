@@ -39,7 +39,7 @@ PACK_EVERY_S = 20.0  # the demo's packing station prints what waits this often
 # 韵达, large ones 圆通, the rest the default 中通, so every province sees all three couriers.
 DEMO_COURIER_RULES = [
     {"name": "小额订单走韵达", "courier_code": "yunda", "max_amount_fen": 6999},
-    {"name": "大额订单走圆通", "courier_code": "yuantong", "min_amount_fen": 12000},
+    {"name": "大额订单走圆通", "courier_code": "yuantong", "min_amount_fen": 16000},
 ]
 
 # The sandbox child serves on the socket the demo bound (fd passed down), so it can neither
@@ -168,7 +168,10 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
         # 数据分析 needs differences to find: the sandbox's demo couriers (韵达 slow into 广东 and
         # failing at the door more, 圆通 refused more; fast-forwarded so days of transit pass in
         # minutes, stamped as the couriers would) and buyers who return some products far more.
-        _post(admin, "/sandbox/tracking/character", {"preset": "demo"})
+        character: dict = {"preset": "demo"}
+        if os.environ.get("FAHUO_DEMO_FAST_FORWARD"):  # tests: days of transit in seconds
+            character["fast_forward"] = float(os.environ["FAHUO_DEMO_FAST_FORWARD"])
+        _post(admin, "/sandbox/tracking/character", character)
         _post(admin, "/sandbox/aftersales/buyers", {"preset": "demo"})
 
         import uvicorn

@@ -106,6 +106,12 @@ def test_same_numbers_same_story_whatever_the_order(tmp_path):
     assert first == list(reversed(again))
 
 
+def test_a_preset_may_run_faster():
+    got = character.parse({"preset": "demo", "fast_forward": 20000})
+    assert got["fast_forward"] == 20000.0
+    assert got["couriers"] == character.parse({"preset": "demo"})["couriers"]
+
+
 def test_without_a_character_nothing_changes(tmp_path):
     sb = Sandbox(str(tmp_path / "plain.db"))
     row = sb.couriers._insert("31234567890123", "yunda", None, BASE, "subscription", HZ, SZ, {})
@@ -120,7 +126,8 @@ def test_without_a_character_nothing_changes(tmp_path):
     ({"couriers": {"yunda": {"rates": {"refused": 0.7, "failed_delivery": 0.6}}}}, "sum to at most 1"),
     ({"couriers": {"yunda": {"speed": 2}}}, "pace, provinces, rates only"),
     ({"fast_forward": 0.5}, "fast_forward must be within"),
-    ({"preset": "demo", "fast_forward": 2}, "preset must be alone"),
+    ({"preset": "demo", "couriers": {}}, "preset takes fast_forward only"),
+    ({"preset": "nosuch"}, "preset takes fast_forward only"),
 ])
 def test_bad_character_is_refused_and_the_old_one_stays(tmp_path, conf, words):
     sb = Sandbox(str(tmp_path / "bad.db"))

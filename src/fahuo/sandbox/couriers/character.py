@@ -2,7 +2,8 @@
 its own anomaly rates, and the fast-forward that lets a demo see days of transit in minutes.
 
 A *character* is ``{"couriers": {code: {"pace": p, "provinces": {省: p}, "rates": {kind: r}}},
-"fast_forward": f}``; every part optional. ``pace`` multiplies the transit legs of a parcel
+"fast_forward": f}``, every part optional, or ``{"preset": name}`` (with ``fast_forward`` beside
+it to replace the preset's). ``pace`` multiplies the transit legs of a parcel
 (揽收 → hubs → out for delivery; the door steps and the morning delivery rounds are the
 couriers' own), a province's pace replaces the courier's there. A courier with ``rates`` draws
 its parcels' anomalies from them instead of the sandbox-wide rates. ``fast_forward`` f > 1: each
@@ -72,10 +73,10 @@ def parse(conf: Any) -> dict[str, Any]:
     Raises ValueError naming what is wrong; nothing is half-applied."""
     if not isinstance(conf, dict):
         raise ValueError("the courier character must be a JSON object")
-    if "preset" in conf:
-        if set(conf) != {"preset"} or conf["preset"] not in PRESETS:
-            raise ValueError(f"preset must be alone and one of {', '.join(PRESETS)}")
-        conf = PRESETS[conf["preset"]]
+    if "preset" in conf:  # a preset, its fast-forward optionally replaced
+        if set(conf) - {"preset", "fast_forward"} or conf["preset"] not in PRESETS:
+            raise ValueError(f"preset takes fast_forward only beside it and is one of {', '.join(PRESETS)}")
+        conf = {**PRESETS[conf["preset"]], **{k: v for k, v in conf.items() if k == "fast_forward"}}
     unknown = set(conf) - {"couriers", "fast_forward"}
     if unknown:
         raise ValueError(f"unknown character keys {sorted(unknown)}; use couriers, fast_forward")
