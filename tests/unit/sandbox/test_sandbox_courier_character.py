@@ -170,3 +170,21 @@ def test_buyers_return_the_weak_products_far_more_and_say_why():
 def test_bad_buyer_behaviour_is_refused(conf, words):
     with pytest.raises(ValueError, match=words):
         parse_buyers(conf)
+
+
+def test_a_change_to_a_fast_forwarded_parcel_continues_from_its_own_now(tmp_path):
+    sb = Sandbox(str(tmp_path / "ff.db"))
+    sb.couriers.set_character({"preset": "demo"})
+    start = int(sb.now())
+    tn = "78000000000042"
+    sb.couriers._insert(tn, "zhongtong", None, start, "subscription", HZ, SZ, {})
+    sb.clock_offset = 30.0  # 30 s of sandbox clock = 10 h of the parcel's life at 1200×
+    view = sb.couriers.set_anomaly(tn, "refused")
+    sb.stop()
+    happened = [e for e in view["events"] if e["due"]]
+    coming = [e for e in view["events"] if not e["due"]]
+    assert [e["step"] for e in happened][:1] == ["collected"] and coming
+    assert coming[-1]["step"] == "refused"
+    # what comes next is stamped after what happened and after the parcel's own "now" (~10 h in)
+    assert min(e["at"] for e in coming) > max(e["at"] for e in happened)
+    assert min(e["at"] for e in coming) >= start + 10 * 3600 - 60

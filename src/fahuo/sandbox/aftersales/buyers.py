@@ -5,7 +5,8 @@ Off until an admin sets a behaviour (``POST /sandbox/aftersales/buyers``): ``{"p
 or ``{"default": {"rate": r, "reasons": {code: share}}, "products": {short: {...}}}`` with
 ``short`` a catalogue product's short code (``EJ`` 蓝牙耳机 …) and codes of
 :data:`.rules.REASONS`; ``{}`` turns it off. Each signed parcel is looked at once, on the
-couriers' tick after its 签收 is due (sandbox clock); every draw is seeded by the sub-order id,
+couriers' tick after its 签收 is due (sandbox clock; a shipped parcel nobody asked about yet gets
+its timeline then); every draw is seeded by the sub-order id,
 so the same orders give the same after-sales. A buyer applies the way ``/sandbox/aftersales``
 does (``cases.create``): the platform's own checks apply, and a line that already has an open
 case is left alone.
@@ -136,6 +137,12 @@ class Buyers:
         if conf is None:
             return 0
         st = self.sb.store
+        # a parcel's timeline is built on first use: shipped parcels nobody asked about yet get theirs
+        for (tn,) in st.all("SELECT DISTINCT s.tracking_no FROM shipments s WHERE NOT EXISTS (SELECT 1 FROM tracks t"
+                            " WHERE t.track_no = s.tracking_no) AND NOT EXISTS (SELECT 1 FROM buyer_looks b WHERE"
+                            " b.track_no = s.tracking_no) LIMIT ?", (limit,)):
+            if self.sb.couriers.track(tn) is None:  # a courier the sandbox does not simulate
+                st.write("INSERT OR IGNORE INTO buyer_looks (track_no, at, aftersales) VALUES (?,?,'[]')", (tn, now))
         todo = st.all("SELECT t.track_no FROM tracks t WHERE t.signed_due <= ? AND t.shop_id IS NOT NULL AND"
                       " NOT EXISTS (SELECT 1 FROM buyer_looks b WHERE b.track_no = t.track_no)"
                       " ORDER BY t.signed_due LIMIT ?", (now, limit))
