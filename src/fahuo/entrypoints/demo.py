@@ -38,7 +38,7 @@ PACK_EVERY_S = 20.0  # the demo's packing station prints what waits this often
 # The demo shop's courier strategy, set in its settings as a merchant would: small orders go
 # 韵达, large ones 圆通, the rest the default 中通, so every province sees all three couriers.
 DEMO_COURIER_RULES = [
-    {"name": "小额订单走韵达", "courier_code": "yunda", "max_amount_fen": 6999},
+    {"name": "小额订单走韵达", "courier_code": "yunda", "max_amount_fen": 8999},
     {"name": "大额订单走圆通", "courier_code": "yuantong", "min_amount_fen": 16000},
 ]
 

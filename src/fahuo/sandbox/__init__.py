@@ -241,7 +241,7 @@ Couriers and tracking (``couriers``; facts: tracking-and-couriers.md §1, doudia
   sandbox-wide ones); ``fast_forward`` f: events keep their realistic stamps (what pushes and
   queries print) but are due on the sandbox clock at ship + (stamp − ship) / f. Fixed per number
   when its timeline is built (kept in the plan), seeded by the number. The demo preset: 中通 steady
-  (failed 2 %, refused 1 %); 韵达 2× slower into 广东省, failed 12 %; 圆通 0.8×, refused 8 %,
+  (failed 2 %, refused 1 %); 韵达 2× slower into 广东省, failed 12 %; 圆通 refused 8 %,
   returned 3 %; fast-forward 1200.
 * Buyers (``POST /sandbox/aftersales/buyers``, ``aftersales.buyers``; off by default, ``{}`` turns
   off): once a parcel's 签收 is due, each paid line in it draws (seeded by the sub-order id) whether

@@ -27,7 +27,7 @@ MAX_FAST_FORWARD = 100_000.0
 
 
 # The demo's couriers (`fahuo demo`): 中通 the steady baseline; 韵达 as quick elsewhere but
-# clearly slow into 广东 and more often failing at the door; 圆通 a little quicker, refused and
+# clearly slow into 广东 and more often failing at the door; 圆通 as quick as 中通, refused and
 # sent back more often. 1200×: a 2-day parcel lives under 3 minutes.
 PRESETS: dict[str, dict[str, Any]] = {
     "demo": {
@@ -37,7 +37,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "yunda": {"pace": 1.0, "provinces": {"广东省": 2.0},
                       "rates": {"never_collected": 0.01, "stalled": 0.02, "failed_delivery": 0.12,
                                 "refused": 0.02}},
-            "yuantong": {"pace": 0.8, "rates": {"never_collected": 0.01, "stalled": 0.01,
+            "yuantong": {"pace": 1.0, "rates": {"never_collected": 0.01, "stalled": 0.01,
                                                 "failed_delivery": 0.03, "refused": 0.08,
                                                 "returned": 0.03}},
         },
