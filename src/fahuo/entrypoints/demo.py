@@ -4,6 +4,9 @@ The demo uses the same paths a merchant's install does: the shop is added with a
 secret and gateway URL, the token is fetched over the wire, orders arrive by push and polling.
 The shop keeps the default 打印后发货 (confirm at print); a packing station (``demo_packer``)
 prints what waits every ``PACK_EVERY_S``, so parcels ship only once their label printed.
+Parcels are tracked through the sandbox's Kuaidi100 account, added like any merchant's; the
+shop's courier rules spread them over three couriers, and the sandbox is told (its admin API,
+never fahuo) how those couriers and the buyers behave, so 数据分析 has differences to show.
 
 Several demos may run on one machine, from one folder or several: each one binds both its
 ports itself before anything else (a busy port stops it with a message, exit code 2), hands
@@ -32,6 +35,12 @@ DEMO_ROOT = Path(".fahuo-demo")
 # Ctrl-C: open requests get this long, then the rest of the stop is bounded too (see _stop).
 GRACEFUL_S = 1
 PACK_EVERY_S = 20.0  # the demo's packing station prints what waits this often
+# The demo shop's courier strategy, set in its settings as a merchant would: small orders go
+# 韵达, large ones 圆通, the rest the default 中通, so every province sees all three couriers.
+DEMO_COURIER_RULES = [
+    {"name": "小额订单走韵达", "courier_code": "yunda", "max_amount_fen": 8999},
+    {"name": "大额订单走圆通", "courier_code": "yuantong", "min_amount_fen": 16000},
+]
 
 # The sandbox child serves on the socket the demo bound (fd passed down), so it can neither
 # lose a race for the port nor be confused with another instance listening there.
@@ -143,7 +152,8 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
         from fahuo.services.settings import refresh_from_platform, update_settings
         refresh_from_platform(app.uow, app.platform_for, ref)
         update_settings(app.uow, ref, {"sender_name": "演示仓", "sender_phone": "13800000000",
-                                       "default_courier": "zhongtong"}, actor="demo")
+                                       "default_courier": "zhongtong",
+                                       "courier_rules": DEMO_COURIER_RULES}, actor="demo")
         _post(admin, "/sandbox/push/config", {"app_key": creds["app_key"],
                                                "url": f"{console_url}/webhooks/doudian"})
         # Parcels are tracked through the sandbox's Kuaidi100, which pushes to fahuo; a few
@@ -155,6 +165,14 @@ def run_demo(*, port: int, sandbox_port: int, orders: int, rate: float) -> int:
             sandbox_url, console_url)
         _post(admin, "/sandbox/tracking/rates", {"never_collected": 0.03, "stalled": 0.03,
                                                  "failed_delivery": 0.02, "refused": 0.01})
+        # 数据分析 needs differences to find: the sandbox's demo couriers (韵达 slow into 广东 and
+        # failing at the door more, 圆通 refused more; fast-forwarded so days of transit pass in
+        # minutes, stamped as the couriers would) and buyers who return some products far more.
+        character: dict = {"preset": "demo"}
+        if os.environ.get("FAHUO_DEMO_FAST_FORWARD"):  # tests: days of transit in seconds
+            character["fast_forward"] = float(os.environ["FAHUO_DEMO_FAST_FORWARD"])
+        _post(admin, "/sandbox/tracking/character", character)
+        _post(admin, "/sandbox/aftersales/buyers", {"preset": "demo"})
 
         import uvicorn
 

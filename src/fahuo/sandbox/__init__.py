@@ -235,6 +235,20 @@ Couriers and tracking (``couriers``; facts: tracking-and-couriers.md §1, doudia
   it starts from now. A finished timeline (签收 / 退签), ``never_collected`` after 揽收, or anything but
   ``returned`` on the way back → 400. A seventh kind, ``intercepted``, is set only by
   ``afterSale.applyLogisticsIntercept`` or Kuaidi100 ``interceptOrder`` (turns back where it is: 退回 "快件已被拦截" → hubs in reverse → 退签).
+* Courier character (``POST /sandbox/tracking/character``, ``couriers.character``; off by default,
+  ``{}`` resets; ``{"preset": "demo"[, "fast_forward": f]}``): per courier a ``pace`` stretching its
+  transit legs, per receiving province a pace replacing it, and its own anomaly rates (else the
+  sandbox-wide ones); ``fast_forward`` f: events keep their realistic stamps (what pushes and
+  queries print) but are due on the sandbox clock at ship + (stamp − ship) / f. Fixed per number
+  when its timeline is built (kept in the plan), seeded by the number. The demo preset: 中通 steady
+  (failed 2 %, refused 1 %); 韵达 2× slower into 广东省, failed 12 %; 圆通 refused 8 %,
+  returned 3 %; fast-forward 1200.
+* Buyers (``POST /sandbox/aftersales/buyers``, ``aftersales.buyers``; off by default, ``{}`` turns
+  off): once a parcel's 签收 is due, each paid line in it draws (seeded by the sub-order id) whether
+  its buyer applies, at its product's rate, and with which reason; the case is made as
+  ``POST /sandbox/aftersales`` makes one (退货退款, 已发货仅退款 for 收到商品破损; refused like it when a
+  case is open). Reasons 6 与商品描述不符, 7 尺码不合适, 8 收到商品破损 join 1–5 (sandbox codes,
+  UNCONFIRMED against the platform's list).
 * Subscribe (§1.3) checks, in order: form, ``schema=json`` and ``param`` JSON object (else 700), ``key``
   known (else 600), ``parameters`` object, ``number`` 1–32 of ``[A-Za-z0-9-]``, ``company`` (empty with
   ``autoCom=1`` → the known courier of the number, else 702; unsupported → 700), ``callbackurl`` http(s)

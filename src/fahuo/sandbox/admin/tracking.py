@@ -31,6 +31,18 @@ async def tracking_rates(request: Request) -> Response:
 
 
 @handle_errors
+async def tracking_character(request: Request) -> Response:
+    """Per-courier pace by province, per-courier anomaly rates, fast-forward (``couriers.character``)."""
+    return jres(sandbox_of(request).couriers.set_character(await body(request)))
+
+
+@handle_errors
+async def aftersales_buyers(request: Request) -> Response:
+    """Buyers' after-sales on signed parcels, per product (``aftersales.buyers``)."""
+    return jres(sandbox_of(request).couriers.buyers.configure(await body(request)))
+
+
+@handle_errors
 async def tracking_faults(request: Request) -> Response:
     return jres(sandbox_of(request).couriers.set_faults(await body(request)))
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..couriers.timeline import due
+
 if TYPE_CHECKING:
     from ..core import Sandbox
 
@@ -18,8 +20,8 @@ def parcel_state(sb: Sandbox, tn: str) -> tuple[str | None, int]:
     if row is None:
         return None, 0
     now = sb.now()
-    due = [e for e in row["events"] if e["at"] <= now]
-    return (due[-1]["step"], due[-1]["at"]) if due else (None, 0)
+    happened = [e for e in row["events"] if due(e) <= now]
+    return (happened[-1]["step"], happened[-1]["at"]) if happened else (None, 0)
 
 
 # afterSale.List ``order_logistics[].logistics_state`` (GO request comment for order_logistics_state):

@@ -4,7 +4,7 @@ Facts: tracking-and-couriers.md §1 (Kuaidi100) and doudian-open-platform.md §9
 those are silent are listed in the :mod:`fahuo.sandbox` docstring ("Couriers and tracking").
 
 Pure modules (no I/O): ``places`` (cities, distances, GMT+8 times), ``timeline`` (the plan of one
-parcel, its anomaly, its events), ``k100_wire`` (Kuaidi100 codes and shapes) and the node shape in
+parcel, its anomaly, its events), ``character`` (pace and rates per courier, fast-forward), ``k100_wire`` (Kuaidi100 codes and shapes) and the node shape in
 ``douyin``.
 
 Stateful: :class:`.service.Couriers` (one per :class:`~fahuo.sandbox.core.Sandbox`) is the shared

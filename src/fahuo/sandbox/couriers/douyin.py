@@ -8,6 +8,7 @@ from ..gateway import Ctx, api_method
 from ..logistics.fields import courier_param
 from ..params import bad, str_param
 from .store import CourierStore
+from .timeline import due
 
 
 # Douyin node state → state_description; both are keys of fahuo's (UNCONFIRMED) DOUYIN table.
@@ -33,7 +34,7 @@ class DouyinRoutes(CourierStore):
         if row is None:
             raise ApiError(50002, "isv.business-failed:10", f"暂不支持该物流公司的轨迹查询: {code}")
         now = self.sb.now()
-        nodes = [douyin_node(e) for e in row["events"] if e["at"] <= now]
+        nodes = [douyin_node(e) for e in row["events"] if due(e) <= now]
         return {"track_info": {"track_no": track_no, "express": code}, "route__node_list": nodes}
 
 

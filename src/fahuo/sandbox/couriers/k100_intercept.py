@@ -8,7 +8,7 @@ from typing import Any
 
 from .k100_wire import K100_COMPANIES, k100_sign
 from .store import CourierStore
-from .timeline import TimelineClosed
+from .timeline import TimelineClosed, due
 
 
 # labelV2 interceptOrder (official SDK InterceptOrderReq): every field it may carry
@@ -100,7 +100,7 @@ class LabelIntercepts(CourierStore):
             now = self.sb.now()
             pushed = self.sb.store.one("SELECT COALESCE(MAX(pushed_upto), 0) FROM k100_subs WHERE number=?",
                                        (num,))[0]
-            keep = max(pushed, sum(1 for e in row["events"] if e["at"] <= now))
+            keep = max(pushed, sum(1 for e in row["events"] if due(e) <= now))
             last = row["events"][keep - 1]["step"] if keep else ""
             if row["anomaly"] == "intercepted" or \
                     self.sb.store.one("SELECT 1 FROM k100_intercepts WHERE number=?", (num,)):

@@ -10,7 +10,7 @@ import httpx
 
 from .k100_wire import acknowledged, dumps, k100_sign, last_result
 from .store import NO_CHANGE_ABORT, NO_RECORD_ABORT, CourierStore
-from .timeline import TERMINAL_STEPS
+from .timeline import TERMINAL_STEPS, due
 
 
 WORKER_INTERVAL_S = 0.5  # real seconds between background ticks
@@ -111,11 +111,11 @@ class Pushes(CourierStore):
         for sid, _, company, number, url, salt, rv2, sub_at, upto in subs:
             row = self.track(number)
             events = self._sub_events(row, company) if row else []
-            n_due = sum(1 for e in events if e["at"] <= now)
+            n_due = sum(1 for e in events if due(e) <= now)
             status = "polling"
             # One snapshot per event after subscribing; what had happened before comes as one first push.
             for j in range(upto, n_due):
-                if j + 1 < n_due and events[j + 1]["at"] <= sub_at:
+                if j + 1 < n_due and due(events[j + 1]) <= sub_at:
                     continue
                 newest = events[j]
                 status = "shutdown" if newest["step"] in TERMINAL_STEPS else "polling"
@@ -131,7 +131,7 @@ class Pushes(CourierStore):
             if status != "shutdown":
                 if upto == 0 and now >= sub_at + NO_RECORD_ABORT:
                     abort = "3天查询无记录"
-                elif upto and upto >= n_due and now >= max(events[upto - 1]["at"], sub_at) + NO_CHANGE_ABORT:
+                elif upto and upto >= n_due and now >= max(due(events[upto - 1]), sub_at) + NO_CHANGE_ABORT:
                     abort = "60天无变化"
             if abort:
                 wrong = row is not None and row["courier"] != company

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from .k100_wire import (K100_COMPANIES, PHONE_QUERY, PHONE_SUBSCRIBE, dumps, k100_reply, k100_sign, last_result,
                         phone_tail, route_info)
 from .store import CourierStore
+from .timeline import due
 
 
 QUERY_INTERVAL = 30 * 60  # §1.2: one query per waybill per 30 minutes, else 锁单
@@ -135,7 +136,7 @@ class Kuaidi100(CourierStore):
                                     "分钟后再查（同一单号30分钟内只能查询一次）"), "queries_too_soon"
             self.sb.store.conn.execute("INSERT INTO k100_queries (number, last_at) VALUES (?,?) ON CONFLICT(number)"
                                        " DO UPDATE SET last_at=excluded.last_at", (num, now))
-        events = [e for e in self._sub_events(row, com) if e["at"] <= now] if row else []
+        events = [e for e in self._sub_events(row, com) if due(e) <= now] if row else []
         if not events or row is None:
             return k100_reply("500", "查询无结果，请隔段时间再查"), "queries_no_result"
         rv2 = {"0": "", "2": "1", "6": "4"}.get(str(p.get("resultv2") or ""), str(p.get("resultv2") or ""))

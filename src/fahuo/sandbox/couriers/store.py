@@ -17,7 +17,8 @@ import httpx
 from ..methods import shop_addresses
 from .k100_wire import K100_COMPANIES, dumps, phone_tail
 from .places import DAY, fmt_time
-from .timeline import ANOMALIES, KINDS, make_plan, pick_anomaly, timeline
+from . import character as char
+from .timeline import ANOMALIES, KINDS, due, make_plan, pick_anomaly, timeline
 
 if TYPE_CHECKING:
     from ..core import Sandbox
@@ -104,6 +105,11 @@ DEFAULT_FAULTS: dict[str, Any] = {
 }
 
 
+def signed_due(events: list[dict[str, Any]]) -> float | None:
+    """When the receiver signs (sandbox clock), for the buyers who may then ask for an after-sale."""
+    return next((due(e) for e in events if e["step"] == "signed"), None)
+
+
 class CourierStore:
     def __init__(self, sb: "Sandbox"):
         self.sb = sb
@@ -111,7 +117,11 @@ class CourierStore:
         cols = {r[1] for r in sb.store.conn.execute("PRAGMA table_info(k100_accounts)")}
         if "secret" not in cols:  # a sandbox file from before interception existed
             sb.store.conn.execute("ALTER TABLE k100_accounts ADD COLUMN secret TEXT")
+        if "signed_due" not in {r[1] for r in sb.store.conn.execute("PRAGMA table_info(tracks)")}:
+            sb.store.conn.execute("ALTER TABLE tracks ADD COLUMN signed_due REAL")
+        sb.store.conn.execute("CREATE INDEX IF NOT EXISTS ix_tracks_signed_due ON tracks (signed_due)")
         self.rates: dict[str, float] = {}
+        self.character: dict[str, Any] = char.parse({})
         self.faults: dict[str, Any] = dict(DEFAULT_FAULTS)
         self._lock = threading.RLock()  # one tick / anomaly rebuild at a time
         self._stats_lock = threading.Lock()
@@ -150,6 +160,12 @@ class CourierStore:
         self.rates = clean
         return dict(clean)
 
+    def set_character(self, conf: dict[str, Any]) -> dict[str, Any]:
+        """Per-courier pace, rates and the fast-forward (``character.parse``) for parcels whose
+        timeline is built from now on; ``{}`` goes back to one pace and the sandbox-wide rates."""
+        self.character = char.parse(conf)
+        return self.character
+
     def set_faults(self, faults: dict[str, Any]) -> dict[str, Any]:
         unknown = set(faults) - set(DEFAULT_FAULTS)
         if unknown:
@@ -173,12 +189,18 @@ class CourierStore:
     def _insert(self, track_no: str, courier: str, shop_id: int | None, base: int, source: str,
                 origin: Any, dest: Any, phones: dict[str, str | None]) -> dict[str, Any]:
         plan = make_plan(track_no, courier, origin, dest)
-        kind = pick_anomaly(track_no, self.rates)
-        events = timeline(track_no, plan, base, kind)
+        ch = self.character
+        pace = char.pace_for(ch, courier, plan["dest"]["province"])
+        if pace != 1.0:
+            plan["pace"] = pace
+        if ch["fast_forward"] > 1.0:
+            plan["fast_forward"] = ch["fast_forward"]
+        kind = pick_anomaly(track_no, char.rates_for(ch, courier, self.rates))
+        events = char.stamp_due(timeline(track_no, plan, base, kind), base, plan.get("fast_forward", 1.0))
         self.sb.store.write("INSERT OR IGNORE INTO tracks (track_no, courier, shop_id, base_time, source, plan, phones,"
-                            " anomaly, events) VALUES (?,?,?,?,?,?,?,?,?)",
+                            " anomaly, events, signed_due) VALUES (?,?,?,?,?,?,?,?,?,?)",
                             (track_no, courier, shop_id, base, source, dumps(plan), dumps(phones), kind,
-                             dumps(events)))
+                             dumps(events), signed_due(events)))
         return self._row(track_no)  # type: ignore[return-value]
 
     def track(self, track_no: str) -> dict[str, Any] | None:
@@ -231,9 +253,12 @@ class CourierStore:
             events = row["events"]
             pushed = self.sb.store.one("SELECT COALESCE(MAX(pushed_upto), 0) FROM k100_subs WHERE number=?",
                                        (track_no,))[0]
-            keep = max(pushed, sum(1 for e in events if e["at"] <= now))
-            new = timeline(track_no, row["plan"], row["base_time"], kind, events[:keep], now)
-            self.sb.store.write("UPDATE tracks SET anomaly=?, events=? WHERE track_no=?", (kind, dumps(new), track_no))
+            keep = max(pushed, sum(1 for e in events if due(e) <= now))
+            ff = float(row["plan"].get("fast_forward", 1.0))
+            new = char.stamp_due(timeline(track_no, row["plan"], row["base_time"], kind, events[:keep],
+                                          char.event_now(row["base_time"], now, ff)), row["base_time"], ff)
+            self.sb.store.write("UPDATE tracks SET anomaly=?, events=?, signed_due=? WHERE track_no=?",
+                                (kind, dumps(new), signed_due(new), track_no))
             row["events"] = new
             for sid, company, created, upto in self.sb.store.all(
                     "SELECT id, company, created_at, pushed_upto FROM k100_subs WHERE number=? AND status='polling'",
@@ -259,7 +284,7 @@ class CourierStore:
             "base_time": row["base_time"], "anomaly": row["anomaly"], "now": now,
             "origin": row["plan"]["origin"], "dest": row["plan"]["dest"],
             "hubs": [h["city"] for h in row["plan"]["hubs"]],
-            "events": [{"index": i, "step": e["step"], "at": e["at"], "time": fmt_time(e["at"]), "due": e["at"] <= now,
+            "events": [{"index": i, "step": e["step"], "at": e["at"], "time": fmt_time(e["at"]), "due": due(e) <= now,
                         "pushed": i < pushed, "delivered": i < delivered, "state": e["state"],
                         "status_code": e["code"], "douyin_state": e["douyin"], "context": e["context"],
                         "location": e["city"], "site": e["site"]} for i, e in enumerate(row["events"])],
@@ -283,11 +308,11 @@ class CourierStore:
 
     def _schedule(self, sid: int, events: list[dict[str, Any]], created: float, upto: int, now: float) -> None:
         """When this subscription next needs a look: its next event, or an abort deadline."""
-        nxt = events[upto]["at"] if upto < len(events) else None
+        nxt = due(events[upto]) if upto < len(events) else None
         if upto == 0:
             deadline = created + NO_RECORD_ABORT
         else:
-            deadline = max(events[upto - 1]["at"], created) + NO_CHANGE_ABORT
+            deadline = max(due(events[upto - 1]), created) + NO_CHANGE_ABORT
         when = min(x for x in (nxt, deadline) if x is not None)
         self.sb.store.write("UPDATE k100_subs SET next_check=? WHERE id=?", (when, sid))
 

@@ -163,17 +163,29 @@ def _next_morning(t: int, rng: random.Random) -> int:
     return day0 + DAY + 8 * HOUR + rng.randint(0, 3 * HOUR)
 
 
-def _next_at(track_no: str, step: str, prev_step: str | None, prev_at: int, prev_city: str, city: str) -> int:
+def due(ev: dict[str, Any]) -> float:
+    """When an event happens on the sandbox clock: its stamp, unless the parcel is fast-forwarded
+    (``character.stamp_due``)."""
+    return float(ev.get("due", ev["at"]))
+
+
+def _next_at(track_no: str, step: str, prev_step: str | None, prev_at: int, prev_city: str, city: str,
+             pace: float = 1.0) -> int:
+    """``pace`` stretches the transit legs (揽收, hubs, the way to the delivery round); 1 = as planned."""
     r = _rng(track_no, "delay", step)
     u = r.randint
+
+    def leg(seconds: int) -> int:
+        return seconds if pace == 1.0 else int(round(seconds * pace))
+
     if step == "collected":
-        return prev_at + u(2 * HOUR, 6 * HOUR)
+        return prev_at + leg(u(2 * HOUR, 6 * HOUR))
     if step == "hub:0":
-        return prev_at + u(2 * HOUR, 5 * HOUR)
+        return prev_at + leg(u(2 * HOUR, 5 * HOUR))
     if step.startswith("hub:") or step.startswith("return:hub:"):
-        return prev_at + u(4 * HOUR, 9 * HOUR) + int(km(prev_city, city) / 80.0 * HOUR)  # trucks ≈ 80 km/h
+        return prev_at + leg(u(4 * HOUR, 9 * HOUR) + int(km(prev_city, city) / 80.0 * HOUR))  # trucks ≈ 80 km/h
     if step.startswith("out:") or step == "return:out":
-        return _next_morning(prev_at + 2 * HOUR, r)
+        return _next_morning(prev_at + leg(2 * HOUR), r)
     if step == "signed" and prev_step == "locker":
         return prev_at + u(2 * HOUR, 10 * HOUR)  # the buyer picks it up at the station
     if step in ("signed", "locker", "refused", "returned"):
@@ -255,7 +267,8 @@ def _materialise(track_no: str, plan: dict[str, Any], kept: list[dict[str, Any]]
     for step in steps:
         ev = _event(plan, step, 0, prev, before)
         prev_city = prev["city"] if prev else plan["origin"]["city"]
-        ev["at"] = at = _next_at(track_no, step, before[-1] if before else None, at, prev_city, ev["city"])
+        ev["at"] = at = _next_at(track_no, step, before[-1] if before else None, at, prev_city, ev["city"],
+                                 float(plan.get("pace", 1.0)))
         out.append(ev)
         before.append(step)
         prev = ev
